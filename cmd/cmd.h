@@ -1,0 +1,57 @@
+/*
+ * cmd.h - the subcommands and what they share: exit codes, error printing,
+ * progress display, interruption.
+ *
+ * A subcommand is cmd_<name>(argc, argv) with argv[0] = "<name>"; it returns
+ * the process exit code. New subcommand = a file, a prototype here, a row in
+ * main.c's table, an e2e test.
+ */
+#ifndef BOTIFY_CMD_H
+#define BOTIFY_CMD_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "err.h"
+
+enum { BOTIFY_EXIT_OK = 0, BOTIFY_EXIT_CHECK = 1, BOTIFY_EXIT_USAGE = 2 };
+
+#define BOTIFY_VERSION "0.1.0"
+
+int cmd_datagen(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+
+/* Prints "botify: <msg>" on stderr; returns BOTIFY_EXIT_USAGE. */
+int report_error(const botify_err *err);
+
+/* Set by SIGINT/SIGTERM once install_interrupt_handler() ran; long work polls
+ * it and stops cleanly (outputs are removed or, for training, saved). */
+extern volatile sig_atomic_t botify_interrupted;
+void install_interrupt_handler(void);
+
+/* A progress bar on stderr, shown only when stderr is a terminal or force. */
+typedef struct progress {
+	int enabled;
+	const char *label;
+	double start;      /* seconds, monotonic */
+	double last_draw;
+	int drawn;
+} progress;
+
+void progress_init(progress *p, const char *label, int force);
+/* done of total units; redraws at most ~10 times a second. */
+void progress_update(progress *p, uint64_t done, uint64_t total);
+void progress_finish(progress *p);
+
+/* The world of --world DIR, or the built-in default world when dir is NULL.
+ * catalog_only skips users.json (for commands that need only tracks). */
+struct botify_world;
+int load_world(struct botify_world *w, const char *dir, int catalog_only, botify_err *err);
+
+/* Monotonic clock in seconds. */
+double now_seconds(void);
+
+/* The number of online CPUs (at least 1). */
+int cpu_count(void);
+
+#endif

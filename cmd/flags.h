@@ -1,0 +1,63 @@
+/*
+ * flags.h - a declarative flag table that drives both parsing and --help,
+ * so the help text cannot drift from what is accepted.
+ *
+ * Accepts "--name value" and "--name=value"; booleans take no value.
+ * Numbers are parsed whole with strtoll/strtod and range-checked: "--episodes
+ * 12x" is an error naming the flag and the value. Errors are one line on
+ * stderr plus a hint; --help prints to stdout.
+ */
+#ifndef BOTIFY_FLAGS_H
+#define BOTIFY_FLAGS_H
+
+#include <stdint.h>
+
+enum flag_type { FLAG_T_END, FLAG_T_STR, FLAG_T_LONG, FLAG_T_DOUBLE, FLAG_T_BOOL, FLAG_T_LIST };
+
+/* A repeatable string flag collects its values here (argv is borrowed). */
+struct flag_list {
+	int n;
+	const char *v[64];
+};
+
+struct flag {
+	enum flag_type type;
+	const char *name;   /* without the leading "--" */
+	void *ptr;
+	const char *meta;   /* value name in help: "N", "FILE" */
+	const char *help;
+	double min, max;    /* numeric range, inclusive */
+	int *seen;          /* optional: set to 1 when given */
+};
+
+#define FLAG_STR(n, p, m, h)            { FLAG_T_STR, n, p, m, h, 0, 0, NULL }
+#define FLAG_LONG(n, p, m, h, lo, hi)   { FLAG_T_LONG, n, p, m, h, lo, hi, NULL }
+#define FLAG_DOUBLE(n, p, m, h, lo, hi) { FLAG_T_DOUBLE, n, p, m, h, lo, hi, NULL }
+#define FLAG_BOOL(n, p, h)              { FLAG_T_BOOL, n, p, NULL, h, 0, 0, NULL }
+#define FLAG_LIST(n, p, m, h)           { FLAG_T_LIST, n, p, m, h, 0, 0, NULL }
+#define FLAG_END                        { FLAG_T_END, NULL, NULL, NULL, NULL, 0, 0, NULL }
+
+enum { FLAGS_OK = 0, FLAGS_HELP = 1, FLAGS_ERROR = 2 };
+
+/* What a subcommand says about itself in --help. */
+struct flag_doc {
+	const char *usage;        /* "botify simulate [--world DIR] --episodes N ..." */
+	const char *summary;      /* one paragraph under the usage line */
+	const char *extra;        /* examples and notes after the options, or NULL */
+};
+
+/* Parses argv[1..] (argv[0] is the subcommand name) against flags. Long flags
+ * (int64_t *) and doubles keep their initial values as defaults, shown in
+ * help. Positional arguments are an error unless max_positional allows them;
+ * they are returned in *positional (argv order) and counted in *n_positional. */
+int flags_parse(const struct flag *flags, const struct flag_doc *doc, int argc, char **argv,
+		char **positional, int max_positional, int *n_positional);
+
+/* Prints "botify: <cmd>: <message>" and "see 'botify <cmd> --help'" to stderr;
+ * returns the usage exit code (2). */
+int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints the help of a flag table to stdout. */
+void flags_help(const struct flag *flags, const struct flag_doc *doc);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * main.c - the subcommand table, top-level help and --version.
+ *
+ * Exit codes: 0 ok, 1 a requested check failed (an A/B gate), 2 bad usage or
+ * bad input. After the subcommand returns, stdout is flushed and closed; a
+ * failed write (a full disk, a closed pipe) turns into exit 2, so a truncated
+ * table is never reported as success.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+static const struct botify_cmd {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} commands[] = {
+	{ "datagen",  cmd_datagen,  "write a synthetic world to files" },
+	{ "simulate", cmd_simulate, "simulate users against a recommender" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void list_commands(FILE *out)
+{
+	fprintf(out, "usage: botify COMMAND [options]\n\ncommands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "  %-10s %s\n", "help", "show help of botify or of a command");
+	fprintf(out, "\n'botify COMMAND --help' shows a command's options; 'botify --version' the version.\n");
+}
+
+static const struct botify_cmd *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static int finish_stdout(int rc)
+{
+	/* a write error may only surface at fflush or fclose */
+	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+		if (errno != EPIPE)
+			fprintf(stderr, "botify: error writing standard output: %s\n", strerror(errno));
+		return BOTIFY_EXIT_USAGE;
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		list_commands(stderr);
+		return BOTIFY_EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+		printf("botify %s\n", BOTIFY_VERSION);
+		return finish_stdout(BOTIFY_EXIT_OK);
+	}
+	if (!strcmp(name, "--help") || !strcmp(name, "-h") ||
+	    (!strcmp(name, "help") && argc == 2)) {
+		list_commands(stdout);
+		return finish_stdout(BOTIFY_EXIT_OK);
+	}
+	if (!strcmp(name, "help")) {
+		const struct botify_cmd *c = find_command(argv[2]);
+		if (!c) {
+			fprintf(stderr, "botify: help: unknown command '%s'\n", argv[2]);
+			return BOTIFY_EXIT_USAGE;
+		}
+		char *help_argv[] = { (char *)c->name, "--help", NULL };
+		return finish_stdout(c->fn(2, help_argv));
+	}
+	const struct botify_cmd *c = find_command(name);
+	if (!c) {
+		fprintf(stderr, "botify: unknown command '%s'\nsee 'botify help'\n", name);
+		return BOTIFY_EXIT_USAGE;
+	}
+	return finish_stdout(c->fn(argc - 1, argv + 1));
+}

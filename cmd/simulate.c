@@ -1,0 +1,238 @@
+/*
+ * simulate.c - botify simulate: users against one recommender, or against
+ * the arms of an experiment split as the original service split them.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "experiment.h"
+#include "flags.h"
+#include "outfile.h"
+#include "rec.h"
+#include "simcfg.h"
+#include "simrun.h"
+#include "world.h"
+
+static const struct flag_doc doc = {
+	.usage = "botify simulate [--world DIR] --episodes N --recommender SPEC [options]",
+	.summary =
+		"Simulates listening sessions against a recommender (or the arms of an A/B\n"
+		"experiment) and prints, per arm, mean tracks and listen time per session with\n"
+		"their standard errors. Tracks and time count the session's first track, as the\n"
+		"A/B analysis of the log does (the original simulator's 'reward' is time - 1 and\n"
+		"its 'steps' are tracks - 1). The same seed gives the same log for any --threads.",
+	.extra =
+		"recommenders (SPEC is NAME[:key=value,...]):\n"
+		"  random                                  a uniform track\n"
+		"  toppop[:file=F|log=LOG][,k=100]         a uniform track among the k most popular\n"
+		"  sticky_artist                           a uniform track by the previous track's artist\n"
+		"  indexed:file=recommendations.json       a uniform track from the user's list\n"
+		"  contextual:file=tracks_with_recs.json   a uniform track from the previous track's list\n"
+		"\nexamples:\n"
+		"  botify simulate --episodes 2000 --recommender sticky_artist --seed 31337 --log logs/day1.jsonl.gz\n"
+		"  botify simulate --episodes 20000 --experiment AB --arms C=random,T1=sticky_artist --threads 2\n",
+};
+
+struct progress_ctx {
+	progress bar;
+};
+
+static void on_progress(void *ctx, int64_t done, int64_t total)
+{
+	progress_update(&((struct progress_ctx *)ctx)->bar, (uint64_t)done, (uint64_t)total);
+}
+
+static void print_json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+int cmd_simulate(int argc, char **argv)
+{
+	const char *world_dir = NULL, *rec_spec = NULL, *log_path = NULL, *experiment = NULL;
+	const char *arms_list = NULL, *config = NULL, *format = "table";
+	int64_t episodes = -1, seed = 1, threads = cpu_count(), day = 0, max_steps = 0;
+	int force = 0, show_progress = 0, seen_max_steps = 0;
+	struct flag flags[] = {
+		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
+		FLAG_LONG("episodes", &episodes, "N", "sessions to simulate", 0, 1e15),
+		FLAG_STR("recommender", &rec_spec, "SPEC", "the recommender, e.g. contextual:file=recs.json"),
+		FLAG_LONG("seed", &seed, "S", "random seed", 0, 9007199254740992.0),
+		FLAG_LONG("threads", &threads, "T", "worker threads (default: all cores)", 1, 256),
+		FLAG_STR("log", &log_path, "FILE", "write the event log (gzip when FILE ends in .gz)"),
+		FLAG_BOOL("force", &force, "replace an existing --log"),
+		FLAG_STR("experiment", &experiment, "NAME", "split users into arms by experiment NAME"),
+		FLAG_STR("arms", &arms_list, "C=SPEC,T1=SPEC,...", "the recommender of each arm"),
+		FLAG_LONG("day", &day, "D", "day of the run: shifts the log's clock by D days", 0, 100000),
+		FLAG_LONG("max-steps", &max_steps, "M", "cap on recommendations per session (default 1000)", 1, 1e9),
+		FLAG_STR("config", &config, "FILE", "user-model defaults (default: built-in configs/sim.json)"),
+		FLAG_STR("format", &format, "table|json", "summary format"),
+		FLAG_BOOL("progress", &show_progress, "show progress even when stderr is not a terminal"),
+		FLAG_END,
+	};
+	flags[10].seen = &seen_max_steps;
+	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
+	if (rc != FLAGS_OK)
+		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
+	if (episodes < 0)
+		return usage_error("simulate", "--episodes N is required");
+	if (!rec_spec && !experiment)
+		return usage_error("simulate", "give --recommender SPEC, or --experiment NAME with --arms");
+	if (rec_spec && (experiment || arms_list))
+		return usage_error("simulate", "--recommender and --experiment/--arms are exclusive");
+	if (experiment && !arms_list)
+		return usage_error("simulate", "--experiment needs --arms C=SPEC,T1=SPEC,...");
+	if (arms_list && !experiment)
+		return usage_error("simulate", "--arms needs --experiment NAME");
+	if (strcmp(format, "table") && strcmp(format, "json"))
+		return usage_error("simulate", "--format must be table or json, not '%s'", format);
+
+	botify_err err = {0};
+	botify_simcfg cfg;
+	botify_world w = {0};
+	botify_arms arms = {0};
+	botify_experiment exp;
+	botify_rec recs[BOTIFY_MAX_ARMS];
+	botify_rec *rec_ptrs[BOTIFY_MAX_ARMS];
+	botify_sim sim = {0};
+	botify_outfile log = {0};
+	int n_arms = 1, n_recs = 0, log_open = 0, exit_code = BOTIFY_EXIT_USAGE;
+	memset(recs, 0, sizeof(recs));
+
+	if (config ? botify_simcfg_load(&cfg, config, &err) != 0 : (botify_simcfg_defaults(&cfg), 0))
+		goto fail;
+	if (seen_max_steps)
+		cfg.max_steps = max_steps;
+	if (experiment) {
+		if (botify_arms_parse(&arms, arms_list, &err) != 0 ||
+		    botify_experiment_init(&exp, experiment, arms.n, &err) != 0)
+			goto fail;
+		n_arms = arms.n;
+	}
+	install_interrupt_handler();
+	double t_load = now_seconds();
+	if (load_world(&w, world_dir, 0, &err) != 0)
+		goto fail;
+	botify_rec_env env = { &w, cfg.max_steps };
+	for (int a = 0; a < n_arms; a++) {
+		if (botify_rec_create(&recs[a], experiment ? arms.spec[a] : rec_spec, &env, &err) != 0) {
+			if (experiment)
+				botify_err_prefix(&err, "arm %s", botify_arm_name(a));
+			goto fail;
+		}
+		rec_ptrs[a] = &recs[a];
+		n_recs++;
+	}
+	if (botify_sim_init(&sim, &w, &cfg, (uint64_t)seed, day, experiment ? &exp : NULL, &err) != 0)
+		goto fail;
+	double t_prep = now_seconds();
+	if (botify_sim_prepare(&sim, episodes, (int)threads, &err) != 0)
+		goto fail;
+	if (log_path) {
+		if (botify_outfile_open(&log, log_path, force, &err) != 0)
+			goto fail;
+		log_open = 1;
+	}
+
+	struct progress_ctx pc;
+	progress_init(&pc.bar, "simulate", show_progress);
+	botify_simrun_opts o = {
+		.episodes = episodes,
+		.threads = (int)threads,
+		.recs = rec_ptrs,
+		.log = log_path ? &log : NULL,
+		.measure_latency = log_path != NULL,
+		.progress = on_progress,
+		.progress_ctx = &pc,
+		.stop = &botify_interrupted,
+	};
+	botify_simrun_result res;
+	double t_run = now_seconds();
+	rc = botify_simrun(&sim, &o, &res, &err);
+	double t_end = now_seconds();
+	progress_finish(&pc.bar);
+	if (rc != 0)
+		goto fail;
+	if (log_open && botify_outfile_commit(&log, &err) != 0) {
+		log_open = 0;
+		goto fail;
+	}
+	log_open = 0;
+
+	double loop = t_end - t_run, prep = t_run - t_prep, load = t_prep - t_load;
+	double eps = loop > 0 ? (double)episodes / loop : 0, sps = loop > 0 ? (double)res.steps / loop : 0;
+	int64_t capped = 0;
+	for (int a = 0; a < n_arms; a++)
+		capped += res.arm[a].capped;
+	if (!strcmp(format, "json")) {
+		printf("{\"world\": ");
+		print_json_str(w.source);
+		printf(", \"seed\": %lld, \"day\": %lld, \"threads\": %lld, \"episodes\": %lld, \"steps\": %lld, "
+		       "\"rows\": %lld, \"capped\": %lld, \"load_seconds\": %.6f, \"prepare_seconds\": %.6f, "
+		       "\"loop_seconds\": %.6f, \"episodes_per_second\": %.1f, \"steps_per_second\": %.1f, \"arms\": [",
+		       (long long)seed, (long long)day, (long long)threads, (long long)episodes,
+		       (long long)res.steps, (long long)res.rows, (long long)capped, load, prep, loop, eps, sps);
+		for (int a = 0; a < n_arms; a++) {
+			const botify_arm_stats *st = &res.arm[a];
+			double mt, st_t, mtime, st_time;
+			botify_mean_sem(st->tracks_sum, st->tracks_sq, st->episodes, &mt, &st_t);
+			botify_mean_sem(st->time_sum, st->time_sq, st->episodes, &mtime, &st_time);
+			printf("%s{\"arm\": \"%s\", \"recommender\": ", a ? ", " : "",
+			       experiment ? botify_arm_name(a) : "-");
+			print_json_str(recs[a].spec);
+			printf(", \"episodes\": %lld, \"steps\": %lld, \"capped\": %lld, "
+			       "\"mean_tracks_per_session\": %.17g, \"sem_tracks_per_session\": %.17g, "
+			       "\"mean_time_per_session\": %.17g, \"sem_time_per_session\": %.17g}",
+			       (long long)st->episodes, (long long)st->steps, (long long)st->capped, mt,
+			       isnan(st_t) ? 0 : st_t, mtime, isnan(st_time) ? 0 : st_time);
+		}
+		printf("]}\n");
+	} else {
+		printf("world: %s; seed %lld, day %lld, %lld threads\n\n", w.source, (long long)seed,
+		       (long long)day, (long long)threads);
+		printf("| arm | recommender | episodes | tracks/session | ± sem | time/session | ± sem | capped |\n");
+		printf("|-----|-------------|---------:|---------------:|------:|-------------:|------:|-------:|\n");
+		for (int a = 0; a < n_arms; a++) {
+			const botify_arm_stats *st = &res.arm[a];
+			double mt, st_t, mtime, st_time;
+			botify_mean_sem(st->tracks_sum, st->tracks_sq, st->episodes, &mt, &st_t);
+			botify_mean_sem(st->time_sum, st->time_sq, st->episodes, &mtime, &st_time);
+			printf("| %s | %s | %lld | %.3f | %.3f | %.3f | %.3f | %lld |\n",
+			       experiment ? botify_arm_name(a) : "-", recs[a].spec, (long long)st->episodes,
+			       mt, st_t, mtime, st_time, (long long)st->capped);
+		}
+		printf("\n%lld episodes, %lld steps in %.2f s (+ %.2f s world, %.2f s interest neighbours): "
+		       "%.0f episodes/s, %.0f steps/s\n",
+		       (long long)episodes, (long long)res.steps, loop, load, prep, eps, sps);
+		if (capped)
+			printf("%lld sessions reached --max-steps %lld and were cut\n", (long long)capped,
+			       (long long)cfg.max_steps);
+		if (log_path)
+			printf("log: %s (%lld rows)\n", log_path, (long long)res.rows);
+	}
+	exit_code = BOTIFY_EXIT_OK;
+	goto out;
+fail:
+	report_error(&err);
+out:
+	if (log_open)
+		botify_outfile_abort(&log);
+	botify_sim_free(&sim);
+	for (int a = 0; a < n_recs; a++)
+		botify_rec_free(&recs[a]);
+	botify_arms_free(&arms);
+	botify_world_free(&w);
+	return exit_code;
+}

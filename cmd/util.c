@@ -1,0 +1,98 @@
+/*
+ * util.c - what subcommands share: error printing, Ctrl-C, progress bars.
+ */
+#include "cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "worldgen.h"
+
+volatile sig_atomic_t botify_interrupted;
+
+int report_error(const botify_err *err)
+{
+	fprintf(stderr, "botify: %s\n", err->msg[0] ? err->msg : botify_errcode_name(err->code));
+	return BOTIFY_EXIT_USAGE;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (botify_interrupted) /* a second Ctrl-C means now */
+		_exit(130);
+	botify_interrupted = 1;
+}
+
+void install_interrupt_handler(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int cpu_count(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+void progress_init(progress *p, const char *label, int force)
+{
+	memset(p, 0, sizeof(*p));
+	p->enabled = force || isatty(STDERR_FILENO);
+	p->label = label;
+	p->start = now_seconds();
+}
+
+void progress_update(progress *p, uint64_t done, uint64_t total)
+{
+	if (!p->enabled || !total)
+		return;
+	double t = now_seconds();
+	if (p->drawn && t - p->last_draw < 0.1 && done < total)
+		return;
+	p->last_draw = t;
+	p->drawn = 1;
+	double frac = (double)done / (double)total, el = t - p->start;
+	int width = 30, fill = (int)(frac * width);
+	char bar[64];
+	for (int i = 0; i < width; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[width] = 0;
+	double rate = el > 0 ? (double)done / el : 0;
+	double eta = rate > 0 ? (double)(total - done) / rate : 0;
+	fprintf(stderr, "\r%s [%s] %3.0f%% %llu/%llu %.0f/s eta %.0fs ", p->label, bar, frac * 100,
+		(unsigned long long)done, (unsigned long long)total, rate, eta);
+	fflush(stderr);
+}
+
+void progress_finish(progress *p)
+{
+	if (p->enabled && p->drawn) {
+		fputc('\n', stderr);
+		fflush(stderr);
+	}
+}
+
+int load_world(struct botify_world *w, const char *dir, int catalog_only, botify_err *err)
+{
+	if (dir)
+		return catalog_only ? botify_world_load_catalog(w, dir, err)
+				    : botify_world_load(w, dir, err);
+	botify_worldgen_params p;
+	botify_worldgen_defaults(&p);
+	return botify_worldgen_generate(w, &p, err);
+}

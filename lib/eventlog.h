@@ -1,0 +1,69 @@
+/*
+ * eventlog.h - the event log: one JSON line per recommender call, in the
+ * format of the original service's data.json.
+ *
+ *   {"message": "next", "timestamp": 1700000000000, "user": 17, "track": 4211,
+ *    "time": 1.0, "latency": 0.000012, "recommendation": 981,
+ *    "experiments": {"AB": "T1"}}
+ *
+ * "last" rows carry no recommendation. The reader accepts extra fields, any
+ * key order, "recommendation": null and logs written by the Python service.
+ */
+#ifndef BOTIFY_EVENTLOG_H
+#define BOTIFY_EVENTLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "jsonl.h"
+
+enum { BOTIFY_MSG_NEXT = 0, BOTIFY_MSG_LAST = 1 };
+
+/* Virtual clock of simulated runs: day D starts at this + D days, one ms per row. */
+#define BOTIFY_TIMESTAMP_BASE 1700000000000LL
+#define BOTIFY_MS_PER_DAY 86400000LL
+
+typedef struct botify_event {
+	int64_t timestamp;      /* ms */
+	int64_t user;
+	int32_t track;          /* the previous track */
+	int32_t recommendation; /* -1 on "last" rows */
+	double time;            /* the previous track's listen time */
+	double latency;         /* seconds in the recommender */
+	uint8_t message;        /* BOTIFY_MSG_NEXT or BOTIFY_MSG_LAST */
+	int8_t arm;             /* arm index in the chosen experiment, -1 if none */
+} botify_event;
+
+/* Longest line botify_event_format writes, experiment name included. */
+#define BOTIFY_EVENT_MAX_LINE 384
+
+/* Formats e as one JSON line ending in '\n' into buf (at least
+ * BOTIFY_EVENT_MAX_LINE bytes). experiment may be NULL ("experiments": {});
+ * otherwise e->arm names the arm. Returns the bytes written. Times are
+ * printed as Python's repr would (0.12, 1.0), so round trips are exact. */
+size_t botify_event_format(char *buf, const botify_event *e, const char *experiment);
+
+/* Reads events from a log. experiment selects which entry of "experiments"
+ * gives e->arm (NULL: arm is always -1); rows where it is missing or not an
+ * arm name get arm -1 and are counted. */
+typedef struct botify_eventlog_reader {
+	botify_jsonl in;
+	const char *experiment;
+	int64_t rows;
+	int64_t rows_without_arm;  /* experiment missing from the row */
+	int64_t rows_other_arm;    /* arm value not C/T<n> */
+} botify_eventlog_reader;
+
+int botify_eventlog_open(botify_eventlog_reader *r, const char *path, const char *experiment,
+			 botify_err *err);
+/* 1 = an event read, 0 = end of file, -1 = error "path:line: ..." */
+int botify_eventlog_next(botify_eventlog_reader *r, botify_event *e, botify_err *err);
+void botify_eventlog_close(botify_eventlog_reader *r);
+
+/* Parses one log line (NUL-terminated); what/lineno are for messages. Fuzz
+ * entry point. Returns 0 or -1. */
+int botify_event_parse(const char *line, size_t len, const char *experiment, botify_event *e,
+		       int *arm_missing, const char *what, size_t lineno, botify_err *err);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * jsonl.h - JSON-lines files, plain or gzip (detected from the content, not
+ * the name), read a line at a time with line numbers for error messages.
+ *
+ * Blank lines are skipped (but counted). Lines may be of any length. Field
+ * helpers turn a missing or mistyped field into one message naming the file,
+ * line and key: "users.json:17: 'interests' must be an array of integers".
+ */
+#ifndef BOTIFY_JSONL_H
+#define BOTIFY_JSONL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+
+typedef struct botify_jsonl {
+	char *path;       /* copy of the path, for messages */
+	void *gz;         /* gzFile; reads plain files transparently */
+	char *line;       /* current line, NUL-terminated, newline stripped */
+	size_t len;       /* its length in bytes */
+	size_t cap;
+	size_t lineno;    /* 1-based number of the current line */
+	int eof;
+} botify_jsonl;
+
+/* Opens path for reading (plain or gzip). BOTIFY_EIO names the path. */
+int botify_jsonl_open(botify_jsonl *r, const char *path, botify_err *err);
+
+/* Reads the next non-blank line into r->line. Returns 1 when a line was read,
+ * 0 at end of file, -1 on a read error (a corrupt gzip stream, say). */
+int botify_jsonl_next(botify_jsonl *r, botify_err *err);
+
+/* Parses the current line. Returns a cJSON tree the caller frees with
+ * cJSON_Delete, or NULL with "path:line: malformed JSON near byte K". */
+cJSON *botify_jsonl_parse(botify_jsonl *r, botify_err *err);
+
+/* Closes the file and frees the buffers; safe to call twice. */
+void botify_jsonl_close(botify_jsonl *r);
+
+/*
+ * Field helpers for an object parsed from the current line. They return 0 and
+ * store the value, 1 when the key is absent and !required (out untouched), or
+ * -1 with "path:line: 'key' must be ..." (BOTIFY_EFORMAT, or BOTIFY_ERANGE
+ * for a value outside [min, max]).
+ */
+int botify_jsonl_int(const botify_jsonl *r, const cJSON *obj, const char *key, int required,
+		     int64_t min, int64_t max, int64_t *out, botify_err *err);
+int botify_jsonl_double(const botify_jsonl *r, const cJSON *obj, const char *key,
+			int required, double *out, botify_err *err); /* finite only */
+int botify_jsonl_string(const botify_jsonl *r, const cJSON *obj, const char *key,
+			int required, const char **out, botify_err *err); /* points into obj */
+
+/* Reads a whole file (plain or gzip) that holds one JSON value, e.g. a JSON
+ * array on one or many lines. Returns the tree or NULL with an error. */
+cJSON *botify_json_read_file(const char *path, botify_err *err);
+
+#endif

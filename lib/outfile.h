@@ -1,0 +1,55 @@
+/*
+ * outfile.h - output files that are complete or absent.
+ *
+ * Data goes to "<path>.tmp.<pid>" and is renamed over path by commit; abort
+ * (or a failed write) removes the temporary file. An existing path is refused
+ * with BOTIFY_EEXIST unless force. Paths ending in ".gz" are gzip: either
+ * stream bytes through botify_outfile_write (one gzip member, compressed
+ * here), or hand over complete gzip members made elsewhere (e.g. by worker
+ * threads with botify_gzip_member) with botify_outfile_write_raw. A file uses
+ * one of the two, never both.
+ */
+#ifndef BOTIFY_OUTFILE_H
+#define BOTIFY_OUTFILE_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+typedef struct botify_outfile {
+	char *path;       /* final name */
+	char *tmp;        /* temporary name, NULL once committed or aborted */
+	void *fp;         /* FILE * */
+	void *zs;         /* z_stream * while streaming gzip */
+	unsigned char *zbuf;
+	int gzip;         /* path ends in .gz */
+	int mode;         /* 0 unused yet, 1 streamed, 2 raw */
+	size_t bytes;     /* bytes written to disk so far */
+} botify_outfile;
+
+/* 1 when path ends in ".gz". */
+int botify_path_is_gzip(const char *path);
+
+/* Creates the temporary file next to path. Fails with BOTIFY_EEXIST when path
+ * exists and !force, BOTIFY_EIO when the directory is missing or unwritable. */
+int botify_outfile_open(botify_outfile *f, const char *path, int force, botify_err *err);
+
+/* Appends n bytes (compressed on the fly when f->gzip). */
+int botify_outfile_write(botify_outfile *f, const void *buf, size_t n, botify_err *err);
+
+/* Appends bytes as they are: for a .gz path they must be whole gzip members. */
+int botify_outfile_write_raw(botify_outfile *f, const void *buf, size_t n, botify_err *err);
+
+/* Finishes compression, flushes, closes and renames over path. On failure the
+ * temporary file is removed. */
+int botify_outfile_commit(botify_outfile *f, botify_err *err);
+
+/* Closes and removes the temporary file; frees f. Safe after commit and twice. */
+void botify_outfile_abort(botify_outfile *f);
+
+/* Compresses n bytes into one complete gzip member appended to *out (grown
+ * with realloc; *out_len and *out_cap track it). level is zlib's 1..9. */
+int botify_gzip_member(const void *in, size_t n, int level, unsigned char **out,
+		       size_t *out_len, size_t *out_cap, botify_err *err);
+
+#endif

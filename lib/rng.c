@@ -1,0 +1,82 @@
+/*
+ * rng.c - xoshiro256** (Blackman & Vigna) keyed by splitmix64.
+ */
+#include "rng.h"
+
+#include <math.h>
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	/* each key word goes through a full splitmix round so that nearby keys
+	 * (episode 7 and 8) land on unrelated states */
+	uint64_t x = h ^ (v * 0xd6e8feb86659fd93ULL);
+	return splitmix64(&x);
+}
+
+void botify_rng_init(botify_rng *r, uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t x = mix(mix(mix(mix(0x6a09e667f3bcc908ULL, seed), a), b), c);
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&x);
+	if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]))
+		r->s[0] = 1; /* the all-zero state is the one fixed point */
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+uint64_t botify_rng_u64(botify_rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t result = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+double botify_rng_uniform(botify_rng *r)
+{
+	return (double)(botify_rng_u64(r) >> 11) * 0x1.0p-53;
+}
+
+uint64_t botify_rng_below(botify_rng *r, uint64_t n)
+{
+	/* Lemire's multiply-shift with rejection of the biased low range */
+	unsigned __int128 m = (unsigned __int128)botify_rng_u64(r) * n;
+	uint64_t lo = (uint64_t)m;
+	if (lo < n) {
+		uint64_t threshold = -n % n;
+		while (lo < threshold) {
+			m = (unsigned __int128)botify_rng_u64(r) * n;
+			lo = (uint64_t)m;
+		}
+	}
+	return (uint64_t)(m >> 64);
+}
+
+double botify_rng_normal(botify_rng *r)
+{
+	double u, v, s;
+	do {
+		u = 2.0 * botify_rng_uniform(r) - 1.0;
+		v = 2.0 * botify_rng_uniform(r) - 1.0;
+		s = u * u + v * v;
+	} while (s >= 1.0 || s == 0.0);
+	/* the second deviate is dropped so the stream has no hidden state */
+	return u * sqrt(-2.0 * log(s) / s);
+}

@@ -1,0 +1,287 @@
+/*
+ * sim.c - the user simulator.
+ */
+#include "sim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "topk.h"
+
+int botify_sim_init(botify_sim *s, const botify_world *w, const botify_simcfg *cfg,
+		    uint64_t seed, int64_t day, const botify_experiment *experiment,
+		    botify_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	s->world = w;
+	s->cfg = *cfg;
+	s->seed = seed;
+	s->day = day;
+	s->n_arms = 1;
+	if (w->U < 1)
+		return botify_fail(err, BOTIFY_EINVAL, "world '%s' has no users to simulate", w->source);
+	s->users = botify_malloc((size_t)w->U, sizeof(botify_sim_user), "users", err);
+	s->nb_row = botify_malloc((size_t)w->N, sizeof(int32_t), "neighbour index", err);
+	if (!s->users || !s->nb_row)
+		goto fail;
+	for (int32_t t = 0; t < w->N; t++)
+		s->nb_row[t] = -1;
+	for (int32_t u = 0; u < w->U; u++) {
+		const botify_user *in = &w->users[u];
+		botify_sim_user *o = &s->users[u];
+		o->bias = isnan(in->consume_bias) ? cfg->consume_bias : in->consume_bias;
+		o->sharpness = isnan(in->consume_sharpness) ? cfg->consume_sharpness : in->consume_sharpness;
+		o->gamma = isnan(in->artist_discount_gamma) ? cfg->artist_discount_gamma
+							    : in->artist_discount_gamma;
+		o->neighbours = in->interest_neighbours ? in->interest_neighbours : cfg->interest_neighbours;
+		if (o->neighbours > w->N)
+			o->neighbours = w->N;
+		o->budget = in->session_budget ? in->session_budget : cfg->session_budget;
+		if (o->neighbours > s->K)
+			s->K = o->neighbours;
+	}
+	if (experiment) {
+		s->experiment = *experiment;
+		s->n_arms = experiment->n_arms;
+		s->arm_of_user = botify_malloc((size_t)w->U, 1, "arm assignment", err);
+		if (!s->arm_of_user)
+			goto fail;
+		for (int32_t u = 0; u < w->U; u++)
+			s->arm_of_user[u] = (int8_t)botify_experiment_assign(experiment, u);
+	}
+	return 0;
+fail:
+	botify_sim_free(s);
+	return -1;
+}
+
+void botify_sim_free(botify_sim *s)
+{
+	free(s->users);
+	free(s->nb_row);
+	free(s->nb);
+	free(s->arm_of_user);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The session's user and interest: the first two draws of the user stream,
+ * shared by the episode and by prepare's look-ahead. */
+static void pick_session(const botify_sim *s, botify_rng *ru, int64_t index, int32_t *user,
+			 int32_t *interest)
+{
+	const botify_world *w = s->world;
+	botify_rng_init(ru, s->seed, (uint64_t)s->day, (uint64_t)index, BOTIFY_STREAM_USER);
+	*user = (int32_t)botify_rng_below(ru, (uint64_t)w->U);
+	const botify_user *u = &w->users[*user];
+	*interest = w->interests[u->first_interest + (int32_t)botify_rng_below(ru, (uint64_t)u->n_interests)];
+}
+
+int botify_sim_prepare(botify_sim *s, int64_t episodes, int threads, botify_err *err)
+{
+	const botify_world *w = s->world;
+	int64_t rows = s->nb_rows, first_new = rows;
+	/* mark the interests these episodes need that are not prepared yet */
+	for (int64_t i = 0; i < episodes; i++) {
+		botify_rng ru;
+		int32_t user, interest;
+		pick_session(s, &ru, i, &user, &interest);
+		if (s->nb_row[interest] < 0)
+			s->nb_row[interest] = (int32_t)rows++;
+	}
+	if (rows == first_new)
+		return 0;
+	int64_t fresh = rows - first_new;
+	float *Q = botify_malloc((size_t)fresh, (size_t)w->D * sizeof(float), "interest vectors", err);
+	int32_t *nb = botify_realloc(s->nb, (size_t)rows, (size_t)s->K * sizeof(int32_t),
+				     "interest neighbours", err);
+	if (!Q || !nb) {
+		free(Q);
+		return -1;
+	}
+	s->nb = nb;
+	for (int32_t t = 0; t < w->N; t++)
+		if (s->nb_row[t] >= first_new)
+			memcpy(Q + (size_t)(s->nb_row[t] - first_new) * (size_t)w->D,
+			       botify_world_embedding(w, t), (size_t)w->D * sizeof(float));
+	int rc = botify_topk_inner(Q, fresh, w->E, w->N, w->D, s->K, threads,
+				   s->nb + (size_t)first_new * (size_t)s->K, NULL, err);
+	free(Q);
+	if (rc == 0)
+		s->nb_rows = rows;
+	return rc;
+}
+
+int botify_sim_worker_init(botify_sim_worker *wk, const botify_sim *s, botify_rec *const *recs,
+			   botify_err *err)
+{
+	memset(wk, 0, sizeof(*wk));
+	size_t cap = (size_t)s->cfg.max_steps + 1;
+	wk->hist_track = botify_malloc(cap, sizeof(int32_t), "session history", err);
+	wk->hist_artist = botify_malloc(cap, sizeof(int32_t), "session history", err);
+	if (!wk->hist_track || !wk->hist_artist)
+		goto fail;
+	wk->recs = recs;
+	wk->n_arms = s->n_arms;
+	for (int a = 0; a < s->n_arms; a++) {
+		if (botify_rec_worker_init(recs[a], &wk->rec_worker[a], err) != 0)
+			goto fail;
+		wk->rec_state[a] = botify_calloc(1, recs[a]->state_size ? recs[a]->state_size : 1,
+						 "recommender state", err);
+		if (!wk->rec_state[a])
+			goto fail;
+	}
+	return 0;
+fail:
+	botify_sim_worker_free(wk);
+	return -1;
+}
+
+void botify_sim_worker_free(botify_sim_worker *wk)
+{
+	free(wk->hist_track);
+	free(wk->hist_artist);
+	for (int a = 0; a < wk->n_arms; a++) {
+		if (wk->recs && wk->rec_worker[a])
+			botify_rec_worker_free(wk->recs[a], wk->rec_worker[a]);
+		free(wk->rec_state[a]);
+	}
+	memset(wk, 0, sizeof(*wk));
+}
+
+float botify_sim_dot(const float *a, const float *b, int32_t D)
+{
+	/* eight independent partial sums, combined in a fixed order */
+	float acc[8] = {0};
+	int32_t d = 0;
+	for (; d + 8 <= D; d += 8)
+		for (int j = 0; j < 8; j++)
+			acc[j] += a[d + j] * b[d + j];
+	for (; d < D; d++)
+		acc[d & 7] += a[d] * b[d];
+	return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+double botify_sim_listen_time(const botify_sim_user *u, float score, int artist_plays)
+{
+	/* as the original: float32 score, the rest in double, numpy.around(x, 2)
+	 * which is rint(x * 100) / 100 (half to even on the scaled value) */
+	double raw = 1.0 / (1.0 + exp(-(((double)score - u->bias) * u->sharpness)));
+	double t = raw * pow(u->gamma, artist_plays);
+	return nearbyint(t * 100.0) / 100.0;
+}
+
+static int push_row(botify_event_buf *b, const botify_event *e, botify_err *err)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		botify_event *p = botify_realloc(b->ev, cap, sizeof(*p), "event buffer", err);
+		if (!p)
+			return -1;
+		b->ev = p;
+		b->cap = cap;
+	}
+	b->ev[b->n++] = *e;
+	return 0;
+}
+
+static inline double clock_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index,
+		       botify_event_buf *rows, int measure_latency, botify_episode *ep,
+		       botify_err *err)
+{
+	const botify_world *w = s->world;
+	botify_rng ru, rr;
+	int32_t user, interest;
+	pick_session(s, &ru, index, &user, &interest);
+	botify_rng_init(&rr, s->seed, (uint64_t)s->day, (uint64_t)index, BOTIFY_STREAM_REC);
+	const botify_sim_user *u = &s->users[user];
+	int32_t row = s->nb_row[interest];
+	if (row < 0)
+		BOTIFY_BUG("episode %lld: interest %d was not prepared", (long long)index, interest);
+	int32_t first = s->nb[(size_t)row * (size_t)s->K + botify_rng_below(&ru, (uint64_t)u->neighbours)];
+	const float *se = botify_world_embedding(w, interest);
+
+	int arm = s->arm_of_user ? s->arm_of_user[user] : 0;
+	const botify_rec *rec = wk->recs[arm];
+	botify_rec_ctx ctx = { wk->rec_worker[arm], wk->rec_state[arm], &rr };
+	if (rec->state_size)
+		memset(ctx.state, 0, rec->state_size);
+
+	int64_t n_hist = 1, steps = 0;
+	wk->hist_track[0] = first;
+	wk->hist_artist[0] = w->artist[first];
+	int32_t budget = u->budget, prev = first;
+	double prev_time = 1.0, total = 1.0;
+	botify_event e = { .user = user, .arm = (int8_t)(s->arm_of_user ? arm : -1) };
+	int capped = 0;
+
+	for (;;) {
+		if (steps == s->cfg.max_steps) {
+			capped = 1;
+			break;
+		}
+		botify_rec_call call = { user, prev, prev_time };
+		int32_t t;
+		double t0 = measure_latency ? clock_s() : 0;
+		if (botify_rec_next(rec, &ctx, &call, &t, err) != 0)
+			return botify_err_prefix(err, "episode %lld", (long long)index);
+		if (rows) {
+			e.message = BOTIFY_MSG_NEXT;
+			e.track = prev;
+			e.time = prev_time;
+			e.latency = measure_latency ? clock_s() - t0 : 0;
+			e.recommendation = t;
+			if (push_row(rows, &e, err) != 0)
+				return -1;
+		}
+		steps++;
+
+		int32_t a = w->artist[t];
+		int repeat = 0, same_artist = 0;
+		for (int64_t i = 0; i < n_hist; i++) {
+			repeat |= wk->hist_track[i] == t;
+			same_artist += wk->hist_artist[i] == a;
+		}
+		double tm = repeat ? 0.0
+				   : botify_sim_listen_time(u, botify_sim_dot(botify_world_embedding(w, t), se, w->D),
+							    same_artist);
+		wk->hist_track[n_hist] = t;
+		wk->hist_artist[n_hist] = a;
+		n_hist++;
+		if (botify_rng_uniform(&ru) > tm)
+			budget--;
+		prev = t;
+		prev_time = tm;
+		total += tm;
+		if (budget <= 0)
+			break;
+	}
+
+	botify_rec_call call = { user, prev, prev_time };
+	double t0 = measure_latency ? clock_s() : 0;
+	if (botify_rec_last(rec, &ctx, &call, err) != 0)
+		return botify_err_prefix(err, "episode %lld", (long long)index);
+	if (rows) {
+		e.message = BOTIFY_MSG_LAST;
+		e.track = prev;
+		e.time = prev_time;
+		e.latency = measure_latency ? clock_s() - t0 : 0;
+		e.recommendation = -1;
+		if (push_row(rows, &e, err) != 0)
+			return -1;
+	}
+	ep->user = user;
+	ep->arm = arm;
+	ep->steps = steps;
+	ep->time = total;
+	ep->capped = capped;
+	return 0;
+}

@@ -1,0 +1,467 @@
+/*
+ * world.c - loading and validating a world directory.
+ */
+#include "world.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jsonl.h"
+#include "npy.h"
+
+int botify_world_find_file(const char *dir, const char *name, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s", dir, name);
+	if (access(out, F_OK) == 0)
+		return 1;
+	snprintf(out, n, "%s/%s.gz", dir, name);
+	if (access(out, F_OK) == 0)
+		return 1;
+	snprintf(out, n, "%s/%s", dir, name); /* for the "not found" message */
+	return 0;
+}
+
+const char *botify_world_title(const botify_world *w, int32_t track)
+{
+	return w->title ? w->strings + w->title[track] : "";
+}
+
+const char *botify_world_artist_name(const botify_world *w, int32_t artist)
+{
+	return w->strings + w->artist_name[artist];
+}
+
+int botify_world_intern_string(botify_world *w, const char *s, uint32_t *off, botify_err *err)
+{
+	size_t len = strlen(s) + 1;
+	if (w->strings_len + len > UINT32_MAX)
+		return botify_fail(err, BOTIFY_ENOMEM, "catalog names exceed 4 GiB");
+	if (w->strings_len + len > w->strings_cap) {
+		size_t cap = w->strings_cap ? w->strings_cap * 2 : 1 << 16;
+		while (cap < w->strings_len + len)
+			cap *= 2;
+		char *p = botify_realloc(w->strings, cap, 1, "catalog names", err);
+		if (!p)
+			return -1;
+		w->strings = p;
+		w->strings_cap = cap;
+	}
+	memcpy(w->strings + w->strings_len, s, len);
+	*off = (uint32_t)w->strings_len;
+	w->strings_len += len;
+	return 0;
+}
+
+int botify_world_index_artists(botify_world *w, botify_err *err)
+{
+	free(w->artist_off);
+	free(w->artist_tracks);
+	w->artist_off = botify_calloc((size_t)w->A + 1, sizeof(int32_t), "artist index", err);
+	w->artist_tracks = botify_malloc((size_t)w->N, sizeof(int32_t), "artist index", err);
+	if (!w->artist_off || !w->artist_tracks)
+		return -1;
+	for (int32_t t = 0; t < w->N; t++)
+		w->artist_off[w->artist[t] + 1]++;
+	for (int32_t a = 0; a < w->A; a++)
+		w->artist_off[a + 1] += w->artist_off[a];
+	int32_t *fill = botify_malloc((size_t)w->A, sizeof(int32_t), "artist index", err);
+	if (!fill)
+		return -1;
+	memcpy(fill, w->artist_off, (size_t)w->A * sizeof(int32_t));
+	for (int32_t t = 0; t < w->N; t++)
+		w->artist_tracks[fill[w->artist[t]]++] = t;
+	free(fill);
+	return 0;
+}
+
+/* FNV-1a; artist names are short */
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Numbers artists by first appearance in track-id order. name_off[t] holds
+ * the pool offset of track t's artist name. */
+static int intern_artists(botify_world *w, const uint32_t *name_off, botify_err *err)
+{
+	size_t cap = 16;
+	while (cap < (size_t)w->N * 2)
+		cap *= 2;
+	int32_t *slots = botify_malloc(cap, sizeof(int32_t), "artist table", err);
+	w->artist = botify_malloc((size_t)w->N, sizeof(int32_t), "artists", err);
+	w->artist_name = botify_malloc((size_t)w->N, sizeof(uint32_t), "artists", err);
+	if (!slots || !w->artist || !w->artist_name) {
+		free(slots);
+		return -1;
+	}
+	memset(slots, 0xff, cap * sizeof(int32_t));
+	w->A = 0;
+	for (int32_t t = 0; t < w->N; t++) {
+		const char *name = w->strings + name_off[t];
+		size_t i = hash_str(name) & (cap - 1);
+		while (slots[i] >= 0 && strcmp(w->strings + w->artist_name[slots[i]], name))
+			i = (i + 1) & (cap - 1);
+		if (slots[i] < 0) {
+			slots[i] = w->A;
+			w->artist_name[w->A++] = name_off[t];
+		}
+		w->artist[t] = slots[i];
+	}
+	free(slots);
+	return botify_world_index_artists(w, err);
+}
+
+static int load_tracks(botify_world *w, const char *path, botify_err *err)
+{
+	botify_jsonl r = {0};
+	uint32_t *name_off = NULL;
+	uint8_t *seen = NULL;
+	int32_t *ids = NULL;
+	uint32_t *titles = NULL, *names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = -1, more;
+
+	if (botify_jsonl_open(&r, path, err) != 0)
+		return -1;
+	while ((more = botify_jsonl_next(&r, err)) == 1) {
+		cJSON *o = botify_jsonl_parse(&r, err);
+		if (!o)
+			goto out;
+		int64_t id;
+		const char *artist, *title = "";
+		if (!cJSON_IsObject(o)) {
+			cJSON_Delete(o);
+			botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: expected a JSON object", path, r.lineno);
+			goto out;
+		}
+		if (botify_jsonl_int(&r, o, "track", 1, 0, INT32_MAX - 1, &id, err) < 0 ||
+		    botify_jsonl_string(&r, o, "artist", 1, &artist, err) < 0 ||
+		    botify_jsonl_string(&r, o, "title", 0, &title, err) < 0) {
+			cJSON_Delete(o);
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			int32_t *i2 = botify_realloc(ids, cap, sizeof(int32_t), "track ids", err);
+			if (i2)
+				ids = i2;
+			uint32_t *t2 = i2 ? botify_realloc(titles, cap, sizeof(uint32_t), "titles", err) : NULL;
+			if (t2)
+				titles = t2;
+			uint32_t *n2 = t2 ? botify_realloc(names, cap, sizeof(uint32_t), "artists", err) : NULL;
+			if (!n2) {
+				cJSON_Delete(o);
+				goto out;
+			}
+			names = n2;
+		}
+		ids[n] = (int32_t)id;
+		if (botify_world_intern_string(w, title, &titles[n], err) != 0 ||
+		    botify_world_intern_string(w, artist, &names[n], err) != 0) {
+			cJSON_Delete(o);
+			goto out;
+		}
+		n++;
+		cJSON_Delete(o);
+	}
+	if (more < 0)
+		goto out;
+	if (n == 0) {
+		botify_fail(err, BOTIFY_EFORMAT, "%s: no tracks", path);
+		goto out;
+	}
+	w->N = (int32_t)n;
+	/* ids must be exactly 0..N-1: in range and no duplicates */
+	seen = botify_calloc(n, 1, "track ids", err);
+	name_off = botify_malloc(n, sizeof(uint32_t), "artists", err);
+	w->title = botify_malloc(n, sizeof(uint32_t), "titles", err);
+	if (!seen || !name_off || !w->title)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if ((size_t)ids[i] >= n) {
+			botify_fail(err, BOTIFY_ERANGE,
+				    "%s: track id %d out of range: %zu tracks must have ids 0..%zu",
+				    path, ids[i], n, n - 1);
+			goto out;
+		}
+		if (seen[ids[i]]) {
+			botify_fail(err, BOTIFY_EFORMAT, "%s: track id %d appears twice", path, ids[i]);
+			goto out;
+		}
+		seen[ids[i]] = 1;
+		name_off[ids[i]] = names[i];
+		w->title[ids[i]] = titles[i];
+	}
+	rc = intern_artists(w, name_off, err);
+out:
+	botify_jsonl_close(&r);
+	free(name_off);
+	free(seen);
+	free(ids);
+	free(titles);
+	free(names);
+	return rc;
+}
+
+static int load_embeddings(botify_world *w, const char *path, botify_err *err)
+{
+	botify_npy a = {0};
+	if (botify_npy_read(&a, path, err) != 0)
+		return -1;
+	if (a.ndim != 2 || a.rows != (size_t)w->N || a.cols < 1 || a.cols > 1 << 16) {
+		botify_fail(err, BOTIFY_EFORMAT,
+			    "%s: expected shape (%d, D) to match tracks.json, found %s(%zu, %zu)", path,
+			    w->N, a.ndim == 2 ? "" : "a non-matrix ", a.rows, a.cols);
+		botify_npy_free(&a);
+		return -1;
+	}
+	for (size_t i = 0; i < a.rows * a.cols; i++)
+		if (!isfinite(a.data[i])) {
+			botify_fail(err, BOTIFY_EFORMAT, "%s: row %zu column %zu is not finite (%g)", path,
+				    i / a.cols, i % a.cols, (double)a.data[i]);
+			botify_npy_free(&a);
+			return -1;
+		}
+	w->D = (int32_t)a.cols;
+	w->E = a.data; /* takes the buffer */
+	return 0;
+}
+
+int botify_world_parse_user(botify_world *w, const botify_jsonl *r, const void *json,
+			    int64_t *user_id, botify_user *u, botify_err *err)
+{
+	const cJSON *o = json;
+	if (!cJSON_IsObject(o))
+		return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: expected a JSON object", r->path,
+				   r->lineno);
+	if (botify_jsonl_int(r, o, "user", 1, 0, INT32_MAX - 1, user_id, err) < 0)
+		return -1;
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(o, "interests");
+	if (!cJSON_IsArray(in) || cJSON_GetArraySize(in) == 0)
+		return botify_fail(err, BOTIFY_EFORMAT,
+				   "%s:%zu: 'interests' must be a non-empty array of track ids", r->path,
+				   r->lineno);
+	int n = cJSON_GetArraySize(in);
+	int32_t *pool = botify_realloc(w->interests, (size_t)w->n_interests + (size_t)n,
+				       sizeof(int32_t), "interests", err);
+	if (!pool)
+		return -1;
+	w->interests = pool;
+	u->first_interest = w->n_interests;
+	u->n_interests = n;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, in)
+	{
+		double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
+		if (!cJSON_IsNumber(it) || v != floor(v))
+			return botify_fail(err, BOTIFY_EFORMAT,
+					   "%s:%zu: 'interests' must be an array of track ids", r->path,
+					   r->lineno);
+		if (v < 0 || v >= w->N)
+			return botify_fail(err, BOTIFY_ERANGE,
+					   "%s:%zu: track %.0f out of range (catalog has %d)", r->path,
+					   r->lineno, v, w->N);
+		w->interests[w->n_interests++] = (int32_t)v;
+	}
+	int64_t k;
+	u->consume_bias = u->consume_sharpness = u->artist_discount_gamma = NAN;
+	u->interest_neighbours = u->session_budget = 0;
+	if (botify_jsonl_double(r, o, "consume_bias", 0, &u->consume_bias, err) < 0 ||
+	    botify_jsonl_double(r, o, "consume_sharpness", 0, &u->consume_sharpness, err) < 0 ||
+	    botify_jsonl_double(r, o, "artist_discount_gamma", 0, &u->artist_discount_gamma, err) < 0)
+		return -1;
+	if (!isnan(u->artist_discount_gamma) && u->artist_discount_gamma < 0)
+		return botify_fail(err, BOTIFY_ERANGE,
+				   "%s:%zu: 'artist_discount_gamma' must be >= 0, got %g", r->path,
+				   r->lineno, u->artist_discount_gamma);
+	int rc = botify_jsonl_int(r, o, "interest_neighbours", 0, 1, 1000000, &k, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		u->interest_neighbours = (int32_t)k;
+	rc = botify_jsonl_int(r, o, "session_budget", 0, 1, 1000000, &k, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		u->session_budget = (int32_t)k;
+	return 0;
+}
+
+static int load_users(botify_world *w, const char *path, botify_err *err)
+{
+	botify_jsonl r = {0};
+	botify_user *by_line = NULL;
+	int32_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	int rc = -1, more;
+
+	if (botify_jsonl_open(&r, path, err) != 0)
+		return -1;
+	while ((more = botify_jsonl_next(&r, err)) == 1) {
+		cJSON *o = botify_jsonl_parse(&r, err);
+		if (!o)
+			goto out;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			botify_user *u2 = botify_realloc(by_line, cap, sizeof(*u2), "users", err);
+			if (u2)
+				by_line = u2;
+			int32_t *i2 = u2 ? botify_realloc(ids, cap, sizeof(*i2), "users", err) : NULL;
+			if (!i2) {
+				cJSON_Delete(o);
+				goto out;
+			}
+			ids = i2;
+		}
+		int64_t id;
+		int prc = botify_world_parse_user(w, &r, o, &id, &by_line[n], err);
+		cJSON_Delete(o);
+		if (prc != 0)
+			goto out;
+		ids[n++] = (int32_t)id;
+	}
+	if (more < 0)
+		goto out;
+	if (n == 0) {
+		botify_fail(err, BOTIFY_EFORMAT, "%s: no users", path);
+		goto out;
+	}
+	w->users = botify_malloc(n, sizeof(botify_user), "users", err);
+	if (!w->users)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		w->users[i].n_interests = -1;
+	for (size_t i = 0; i < n; i++) {
+		if ((size_t)ids[i] >= n) {
+			botify_fail(err, BOTIFY_ERANGE,
+				    "%s: user id %d out of range: %zu users must have ids 0..%zu", path,
+				    ids[i], n, n - 1);
+			goto out;
+		}
+		if (w->users[ids[i]].n_interests >= 0) {
+			botify_fail(err, BOTIFY_EFORMAT, "%s: user id %d appears twice", path, ids[i]);
+			goto out;
+		}
+		w->users[ids[i]] = by_line[i];
+	}
+	w->U = (int32_t)n;
+	rc = 0;
+out:
+	botify_jsonl_close(&r);
+	free(by_line);
+	free(ids);
+	return rc;
+}
+
+static int load_top_tracks(botify_world *w, const char *path, botify_err *err)
+{
+	cJSON *a = botify_json_read_file(path, err);
+	if (!a)
+		return -1;
+	int rc = -1;
+	if (!cJSON_IsArray(a)) {
+		botify_fail(err, BOTIFY_EFORMAT, "%s: expected a JSON array of track ids", path);
+		goto out;
+	}
+	int n = cJSON_GetArraySize(a);
+	w->top_tracks = botify_malloc((size_t)n, sizeof(int32_t), "top tracks", err);
+	if (!w->top_tracks)
+		goto out;
+	const cJSON *it;
+	int i = 0;
+	cJSON_ArrayForEach(it, a)
+	{
+		double v = cJSON_IsNumber(it) ? it->valuedouble : -1.5;
+		if (v != floor(v)) {
+			botify_fail(err, BOTIFY_EFORMAT, "%s: element %d is not a track id", path, i);
+			goto out;
+		}
+		if (v < 0 || v >= w->N) {
+			botify_fail(err, BOTIFY_ERANGE, "%s: element %d: track %.0f out of range (catalog has %d)",
+				    path, i, v, w->N);
+			goto out;
+		}
+		w->top_tracks[i++] = (int32_t)v;
+	}
+	w->n_top = n;
+	rc = 0;
+out:
+	cJSON_Delete(a);
+	return rc;
+}
+
+int botify_world_check_users(const botify_world *w, const char *what, botify_err *err)
+{
+	for (int32_t u = 0; u < w->U; u++) {
+		const botify_user *p = &w->users[u];
+		for (int32_t i = 0; i < p->n_interests; i++) {
+			int32_t t = w->interests[p->first_interest + i];
+			if (t < 0 || t >= w->N)
+				return botify_fail(err, BOTIFY_ERANGE,
+						   "%s: user %d: track %d out of range (catalog has %d)", what,
+						   u, t, w->N);
+		}
+	}
+	return 0;
+}
+
+int botify_world_load_catalog(botify_world *w, const char *dir, botify_err *err)
+{
+	char path[4096];
+	memset(w, 0, sizeof(*w));
+	if (!botify_world_find_file(dir, "tracks.json", path, sizeof(path))) {
+		botify_fail(err, BOTIFY_EIO, "world '%s': no tracks.json or tracks.json.gz", dir);
+		goto fail;
+	}
+	if (load_tracks(w, path, err) != 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/tracks.npy", dir);
+	if (load_embeddings(w, path, err) != 0)
+		goto fail;
+	snprintf(w->source, sizeof(w->source), "%s", dir);
+	return 0;
+fail:
+	botify_world_free(w);
+	return -1;
+}
+
+int botify_world_load(botify_world *w, const char *dir, botify_err *err)
+{
+	char path[4096];
+	if (botify_world_load_catalog(w, dir, err) != 0)
+		return -1;
+	if (!botify_world_find_file(dir, "users.json", path, sizeof(path))) {
+		botify_fail(err, BOTIFY_EIO, "world '%s': no users.json or users.json.gz", dir);
+		goto fail;
+	}
+	if (load_users(w, path, err) != 0)
+		goto fail;
+	if (botify_world_find_file(dir, "top_tracks.json", path, sizeof(path)) &&
+	    load_top_tracks(w, path, err) != 0)
+		goto fail;
+	return 0;
+fail:
+	botify_world_free(w);
+	return -1;
+}
+
+void botify_world_free(botify_world *w)
+{
+	free(w->E);
+	free(w->artist);
+	free(w->artist_off);
+	free(w->artist_tracks);
+	free(w->strings);
+	free(w->artist_name);
+	free(w->title);
+	free(w->users);
+	free(w->interests);
+	free(w->top_tracks);
+	memset(w, 0, sizeof(*w));
+}

@@ -1,0 +1,375 @@
+/*
+ * worldgen.c - generating a world in memory.
+ *
+ * Each phase draws from its own RNG stream (seed, GEN, phase) so that
+ * changing, say, the user count leaves the catalog's vectors untouched.
+ */
+#include "worldgen.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonl.h"
+#include "rng.h"
+
+enum { PHASE_ARTISTS = 1, PHASE_GENRES, PHASE_VECTORS, PHASE_POPULARITY, PHASE_USERS, PHASE_IDS };
+
+void botify_worldgen_defaults(botify_worldgen_params *p)
+{
+	p->tracks = 50000;
+	p->users = 10000;
+	p->dim = 100;
+	p->seed = 1;
+	p->genres = 40;
+	p->interests_per_user = 3;
+	p->tracks_per_artist = 4.36;
+	p->artist_size_decay = 0.087;
+	p->genre_zipf = 0.8;
+	p->popularity_zipf = 0.9;
+	p->popularity_genre = 1.0;
+	p->popularity_artist = 1.0;
+	p->genre_scale = 0.2;
+	p->artist_scale = 0.25;
+	p->track_scale = 0.1;
+	p->consume_bias_max = 10.0;
+}
+
+static const struct field {
+	const char *name;
+	size_t off;
+	int integral;
+	double lo, hi;
+} fields[] = {
+#define F(n, integral, lo, hi) { #n, offsetof(botify_worldgen_params, n), integral, lo, hi }
+	F(tracks, 1, 1, 50000000),
+	F(users, 1, 1, 50000000),
+	F(dim, 1, 1, 4096),
+	F(seed, 1, 0, 9007199254740992.0),
+	F(genres, 1, 1, 1000000),
+	F(interests_per_user, 1, 1, 1000),
+	F(tracks_per_artist, 0, 1, 1e9),
+	F(artist_size_decay, 0, 1e-6, 1e6),
+	F(genre_zipf, 0, 0, 10),
+	F(popularity_zipf, 0, 0, 10),
+	F(popularity_genre, 0, 0, 100),
+	F(popularity_artist, 0, 0, 100),
+	F(genre_scale, 0, 0, 1e3),
+	F(artist_scale, 0, 0, 1e3),
+	F(track_scale, 0, 0, 1e3),
+	F(consume_bias_max, 0, 0, 1e6),
+#undef F
+};
+
+static double get_field(const botify_worldgen_params *p, const struct field *f)
+{
+	const char *base = (const char *)p + f->off;
+	return f->integral ? (double)*(const int64_t *)base : *(const double *)base;
+}
+
+static void set_field(botify_worldgen_params *p, const struct field *f, double v)
+{
+	char *base = (char *)p + f->off;
+	if (f->integral)
+		*(int64_t *)base = (int64_t)v;
+	else
+		*(double *)base = v;
+}
+
+int botify_worldgen_check(const botify_worldgen_params *p, botify_err *err)
+{
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		double v = get_field(p, &fields[i]);
+		if (v < fields[i].lo || v > fields[i].hi)
+			return botify_fail(err, BOTIFY_ERANGE, "world parameter %s = %g is out of range (%g to %g)",
+					   fields[i].name, v, fields[i].lo, fields[i].hi);
+	}
+	if (p->interests_per_user > p->tracks)
+		return botify_fail(err, BOTIFY_ERANGE, "%lld interests per user need at least as many tracks",
+				   (long long)p->interests_per_user);
+	return 0;
+}
+
+int botify_worldgen_load_preset(botify_worldgen_params *p, const char *path, botify_err *err)
+{
+	cJSON *o = botify_json_read_file(path, err);
+	if (!o)
+		return -1;
+	int rc = -1;
+	if (!cJSON_IsObject(o)) {
+		botify_fail(err, BOTIFY_EFORMAT, "%s: expected a JSON object of world parameters", path);
+		goto out;
+	}
+	const cJSON *it;
+	cJSON_ArrayForEach(it, o)
+	{
+		if (it->string[0] == '_')
+			continue; /* "_comment" */
+		const struct field *f = NULL;
+		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			if (!strcmp(fields[i].name, it->string))
+				f = &fields[i];
+		if (!f) {
+			botify_fail(err, BOTIFY_EFORMAT, "%s: unknown world parameter '%s'", path, it->string);
+			goto out;
+		}
+		if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) ||
+		    (f->integral && it->valuedouble != floor(it->valuedouble))) {
+			botify_fail(err, BOTIFY_EFORMAT, "%s: '%s' must be %s", path, it->string,
+				    f->integral ? "an integer" : "a number");
+			goto out;
+		}
+		set_field(p, f, it->valuedouble);
+	}
+	rc = botify_worldgen_check(p, err);
+	if (rc)
+		botify_err_prefix(err, "%s", path);
+out:
+	cJSON_Delete(o);
+	return rc;
+}
+
+struct remainder {
+	double rem;
+	int64_t idx;
+};
+
+static int by_remainder(const void *pa, const void *pb)
+{
+	const struct remainder *a = pa, *b = pb;
+	if (a->rem != b->rem)
+		return a->rem > b->rem ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Largest-remainder split of `total` units by weights into out[0..n). */
+static void apportion(int64_t *out, const double *w, int64_t n, int64_t total,
+		      struct remainder *rem)
+{
+	double sum = 0;
+	for (int64_t i = 0; i < n; i++)
+		sum += w[i];
+	int64_t given = 0;
+	for (int64_t i = 0; i < n; i++) {
+		double x = sum > 0 ? (double)total * w[i] / sum : 0;
+		out[i] = (int64_t)floor(x);
+		rem[i].rem = x - (double)out[i];
+		rem[i].idx = i;
+		given += out[i];
+	}
+	/* the leftovers go to the largest remainders, lowest index on ties */
+	qsort(rem, (size_t)n, sizeof(*rem), by_remainder);
+	for (int64_t i = 0; given < total; i++, given++)
+		out[rem[i % n].idx]++;
+}
+
+static void shuffle(int32_t *a, int64_t n, botify_rng *r)
+{
+	for (int64_t i = n - 1; i > 0; i--) {
+		int64_t j = (int64_t)botify_rng_below(r, (uint64_t)i + 1);
+		int32_t t = a[i];
+		a[i] = a[j];
+		a[j] = t;
+	}
+}
+
+/* Index of the first cumulative weight > u (binary search). */
+static int64_t pick_cumulative(const double *cum, int64_t n, double u)
+{
+	int64_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		int64_t mid = (lo + hi) / 2;
+		if (cum[mid] > u)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+static const char *const syllables[32] = {
+	"ka", "lo", "mi", "ra", "ven", "to", "sa", "ri", "el", "on", "da", "mu", "ne", "zo", "fi", "la",
+	"bar", "cor", "dun", "es", "ga", "hel", "is", "jo", "ku", "mar", "no", "pe", "qui", "ros", "ti", "vy",
+};
+
+/* Two capitalised words that spell x in base 32; distinct x give distinct
+ * names, so artist names (the artist's identity) never collide. */
+static void make_name(char *out, size_t n, uint64_t x, const char *prefix)
+{
+	char w1[16] = "", w2[16] = "";
+	strcat(w1, syllables[x & 31]);
+	strcat(w1, syllables[(x >> 5) & 31]);
+	strcat(w2, syllables[(x >> 10) & 31]);
+	strcat(w2, syllables[(x >> 15) & 31]);
+	if (x >> 20)
+		snprintf(w2 + strlen(w2), sizeof(w2) - strlen(w2), "%llu", (unsigned long long)(x >> 20));
+	w1[0] = (char)(w1[0] - 'a' + 'A');
+	w2[0] = (char)(w2[0] - 'a' + 'A');
+	snprintf(out, n, "%s%s %s", prefix, w1, w2);
+}
+
+int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, botify_err *err)
+{
+	const int64_t N = p->tracks, U = p->users, D = p->dim, G = p->genres;
+	int64_t A = llround((double)N / p->tracks_per_artist);
+	if (A < 1)
+		A = 1;
+	if (A > N)
+		A = N;
+	int rc = -1;
+	double *weights = NULL, *genre_cum = NULL, *centroids = NULL, *pop_cum = NULL;
+	int64_t *sizes = NULL;
+	struct remainder *rem = NULL, *pop_score = NULL;
+	int32_t *order = NULL, *genre_of = NULL;
+	botify_rng r;
+
+	memset(w, 0, sizeof(*w));
+	if (botify_worldgen_check(p, err) != 0)
+		return -1;
+	size_t nd;
+	if (botify_size_mul((size_t)N, (size_t)D, &nd) != 0)
+		return botify_fail(err, BOTIFY_ENOMEM, "world of %lld x %lld is too large",
+				   (long long)N, (long long)D);
+	w->N = (int32_t)N;
+	w->D = (int32_t)D;
+	w->U = (int32_t)U;
+	w->A = (int32_t)A;
+	weights = botify_malloc((size_t)(A > G ? A : G), sizeof(double), "generator", err);
+	rem = botify_malloc((size_t)A, sizeof(*rem), "generator", err);
+	sizes = botify_malloc((size_t)A, sizeof(int64_t), "generator", err);
+	order = botify_malloc((size_t)N, sizeof(int32_t), "generator", err);
+	genre_of = botify_malloc((size_t)A, sizeof(int32_t), "generator", err);
+	genre_cum = botify_malloc((size_t)G, sizeof(double), "generator", err);
+	centroids = botify_malloc((size_t)(G + A), (size_t)D * sizeof(double), "generator", err);
+	pop_cum = botify_malloc((size_t)N, sizeof(double), "generator", err);
+	pop_score = botify_malloc((size_t)N, sizeof(*pop_score), "generator", err);
+	w->E = botify_malloc(nd, sizeof(float), "track embeddings", err);
+	w->artist = botify_malloc((size_t)N, sizeof(int32_t), "artists", err);
+	w->artist_name = botify_malloc((size_t)A, sizeof(uint32_t), "artists", err);
+	w->title = botify_malloc((size_t)N, sizeof(uint32_t), "titles", err);
+	w->users = botify_malloc((size_t)U, sizeof(botify_user), "users", err);
+	w->interests = botify_malloc((size_t)U, (size_t)p->interests_per_user * sizeof(int32_t),
+				     "interests", err);
+	w->top_tracks = botify_malloc((size_t)N, sizeof(int32_t), "top tracks", err);
+	if (!weights || !rem || !sizes || !order || !genre_of || !genre_cum || !centroids ||
+	    !pop_cum || !pop_score || !w->E || !w->artist || !w->artist_name || !w->title || !w->users ||
+	    !w->interests || !w->top_tracks)
+		goto out;
+
+	/* artist sizes: one track each, the rest by decaying weights, so a few
+	 * artists have dozens of tracks and most have one or two */
+	double r0 = p->artist_size_decay * (double)A;
+	for (int64_t a = 0; a < A; a++)
+		weights[a] = exp(-(double)a / r0) + 0.5 * exp(-(double)a * 8.0 / r0);
+	apportion(sizes, weights, A, N - A, rem);
+	for (int64_t a = 0; a < A; a++)
+		sizes[a] += 1;
+
+	/* genres with Zipf weights; each artist picks one */
+	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_GENRES, 0);
+	double acc = 0;
+	for (int64_t g = 0; g < G; g++)
+		genre_cum[g] = acc += pow((double)g + 1, -p->genre_zipf);
+	for (int64_t a = 0; a < A; a++)
+		genre_of[a] = (int32_t)pick_cumulative(genre_cum, G, botify_rng_uniform(&r) * acc);
+
+	/* track ids carry no structure: a random permutation deals them out */
+	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_IDS, 0);
+	for (int64_t t = 0; t < N; t++)
+		order[t] = (int32_t)t;
+	shuffle(order, N, &r);
+	for (int64_t a = 0, k = 0; a < A; a++)
+		for (int64_t j = 0; j < sizes[a]; j++)
+			w->artist[order[k++]] = (int32_t)a;
+
+	/* vectors: genre centroid + artist offset + track offset */
+	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_VECTORS, 0);
+	double *gc = centroids, *ac = centroids + (size_t)G * (size_t)D;
+	for (int64_t i = 0; i < G * D; i++)
+		gc[i] = p->genre_scale * botify_rng_normal(&r);
+	for (int64_t a = 0; a < A; a++)
+		for (int64_t d = 0; d < D; d++)
+			ac[a * D + d] = gc[genre_of[a] * D + d] + p->artist_scale * botify_rng_normal(&r);
+	for (int64_t t = 0; t < N; t++) {
+		const double *m = ac + (size_t)w->artist[t] * (size_t)D;
+		float *e = w->E + (size_t)t * (size_t)D;
+		for (int64_t d = 0; d < D; d++)
+			e[d] = (float)(m[d] + p->track_scale * botify_rng_normal(&r));
+	}
+
+	/* popularity: tracks are ranked by a noisy score in which popular genres
+	 * and prolific artists rank higher; Zipf weights on that ranking give
+	 * top_tracks and the users' interests */
+	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_POPULARITY, 0);
+	for (int64_t t = 0; t < N; t++) {
+		int32_t a = w->artist[t];
+		double gw = pow((double)genre_of[a] + 1, -p->genre_zipf);
+		double gumbel = -log(-log(botify_rng_uniform(&r) * (1 - 0x1p-53) + 0x1p-54));
+		pop_score[t] = (struct remainder){ p->popularity_genre * log(gw) +
+						   p->popularity_artist * log((double)sizes[a]) + gumbel, t };
+		w->top_tracks[t] = (int32_t)t;
+	}
+	qsort(pop_score, (size_t)N, sizeof(*pop_score), by_remainder);
+	for (int64_t t = 0; t < N; t++)
+		w->top_tracks[t] = (int32_t)pop_score[t].idx;
+	w->n_top = (int32_t)N;
+	acc = 0;
+	for (int64_t k = 0; k < N; k++)
+		pop_cum[k] = acc += pow((double)k + 1, -p->popularity_zipf);
+
+	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_USERS, 0);
+	int64_t K = p->interests_per_user;
+	for (int64_t u = 0; u < U; u++) {
+		botify_user *us = &w->users[u];
+		us->first_interest = (int32_t)(u * K);
+		us->n_interests = (int32_t)K;
+		int32_t *in = w->interests + u * K;
+		for (int64_t i = 0; i < K; i++) {
+			int dup;
+			do { /* distinct interests: redraw a repeat */
+				in[i] = w->top_tracks[pick_cumulative(pop_cum, N, botify_rng_uniform(&r) * acc)];
+				dup = 0;
+				for (int64_t j = 0; j < i; j++)
+					dup |= in[j] == in[i];
+			} while (dup);
+		}
+		us->consume_bias = p->consume_bias_max * botify_rng_uniform(&r);
+		double s = 1.0 + botify_rng_uniform(&r);
+		us->consume_sharpness = botify_rng_uniform(&r) < 0.5 ? s : 1.0 / s;
+		us->artist_discount_gamma = NAN;
+		us->interest_neighbours = 0;
+		us->session_budget = 0;
+	}
+	w->n_interests = (int32_t)(U * K);
+
+	char name[96];
+	for (int64_t a = 0; a < A; a++) {
+		/* an odd multiplier scrambles the digits so neighbours don't rhyme */
+		make_name(name, sizeof(name), (((uint64_t)a * 0x9E3779B1u) & 0xFFFFF) | ((uint64_t)(a >> 20) << 20), "");
+		if (botify_world_intern_string(w, name, &w->artist_name[a], err) != 0)
+			goto out;
+	}
+	for (int64_t t = 0; t < N; t++) {
+		make_name(name, sizeof(name), ((uint64_t)t * 0x85EBCA77u) & 0xFFFFF, "");
+		if (botify_world_intern_string(w, name, &w->title[t], err) != 0)
+			goto out;
+	}
+	if (botify_world_index_artists(w, err) != 0)
+		goto out;
+	snprintf(w->source, sizeof(w->source), "built-in world (seed %lld)", (long long)p->seed);
+	rc = 0;
+out:
+	free(weights);
+	free(rem);
+	free(sizes);
+	free(order);
+	free(genre_of);
+	free(genre_cum);
+	free(centroids);
+	free(pop_cum);
+	free(pop_score);
+	if (rc)
+		botify_world_free(w);
+	return rc;
+}

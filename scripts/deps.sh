@@ -1,0 +1,15 @@
+#!/bin/sh
+# Installs the Debian packages botify needs to build and test, if missing.
+# Uses sudo when not root. Safe to run repeatedly: installed packages are skipped.
+set -e
+PKGS="build-essential pkg-config libopenblas-dev libcjson-dev zlib1g-dev check"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
