@@ -30,10 +30,9 @@ void botify_rec_args_free(botify_rec_args *a)
 	memset(a, 0, sizeof(*a));
 }
 
-int botify_rec_parse_spec(const char *spec, char *name, size_t n, botify_rec_args *args,
-			  botify_err *err)
+static int parse_spec(const char *spec, char *name, size_t n, botify_rec_args *args,
+		      botify_err *err)
 {
-	memset(args, 0, sizeof(*args));
 	size_t len = strcspn(spec, ":");
 	if (len == 0)
 		return botify_fail(err, BOTIFY_EINVAL, "recommender spec '%s' has no name", spec);
@@ -88,6 +87,16 @@ int botify_rec_parse_spec(const char *spec, char *name, size_t n, botify_rec_arg
 			p++;
 	}
 	return 0;
+}
+
+int botify_rec_parse_spec(const char *spec, char *name, size_t n, botify_rec_args *args,
+			  botify_err *err)
+{
+	memset(args, 0, sizeof(*args));
+	int rc = parse_spec(spec, name, n, args, err);
+	if (rc != 0)
+		botify_rec_args_free(args); /* whatever was parsed before the error */
+	return rc;
 }
 
 const char *botify_rec_arg(const botify_rec_args *a, const char *key)

@@ -100,7 +100,7 @@ static int format_chunk(struct run *r, struct slot *sl, botify_err *err)
 	sl->text_len = len;
 	if (o->log->gzip) {
 		sl->gz_len = 0;
-		if (len && botify_gzip_member(sl->text, len, o->gzip_level ? o->gzip_level : 6, &sl->gz,
+		if (len && botify_gzip_member(sl->text, len, o->gzip_level ? o->gzip_level : 1, &sl->gz,
 					      &sl->gz_len, &sl->gz_cap, err) != 0)
 			return -1;
 	}

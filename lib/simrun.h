@@ -33,7 +33,8 @@ typedef struct botify_simrun_opts {
 	int threads;
 	botify_rec *const *recs;       /* one per arm of the sim */
 	botify_outfile *log;           /* an open log, or NULL */
-	int gzip_level;                /* for .gz logs; 0 means zlib's default (6) */
+	int gzip_level;                /* for .gz logs; 0 means 1: logs are big and
+					 * level 1 compresses 2x faster than 6 for ~30% more bytes */
 	int measure_latency;           /* time recommender calls (for the log) */
 	/* called in episode order with timestamped rows, from one thread at a time */
 	int (*on_rows)(void *ctx, const botify_event *ev, size_t n, botify_err *err);

@@ -69,24 +69,43 @@ void botify_topk_select(const float *scores, int32_t N, int32_t k, int32_t exclu
 	}
 }
 
-struct select_job {
-	const float *S;       /* (rows, N) scores */
-	int64_t lo, hi;       /* rows of this job */
-	int32_t N, k;
-	int32_t *ids;         /* (rows, k) */
-	float *scores;        /* (rows, k) */
+struct topk_job {
+	const float *queries; /* (Q, D) */
+	int64_t Q;
+	const float *E;       /* (N, D) */
+	int32_t N, D, k;
+	int32_t *ids;         /* (Q, k) */
+	float *scores;        /* (Q, k) or NULL */
+	int t, T;             /* this thread takes blocks t, t + T, ... */
+	int failed;
 };
 
-static void *select_rows(void *arg)
+enum { BLOCK_ROWS = 64, MAX_THREADS = 64 };
+
+static void *topk_blocks(void *arg)
 {
-	struct select_job *j = arg;
-	for (int64_t r = j->lo; r < j->hi; r++)
-		botify_topk_select(j->S + r * j->N, j->N, j->k, -1, j->ids + r * j->k,
-				   j->scores + r * j->k);
+	struct topk_job *j = arg;
+	float *S = malloc((size_t)BLOCK_ROWS * (size_t)j->N * sizeof(float));
+	float *heap = malloc((size_t)j->k * sizeof(float));
+	if (!S || !heap) {
+		j->failed = 1;
+		free(S);
+		free(heap);
+		return NULL;
+	}
+	for (int64_t q0 = (int64_t)j->t * BLOCK_ROWS; q0 < j->Q; q0 += (int64_t)j->T * BLOCK_ROWS) {
+		int64_t rows = j->Q - q0 < BLOCK_ROWS ? j->Q - q0 : BLOCK_ROWS;
+		/* S (rows, N) = queries (rows, D) . E^T;  M = rows, N = N, K = D */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, j->N, j->D, 1.0f,
+			    j->queries + q0 * j->D, j->D, j->E, j->D, 0.0f, S, j->N);
+		for (int64_t r = 0; r < rows; r++)
+			botify_topk_select(S + r * j->N, j->N, j->k, -1, j->ids + (q0 + r) * j->k,
+					   j->scores ? j->scores + (q0 + r) * j->k : heap);
+	}
+	free(S);
+	free(heap);
 	return NULL;
 }
-
-enum { BLOCK_ROWS = 128, MAX_THREADS = 64 };
 
 int botify_topk_inner(const float *queries, int64_t Q, const float *E, int32_t N, int32_t D,
 		      int32_t k, int threads, int32_t *ids, float *scores, botify_err *err)
@@ -97,38 +116,31 @@ int botify_topk_inner(const float *queries, int64_t Q, const float *E, int32_t N
 		threads = 1;
 	if (threads > MAX_THREADS)
 		threads = MAX_THREADS;
-	float *S = botify_malloc((size_t)BLOCK_ROWS * (size_t)N, sizeof(float), "scores", err);
-	float *own = scores ? NULL : botify_malloc((size_t)BLOCK_ROWS * (size_t)k, sizeof(float), "scores", err);
-	if (!S || (!scores && !own)) {
-		free(S);
-		return -1;
+	int64_t blocks = (Q + BLOCK_ROWS - 1) / BLOCK_ROWS;
+	if (threads > blocks)
+		threads = blocks ? (int)blocks : 1;
+	/* Our threads each run a single-threaded sgemm on their own blocks:
+	 * OpenBLAS's own pool would busy-wait between calls and steal the
+	 * cores the selection needs. */
+	openblas_set_num_threads(1);
+	struct topk_job jobs[MAX_THREADS];
+	pthread_t tid[MAX_THREADS];
+	char started[MAX_THREADS] = {0};
+	for (int t = 0; t < threads; t++) {
+		jobs[t] = (struct topk_job){ queries, Q, E, N, D, k, ids, scores, t, threads, 0 };
+		if (t > 0)
+			started[t] = pthread_create(&tid[t], NULL, topk_blocks, &jobs[t]) == 0;
 	}
-	for (int64_t q0 = 0; q0 < Q; q0 += BLOCK_ROWS) {
-		int64_t rows = Q - q0 < BLOCK_ROWS ? Q - q0 : BLOCK_ROWS;
-		/* S (rows, N) = queries (rows, D) . E^T;  M = rows, N = N, K = D */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, N, D, 1.0f,
-			    queries + q0 * D, D, E, D, 0.0f, S, N);
-		struct select_job jobs[MAX_THREADS];
-		pthread_t tid[MAX_THREADS];
-		char started[MAX_THREADS] = {0};
-		int nt = rows < threads ? (int)rows : threads;
-		for (int t = 0; t < nt; t++) {
-			jobs[t] = (struct select_job){ S, rows * t / nt, rows * (t + 1) / nt, N, k,
-						       ids + q0 * k, scores ? scores + q0 * k : own };
-			/* thread 0's share runs here, as does any share whose thread
-			 * could not be created */
-			if (t > 0)
-				started[t] = pthread_create(&tid[t], NULL, select_rows, &jobs[t]) == 0;
-		}
-		select_rows(&jobs[0]);
-		for (int t = 1; t < nt; t++) {
-			if (started[t])
-				pthread_join(tid[t], NULL);
-			else
-				select_rows(&jobs[t]);
-		}
+	topk_blocks(&jobs[0]);
+	int failed = jobs[0].failed;
+	for (int t = 1; t < threads; t++) {
+		if (started[t])
+			pthread_join(tid[t], NULL);
+		else
+			topk_blocks(&jobs[t]); /* a thread we could not start: do its share here */
+		failed |= jobs[t].failed;
 	}
-	free(S);
-	free(own);
+	if (failed)
+		return botify_fail(err, BOTIFY_ENOMEM, "out of memory scoring %d tracks", N);
 	return 0;
 }
