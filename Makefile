@@ -92,6 +92,10 @@ demo: deps ## install missing packages, build, run a short simulation on the bui
 fuzz: ## build libFuzzer targets for the parsers (needs clang)
 	scripts/fuzz.sh
 
+check-torch: $(BOTIFY) $(B)/libbotify.a ## compare the model's forward/backward with PyTorch (needs python3-torch; not in CI)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $(B)/check_torch_dump scripts/check_torch_dump.c $(B)/libbotify.a $(LDLIBS)
+	$(or $(PYTHON),python3) scripts/check_torch.py $(abspath $(BOTIFY)) $(abspath $(B)/check_torch_dump)
+
 clean: ## remove build outputs
 	rm -rf build botify
 

@@ -20,6 +20,9 @@ enum { BOTIFY_EXIT_OK = 0, BOTIFY_EXIT_CHECK = 1, BOTIFY_EXIT_USAGE = 2 };
 
 int cmd_datagen(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_ab(int argc, char **argv);
 
 /* Prints "botify: <msg>" on stderr; returns BOTIFY_EXIT_USAGE. */
 int report_error(const botify_err *err);

@@ -200,7 +200,9 @@ void flags_help(const struct flag *flags, const struct flag_doc *doc)
 		else
 			snprintf(left, sizeof(left), "--%s %s", f->name, f->meta ? f->meta : "VALUE");
 		printf("  %-24s %s", left, f->help);
-		if (f->type == FLAG_T_LONG && *(int64_t *)f->ptr)
+		if (strstr(f->help, "default")) /* the help text already says it */
+			;
+		else if (f->type == FLAG_T_LONG && *(int64_t *)f->ptr)
 			printf(" (default: %lld)", (long long)*(int64_t *)f->ptr);
 		else if (f->type == FLAG_T_DOUBLE && *(double *)f->ptr != 0.0)
 			printf(" (default: %g)", *(double *)f->ptr);

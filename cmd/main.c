@@ -20,6 +20,9 @@ static const struct botify_cmd {
 } commands[] = {
 	{ "datagen",  cmd_datagen,  "write a synthetic world to files" },
 	{ "simulate", cmd_simulate, "simulate users against a recommender" },
+	{ "train",    cmd_train,    "train a two-tower model on logged sessions" },
+	{ "export",   cmd_export,   "write track embeddings and top-K lists" },
+	{ "ab",       cmd_ab,       "A/B metrics with confidence intervals" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -10,11 +10,7 @@
 #include "cmd.h"
 #include "experiment.h"
 #include "flags.h"
-#include "outfile.h"
-#include "rec.h"
-#include "simcfg.h"
-#include "simrun.h"
-#include "world.h"
+#include "simsetup.h"
 
 static const struct flag_doc doc = {
 	.usage = "botify simulate [--world DIR] --episodes N --recommender SPEC [options]",
@@ -35,15 +31,6 @@ static const struct flag_doc doc = {
 		"  botify simulate --episodes 2000 --recommender sticky_artist --seed 31337 --log logs/day1.jsonl.gz\n"
 		"  botify simulate --episodes 20000 --experiment AB --arms C=random,T1=sticky_artist --threads 2\n",
 };
-
-struct progress_ctx {
-	progress bar;
-};
-
-static void on_progress(void *ctx, int64_t done, int64_t total)
-{
-	progress_update(&((struct progress_ctx *)ctx)->bar, (uint64_t)done, (uint64_t)total);
-}
 
 static void print_json_str(const char *s)
 {
@@ -100,92 +87,47 @@ int cmd_simulate(int argc, char **argv)
 		return usage_error("simulate", "--format must be table or json, not '%s'", format);
 
 	botify_err err = {0};
-	botify_simcfg cfg;
-	botify_world w = {0};
-	botify_arms arms = {0};
-	botify_experiment exp;
-	botify_rec recs[BOTIFY_MAX_ARMS];
-	botify_rec *rec_ptrs[BOTIFY_MAX_ARMS];
-	botify_sim sim = {0};
-	botify_outfile log = {0};
-	int n_arms = 1, n_recs = 0, log_open = 0, exit_code = BOTIFY_EXIT_USAGE;
-	memset(recs, 0, sizeof(recs));
-
-	if (config ? botify_simcfg_load(&cfg, config, &err) != 0 : (botify_simcfg_defaults(&cfg), 0))
-		goto fail;
-	if (seen_max_steps)
-		cfg.max_steps = max_steps;
-	if (experiment) {
-		if (botify_arms_parse(&arms, arms_list, &err) != 0 ||
-		    botify_experiment_init(&exp, experiment, arms.n, &err) != 0)
-			goto fail;
-		n_arms = arms.n;
-	}
-	install_interrupt_handler();
-	double t_load = now_seconds();
-	if (load_world(&w, world_dir, 0, &err) != 0)
-		goto fail;
-	botify_rec_env env = { &w, cfg.max_steps };
-	for (int a = 0; a < n_arms; a++) {
-		if (botify_rec_create(&recs[a], experiment ? arms.spec[a] : rec_spec, &env, &err) != 0) {
-			if (experiment)
-				botify_err_prefix(&err, "arm %s", botify_arm_name(a));
-			goto fail;
-		}
-		rec_ptrs[a] = &recs[a];
-		n_recs++;
-	}
-	if (botify_sim_init(&sim, &w, &cfg, (uint64_t)seed, day, experiment ? &exp : NULL, &err) != 0)
-		goto fail;
-	double t_prep = now_seconds();
-	if (botify_sim_prepare(&sim, episodes, (int)threads, &err) != 0)
-		goto fail;
-	if (log_path) {
-		if (botify_outfile_open(&log, log_path, force, &err) != 0)
-			goto fail;
-		log_open = 1;
-	}
-
-	struct progress_ctx pc;
-	progress_init(&pc.bar, "simulate", show_progress);
-	botify_simrun_opts o = {
+	struct sim_setup run = {0};
+	int exit_code = BOTIFY_EXIT_USAGE;
+	const struct sim_setup_opts so = {
+		.world_dir = world_dir,
+		.config = config,
+		.max_steps = max_steps,
+		.max_steps_given = seen_max_steps,
 		.episodes = episodes,
-		.threads = (int)threads,
-		.recs = rec_ptrs,
-		.log = log_path ? &log : NULL,
+		.seed = seed,
+		.day = day,
+		.threads = threads,
+		.rec_spec = rec_spec,
+		.experiment = experiment,
+		.arms_list = arms_list,
+		.log_path = log_path,
+		.force = force,
 		.measure_latency = log_path != NULL,
-		.progress = on_progress,
-		.progress_ctx = &pc,
-		.stop = &botify_interrupted,
+		.show_progress = show_progress,
+		.progress_label = "simulate",
 	};
-	botify_simrun_result res;
-	double t_run = now_seconds();
-	rc = botify_simrun(&sim, &o, &res, &err);
-	double t_end = now_seconds();
-	progress_finish(&pc.bar);
-	if (rc != 0)
+	if (sim_setup_run(&run, &so, &err) != 0)
 		goto fail;
-	if (log_open && botify_outfile_commit(&log, &err) != 0) {
-		log_open = 0;
-		goto fail;
-	}
-	log_open = 0;
+	const botify_simrun_result *res = &run.res;
+	const botify_rec *recs = run.recs;
+	int n_arms = run.n_arms;
 
-	double loop = t_end - t_run, prep = t_run - t_prep, load = t_prep - t_load;
-	double eps = loop > 0 ? (double)episodes / loop : 0, sps = loop > 0 ? (double)res.steps / loop : 0;
+	double loop = run.loop_seconds, prep = run.prepare_seconds, load = run.load_seconds;
+	double eps = loop > 0 ? (double)episodes / loop : 0, sps = loop > 0 ? (double)res->steps / loop : 0;
 	int64_t capped = 0;
 	for (int a = 0; a < n_arms; a++)
-		capped += res.arm[a].capped;
+		capped += res->arm[a].capped;
 	if (!strcmp(format, "json")) {
 		printf("{\"world\": ");
-		print_json_str(w.source);
+		print_json_str(run.w.source);
 		printf(", \"seed\": %lld, \"day\": %lld, \"threads\": %lld, \"episodes\": %lld, \"steps\": %lld, "
 		       "\"rows\": %lld, \"capped\": %lld, \"load_seconds\": %.6f, \"prepare_seconds\": %.6f, "
 		       "\"loop_seconds\": %.6f, \"episodes_per_second\": %.1f, \"steps_per_second\": %.1f, \"arms\": [",
 		       (long long)seed, (long long)day, (long long)threads, (long long)episodes,
-		       (long long)res.steps, (long long)res.rows, (long long)capped, load, prep, loop, eps, sps);
+		       (long long)res->steps, (long long)res->rows, (long long)capped, load, prep, loop, eps, sps);
 		for (int a = 0; a < n_arms; a++) {
-			const botify_arm_stats *st = &res.arm[a];
+			const botify_arm_stats *st = &res->arm[a];
 			double mt, st_t, mtime, st_time;
 			botify_mean_sem(st->tracks_sum, st->tracks_sq, st->episodes, &mt, &st_t);
 			botify_mean_sem(st->time_sum, st->time_sq, st->episodes, &mtime, &st_time);
@@ -200,12 +142,12 @@ int cmd_simulate(int argc, char **argv)
 		}
 		printf("]}\n");
 	} else {
-		printf("world: %s; seed %lld, day %lld, %lld threads\n\n", w.source, (long long)seed,
+		printf("world: %s; seed %lld, day %lld, %lld threads\n\n", run.w.source, (long long)seed,
 		       (long long)day, (long long)threads);
 		printf("| arm | recommender | episodes | tracks/session | ± sem | time/session | ± sem | capped |\n");
 		printf("|-----|-------------|---------:|---------------:|------:|-------------:|------:|-------:|\n");
 		for (int a = 0; a < n_arms; a++) {
-			const botify_arm_stats *st = &res.arm[a];
+			const botify_arm_stats *st = &res->arm[a];
 			double mt, st_t, mtime, st_time;
 			botify_mean_sem(st->tracks_sum, st->tracks_sq, st->episodes, &mt, &st_t);
 			botify_mean_sem(st->time_sum, st->time_sq, st->episodes, &mtime, &st_time);
@@ -215,24 +157,18 @@ int cmd_simulate(int argc, char **argv)
 		}
 		printf("\n%lld episodes, %lld steps in %.2f s (+ %.2f s world, %.2f s interest neighbours): "
 		       "%.0f episodes/s, %.0f steps/s\n",
-		       (long long)episodes, (long long)res.steps, loop, load, prep, eps, sps);
+		       (long long)episodes, (long long)res->steps, loop, load, prep, eps, sps);
 		if (capped)
 			printf("%lld sessions reached --max-steps %lld and were cut\n", (long long)capped,
-			       (long long)cfg.max_steps);
+			       (long long)run.cfg.max_steps);
 		if (log_path)
-			printf("log: %s (%lld rows)\n", log_path, (long long)res.rows);
+			printf("log: %s (%lld rows)\n", log_path, (long long)res->rows);
 	}
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
 fail:
 	report_error(&err);
 out:
-	if (log_open)
-		botify_outfile_abort(&log);
-	botify_sim_free(&sim);
-	for (int a = 0; a < n_recs; a++)
-		botify_rec_free(&recs[a]);
-	botify_arms_free(&arms);
-	botify_world_free(&w);
+	sim_setup_free(&run);
 	return exit_code;
 }

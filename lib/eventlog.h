@@ -52,6 +52,7 @@ typedef struct botify_eventlog_reader {
 	const char *experiment;
 	int64_t rows;
 	int64_t rows_without_arm;  /* experiment missing from the row */
+	int64_t rows_other_experiment; /* of those, rows that name other experiments */
 	int64_t rows_other_arm;    /* arm value not C/T<n> */
 } botify_eventlog_reader;
 
@@ -60,9 +61,15 @@ int botify_eventlog_open(botify_eventlog_reader *r, const char *path, const char
 /* 1 = an event read, 0 = end of file, -1 = error "path:line: ..." */
 int botify_eventlog_next(botify_eventlog_reader *r, botify_event *e, botify_err *err);
 void botify_eventlog_close(botify_eventlog_reader *r);
+/* Bytes of the file consumed so far (compressed bytes for gzip), for
+ * progress displays. */
+uint64_t botify_eventlog_offset(const botify_eventlog_reader *r);
 
-/* Parses one log line (NUL-terminated); what/lineno are for messages. Fuzz
- * entry point. Returns 0 or -1. */
+/* Parses one log line of len bytes; what/lineno are for messages. Fuzz
+ * entry point. Returns 0 or -1. *arm_missing (when experiment is given):
+ * 0 the row has an arm of it, 1 the row carries no experiment of that name,
+ * 2 its arm is not C/T<n>, 3 it carries other experiments but not this one.
+ * Only whitespace may follow the row's object. */
 int botify_event_parse(const char *line, size_t len, const char *experiment, botify_event *e,
 		       int *arm_missing, const char *what, size_t lineno, botify_err *err);
 

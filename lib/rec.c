@@ -11,6 +11,7 @@
 
 extern const botify_rec_ops botify_rec_random, botify_rec_toppop, botify_rec_sticky_artist,
 	botify_rec_indexed, botify_rec_contextual;
+extern const botify_rec_ops botify_rec_nn;
 
 const botify_rec_ops *const botify_recommenders[] = {
 	&botify_rec_random,
@@ -18,6 +19,7 @@ const botify_rec_ops *const botify_recommenders[] = {
 	&botify_rec_sticky_artist,
 	&botify_rec_indexed,
 	&botify_rec_contextual,
+	&botify_rec_nn,
 	NULL,
 };
 

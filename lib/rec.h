@@ -84,7 +84,7 @@ struct botify_rec {
 
 /* Parses spec, finds the recommender, checks its keys and runs its init.
  * Errors: "unknown recommender 'x' (known: random, ...)", "toppop: unknown
- * key 'fiel' (known: file, log, k)", and whatever init reports. */
+ * key 'fiel' (known: file,log,k)", and whatever init reports. */
 int botify_rec_create(botify_rec *r, const char *spec, const botify_rec_env *env,
 		      botify_err *err);
 

@@ -96,11 +96,12 @@ int botify_sim_prepare(botify_sim *s, int64_t episodes, int threads, botify_err 
 	float *Q = botify_malloc((size_t)fresh, (size_t)w->D * sizeof(float), "interest vectors", err);
 	int32_t *nb = botify_realloc(s->nb, (size_t)rows, (size_t)s->K * sizeof(int32_t),
 				     "interest neighbours", err);
+	if (nb)
+		s->nb = nb;
 	if (!Q || !nb) {
 		free(Q);
-		return -1;
+		goto unmark;
 	}
-	s->nb = nb;
 	for (int32_t t = 0; t < w->N; t++)
 		if (s->nb_row[t] >= first_new)
 			memcpy(Q + (size_t)(s->nb_row[t] - first_new) * (size_t)w->D,
@@ -108,9 +109,16 @@ int botify_sim_prepare(botify_sim *s, int64_t episodes, int threads, botify_err 
 	int rc = botify_topk_inner(Q, fresh, w->E, w->N, w->D, s->K, threads,
 				   s->nb + (size_t)first_new * (size_t)s->K, NULL, err);
 	free(Q);
-	if (rc == 0)
+	if (rc == 0) {
 		s->nb_rows = rows;
-	return rc;
+		return 0;
+	}
+unmark:
+	/* a failed search leaves no half-prepared interests behind */
+	for (int32_t t = 0; t < w->N; t++)
+		if (s->nb_row[t] >= first_new)
+			s->nb_row[t] = -1;
+	return -1;
 }
 
 int botify_sim_worker_init(botify_sim_worker *wk, const botify_sim *s, botify_rec *const *recs,

@@ -131,7 +131,10 @@ static int write_chunk(struct run *r, struct slot *sl, botify_err *err)
 		d->time_sq += s->time_sq;
 		res->steps += s->steps;
 	}
-	res->rows += (int64_t)sl->rows.n;
+	/* a row per recommendation plus a "last" row per session, whether or
+	 * not the rows were materialised */
+	for (int a = 0; a < BOTIFY_MAX_ARMS; a++)
+		res->rows += sl->stats[a].steps + sl->stats[a].episodes;
 	if (o->progress) {
 		int64_t done = (sl->chunk + 1) * CHUNK_EPISODES;
 		o->progress(o->progress_ctx, done < o->episodes ? done : o->episodes, o->episodes);

@@ -41,6 +41,8 @@ void botify_topk_select(const float *scores, int32_t N, int32_t k, int32_t exclu
 {
 	float *s = out_scores; /* the heap lives in the caller's output */
 	int32_t n = 0, t = 0;
+	if (k <= 0)
+		return; /* the scan below compares against s[0] */
 	for (; t < N && n < k; t++)
 		if (t != exclude) {
 			s[n] = scores[t];

@@ -12,6 +12,7 @@
 struct entry {
 	int64_t key;
 	int64_t first, n;   /* into the flat pool */
+	size_t lineno;      /* for messages */
 };
 
 int botify_tracklists_load(botify_tracklists *l, const char *path, const char *key_field,
@@ -69,7 +70,7 @@ int botify_tracklists_load(botify_tracklists *l, const char *path, const char *k
 			}
 			pool = p2;
 		}
-		ent[n_ent] = (struct entry){ key, (int64_t)n_pool, (int64_t)n };
+		ent[n_ent] = (struct entry){ key, (int64_t)n_pool, (int64_t)n, r.lineno };
 		const cJSON *it;
 		size_t i = 0;
 		cJSON_ArrayForEach(it, a)
@@ -106,8 +107,8 @@ int botify_tracklists_load(botify_tracklists *l, const char *path, const char *k
 	/* count per key, detecting duplicates, then lay lists out by key */
 	for (size_t i = 0; i < n_ent; i++) {
 		if (l->off[ent[i].key + 1]) {
-			botify_fail(err, BOTIFY_EFORMAT, "%s: %s %lld has two lists", path, key_field,
-				    (long long)ent[i].key);
+			botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: %s %lld has two lists", path,
+				    ent[i].lineno, key_field, (long long)ent[i].key);
 			goto out;
 		}
 		l->off[ent[i].key + 1] = ent[i].n ? ent[i].n : -1; /* -1 marks "seen, empty" */

@@ -124,6 +124,7 @@ static int load_tracks(botify_world *w, const char *path, botify_err *err)
 	uint8_t *seen = NULL;
 	int32_t *ids = NULL;
 	uint32_t *titles = NULL, *names = NULL;
+	size_t *lines = NULL; /* line of each track, for messages */
 	size_t n = 0, cap = 0;
 	int rc = -1, more;
 
@@ -155,13 +156,17 @@ static int load_tracks(botify_world *w, const char *path, botify_err *err)
 			if (t2)
 				titles = t2;
 			uint32_t *n2 = t2 ? botify_realloc(names, cap, sizeof(uint32_t), "artists", err) : NULL;
-			if (!n2) {
+			if (n2)
+				names = n2;
+			size_t *l2 = n2 ? botify_realloc(lines, cap, sizeof(size_t), "track ids", err) : NULL;
+			if (!l2) {
 				cJSON_Delete(o);
 				goto out;
 			}
-			names = n2;
+			lines = l2;
 		}
 		ids[n] = (int32_t)id;
+		lines[n] = r.lineno;
 		if (botify_world_intern_string(w, title, &titles[n], err) != 0 ||
 		    botify_world_intern_string(w, artist, &names[n], err) != 0) {
 			cJSON_Delete(o);
@@ -186,12 +191,13 @@ static int load_tracks(botify_world *w, const char *path, botify_err *err)
 	for (size_t i = 0; i < n; i++) {
 		if ((size_t)ids[i] >= n) {
 			botify_fail(err, BOTIFY_ERANGE,
-				    "%s: track id %d out of range: %zu tracks must have ids 0..%zu",
-				    path, ids[i], n, n - 1);
+				    "%s:%zu: track id %d out of range: %zu tracks must have ids 0..%zu",
+				    path, lines[i], ids[i], n, n - 1);
 			goto out;
 		}
 		if (seen[ids[i]]) {
-			botify_fail(err, BOTIFY_EFORMAT, "%s: track id %d appears twice", path, ids[i]);
+			botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: track id %d appears twice", path,
+				    lines[i], ids[i]);
 			goto out;
 		}
 		seen[ids[i]] = 1;
@@ -206,6 +212,7 @@ out:
 	free(ids);
 	free(titles);
 	free(names);
+	free(lines);
 	return rc;
 }
 
@@ -298,6 +305,7 @@ static int load_users(botify_world *w, const char *path, botify_err *err)
 	botify_jsonl r = {0};
 	botify_user *by_line = NULL;
 	int32_t *ids = NULL;
+	size_t *lines = NULL; /* line of each user, for messages */
 	size_t n = 0, cap = 0;
 	int rc = -1, more;
 
@@ -313,17 +321,21 @@ static int load_users(botify_world *w, const char *path, botify_err *err)
 			if (u2)
 				by_line = u2;
 			int32_t *i2 = u2 ? botify_realloc(ids, cap, sizeof(*i2), "users", err) : NULL;
-			if (!i2) {
+			if (i2)
+				ids = i2;
+			size_t *l2 = i2 ? botify_realloc(lines, cap, sizeof(*l2), "users", err) : NULL;
+			if (!l2) {
 				cJSON_Delete(o);
 				goto out;
 			}
-			ids = i2;
+			lines = l2;
 		}
 		int64_t id;
 		int prc = botify_world_parse_user(w, &r, o, &id, &by_line[n], err);
 		cJSON_Delete(o);
 		if (prc != 0)
 			goto out;
+		lines[n] = r.lineno;
 		ids[n++] = (int32_t)id;
 	}
 	if (more < 0)
@@ -340,12 +352,13 @@ static int load_users(botify_world *w, const char *path, botify_err *err)
 	for (size_t i = 0; i < n; i++) {
 		if ((size_t)ids[i] >= n) {
 			botify_fail(err, BOTIFY_ERANGE,
-				    "%s: user id %d out of range: %zu users must have ids 0..%zu", path,
-				    ids[i], n, n - 1);
+				    "%s:%zu: user id %d out of range: %zu users must have ids 0..%zu", path,
+				    lines[i], ids[i], n, n - 1);
 			goto out;
 		}
 		if (w->users[ids[i]].n_interests >= 0) {
-			botify_fail(err, BOTIFY_EFORMAT, "%s: user id %d appears twice", path, ids[i]);
+			botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: user id %d appears twice", path,
+				    lines[i], ids[i]);
 			goto out;
 		}
 		w->users[ids[i]] = by_line[i];
@@ -356,6 +369,7 @@ out:
 	botify_jsonl_close(&r);
 	free(by_line);
 	free(ids);
+	free(lines);
 	return rc;
 }
 

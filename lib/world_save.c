@@ -47,6 +47,20 @@ static int put_line(botify_outfile *f, cJSON *o, botify_err *err)
 	return rc;
 }
 
+/* Adds a double that reads back bit for bit. cJSON prints 15 digits when they
+ * come "close enough" (within an epsilon), which can lose the last bit of a
+ * generated consume_bias; a saved world must simulate like the original. */
+static void add_double(cJSON *o, const char *key, double v)
+{
+	char buf[40];
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	cJSON_AddRawToObject(o, key, buf);
+}
+
 static int save_tracks(const botify_world *w, const char *path, int force, botify_err *err)
 {
 	botify_outfile f = {0};
@@ -79,11 +93,11 @@ static int save_users(const botify_world *w, const char *path, int force, botify
 		cJSON_AddItemToObject(o, "interests",
 				      cJSON_CreateIntArray(w->interests + p->first_interest, p->n_interests));
 		if (!isnan(p->consume_bias))
-			cJSON_AddNumberToObject(o, "consume_bias", p->consume_bias);
+			add_double(o, "consume_bias", p->consume_bias);
 		if (!isnan(p->consume_sharpness))
-			cJSON_AddNumberToObject(o, "consume_sharpness", p->consume_sharpness);
+			add_double(o, "consume_sharpness", p->consume_sharpness);
 		if (!isnan(p->artist_discount_gamma))
-			cJSON_AddNumberToObject(o, "artist_discount_gamma", p->artist_discount_gamma);
+			add_double(o, "artist_discount_gamma", p->artist_discount_gamma);
 		if (p->interest_neighbours)
 			cJSON_AddNumberToObject(o, "interest_neighbours", p->interest_neighbours);
 		if (p->session_budget)
@@ -129,5 +143,10 @@ int botify_world_save(const botify_world *w, const char *dir, int force, botify_
 	    (w->U > 0 && save_users(w, path[2], force, err) != 0) ||
 	    (w->n_top > 0 && save_top(w, path[3], force, err) != 0))
 		return -1;
+	/* with --force, a file this world has no content for must not survive
+	 * from the world it replaces */
+	if ((w->U == 0 && unlink(path[2]) != 0 && errno != ENOENT) ||
+	    (w->n_top == 0 && unlink(path[3]) != 0 && errno != ENOENT))
+		return botify_fail_errno(err, errno, "cannot remove a stale file in '%s'", dir);
 	return 0;
 }

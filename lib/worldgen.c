@@ -120,6 +120,12 @@ int botify_worldgen_load_preset(botify_worldgen_params *p, const char *path, bot
 				    f->integral ? "an integer" : "a number");
 			goto out;
 		}
+		/* before storing: converting 1e30 to int64_t is undefined */
+		if (it->valuedouble < f->lo || it->valuedouble > f->hi) {
+			botify_fail(err, BOTIFY_ERANGE, "%s: world parameter %s = %g is out of range (%g to %g)",
+				    path, f->name, it->valuedouble, f->lo, f->hi);
+			goto out;
+		}
 		set_field(p, f, it->valuedouble);
 	}
 	rc = botify_worldgen_check(p, err);
@@ -221,7 +227,7 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 	double *weights = NULL, *genre_cum = NULL, *centroids = NULL, *pop_cum = NULL;
 	int64_t *sizes = NULL;
 	struct remainder *rem = NULL, *pop_score = NULL;
-	int32_t *order = NULL, *genre_of = NULL;
+	int32_t *order = NULL, *genre_of = NULL, *renum = NULL;
 	botify_rng r;
 
 	memset(w, 0, sizeof(*w));
@@ -240,6 +246,7 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 	sizes = botify_malloc((size_t)A, sizeof(int64_t), "generator", err);
 	order = botify_malloc((size_t)N, sizeof(int32_t), "generator", err);
 	genre_of = botify_malloc((size_t)A, sizeof(int32_t), "generator", err);
+	renum = botify_malloc((size_t)A, 2 * sizeof(int32_t), "generator", err);
 	genre_cum = botify_malloc((size_t)G, sizeof(double), "generator", err);
 	centroids = botify_malloc((size_t)(G + A), (size_t)D * sizeof(double), "generator", err);
 	pop_cum = botify_malloc((size_t)N, sizeof(double), "generator", err);
@@ -252,7 +259,7 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 	w->interests = botify_malloc((size_t)U, (size_t)p->interests_per_user * sizeof(int32_t),
 				     "interests", err);
 	w->top_tracks = botify_malloc((size_t)N, sizeof(int32_t), "top tracks", err);
-	if (!weights || !rem || !sizes || !order || !genre_of || !genre_cum || !centroids ||
+	if (!weights || !rem || !sizes || !order || !genre_of || !renum || !genre_cum || !centroids ||
 	    !pop_cum || !pop_score || !w->E || !w->artist || !w->artist_name || !w->title || !w->users ||
 	    !w->interests || !w->top_tracks)
 		goto out;
@@ -343,10 +350,26 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 	}
 	w->n_interests = (int32_t)(U * K);
 
+	/* number artists by their first track, as botify_world_load does, so a
+	 * saved world reloads with the same artist ids; a name stays with its
+	 * artist's tracks */
+	int32_t *old_of = renum + A, na = 0;
+	for (int64_t a = 0; a < A; a++)
+		renum[a] = -1;
+	for (int64_t t = 0; t < N; t++) {
+		int32_t a = w->artist[t];
+		if (renum[a] < 0) {
+			old_of[na] = a;
+			renum[a] = na++;
+		}
+		w->artist[t] = renum[a];
+	}
+
 	char name[96];
 	for (int64_t a = 0; a < A; a++) {
 		/* an odd multiplier scrambles the digits so neighbours don't rhyme */
-		make_name(name, sizeof(name), (((uint64_t)a * 0x9E3779B1u) & 0xFFFFF) | ((uint64_t)(a >> 20) << 20), "");
+		uint64_t x = (uint64_t)old_of[a];
+		make_name(name, sizeof(name), ((x * 0x9E3779B1u) & 0xFFFFF) | ((x >> 20) << 20), "");
 		if (botify_world_intern_string(w, name, &w->artist_name[a], err) != 0)
 			goto out;
 	}
@@ -365,6 +388,7 @@ out:
 	free(sizes);
 	free(order);
 	free(genre_of);
+	free(renum);
 	free(genre_cum);
 	free(centroids);
 	free(pop_cum);

@@ -43,14 +43,14 @@ check "a track id out of range in tracks.json"
 bad_world tr
 sed -i '10s/"track":[0-9]*/"track":300/' "$T/tr/tracks.json"
 sim "$T/tr"
-expect_stderr "tracks.json: track id 300 out of range"
+expect_stderr "tracks.json:10: track id 300 out of range"
 expect_one_line_error
 
 check "a duplicate track id"
 bad_world dup
 sed -i '10s/"track":[0-9]*/"track":0/' "$T/dup/tracks.json"
 sim "$T/dup"
-expect_stderr "tracks.json: track id 0 appears twice"
+expect_stderr "tracks.json:10: track id 0 appears twice"
 
 check "a truncated tracks.npy names the file"
 bad_world tn

@@ -1,0 +1,107 @@
+/*
+ * export.c - botify export: track vectors and top-K lists from a model, in
+ * the formats the contextual and indexed recommenders read.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cblas.h>
+
+#include "cmd.h"
+#include "export.h"
+#include "flags.h"
+#include "npy.h"
+#include "twotower.h"
+#include "world.h"
+
+static const struct flag_doc doc = {
+	.usage = "botify export --model DIR [--world DIR] [--embeddings FILE.npy] [--recs FILE.json]\n"
+		 "                     [--user-recs FILE.json] [--k K]",
+	.summary =
+		"Writes what a trained model knows in the list formats botify's recommenders read:\n"
+		"  --embeddings  the item-tower vector of every track (.npy, N x out);\n"
+		"  --recs        tracks_with_recs.json: each track's tracks.json fields plus\n"
+		"                \"recommendations\", the top K for a session that starts with it\n"
+		"                (mean user), the track itself excluded (for contextual:file=);\n"
+		"  --user-recs   recommendations.json: {\"user\", \"tracks\"} lines, the top K for the\n"
+		"                user's context averaged over their logged session starts (for\n"
+		"                indexed:file=). Users absent from the logs get the average context.\n"
+		"The world must be the catalog the model was trained on. Files are written\n"
+		"atomically and not replaced without --force.",
+	.extra =
+		"examples:\n"
+		"  botify export --model models/nn --embeddings models/nn/track_vectors.npy \\\n"
+		"                --recs models/nn/tracks_with_recs.json --user-recs models/nn/recommendations.json --k 100\n"
+		"  botify simulate --episodes 2000 --recommender contextual:file=models/nn/tracks_with_recs.json\n",
+};
+
+int cmd_export(int argc, char **argv)
+{
+	const char *model_dir = NULL, *world_dir = NULL, *emb_path = NULL, *recs_path = NULL;
+	const char *user_path = NULL;
+	int64_t k = 100, threads = cpu_count();
+	int force = 0;
+	struct flag flags[] = {
+		FLAG_STR("model", &model_dir, "DIR", "model directory written by botify train"),
+		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
+		FLAG_STR("embeddings", &emb_path, "FILE.npy", "write the track vectors (N x out)"),
+		FLAG_STR("recs", &recs_path, "FILE", "write tracks_with_recs.json lines"),
+		FLAG_STR("user-recs", &user_path, "FILE", "write recommendations.json lines"),
+		FLAG_LONG("k", &k, "K", "tracks per list", 1, 1000000),
+		FLAG_LONG("threads", &threads, "T", "threads (default: all cores)", 1, 256),
+		FLAG_BOOL("force", &force, "replace existing output files"),
+		FLAG_END,
+	};
+	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
+	if (rc != FLAGS_OK)
+		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
+	if (!model_dir)
+		return usage_error("export", "--model DIR is required");
+	if (!emb_path && !recs_path && !user_path)
+		return usage_error("export", "nothing to write: give --embeddings, --recs and/or --user-recs");
+
+	botify_err err = {0};
+	botify_world w = {0};
+	botify_tt m = {0};
+	float *items = NULL;
+	int exit_code = BOTIFY_EXIT_USAGE;
+	openblas_set_num_threads((int)threads);
+	double t0 = now_seconds();
+	if (botify_tt_load(&m, model_dir, &err) != 0 || load_world(&w, world_dir, 1, &err) != 0 ||
+	    botify_tt_check_catalog(&m, w.artist, w.N, w.A, model_dir, &err) != 0)
+		goto fail;
+	if (k > (recs_path ? w.N - 1 : w.N)) {
+		exit_code = usage_error("export", "--k %lld is more than the %d tracks %s", (long long)k,
+					recs_path ? w.N - 1 : w.N,
+					recs_path ? "a track can be recommended after another" : "in the catalog");
+		goto out;
+	}
+	items = botify_malloc((size_t)m.cfg.N * (size_t)m.cfg.OUT, sizeof(float), "track vectors", &err);
+	if (!items || botify_export_items(&m, w.artist, items, &err) != 0)
+		goto fail;
+	if (emb_path) {
+		if (botify_npy_write(emb_path, items, 2, (size_t)m.cfg.N, (size_t)m.cfg.OUT, force, &err) != 0)
+			goto fail;
+		printf("wrote %s: %d x %d track vectors\n", emb_path, m.cfg.N, m.cfg.OUT);
+	}
+	if (recs_path) {
+		if (botify_export_track_recs(&m, &w, items, (int32_t)k, (int)threads, recs_path, force, &err) != 0)
+			goto fail;
+		printf("wrote %s: top %lld for each of %d tracks\n", recs_path, (long long)k, m.cfg.N);
+	}
+	if (user_path) {
+		if (botify_export_user_recs(&m, items, (int32_t)k, (int)threads, user_path, force, &err) != 0)
+			goto fail;
+		printf("wrote %s: top %lld for each of %d users\n", user_path, (long long)k, m.cfg.U);
+	}
+	fprintf(stderr, "export took %.2f s\n", now_seconds() - t0);
+	exit_code = BOTIFY_EXIT_OK;
+	goto out;
+fail:
+	report_error(&err);
+out:
+	free(items);
+	botify_tt_free(&m);
+	botify_world_free(&w);
+	return exit_code;
+}

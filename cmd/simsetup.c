@@ -1,0 +1,117 @@
+/*
+ * simsetup.c - one simulation run from command-line options (see
+ * simsetup.h). The order of the steps is part of the behaviour: cheap
+ * checks (config, arms) before the world is built, the log opened (and an
+ * existing one refused) before the slow interest-neighbour search.
+ */
+#include "simsetup.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+struct progress_ctx {
+	progress bar;
+};
+
+static void on_progress(void *ctx, int64_t done, int64_t total)
+{
+	progress_update(&((struct progress_ctx *)ctx)->bar, (uint64_t)done, (uint64_t)total);
+}
+
+int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_err *err)
+{
+	s->n_arms = 1;
+	if (o->config ? botify_simcfg_load(&s->cfg, o->config, err) != 0
+		      : (botify_simcfg_defaults(&s->cfg), 0))
+		return -1;
+	if (o->max_steps_given)
+		s->cfg.max_steps = o->max_steps;
+	if (o->experiment) {
+		if (o->arms_list) {
+			if (botify_arms_parse(&s->arms, o->arms_list, err) != 0)
+				return -1;
+			s->n_arms = s->arms.n;
+		} else {
+			s->n_arms = o->n_specs;
+		}
+		if (botify_experiment_init(&s->exp, o->experiment, s->n_arms, err) != 0)
+			return -1;
+	}
+	install_interrupt_handler();
+	double t_load = now_seconds();
+	if (load_world(&s->w, o->world_dir, 0, err) != 0)
+		return -1;
+	botify_rec_env env = { &s->w, s->cfg.max_steps };
+	botify_rec *rec_ptrs[BOTIFY_MAX_ARMS];
+	for (int a = 0; a < s->n_arms; a++) {
+		const char *spec = !o->experiment ? o->rec_spec
+				   : o->arms_list ? s->arms.spec[a] : o->specs[a];
+		if (botify_rec_create(&s->recs[a], spec, &env, err) != 0) {
+			if (o->experiment)
+				botify_err_prefix(err, "arm %s", botify_arm_name(a));
+			return -1;
+		}
+		rec_ptrs[a] = &s->recs[a];
+		s->n_recs++;
+	}
+	if (botify_sim_init(&s->sim, &s->w, &s->cfg, (uint64_t)o->seed, o->day,
+			    o->experiment ? &s->exp : NULL, err) != 0)
+		return -1;
+	/* open the log first: refusing an existing one should not wait for the
+	 * neighbour search */
+	if (o->log_path) {
+		if (botify_outfile_open(&s->log, o->log_path, o->force, err) != 0)
+			return -1;
+		s->log_open = 1;
+	}
+	struct progress_ctx pc;
+	progress_init(&pc.bar, o->progress_label, o->show_progress);
+	if (pc.bar.enabled)
+		fprintf(stderr, "%s: finding the interest neighbours...\r", o->progress_label);
+	double t_prep = now_seconds();
+	if (botify_sim_prepare(&s->sim, o->episodes, (int)o->threads, err) != 0)
+		return -1;
+	pc.bar.start = now_seconds(); /* rates count the episode loop only */
+	botify_simrun_opts ro = {
+		.episodes = o->episodes,
+		.threads = (int)o->threads,
+		.recs = rec_ptrs,
+		.log = o->log_path ? &s->log : NULL,
+		.measure_latency = o->measure_latency,
+		.on_rows = o->on_rows,
+		.rows_ctx = o->rows_ctx,
+		.progress = on_progress,
+		.progress_ctx = &pc,
+		.stop = &botify_interrupted,
+	};
+	double t_run = now_seconds();
+	int rc = botify_simrun(&s->sim, &ro, &s->res, err);
+	double t_end = now_seconds();
+	progress_finish(&pc.bar);
+	s->loop_seconds = t_end - t_run;
+	s->prepare_seconds = t_run - t_prep;
+	s->load_seconds = t_prep - t_load;
+	if (rc != 0)
+		return -1;
+	if (s->log_open) {
+		s->log_open = 0;
+		if (botify_outfile_commit(&s->log, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+void sim_setup_free(struct sim_setup *s)
+{
+	if (s->log_open)
+		botify_outfile_abort(&s->log);
+	s->log_open = 0;
+	botify_sim_free(&s->sim);
+	for (int a = 0; a < s->n_recs; a++)
+		botify_rec_free(&s->recs[a]);
+	s->n_recs = 0;
+	botify_arms_free(&s->arms);
+	botify_world_free(&s->w);
+}

@@ -1,0 +1,63 @@
+/*
+ * simsetup.h - one simulation run from command-line options: the part that
+ * `botify simulate` and the one-command experiment of `botify ab` share
+ * (user-model config, world, recommenders, simulator, interest neighbours,
+ * an optional log written atomically, the run with its progress bar).
+ */
+#ifndef BOTIFY_SIMSETUP_H
+#define BOTIFY_SIMSETUP_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "experiment.h"
+#include "outfile.h"
+#include "rec.h"
+#include "simcfg.h"
+#include "simrun.h"
+#include "world.h"
+
+struct sim_setup_opts {
+	const char *world_dir;      /* NULL: the built-in world */
+	const char *config;         /* NULL: the built-in user-model defaults */
+	int64_t max_steps;          /* used when max_steps_given */
+	int max_steps_given;
+	int64_t episodes, seed, day, threads;
+	/* one recommender (rec_spec), or an experiment with its arms: either
+	 * arms_list ("C=SPEC,T1=SPEC") or n_specs specs, arm i = specs[i] */
+	const char *rec_spec;
+	const char *experiment;
+	const char *arms_list;
+	const char *const *specs;
+	int n_specs;
+	const char *log_path;       /* NULL: no log */
+	int force;                  /* replace an existing log */
+	int measure_latency;
+	int show_progress;          /* force the progress bar off a terminal */
+	const char *progress_label;
+	/* rows in episode order, as botify_simrun_opts.on_rows */
+	int (*on_rows)(void *ctx, const botify_event *ev, size_t n, botify_err *err);
+	void *rows_ctx;
+};
+
+struct sim_setup {
+	botify_simcfg cfg;
+	botify_world w;
+	botify_arms arms;
+	botify_experiment exp;
+	botify_rec recs[BOTIFY_MAX_ARMS];
+	int n_arms, n_recs;
+	botify_sim sim;
+	botify_outfile log;
+	int log_open;
+	botify_simrun_result res;
+	double load_seconds, prepare_seconds, loop_seconds;
+};
+
+/* Does the whole run; s must be zeroed. On success the log (if any) is
+ * committed and s->res holds the per-arm statistics; on failure the log is
+ * removed. Either way call sim_setup_free. */
+int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_err *err);
+void sim_setup_free(struct sim_setup *s);
+
+#endif

@@ -1,0 +1,215 @@
+/*
+ * train.c - botify train: fit the two-tower (or dot/sum) model to logged
+ * sessions and write a model directory.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cblas.h>
+#include <cjson/cJSON.h>
+
+#include "cmd.h"
+#include "flags.h"
+#include "pairs.h"
+#include "train.h"
+#include "twotower.h"
+#include "world.h"
+
+static const struct flag_doc doc = {
+	.usage = "botify train --log FILE... --model DIR [--world DIR] [--arch two-tower|dot|sum] [options]",
+	.summary =
+		"Trains a model of listen time on logged sessions: per user in timestamp order,\n"
+		"a session's first row gives its start track and each later row a pair\n"
+		"(user, start, track, time). The pairs are split 80/10/10 by --seed; Adam\n"
+		"minimizes MSE with reduce-LR-on-plateau (x0.1 after 3 epochs without\n"
+		"improvement) and early stopping on validation MSE; the best epoch is kept.\n"
+		"Each epoch prints train/val MSE, LR, seconds and samples/s on stderr; the\n"
+		"test MSE is printed next to the 'avg' (training mean) and 'rdm' (uniform\n"
+		"random) baselines. The same seed, logs and --threads give the same model\n"
+		"bytes. Ctrl-C stops after the current batch and saves the best model so far.",
+	.extra =
+		"architectures:\n"
+		"  two-tower  context tower on concat(user, start), item tower on concat(track, artist),\n"
+		"             each 3 x (Linear + LeakyReLU(0.01)); prediction = dot of the outputs\n"
+		"  dot        start . track          sum   (start + user) . track\n"
+		"\nexamples:\n"
+		"  botify simulate --episodes 100000 --recommender sticky_artist --log logs/day1.jsonl.gz\n"
+		"  botify train --log logs/day1.jsonl.gz --model models/nn\n"
+		"  botify train --log logs/random.jsonl.gz logs/sticky.jsonl.gz --model models/dot --arch dot --force\n"
+		"  botify train --world worlds/tiny --log tiny.jsonl --model m --epochs 5 --emb 8 --hidden 16 --out 8\n"
+		"\nThe model directory holds config.json, metrics.json and one .npy per tensor;\n"
+		"docs/train.md describes them.\n",
+};
+
+static void on_epoch(void *ctx, const botify_epoch_stats *e)
+{
+	(void)ctx;
+	fprintf(stderr, "epoch %3lld  train %.6f  val %.6f%s  lr %.0e  %.2f s  %.0f samples/s\n",
+		(long long)e->epoch, e->train_mse, e->val_mse, e->improved ? "*" : " ", e->lr,
+		e->seconds, e->samples_per_s);
+}
+
+static const char *stop_name(int reason)
+{
+	return reason == BOTIFY_STOP_EARLY ? "early_stopping"
+	       : reason == BOTIFY_STOP_INTERRUPTED ? "interrupted" : "max_epochs";
+}
+
+static cJSON *metrics_json(const botify_train_result *res, int with_history)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "test_mse", res->test_mse);
+	cJSON_AddNumberToObject(o, "avg_mse", res->avg_mse);
+	cJSON_AddNumberToObject(o, "rdm_mse", res->rdm_mse);
+	cJSON_AddNumberToObject(o, "val_mse", res->best_val_mse);
+	cJSON_AddNumberToObject(o, "train_mean", res->train_mean);
+	cJSON_AddNumberToObject(o, "best_epoch", (double)res->best_epoch);
+	cJSON_AddNumberToObject(o, "epochs", (double)res->epochs);
+	cJSON_AddStringToObject(o, "stopped", stop_name(res->stop_reason));
+	cJSON_AddNumberToObject(o, "n_train", (double)res->n_train);
+	cJSON_AddNumberToObject(o, "n_val", (double)res->n_val);
+	cJSON_AddNumberToObject(o, "n_test", (double)res->n_test);
+	if (with_history) {
+		cJSON *h = cJSON_AddArrayToObject(o, "history");
+		for (int64_t i = 0; i < res->epochs; i++) {
+			const botify_epoch_stats *e = &res->history[i];
+			cJSON *r = cJSON_CreateObject();
+			cJSON_AddNumberToObject(r, "epoch", (double)e->epoch);
+			cJSON_AddNumberToObject(r, "train_mse", e->train_mse);
+			cJSON_AddNumberToObject(r, "val_mse", e->val_mse);
+			cJSON_AddNumberToObject(r, "lr", e->lr);
+			cJSON_AddNumberToObject(r, "seconds", e->seconds);
+			cJSON_AddNumberToObject(r, "samples_per_second", e->samples_per_s);
+			cJSON_AddItemToArray(h, r);
+		}
+	}
+	return o;
+}
+
+int cmd_train(int argc, char **argv)
+{
+	struct flag_list logs = {0};
+	const char *model_dir = NULL, *world_dir = NULL, *arch_name = "two-tower";
+	botify_train_opts o;
+	botify_train_defaults(&o);
+	int64_t seed = 1, emb = 32, hidden = 64, out = 32, threads = cpu_count();
+	int force = 0, seen_out = 0;
+	char *more[64];
+	int n_more = 0;
+	struct flag flags[] = {
+		FLAG_LIST("log", &logs, "FILE...", "event log (plain or .gz); more files may follow"),
+		FLAG_STR("model", &model_dir, "DIR", "model directory to write"),
+		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
+		FLAG_STR("arch", &arch_name, "ARCH", "two-tower, dot or sum"),
+		FLAG_LONG("epochs", &o.epochs, "N", "at most N epochs", 1, 100000),
+		FLAG_LONG("patience", &o.patience, "P", "stop after P epochs without a better val MSE", 1, 100000),
+		FLAG_LONG("seed", &seed, "S", "seed of the split, initialization and batch order", 0, 9007199254740992.0),
+		FLAG_LONG("emb", &emb, "E", "embedding width", 1, 4096),
+		FLAG_LONG("hidden", &hidden, "H", "hidden width of the towers", 1, 16384),
+		FLAG_LONG("out", &out, "O", "tower output width (two-tower; dot/sum use --emb)", 1, 4096),
+		FLAG_LONG("batch", &o.batch, "B", "mini-batch size", 1, 1 << 24),
+		FLAG_DOUBLE("lr", &o.lr, "LR", "Adam learning rate", 1e-12, 10),
+		FLAG_DOUBLE("weight-decay", &o.weight_decay, "WD", "L2 weight decay", 0, 10),
+		FLAG_LONG("lr-patience", &o.lr_patience, "P", "epochs without improvement before the LR drops", 0, 100000),
+		FLAG_DOUBLE("lr-factor", &o.lr_factor, "F", "LR multiplier on a plateau", 1e-6, 1),
+		FLAG_LONG("threads", &threads, "T", "OpenBLAS threads (default: all cores)", 1, 256),
+		FLAG_BOOL("force", &force, "replace an existing model directory"),
+		FLAG_END,
+	};
+	flags[9].seen = &seen_out;
+	int rc = flags_parse(flags, &doc, argc, argv, more, 64, &n_more);
+	if (rc != FLAGS_OK)
+		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
+	const char *paths[128];
+	int n_paths = 0;
+	for (int i = 0; i < logs.n; i++)
+		paths[n_paths++] = logs.v[i];
+	for (int i = 0; i < n_more; i++)
+		paths[n_paths++] = more[i];
+	if (!logs.n)
+		return usage_error("train", n_more ? "log files must follow --log" : "--log FILE is required");
+	if (!model_dir)
+		return usage_error("train", "--model DIR is required");
+	int arch = botify_tt_arch_parse(arch_name);
+	if (arch < 0)
+		return usage_error("train", "--arch must be two-tower, dot or sum, not '%s'", arch_name);
+	if (arch != BOTIFY_ARCH_TWO_TOWER && seen_out && out != emb)
+		return usage_error("train", "--arch %s has no towers: its vectors are --emb wide (drop --out)",
+				   arch_name);
+	struct stat st;
+	if (!force && stat(model_dir, &st) == 0) /* fail before a long training, not after */
+		return usage_error("train", "'%s' exists (use --force to replace it)", model_dir);
+	o.seed = (uint64_t)seed;
+
+	botify_err err = {0};
+	botify_world w = {0};
+	botify_pairs p = {0};
+	botify_tt m = {0};
+	botify_train_result res = {0};
+	cJSON *training = NULL, *metrics = NULL;
+	int exit_code = BOTIFY_EXIT_USAGE;
+	install_interrupt_handler();
+	openblas_set_num_threads((int)threads);
+	double t0 = now_seconds();
+	if (load_world(&w, world_dir, 0, &err) != 0)
+		goto fail;
+	if (botify_pairs_read(&p, paths, n_paths, w.U, w.N, &botify_interrupted, &err) != 0)
+		goto fail;
+	fprintf(stderr, "%lld pairs from %lld sessions in %lld rows of %d log%s (%.1f s); world: %s\n",
+		(long long)p.n, (long long)p.n_sessions, (long long)p.rows, n_paths, n_paths > 1 ? "s" : "",
+		now_seconds() - t0, w.source);
+	botify_tt_config cfg = { arch, w.U, w.N, w.A, (int)emb, (int)hidden,
+				 arch == BOTIFY_ARCH_TWO_TOWER ? (int)out : (int)emb };
+	if (botify_tt_init(&m, &cfg, o.seed, &err) != 0)
+		goto fail;
+	m.catalog_hash = botify_tt_catalog_hash(w.artist, w.N, w.A);
+	o.on_epoch = on_epoch;
+	o.stop = &botify_interrupted;
+	if (botify_train(&m, &p, w.artist, &o, &res, &err) != 0)
+		goto fail;
+	if (res.stop_reason == BOTIFY_STOP_INTERRUPTED)
+		fprintf(stderr, "interrupted: saving the best model so far (epoch %lld)\n",
+			(long long)res.best_epoch);
+
+	training = cJSON_CreateObject();
+	cJSON *jl = cJSON_AddArrayToObject(training, "logs");
+	for (int i = 0; i < n_paths; i++)
+		cJSON_AddItemToArray(jl, cJSON_CreateString(paths[i]));
+	cJSON_AddStringToObject(training, "world", w.source);
+	cJSON_AddNumberToObject(training, "pairs", (double)p.n);
+	cJSON_AddNumberToObject(training, "sessions", (double)p.n_sessions);
+	cJSON_AddNumberToObject(training, "seed", (double)seed);
+	cJSON_AddNumberToObject(training, "batch", (double)o.batch);
+	cJSON_AddNumberToObject(training, "lr", o.lr);
+	cJSON_AddNumberToObject(training, "weight_decay", o.weight_decay);
+	cJSON_AddNumberToObject(training, "max_epochs", (double)o.epochs);
+	cJSON_AddNumberToObject(training, "patience", (double)o.patience);
+	cJSON_AddNumberToObject(training, "lr_patience", (double)o.lr_patience);
+	cJSON_AddNumberToObject(training, "lr_factor", o.lr_factor);
+	cJSON_AddNumberToObject(training, "threads", (double)threads);
+	cJSON_AddItemToObject(training, "metrics", metrics_json(&res, 0));
+	metrics = metrics_json(&res, 1);
+	if (botify_tt_save(&m, model_dir, force, training, metrics, &err) != 0)
+		goto fail;
+
+	printf("| model | test MSE | avg | rdm | best epoch | epochs | stopped |\n");
+	printf("|-------|---------:|----:|----:|-----------:|-------:|---------|\n");
+	printf("| %s | %.6f | %.6f | %.6f | %lld | %lld | %s |\n", botify_tt_arch_name(arch),
+	       res.test_mse, res.avg_mse, res.rdm_mse, (long long)res.best_epoch,
+	       (long long)res.epochs, stop_name(res.stop_reason));
+	printf("\n%lld train / %lld val / %lld test pairs; model: %s\n", (long long)res.n_train,
+	       (long long)res.n_val, (long long)res.n_test, model_dir);
+	exit_code = BOTIFY_EXIT_OK;
+	goto out;
+fail:
+	report_error(&err);
+out:
+	cJSON_Delete(training);
+	cJSON_Delete(metrics);
+	botify_train_result_free(&res);
+	botify_tt_free(&m);
+	botify_pairs_free(&p);
+	botify_world_free(&w);
+	return exit_code;
+}

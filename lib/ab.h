@@ -1,0 +1,145 @@
+/*
+ * ab.h - A/B metrics from event rows, as the original analysis (the course's
+ * ab_test notebook) computes them, in one streaming pass.
+ *
+ * Rows are grouped by (user, arm), a "unit". In timestamp order a unit's
+ * rows form sessions, each ending at a "last" row. Per session: tracks =
+ * rows, time = sum of time, latency = sum of latency * 1000 (ms). Per unit:
+ *   time                    sum of session times
+ *   sessions                number of sessions
+ *   mean_request_latency    latency / tracks
+ *   mean_tracks_per_session tracks / sessions
+ *   mean_time_per_session   time / sessions
+ * Per arm: n units, mean and (n - 1) variance of each metric. Effect of a
+ * treatment arm T against the control C, in % of the control mean:
+ *   effect = (mean_T - mean_C) / mean_C * 100
+ *   hw     = t_{1 - alpha/2, nu} * sqrt(s2_C / n_C + s2_T / n_T)  (Welch nu)
+ *   lower, upper = (mean_T - mean_C -/+ hw) / mean_C * 100
+ * significant when the interval excludes 0.
+ *
+ * Memory is per unit, not per row: a unit keeps its totals and the rows of
+ * its open session only. Order: a unit's rows are sessionized in timestamp
+ * order (ties in arrival order), whatever order they arrive in, exactly as
+ * sorting the unit's rows first would: rows from several files, or a file
+ * whose rows of one user are out of order, give the same numbers. A row
+ * arriving earlier than its unit's newest "last" row belongs to a finished
+ * session; rows after a unit's newest "last" form its open session. Rows
+ * still open at the end belong to unfinished sessions (the log stopped in
+ * the middle of one): they are counted and left out, and a unit with no
+ * finished session is left out altogether (the notebook would count it in
+ * 'time' and 'sessions' as zeros; see docs/ab.md).
+ */
+#ifndef BOTIFY_AB_H
+#define BOTIFY_AB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "eventlog.h"
+#include "experiment.h"
+
+enum botify_ab_metric {
+	BOTIFY_AB_TIME,
+	BOTIFY_AB_SESSIONS,
+	BOTIFY_AB_MEAN_REQUEST_LATENCY,
+	BOTIFY_AB_MEAN_TRACKS_PER_SESSION,
+	BOTIFY_AB_MEAN_TIME_PER_SESSION,
+	BOTIFY_AB_N_METRICS
+};
+
+/* "time", "sessions", ... in the table order above; NULL out of range. */
+const char *botify_ab_metric_name(int metric);
+/* The index of a metric name, or -1. */
+int botify_ab_metric_index(const char *name);
+
+struct botify_ab_unit;
+
+/* The accumulator: feed rows, then summarize. All-zero is a valid empty
+ * value (botify_ab_init only sets it up). */
+typedef struct botify_ab {
+	struct botify_ab_unit *units;   /* open-addressing table */
+	size_t cap, n_units;
+	int64_t seq;                    /* rows added: the arrival order */
+	/* what the logs held besides usable rows */
+	int64_t rows;                   /* rows read */
+	int64_t rows_used;              /* rows with an arm of the experiment */
+	int64_t rows_without_arm;       /* the experiment missing from the row */
+	int64_t rows_other_experiment;  /* of those, rows of other experiments */
+	int64_t rows_other_arm;         /* an arm name that is not C/T<n> */
+	int64_t rows_out_of_order;      /* earlier than the unit's previous row */
+	int64_t last_rows;              /* "last" rows used */
+} botify_ab;
+
+int botify_ab_init(botify_ab *ab, botify_err *err);
+void botify_ab_free(botify_ab *ab);
+
+/* Adds one row whose e->arm (0..BOTIFY_MAX_ARMS-1) is its arm; rows with
+ * arm -1 are counted as without an arm. Fails only on out of memory. */
+int botify_ab_add(botify_ab *ab, const botify_event *e, botify_err *err);
+
+/* Reads a log (plain or gzip) and adds its rows of experiment. progress, when
+ * set, is called now and then with the compressed bytes read and the file
+ * size. Errors name the file and line. */
+int botify_ab_read_log(botify_ab *ab, const char *path, const char *experiment,
+		       void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+		       botify_err *err);
+
+/* Per-arm figures of one metric. */
+typedef struct botify_ab_moments {
+	int64_t n;
+	double mean, var;    /* var has n - 1 in the denominator; NaN for n < 2 */
+} botify_ab_moments;
+
+typedef struct botify_ab_arm {
+	int present;                    /* the arm has units with a finished session */
+	int64_t units;                  /* units with a finished session */
+	int64_t units_unfinished_only;  /* units left out: no finished session */
+	int64_t unfinished_sessions;    /* open sessions at the end, left out */
+	int64_t unfinished_rows;
+	int64_t sessions, rows;         /* in finished sessions */
+	botify_ab_moments m[BOTIFY_AB_N_METRICS];
+} botify_ab_arm;
+
+/* One treatment x metric row of the result. */
+typedef struct botify_ab_effect {
+	int treatment;          /* arm index */
+	int metric;
+	double effect, lower, upper;   /* % of the control mean; NaN when undefined */
+	double control_mean, treatment_mean;
+	double df, half_width;  /* Welch nu and the half-width in metric units */
+	int significant;
+	int64_t n_control, n_treatment;
+	int zero_control;       /* the control mean is 0: effect undefined */
+} botify_ab_effect;
+
+typedef struct botify_ab_result {
+	botify_ab_arm arm[BOTIFY_MAX_ARMS];
+	int control;
+	int n_treatments;
+	int treatments[BOTIFY_MAX_ARMS - 1];
+	double alpha;
+	/* sample-ratio mismatch: chi-square of units per analysed arm against
+	 * an even split */
+	double srm_chi2, srm_p;
+	int srm;                        /* srm_p < BOTIFY_AB_SRM_P */
+	int n_effects;
+	botify_ab_effect effects[(BOTIFY_MAX_ARMS - 1) * BOTIFY_AB_N_METRICS];
+	int64_t users_in_several_arms;  /* users seen in more than one arm */
+} botify_ab_result;
+
+#define BOTIFY_AB_SRM_P 0.001
+
+/* Per-arm figures only (no effects): fills res->arm. */
+void botify_ab_arms(const botify_ab *ab, botify_ab_result *res);
+
+/* The analysis: control arm index, treatments (n_treatments of them; 0 means
+ * every other arm present, in order), alpha in (0, 1). Errors (BOTIFY_EINVAL
+ * unless noted): no finished session at all ("no 'last' rows"), an arm
+ * not in the data (names the arms there are), a treatment equal to the
+ * control, an analysed arm with fewer than 2 units. A zero control mean is
+ * not an error: that row has zero_control set and NaN effect and bounds. */
+int botify_ab_analyze(const botify_ab *ab, int control, const int *treatments, int n_treatments,
+		      double alpha, botify_ab_result *res, botify_err *err);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * export.h - what a trained model exports for the list-based recommenders:
+ *
+ *   item vectors     (N, OUT) .npy: the item tower's output for every track
+ *   tracks_with_recs tracks.json lines plus "recommendations": the top-K
+ *                    tracks for the context (mean user, that track as the
+ *                    start), the track itself excluded (contextual reads it)
+ *   recommendations  {"user": u, "tracks": [...]} lines: the top-K tracks for
+ *                    the user's context averaged over their logged starts
+ *                    (model user_context; indexed reads it)
+ *
+ * Scores are inner products, top-K through botify_topk_inner (sgemm plus a
+ * partial selection), best first, ties to the lower track id. Files are
+ * written through botify_outfile: complete or absent, --force to replace.
+ */
+#ifndef BOTIFY_EXPORT_H
+#define BOTIFY_EXPORT_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "twotower.h"
+#include "world.h"
+
+/* items (N, OUT) = item vectors of every track; artist (N) from the world. */
+int botify_export_items(const botify_tt *m, const int32_t *artist, float *items, botify_err *err);
+
+/* Writes tracks_with_recs.json for the world's catalog (the model's). */
+int botify_export_track_recs(const botify_tt *m, const botify_world *w, const float *items,
+			     int32_t k, int threads, const char *path, int force, botify_err *err);
+
+/* Writes recommendations.json: one line per model user 0..U-1. */
+int botify_export_user_recs(const botify_tt *m, const float *items, int32_t k, int threads,
+			    const char *path, int force, botify_err *err);
+
+#endif

@@ -1,0 +1,294 @@
+/*
+ * forestplot.c - the forest plot as SVG text (see forestplot.h).
+ *
+ * Layout, left to right: group and label columns, the plot area, the
+ * numbers. Top to bottom: title, subtitle, rows, axis with ticks and its
+ * label, legend. Everything is absolute coordinates in pixels.
+ */
+#include "forestplot.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outfile.h"
+
+enum {
+	WIDTH = 980, LEFT_GROUP = 16, LEFT_LABEL = 80, PLOT_X0 = 320, PLOT_X1 = 700,
+	NUM_X = 716, TOP = 78, ROW_H = 30, AXIS_GAP = 12,
+};
+
+#define GREEN "#1a9850"
+#define RED "#d73027"
+#define GREY "#7a7a7a"
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct buf *b, const char *fmt, ...)
+{
+	if (b->failed)
+		return;
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = 1;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = 2 * b->cap + (size_t)n + 1024;
+		char *q = realloc(b->p, cap);
+		if (!q) {
+			b->failed = 1;
+			return;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+}
+
+/* Appends s with XML's special characters escaped. */
+static void put_text(struct buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': put(b, "&amp;"); break;
+		case '<': put(b, "&lt;"); break;
+		case '>': put(b, "&gt;"); break;
+		case '"': put(b, "&quot;"); break;
+		default: put(b, "%c", *s);
+		}
+	}
+}
+
+/* A "nice" tick step (1, 2, 2.5 or 5 times a power of ten) for a range. */
+static double nice_step(double range, int ticks)
+{
+	double raw = range / ticks, p = pow(10, floor(log10(raw))), f = raw / p;
+	return p * (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10);
+}
+
+static int cmp_double(const void *pa, const void *pb)
+{
+	double a = *(const double *)pa, b = *(const double *)pb;
+	return (a > b) - (a < b);
+}
+
+/* The axis range: every finite bound and 0, cut at 1.5 times the 75th
+ * percentile of the bounds' magnitudes when a few rows are far wider. */
+static void axis_range(const botify_forest *f, double *lo, double *hi)
+{
+	double *mag = malloc((size_t)(2 * f->n_rows + 1) * sizeof(double));
+	int n = 0;
+	*lo = 0;
+	*hi = 0;
+	for (int i = 0; i < f->n_rows; i++) {
+		const botify_forest_row *r = &f->rows[i];
+		double v[3] = { r->effect, r->lower, r->upper };
+		for (int k = 0; k < 3; k++) {
+			if (!isfinite(v[k]))
+				continue;
+			if (v[k] < *lo)
+				*lo = v[k];
+			if (v[k] > *hi)
+				*hi = v[k];
+			if (mag && k > 0)
+				mag[n++] = fabs(v[k]);
+		}
+	}
+	if (mag && n >= 4) {
+		qsort(mag, (size_t)n, sizeof(double), cmp_double);
+		double cut = 1.5 * mag[(3 * n) / 4 - 1 < 0 ? 0 : (3 * n) / 4 - 1];
+		if (cut > 0) {
+			if (*hi > cut)
+				*hi = cut;
+			if (*lo < -cut)
+				*lo = -cut;
+		}
+	}
+	free(mag);
+	if (*hi - *lo <= 0) {
+		*lo -= 1;
+		*hi += 1;
+	}
+	double pad = 0.05 * (*hi - *lo);
+	*lo -= pad;
+	*hi += pad;
+}
+
+static double xpos(double v, double lo, double hi)
+{
+	if (v < lo)
+		v = lo;
+	if (v > hi)
+		v = hi;
+	return PLOT_X0 + (v - lo) / (hi - lo) * (PLOT_X1 - PLOT_X0);
+}
+
+static void put_number(struct buf *b, double v, const char *unit)
+{
+	if (!isfinite(v))
+		put(b, "n/a");
+	else
+		put(b, "%+.*f%s", fabs(v) >= 100 ? 0 : 1, v, unit ? unit : "");
+}
+
+int botify_forest_svg(const botify_forest *f, char **svg, size_t *len, botify_err *err)
+{
+	struct buf b = {0};
+	double lo, hi;
+	axis_range(f, &lo, &hi);
+	int plot_h = f->n_rows * ROW_H;
+	int axis_y = TOP + plot_h + AXIS_GAP;
+	int height = axis_y + 96;
+
+	put(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+		"viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Arial, Helvetica, sans-serif\" "
+		"font-size=\"13\">\n", WIDTH, height, WIDTH, height);
+	put(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+	put(&b, "<text x=\"%d\" y=\"28\" font-size=\"17\" font-weight=\"bold\">", LEFT_GROUP);
+	put_text(&b, f->title);
+	put(&b, "</text>\n");
+	if (f->subtitle) {
+		put(&b, "<text x=\"%d\" y=\"50\" fill=\"#444\">", LEFT_GROUP);
+		put_text(&b, f->subtitle);
+		put(&b, "</text>\n");
+	}
+	/* column heads */
+	put(&b, "<g font-weight=\"bold\" fill=\"#333\"><text x=\"%d\" y=\"%d\">arm</text>"
+		"<text x=\"%d\" y=\"%d\">metric</text><text x=\"%d\" y=\"%d\">effect [CI]</text></g>\n",
+	    LEFT_GROUP, TOP - 8, LEFT_LABEL, TOP - 8, NUM_X, TOP - 8);
+
+	/* ticks and grid */
+	double step = nice_step(hi - lo, 6);
+	put(&b, "<g stroke=\"#e3e3e3\">\n");
+	for (double v = ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step)
+		put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", xpos(v, lo, hi), TOP,
+		    xpos(v, lo, hi), axis_y);
+	put(&b, "</g>\n");
+
+	/* rows */
+	for (int i = 0; i < f->n_rows; i++) {
+		const botify_forest_row *r = &f->rows[i];
+		int y0 = TOP + i * ROW_H, yc = y0 + ROW_H / 2;
+		int new_group = i == 0 || !r->group || !f->rows[i - 1].group ||
+				strcmp(r->group, f->rows[i - 1].group);
+		if (i % 2 == 0)
+			put(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f6f6f6\"/>\n",
+			    LEFT_GROUP - 8, y0, WIDTH - 2 * (LEFT_GROUP - 8), ROW_H);
+		if (new_group && i > 0)
+			put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>\n",
+			    LEFT_GROUP - 8, y0, WIDTH - LEFT_GROUP + 8, y0);
+		if (new_group && r->group) {
+			put(&b, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">", LEFT_GROUP, yc + 5);
+			put_text(&b, r->group);
+			put(&b, "</text>\n");
+		}
+		put(&b, "<text x=\"%d\" y=\"%d\">", LEFT_LABEL, yc + 5);
+		put_text(&b, r->label);
+		put(&b, "</text>\n");
+		const char *color = !r->significant || !isfinite(r->effect) ? GREY
+				    : r->effect > 0 ? GREEN : RED;
+		if (isfinite(r->lower) && isfinite(r->upper)) {
+			double x1 = xpos(r->lower, lo, hi), x2 = xpos(r->upper, lo, hi);
+			put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" "
+				"stroke-width=\"3\"/>\n", x1, yc, x2, yc, color);
+			/* caps, or arrows where the axis cuts the bar */
+			double xs[2] = { x1, x2 }, bound[2] = { r->lower, r->upper };
+			for (int k = 0; k < 2; k++) {
+				int cut = k ? bound[k] > hi : bound[k] < lo;
+				double dir = k ? 1 : -1;
+				if (cut)
+					put(&b, "<path d=\"M%.1f %d l%.1f %d l0 %d z\" fill=\"%s\"/>\n",
+					    xs[k] + dir * 2, yc, -dir * 9, -6, 12, color);
+				else
+					put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" "
+						"stroke-width=\"2\"/>\n", xs[k], yc - 6, xs[k], yc + 6, color);
+			}
+		}
+		if (isfinite(r->effect))
+			put(&b, "<circle cx=\"%.1f\" cy=\"%d\" r=\"5.5\" fill=\"%s\" stroke=\"white\" "
+				"stroke-width=\"1.5\"/>\n", xpos(r->effect, lo, hi), yc, color);
+		put(&b, "<text x=\"%d\" y=\"%d\" fill=\"%s\">", NUM_X, yc + 5,
+		    r->significant && isfinite(r->effect) ? color : "#333");
+		if (!isfinite(r->effect)) {
+			put_text(&b, r->note ? r->note : "n/a");
+		} else {
+			put_number(&b, r->effect, f->unit);
+			put(&b, " [");
+			put_number(&b, r->lower, f->unit);
+			put(&b, ", ");
+			put_number(&b, r->upper, f->unit);
+			put(&b, "]%s", r->significant ? " *" : "");
+		}
+		put(&b, "</text>\n");
+	}
+
+	/* the 0 line, the axis, tick labels, axis label */
+	put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#222\" "
+		"stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n", xpos(0, lo, hi), TOP - 2,
+	    xpos(0, lo, hi), axis_y);
+	put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#222\"/>\n", PLOT_X0, axis_y,
+	    PLOT_X1, axis_y);
+	put(&b, "<g text-anchor=\"middle\" fill=\"#333\">\n");
+	for (double v = ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) {
+		double x = xpos(v, lo, hi), shown = fabs(v) < 1e-9 * step ? 0 : v;
+		put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#222\"/>", x, axis_y,
+		    x, axis_y + 5);
+		put(&b, "<text x=\"%.1f\" y=\"%d\">%g%s</text>\n", x, axis_y + 19, shown,
+		    f->unit ? f->unit : "");
+	}
+	put(&b, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">", (PLOT_X0 + PLOT_X1) / 2, axis_y + 40);
+	put_text(&b, f->axis_label);
+	put(&b, "</text>\n</g>\n");
+
+	/* legend */
+	int ly = axis_y + 72;
+	put(&b, "<g font-size=\"12\">"
+		"<circle cx=\"%d\" cy=\"%d\" r=\"5.5\" fill=\"" GREEN "\"/>"
+		"<text x=\"%d\" y=\"%d\">significantly higher than control</text>"
+		"<circle cx=\"%d\" cy=\"%d\" r=\"5.5\" fill=\"" RED "\"/>"
+		"<text x=\"%d\" y=\"%d\">significantly lower</text>"
+		"<circle cx=\"%d\" cy=\"%d\" r=\"5.5\" fill=\"" GREY "\"/>"
+		"<text x=\"%d\" y=\"%d\">not significant (interval contains 0)</text></g>\n",
+	    LEFT_GROUP + 6, ly - 4, LEFT_GROUP + 16, ly, LEFT_GROUP + 266, ly - 4, LEFT_GROUP + 276, ly,
+	    LEFT_GROUP + 426, ly - 4, LEFT_GROUP + 436, ly);
+	put(&b, "</svg>\n");
+	if (b.failed) {
+		free(b.p);
+		return botify_fail(err, BOTIFY_ENOMEM, "out of memory drawing the plot");
+	}
+	*svg = b.p;
+	*len = b.len;
+	return 0;
+}
+
+int botify_forest_write(const botify_forest *f, const char *path, int force, botify_err *err)
+{
+	char *svg = NULL;
+	size_t len = 0;
+	if (botify_forest_svg(f, &svg, &len, err) != 0)
+		return -1;
+	botify_outfile out = {0};
+	int rc = -1;
+	if (botify_outfile_open(&out, path, force, err) == 0 &&
+	    botify_outfile_write(&out, svg, len, err) == 0 && botify_outfile_commit(&out, err) == 0)
+		rc = 0;
+	botify_outfile_abort(&out);
+	free(svg);
+	return rc;
+}

@@ -1,0 +1,94 @@
+/*
+ * train.h - fitting a botify_tt model to training pairs: mini-batch Adam on
+ * MSE, reduce-LR-on-plateau, early stopping on validation MSE, the best
+ * epoch's weights kept, test MSE next to the 'avg' and 'rdm' baselines.
+ *
+ * Split: the pairs are shuffled with the seed; the first 80% train, the next
+ * 10% validate, the last 10% test. Each epoch visits the training pairs in a
+ * fresh order drawn from (seed, epoch).
+ *
+ * Optimizer: Adam on the dense layers (coupled L2 weight decay, as
+ * torch.optim.Adam(weight_decay=...)); lazy Adam on the embedding tables:
+ * only the rows in the batch are updated, decayed and have their moments
+ * advanced (torch.optim.SparseAdam semantics, plus the same L2 term on the
+ * touched rows).
+ *
+ * Schedules, as torch/Lightning define them: the LR is multiplied by
+ * lr_factor when the validation MSE has not improved by a relative 1e-4 for
+ * more than lr_patience epochs (torch ReduceLROnPlateau, mode min); training
+ * stops when it has not improved at all for `patience` epochs in a row
+ * (Lightning EarlyStopping, min_delta 0) or after `epochs` epochs.
+ *
+ * Determinism: no threads of our own, fixed summation orders; the same
+ * seed, pairs and OpenBLAS thread count give the same model bytes.
+ */
+#ifndef BOTIFY_TRAIN_H
+#define BOTIFY_TRAIN_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "pairs.h"
+#include "twotower.h"
+
+typedef struct botify_epoch_stats {
+	int64_t epoch;          /* 1-based */
+	double train_mse;       /* mean over the epoch's batches, weighted by size */
+	double val_mse;
+	double lr;              /* the LR used during this epoch */
+	double seconds;         /* the whole epoch, validation included */
+	double samples_per_s;   /* training pairs / seconds of the training pass */
+	int improved;           /* a new best validation MSE */
+} botify_epoch_stats;
+
+enum { BOTIFY_STOP_EARLY = 0, BOTIFY_STOP_MAX_EPOCHS = 1, BOTIFY_STOP_INTERRUPTED = 2 };
+
+typedef struct botify_train_opts {
+	int64_t batch;          /* 2048 */
+	int64_t epochs;         /* 300: at most */
+	int64_t patience;       /* 5: early stopping */
+	int64_t lr_patience;    /* 3 */
+	double lr_factor;       /* 0.1 */
+	double lr;              /* 1e-3 */
+	double weight_decay;    /* 1e-5 */
+	uint64_t seed;
+	/* called after each full epoch (from the training thread) */
+	void (*on_epoch)(void *ctx, const botify_epoch_stats *e);
+	void *ctx;
+	/* polled after every batch: stop, keep the best weights so far */
+	volatile sig_atomic_t *stop;
+} botify_train_opts;
+
+/* The defaults above; seed 1. */
+void botify_train_defaults(botify_train_opts *o);
+
+typedef struct botify_train_result {
+	int64_t n_train, n_val, n_test;
+	int64_t epochs;         /* full epochs run */
+	int64_t best_epoch;     /* 0 when interrupted before the first epoch ended */
+	double best_val_mse;
+	double test_mse;
+	double avg_mse;         /* test MSE of predicting the training mean */
+	double rdm_mse;         /* test MSE of predictions drawn from U(0,1) */
+	double train_mean;
+	int stop_reason;        /* BOTIFY_STOP_* */
+	botify_epoch_stats *history; /* (epochs), owned: free with botify_train_result_free */
+} botify_train_result;
+
+/* Trains m (from botify_tt_init; training blocks are allocated here) on p.
+ * artist (N) maps tracks to artists. On return m holds the best epoch's
+ * weights, user_pairs (training pairs per user), user_mean and user_context
+ * (each user's context vector averaged over their logged session starts;
+ * users without sessions get the average over all sessions of the mean
+ * user's context). Fails on too few pairs (< 10) or ENOMEM; an interrupt is
+ * not a failure (stop_reason says it). */
+int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
+		 const botify_train_opts *o, botify_train_result *res, botify_err *err);
+
+void botify_train_result_free(botify_train_result *res);
+
+/* Fills m->user_context from the sessions in p (see botify_train). */
+int botify_train_user_contexts(botify_tt *m, const botify_pairs *p, botify_err *err);
+
+#endif

@@ -1,0 +1,735 @@
+/*
+ * twotower.c - the model: parameter layout, forward/backward as a straight
+ * list of layer calls (backward in exact reverse order), inference helpers
+ * and the model directory.
+ */
+#include "twotower.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jsonl.h"
+#include "nn.h"
+#include "npy.h"
+#include "outfile.h"
+#include "rng.h"
+
+static const char *const tensor_names[BOTIFY_TT_NTENSORS] = {
+	"user_emb", "start_emb", "track_emb", "artist_emb",
+	"ctx_w1",   "ctx_b1",    "ctx_w2",    "ctx_b2",    "ctx_w3",  "ctx_b3",
+	"item_w1",  "item_b1",   "item_w2",   "item_b2",   "item_w3", "item_b3",
+};
+
+const char *botify_tt_tensor_name(int i)
+{
+	return i >= 0 && i < BOTIFY_TT_NTENSORS ? tensor_names[i] : NULL;
+}
+
+const char *botify_tt_arch_name(int arch)
+{
+	switch (arch) {
+	case BOTIFY_ARCH_TWO_TOWER:
+		return "two-tower";
+	case BOTIFY_ARCH_DOT:
+		return "dot";
+	case BOTIFY_ARCH_SUM:
+		return "sum";
+	default:
+		return NULL;
+	}
+}
+
+int botify_tt_arch_parse(const char *name)
+{
+	for (int a = 0; a < 3; a++)
+		if (!strcmp(name, botify_tt_arch_name(a)))
+			return a;
+	return -1;
+}
+
+/* The named pointers of a params struct, in tensor order (llm.c's ptrs[]). */
+static float **tensor_ptrs(botify_tt_params *p, float **out[BOTIFY_TT_NTENSORS])
+{
+	float **ptrs[BOTIFY_TT_NTENSORS] = {
+		&p->user_emb, &p->start_emb, &p->track_emb, &p->artist_emb,
+		&p->ctx_w1,   &p->ctx_b1,    &p->ctx_w2,    &p->ctx_b2,    &p->ctx_w3,  &p->ctx_b3,
+		&p->item_w1,  &p->item_b1,   &p->item_w2,   &p->item_b2,   &p->item_w3, &p->item_b3,
+	};
+	memcpy(out, ptrs, sizeof(ptrs));
+	return out[0];
+}
+
+static void point_params(botify_tt_params *p, float *mem, const botify_tt *m)
+{
+	float **ptrs[BOTIFY_TT_NTENSORS];
+	tensor_ptrs(p, ptrs);
+	for (int i = 0; i < BOTIFY_TT_NTENSORS; i++)
+		*ptrs[i] = m->rows[i] && m->cols[i] ? mem + m->off[i] : NULL;
+}
+
+/* rows x cols of tensor i under cfg (0 x 0 when the arch does not use it);
+ * biases are (n x 1) and saved 1-dimensional. */
+static void tensor_shape(const botify_tt_config *c, int i, size_t *rows, size_t *cols)
+{
+	int tt = c->arch == BOTIFY_ARCH_TWO_TOWER;
+	size_t E = (size_t)c->E, H = (size_t)c->H, O = (size_t)c->OUT;
+	size_t r = 0, k = 1;
+	switch (i) {
+	case 0: r = c->arch == BOTIFY_ARCH_DOT ? 0 : (size_t)c->U; k = E; break;
+	case 1: r = (size_t)c->N; k = E; break;
+	case 2: r = (size_t)c->N; k = E; break;
+	case 3: r = tt ? (size_t)c->A : 0; k = E; break;
+	case 4: case 10: r = tt ? H : 0; k = 2 * E; break;
+	case 5: case 11: r = tt ? H : 0; break;
+	case 6: case 12: r = tt ? H : 0; k = H; break;
+	case 7: case 13: r = tt ? H : 0; break;
+	case 8: case 14: r = tt ? O : 0; k = H; break;
+	case 9: case 15: r = tt ? O : 0; break;
+	}
+	*rows = r;
+	*cols = r ? k : 0;
+}
+
+static int is_bias(int i)
+{
+	return i >= BOTIFY_TT_NEMB && (i - BOTIFY_TT_NEMB) % 2 == 1;
+}
+
+int botify_tt_config_check(const botify_tt_config *c, botify_err *err)
+{
+	if (!botify_tt_arch_name(c->arch))
+		return botify_fail(err, BOTIFY_EINVAL, "unknown arch %d", c->arch);
+	if (c->U < 1 || c->N < 1 || c->A < 1)
+		return botify_fail(err, BOTIFY_EINVAL, "model vocabularies must be >= 1 (users %d, tracks %d, artists %d)",
+				   c->U, c->N, c->A);
+	if (c->E < 1 || c->E > 4096 || c->H < 1 || c->H > 16384 || c->OUT < 1 || c->OUT > 4096)
+		return botify_fail(err, BOTIFY_EINVAL, "model sizes out of range (emb %d, hidden %d, out %d)",
+				   c->E, c->H, c->OUT);
+	if (c->arch != BOTIFY_ARCH_TWO_TOWER && c->OUT != c->E)
+		return botify_fail(err, BOTIFY_EINVAL, "arch %s needs out == emb (%d != %d)",
+				   botify_tt_arch_name(c->arch), c->OUT, c->E);
+	return 0;
+}
+
+/* Lays the tensors out and allocates the parameter block. */
+static int layout(botify_tt *m, const botify_tt_config *cfg, botify_err *err)
+{
+	memset(m, 0, sizeof(*m));
+	if (botify_tt_config_check(cfg, err) != 0)
+		return -1;
+	m->cfg = *cfg;
+	size_t total = 0;
+	for (int i = 0; i < BOTIFY_TT_NTENSORS; i++) {
+		size_t n;
+		tensor_shape(cfg, i, &m->rows[i], &m->cols[i]);
+		if (botify_size_mul(m->rows[i], m->cols[i], &n) != 0 ||
+		    botify_size_add(total, n, &total) != 0)
+			return botify_fail(err, BOTIFY_ENOMEM, "model too large");
+		m->off[i] = total - n;
+	}
+	m->n_params = total;
+	m->mem = botify_calloc(total, sizeof(float), "model parameters", err);
+	m->user_pairs = botify_calloc((size_t)cfg->U, sizeof(float), "model users", err);
+	m->user_context = m->user_pairs ? botify_calloc((size_t)cfg->U * (size_t)cfg->OUT, sizeof(float),
+							"model user contexts", err) : NULL;
+	m->user_mean = m->user_context ? botify_calloc((size_t)cfg->E, sizeof(float), "model", err) : NULL;
+	if (!m->mem || !m->user_mean) {
+		botify_tt_free(m);
+		return -1;
+	}
+	point_params(&m->params, m->mem, m);
+	return 0;
+}
+
+int botify_tt_init(botify_tt *m, const botify_tt_config *cfg, uint64_t seed, botify_err *err)
+{
+	if (layout(m, cfg, err) != 0)
+		return -1;
+	float **ptrs[BOTIFY_TT_NTENSORS];
+	tensor_ptrs(&m->params, ptrs);
+	for (int i = 0; i < BOTIFY_TT_NTENSORS; i++) {
+		size_t n = m->rows[i] * m->cols[i];
+		float *p = *ptrs[i];
+		botify_rng r;
+		/* one stream per tensor: a tensor's values do not depend on the others' sizes */
+		botify_rng_init(&r, seed, BOTIFY_STREAM_GEN, 0x7777, (uint64_t)i);
+		if (i < BOTIFY_TT_NEMB) {
+			double sd = m->cfg.arch == BOTIFY_ARCH_TWO_TOWER ? 1.0 : 0.1;
+			for (size_t k = 0; k < n; k++)
+				p[k] = (float)(sd * botify_rng_normal(&r));
+		} else {
+			/* fan-in of the layer this weight or bias belongs to */
+			int w = is_bias(i) ? i - 1 : i;
+			double bound = 1.0 / sqrt((double)m->cols[w]);
+			for (size_t k = 0; k < n; k++)
+				p[k] = (float)((2.0 * botify_rng_uniform(&r) - 1.0) * bound);
+		}
+	}
+	return 0;
+}
+
+int botify_tt_alloc_training(botify_tt *m, botify_err *err)
+{
+	m->grad_mem = botify_calloc(m->n_params, sizeof(float), "gradients", err);
+	m->m_mem = m->grad_mem ? botify_calloc(m->n_params, sizeof(float), "Adam moments", err) : NULL;
+	m->v_mem = m->m_mem ? botify_calloc(m->n_params, sizeof(float), "Adam moments", err) : NULL;
+	if (!m->v_mem)
+		return -1;
+	point_params(&m->grads, m->grad_mem, m);
+	return 0;
+}
+
+void botify_tt_free(botify_tt *m)
+{
+	free(m->mem);
+	free(m->grad_mem);
+	free(m->m_mem);
+	free(m->v_mem);
+	free(m->user_pairs);
+	free(m->user_context);
+	free(m->user_mean);
+	memset(m, 0, sizeof(*m));
+}
+
+int botify_tt_acts_init(botify_tt_acts *a, const botify_tt *m, int cap, botify_err *err)
+{
+	memset(a, 0, sizeof(*a));
+	size_t B = (size_t)cap, E = (size_t)m->cfg.E, H = (size_t)m->cfg.H, O = (size_t)m->cfg.OUT;
+	size_t per_row = 2 * (2 * E + 4 * H + O) + 2 * E + 2 * O + 1;
+	a->mem = botify_calloc(B, per_row * sizeof(float), "activations", err);
+	if (!a->mem)
+		return -1;
+	a->cap = cap;
+	a->n = B * per_row;
+	float *p = a->mem;
+	float **seq[] = { &a->xc, &a->h1c, &a->a1c, &a->h2c, &a->a2c, &a->h3c,
+			  &a->xi, &a->h1i, &a->a1i, &a->h2i, &a->a2i, &a->h3i,
+			  &a->ub, &a->sb, &a->oc, &a->oi, &a->pred };
+	size_t width[] = { 2 * E, H, H, H, H, O, 2 * E, H, H, H, H, O, E, E, O, O, 1 };
+	for (size_t i = 0; i < sizeof(width) / sizeof(width[0]); i++) {
+		*seq[i] = p;
+		p += B * width[i];
+	}
+	return 0;
+}
+
+void botify_tt_acts_zero(botify_tt_acts *a, int B)
+{
+	/* zeroing only each buffer's first B rows would need the widths again;
+	 * only the last batch of an epoch is short, so zero it all */
+	(void)B;
+	memset(a->mem, 0, a->n * sizeof(float));
+}
+
+void botify_tt_acts_free(botify_tt_acts *a)
+{
+	free(a->mem);
+	memset(a, 0, sizeof(*a));
+}
+
+/* one tower from its input x (B, 2E) to its output o (B, OUT) */
+static void tower_forward(const float *x, float *h1, float *a1, float *h2, float *a2, float *h3,
+			  float *o, const float *w1, const float *b1, const float *w2,
+			  const float *b2, const float *w3, const float *b3, int B, int E, int H,
+			  int OUT)
+{
+	nn_linear_forward(h1, x, w1, b1, B, 2 * E, H);
+	nn_leaky_relu_forward(a1, h1, (int64_t)B * H, BOTIFY_TT_SLOPE);
+	nn_linear_forward(h2, a1, w2, b2, B, H, H);
+	nn_leaky_relu_forward(a2, h2, (int64_t)B * H, BOTIFY_TT_SLOPE);
+	nn_linear_forward(h3, a2, w3, b3, B, H, OUT);
+	nn_leaky_relu_forward(o, h3, (int64_t)B * OUT, BOTIFY_TT_SLOPE);
+}
+
+/* the exact reverse of tower_forward; d* are the gradient buffers */
+static void tower_backward(float *dx, float *dh1, float *da1, float *dh2, float *da2, float *dh3,
+			   const float *dout, const float *x, const float *h1, const float *a1,
+			   const float *h2, const float *a2, const float *h3, float *dw1, float *db1,
+			   float *dw2, float *db2, float *dw3, float *db3, const float *w1,
+			   const float *w2, const float *w3, int B, int E, int H, int OUT)
+{
+	nn_leaky_relu_backward(dh3, dout, h3, (int64_t)B * OUT, BOTIFY_TT_SLOPE);
+	nn_linear_backward(da2, dw3, db3, dh3, a2, w3, B, H, OUT);
+	nn_leaky_relu_backward(dh2, da2, h2, (int64_t)B * H, BOTIFY_TT_SLOPE);
+	nn_linear_backward(da1, dw2, db2, dh2, a1, w2, B, H, H);
+	nn_leaky_relu_backward(dh1, da1, h1, (int64_t)B * H, BOTIFY_TT_SLOPE);
+	nn_linear_backward(dx, dw1, db1, dh1, x, w1, B, 2 * E, H);
+}
+
+static void context_tower(const botify_tt *m, botify_tt_acts *a, int B)
+{
+	const botify_tt_params *p = &m->params;
+	const botify_tt_config *c = &m->cfg;
+	if (c->arch == BOTIFY_ARCH_TWO_TOWER)
+		tower_forward(a->xc, a->h1c, a->a1c, a->h2c, a->a2c, a->h3c, a->oc, p->ctx_w1, p->ctx_b1,
+			      p->ctx_w2, p->ctx_b2, p->ctx_w3, p->ctx_b3, B, c->E, c->H, c->OUT);
+	else if (c->arch == BOTIFY_ARCH_SUM)
+		nn_add_forward(a->oc, a->ub, a->sb, (int64_t)B * c->E);
+	/* dot: oc already holds the start embeddings */
+}
+
+static void item_tower(const botify_tt *m, botify_tt_acts *a, int B)
+{
+	const botify_tt_params *p = &m->params;
+	const botify_tt_config *c = &m->cfg;
+	if (c->arch == BOTIFY_ARCH_TWO_TOWER)
+		tower_forward(a->xi, a->h1i, a->a1i, a->h2i, a->a2i, a->h3i, a->oi, p->item_w1,
+			      p->item_b1, p->item_w2, p->item_b2, p->item_w3, p->item_b3, B, c->E,
+			      c->H, c->OUT);
+}
+
+/* the embedding lookups: where each table's rows go for this arch */
+static void gather_context(const botify_tt *m, botify_tt_acts *a, const int32_t *user,
+			   const int32_t *start, int B)
+{
+	const botify_tt_params *p = &m->params;
+	int E = m->cfg.E;
+	switch (m->cfg.arch) {
+	case BOTIFY_ARCH_TWO_TOWER: /* concat(user, start) (B, 2E) */
+		nn_embedding_forward(a->xc, 2 * E, user, p->user_emb, B, E);
+		nn_embedding_forward(a->xc + E, 2 * E, start, p->start_emb, B, E);
+		break;
+	case BOTIFY_ARCH_SUM:
+		nn_embedding_forward(a->ub, E, user, p->user_emb, B, E);
+		nn_embedding_forward(a->sb, E, start, p->start_emb, B, E);
+		break;
+	default:
+		nn_embedding_forward(a->oc, E, start, p->start_emb, B, E);
+	}
+}
+
+static void gather_item(const botify_tt *m, botify_tt_acts *a, const int32_t *track,
+			const int32_t *artist, int B)
+{
+	const botify_tt_params *p = &m->params;
+	int E = m->cfg.E;
+	if (m->cfg.arch == BOTIFY_ARCH_TWO_TOWER) { /* concat(track, artist) (B, 2E) */
+		nn_embedding_forward(a->xi, 2 * E, track, p->track_emb, B, E);
+		nn_embedding_forward(a->xi + E, 2 * E, artist, p->artist_emb, B, E);
+	} else {
+		nn_embedding_forward(a->oi, E, track, p->track_emb, B, E);
+	}
+}
+
+void botify_tt_forward(const botify_tt *m, botify_tt_acts *a, const botify_tt_batch *b)
+{
+	if (b->B > a->cap)
+		BOTIFY_BUG("batch of %d rows in activations of %d", b->B, a->cap);
+	gather_context(m, a, b->user, b->start, b->B);
+	context_tower(m, a, b->B);
+	gather_item(m, a, b->track, b->artist, b->B);
+	item_tower(m, a, b->B);
+	nn_rowdot_forward(a->pred, a->oc, a->oi, b->B, m->cfg.OUT);
+}
+
+void botify_tt_backward(botify_tt *m, botify_tt_acts *d, const botify_tt_acts *a,
+			const botify_tt_batch *b)
+{
+	const botify_tt_config *c = &m->cfg;
+	const botify_tt_params *p = &m->params;
+	botify_tt_params *g = &m->grads;
+	int B = b->B, E = c->E, H = c->H, O = c->OUT;
+
+	nn_mse_backward(d->pred, a->pred, b->y, B, (double)B);
+	nn_rowdot_backward(d->oc, d->oi, d->pred, a->oc, a->oi, B, O);
+	if (c->arch == BOTIFY_ARCH_TWO_TOWER) {
+		tower_backward(d->xi, d->h1i, d->a1i, d->h2i, d->a2i, d->h3i, d->oi, a->xi, a->h1i,
+			       a->a1i, a->h2i, a->a2i, a->h3i, g->item_w1, g->item_b1, g->item_w2,
+			       g->item_b2, g->item_w3, g->item_b3, p->item_w1, p->item_w2, p->item_w3,
+			       B, E, H, O);
+		nn_embedding_backward(g->artist_emb, d->xi + E, 2 * E, b->artist, B, E);
+		nn_embedding_backward(g->track_emb, d->xi, 2 * E, b->track, B, E);
+		tower_backward(d->xc, d->h1c, d->a1c, d->h2c, d->a2c, d->h3c, d->oc, a->xc, a->h1c,
+			       a->a1c, a->h2c, a->a2c, a->h3c, g->ctx_w1, g->ctx_b1, g->ctx_w2,
+			       g->ctx_b2, g->ctx_w3, g->ctx_b3, p->ctx_w1, p->ctx_w2, p->ctx_w3, B, E,
+			       H, O);
+		nn_embedding_backward(g->start_emb, d->xc + E, 2 * E, b->start, B, E);
+		nn_embedding_backward(g->user_emb, d->xc, 2 * E, b->user, B, E);
+	} else {
+		nn_embedding_backward(g->track_emb, d->oi, E, b->track, B, E);
+		if (c->arch == BOTIFY_ARCH_SUM) {
+			nn_add_backward(d->ub, d->sb, d->oc, (int64_t)B * E);
+			nn_embedding_backward(g->start_emb, d->sb, E, b->start, B, E);
+			nn_embedding_backward(g->user_emb, d->ub, E, b->user, B, E);
+		} else {
+			nn_embedding_backward(g->start_emb, d->oc, E, b->start, B, E);
+		}
+	}
+}
+
+const float *botify_tt_user_vector(const botify_tt *m, int64_t user)
+{
+	if (m->cfg.arch == BOTIFY_ARCH_DOT || user < 0 || user >= m->cfg.U ||
+	    !(m->user_pairs[user] > 0))
+		return m->user_mean;
+	return m->params.user_emb + (size_t)user * (size_t)m->cfg.E;
+}
+
+void botify_tt_context(const botify_tt *m, botify_tt_acts *a, int B, const int64_t *users,
+		       const int32_t *starts, float *out)
+{
+	if (B > a->cap)
+		BOTIFY_BUG("batch of %d rows in activations of %d", B, a->cap);
+	int E = m->cfg.E;
+	switch (m->cfg.arch) {
+	case BOTIFY_ARCH_TWO_TOWER:
+		for (int i = 0; i < B; i++)
+			memcpy(a->xc + (size_t)i * 2 * E, botify_tt_user_vector(m, users[i]),
+			       (size_t)E * sizeof(float));
+		nn_embedding_forward(a->xc + E, 2 * E, starts, m->params.start_emb, B, E);
+		break;
+	case BOTIFY_ARCH_SUM:
+		for (int i = 0; i < B; i++)
+			memcpy(a->ub + (size_t)i * E, botify_tt_user_vector(m, users[i]),
+			       (size_t)E * sizeof(float));
+		nn_embedding_forward(a->sb, E, starts, m->params.start_emb, B, E);
+		break;
+	default:
+		nn_embedding_forward(a->oc, E, starts, m->params.start_emb, B, E);
+	}
+	context_tower(m, a, B);
+	memcpy(out, a->oc, (size_t)B * (size_t)m->cfg.OUT * sizeof(float));
+}
+
+void botify_tt_items(const botify_tt *m, botify_tt_acts *a, int B, const int32_t *tracks,
+		     const int32_t *artists, float *out)
+{
+	if (B > a->cap)
+		BOTIFY_BUG("batch of %d rows in activations of %d", B, a->cap);
+	gather_item(m, a, tracks, artists, B);
+	item_tower(m, a, B);
+	memcpy(out, a->oi, (size_t)B * (size_t)m->cfg.OUT * sizeof(float));
+}
+
+void botify_tt_update_user_mean(botify_tt *m)
+{
+	int E = m->cfg.E;
+	double acc[4096] = {0}; /* E <= 4096 (botify_tt_config_check) */
+	memset(m->user_mean, 0, (size_t)E * sizeof(float));
+	if (m->cfg.arch == BOTIFY_ARCH_DOT)
+		return;
+	int64_t known = 0;
+	for (int32_t u = 0; u < m->cfg.U; u++) {
+		if (!(m->user_pairs[u] > 0))
+			continue;
+		const float *r = m->params.user_emb + (size_t)u * E;
+		for (int e = 0; e < E; e++)
+			acc[e] += r[e];
+		known++;
+	}
+	for (int e = 0; e < E; e++)
+		m->user_mean[e] = known ? (float)(acc[e] / (double)known) : 0.0f;
+}
+
+uint64_t botify_tt_catalog_hash(const int32_t *artist, int32_t N, int32_t A)
+{
+	uint64_t h = 1469598103934665603ULL;
+	uint32_t head[2] = { (uint32_t)N, (uint32_t)A };
+	const unsigned char *p = (const unsigned char *)head;
+	for (size_t i = 0; i < sizeof(head); i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	for (int32_t t = 0; t < N; t++) {
+		uint32_t v = (uint32_t)artist[t];
+		for (int k = 0; k < 4; k++)
+			h = (h ^ ((v >> (8 * k)) & 0xff)) * 1099511628211ULL;
+	}
+	return h;
+}
+
+int botify_tt_check_catalog(const botify_tt *m, const int32_t *artist, int32_t N, int32_t A,
+			    const char *what, botify_err *err)
+{
+	if (N != m->cfg.N || A != m->cfg.A)
+		return botify_fail(err, BOTIFY_EINVAL,
+				   "%s was trained on a catalog of %d tracks and %d artists, the world has %d and %d",
+				   what, m->cfg.N, m->cfg.A, N, A);
+	if (botify_tt_catalog_hash(artist, N, A) != m->catalog_hash)
+		return botify_fail(err, BOTIFY_EINVAL,
+				   "%s was trained on another catalog (its tracks' artists differ from the world's)",
+				   what);
+	return 0;
+}
+
+/*
+ * The model directory.
+ */
+int botify_remove_tree(const char *path, botify_err *err)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : botify_fail_errno(err, errno, "cannot remove '%s'", path);
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) == 0 ? 0 : botify_fail_errno(err, errno, "cannot remove '%s'", path);
+	DIR *d = opendir(path);
+	if (!d)
+		return botify_fail_errno(err, errno, "cannot open directory '%s'", path);
+	struct dirent *e;
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		size_t n = strlen(path) + strlen(e->d_name) + 2;
+		char *sub = malloc(n);
+		if (!sub) {
+			rc = botify_fail(err, BOTIFY_ENOMEM, "out of memory");
+			break;
+		}
+		snprintf(sub, n, "%s/%s", path, e->d_name);
+		rc = botify_remove_tree(sub, err);
+		free(sub);
+	}
+	closedir(d);
+	if (rc == 0 && rmdir(path) != 0)
+		return botify_fail_errno(err, errno, "cannot remove directory '%s'", path);
+	return rc;
+}
+
+static int path_join(char *out, size_t n, const char *dir, const char *name, botify_err *err)
+{
+	if ((size_t)snprintf(out, n, "%s/%s", dir, name) >= n)
+		return botify_fail(err, BOTIFY_EINVAL, "path too long: '%s/%s'", dir, name);
+	return 0;
+}
+
+static int write_json(const char *path, const cJSON *o, botify_err *err)
+{
+	char *s = cJSON_Print(o);
+	if (!s)
+		return botify_fail(err, BOTIFY_ENOMEM, "out of memory formatting %s", path);
+	botify_outfile f = {0};
+	int rc = botify_outfile_open(&f, path, 1, err);
+	if (rc == 0)
+		rc = botify_outfile_write(&f, s, strlen(s), err);
+	if (rc == 0)
+		rc = botify_outfile_write(&f, "\n", 1, err);
+	if (rc == 0)
+		rc = botify_outfile_commit(&f, err);
+	else
+		botify_outfile_abort(&f);
+	free(s);
+	return rc;
+}
+
+static cJSON *config_json(const botify_tt *m, const cJSON *training)
+{
+	const botify_tt_config *c = &m->cfg;
+	char hash[24];
+	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)m->catalog_hash);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "format_version", BOTIFY_TT_FORMAT_VERSION);
+	cJSON_AddStringToObject(o, "arch", botify_tt_arch_name(c->arch));
+	cJSON_AddNumberToObject(o, "users", c->U);
+	cJSON_AddNumberToObject(o, "tracks", c->N);
+	cJSON_AddNumberToObject(o, "artists", c->A);
+	cJSON_AddNumberToObject(o, "emb", c->E);
+	cJSON_AddNumberToObject(o, "hidden", c->H);
+	cJSON_AddNumberToObject(o, "out", c->OUT);
+	cJSON_AddNumberToObject(o, "leaky_relu_slope", 0.01);
+	cJSON_AddStringToObject(o, "catalog_hash", hash);
+	cJSON *t = cJSON_AddObjectToObject(o, "tensors");
+	for (int i = 0; i < BOTIFY_TT_NTENSORS; i++) {
+		if (!m->rows[i])
+			continue;
+		int shape[2] = { (int)m->rows[i], (int)m->cols[i] };
+		cJSON_AddItemToObject(t, tensor_names[i], cJSON_CreateIntArray(shape, is_bias(i) ? 1 : 2));
+	}
+	int us[2] = { c->U, c->OUT };
+	cJSON_AddItemToObject(t, "user_pairs", cJSON_CreateIntArray(us, 1));
+	cJSON_AddItemToObject(t, "user_context", cJSON_CreateIntArray(us, 2));
+	if (training)
+		cJSON_AddItemToObject(o, "training", cJSON_Duplicate(training, 1));
+	return o;
+}
+
+static int write_tensors(const botify_tt *m, const char *dir, const cJSON *training,
+			 const cJSON *metrics, botify_err *err)
+{
+	char path[4096];
+	for (int i = 0; i < BOTIFY_TT_NTENSORS; i++) {
+		if (!m->rows[i])
+			continue;
+		char name[64];
+		snprintf(name, sizeof(name), "%s.npy", tensor_names[i]);
+		if (path_join(path, sizeof(path), dir, name, err) != 0 ||
+		    botify_npy_write(path, m->mem + m->off[i], is_bias(i) ? 1 : 2, m->rows[i],
+				     is_bias(i) ? 1 : m->cols[i], 1, err) != 0)
+			return -1;
+	}
+	if (path_join(path, sizeof(path), dir, "user_pairs.npy", err) != 0 ||
+	    botify_npy_write(path, m->user_pairs, 1, (size_t)m->cfg.U, 1, 1, err) != 0 ||
+	    path_join(path, sizeof(path), dir, "user_context.npy", err) != 0 ||
+	    botify_npy_write(path, m->user_context, 2, (size_t)m->cfg.U, (size_t)m->cfg.OUT, 1, err) != 0)
+		return -1;
+	if (metrics && (path_join(path, sizeof(path), dir, "metrics.json", err) != 0 ||
+			write_json(path, metrics, err) != 0))
+		return -1;
+	/* config.json last: a directory with it is complete */
+	cJSON *cfg = config_json(m, training);
+	int rc = path_join(path, sizeof(path), dir, "config.json", err) == 0 &&
+				 write_json(path, cfg, err) == 0 ? 0 : -1;
+	cJSON_Delete(cfg);
+	return rc;
+}
+
+int botify_tt_save(const botify_tt *m, const char *dir, int force, const cJSON *training,
+		   const cJSON *metrics, botify_err *err)
+{
+	char tmp[4096], old[4096];
+	struct stat st;
+	int n1 = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", dir, (long)getpid());
+	int n2 = snprintf(old, sizeof(old), "%s.old.%ld", dir, (long)getpid());
+	if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof(tmp) || (size_t)n2 >= sizeof(old))
+		return botify_fail(err, BOTIFY_EINVAL, "model directory name too long: '%s'", dir);
+	int exists = stat(dir, &st) == 0;
+	if (exists && !force)
+		return botify_fail(err, BOTIFY_EEXIST, "'%s' exists (use --force to replace it)", dir);
+	if (exists && !S_ISDIR(st.st_mode))
+		return botify_fail(err, BOTIFY_EEXIST, "'%s' exists and is not a directory", dir);
+	if (botify_remove_tree(tmp, err) != 0)
+		return -1;
+	if (mkdir(tmp, 0777) != 0)
+		return botify_fail_errno(err, errno, "cannot create directory '%s'", tmp);
+	if (write_tensors(m, tmp, training, metrics, err) != 0)
+		goto fail;
+	if (exists && rename(dir, old) != 0) {
+		botify_fail_errno(err, errno, "cannot move the old '%s' aside", dir);
+		goto fail;
+	}
+	if (rename(tmp, dir) != 0) {
+		botify_fail_errno(err, errno, "cannot rename '%s' to '%s'", tmp, dir);
+		if (exists)
+			rename(old, dir);
+		goto fail;
+	}
+	if (exists)
+		botify_remove_tree(old, err); /* best effort: the new model is in place */
+	return 0;
+fail:;
+	botify_err ignored = {0};
+	botify_remove_tree(tmp, &ignored);
+	return -1;
+}
+
+static int cfg_int(const cJSON *o, const char *key, const char *path, int min, int max, int *out,
+		   botify_err *err)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble))
+		return botify_fail(err, BOTIFY_EFORMAT, "%s: '%s' must be an integer", path, key);
+	if (it->valuedouble < min || it->valuedouble > max)
+		return botify_fail(err, BOTIFY_ERANGE, "%s: '%s' %.0f is out of range (%d to %d)", path,
+				   key, it->valuedouble, min, max);
+	*out = (int)it->valuedouble;
+	return 0;
+}
+
+/* Reads dir/name.npy into dst, which must have the given shape. */
+static int read_tensor(const char *dir, const char *name, float *dst, size_t ndim, size_t rows,
+		       size_t cols, botify_err *err)
+{
+	char path[4096], file[96];
+	snprintf(file, sizeof(file), "%s.npy", name);
+	if (path_join(path, sizeof(path), dir, file, err) != 0)
+		return -1;
+	botify_npy a = {0};
+	if (botify_npy_read(&a, path, err) != 0)
+		return -1;
+	int rc = -1;
+	if (a.ndim != ndim || a.rows != rows || a.cols != cols) {
+		if (ndim == 1)
+			botify_fail(err, BOTIFY_EFORMAT, "%s: shape (%zu, %zu) of %zu dims, expected (%zu,) for this config.json",
+				    path, a.rows, a.cols, a.ndim, rows);
+		else
+			botify_fail(err, BOTIFY_EFORMAT, "%s: shape (%zu, %zu) of %zu dims, expected (%zu, %zu) for this config.json",
+				    path, a.rows, a.cols, a.ndim, rows, cols);
+		goto out;
+	}
+	size_t n = rows * cols;
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(a.data[i])) {
+			botify_fail(err, BOTIFY_EFORMAT, "%s: element %zu is not a finite number", path, i);
+			goto out;
+		}
+	memcpy(dst, a.data, n * sizeof(float));
+	rc = 0;
+out:
+	botify_npy_free(&a);
+	return rc;
+}
+
+int botify_tt_load(botify_tt *m, const char *dir, botify_err *err)
+{
+	char path[4096];
+	memset(m, 0, sizeof(*m));
+	if (path_join(path, sizeof(path), dir, "config.json", err) != 0)
+		return -1;
+	struct stat st;
+	if (stat(dir, &st) != 0)
+		return botify_fail_errno(err, errno, "cannot open model directory '%s'", dir);
+	if (stat(path, &st) != 0)
+		return botify_fail(err, BOTIFY_EIO, "%s: not a botify model directory (no config.json)", dir);
+	cJSON *o = botify_json_read_file(path, err);
+	if (!o)
+		return -1;
+	int rc = -1, arch;
+	botify_tt_config c = {0};
+	if (!cJSON_IsObject(o)) {
+		botify_fail(err, BOTIFY_EFORMAT, "%s: expected a JSON object", path);
+		goto out;
+	}
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "format_version");
+	if (!cJSON_IsNumber(v)) {
+		botify_fail(err, BOTIFY_EFORMAT, "%s: 'format_version' is missing", path);
+		goto out;
+	}
+	if (v->valuedouble != BOTIFY_TT_FORMAT_VERSION) {
+		botify_fail(err, BOTIFY_EFORMAT, "%s: format_version %g is not supported (this botify reads %d)",
+			    path, v->valuedouble, BOTIFY_TT_FORMAT_VERSION);
+		goto out;
+	}
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "arch");
+	if (!cJSON_IsString(a) || (arch = botify_tt_arch_parse(a->valuestring)) < 0) {
+		botify_fail(err, BOTIFY_EFORMAT, "%s: 'arch' must be \"two-tower\", \"dot\" or \"sum\"", path);
+		goto out;
+	}
+	c.arch = arch;
+	if (cfg_int(o, "users", path, 1, INT32_MAX, &c.U, err) ||
+	    cfg_int(o, "tracks", path, 1, INT32_MAX, &c.N, err) ||
+	    cfg_int(o, "artists", path, 1, INT32_MAX, &c.A, err) ||
+	    cfg_int(o, "emb", path, 1, 4096, &c.E, err) ||
+	    cfg_int(o, "hidden", path, 1, 16384, &c.H, err) ||
+	    cfg_int(o, "out", path, 1, 4096, &c.OUT, err))
+		goto out;
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "catalog_hash");
+	char *end = NULL;
+	unsigned long long hash = cJSON_IsString(h) ? strtoull(h->valuestring, &end, 16) : 0;
+	if (!cJSON_IsString(h) || end == h->valuestring || *end) {
+		botify_fail(err, BOTIFY_EFORMAT, "%s: 'catalog_hash' must be a hex string", path);
+		goto out;
+	}
+	if (layout(m, &c, err) != 0) {
+		botify_err_prefix(err, "%s", path);
+		goto out;
+	}
+	m->catalog_hash = hash;
+	for (int i = 0; i < BOTIFY_TT_NTENSORS; i++)
+		if (m->rows[i] && read_tensor(dir, tensor_names[i], m->mem + m->off[i], is_bias(i) ? 1 : 2,
+					      m->rows[i], is_bias(i) ? 1 : m->cols[i], err) != 0)
+			goto out;
+	if (read_tensor(dir, "user_pairs", m->user_pairs, 1, (size_t)c.U, 1, err) != 0 ||
+	    read_tensor(dir, "user_context", m->user_context, 2, (size_t)c.U, (size_t)c.OUT, err) != 0)
+		goto out;
+	botify_tt_update_user_mean(m);
+	rc = 0;
+out:
+	cJSON_Delete(o);
+	if (rc != 0)
+		botify_tt_free(m);
+	return rc;
+}

@@ -1,0 +1,196 @@
+/*
+ * twotower.h - the recommendation model trained by `botify train`: its
+ * parameters, forward/backward over a batch, inference helpers, and the
+ * model directory (config.json + one .npy per tensor).
+ *
+ * Architectures (prediction = listen time of `track` in a session that
+ * started with `start`, for `user`; trained with MSE):
+ *   two-tower  context c = T_ctx(concat(user_emb[u], start_emb[s]))
+ *              item    i = T_item(concat(track_emb[t], artist_emb[artist(t)]))
+ *              each T = 3 x (Linear + LeakyReLU(0.01)): 2E -> H -> H -> OUT
+ *              pred = c . i
+ *   dot        pred = start_emb[s] . track_emb[t]
+ *   sum        pred = (start_emb[s] + user_emb[u]) . track_emb[t]
+ *
+ * A track has two embeddings: start_emb for its role as the session's start
+ * (context side) and track_emb for its role as the candidate (item side),
+ * as in the course's contextual model. One shared table would make the
+ * score symmetric and push every track towards itself and its look-alikes,
+ * while replaying a track earns nothing in the simulator; separate tables
+ * also let the context side learn "what follows s" rather than "what is
+ * like s". The cost is N x E more floats.
+ *
+ * Memory: every parameter tensor lives in one block (mem) with named
+ * pointers into it (params); training adds parallel blocks for the
+ * gradients and Adam's m and v, so the optimizer runs over flat arrays.
+ * Tensors an arch does not use have size 0 and are not saved.
+ */
+#ifndef BOTIFY_TWOTOWER_H
+#define BOTIFY_TWOTOWER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+
+#define BOTIFY_TT_FORMAT_VERSION 1
+#define BOTIFY_TT_SLOPE 0.01f   /* LeakyReLU negative slope */
+
+enum botify_tt_arch { BOTIFY_ARCH_TWO_TOWER = 0, BOTIFY_ARCH_DOT = 1, BOTIFY_ARCH_SUM = 2 };
+
+/* "two-tower", "dot", "sum"; NULL for a bad value. */
+const char *botify_tt_arch_name(int arch);
+/* The arch of a name, or -1. */
+int botify_tt_arch_parse(const char *name);
+
+typedef struct botify_tt_config {
+	int arch;
+	int32_t U, N, A;  /* users, tracks, artists: the vocabularies */
+	int E;            /* embedding width */
+	int H;            /* hidden width of the towers (two-tower) */
+	int OUT;          /* tower output width; E for dot and sum */
+} botify_tt_config;
+
+/* The parameter tensors, in file order. Names of the fields = .npy names. */
+typedef struct botify_tt_params {
+	float *user_emb;    /* (U, E) */
+	float *start_emb;   /* (N, E)   a track as the session's start */
+	float *track_emb;   /* (N, E)   a track as the candidate */
+	float *artist_emb;  /* (A, E) */
+	float *ctx_w1;      /* (H, 2E) */
+	float *ctx_b1;      /* (H) */
+	float *ctx_w2;      /* (H, H) */
+	float *ctx_b2;      /* (H) */
+	float *ctx_w3;      /* (OUT, H) */
+	float *ctx_b3;      /* (OUT) */
+	float *item_w1;     /* (H, 2E) */
+	float *item_b1;     /* (H) */
+	float *item_w2;     /* (H, H) */
+	float *item_b2;     /* (H) */
+	float *item_w3;     /* (OUT, H) */
+	float *item_b3;     /* (OUT) */
+} botify_tt_params;
+
+#define BOTIFY_TT_NTENSORS 16
+/* Tensors 0..3 are embedding tables (sparse gradients), the rest dense. */
+#define BOTIFY_TT_NEMB 4
+
+typedef struct botify_tt {
+	botify_tt_config cfg;
+	botify_tt_params params;
+	float *mem;                         /* the parameter block */
+	size_t n_params;                    /* floats in each block */
+	size_t off[BOTIFY_TT_NTENSORS];     /* offset of each tensor in a block */
+	size_t rows[BOTIFY_TT_NTENSORS];    /* shape; rows * cols floats */
+	size_t cols[BOTIFY_TT_NTENSORS];
+	/* training state (botify_tt_alloc_training) */
+	botify_tt_params grads;
+	float *grad_mem, *m_mem, *v_mem;
+	/* what training learned about users; saved with the model */
+	float *user_pairs;    /* (U) training pairs per user; 0 = unknown user */
+	float *user_context;  /* (U, OUT) context averaged over the user's logged starts */
+	float *user_mean;     /* (E) mean user_emb over users with pairs (derived) */
+	uint64_t catalog_hash; /* of the catalog it was trained on (tracks' artists) */
+} botify_tt;
+
+/* Name of tensor i ("user_emb"), for files and messages. */
+const char *botify_tt_tensor_name(int i);
+
+/* Checks cfg's sizes (>= 1, products that fit in memory). */
+int botify_tt_config_check(const botify_tt_config *cfg, botify_err *err);
+
+/* Allocates the parameters of cfg into m (all-zero or freed) and
+ * initializes them from seed: two-tower embeddings N(0,1) and Linear layers
+ * U(-1/sqrt(in), 1/sqrt(in)) as torch does; dot/sum embeddings N(0, 0.1^2)
+ * (N(0,1) would start a dot model at MSE ~ E). user_pairs = 0,
+ * user_context = 0, user_mean = 0. */
+int botify_tt_init(botify_tt *m, const botify_tt_config *cfg, uint64_t seed, botify_err *err);
+
+/* Allocates zeroed gradient and Adam m/v blocks parallel to the parameters. */
+int botify_tt_alloc_training(botify_tt *m, botify_err *err);
+
+/* Frees everything and zeroes m; safe twice. */
+void botify_tt_free(botify_tt *m);
+
+/* Per-batch activations (and, in a second instance, their gradients). */
+typedef struct botify_tt_acts {
+	int cap;                     /* rows allocated */
+	float *xc, *h1c, *a1c, *h2c, *a2c, *h3c; /* context tower: (B,2E) (B,H)x4 (B,OUT) */
+	float *xi, *h1i, *a1i, *h2i, *a2i, *h3i; /* item tower, same shapes */
+	float *ub, *sb;              /* sum: (B,E) user and start embeddings */
+	float *oc, *oi;              /* (B,OUT) context and item vectors */
+	float *pred;                 /* (B) */
+	float *mem;
+	size_t n;                    /* floats in mem */
+} botify_tt_acts;
+
+int botify_tt_acts_init(botify_tt_acts *a, const botify_tt *m, int cap, botify_err *err);
+void botify_tt_acts_zero(botify_tt_acts *a, int B);
+void botify_tt_acts_free(botify_tt_acts *a);
+
+/* A batch of B training rows. */
+typedef struct botify_tt_batch {
+	int B;
+	const int32_t *user, *start, *track, *artist; /* (B) ids */
+	const float *y;                               /* (B) listen times */
+} botify_tt_batch;
+
+/* a->pred (B) for the batch; keeps the activations for backward. */
+void botify_tt_forward(const botify_tt *m, botify_tt_acts *a, const botify_tt_batch *b);
+
+/* Backward of loss = mean over the batch of (pred - y)^2, after forward:
+ * accumulates into m->grads (embedding tables: only the batch's rows).
+ * d must be zeroed first (botify_tt_acts_zero). */
+void botify_tt_backward(botify_tt *m, botify_tt_acts *d, const botify_tt_acts *a,
+			const botify_tt_batch *b);
+
+/*
+ * Inference.
+ */
+/* The user vector the model uses: user_emb[u] for a user with training
+ * pairs, else user_mean (unknown users, ids outside [0, U)). */
+const float *botify_tt_user_vector(const botify_tt *m, int64_t user);
+
+/* Context vectors out (B, OUT) of (users[b], starts[b]); users through
+ * botify_tt_user_vector. a needs cap >= B. */
+void botify_tt_context(const botify_tt *m, botify_tt_acts *a, int B, const int64_t *users,
+		       const int32_t *starts, float *out);
+
+/* Item vectors out (B, OUT) of tracks with their artists. */
+void botify_tt_items(const botify_tt *m, botify_tt_acts *a, int B, const int32_t *tracks,
+		     const int32_t *artists, float *out);
+
+/* Recomputes user_mean from user_emb and user_pairs (fixed order). */
+void botify_tt_update_user_mean(botify_tt *m);
+
+/* FNV-1a over N, A and each track's artist: identifies a catalog. */
+uint64_t botify_tt_catalog_hash(const int32_t *artist, int32_t N, int32_t A);
+
+/* Checks that a world's catalog is the one the model was trained on; what
+ * names the model for messages. */
+int botify_tt_check_catalog(const botify_tt *m, const int32_t *artist, int32_t N, int32_t A,
+			    const char *what, botify_err *err);
+
+/*
+ * The model directory: config.json, one .npy per non-empty tensor named
+ * like its field, user_pairs.npy, user_context.npy and metrics.json.
+ */
+/* Writes m into dir atomically: everything goes into "dir.tmp.<pid>", which
+ * is renamed to dir when complete. An existing dir is refused (EEXIST)
+ * unless force, in which case it is replaced as a whole. training and
+ * metrics (borrowed, may be NULL) become config.json's "training" object
+ * and metrics.json. */
+int botify_tt_save(const botify_tt *m, const char *dir, int force, const cJSON *training,
+		   const cJSON *metrics, botify_err *err);
+
+/* Loads a model directory into m (all-zero or freed): checks format_version,
+ * the arch, every tensor's shape and that values are finite. Errors name
+ * the file. Training blocks are not allocated. */
+int botify_tt_load(botify_tt *m, const char *dir, botify_err *err);
+
+/* Removes a directory tree (for replacing model directories). */
+int botify_remove_tree(const char *path, botify_err *err);
+
+#endif

@@ -1,0 +1,68 @@
+#!/bin/bash
+# bench_train.sh - training throughput and quality of each arch on the
+# built-in world, then the nn recommender against contextual (built from the
+# same model's export) and sticky_artist in a 2000-episode experiment.
+#
+#   BOTIFY=/abs/path/to/botify scripts/bench_train.sh [WORKDIR]
+#
+# Env: THREADS (2), EPISODES (100000 sticky_artist sessions), RANDOM_EPISODES
+# (100000 random sessions: the issue's PyTorch reference trained on random +
+# sticky_artist logs), AB_EPISODES (2000), ARCHS ("two-tower dot sum").
+# Each arch is trained on the sticky log alone and on random + sticky; the
+# A/B uses the two-tower trained on random + sticky (MODEL=two-tower.sticky
+# to use the other). Prints one markdown table per part; the logs and
+# models stay in WORKDIR (default: a temporary directory, removed).
+set -eu
+: "${BOTIFY:?BOTIFY must point at the botify binary}"
+THREADS=${THREADS:-2}
+EPISODES=${EPISODES:-100000}
+RANDOM_EPISODES=${RANDOM_EPISODES:-100000}
+AB_EPISODES=${AB_EPISODES:-2000}
+ARCHS=${ARCHS:-two-tower dot sum}
+if [ $# -gt 0 ]; then
+	W=$1
+	mkdir -p "$W"
+else
+	W=$(mktemp -d "${TMPDIR:-/tmp}/botify-bench-train.XXXXXX")
+	trap 'rm -rf "$W"' EXIT
+fi
+
+echo "== logs (built-in world): $EPISODES sticky_artist + $RANDOM_EPISODES random sessions" >&2
+echo "$("$BOTIFY" --version); $THREADS threads; $(nproc) cores"
+"$BOTIFY" simulate --episodes "$EPISODES" --recommender sticky_artist --seed 1 --log "$W/sticky.jsonl.gz" --force >/dev/null
+"$BOTIFY" simulate --episodes "$RANDOM_EPISODES" --recommender random --seed 2 --log "$W/random.jsonl.gz" --force >/dev/null
+
+# median of the samples/s column of the epoch lines on stderr
+median_sps() {
+	sed -nE 's/.* ([0-9]+) samples\/s$/\1/p' "$1" | sort -n |
+		awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'
+}
+
+row() { # arch data-label model-dir stderr-file
+	local m
+	m=$(grep -E '^\| (two-tower|dot|sum) \|' "$W/$1.$2.out")
+	# | arch | test | avg | rdm | best | epochs | stopped |
+	echo "$m" | awk -F' *\\| *' -v sps="$(median_sps "$W/$1.$2.err")" -v data="$2" \
+		'{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, data, sps, $3, $4, $5, $6, $7 }'
+}
+
+echo
+echo "| arch | logs | samples/s (median) | test MSE | avg | rdm | best epoch | epochs |"
+echo "|------|------|-------------------:|---------:|----:|----:|-----------:|-------:|"
+for arch in $ARCHS; do
+	for data in sticky mixed; do
+		if [ "$data" = sticky ]; then logs=("$W/sticky.jsonl.gz"); else logs=("$W/random.jsonl.gz" "$W/sticky.jsonl.gz"); fi
+		echo "== train $arch on $data logs ($THREADS threads)" >&2
+		"$BOTIFY" train --log "${logs[@]}" --model "$W/$arch.$data" --arch "$arch" --threads "$THREADS" --force \
+			>"$W/$arch.$data.out" 2>"$W/$arch.$data.err"
+		row "$arch" "$data"
+	done
+done
+
+echo "== export and A/B ($AB_EPISODES episodes)" >&2
+M="$W/${MODEL:-two-tower.mixed}"
+"$BOTIFY" export --model "$M" --embeddings "$M/track_vectors.npy" --recs "$M/tracks_with_recs.json" \
+	--user-recs "$M/recommendations.json" --k 100 --force >/dev/null
+echo
+"$BOTIFY" simulate --episodes "$AB_EPISODES" --seed 7 --experiment AB \
+	--arms "C=contextual:file=$M/tracks_with_recs.json,T1=nn:model=$M,T2=sticky_artist" | sed -n '/^| arm/,/^$/p'

@@ -1,0 +1,84 @@
+/*
+ * check_torch_dump.c - helper of `make check-torch`: loads a model
+ * directory, runs one forward/backward on a fixed batch and writes the
+ * batch, the predictions, the loss and every parameter gradient as .npy
+ * files for scripts/check_torch.py to compare with PyTorch.
+ *
+ *   check_torch_dump MODEL_DIR OUT_DIR
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npy.h"
+#include "rng.h"
+#include "twotower.h"
+
+enum { B = 64 };
+
+static int put(const char *dir, const char *name, const float *x, size_t ndim, size_t rows,
+	       size_t cols)
+{
+	char path[4096];
+	botify_err err = {0};
+	snprintf(path, sizeof(path), "%s/%s.npy", dir, name);
+	if (botify_npy_write(path, x, ndim, rows, cols, 1, &err) != 0) {
+		fprintf(stderr, "check_torch_dump: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: check_torch_dump MODEL_DIR OUT_DIR\n");
+		return 2;
+	}
+	botify_tt m = {0};
+	botify_tt_acts a = {0}, d = {0};
+	botify_err err = {0};
+	if (botify_tt_load(&m, argv[1], &err) != 0 || botify_tt_alloc_training(&m, &err) != 0 ||
+	    botify_tt_acts_init(&a, &m, B, &err) != 0 || botify_tt_acts_init(&d, &m, B, &err) != 0) {
+		fprintf(stderr, "check_torch_dump: %s\n", err.msg);
+		return 2;
+	}
+	int32_t user[B], start[B], track[B], artist[B];
+	float y[B], ids[4 * B];
+	botify_rng r;
+	botify_rng_init(&r, 42, 1, 2, 3);
+	for (int i = 0; i < B; i++) {
+		/* repeats on purpose: scatter-adds must sum */
+		user[i] = (int32_t)botify_rng_below(&r, (uint64_t)(m.cfg.U < 8 ? m.cfg.U : 8));
+		start[i] = (int32_t)botify_rng_below(&r, (uint64_t)m.cfg.N);
+		track[i] = (int32_t)botify_rng_below(&r, (uint64_t)m.cfg.N);
+		artist[i] = (int32_t)botify_rng_below(&r, (uint64_t)m.cfg.A);
+		y[i] = (float)botify_rng_uniform(&r);
+		ids[i] = (float)user[i];
+		ids[B + i] = (float)start[i];
+		ids[2 * B + i] = (float)track[i];
+		ids[3 * B + i] = (float)artist[i];
+	}
+	botify_tt_batch b = { B, user, start, track, artist, y };
+	botify_tt_forward(&m, &a, &b);
+	botify_tt_acts_zero(&d, B);
+	botify_tt_backward(&m, &d, &a, &b);
+	double sse = 0;
+	for (int i = 0; i < B; i++)
+		sse += ((double)a.pred[i] - y[i]) * ((double)a.pred[i] - y[i]);
+	float loss = (float)(sse / B);
+	int rc = put(argv[2], "batch_ids", ids, 2, 4, B) || put(argv[2], "batch_y", y, 1, B, 1) ||
+		 put(argv[2], "pred", a.pred, 1, B, 1) || put(argv[2], "loss", &loss, 1, 1, 1);
+	for (int t = 0; t < BOTIFY_TT_NTENSORS && !rc; t++) {
+		if (!m.rows[t])
+			continue;
+		char name[80];
+		snprintf(name, sizeof(name), "grad_%s", botify_tt_tensor_name(t));
+		int bias = m.cols[t] == 1 && t >= BOTIFY_TT_NEMB;
+		rc = put(argv[2], name, m.grad_mem + m.off[t], bias ? 1 : 2, m.rows[t], m.cols[t]);
+	}
+	botify_tt_acts_free(&a);
+	botify_tt_acts_free(&d);
+	botify_tt_free(&m);
+	return rc ? 2 : 0;
+}

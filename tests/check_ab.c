@@ -1,0 +1,367 @@
+/* check_ab.c - the A/B accumulation (sessions, unfinished sessions, rows
+ * out of order, units per arm), the analysis errors, the CI gate's
+ * requirements, the forest plot, and the log reader's two parsing paths
+ * giving identical rows. Table-level agreement with pandas is checked end
+ * to end in tests/e2e/t300-ab-fixtures.sh. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ab.h"
+#include "abgate.h"
+#include "eventlog.h"
+#include "forestplot.h"
+
+#define AB_DIR DATA_DIR "/ab"
+
+static botify_event ev(int last, int64_t ts, int64_t user, int arm, double time, double latency)
+{
+	botify_event e = { .timestamp = ts, .user = user, .track = 1, .recommendation = last ? -1 : 2,
+			   .time = time, .latency = latency,
+			   .message = last ? BOTIFY_MSG_LAST : BOTIFY_MSG_NEXT, .arm = (int8_t)arm };
+	return e;
+}
+
+static void add(botify_ab *ab, botify_event e)
+{
+	botify_err err = {0};
+	ck_assert_int_eq(botify_ab_add(ab, &e, &err), 0);
+}
+
+START_TEST(sessions_and_user_metrics)
+{
+	botify_ab ab = {0};
+	botify_err err = {0};
+	botify_ab_result res;
+	ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+	/* user 1 in C: sessions of 3 and 1 rows; user 2 in C: one of 2 rows */
+	add(&ab, ev(0, 10, 1, 0, 1.0, 0.001));
+	add(&ab, ev(0, 11, 2, 0, 1.0, 0.002));
+	add(&ab, ev(0, 12, 1, 0, 0.5, 0.001));
+	add(&ab, ev(1, 13, 1, 0, 0.25, 0.001));
+	add(&ab, ev(1, 14, 2, 0, 0.5, 0.002));
+	add(&ab, ev(1, 15, 1, 0, 0.0, 0.004));
+	add(&ab, ev(0, 16, 1, 0, 1.0, 0.004)); /* unfinished: left out */
+	botify_ab_arms(&ab, &res);
+	const botify_ab_arm *c = &res.arm[0];
+	ck_assert_int_eq(c->units, 2);
+	ck_assert_int_eq(c->sessions, 3);
+	ck_assert_int_eq(c->rows, 6);
+	ck_assert_int_eq(c->unfinished_sessions, 1);
+	ck_assert_int_eq(c->unfinished_rows, 1);
+	/* user 1: time 1.75, 2 sessions, latency (1+1+1+4) ms / 4 tracks, 2 tracks/session;
+	 * user 2: time 1.5, 1 session, 2 ms, 2 tracks */
+	ck_assert_double_eq_tol(c->m[BOTIFY_AB_TIME].mean, (1.75 + 1.5) / 2, 1e-15);
+	ck_assert_double_eq_tol(c->m[BOTIFY_AB_SESSIONS].mean, 1.5, 1e-15);
+	ck_assert_double_eq_tol(c->m[BOTIFY_AB_SESSIONS].var, 0.5, 1e-15);
+	ck_assert_double_eq_tol(c->m[BOTIFY_AB_MEAN_REQUEST_LATENCY].mean, (7.0 / 4 + 2.0) / 2, 1e-12);
+	ck_assert_double_eq_tol(c->m[BOTIFY_AB_MEAN_TRACKS_PER_SESSION].mean, 2.0, 1e-15);
+	ck_assert_double_eq_tol(c->m[BOTIFY_AB_MEAN_TRACKS_PER_SESSION].var, 0.0, 1e-15);
+	ck_assert_double_eq_tol(c->m[BOTIFY_AB_MEAN_TIME_PER_SESSION].mean, (0.875 + 1.5) / 2, 1e-15);
+	ck_assert_int_eq(ab.last_rows, 3);
+	botify_ab_free(&ab);
+	botify_ab_free(&ab); /* twice is safe */
+}
+END_TEST
+
+/* Feeds the same rows in order and in a scrambled order; the summaries must
+ * agree (the unit's rows are sessionized by timestamp). */
+START_TEST(out_of_order_rows_are_placed_by_timestamp)
+{
+	botify_event rows[] = {
+		ev(0, 1, 7, 1, 0.5, 0), ev(0, 2, 7, 1, 0.5, 0), ev(1, 3, 7, 1, 0.1, 0),
+		ev(0, 4, 7, 1, 0.2, 0), ev(1, 5, 7, 1, 0.3, 0),
+		ev(0, 6, 7, 1, 0.9, 0), ev(0, 7, 7, 1, 0.9, 0), /* unfinished */
+	};
+	int orders[3][7] = { { 0, 1, 2, 3, 4, 5, 6 }, { 6, 4, 0, 5, 2, 1, 3 }, { 2, 4, 6, 5, 3, 1, 0 } };
+	for (int k = 0; k < 3; k++) {
+		botify_ab ab = {0};
+		botify_err err = {0};
+		botify_ab_result res;
+		ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+		for (int i = 0; i < 7; i++)
+			add(&ab, rows[orders[k][i]]);
+		botify_ab_arms(&ab, &res);
+		const botify_ab_arm *a = &res.arm[1];
+		ck_assert_int_eq(a->sessions, 2);
+		ck_assert_int_eq(a->rows, 5);
+		ck_assert_int_eq(a->unfinished_rows, 2);
+		ck_assert_double_eq_tol(a->m[BOTIFY_AB_TIME].mean, 1.6, 1e-15);
+		if (k == 0)
+			ck_assert_int_eq(ab.rows_out_of_order, 0);
+		else
+			ck_assert_int_gt(ab.rows_out_of_order, 0);
+		botify_ab_free(&ab);
+	}
+}
+END_TEST
+
+START_TEST(users_are_counted_per_arm_and_many_users_grow_the_table)
+{
+	botify_ab ab = {0};
+	botify_err err = {0};
+	botify_ab_result res;
+	ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+	for (int64_t u = 0; u < 5000; u++) {
+		add(&ab, ev(0, 2 * u, u, (int)(u % 3), 0.5, 0.001));
+		add(&ab, ev(1, 2 * u + 1, u, (int)(u % 3), 0.25, 0.001));
+	}
+	add(&ab, ev(1, 99999, 3, 1, 0.25, 0.001)); /* user 3 (C) also in T1 */
+	add(&ab, ev(1, 99999, 4, -1, 0.25, 0.001)); /* no arm: skipped */
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, 0.05, &res, &err), 0);
+	ck_assert_int_eq(res.arm[0].units, 1667);
+	ck_assert_int_eq(res.arm[1].units, 1668);
+	ck_assert_int_eq(res.arm[2].units, 1666);
+	ck_assert_int_eq(res.n_treatments, 2);
+	ck_assert_int_eq(res.n_effects, 10);
+	ck_assert_int_eq(res.users_in_several_arms, 1);
+	ck_assert_int_eq(ab.rows_used, 10001);
+	ck_assert_int_eq(ab.rows, 10002);
+	ck_assert(!res.srm);
+	botify_ab_free(&ab);
+}
+END_TEST
+
+START_TEST(analysis_errors_name_the_problem)
+{
+	botify_ab ab = {0};
+	botify_err err = {0};
+	botify_ab_result res;
+	ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+	add(&ab, ev(0, 1, 1, 0, 0.5, 0));
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, 0.05, &res, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "none of the 1 rows is a 'last' row"));
+	add(&ab, ev(1, 2, 1, 0, 0.5, 0));
+	add(&ab, ev(1, 3, 2, 0, 0.5, 0));
+	add(&ab, ev(1, 4, 3, 1, 0.5, 0));
+	add(&ab, ev(0, 5, 4, 2, 0.5, 0));
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, 0.05, &res, &err), -1);
+	ck_assert_str_eq(err.msg, "arm 'T1' has 1 user with a finished session; a variance needs at least 2");
+	int t2 = 2, t5 = 5;
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, &t2, 1, 0.05, &res, &err), -1);
+	ck_assert_str_eq(err.msg, "treatment arm 'T2' has no finished session (its 1 users have unfinished sessions only)");
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, &t5, 1, 0.05, &res, &err), -1);
+	ck_assert_str_eq(err.msg, "treatment arm 'T5' is not in the data (arms: C, T1)");
+	ck_assert_int_eq(botify_ab_analyze(&ab, 4, NULL, 0, 0.05, &res, &err), -1);
+	ck_assert_str_eq(err.msg, "control arm 'T4' is not in the data (arms: C, T1)");
+	botify_ab_free(&ab);
+}
+END_TEST
+
+START_TEST(effects_follow_the_notebook_formulas)
+{
+	botify_ab ab = {0};
+	botify_err err = {0};
+	botify_ab_result res;
+	ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+	/* one session per user: time per user C = {1, 2, 3}, T1 = {2, 4, 6, 8} */
+	double tc[] = { 1, 2, 3 }, tt[] = { 2, 4, 6, 8 };
+	for (int i = 0; i < 3; i++)
+		add(&ab, ev(1, i, i, 0, tc[i], 0.001));
+	for (int i = 0; i < 4; i++)
+		add(&ab, ev(1, 10 + i, 10 + i, 1, tt[i], 0.001));
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, 0.05, &res, &err), 0);
+	const botify_ab_effect *e = &res.effects[BOTIFY_AB_TIME];
+	ck_assert_int_eq(e->metric, BOTIFY_AB_TIME);
+	ck_assert_double_eq_tol(e->control_mean, 2, 1e-15);
+	ck_assert_double_eq_tol(e->treatment_mean, 5, 1e-15);
+	ck_assert_double_eq_tol(e->effect, 150, 1e-12);
+	/* s2_C = 1, s2_T = 20/3; nu = (1/3 + 5/3)^2 / (1/9/2 + 25/9/3) */
+	double nu = 4.0 / (1.0 / 18 + 25.0 / 27);
+	ck_assert_double_eq_tol(e->df, nu, 1e-12);
+	double hw = e->half_width;
+	ck_assert_double_eq_tol(e->lower, (3 - hw) / 2 * 100, 1e-12);
+	ck_assert_double_eq_tol(e->upper, (3 + hw) / 2 * 100, 1e-12);
+	ck_assert_int_eq(e->significant, (3 - hw) > 0);
+	/* latency is 1 ms everywhere: zero variance in both arms gives NaN bounds */
+	const botify_ab_effect *l = &res.effects[BOTIFY_AB_MEAN_REQUEST_LATENCY];
+	ck_assert(isnan(l->df) && isnan(l->lower) && !l->significant);
+	botify_ab_free(&ab);
+}
+END_TEST
+
+START_TEST(zero_control_mean_leaves_the_effect_undefined)
+{
+	botify_ab ab = {0};
+	botify_err err = {0};
+	botify_ab_result res;
+	ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+	for (int i = 0; i < 4; i++) {
+		add(&ab, ev(1, i, i, 0, 0.0, 0.001));
+		add(&ab, ev(1, 10 + i, 10 + i, 1, 0.5 + 0.1 * i, 0.001));
+	}
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, 0.05, &res, &err), 0);
+	const botify_ab_effect *e = &res.effects[BOTIFY_AB_TIME];
+	ck_assert(e->zero_control && isnan(e->effect) && e->significant);
+	botify_ab_req r;
+	ck_assert_int_eq(botify_ab_req_parse(&r, "time > 0", &err), 0);
+	ck_assert_int_eq(botify_ab_req_holds(&r, e), 1);
+	botify_ab_free(&ab);
+}
+END_TEST
+
+START_TEST(requirements_parse_and_hold)
+{
+	botify_ab_req r;
+	botify_err err = {0};
+	botify_ab_effect up = { .metric = 4, .control_mean = 1, .treatment_mean = 2, .significant = 1 };
+	botify_ab_effect down = { .metric = 4, .control_mean = 2, .treatment_mean = 1, .significant = 1 };
+	botify_ab_effect flat = { .metric = 4, .control_mean = 2, .treatment_mean = 1, .significant = 0 };
+	const struct { const char *s; int up, down, flat; } cases[] = {
+		{ "mean_time_per_session>0", 1, 0, 0 }, { "mean_time_per_session<0", 0, 1, 0 },
+		{ "mean_time_per_session!=0", 1, 1, 0 }, { "mean_time_per_session>=0", 1, 0, 1 },
+		{ " mean_time_per_session <= 0 ", 0, 1, 1 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(botify_ab_req_parse(&r, cases[i].s, &err), 0);
+		ck_assert_int_eq(r.metric, 4);
+		ck_assert_int_eq(botify_ab_req_holds(&r, &up), cases[i].up);
+		ck_assert_int_eq(botify_ab_req_holds(&r, &down), cases[i].down);
+		ck_assert_int_eq(botify_ab_req_holds(&r, &flat), cases[i].flat);
+	}
+	ck_assert_str_eq(r.text, "mean_time_per_session<=0");
+	ck_assert_int_eq(botify_ab_req_parse(&r, "speed>0", &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "unknown metric 'speed'"));
+	ck_assert_int_eq(botify_ab_req_parse(&r, "time>5", &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "the bound must be 0"));
+	ck_assert_int_eq(botify_ab_req_parse(&r, "time", &err), -1);
+	ck_assert_int_eq(botify_ab_req_parse(&r, "time=>0", &err), -1);
+	ck_assert_int_eq(botify_ab_metric_index("sessions"), BOTIFY_AB_SESSIONS);
+	ck_assert_ptr_null(botify_ab_metric_name(5));
+}
+END_TEST
+
+START_TEST(forest_plot_is_complete_svg)
+{
+	botify_forest_row rows[] = {
+		{ "T1", "time", 12.5, 3.0, 22.0, 1, NULL },
+		{ "T1", "sessions", -1.0, -4.0, 2.0, 0, NULL },
+		{ "T1", "mean_request_latency", 900.0, 850.0, 950.0, 1, NULL },
+		{ "T2", "time", NAN, NAN, NAN, 0, "n/a: the control mean is 0" },
+		{ "T2", "a<b & c", -20.0, -30.0, -10.0, 1, NULL },
+	};
+	botify_forest f = { "title & more", "sub", "effect, %", "%", rows, 5 };
+	char *svg = NULL;
+	size_t len = 0;
+	botify_err err = {0};
+	ck_assert_int_eq(botify_forest_svg(&f, &svg, &len, &err), 0);
+	ck_assert_uint_eq(strlen(svg), len);
+	ck_assert_ptr_nonnull(strstr(svg, "<svg xmlns="));
+	ck_assert_ptr_nonnull(strstr(svg, "</svg>\n"));
+	ck_assert_ptr_nonnull(strstr(svg, "title &amp; more"));
+	ck_assert_ptr_nonnull(strstr(svg, "a&lt;b &amp; c"));
+	ck_assert_ptr_nonnull(strstr(svg, "n/a: the control mean is 0"));
+	ck_assert_ptr_nonnull(strstr(svg, "#1a9850"));  /* significant up */
+	ck_assert_ptr_nonnull(strstr(svg, "#d73027"));  /* significant down */
+	ck_assert_ptr_nonnull(strstr(svg, "<path d=")); /* the 900 % row is cut with an arrow */
+	ck_assert_ptr_null(strstr(svg, "nan"));
+	free(svg);
+	ck_assert_int_eq(botify_forest_write(&f, "/nonexistent-dir/x.svg", 0, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_EIO);
+}
+END_TEST
+
+/* Every row parses to the same event through the hand-written scanner and
+ * through cJSON (forced by a leading field with an escape), and is rejected
+ * by both with the same message. */
+START_TEST(fast_and_cjson_parsers_agree)
+{
+	FILE *f = fopen(AB_DIR "/parser_rows.jsonl", "r");
+	ck_assert_ptr_nonnull(f);
+	char line[1024], forced[1100];
+	size_t lineno = 0;
+	int accepted = 0, rejected = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		const char *brace = strchr(line, '{');
+		if (!brace)
+			continue;
+		snprintf(forced, sizeof(forced), "%.*s{\"zz\": \"\\u0041\", %s", (int)(brace - line), line,
+			 brace + 1);
+		botify_event a, b;
+		memset(&a, 0x5a, sizeof(a));
+		memset(&b, 0x5a, sizeof(b));
+		int ma = -7, mb = -7;
+		botify_err ea = {0}, eb = {0};
+		int ra = botify_event_parse(line, strlen(line), "AB", &a, &ma, "f", lineno, &ea);
+		int rb = botify_event_parse(forced, strlen(forced), "AB", &b, &mb, "f", lineno, &eb);
+		ck_assert_msg(ra == rb, "line %zu: %d vs %d (%s | %s)", lineno, ra, rb, ea.msg, eb.msg);
+		if (ra != 0) {
+			rejected++;
+			continue;
+		}
+		accepted++;
+		ck_assert_msg(a.timestamp == b.timestamp && a.user == b.user && a.track == b.track &&
+			      a.recommendation == b.recommendation && a.message == b.message &&
+			      a.arm == b.arm && ma == mb && !memcmp(&a.time, &b.time, sizeof(double)) &&
+			      !memcmp(&a.latency, &b.latency, sizeof(double)),
+			      "line %zu parses differently", lineno);
+	}
+	fclose(f);
+	ck_assert_int_ge(accepted, 15);
+	ck_assert_int_ge(rejected, 10);
+}
+END_TEST
+
+START_TEST(parser_details)
+{
+	botify_event e;
+	botify_err err = {0};
+	int miss;
+	const char *row = "{\"message\": \"last\", \"timestamp\": 1714594690071, \"user\": 3255, "
+			  "\"track\": 414, \"time\": 0.75, \"latency\": 6.747245788574219e-05, "
+			  "\"recommendation\": null, \"experiments\": {\"AA\": \"C\", \"AB\": \"T1\"}}";
+	ck_assert_int_eq(botify_event_parse(row, strlen(row), "AB", &e, &miss, "f", 1, &err), 0);
+	ck_assert(e.latency == 6.747245788574219e-05 && e.time == 0.75);
+	ck_assert_int_eq(e.arm, 1);
+	ck_assert_int_eq(miss, 0);
+	ck_assert_int_eq(e.recommendation, -1);
+	ck_assert_int_eq(botify_event_parse(row, strlen(row), "AC", &e, &miss, "f", 1, &err), 0);
+	ck_assert_int_eq(miss, 3); /* other experiments, not this one */
+	const char *bad = "{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": 1, "
+			  "\"time\": 1e400, \"latency\": 0}";
+	ck_assert_int_eq(botify_event_parse(bad, strlen(bad), NULL, &e, &miss, "log.jsonl", 9, &err), -1);
+	ck_assert_str_eq(err.msg, "log.jsonl:9: 'time' must be a finite number");
+	const char *trail = "{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": 1, "
+			    "\"time\": 1, \"latency\": 0} x";
+	ck_assert_int_eq(botify_event_parse(trail, strlen(trail), NULL, &e, &miss, "log.jsonl", 2, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "log.jsonl:2: malformed JSON near byte"));
+}
+END_TEST
+
+START_TEST(read_log_counts_what_it_leaves_out)
+{
+	botify_ab ab = {0};
+	botify_err err = {0};
+	ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+	ck_assert_int_eq(botify_ab_read_log(&ab, AB_DIR "/service.jsonl", "AB", NULL, NULL, &err), 0);
+	ck_assert_int_eq(ab.rows_without_arm, 3);
+	ck_assert_int_eq(ab.rows_other_experiment, 2);
+	ck_assert_int_eq(ab.rows_used + 3, ab.rows);
+	ck_assert_int_eq(botify_ab_read_log(&ab, AB_DIR "/missing.jsonl", "AB", NULL, NULL, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "missing.jsonl"));
+	botify_ab_free(&ab);
+}
+END_TEST
+
+Suite *ab_suite(void)
+{
+	Suite *s = suite_create("ab");
+	TCase *tc = tcase_create("ab");
+	tcase_add_test(tc, sessions_and_user_metrics);
+	tcase_add_test(tc, out_of_order_rows_are_placed_by_timestamp);
+	tcase_add_test(tc, users_are_counted_per_arm_and_many_users_grow_the_table);
+	tcase_add_test(tc, analysis_errors_name_the_problem);
+	tcase_add_test(tc, effects_follow_the_notebook_formulas);
+	tcase_add_test(tc, zero_control_mean_leaves_the_effect_undefined);
+	tcase_add_test(tc, requirements_parse_and_hold);
+	tcase_add_test(tc, forest_plot_is_complete_svg);
+	tcase_add_test(tc, fast_and_cjson_parsers_agree);
+	tcase_add_test(tc, parser_details);
+	tcase_add_test(tc, read_log_counts_what_it_leaves_out);
+	suite_add_tcase(s, tc);
+	return s;
+}

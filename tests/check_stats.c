@@ -1,0 +1,158 @@
+/* check_stats.c - Student's t quantile and CDF, Welch's degrees of freedom
+ * and the chi-square survival function against tabulated values made by
+ * tests/data/ab/gen_ab_fixtures.py (scipy, and 40-digit mpmath for the
+ * quantiles, since scipy's own t.ppf is off by up to ~1e-9 near p = 0.5 and
+ * at p = 0.95 for some nu). */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "stats.h"
+
+#define AB_DIR DATA_DIR "/ab"
+
+static double rel(double got, double want)
+{
+	if (got == want)
+		return 0;
+	return fabs(got - want) / (want != 0 ? fabs(want) : 1);
+}
+
+static FILE *open_fixture(const char *name)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", AB_DIR, name);
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	return f;
+}
+
+/* Reads the next data line (skipping # comments) into buf. */
+static int next_line(FILE *f, char *buf, size_t n)
+{
+	while (fgets(buf, (int)n, f))
+		if (buf[0] != '#')
+			return 1;
+	return 0;
+}
+
+START_TEST(t_quantile_matches_exact_values)
+{
+	FILE *f = open_fixture("t_quantiles.txt");
+	char line[256];
+	int n = 0, scipy_close = 0;
+	double worst = 0, worst_scipy = 0;
+	while (next_line(f, line, sizeof(line))) {
+		double p, nu, scipy, exact;
+		ck_assert_int_eq(sscanf(line, "%lf %lf %lf %lf", &p, &nu, &scipy, &exact), 4);
+		double t = botify_t_quantile(p, nu);
+		double r = rel(t, exact);
+		ck_assert_msg(r <= 1e-12, "t_quantile(%.17g, %.17g) = %.17g, exact %.17g (rel %.3g)", p,
+			      nu, t, exact, r);
+		if (r > worst)
+			worst = r;
+		/* against scipy wherever scipy is itself within 1e-13 of exact */
+		if (rel(scipy, exact) <= 1e-13) {
+			scipy_close++;
+			ck_assert_msg(rel(t, scipy) <= 1e-12, "t_quantile(%g, %g) = %.17g, scipy %.17g", p,
+				      nu, t, scipy);
+			if (rel(t, scipy) > worst_scipy)
+				worst_scipy = rel(t, scipy);
+		}
+		n++;
+	}
+	fclose(f);
+	ck_assert_int_ge(n, 500);
+	ck_assert_int_ge(scipy_close, 250);
+}
+END_TEST
+
+START_TEST(t_quantile_special_cases)
+{
+	ck_assert(isnan(botify_t_quantile(0, 5)));
+	ck_assert(isnan(botify_t_quantile(1, 5)));
+	ck_assert(isnan(botify_t_quantile(0.5, 0)));
+	ck_assert(isnan(botify_t_quantile(0.975, NAN)));  /* Welch nu of zero variances */
+	ck_assert(isnan(botify_t_quantile(NAN, 3)));
+	ck_assert(botify_t_quantile(0.5, 7.5) == 0);
+	/* nu = 1 is Cauchy, nu = 2 has a closed form */
+	ck_assert(rel(botify_t_quantile(0.75, 1), 1.0) < 1e-15);
+	double p = 0.9;
+	ck_assert(rel(botify_t_quantile(p, 2), (2 * p - 1) / sqrt(2 * p * (1 - p))) < 1e-14);
+	/* symmetry and the normal limit */
+	ck_assert(botify_t_quantile(0.25, 12.3) == -botify_t_quantile(0.75, 12.3));
+	ck_assert(rel(botify_t_quantile(0.025, 12.3), -botify_t_quantile(0.975, 12.3)) < 1e-14);
+	ck_assert(rel(botify_t_quantile(0.975, INFINITY), 1.959963984540054) < 1e-15);
+	ck_assert(rel(botify_normal_quantile(0.975), 1.959963984540054) < 1e-15);
+}
+END_TEST
+
+START_TEST(t_cdf_inverts_the_quantile)
+{
+	const double nus[] = { 1, 1.5, 3.7, 30, 1000, 1e6 };
+	const double ps[] = { 1e-6, 0.01, 0.3, 0.5, 0.7, 0.975, 0.9995 };
+	for (size_t i = 0; i < sizeof(nus) / sizeof(nus[0]); i++)
+		for (size_t j = 0; j < sizeof(ps) / sizeof(ps[0]); j++) {
+			double t = botify_t_quantile(ps[j], nus[i]);
+			double p = botify_t_cdf(t, nus[i]);
+			ck_assert_msg(rel(p, ps[j]) < 1e-12, "cdf(q(%g, %g)) = %.17g", ps[j], nus[i], p);
+		}
+	ck_assert(botify_t_cdf(INFINITY, 3) == 1.0);
+	ck_assert(botify_t_cdf(0, 3) == 0.5);
+}
+END_TEST
+
+START_TEST(welch_df_matches_numpy)
+{
+	FILE *f = open_fixture("welch_df.txt");
+	char line[256];
+	int n = 0;
+	while (next_line(f, line, sizeof(line))) {
+		double n0, n1, s0, s1, want;
+		ck_assert_int_eq(sscanf(line, "%lf %lf %lf %lf %lf", &n0, &n1, &s0, &s1, &want), 5);
+		double got = botify_welch_df(n0, n1, s0, s1);
+		ck_assert_msg(rel(got, want) <= 1e-15, "welch(%g, %g, %g, %g) = %.17g, numpy %.17g", n0,
+			      n1, s0, s1, got, want);
+		n++;
+	}
+	fclose(f);
+	ck_assert_int_ge(n, 40);
+	ck_assert(isnan(botify_welch_df(10, 12, 0, 0)));
+	/* one zero variance: nu is the other arm's n - 1 */
+	ck_assert(rel(botify_welch_df(10, 12, 0, 3.5), 11) < 1e-15);
+}
+END_TEST
+
+START_TEST(chi2_sf_matches_scipy)
+{
+	FILE *f = open_fixture("chi2_sf.txt");
+	char line[256];
+	int n = 0;
+	while (next_line(f, line, sizeof(line))) {
+		double x, k, want;
+		ck_assert_int_eq(sscanf(line, "%lf %lf %lf", &x, &k, &want), 3);
+		double got = botify_chi2_sf(x, k);
+		ck_assert_msg(rel(got, want) <= 1e-12, "chi2_sf(%g, %g) = %.17g, scipy %.17g", x, k, got,
+			      want);
+		n++;
+	}
+	fclose(f);
+	ck_assert_int_ge(n, 40);
+	ck_assert(botify_chi2_sf(0, 1) == 1.0);
+	ck_assert(isnan(botify_chi2_sf(1, 0)));
+}
+END_TEST
+
+Suite *stats_suite(void)
+{
+	Suite *s = suite_create("stats");
+	TCase *tc = tcase_create("stats");
+	tcase_add_test(tc, t_quantile_matches_exact_values);
+	tcase_add_test(tc, t_quantile_special_cases);
+	tcase_add_test(tc, t_cdf_inverts_the_quantile);
+	tcase_add_test(tc, welch_df_matches_numpy);
+	tcase_add_test(tc, chi2_sf_matches_scipy);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,497 @@
+/* check_twotower.c - the whole model: finite-difference gradients of every
+ * parameter for each arch, a loss that falls on a tiny problem, save/load
+ * round trips and their errors, determinism of training. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "npy.h"
+#include "rng.h"
+#include "pairs.h"
+#include "train.h"
+#include "twotower.h"
+
+static char tmpdir[64];
+
+static void make_tmpdir(void)
+{
+	strcpy(tmpdir, "/tmp/botify-tt-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void)
+{
+	botify_err err = {0};
+	botify_remove_tree(tmpdir, &err);
+}
+
+static botify_tt_config tiny_config(int arch)
+{
+	botify_tt_config c = { arch, 5, 7, 3, 3, 4, 3 };
+	if (arch == BOTIFY_ARCH_TWO_TOWER)
+		c.OUT = 2;
+	return c;
+}
+
+/* a fixed batch with repeated ids */
+enum { NB = 6 };
+static const int32_t b_user[NB] = { 0, 1, 1, 4, 2, 0 };
+static const int32_t b_start[NB] = { 3, 3, 0, 6, 2, 5 };
+static const int32_t b_track[NB] = { 1, 2, 2, 0, 6, 1 };
+static const int32_t b_artist[NB] = { 0, 1, 1, 2, 0, 0 };
+static const float b_y[NB] = { 0.1f, 0.9f, 0.5f, 0.0f, 1.0f, 0.3f };
+
+static double batch_loss(const botify_tt *m, botify_tt_acts *a, const botify_tt_batch *b)
+{
+	botify_tt_forward(m, a, b);
+	double s = 0;
+	for (int i = 0; i < b->B; i++)
+		s += ((double)a->pred[i] - b->y[i]) * ((double)a->pred[i] - b->y[i]);
+	return s / b->B;
+}
+
+static void gradcheck(int arch)
+{
+	botify_tt m = {0};
+	botify_tt_acts a = {0}, d = {0};
+	botify_err err = {0};
+	botify_tt_config c = tiny_config(arch);
+	ck_assert_int_eq(botify_tt_init(&m, &c, 3, &err), 0);
+	ck_assert_int_eq(botify_tt_alloc_training(&m, &err), 0);
+	ck_assert_int_eq(botify_tt_acts_init(&a, &m, NB, &err), 0);
+	ck_assert_int_eq(botify_tt_acts_init(&d, &m, NB, &err), 0);
+	if (arch != BOTIFY_ARCH_TWO_TOWER) /* bigger values: a gradient that is not ~0 */
+		for (size_t i = 0; i < m.n_params; i++)
+			m.mem[i] *= 5;
+	botify_tt_batch b = { NB, b_user, b_start, b_track, b_artist, b_y };
+	botify_tt_forward(&m, &a, &b);
+	botify_tt_acts_zero(&d, NB);
+	botify_tt_backward(&m, &d, &a, &b);
+	const double eps = 1e-3;
+	int checked = 0;
+	for (int t = 0; t < BOTIFY_TT_NTENSORS; t++) {
+		size_t n = m.rows[t] * m.cols[t];
+		for (size_t i = 0; i < n; i++) {
+			float *p = m.mem + m.off[t] + i, keep = *p;
+			*p = keep + (float)eps;
+			double lp = batch_loss(&m, &a, &b);
+			*p = keep - (float)eps;
+			double lm = batch_loss(&m, &a, &b);
+			*p = keep;
+			double num = (lp - lm) / (2 * eps), ana = m.grad_mem[m.off[t] + i];
+			ck_assert_msg(fabs(num - ana) <= 1e-3 + 2e-2 * fabs(num),
+				      "%s %s[%zu]: analytic %g, numeric %g", botify_tt_arch_name(arch),
+				      botify_tt_tensor_name(t), i, ana, num);
+			checked++;
+		}
+	}
+	ck_assert_int_gt(checked, 30);
+	/* embedding rows outside the batch got no gradient */
+	if (m.params.artist_emb || arch == BOTIFY_ARCH_DOT)
+		for (int e = 0; e < c.E; e++)
+			ck_assert_float_eq(m.grads.track_emb[3 * c.E + e], 0.0f);
+	botify_tt_acts_free(&a);
+	botify_tt_acts_free(&d);
+	botify_tt_free(&m);
+}
+
+START_TEST(two_tower_gradients_match_finite_differences)
+{
+	gradcheck(BOTIFY_ARCH_TWO_TOWER);
+}
+END_TEST
+
+START_TEST(dot_gradients_match_finite_differences)
+{
+	gradcheck(BOTIFY_ARCH_DOT);
+}
+END_TEST
+
+START_TEST(sum_gradients_match_finite_differences)
+{
+	gradcheck(BOTIFY_ARCH_SUM);
+}
+END_TEST
+
+START_TEST(arch_uses_only_its_tensors)
+{
+	botify_tt m = {0};
+	botify_err err = {0};
+	botify_tt_config c = tiny_config(BOTIFY_ARCH_DOT);
+	ck_assert_int_eq(botify_tt_init(&m, &c, 1, &err), 0);
+	ck_assert_ptr_null(m.params.user_emb);
+	ck_assert_ptr_null(m.params.artist_emb);
+	ck_assert_ptr_null(m.params.ctx_w1);
+	ck_assert_ptr_nonnull(m.params.start_emb);
+	ck_assert_uint_eq(m.n_params, 2 * 7 * 3);
+	botify_tt_free(&m);
+	c.OUT = 5;
+	ck_assert_int_eq(botify_tt_init(&m, &c, 1, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "out == emb"));
+}
+END_TEST
+
+/* Synthetic pairs: time is high when track and start share a "genre"
+ * (id mod 4), higher still for even users. */
+static void synthetic_pairs(botify_pairs *p, int64_t n, int32_t U, int32_t N)
+{
+	memset(p, 0, sizeof(*p));
+	p->n = n;
+	p->user = malloc((size_t)n * sizeof(int32_t));
+	p->start = malloc((size_t)n * sizeof(int32_t));
+	p->track = malloc((size_t)n * sizeof(int32_t));
+	p->time = malloc((size_t)n * sizeof(float));
+	p->n_sessions = n / 4;
+	p->sess_user = malloc((size_t)p->n_sessions * sizeof(int32_t));
+	p->sess_start = malloc((size_t)p->n_sessions * sizeof(int32_t));
+	botify_rng r;
+	botify_rng_init(&r, 77, 1, 2, 3);
+	for (int64_t i = 0; i < n; i++) {
+		int32_t u = (int32_t)botify_rng_below(&r, (uint64_t)U);
+		int32_t s = (int32_t)botify_rng_below(&r, (uint64_t)N);
+		int32_t t = (int32_t)botify_rng_below(&r, (uint64_t)N);
+		p->user[i] = u;
+		p->start[i] = s;
+		p->track[i] = t;
+		p->time[i] = (s % 4 == t % 4 ? 0.7f : 0.1f) + (u % 2 ? 0.0f : 0.2f);
+		if (i < p->n_sessions) {
+			p->sess_user[i] = u;
+			p->sess_start[i] = s;
+		}
+	}
+}
+
+static void train_tiny(botify_tt *m, int arch, uint64_t seed, int64_t epochs,
+		       botify_train_result *res, const botify_pairs *p, const int32_t *artist)
+{
+	botify_err err = {0};
+	botify_tt_config c = { arch, 8, 40, 4, 8, 16, 8 };
+	botify_train_opts o;
+	botify_train_defaults(&o);
+	o.seed = seed;
+	o.epochs = epochs;
+	o.batch = 64;
+	o.lr = 1e-2;
+	o.patience = 1000;
+	ck_assert_int_eq(botify_tt_init(m, &c, seed, &err), 0);
+	ck_assert_msg(botify_train(m, p, artist, &o, res, &err) == 0, "%s", err.msg);
+}
+
+static int32_t tiny_artist[40];
+
+static void setup_artist(void)
+{
+	for (int t = 0; t < 40; t++)
+		tiny_artist[t] = t % 4;
+}
+
+START_TEST(loss_falls_on_a_tiny_problem)
+{
+	botify_pairs p;
+	synthetic_pairs(&p, 4000, 8, 40);
+	setup_artist();
+	for (int arch = 0; arch < 3; arch++) {
+		botify_tt m = {0};
+		botify_train_result res;
+		train_tiny(&m, arch, 5, 30, &res, &p, tiny_artist);
+		ck_assert_int_eq(res.epochs, 30);
+		ck_assert_msg(res.history[29].train_mse < 0.5 * res.history[0].train_mse,
+			      "%s: train MSE %g -> %g", botify_tt_arch_name(arch),
+			      res.history[0].train_mse, res.history[29].train_mse);
+		ck_assert_msg(res.test_mse < 0.5 * res.avg_mse, "%s: test %g vs avg %g",
+			      botify_tt_arch_name(arch), res.test_mse, res.avg_mse);
+		ck_assert(res.rdm_mse > res.avg_mse);
+		ck_assert_int_eq(res.n_train + res.n_val + res.n_test, 4000);
+		ck_assert_int_eq(res.n_val, 400);
+		/* user bookkeeping */
+		double pairs = 0;
+		for (int u = 0; u < 8; u++)
+			pairs += m.user_pairs[u];
+		ck_assert_double_eq(pairs, (double)res.n_train);
+		botify_train_result_free(&res);
+		botify_tt_free(&m);
+	}
+	botify_pairs_free(&p);
+}
+END_TEST
+
+START_TEST(early_stopping_keeps_the_best_epoch)
+{
+	botify_pairs p;
+	synthetic_pairs(&p, 400, 8, 40);
+	setup_artist();
+	botify_err err = {0};
+	botify_tt m = {0};
+	botify_tt_config c = { BOTIFY_ARCH_TWO_TOWER, 8, 40, 4, 8, 16, 8 };
+	botify_train_opts o;
+	botify_train_defaults(&o);
+	o.batch = 16;
+	o.lr = 0.05; /* noisy: the validation MSE will stall */
+	o.patience = 2;
+	o.epochs = 200;
+	botify_train_result res;
+	ck_assert_int_eq(botify_tt_init(&m, &c, 1, &err), 0);
+	ck_assert_int_eq(botify_train(&m, &p, tiny_artist, &o, &res, &err), 0);
+	ck_assert_int_eq(res.stop_reason, BOTIFY_STOP_EARLY);
+	ck_assert_int_eq(res.epochs, res.best_epoch + 2);
+	ck_assert_double_eq(res.best_val_mse, res.history[res.best_epoch - 1].val_mse);
+	for (int64_t e = 0; e < res.epochs; e++)
+		ck_assert(res.history[e].val_mse >= res.best_val_mse);
+	botify_train_result_free(&res);
+	botify_tt_free(&m);
+	botify_pairs_free(&p);
+}
+END_TEST
+
+START_TEST(interrupt_keeps_the_best_so_far)
+{
+	botify_pairs p;
+	synthetic_pairs(&p, 400, 8, 40);
+	setup_artist();
+	botify_err err = {0};
+	botify_tt m = {0};
+	botify_tt_config c = { BOTIFY_ARCH_DOT, 8, 40, 4, 8, 8, 8 };
+	botify_train_opts o;
+	botify_train_defaults(&o);
+	volatile sig_atomic_t stop = 1;
+	o.stop = &stop;
+	botify_train_result res;
+	ck_assert_int_eq(botify_tt_init(&m, &c, 1, &err), 0);
+	ck_assert_int_eq(botify_train(&m, &p, tiny_artist, &o, &res, &err), 0);
+	ck_assert_int_eq(res.stop_reason, BOTIFY_STOP_INTERRUPTED);
+	ck_assert_int_eq(res.epochs, 0);
+	ck_assert(isfinite(res.test_mse));
+	botify_train_result_free(&res);
+	botify_tt_free(&m);
+	botify_pairs_free(&p);
+}
+END_TEST
+
+START_TEST(training_is_deterministic)
+{
+	botify_pairs p;
+	synthetic_pairs(&p, 2000, 8, 40);
+	setup_artist();
+	botify_tt m1 = {0}, m2 = {0}, m3 = {0};
+	botify_train_result r1, r2, r3;
+	train_tiny(&m1, BOTIFY_ARCH_TWO_TOWER, 9, 3, &r1, &p, tiny_artist);
+	train_tiny(&m2, BOTIFY_ARCH_TWO_TOWER, 9, 3, &r2, &p, tiny_artist);
+	train_tiny(&m3, BOTIFY_ARCH_TWO_TOWER, 10, 3, &r3, &p, tiny_artist);
+	ck_assert_uint_eq(m1.n_params, m2.n_params);
+	ck_assert(!memcmp(m1.mem, m2.mem, m1.n_params * sizeof(float)));
+	ck_assert(!memcmp(m1.user_context, m2.user_context, 8 * 8 * sizeof(float)));
+	ck_assert(r1.test_mse == r2.test_mse);
+	ck_assert(memcmp(m1.mem, m3.mem, m1.n_params * sizeof(float)) != 0);
+	botify_train_result_free(&r1);
+	botify_train_result_free(&r2);
+	botify_train_result_free(&r3);
+	botify_tt_free(&m1);
+	botify_tt_free(&m2);
+	botify_tt_free(&m3);
+	botify_pairs_free(&p);
+}
+END_TEST
+
+static void saved_model(botify_tt *m, int arch, const char *dir)
+{
+	botify_err err = {0};
+	botify_tt_config c = tiny_config(arch);
+	ck_assert_int_eq(botify_tt_init(m, &c, 4, &err), 0);
+	for (int u = 0; u < c.U; u++)
+		m->user_pairs[u] = (float)(u % 2);
+	for (int i = 0; i < c.U * c.OUT; i++)
+		m->user_context[i] = (float)i / 7.0f;
+	m->catalog_hash = 0x0123456789abcdefULL;
+	botify_tt_update_user_mean(m);
+	ck_assert_msg(botify_tt_save(m, dir, 0, NULL, NULL, &err) == 0, "%s", err.msg);
+}
+
+START_TEST(save_load_round_trip)
+{
+	make_tmpdir();
+	for (int arch = 0; arch < 3; arch++) {
+		char dir[128];
+		snprintf(dir, sizeof(dir), "%s/m%d", tmpdir, arch);
+		botify_tt m = {0}, l = {0};
+		botify_err err = {0};
+		saved_model(&m, arch, dir);
+		ck_assert_msg(botify_tt_load(&l, dir, &err) == 0, "%s", err.msg);
+		ck_assert_int_eq(l.cfg.arch, arch);
+		ck_assert_int_eq(l.cfg.U, m.cfg.U);
+		ck_assert_int_eq(l.cfg.OUT, m.cfg.OUT);
+		ck_assert_uint_eq(l.n_params, m.n_params);
+		ck_assert(!memcmp(l.mem, m.mem, m.n_params * sizeof(float)));
+		ck_assert(!memcmp(l.user_pairs, m.user_pairs, (size_t)m.cfg.U * sizeof(float)));
+		ck_assert(!memcmp(l.user_context, m.user_context, (size_t)m.cfg.U * m.cfg.OUT * sizeof(float)));
+		ck_assert(!memcmp(l.user_mean, m.user_mean, (size_t)m.cfg.E * sizeof(float)));
+		ck_assert(l.catalog_hash == m.catalog_hash);
+		/* tensors an arch does not use are not written */
+		char p[256];
+		snprintf(p, sizeof(p), "%s/artist_emb.npy", dir);
+		ck_assert_int_eq(access(p, F_OK) == 0, arch == BOTIFY_ARCH_TWO_TOWER);
+		/* numpy-readable shapes: a bias is 1-d */
+		if (arch == BOTIFY_ARCH_TWO_TOWER) {
+			botify_npy a = {0};
+			snprintf(p, sizeof(p), "%s/ctx_b1.npy", dir);
+			ck_assert_int_eq(botify_npy_read(&a, p, &err), 0);
+			ck_assert_uint_eq(a.ndim, 1);
+			ck_assert_uint_eq(a.rows, (size_t)m.cfg.H);
+			botify_npy_free(&a);
+		}
+		botify_tt_free(&m);
+		botify_tt_free(&l);
+	}
+	remove_tmpdir();
+}
+END_TEST
+
+START_TEST(save_refuses_an_existing_dir_unless_forced)
+{
+	make_tmpdir();
+	char dir[128];
+	snprintf(dir, sizeof(dir), "%s/m", tmpdir);
+	botify_tt m = {0}, l = {0};
+	botify_err err = {0};
+	saved_model(&m, BOTIFY_ARCH_SUM, dir);
+	ck_assert_int_eq(botify_tt_save(&m, dir, 0, NULL, NULL, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_EEXIST);
+	ck_assert_ptr_nonnull(strstr(err.msg, dir));
+	/* forced: replaced as a whole (a stray file disappears) */
+	char stray[160];
+	snprintf(stray, sizeof(stray), "%s/stray.txt", dir);
+	FILE *fp = fopen(stray, "w");
+	ck_assert_ptr_nonnull(fp);
+	fclose(fp);
+	m.params.start_emb[0] = 42.0f;
+	ck_assert_int_eq(botify_tt_save(&m, dir, 1, NULL, NULL, &err), 0);
+	ck_assert_int_eq(access(stray, F_OK), -1);
+	ck_assert_int_eq(botify_tt_load(&l, dir, &err), 0);
+	ck_assert_float_eq(l.params.start_emb[0], 42.0f);
+	/* nothing temporary is left behind */
+	char tmp[160];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", dir, (long)getpid());
+	ck_assert_int_eq(access(tmp, F_OK), -1);
+	botify_tt_free(&m);
+	botify_tt_free(&l);
+	remove_tmpdir();
+}
+END_TEST
+
+static void rewrite_config(const char *dir, const char *from, const char *to)
+{
+	char p[256], buf[8192];
+	snprintf(p, sizeof(p), "%s/config.json", dir);
+	FILE *fp = fopen(p, "r");
+	ck_assert_ptr_nonnull(fp);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = 0;
+	char *at = strstr(buf, from);
+	ck_assert_ptr_nonnull(at);
+	fp = fopen(p, "w");
+	fprintf(fp, "%.*s%s%s", (int)(at - buf), buf, to, at + strlen(from));
+	fclose(fp);
+}
+
+START_TEST(load_errors_name_the_file)
+{
+	make_tmpdir();
+	char dir[128], p[256];
+	botify_tt m = {0}, l = {0};
+	botify_err err = {0};
+	snprintf(dir, sizeof(dir), "%s/m", tmpdir);
+	saved_model(&m, BOTIFY_ARCH_TWO_TOWER, dir);
+
+	/* a wrong format_version */
+	rewrite_config(dir, "\"format_version\":\t1", "\"format_version\":\t2");
+	ck_assert_int_eq(botify_tt_load(&l, dir, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "config.json"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "format_version 2"));
+	rewrite_config(dir, "\"format_version\":\t2", "\"format_version\":\t1");
+
+	/* a truncated tensor */
+	snprintf(p, sizeof(p), "%s/item_w2.npy", dir);
+	ck_assert_int_eq(truncate(p, 100), 0);
+	ck_assert_int_eq(botify_tt_load(&l, dir, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_EFORMAT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "item_w2.npy"));
+
+	/* a tensor of the wrong shape */
+	float x[6] = {0};
+	ck_assert_int_eq(botify_npy_write(p, x, 2, 2, 3, 1, &err), 0);
+	ck_assert_int_eq(botify_tt_load(&l, dir, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "item_w2.npy: shape (2, 3)"));
+
+	/* a non-finite value */
+	float bad[16] = {0};
+	bad[5] = NAN;
+	ck_assert_int_eq(botify_npy_write(p, bad, 2, 4, 4, 1, &err), 0);
+	ck_assert_int_eq(botify_tt_load(&l, dir, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "element 5 is not a finite number"));
+
+	/* a missing tensor, a missing config */
+	unlink(p);
+	ck_assert_int_eq(botify_tt_load(&l, dir, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "item_w2.npy"));
+	snprintf(p, sizeof(p), "%s/config.json", dir);
+	unlink(p);
+	ck_assert_int_eq(botify_tt_load(&l, dir, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "no config.json"));
+	ck_assert_ptr_null(l.mem);
+	botify_tt_free(&m);
+	remove_tmpdir();
+}
+END_TEST
+
+START_TEST(catalog_check_and_user_vectors)
+{
+	botify_tt m = {0};
+	botify_err err = {0};
+	botify_tt_config c = tiny_config(BOTIFY_ARCH_TWO_TOWER);
+	ck_assert_int_eq(botify_tt_init(&m, &c, 4, &err), 0);
+	int32_t artist[7] = { 0, 1, 2, 0, 1, 2, 0 };
+	m.catalog_hash = botify_tt_catalog_hash(artist, 7, 3);
+	ck_assert_int_eq(botify_tt_check_catalog(&m, artist, 7, 3, "m", &err), 0);
+	artist[6] = 1;
+	ck_assert_int_eq(botify_tt_check_catalog(&m, artist, 7, 3, "m", &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "another catalog"));
+	ck_assert_int_eq(botify_tt_check_catalog(&m, artist, 6, 3, "m", &err), -1);
+	/* users 1 and 3 trained: the mean is theirs; others (and ids out of range) use it */
+	m.user_pairs[1] = 2;
+	m.user_pairs[3] = 5;
+	botify_tt_update_user_mean(&m);
+	for (int e = 0; e < c.E; e++)
+		ck_assert_float_eq_tol(m.user_mean[e],
+				       (m.params.user_emb[1 * c.E + e] + m.params.user_emb[3 * c.E + e]) / 2, 1e-6);
+	ck_assert_ptr_eq(botify_tt_user_vector(&m, 1), m.params.user_emb + c.E);
+	ck_assert_ptr_eq(botify_tt_user_vector(&m, 0), m.user_mean);
+	ck_assert_ptr_eq(botify_tt_user_vector(&m, 99), m.user_mean);
+	ck_assert_ptr_eq(botify_tt_user_vector(&m, -1), m.user_mean);
+	botify_tt_free(&m);
+}
+END_TEST
+
+Suite *twotower_suite(void)
+{
+	Suite *s = suite_create("twotower");
+	TCase *tc = tcase_create("model");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, two_tower_gradients_match_finite_differences);
+	tcase_add_test(tc, dot_gradients_match_finite_differences);
+	tcase_add_test(tc, sum_gradients_match_finite_differences);
+	tcase_add_test(tc, arch_uses_only_its_tensors);
+	tcase_add_test(tc, loss_falls_on_a_tiny_problem);
+	tcase_add_test(tc, early_stopping_keeps_the_best_epoch);
+	tcase_add_test(tc, interrupt_keeps_the_best_so_far);
+	tcase_add_test(tc, training_is_deterministic);
+	tcase_add_test(tc, save_load_round_trip);
+	tcase_add_test(tc, save_refuses_an_existing_dir_unless_forced);
+	tcase_add_test(tc, load_errors_name_the_file);
+	tcase_add_test(tc, catalog_check_and_user_vectors);
+	suite_add_tcase(s, tc);
+	return s;
+}
