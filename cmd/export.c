@@ -68,7 +68,7 @@ int cmd_export(int argc, char **argv)
 	openblas_set_num_threads((int)threads);
 	double t0 = now_seconds();
 	if (botify_tt_load(&m, model_dir, &err) != 0 || load_world(&w, world_dir, 1, &err) != 0 ||
-	    botify_tt_check_catalog(&m, w.artist, w.N, w.A, model_dir, &err) != 0)
+	    botify_tt_bind_catalog(&m, w.artist, w.N, w.A, model_dir, &err) != 0)
 		goto fail;
 	if (k > (recs_path ? w.N - 1 : w.N)) {
 		exit_code = usage_error("export", "--k %lld is more than the %d tracks %s", (long long)k,

@@ -24,19 +24,24 @@ static const struct flag_doc doc = {
 		"(user, start, track, time). The pairs are split 80/10/10 by --seed; Adam\n"
 		"minimizes MSE with reduce-LR-on-plateau (x0.1 after 3 epochs without\n"
 		"improvement) and early stopping on validation MSE; the best epoch is kept.\n"
+		"Logs of one policy only show what it chose (sticky_artist never pairs a start\n"
+		"with another artist): --negatives 1 adds sampled tracks with target 0, and the\n"
+		"validation objective that early stopping watches includes them.\n"
 		"Each epoch prints train/val MSE, LR, seconds and samples/s on stderr; the\n"
 		"test MSE is printed next to the 'avg' (training mean) and 'rdm' (uniform\n"
 		"random) baselines. The same seed, logs and --threads give the same model\n"
 		"bytes. Ctrl-C stops after the current batch and saves the best model so far.",
 	.extra =
 		"architectures:\n"
-		"  two-tower  context tower on concat(user, start), item tower on concat(track, artist),\n"
-		"             each 3 x (Linear + LeakyReLU(0.01)); prediction = dot of the outputs\n"
+		"  two-tower  context tower on concat(user, start, start's artist), item tower on\n"
+		"             concat(track, artist), each 3 x (Linear + LeakyReLU(0.01)); prediction =\n"
+		"             dot of the outputs (--no-context-artist: concat(user, start) only)\n"
 		"  dot        start . track          sum   (start + user) . track\n"
 		"\nexamples:\n"
 		"  botify simulate --episodes 100000 --recommender sticky_artist --log logs/day1.jsonl.gz\n"
 		"  botify train --log logs/day1.jsonl.gz --model models/nn\n"
 		"  botify train --log logs/random.jsonl.gz logs/sticky.jsonl.gz --model models/dot --arch dot --force\n"
+		"  botify train --log logs/sticky.jsonl.gz --model models/nn --negatives 1 --emb 64 --hidden 128 --out 64\n"
 		"  botify train --world worlds/tiny --log tiny.jsonl --model m --epochs 5 --emb 8 --hidden 16 --out 8\n"
 		"\nThe model directory holds config.json, metrics.json and one .npy per tensor;\n"
 		"docs/train.md describes them.\n",
@@ -45,8 +50,11 @@ static const struct flag_doc doc = {
 static void on_epoch(void *ctx, const botify_epoch_stats *e)
 {
 	(void)ctx;
-	fprintf(stderr, "epoch %3lld  train %.6f  val %.6f%s  lr %.0e  %.2f s  %.0f samples/s\n",
-		(long long)e->epoch, e->train_mse, e->val_mse, e->improved ? "*" : " ", e->lr,
+	char obj[48] = "";
+	if (e->val_objective != e->val_mse) /* negatives are on */
+		snprintf(obj, sizeof(obj), "  val+neg %.6f", e->val_objective);
+	fprintf(stderr, "epoch %3lld  train %.6f  val %.6f%s%s  lr %.0e  %.2f s  %.0f samples/s\n",
+		(long long)e->epoch, e->train_mse, e->val_mse, obj, e->improved ? "*" : " ", e->lr,
 		e->seconds, e->samples_per_s);
 }
 
@@ -63,6 +71,8 @@ static cJSON *metrics_json(const botify_train_result *res, int with_history)
 	cJSON_AddNumberToObject(o, "avg_mse", res->avg_mse);
 	cJSON_AddNumberToObject(o, "rdm_mse", res->rdm_mse);
 	cJSON_AddNumberToObject(o, "val_mse", res->best_val_mse);
+	cJSON_AddNumberToObject(o, "val_objective", res->best_val_objective);
+	cJSON_AddNumberToObject(o, "test_negatives_mse", res->test_neg_mse);
 	cJSON_AddNumberToObject(o, "train_mean", res->train_mean);
 	cJSON_AddNumberToObject(o, "best_epoch", (double)res->best_epoch);
 	cJSON_AddNumberToObject(o, "epochs", (double)res->epochs);
@@ -94,7 +104,7 @@ int cmd_train(int argc, char **argv)
 	botify_train_opts o;
 	botify_train_defaults(&o);
 	int64_t seed = 1, emb = 32, hidden = 64, out = 32, threads = cpu_count();
-	int force = 0, seen_out = 0;
+	int no_context_artist = 0, force = 0, seen_out = 0;
 	char *more[64];
 	int n_more = 0;
 	struct flag flags[] = {
@@ -111,9 +121,11 @@ int cmd_train(int argc, char **argv)
 		FLAG_LONG("batch", &o.batch, "B", "mini-batch size", 1, 1 << 24),
 		FLAG_DOUBLE("lr", &o.lr, "LR", "Adam learning rate", 1e-12, 10),
 		FLAG_DOUBLE("weight-decay", &o.weight_decay, "WD", "L2 weight decay", 0, 10),
+		FLAG_LONG("negatives", &o.negatives, "K", "uniform tracks per pair trained towards 0 (0: logged pairs only)", 0, 100),
 		FLAG_LONG("lr-patience", &o.lr_patience, "P", "epochs without improvement before the LR drops", 0, 100000),
 		FLAG_DOUBLE("lr-factor", &o.lr_factor, "F", "LR multiplier on a plateau", 1e-6, 1),
 		FLAG_LONG("threads", &threads, "T", "OpenBLAS threads (default: all cores)", 1, 256),
+		FLAG_BOOL("no-context-artist", &no_context_artist, "leave the start's artist out of the context tower"),
 		FLAG_BOOL("force", &force, "replace an existing model directory"),
 		FLAG_END,
 	};
@@ -160,7 +172,8 @@ int cmd_train(int argc, char **argv)
 		(long long)p.n, (long long)p.n_sessions, (long long)p.rows, n_paths, n_paths > 1 ? "s" : "",
 		now_seconds() - t0, w.source);
 	botify_tt_config cfg = { arch, w.U, w.N, w.A, (int)emb, (int)hidden,
-				 arch == BOTIFY_ARCH_TWO_TOWER ? (int)out : (int)emb };
+				 arch == BOTIFY_ARCH_TWO_TOWER ? (int)out : (int)emb,
+				 arch == BOTIFY_ARCH_TWO_TOWER && !no_context_artist };
 	if (botify_tt_init(&m, &cfg, o.seed, &err) != 0)
 		goto fail;
 	m.catalog_hash = botify_tt_catalog_hash(w.artist, w.N, w.A);
@@ -183,6 +196,7 @@ int cmd_train(int argc, char **argv)
 	cJSON_AddNumberToObject(training, "batch", (double)o.batch);
 	cJSON_AddNumberToObject(training, "lr", o.lr);
 	cJSON_AddNumberToObject(training, "weight_decay", o.weight_decay);
+	cJSON_AddNumberToObject(training, "negatives", (double)o.negatives);
 	cJSON_AddNumberToObject(training, "max_epochs", (double)o.epochs);
 	cJSON_AddNumberToObject(training, "patience", (double)o.patience);
 	cJSON_AddNumberToObject(training, "lr_patience", (double)o.lr_patience);

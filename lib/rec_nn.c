@@ -81,7 +81,7 @@ static int nn_init(botify_rec *r, const botify_rec_args *args, const botify_rec_
 	r->data = d;
 	d->k = (int32_t)k;
 	if (botify_tt_load(&d->model, dir, err) != 0 ||
-	    botify_tt_check_catalog(&d->model, w->artist, w->N, w->A, dir, err) != 0)
+	    botify_tt_bind_catalog(&d->model, w->artist, w->N, w->A, dir, err) != 0)
 		goto fail;
 	d->items = botify_malloc((size_t)w->N * (size_t)d->model.cfg.OUT, sizeof(float), "track vectors", err);
 	if (!d->items || botify_export_items(&d->model, w->artist, d->items, err) != 0)

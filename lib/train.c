@@ -12,7 +12,10 @@
 #include "nn.h"
 #include "rng.h"
 
-enum { PURPOSE_SPLIT = 0x5311, PURPOSE_EPOCH = 0x5312, PURPOSE_RDM = 0x5313 };
+enum {
+	PURPOSE_SPLIT = 0x5311, PURPOSE_EPOCH = 0x5312, PURPOSE_RDM = 0x5313, PURPOSE_NEG = 0x5314,
+	PURPOSE_NEG_VAL = 0x5315, PURPOSE_NEG_TEST = 0x5316,
+};
 
 void botify_train_defaults(botify_train_opts *o)
 {
@@ -56,8 +59,11 @@ struct loop {
 	const botify_pairs *p;
 	const int32_t *artist;     /* (N) */
 	botify_tt_acts acts, dacts;
-	int B;                     /* batch capacity */
+	int B;                     /* logged pairs per batch */
+	int neg;                   /* negatives per logged pair */
+	int32_t N;                 /* catalog size, for negatives */
 	int32_t *user, *start, *track, *art; /* (B) the batch */
+	int32_t *start_art;        /* (B) artists of the starts, for sparse updates */
 	float *y;                  /* (B) */
 	/* sparse updates: for each embedding table, the distinct rows of the
 	 * batch (in first-seen order) and a stamp per row marking the step
@@ -77,8 +83,35 @@ static void fill_batch(struct loop *L, const int64_t *idx, int B)
 		L->start[i] = p->start[k];
 		L->track[i] = p->track[k];
 		L->art[i] = L->artist[p->track[k]];
+		L->start_art[i] = L->artist[p->start[k]];
 		L->y[i] = p->time[k];
 	}
+}
+
+/* Appends neg sampled negatives per logged pair of the batch (B pairs
+ * already filled): same user and start, a uniform track, target 0. */
+static int add_negatives(struct loop *L, int B, botify_rng *r)
+{
+	int n = B;
+	for (int j = 0; j < L->neg; j++)
+		for (int i = 0; i < B; i++, n++) {
+			/* Half the negatives are another logged pair's track: they
+			 * follow the logs' popularity, so a popular track cannot
+			 * score high for every context. The other half are uniform
+			 * over the catalog: tracks the logs never show would
+			 * otherwise keep their random initial scores, and some of
+			 * those end up on top of every ranking. */
+			int32_t t = (n & 1) && B > 1
+					    ? L->track[(i + 1 + (int)botify_rng_below(r, (uint64_t)B - 1)) % B]
+					    : (int32_t)botify_rng_below(r, (uint64_t)L->N);
+			L->user[n] = L->user[i];
+			L->start[n] = L->start[i];
+			L->start_art[n] = L->start_art[i];
+			L->track[n] = t;
+			L->art[n] = L->artist[t];
+			L->y[n] = 0.0f;
+		}
+	return n;
 }
 
 static botify_tt_batch batch_of(const struct loop *L, int B)
@@ -86,22 +119,29 @@ static botify_tt_batch batch_of(const struct loop *L, int B)
 	return (botify_tt_batch){ B, L->user, L->start, L->track, L->art, L->y };
 }
 
-/* sum of squared errors over idx[0..n) with the current weights */
-static double eval_sse(struct loop *L, const int64_t *idx, int64_t n)
+/* Sum of squared errors over idx[0..n) with the current weights: of the
+ * logged pairs into *sse and, when negatives are on, of negatives drawn
+ * from `purpose` (the same ones at every call) into *sse_neg. */
+static void eval_sse(struct loop *L, const int64_t *idx, int64_t n, uint64_t seed,
+		     uint64_t purpose, double *sse, double *sse_neg)
 {
-	double sse = 0.0;
+	botify_rng r;
+	botify_rng_init(&r, seed, purpose, 0, 0);
+	*sse = *sse_neg = 0.0;
 	for (int64_t i = 0; i < n; i += L->B) {
 		int B = (int)(n - i < L->B ? n - i : L->B);
 		fill_batch(L, idx + i, B);
-		botify_tt_batch b = batch_of(L, B);
+		int rows = add_negatives(L, B, &r);
+		botify_tt_batch b = batch_of(L, rows);
 		botify_tt_forward(L->m, &L->acts, &b);
-		sse += nn_sse(L->acts.pred, L->y, B);
+		*sse += nn_sse(L->acts.pred, L->y, B);
+		*sse_neg += nn_sse(L->acts.pred + B, L->y + B, rows - B);
 	}
-	return sse;
 }
 
-/* One optimizer step on the batch in L; returns the batch's SSE. */
-static double step(struct loop *L, int B, int64_t t)
+/* One optimizer step on the B rows in L; returns the SSE of the first
+ * n_logged rows (the logged pairs). */
+static double step(struct loop *L, int B, int n_logged, int64_t t)
 {
 	botify_tt *m = L->m;
 	botify_tt_batch b = batch_of(L, B);
@@ -110,14 +150,20 @@ static double step(struct loop *L, int B, int64_t t)
 		L->n_rows[k] = 0;
 		if (!m->rows[k])
 			continue;
-		for (int i = 0; i < B; i++)
-			if (L->stamp[k][ids[k][i]] != t) {
-				L->stamp[k][ids[k][i]] = t;
-				L->rows[k][L->n_rows[k]++] = ids[k][i];
-			}
+		/* the artist table is read by both towers when the start's artist
+		 * joins the context */
+		int passes = k == 3 && m->cfg.context_artist ? 2 : 1;
+		for (int pass = 0; pass < passes; pass++) {
+			const int32_t *id = pass ? L->start_art : ids[k];
+			for (int i = 0; i < B; i++)
+				if (L->stamp[k][id[i]] != t) {
+					L->stamp[k][id[i]] = t;
+					L->rows[k][L->n_rows[k]++] = id[i];
+				}
+		}
 	}
 	botify_tt_forward(m, &L->acts, &b);
-	double sse = nn_sse(L->acts.pred, L->y, B);
+	double sse = nn_sse(L->acts.pred, L->y, n_logged);
 	botify_tt_acts_zero(&L->dacts, B);
 	botify_tt_backward(m, &L->dacts, &L->acts, &b);
 
@@ -147,6 +193,7 @@ static void loop_free(struct loop *L)
 	free(L->start);
 	free(L->track);
 	free(L->art);
+	free(L->start_art);
 	free(L->y);
 	for (int k = 0; k < BOTIFY_TT_NEMB; k++) {
 		free(L->rows[k]);
@@ -155,13 +202,16 @@ static void loop_free(struct loop *L)
 }
 
 static int loop_init(struct loop *L, botify_tt *m, const botify_pairs *p, const int32_t *artist,
-		     int B, botify_err *err)
+		     int B, int neg, botify_err *err)
 {
 	memset(L, 0, sizeof(*L));
 	L->m = m;
 	L->p = p;
 	L->artist = artist;
 	L->B = B;
+	L->neg = neg;
+	L->N = (int32_t)m->cfg.N;
+	B *= 1 + neg; /* buffers hold the negatives too */
 	if (botify_tt_acts_init(&L->acts, m, B, err) != 0 ||
 	    botify_tt_acts_init(&L->dacts, m, B, err) != 0)
 		return -1;
@@ -170,12 +220,13 @@ static int loop_init(struct loop *L, botify_tt *m, const botify_pairs *p, const 
 	L->track = botify_malloc((size_t)B, sizeof(int32_t), "batch", err);
 	L->art = botify_malloc((size_t)B, sizeof(int32_t), "batch", err);
 	L->y = botify_malloc((size_t)B, sizeof(float), "batch", err);
-	if (!L->user || !L->start || !L->track || !L->art || !L->y)
+	L->start_art = botify_malloc((size_t)B, sizeof(int32_t), "batch", err);
+	if (!L->user || !L->start || !L->track || !L->art || !L->y || !L->start_art)
 		return -1;
 	for (int k = 0; k < BOTIFY_TT_NEMB; k++) {
 		if (!m->rows[k])
 			continue;
-		L->rows[k] = botify_malloc((size_t)B, sizeof(int32_t), "batch rows", err);
+		L->rows[k] = botify_malloc((size_t)B, 2 * sizeof(int32_t), "batch rows", err);
 		L->stamp[k] = botify_malloc(m->rows[k], sizeof(int64_t), "batch rows", err);
 		if (!L->rows[k] || !L->stamp[k])
 			return -1;
@@ -232,6 +283,7 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 		 const botify_train_opts *o, botify_train_result *res, botify_err *err)
 {
 	memset(res, 0, sizeof(*res));
+	m->track_artist = artist; /* the start's artist, for context_artist models */
 	int64_t n = p->n, n_val = n / 10, n_test = n / 10, n_train = n - n_val - n_test;
 	if (n_val < 1 || n_train < 1)
 		return botify_fail(err, BOTIFY_EINVAL,
@@ -248,7 +300,11 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 	float *best = NULL;
 	int rc = -1;
 	int B = (int)(o->batch < n_train ? o->batch : n_train);
-	if (loop_init(&L, m, p, artist, B, err) != 0 || botify_tt_alloc_training(m, err) != 0)
+	if (o->negatives < 0 || o->negatives > 100 || (int64_t)B * (1 + o->negatives) > (1 << 26))
+		return botify_fail(err, BOTIFY_EINVAL, "%lld negatives per pair out of range (0 to 100)",
+				   (long long)o->negatives);
+	if (loop_init(&L, m, p, artist, B, (int)o->negatives, err) != 0 ||
+	    botify_tt_alloc_training(m, err) != 0)
 		goto out;
 	idx = botify_malloc((size_t)n, sizeof(int64_t), "pair order", err);
 	best = botify_malloc(m->n_params, sizeof(float), "best weights", err);
@@ -264,7 +320,7 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 	int64_t *train = idx, *val = idx + n_train, *test = idx + n_train + n_val;
 
 	botify_adam_init(&L.adam, (float)o->lr, (float)o->weight_decay);
-	double lr = o->lr, best_val = INFINITY, sched_best = INFINITY;
+	double lr = o->lr, best_val = INFINITY, best_val_mse = INFINITY, sched_best = INFINITY;
 	int64_t bad_lr = 0, bad_stop = 0, t = 0;
 	memcpy(best, m->mem, m->n_params * sizeof(float));
 	res->stop_reason = BOTIFY_STOP_MAX_EPOCHS;
@@ -273,12 +329,15 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 		int64_t done = 0;
 		botify_rng_init(&r, o->seed, PURPOSE_EPOCH, (uint64_t)epoch, 0);
 		shuffle(train, n_train, &r);
+		botify_rng rneg;
+		botify_rng_init(&rneg, o->seed, PURPOSE_NEG, (uint64_t)epoch, 0);
 		L.adam.lr = (float)lr;
 		int interrupted = 0;
 		for (int64_t i = 0; i < n_train; i += B) {
 			int b = (int)(n_train - i < B ? n_train - i : B);
 			fill_batch(&L, train + i, b);
-			sse += step(&L, b, t++);
+			int rows = add_negatives(&L, b, &rneg);
+			sse += step(&L, rows, b, t++);
 			done += b;
 			if (o->stop && *o->stop) {
 				interrupted = 1;
@@ -286,11 +345,18 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 			}
 		}
 		double t1 = seconds_now();
-		double val_mse = eval_sse(&L, val, n_val) / (double)n_val;
+		double vs, vs_neg;
+		eval_sse(&L, val, n_val, o->seed, PURPOSE_NEG_VAL, &vs, &vs_neg);
+		double val_mse = vs / (double)n_val;
+		/* what early stopping and the LR schedule watch: the training
+		 * objective, negatives included, so that they keep the epoch that
+		 * ranks best rather than the one that fits logged pairs best */
+		double val_obj = (vs + vs_neg) / (double)(n_val * (1 + o->negatives));
 		if (interrupted) {
 			/* the partial epoch's weights count if they validate better */
-			if (val_mse < best_val) {
-				best_val = val_mse;
+			if (val_obj < best_val) {
+				best_val = val_obj;
+				best_val_mse = val_mse;
 				res->best_epoch = epoch;
 				memcpy(best, m->mem, m->n_params * sizeof(float));
 			}
@@ -301,10 +367,12 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 		e->epoch = epoch;
 		e->train_mse = done ? sse / (double)done : 0.0;
 		e->val_mse = val_mse;
+		e->val_objective = val_obj;
 		e->lr = lr;
 		e->samples_per_s = t1 > t0 ? (double)done / (t1 - t0) : 0.0;
-		if (val_mse < best_val) {
-			best_val = val_mse;
+		if (val_obj < best_val) {
+			best_val = val_obj;
+			best_val_mse = val_mse;
 			res->best_epoch = epoch;
 			memcpy(best, m->mem, m->n_params * sizeof(float));
 			e->improved = 1;
@@ -313,8 +381,8 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 			bad_stop++;
 		}
 		/* ReduceLROnPlateau: relative threshold 1e-4, cooldown 0 */
-		if (val_mse < sched_best * (1.0 - 1e-4)) {
-			sched_best = val_mse;
+		if (val_obj < sched_best * (1.0 - 1e-4)) {
+			sched_best = val_obj;
 			bad_lr = 0;
 		} else if (++bad_lr > o->lr_patience) {
 			lr *= o->lr_factor;
@@ -329,8 +397,12 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 		}
 	}
 	memcpy(m->mem, best, m->n_params * sizeof(float));
-	res->best_val_mse = best_val;
-	res->test_mse = eval_sse(&L, test, n_test) / (double)(n_test ? n_test : 1);
+	res->best_val_mse = best_val_mse;
+	res->best_val_objective = best_val;
+	double ts, ts_neg;
+	eval_sse(&L, test, n_test, o->seed, PURPOSE_NEG_TEST, &ts, &ts_neg);
+	res->test_mse = ts / (double)(n_test ? n_test : 1);
+	res->test_neg_mse = o->negatives ? ts_neg / (double)(n_test * o->negatives) : 0.0;
 
 	/* baselines: the training mean, and uniform random predictions */
 	double mean = 0.0, avg = 0.0, rdm = 0.0;

@@ -19,6 +19,18 @@
  * stops when it has not improved at all for `patience` epochs in a row
  * (Lightning EarlyStopping, min_delta 0) or after `epochs` epochs.
  *
+ * Negatives: with negatives = K > 0, every training pair (user, start, track,
+ * time) is joined in its batch by K pairs (user, start, t, 0.0) with t a
+ * uniform catalog track drawn from (seed, epoch). Logs only hold the tracks
+ * a policy chose: sticky_artist's logs never pair a start with another
+ * artist, so without negatives the model has never seen what a bad
+ * candidate looks like and ranks the rest of the catalog by extrapolation.
+ * A uniform track is almost always a poor listen, so 0 is a fair target.
+ * The reported train, validation and test MSE are over logged pairs only;
+ * early stopping and the LR schedule watch the validation objective, which
+ * adds the same number of negatives (fixed for the run) to the validation
+ * pairs: the training objective, measured on held-out pairs.
+ *
  * Determinism: no threads of our own, fixed summation orders; the same
  * seed, pairs and OpenBLAS thread count give the same model bytes.
  */
@@ -35,7 +47,8 @@
 typedef struct botify_epoch_stats {
 	int64_t epoch;          /* 1-based */
 	double train_mse;       /* mean over the epoch's batches, weighted by size */
-	double val_mse;
+	double val_mse;         /* on logged pairs */
+	double val_objective;   /* with negatives: what early stopping watches */
 	double lr;              /* the LR used during this epoch */
 	double seconds;         /* the whole epoch, validation included */
 	double samples_per_s;   /* training pairs / seconds of the training pass */
@@ -52,6 +65,7 @@ typedef struct botify_train_opts {
 	double lr_factor;       /* 0.1 */
 	double lr;              /* 1e-3 */
 	double weight_decay;    /* 1e-5 */
+	int64_t negatives;      /* sampled tracks per training pair, target 0 (see below) */
 	uint64_t seed;
 	/* called after each full epoch (from the training thread) */
 	void (*on_epoch)(void *ctx, const botify_epoch_stats *e);
@@ -67,8 +81,10 @@ typedef struct botify_train_result {
 	int64_t n_train, n_val, n_test;
 	int64_t epochs;         /* full epochs run */
 	int64_t best_epoch;     /* 0 when interrupted before the first epoch ended */
-	double best_val_mse;
-	double test_mse;
+	double best_val_mse;    /* validation MSE (logged pairs) of the best epoch */
+	double best_val_objective; /* the objective early stopping chose it by */
+	double test_mse;        /* on logged pairs */
+	double test_neg_mse;    /* on sampled negatives (target 0), when negatives > 0 */
 	double avg_mse;         /* test MSE of predicting the training mean */
 	double rdm_mse;         /* test MSE of predictions drawn from U(0,1) */
 	double train_mean;

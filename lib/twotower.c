@@ -73,6 +73,12 @@ static void point_params(botify_tt_params *p, float *mem, const botify_tt *m)
 		*ptrs[i] = m->rows[i] && m->cols[i] ? mem + m->off[i] : NULL;
 }
 
+/* width of the context tower's input: concat(user, start[, start's artist]) */
+static size_t ctx_in(const botify_tt_config *c)
+{
+	return (size_t)c->E * (c->context_artist ? 3 : 2);
+}
+
 /* rows x cols of tensor i under cfg (0 x 0 when the arch does not use it);
  * biases are (n x 1) and saved 1-dimensional. */
 static void tensor_shape(const botify_tt_config *c, int i, size_t *rows, size_t *cols)
@@ -85,7 +91,8 @@ static void tensor_shape(const botify_tt_config *c, int i, size_t *rows, size_t 
 	case 1: r = (size_t)c->N; k = E; break;
 	case 2: r = (size_t)c->N; k = E; break;
 	case 3: r = tt ? (size_t)c->A : 0; k = E; break;
-	case 4: case 10: r = tt ? H : 0; k = 2 * E; break;
+	case 4: r = tt ? H : 0; k = ctx_in(c); break;
+	case 10: r = tt ? H : 0; k = 2 * E; break;
 	case 5: case 11: r = tt ? H : 0; break;
 	case 6: case 12: r = tt ? H : 0; k = H; break;
 	case 7: case 13: r = tt ? H : 0; break;
@@ -111,6 +118,8 @@ int botify_tt_config_check(const botify_tt_config *c, botify_err *err)
 	if (c->E < 1 || c->E > 4096 || c->H < 1 || c->H > 16384 || c->OUT < 1 || c->OUT > 4096)
 		return botify_fail(err, BOTIFY_EINVAL, "model sizes out of range (emb %d, hidden %d, out %d)",
 				   c->E, c->H, c->OUT);
+	if (c->context_artist && c->arch != BOTIFY_ARCH_TWO_TOWER)
+		return botify_fail(err, BOTIFY_EINVAL, "context_artist needs arch two-tower");
 	if (c->arch != BOTIFY_ARCH_TWO_TOWER && c->OUT != c->E)
 		return botify_fail(err, BOTIFY_EINVAL, "arch %s needs out == emb (%d != %d)",
 				   botify_tt_arch_name(c->arch), c->OUT, c->E);
@@ -201,17 +210,21 @@ int botify_tt_acts_init(botify_tt_acts *a, const botify_tt *m, int cap, botify_e
 {
 	memset(a, 0, sizeof(*a));
 	size_t B = (size_t)cap, E = (size_t)m->cfg.E, H = (size_t)m->cfg.H, O = (size_t)m->cfg.OUT;
-	size_t per_row = 2 * (2 * E + 4 * H + O) + 2 * E + 2 * O + 1;
+	size_t XC = ctx_in(&m->cfg);
+	size_t per_row = XC + 2 * E + 2 * (4 * H + O) + 2 * E + 2 * O + 1;
 	a->mem = botify_calloc(B, per_row * sizeof(float), "activations", err);
-	if (!a->mem)
+	a->start_art = a->mem ? botify_calloc(B, sizeof(int32_t), "activations", err) : NULL;
+	if (!a->start_art) {
+		botify_tt_acts_free(a);
 		return -1;
+	}
 	a->cap = cap;
 	a->n = B * per_row;
 	float *p = a->mem;
 	float **seq[] = { &a->xc, &a->h1c, &a->a1c, &a->h2c, &a->a2c, &a->h3c,
 			  &a->xi, &a->h1i, &a->a1i, &a->h2i, &a->a2i, &a->h3i,
 			  &a->ub, &a->sb, &a->oc, &a->oi, &a->pred };
-	size_t width[] = { 2 * E, H, H, H, H, O, 2 * E, H, H, H, H, O, E, E, O, O, 1 };
+	size_t width[] = { XC, H, H, H, H, O, 2 * E, H, H, H, H, O, E, E, O, O, 1 };
 	for (size_t i = 0; i < sizeof(width) / sizeof(width[0]); i++) {
 		*seq[i] = p;
 		p += B * width[i];
@@ -230,16 +243,17 @@ void botify_tt_acts_zero(botify_tt_acts *a, int B)
 void botify_tt_acts_free(botify_tt_acts *a)
 {
 	free(a->mem);
+	free(a->start_art);
 	memset(a, 0, sizeof(*a));
 }
 
-/* one tower from its input x (B, 2E) to its output o (B, OUT) */
+/* one tower from its input x (B, IN) to its output o (B, OUT) */
 static void tower_forward(const float *x, float *h1, float *a1, float *h2, float *a2, float *h3,
 			  float *o, const float *w1, const float *b1, const float *w2,
-			  const float *b2, const float *w3, const float *b3, int B, int E, int H,
+			  const float *b2, const float *w3, const float *b3, int B, int IN, int H,
 			  int OUT)
 {
-	nn_linear_forward(h1, x, w1, b1, B, 2 * E, H);
+	nn_linear_forward(h1, x, w1, b1, B, IN, H);
 	nn_leaky_relu_forward(a1, h1, (int64_t)B * H, BOTIFY_TT_SLOPE);
 	nn_linear_forward(h2, a1, w2, b2, B, H, H);
 	nn_leaky_relu_forward(a2, h2, (int64_t)B * H, BOTIFY_TT_SLOPE);
@@ -252,14 +266,14 @@ static void tower_backward(float *dx, float *dh1, float *da1, float *dh2, float 
 			   const float *dout, const float *x, const float *h1, const float *a1,
 			   const float *h2, const float *a2, const float *h3, float *dw1, float *db1,
 			   float *dw2, float *db2, float *dw3, float *db3, const float *w1,
-			   const float *w2, const float *w3, int B, int E, int H, int OUT)
+			   const float *w2, const float *w3, int B, int IN, int H, int OUT)
 {
 	nn_leaky_relu_backward(dh3, dout, h3, (int64_t)B * OUT, BOTIFY_TT_SLOPE);
 	nn_linear_backward(da2, dw3, db3, dh3, a2, w3, B, H, OUT);
 	nn_leaky_relu_backward(dh2, da2, h2, (int64_t)B * H, BOTIFY_TT_SLOPE);
 	nn_linear_backward(da1, dw2, db2, dh2, a1, w2, B, H, H);
 	nn_leaky_relu_backward(dh1, da1, h1, (int64_t)B * H, BOTIFY_TT_SLOPE);
-	nn_linear_backward(dx, dw1, db1, dh1, x, w1, B, 2 * E, H);
+	nn_linear_backward(dx, dw1, db1, dh1, x, w1, B, IN, H);
 }
 
 static void context_tower(const botify_tt *m, botify_tt_acts *a, int B)
@@ -268,7 +282,7 @@ static void context_tower(const botify_tt *m, botify_tt_acts *a, int B)
 	const botify_tt_config *c = &m->cfg;
 	if (c->arch == BOTIFY_ARCH_TWO_TOWER)
 		tower_forward(a->xc, a->h1c, a->a1c, a->h2c, a->a2c, a->h3c, a->oc, p->ctx_w1, p->ctx_b1,
-			      p->ctx_w2, p->ctx_b2, p->ctx_w3, p->ctx_b3, B, c->E, c->H, c->OUT);
+			      p->ctx_w2, p->ctx_b2, p->ctx_w3, p->ctx_b3, B, (int)ctx_in(c), c->H, c->OUT);
 	else if (c->arch == BOTIFY_ARCH_SUM)
 		nn_add_forward(a->oc, a->ub, a->sb, (int64_t)B * c->E);
 	/* dot: oc already holds the start embeddings */
@@ -280,8 +294,23 @@ static void item_tower(const botify_tt *m, botify_tt_acts *a, int B)
 	const botify_tt_config *c = &m->cfg;
 	if (c->arch == BOTIFY_ARCH_TWO_TOWER)
 		tower_forward(a->xi, a->h1i, a->a1i, a->h2i, a->a2i, a->h3i, a->oi, p->item_w1,
-			      p->item_b1, p->item_w2, p->item_b2, p->item_w3, p->item_b3, B, c->E,
+			      p->item_b1, p->item_w2, p->item_b2, p->item_w3, p->item_b3, B, 2 * c->E,
 			      c->H, c->OUT);
+}
+
+/* two-tower: the start's part of the context input, columns E.. of xc */
+static void gather_start(const botify_tt *m, botify_tt_acts *a, const int32_t *start, int B)
+{
+	const botify_tt_params *p = &m->params;
+	int E = m->cfg.E, XC = (int)ctx_in(&m->cfg);
+	nn_embedding_forward(a->xc + E, XC, start, p->start_emb, B, E);
+	if (m->cfg.context_artist) {
+		if (!m->track_artist)
+			BOTIFY_BUG("context_artist model used without a bound catalog");
+		for (int i = 0; i < B; i++)
+			a->start_art[i] = m->track_artist[start[i]];
+		nn_embedding_forward(a->xc + 2 * E, XC, a->start_art, p->artist_emb, B, E);
+	}
 }
 
 /* the embedding lookups: where each table's rows go for this arch */
@@ -291,9 +320,9 @@ static void gather_context(const botify_tt *m, botify_tt_acts *a, const int32_t 
 	const botify_tt_params *p = &m->params;
 	int E = m->cfg.E;
 	switch (m->cfg.arch) {
-	case BOTIFY_ARCH_TWO_TOWER: /* concat(user, start) (B, 2E) */
-		nn_embedding_forward(a->xc, 2 * E, user, p->user_emb, B, E);
-		nn_embedding_forward(a->xc + E, 2 * E, start, p->start_emb, B, E);
+	case BOTIFY_ARCH_TWO_TOWER: /* concat(user, start[, start's artist]) (B, XC) */
+		nn_embedding_forward(a->xc, (int)ctx_in(&m->cfg), user, p->user_emb, B, E);
+		gather_start(m, a, start, B);
 		break;
 	case BOTIFY_ARCH_SUM:
 		nn_embedding_forward(a->ub, E, user, p->user_emb, B, E);
@@ -334,7 +363,7 @@ void botify_tt_backward(botify_tt *m, botify_tt_acts *d, const botify_tt_acts *a
 	const botify_tt_config *c = &m->cfg;
 	const botify_tt_params *p = &m->params;
 	botify_tt_params *g = &m->grads;
-	int B = b->B, E = c->E, H = c->H, O = c->OUT;
+	int B = b->B, E = c->E, H = c->H, O = c->OUT, XC = (int)ctx_in(c);
 
 	nn_mse_backward(d->pred, a->pred, b->y, B, (double)B);
 	nn_rowdot_backward(d->oc, d->oi, d->pred, a->oc, a->oi, B, O);
@@ -342,15 +371,17 @@ void botify_tt_backward(botify_tt *m, botify_tt_acts *d, const botify_tt_acts *a
 		tower_backward(d->xi, d->h1i, d->a1i, d->h2i, d->a2i, d->h3i, d->oi, a->xi, a->h1i,
 			       a->a1i, a->h2i, a->a2i, a->h3i, g->item_w1, g->item_b1, g->item_w2,
 			       g->item_b2, g->item_w3, g->item_b3, p->item_w1, p->item_w2, p->item_w3,
-			       B, E, H, O);
+			       B, 2 * E, H, O);
 		nn_embedding_backward(g->artist_emb, d->xi + E, 2 * E, b->artist, B, E);
 		nn_embedding_backward(g->track_emb, d->xi, 2 * E, b->track, B, E);
 		tower_backward(d->xc, d->h1c, d->a1c, d->h2c, d->a2c, d->h3c, d->oc, a->xc, a->h1c,
 			       a->a1c, a->h2c, a->a2c, a->h3c, g->ctx_w1, g->ctx_b1, g->ctx_w2,
-			       g->ctx_b2, g->ctx_w3, g->ctx_b3, p->ctx_w1, p->ctx_w2, p->ctx_w3, B, E,
+			       g->ctx_b2, g->ctx_w3, g->ctx_b3, p->ctx_w1, p->ctx_w2, p->ctx_w3, B, XC,
 			       H, O);
-		nn_embedding_backward(g->start_emb, d->xc + E, 2 * E, b->start, B, E);
-		nn_embedding_backward(g->user_emb, d->xc, 2 * E, b->user, B, E);
+		if (c->context_artist)
+			nn_embedding_backward(g->artist_emb, d->xc + 2 * E, XC, a->start_art, B, E);
+		nn_embedding_backward(g->start_emb, d->xc + E, XC, b->start, B, E);
+		nn_embedding_backward(g->user_emb, d->xc, XC, b->user, B, E);
 	} else {
 		nn_embedding_backward(g->track_emb, d->oi, E, b->track, B, E);
 		if (c->arch == BOTIFY_ARCH_SUM) {
@@ -380,9 +411,9 @@ void botify_tt_context(const botify_tt *m, botify_tt_acts *a, int B, const int64
 	switch (m->cfg.arch) {
 	case BOTIFY_ARCH_TWO_TOWER:
 		for (int i = 0; i < B; i++)
-			memcpy(a->xc + (size_t)i * 2 * E, botify_tt_user_vector(m, users[i]),
+			memcpy(a->xc + (size_t)i * ctx_in(&m->cfg), botify_tt_user_vector(m, users[i]),
 			       (size_t)E * sizeof(float));
-		nn_embedding_forward(a->xc + E, 2 * E, starts, m->params.start_emb, B, E);
+		gather_start(m, a, starts, B);
 		break;
 	case BOTIFY_ARCH_SUM:
 		for (int i = 0; i < B; i++)
@@ -442,8 +473,8 @@ uint64_t botify_tt_catalog_hash(const int32_t *artist, int32_t N, int32_t A)
 	return h;
 }
 
-int botify_tt_check_catalog(const botify_tt *m, const int32_t *artist, int32_t N, int32_t A,
-			    const char *what, botify_err *err)
+int botify_tt_bind_catalog(botify_tt *m, const int32_t *artist, int32_t N, int32_t A,
+			   const char *what, botify_err *err)
 {
 	if (N != m->cfg.N || A != m->cfg.A)
 		return botify_fail(err, BOTIFY_EINVAL,
@@ -453,6 +484,7 @@ int botify_tt_check_catalog(const botify_tt *m, const int32_t *artist, int32_t N
 		return botify_fail(err, BOTIFY_EINVAL,
 				   "%s was trained on another catalog (its tracks' artists differ from the world's)",
 				   what);
+	m->track_artist = artist;
 	return 0;
 }
 
@@ -530,6 +562,7 @@ static cJSON *config_json(const botify_tt *m, const cJSON *training)
 	cJSON_AddNumberToObject(o, "emb", c->E);
 	cJSON_AddNumberToObject(o, "hidden", c->H);
 	cJSON_AddNumberToObject(o, "out", c->OUT);
+	cJSON_AddBoolToObject(o, "context_artist", c->context_artist);
 	cJSON_AddNumberToObject(o, "leaky_relu_slope", 0.01);
 	cJSON_AddStringToObject(o, "catalog_hash", hash);
 	cJSON *t = cJSON_AddObjectToObject(o, "tensors");
@@ -706,6 +739,12 @@ int botify_tt_load(botify_tt *m, const char *dir, botify_err *err)
 	    cfg_int(o, "hidden", path, 1, 16384, &c.H, err) ||
 	    cfg_int(o, "out", path, 1, 4096, &c.OUT, err))
 		goto out;
+	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(o, "context_artist");
+	if (ca && !cJSON_IsBool(ca)) {
+		botify_fail(err, BOTIFY_EFORMAT, "%s: 'context_artist' must be true or false", path);
+		goto out;
+	}
+	c.context_artist = cJSON_IsTrue(ca);
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "catalog_hash");
 	char *end = NULL;
 	unsigned long long hash = cJSON_IsString(h) ? strtoull(h->valuestring, &end, 16) : 0;

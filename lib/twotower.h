@@ -51,6 +51,7 @@ typedef struct botify_tt_config {
 	int E;            /* embedding width */
 	int H;            /* hidden width of the towers (two-tower) */
 	int OUT;          /* tower output width; E for dot and sum */
+	int context_artist; /* two-tower: the start's artist joins the context (3E input) */
 } botify_tt_config;
 
 /* The parameter tensors, in file order. Names of the fields = .npy names. */
@@ -93,6 +94,8 @@ typedef struct botify_tt {
 	float *user_context;  /* (U, OUT) context averaged over the user's logged starts */
 	float *user_mean;     /* (E) mean user_emb over users with pairs (derived) */
 	uint64_t catalog_hash; /* of the catalog it was trained on (tracks' artists) */
+	const int32_t *track_artist; /* (N) borrowed from the bound catalog: the
+				      * start's artist when context_artist */
 } botify_tt;
 
 /* Name of tensor i ("user_emb"), for files and messages. */
@@ -117,11 +120,12 @@ void botify_tt_free(botify_tt *m);
 /* Per-batch activations (and, in a second instance, their gradients). */
 typedef struct botify_tt_acts {
 	int cap;                     /* rows allocated */
-	float *xc, *h1c, *a1c, *h2c, *a2c, *h3c; /* context tower: (B,2E) (B,H)x4 (B,OUT) */
+	float *xc, *h1c, *a1c, *h2c, *a2c, *h3c; /* context tower: (B,XC) (B,H)x4 (B,OUT) */
 	float *xi, *h1i, *a1i, *h2i, *a2i, *h3i; /* item tower, same shapes */
 	float *ub, *sb;              /* sum: (B,E) user and start embeddings */
 	float *oc, *oi;              /* (B,OUT) context and item vectors */
 	float *pred;                 /* (B) */
+	int32_t *start_art;          /* (B) artists of the starts (context_artist) */
 	float *mem;
 	size_t n;                    /* floats in mem */
 } botify_tt_acts;
@@ -168,10 +172,11 @@ void botify_tt_update_user_mean(botify_tt *m);
 /* FNV-1a over N, A and each track's artist: identifies a catalog. */
 uint64_t botify_tt_catalog_hash(const int32_t *artist, int32_t N, int32_t A);
 
-/* Checks that a world's catalog is the one the model was trained on; what
- * names the model for messages. */
-int botify_tt_check_catalog(const botify_tt *m, const int32_t *artist, int32_t N, int32_t A,
-			    const char *what, botify_err *err);
+/* Checks that a world's catalog is the one the model was trained on and
+ * binds it: m keeps artist (borrowed; it must outlive m's use) to look up
+ * the start's artist. what names the model for messages. */
+int botify_tt_bind_catalog(botify_tt *m, const int32_t *artist, int32_t N, int32_t A,
+			   const char *what, botify_err *err);
 
 /*
  * The model directory: config.json, one .npy per non-empty tensor named

@@ -7,10 +7,11 @@
 #
 # Env: THREADS (2), EPISODES (100000 sticky_artist sessions), RANDOM_EPISODES
 # (100000 random sessions: the PyTorch reference trained on random +
-# sticky_artist logs), AB_EPISODES (2000), ARCHS ("two-tower dot sum").
+# sticky_artist logs), AB_EPISODES (2000), ARCHS ("two-tower dot sum"),
+# STICKY_RECIPE (the flags of the extra sticky-only two-tower).
 # Each arch is trained on the sticky log alone and on random + sticky; the
-# A/B uses the two-tower trained on random + sticky (MODEL=two-tower.sticky
-# to use the other). Prints one markdown table per part; the logs and
+# A/Bs use the two-tower trained on random + sticky (MODEL= to pick another)
+# and the sticky-only one trained with STICKY_RECIPE. Prints one markdown table per part; the logs and
 # models stay in WORKDIR (default: a temporary directory, removed).
 set -eu
 : "${BOTIFY:?BOTIFY must point at the botify binary}"
@@ -59,10 +60,32 @@ for arch in $ARCHS; do
 	done
 done
 
-echo "== export and A/B ($AB_EPISODES episodes)" >&2
-M="$W/${MODEL:-two-tower.mixed}"
-"$BOTIFY" export --model "$M" --embeddings "$M/track_vectors.npy" --recs "$M/tracks_with_recs.json" \
-	--user-recs "$M/recommendations.json" --k 100 --force >/dev/null
-echo
-"$BOTIFY" simulate --episodes "$AB_EPISODES" --seed 7 --experiment AB \
-	--arms "C=contextual:file=$M/tracks_with_recs.json,T1=nn:model=$M,T2=sticky_artist" | sed -n '/^| arm/,/^$/p'
+# Logs of sticky_artist alone never pair a start with another artist: the
+# model needs negatives and some more width to rank the catalog from them.
+STICKY_RECIPE=${STICKY_RECIPE:---negatives 1 --emb 64 --hidden 128 --out 64}
+echo "== train two-tower on sticky logs with: $STICKY_RECIPE" >&2
+# shellcheck disable=SC2086
+"$BOTIFY" train --log "$W/sticky.jsonl.gz" --model "$W/two-tower.sticky-recipe" --threads "$THREADS" --force \
+	$STICKY_RECIPE >"$W/two-tower.sticky-recipe.out" 2>"$W/two-tower.sticky-recipe.err"
+row two-tower sticky-recipe
+
+# nn against contextual (built from the same model's export) and sticky_artist
+ab() { # model-dir title
+	local M=$1
+	echo "== export and A/B of $2 ($AB_EPISODES episodes)" >&2
+	"$BOTIFY" export --model "$M" --embeddings "$M/track_vectors.npy" --recs "$M/tracks_with_recs.json" \
+		--user-recs "$M/recommendations.json" --k 100 --force >/dev/null
+	echo
+	echo "### $2: nn (treatment) vs each control, mean_time_per_session"
+	echo
+	echo "| control | effect % | upper | lower | control_mean | nn mean | significant | n_control | n_nn |"
+	echo "|---|---:|---:|---:|---:|---:|---|---:|---:|"
+	local c
+	for c in "contextual:file=$M/tracks_with_recs.json" sticky_artist; do
+		"$BOTIFY" ab --control "$c" --treatment "nn:model=$M" --episodes "$AB_EPISODES" --seed 7 |
+			grep -E '^\| T1 \| mean_time_per_session' |
+			sed -E "s/^\| T1 \| mean_time_per_session \|/| ${c%%:*} |/"
+	done
+}
+ab "$W/${MODEL:-two-tower.mixed}" "two-tower, defaults, random + sticky_artist logs"
+ab "$W/two-tower.sticky-recipe" "two-tower, sticky_artist logs only, $STICKY_RECIPE"

@@ -35,7 +35,7 @@ static void setup(int arch)
 	p.genres = 3;
 	memset(&world, 0, sizeof(world));
 	ck_assert_int_eq(botify_worldgen_generate(&world, &p, &err), 0);
-	botify_tt_config c = { arch, world.U, world.N, world.A, 4, 6, arch ? 4 : 3 };
+	botify_tt_config c = { arch, world.U, world.N, world.A, 4, 6, arch ? 4 : 3, 0 };
 	ck_assert_int_eq(botify_tt_init(&model, &c, 12, &err), 0);
 	model.catalog_hash = botify_tt_catalog_hash(world.artist, world.N, world.A);
 	for (int u = 0; u < 5; u++)

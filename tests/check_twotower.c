@@ -31,7 +31,7 @@ static void remove_tmpdir(void)
 
 static botify_tt_config tiny_config(int arch)
 {
-	botify_tt_config c = { arch, 5, 7, 3, 3, 4, 3 };
+	botify_tt_config c = { arch, 5, 7, 3, 3, 4, 3, 0 };
 	if (arch == BOTIFY_ARCH_TWO_TOWER)
 		c.OUT = 2;
 	return c;
@@ -54,13 +54,18 @@ static double batch_loss(const botify_tt *m, botify_tt_acts *a, const botify_tt_
 	return s / b->B;
 }
 
-static void gradcheck(int arch)
+/* artists of tracks 0..6, consistent with b_track/b_artist */
+static const int32_t b_track_artist[7] = { 2, 0, 1, 1, 2, 0, 0 };
+
+static void gradcheck(int arch, int context_artist)
 {
 	botify_tt m = {0};
 	botify_tt_acts a = {0}, d = {0};
 	botify_err err = {0};
 	botify_tt_config c = tiny_config(arch);
+	c.context_artist = context_artist;
 	ck_assert_int_eq(botify_tt_init(&m, &c, 3, &err), 0);
+	m.track_artist = b_track_artist;
 	ck_assert_int_eq(botify_tt_alloc_training(&m, &err), 0);
 	ck_assert_int_eq(botify_tt_acts_init(&a, &m, NB, &err), 0);
 	ck_assert_int_eq(botify_tt_acts_init(&d, &m, NB, &err), 0);
@@ -101,19 +106,25 @@ static void gradcheck(int arch)
 
 START_TEST(two_tower_gradients_match_finite_differences)
 {
-	gradcheck(BOTIFY_ARCH_TWO_TOWER);
+	gradcheck(BOTIFY_ARCH_TWO_TOWER, 0);
+}
+END_TEST
+
+START_TEST(two_tower_context_artist_gradients_match_finite_differences)
+{
+	gradcheck(BOTIFY_ARCH_TWO_TOWER, 1);
 }
 END_TEST
 
 START_TEST(dot_gradients_match_finite_differences)
 {
-	gradcheck(BOTIFY_ARCH_DOT);
+	gradcheck(BOTIFY_ARCH_DOT, 0);
 }
 END_TEST
 
 START_TEST(sum_gradients_match_finite_differences)
 {
-	gradcheck(BOTIFY_ARCH_SUM);
+	gradcheck(BOTIFY_ARCH_SUM, 0);
 }
 END_TEST
 
@@ -169,7 +180,7 @@ static void train_tiny(botify_tt *m, int arch, uint64_t seed, int64_t epochs,
 		       botify_train_result *res, const botify_pairs *p, const int32_t *artist)
 {
 	botify_err err = {0};
-	botify_tt_config c = { arch, 8, 40, 4, 8, 16, 8 };
+	botify_tt_config c = { arch, 8, 40, 4, 8, 16, 8, 0 };
 	botify_train_opts o;
 	botify_train_defaults(&o);
 	o.seed = seed;
@@ -226,7 +237,7 @@ START_TEST(early_stopping_keeps_the_best_epoch)
 	setup_artist();
 	botify_err err = {0};
 	botify_tt m = {0};
-	botify_tt_config c = { BOTIFY_ARCH_TWO_TOWER, 8, 40, 4, 8, 16, 8 };
+	botify_tt_config c = { BOTIFY_ARCH_TWO_TOWER, 8, 40, 4, 8, 16, 8, 0 };
 	botify_train_opts o;
 	botify_train_defaults(&o);
 	o.batch = 16;
@@ -254,7 +265,7 @@ START_TEST(interrupt_keeps_the_best_so_far)
 	setup_artist();
 	botify_err err = {0};
 	botify_tt m = {0};
-	botify_tt_config c = { BOTIFY_ARCH_DOT, 8, 40, 4, 8, 8, 8 };
+	botify_tt_config c = { BOTIFY_ARCH_DOT, 8, 40, 4, 8, 8, 8, 0 };
 	botify_train_opts o;
 	botify_train_defaults(&o);
 	volatile sig_atomic_t stop = 1;
@@ -293,6 +304,99 @@ START_TEST(training_is_deterministic)
 	botify_tt_free(&m2);
 	botify_tt_free(&m3);
 	botify_pairs_free(&p);
+}
+END_TEST
+
+/* On a problem where a pair's time depends on whether the start and the
+ * track share an artist, and the logs only show same-artist pairs (as
+ * sticky_artist's do), negatives are what teach the model that the other
+ * artists score low; the objective they add is reported apart. */
+START_TEST(negatives_teach_what_the_logs_never_show)
+{
+	enum { NP = 3000, NU = 8, NT = 40 };
+	botify_pairs p;
+	synthetic_pairs(&p, NP, NU, NT);
+	setup_artist();
+	for (int64_t i = 0; i < p.n; i++) { /* same-artist candidates only */
+		p.track[i] = (int32_t)((p.start[i] + 4 * (i % 7 + 1)) % NT);
+		p.time[i] = 0.8f;
+	}
+	double score[2];
+	for (int neg = 0; neg <= 1; neg++) {
+		botify_err err = {0};
+		botify_tt m = {0};
+		botify_tt_config c = { BOTIFY_ARCH_TWO_TOWER, NU, NT, 4, 8, 16, 8, 1 };
+		botify_train_opts o;
+		botify_train_defaults(&o);
+		o.epochs = 20;
+		o.batch = 64;
+		o.lr = 1e-2;
+		o.negatives = neg;
+		botify_train_result res;
+		ck_assert_int_eq(botify_tt_init(&m, &c, 7, &err), 0);
+		ck_assert_msg(botify_train(&m, &p, tiny_artist, &o, &res, &err) == 0, "%s", err.msg);
+		if (neg) {
+			ck_assert(res.test_neg_mse > 0);
+			ck_assert(res.history[0].val_objective != res.history[0].val_mse);
+		} else {
+			ck_assert(res.test_neg_mse == 0);
+			ck_assert(res.history[0].val_objective == res.history[0].val_mse);
+		}
+		/* mean predicted score of other-artist pairs, for start 0 */
+		botify_tt_acts a = {0};
+		ck_assert_int_eq(botify_tt_acts_init(&a, &m, NT, &err), 0);
+		int64_t users[NT];
+		int32_t starts[NT], tracks[NT], artists[NT];
+		for (int t = 0; t < NT; t++) {
+			users[t] = 0;
+			starts[t] = 0;
+			tracks[t] = t;
+			artists[t] = tiny_artist[t];
+		}
+		float ctx[8], items[NT * 8];
+		botify_tt_context(&m, &a, 1, users, starts, ctx);
+		botify_tt_items(&m, &a, NT, tracks, artists, items);
+		double other = 0;
+		for (int t = 0; t < NT; t++) {
+			double d = 0;
+			for (int k = 0; k < 8; k++)
+				d += ctx[k] * items[t * 8 + k];
+			if (tiny_artist[t] != tiny_artist[0])
+				other += d / (NT * 3 / 4);
+		}
+		score[neg] = other;
+		botify_tt_acts_free(&a);
+		botify_train_result_free(&res);
+		botify_tt_free(&m);
+	}
+	ck_assert_msg(score[1] < 0.3 && score[1] < score[0] - 0.2,
+		      "other-artist score %g with negatives, %g without", score[1], score[0]);
+	botify_pairs_free(&p);
+}
+END_TEST
+
+START_TEST(context_artist_is_saved_and_loaded)
+{
+	make_tmpdir();
+	char dir[128];
+	snprintf(dir, sizeof(dir), "%s/ca", tmpdir);
+	botify_tt m = {0}, l = {0};
+	botify_err err = {0};
+	botify_tt_config c = tiny_config(BOTIFY_ARCH_TWO_TOWER);
+	c.context_artist = 1;
+	ck_assert_int_eq(botify_tt_init(&m, &c, 4, &err), 0);
+	ck_assert_uint_eq(m.cols[4], (size_t)(3 * c.E)); /* ctx_w1 reads user, start, artist */
+	ck_assert_msg(botify_tt_save(&m, dir, 0, NULL, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(botify_tt_load(&l, dir, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(l.cfg.context_artist, 1);
+	ck_assert(!memcmp(l.mem, m.mem, m.n_params * sizeof(float)));
+	/* dot and sum have no towers to take it */
+	c = tiny_config(BOTIFY_ARCH_SUM);
+	c.context_artist = 1;
+	ck_assert_int_eq(botify_tt_config_check(&c, &err), -1);
+	botify_tt_free(&m);
+	botify_tt_free(&l);
+	remove_tmpdir();
 }
 END_TEST
 
@@ -455,11 +559,11 @@ START_TEST(catalog_check_and_user_vectors)
 	ck_assert_int_eq(botify_tt_init(&m, &c, 4, &err), 0);
 	int32_t artist[7] = { 0, 1, 2, 0, 1, 2, 0 };
 	m.catalog_hash = botify_tt_catalog_hash(artist, 7, 3);
-	ck_assert_int_eq(botify_tt_check_catalog(&m, artist, 7, 3, "m", &err), 0);
+	ck_assert_int_eq(botify_tt_bind_catalog(&m, artist, 7, 3, "m", &err), 0);
 	artist[6] = 1;
-	ck_assert_int_eq(botify_tt_check_catalog(&m, artist, 7, 3, "m", &err), -1);
+	ck_assert_int_eq(botify_tt_bind_catalog(&m, artist, 7, 3, "m", &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "another catalog"));
-	ck_assert_int_eq(botify_tt_check_catalog(&m, artist, 6, 3, "m", &err), -1);
+	ck_assert_int_eq(botify_tt_bind_catalog(&m, artist, 6, 3, "m", &err), -1);
 	/* users 1 and 3 trained: the mean is theirs; others (and ids out of range) use it */
 	m.user_pairs[1] = 2;
 	m.user_pairs[3] = 5;
@@ -481,6 +585,9 @@ Suite *twotower_suite(void)
 	TCase *tc = tcase_create("model");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, two_tower_gradients_match_finite_differences);
+	tcase_add_test(tc, two_tower_context_artist_gradients_match_finite_differences);
+	tcase_add_test(tc, negatives_teach_what_the_logs_never_show);
+	tcase_add_test(tc, context_artist_is_saved_and_loaded);
 	tcase_add_test(tc, dot_gradients_match_finite_differences);
 	tcase_add_test(tc, sum_gradients_match_finite_differences);
 	tcase_add_test(tc, arch_uses_only_its_tensors);
