@@ -52,7 +52,7 @@ static const struct flag_doc doc = {
 struct ab_opts {
 	struct flag_list logs, treatments, requires;
 	const char *experiment, *control, *format, *plot, *world_dir, *config, *out_log;
-	double alpha;
+	double alpha, rec_timeout;
 	int64_t episodes, seed, threads, day, max_steps;
 	int seen_max_steps, force, show_progress;
 };
@@ -314,7 +314,8 @@ static int parse_arm_list(const struct flag_list *l, int *arms, int *n)
 
 int cmd_ab(int argc, char **argv)
 {
-	struct ab_opts o = { .alpha = 0.05, .format = "md", .seed = 1, .threads = cpu_count() };
+	struct ab_opts o = { .alpha = 0.05, .format = "md", .seed = 1, .threads = cpu_count(),
+			     .rec_timeout = BOTIFY_REC_TIMEOUT };
 	struct flag flags[] = {
 		FLAG_LIST("log", &o.logs, "FILE", "a log to analyse (plain or .gz); with --episodes: keep the log here"),
 		FLAG_STR("experiment", &o.experiment, "NAME", "the experiment whose arms to compare"),
@@ -333,6 +334,7 @@ int cmd_ab(int argc, char **argv)
 		FLAG_LONG("max-steps", &o.max_steps, "M", "with --episodes: cap on recommendations per session", 1, 1e9),
 		FLAG_STR("config", &o.config, "FILE", "with --episodes: user-model defaults"),
 		FLAG_BOOL("progress", &o.show_progress, "show progress even when stderr is not a terminal"),
+		FLAG_DOUBLE("rec-timeout", &o.rec_timeout, "S", "with --episodes: seconds an exec:/remote: recommender may take per call", 0.001, 86400),
 		FLAG_END,
 	};
 	flags[14].seen = &o.seen_max_steps;
@@ -403,6 +405,7 @@ int cmd_ab(int argc, char **argv)
 			.seed = o.seed,
 			.day = o.day,
 			.threads = o.threads,
+			.rec_timeout = o.rec_timeout,
 			.experiment = experiment,
 			.specs = specs,
 			.n_specs = 1 + o.treatments.n,

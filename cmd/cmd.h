@@ -23,6 +23,7 @@ int cmd_simulate(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_ab(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Prints "botify: <msg>" on stderr; returns BOTIFY_EXIT_USAGE. */
 int report_error(const botify_err *err);

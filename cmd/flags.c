@@ -202,7 +202,7 @@ void flags_help(const struct flag *flags, const struct flag_doc *doc)
 		printf("  %-24s %s", left, f->help);
 		if (strstr(f->help, "default")) /* the help text already says it */
 			;
-		else if (f->type == FLAG_T_LONG && *(int64_t *)f->ptr)
+		else if (f->type == FLAG_T_LONG && *(int64_t *)f->ptr > 0) /* < 0: required, no default */
 			printf(" (default: %lld)", (long long)*(int64_t *)f->ptr);
 		else if (f->type == FLAG_T_DOUBLE && *(double *)f->ptr != 0.0)
 			printf(" (default: %g)", *(double *)f->ptr);

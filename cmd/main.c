@@ -23,6 +23,7 @@ static const struct botify_cmd {
 	{ "train",    cmd_train,    "train a two-tower model on logged sessions" },
 	{ "export",   cmd_export,   "write track embeddings and top-K lists" },
 	{ "ab",       cmd_ab,       "A/B metrics with confidence intervals" },
+	{ "serve",    cmd_serve,    "serve a recommender over the original service's HTTP API" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

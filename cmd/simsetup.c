@@ -43,7 +43,8 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 	double t_load = now_seconds();
 	if (load_world(&s->w, o->world_dir, 0, err) != 0)
 		return -1;
-	botify_rec_env env = { &s->w, s->cfg.max_steps };
+	botify_rec_env env = { .world = &s->w, .max_steps = s->cfg.max_steps,
+			       .rec_timeout = o->rec_timeout };
 	botify_rec *rec_ptrs[BOTIFY_MAX_ARMS];
 	for (int a = 0; a < s->n_arms; a++) {
 		const char *spec = !o->experiment ? o->rec_spec

@@ -23,6 +23,7 @@ struct sim_setup_opts {
 	int64_t max_steps;          /* used when max_steps_given */
 	int max_steps_given;
 	int64_t episodes, seed, day, threads;
+	double rec_timeout;         /* seconds per external recommender call; 0: default */
 	/* one recommender (rec_spec), or an experiment with its arms: either
 	 * arms_list ("C=SPEC,T1=SPEC") or n_specs specs, arm i = specs[i] */
 	const char *rec_spec;

@@ -27,6 +27,14 @@ static const struct flag_doc doc = {
 		"  sticky_artist                           a uniform track by the previous track's artist\n"
 		"  indexed:file=recommendations.json       a uniform track from the user's list\n"
 		"  contextual:file=tracks_with_recs.json   a uniform track from the previous track's list\n"
+		"    (both take fallback=SPEC: who answers when there is no list; default random)\n"
+		"  nn:model=DIR[,k=100]                    the trained model's ranked list for the session\n"
+		"  ranked_sticky:model=DIR|users=F,recs=F[,t=0.1,p=0.3]\n"
+		"                                          ranked list, then artist or contextual (report 001)\n"
+		"  sticky_plus:dislikes=LOG[,k=3,recs=F]   sticky_artist without dislikes, mixed (report 004)\n"
+		"  exec:cmd='python3 my_rec.py'            another program, JSON lines (docs/PROTOCOL.md)\n"
+		"  remote:url=http://127.0.0.1:5000        a service with botify's HTTP API (botify serve)\n"
+		"details: docs/recommenders.md\n"
 		"\nexamples:\n"
 		"  botify simulate --episodes 2000 --recommender sticky_artist --seed 31337 --log logs/day1.jsonl.gz\n"
 		"  botify simulate --episodes 20000 --experiment AB --arms C=random,T1=sticky_artist --threads 2\n",
@@ -52,6 +60,7 @@ int cmd_simulate(int argc, char **argv)
 	const char *arms_list = NULL, *config = NULL, *format = "table";
 	int64_t episodes = -1, seed = 1, threads = cpu_count(), day = 0, max_steps = 0;
 	int force = 0, show_progress = 0, seen_max_steps = 0;
+	double rec_timeout = BOTIFY_REC_TIMEOUT;
 	struct flag flags[] = {
 		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
 		FLAG_LONG("episodes", &episodes, "N", "sessions to simulate", 0, 1e15),
@@ -67,6 +76,7 @@ int cmd_simulate(int argc, char **argv)
 		FLAG_STR("config", &config, "FILE", "user-model defaults (default: built-in configs/sim.json)"),
 		FLAG_STR("format", &format, "table|json", "summary format"),
 		FLAG_BOOL("progress", &show_progress, "show progress even when stderr is not a terminal"),
+		FLAG_DOUBLE("rec-timeout", &rec_timeout, "S", "seconds an exec:/remote: recommender may take per call", 0.001, 86400),
 		FLAG_END,
 	};
 	flags[10].seen = &seen_max_steps;
@@ -98,6 +108,7 @@ int cmd_simulate(int argc, char **argv)
 		.seed = seed,
 		.day = day,
 		.threads = threads,
+		.rec_timeout = rec_timeout,
 		.rec_spec = rec_spec,
 		.experiment = experiment,
 		.arms_list = arms_list,

@@ -1,5 +1,5 @@
 /*
- * train.c - botify train: fit the two-tower (or dot/sum) model to logged
+ * train.c - botify train: fit the two-tower (or dot/sum/hybrid) model to logged
  * sessions and write a model directory.
  */
 #include <stdio.h>
@@ -17,7 +17,7 @@
 #include "world.h"
 
 static const struct flag_doc doc = {
-	.usage = "botify train --log FILE... --model DIR [--world DIR] [--arch two-tower|dot|sum] [options]",
+	.usage = "botify train --log FILE... --model DIR [--world DIR] [--arch two-tower|dot|sum|hybrid] [options]",
 	.summary =
 		"Trains a model of listen time on logged sessions: per user in timestamp order,\n"
 		"a session's first row gives its start track and each later row a pair\n"
@@ -37,6 +37,7 @@ static const struct flag_doc doc = {
 		"             concat(track, artist), each 3 x (Linear + LeakyReLU(0.01)); prediction =\n"
 		"             dot of the outputs (--no-context-artist: concat(user, start) only)\n"
 		"  dot        start . track          sum   (start + user) . track\n"
+		"  hybrid     sigmoid(start . track + Linear(user * track)), * elementwise\n"
 		"\nexamples:\n"
 		"  botify simulate --episodes 100000 --recommender sticky_artist --log logs/day1.jsonl.gz\n"
 		"  botify train --log logs/day1.jsonl.gz --model models/nn\n"
@@ -111,13 +112,13 @@ int cmd_train(int argc, char **argv)
 		FLAG_LIST("log", &logs, "FILE...", "event log (plain or .gz); more files may follow"),
 		FLAG_STR("model", &model_dir, "DIR", "model directory to write"),
 		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
-		FLAG_STR("arch", &arch_name, "ARCH", "two-tower, dot or sum"),
+		FLAG_STR("arch", &arch_name, "ARCH", "two-tower, dot, sum or hybrid"),
 		FLAG_LONG("epochs", &o.epochs, "N", "at most N epochs", 1, 100000),
 		FLAG_LONG("patience", &o.patience, "P", "stop after P epochs without a better val MSE", 1, 100000),
 		FLAG_LONG("seed", &seed, "S", "seed of the split, initialization and batch order", 0, 9007199254740992.0),
 		FLAG_LONG("emb", &emb, "E", "embedding width", 1, 4096),
 		FLAG_LONG("hidden", &hidden, "H", "hidden width of the towers", 1, 16384),
-		FLAG_LONG("out", &out, "O", "tower output width (two-tower; dot/sum use --emb)", 1, 4096),
+		FLAG_LONG("out", &out, "O", "tower output width (two-tower; the others use --emb)", 1, 4096),
 		FLAG_LONG("batch", &o.batch, "B", "mini-batch size", 1, 1 << 24),
 		FLAG_DOUBLE("lr", &o.lr, "LR", "Adam learning rate", 1e-12, 10),
 		FLAG_DOUBLE("weight-decay", &o.weight_decay, "WD", "L2 weight decay", 0, 10),
@@ -145,7 +146,7 @@ int cmd_train(int argc, char **argv)
 		return usage_error("train", "--model DIR is required");
 	int arch = botify_tt_arch_parse(arch_name);
 	if (arch < 0)
-		return usage_error("train", "--arch must be two-tower, dot or sum, not '%s'", arch_name);
+		return usage_error("train", "--arch must be two-tower, dot, sum or hybrid, not '%s'", arch_name);
 	if (arch != BOTIFY_ARCH_TWO_TOWER && seen_out && out != emb)
 		return usage_error("train", "--arch %s has no towers: its vectors are --emb wide (drop --out)",
 				   arch_name);

@@ -14,52 +14,7 @@
 #include <zlib.h>
 
 #include "experiment.h"
-
-static char *put_str(char *p, const char *s)
-{
-	size_t n = strlen(s);
-	memcpy(p, s, n);
-	return p + n;
-}
-
-static char *put_u64(char *p, uint64_t v)
-{
-	char tmp[24];
-	int n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
-static char *put_i64(char *p, int64_t v)
-{
-	if (v < 0) {
-		*p++ = '-';
-		return put_u64(p, (uint64_t)0 - (uint64_t)v);
-	}
-	return put_u64(p, (uint64_t)v);
-}
-
-/* Shortest repr that reads back as x, spelled as Python spells floats. */
-static char *put_double_repr(char *p, double x)
-{
-	char buf[40];
-	if (!isfinite(x))
-		return put_str(p, isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity");
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, x);
-		if (strtod(buf, NULL) == x)
-			break;
-	}
-	p = put_str(p, buf);
-	if (!strpbrk(buf, ".e"))
-		p = put_str(p, ".0");
-	return p;
-}
+#include "pyfmt.h"
 
 /* Listen times are hundredths (the simulator rounds them); print those as
  * Python prints them and anything else through the general path. */
@@ -68,7 +23,7 @@ static char *put_time(char *p, double t)
 	double h = nearbyint(t * 100.0);
 	if (h >= 0 && h < 1e9 && h / 100.0 == t) {
 		uint64_t hi = (uint64_t)h;
-		p = put_u64(p, hi / 100);
+		p = botify_put_u64(p, hi / 100);
 		*p++ = '.';
 		uint64_t f = hi % 100;
 		if (f % 10 == 0) {
@@ -79,16 +34,16 @@ static char *put_time(char *p, double t)
 		}
 		return p;
 	}
-	return put_double_repr(p, t);
+	return botify_put_pyfloat(p, t);
 }
 
 /* Latency in seconds with nanosecond resolution, trailing zeros trimmed. */
 static char *put_latency(char *p, double s)
 {
 	if (!(s >= 0 && s < 1e9))
-		return put_double_repr(p, s);
+		return botify_put_pyfloat(p, s);
 	uint64_t ns = (uint64_t)llround(s * 1e9);
-	p = put_u64(p, ns / 1000000000u);
+	p = botify_put_u64(p, ns / 1000000000u);
 	*p++ = '.';
 	uint64_t frac = ns % 1000000000u;
 	char digits[9];
@@ -106,32 +61,32 @@ static char *put_latency(char *p, double s)
 size_t botify_event_format(char *buf, const botify_event *e, const char *experiment)
 {
 	char *p = buf;
-	p = put_str(p, e->message == BOTIFY_MSG_LAST ? "{\"message\": \"last\", \"timestamp\": "
+	p = botify_put_str(p, e->message == BOTIFY_MSG_LAST ? "{\"message\": \"last\", \"timestamp\": "
 						     : "{\"message\": \"next\", \"timestamp\": ");
-	p = put_i64(p, e->timestamp);
-	p = put_str(p, ", \"user\": ");
-	p = put_i64(p, e->user);
-	p = put_str(p, ", \"track\": ");
-	p = put_i64(p, e->track);
-	p = put_str(p, ", \"time\": ");
+	p = botify_put_i64(p, e->timestamp);
+	p = botify_put_str(p, ", \"user\": ");
+	p = botify_put_i64(p, e->user);
+	p = botify_put_str(p, ", \"track\": ");
+	p = botify_put_i64(p, e->track);
+	p = botify_put_str(p, ", \"time\": ");
 	p = put_time(p, e->time);
-	p = put_str(p, ", \"latency\": ");
+	p = botify_put_str(p, ", \"latency\": ");
 	p = put_latency(p, e->latency);
 	if (e->message != BOTIFY_MSG_LAST) {
-		p = put_str(p, ", \"recommendation\": ");
-		p = put_i64(p, e->recommendation);
+		p = botify_put_str(p, ", \"recommendation\": ");
+		p = botify_put_i64(p, e->recommendation);
 	}
-	p = put_str(p, ", \"experiments\": {");
+	p = botify_put_str(p, ", \"experiments\": {");
 	const char *arm = botify_arm_name(e->arm);
 	if (experiment && arm) {
 		/* experiment names are [A-Za-z0-9_.-]: nothing to escape */
 		*p++ = '"';
-		p = put_str(p, experiment);
-		p = put_str(p, "\": \"");
-		p = put_str(p, arm);
+		p = botify_put_str(p, experiment);
+		p = botify_put_str(p, "\": \"");
+		p = botify_put_str(p, arm);
 		*p++ = '"';
 	}
-	p = put_str(p, "}}\n");
+	p = botify_put_str(p, "}}\n");
 	return (size_t)(p - buf);
 }
 

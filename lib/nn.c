@@ -3,6 +3,7 @@
  */
 #include "nn.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -171,6 +172,42 @@ void nn_rowdot_backward(float *da, float *db, const float *dout, const float *a,
 			db[r + c] += d * a[r + c];
 		}
 	}
+}
+
+void nn_mul_forward(float *out, const float *a, const float *b, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		out[i] = a[i] * b[i];
+}
+
+void nn_mul_backward(float *da, float *db, const float *dout, const float *a, const float *b,
+		     int64_t n)
+{
+	for (int64_t i = 0; i < n; i++) {
+		da[i] += dout[i] * b[i];
+		db[i] += dout[i] * a[i];
+	}
+}
+
+void nn_sigmoid_forward(float *out, const float *inp, int64_t n)
+{
+	/* two branches so that exp() never overflows: exp(-x) for x >= 0,
+	 * exp(x) otherwise; both are exactly 1 / (1 + exp(-x)) */
+	for (int64_t i = 0; i < n; i++) {
+		float x = inp[i];
+		if (x >= 0.0f) {
+			out[i] = 1.0f / (1.0f + expf(-x));
+		} else {
+			float e = expf(x);
+			out[i] = e / (1.0f + e);
+		}
+	}
+}
+
+void nn_sigmoid_backward(float *dinp, const float *dout, const float *out, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		dinp[i] += dout[i] * out[i] * (1.0f - out[i]);
 }
 
 double nn_sse(const float *pred, const float *y, int B)

@@ -58,6 +58,18 @@ void nn_rowdot_forward(float *out, const float *a, const float *b, int B, int C)
 void nn_rowdot_backward(float *da, float *db, const float *dout, const float *a, const float *b,
 			int B, int C);
 
+/* out (n) = a * b, elementwise (the Hadamard product) */
+void nn_mul_forward(float *out, const float *a, const float *b, int64_t n);
+/* da += dout * b;  db += dout * a */
+void nn_mul_backward(float *da, float *db, const float *dout, const float *a, const float *b,
+		     int64_t n);
+
+/* out (n) = 1 / (1 + exp(-inp));  works in place (out == inp) */
+void nn_sigmoid_forward(float *out, const float *inp, int64_t n);
+/* dinp (n) += dout * out * (1 - out);  out is the forward's OUTPUT, so the
+ * forward may have overwritten its input */
+void nn_sigmoid_backward(float *dinp, const float *dout, const float *out, int64_t n);
+
 /* Returns the sum of squared errors of pred (B) against y (B), in double and
  * in batch order (the mean is that / B). */
 double nn_sse(const float *pred, const float *y, int B);

@@ -12,6 +12,8 @@
 extern const botify_rec_ops botify_rec_random, botify_rec_toppop, botify_rec_sticky_artist,
 	botify_rec_indexed, botify_rec_contextual;
 extern const botify_rec_ops botify_rec_nn;
+extern const botify_rec_ops botify_rec_ranked_sticky, botify_rec_sticky_plus;
+extern const botify_rec_ops botify_rec_exec, botify_rec_remote;
 
 const botify_rec_ops *const botify_recommenders[] = {
 	&botify_rec_random,
@@ -20,6 +22,10 @@ const botify_rec_ops *const botify_recommenders[] = {
 	&botify_rec_indexed,
 	&botify_rec_contextual,
 	&botify_rec_nn,
+	&botify_rec_ranked_sticky,
+	&botify_rec_sticky_plus,
+	&botify_rec_exec,
+	&botify_rec_remote,
 	NULL,
 };
 

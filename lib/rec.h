@@ -50,7 +50,11 @@ typedef struct botify_rec_args {
 typedef struct botify_rec_env {
 	const botify_world *world;
 	int64_t max_steps;   /* longest session the caller will run */
+	double rec_timeout;  /* seconds an external recommender (exec:, remote:)
+			      * may take per call; 0 means BOTIFY_REC_TIMEOUT */
 } botify_rec_env;
+
+#define BOTIFY_REC_TIMEOUT 10.0
 
 typedef struct botify_rec botify_rec;
 

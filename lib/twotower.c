@@ -24,6 +24,7 @@ static const char *const tensor_names[BOTIFY_TT_NTENSORS] = {
 	"user_emb", "start_emb", "track_emb", "artist_emb",
 	"ctx_w1",   "ctx_b1",    "ctx_w2",    "ctx_b2",    "ctx_w3",  "ctx_b3",
 	"item_w1",  "item_b1",   "item_w2",   "item_b2",   "item_w3", "item_b3",
+	"user_lin_w", "user_lin_b",
 };
 
 const char *botify_tt_tensor_name(int i)
@@ -40,6 +41,8 @@ const char *botify_tt_arch_name(int arch)
 		return "dot";
 	case BOTIFY_ARCH_SUM:
 		return "sum";
+	case BOTIFY_ARCH_HYBRID:
+		return "hybrid";
 	default:
 		return NULL;
 	}
@@ -47,7 +50,7 @@ const char *botify_tt_arch_name(int arch)
 
 int botify_tt_arch_parse(const char *name)
 {
-	for (int a = 0; a < 3; a++)
+	for (int a = 0; a < BOTIFY_TT_NARCH; a++)
 		if (!strcmp(name, botify_tt_arch_name(a)))
 			return a;
 	return -1;
@@ -60,6 +63,7 @@ static float **tensor_ptrs(botify_tt_params *p, float **out[BOTIFY_TT_NTENSORS])
 		&p->user_emb, &p->start_emb, &p->track_emb, &p->artist_emb,
 		&p->ctx_w1,   &p->ctx_b1,    &p->ctx_w2,    &p->ctx_b2,    &p->ctx_w3,  &p->ctx_b3,
 		&p->item_w1,  &p->item_b1,   &p->item_w2,   &p->item_b2,   &p->item_w3, &p->item_b3,
+		&p->user_lin_w, &p->user_lin_b,
 	};
 	memcpy(out, ptrs, sizeof(ptrs));
 	return out[0];
@@ -98,6 +102,8 @@ static void tensor_shape(const botify_tt_config *c, int i, size_t *rows, size_t 
 	case 7: case 13: r = tt ? H : 0; break;
 	case 8: case 14: r = tt ? O : 0; k = H; break;
 	case 9: case 15: r = tt ? O : 0; break;
+	case 16: r = c->arch == BOTIFY_ARCH_HYBRID ? 1 : 0; k = E; break;
+	case 17: r = c->arch == BOTIFY_ARCH_HYBRID ? 1 : 0; break;
 	}
 	*rows = r;
 	*cols = r ? k : 0;
@@ -211,7 +217,7 @@ int botify_tt_acts_init(botify_tt_acts *a, const botify_tt *m, int cap, botify_e
 	memset(a, 0, sizeof(*a));
 	size_t B = (size_t)cap, E = (size_t)m->cfg.E, H = (size_t)m->cfg.H, O = (size_t)m->cfg.OUT;
 	size_t XC = ctx_in(&m->cfg);
-	size_t per_row = XC + 2 * E + 2 * (4 * H + O) + 2 * E + 2 * O + 1;
+	size_t per_row = XC + 2 * E + 2 * (4 * H + O) + 2 * E + 2 * O + 1 + E + 3;
 	a->mem = botify_calloc(B, per_row * sizeof(float), "activations", err);
 	a->start_art = a->mem ? botify_calloc(B, sizeof(int32_t), "activations", err) : NULL;
 	if (!a->start_art) {
@@ -223,8 +229,9 @@ int botify_tt_acts_init(botify_tt_acts *a, const botify_tt *m, int cap, botify_e
 	float *p = a->mem;
 	float **seq[] = { &a->xc, &a->h1c, &a->a1c, &a->h2c, &a->a2c, &a->h3c,
 			  &a->xi, &a->h1i, &a->a1i, &a->h2i, &a->a2i, &a->h3i,
-			  &a->ub, &a->sb, &a->oc, &a->oi, &a->pred };
-	size_t width[] = { XC, H, H, H, H, O, 2 * E, H, H, H, H, O, E, E, O, O, 1 };
+			  &a->ub, &a->sb, &a->oc, &a->oi, &a->pred,
+			  &a->ut, &a->lin, &a->sdot, &a->z };
+	size_t width[] = { XC, H, H, H, H, O, 2 * E, H, H, H, H, O, E, E, O, O, 1, E, 1, 1, 1 };
 	for (size_t i = 0; i < sizeof(width) / sizeof(width[0]); i++) {
 		*seq[i] = p;
 		p += B * width[i];
@@ -285,7 +292,27 @@ static void context_tower(const botify_tt *m, botify_tt_acts *a, int B)
 			      p->ctx_w2, p->ctx_b2, p->ctx_w3, p->ctx_b3, B, (int)ctx_in(c), c->H, c->OUT);
 	else if (c->arch == BOTIFY_ARCH_SUM)
 		nn_add_forward(a->oc, a->ub, a->sb, (int64_t)B * c->E);
+	else if (c->arch == BOTIFY_ARCH_HYBRID)
+		/* inference only: oc = start + w * user, so oc . track is the logit
+		 * minus the bias (training runs hybrid_head instead) */
+		for (int i = 0; i < B; i++) {
+			size_t r = (size_t)i * c->E;
+			for (int e = 0; e < c->E; e++)
+				a->oc[r + e] = a->sb[r + e] + p->user_lin_w[e] * a->ub[r + e];
+		}
 	/* dot: oc already holds the start embeddings */
+}
+
+/* hybrid: pred (B) = sigmoid(start . track + Linear(user * track)) */
+static void hybrid_head(const botify_tt *m, botify_tt_acts *a, int B)
+{
+	const botify_tt_params *p = &m->params;
+	int E = m->cfg.E;
+	nn_rowdot_forward(a->sdot, a->sb, a->oi, B, E);                       /* (B) */
+	nn_mul_forward(a->ut, a->ub, a->oi, (int64_t)B * E);                  /* (B,E) */
+	nn_linear_forward(a->lin, a->ut, p->user_lin_w, p->user_lin_b, B, E, 1); /* (B,1) */
+	nn_add_forward(a->z, a->sdot, a->lin, B);                             /* (B) */
+	nn_sigmoid_forward(a->pred, a->z, B);                                 /* (B) */
 }
 
 static void item_tower(const botify_tt *m, botify_tt_acts *a, int B)
@@ -325,6 +352,7 @@ static void gather_context(const botify_tt *m, botify_tt_acts *a, const int32_t 
 		gather_start(m, a, start, B);
 		break;
 	case BOTIFY_ARCH_SUM:
+	case BOTIFY_ARCH_HYBRID:
 		nn_embedding_forward(a->ub, E, user, p->user_emb, B, E);
 		nn_embedding_forward(a->sb, E, start, p->start_emb, B, E);
 		break;
@@ -351,9 +379,13 @@ void botify_tt_forward(const botify_tt *m, botify_tt_acts *a, const botify_tt_ba
 	if (b->B > a->cap)
 		BOTIFY_BUG("batch of %d rows in activations of %d", b->B, a->cap);
 	gather_context(m, a, b->user, b->start, b->B);
-	context_tower(m, a, b->B);
 	gather_item(m, a, b->track, b->artist, b->B);
 	item_tower(m, a, b->B);
+	if (m->cfg.arch == BOTIFY_ARCH_HYBRID) {
+		hybrid_head(m, a, b->B);
+		return;
+	}
+	context_tower(m, a, b->B);
 	nn_rowdot_forward(a->pred, a->oc, a->oi, b->B, m->cfg.OUT);
 }
 
@@ -366,6 +398,18 @@ void botify_tt_backward(botify_tt *m, botify_tt_acts *d, const botify_tt_acts *a
 	int B = b->B, E = c->E, H = c->H, O = c->OUT, XC = (int)ctx_in(c);
 
 	nn_mse_backward(d->pred, a->pred, b->y, B, (double)B);
+	if (c->arch == BOTIFY_ARCH_HYBRID) { /* hybrid_head in reverse */
+		nn_sigmoid_backward(d->z, d->pred, a->pred, B);
+		nn_add_backward(d->sdot, d->lin, d->z, B);
+		nn_linear_backward(d->ut, g->user_lin_w, g->user_lin_b, d->lin, a->ut, p->user_lin_w, B,
+				   E, 1);
+		nn_mul_backward(d->ub, d->oi, d->ut, a->ub, a->oi, (int64_t)B * E);
+		nn_rowdot_backward(d->sb, d->oi, d->sdot, a->sb, a->oi, B, E);
+		nn_embedding_backward(g->track_emb, d->oi, E, b->track, B, E);
+		nn_embedding_backward(g->start_emb, d->sb, E, b->start, B, E);
+		nn_embedding_backward(g->user_emb, d->ub, E, b->user, B, E);
+		return;
+	}
 	nn_rowdot_backward(d->oc, d->oi, d->pred, a->oc, a->oi, B, O);
 	if (c->arch == BOTIFY_ARCH_TWO_TOWER) {
 		tower_backward(d->xi, d->h1i, d->a1i, d->h2i, d->a2i, d->h3i, d->oi, a->xi, a->h1i,
@@ -416,6 +460,7 @@ void botify_tt_context(const botify_tt *m, botify_tt_acts *a, int B, const int64
 		gather_start(m, a, starts, B);
 		break;
 	case BOTIFY_ARCH_SUM:
+	case BOTIFY_ARCH_HYBRID:
 		for (int i = 0; i < B; i++)
 			memcpy(a->ub + (size_t)i * E, botify_tt_user_vector(m, users[i]),
 			       (size_t)E * sizeof(float));
@@ -728,7 +773,7 @@ int botify_tt_load(botify_tt *m, const char *dir, botify_err *err)
 	}
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "arch");
 	if (!cJSON_IsString(a) || (arch = botify_tt_arch_parse(a->valuestring)) < 0) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: 'arch' must be \"two-tower\", \"dot\" or \"sum\"", path);
+		botify_fail(err, BOTIFY_EFORMAT, "%s: 'arch' must be \"two-tower\", \"dot\", \"sum\" or \"hybrid\"", path);
 		goto out;
 	}
 	c.arch = arch;

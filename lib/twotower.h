@@ -11,6 +11,13 @@
  *              pred = c . i
  *   dot        pred = start_emb[s] . track_emb[t]
  *   sum        pred = (start_emb[s] + user_emb[u]) . track_emb[t]
+ *   hybrid     pred = sigmoid(start_emb[s] . track_emb[t]
+ *                             + Linear(user_emb[u] * track_emb[t]))   (* elementwise)
+ *              Linear: E -> 1 (user_lin_w, user_lin_b). Since
+ *              w . (u * t) = (w * u) . t, the logit is (s + w * u) . t + b:
+ *              the context vector s + w * u ranks tracks by the prediction
+ *              (sigmoid and b are monotone), so export and nn serve it as
+ *              they serve the other archs.
  *
  * A track has two embeddings: start_emb for its role as the session's start
  * (context side) and track_emb for its role as the candidate (item side),
@@ -38,9 +45,12 @@
 #define BOTIFY_TT_FORMAT_VERSION 1
 #define BOTIFY_TT_SLOPE 0.01f   /* LeakyReLU negative slope */
 
-enum botify_tt_arch { BOTIFY_ARCH_TWO_TOWER = 0, BOTIFY_ARCH_DOT = 1, BOTIFY_ARCH_SUM = 2 };
+enum botify_tt_arch {
+	BOTIFY_ARCH_TWO_TOWER = 0, BOTIFY_ARCH_DOT = 1, BOTIFY_ARCH_SUM = 2, BOTIFY_ARCH_HYBRID = 3
+};
+#define BOTIFY_TT_NARCH 4
 
-/* "two-tower", "dot", "sum"; NULL for a bad value. */
+/* "two-tower", "dot", "sum", "hybrid"; NULL for a bad value. */
 const char *botify_tt_arch_name(int arch);
 /* The arch of a name, or -1. */
 int botify_tt_arch_parse(const char *name);
@@ -50,7 +60,7 @@ typedef struct botify_tt_config {
 	int32_t U, N, A;  /* users, tracks, artists: the vocabularies */
 	int E;            /* embedding width */
 	int H;            /* hidden width of the towers (two-tower) */
-	int OUT;          /* tower output width; E for dot and sum */
+	int OUT;          /* tower output width; E for dot, sum and hybrid */
 	int context_artist; /* two-tower: the start's artist joins the context (3E input) */
 } botify_tt_config;
 
@@ -72,9 +82,11 @@ typedef struct botify_tt_params {
 	float *item_b2;     /* (H) */
 	float *item_w3;     /* (OUT, H) */
 	float *item_b3;     /* (OUT) */
+	float *user_lin_w;  /* (1, E)   hybrid: Linear(user * track) */
+	float *user_lin_b;  /* (1) */
 } botify_tt_params;
 
-#define BOTIFY_TT_NTENSORS 16
+#define BOTIFY_TT_NTENSORS 18
 /* Tensors 0..3 are embedding tables (sparse gradients), the rest dense. */
 #define BOTIFY_TT_NEMB 4
 
@@ -122,7 +134,9 @@ typedef struct botify_tt_acts {
 	int cap;                     /* rows allocated */
 	float *xc, *h1c, *a1c, *h2c, *a2c, *h3c; /* context tower: (B,XC) (B,H)x4 (B,OUT) */
 	float *xi, *h1i, *a1i, *h2i, *a2i, *h3i; /* item tower, same shapes */
-	float *ub, *sb;              /* sum: (B,E) user and start embeddings */
+	float *ub, *sb;              /* sum, hybrid: (B,E) user and start embeddings */
+	float *ut;                   /* hybrid: (B,E) user * track */
+	float *lin, *sdot, *z;       /* hybrid: (B) user term, start . track, logit */
 	float *oc, *oi;              /* (B,OUT) context and item vectors */
 	float *pred;                 /* (B) */
 	int32_t *start_art;          /* (B) artists of the starts (context_artist) */
@@ -158,7 +172,9 @@ void botify_tt_backward(botify_tt *m, botify_tt_acts *d, const botify_tt_acts *a
 const float *botify_tt_user_vector(const botify_tt *m, int64_t user);
 
 /* Context vectors out (B, OUT) of (users[b], starts[b]); users through
- * botify_tt_user_vector. a needs cap >= B. */
+ * botify_tt_user_vector. Its inner product with an item vector ranks tracks
+ * as the prediction does (for hybrid it is the logit without the bias). a
+ * needs cap >= B. */
 void botify_tt_context(const botify_tt *m, botify_tt_acts *a, int B, const int64_t *users,
 		       const int32_t *starts, float *out);
 

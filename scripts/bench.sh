@@ -3,6 +3,7 @@
 # runs), then the ab and train benchmarks when their scripts exist.
 #
 #   BOTIFY=path/to/botify scripts/bench.sh [--quick]
+#   BENCH_ONLY=sim  only the simulator part (seconds, not minutes)
 #
 # Numbers are medians, so one noisy run does not move them; compare ratios
 # (2 threads vs 1) rather than absolute figures across machines.
@@ -27,11 +28,16 @@ echo "## Simulator episode loop (neighbour search excluded)"
 echo
 echo "| recommender | log | threads | steps/s | episodes/s | steps/s per thread |"
 echo "|---|---|---:|---:|---:|---:|"
-EPISODES=${EPISODES:-200000}
+# enough episodes for the loop to run about a second: shorter runs measure
+# thread start-up and the machine's noise
+EPISODES=${EPISODES:-1000000}
+LOG_EPISODES=${LOG_EPISODES:-300000}
 for rec in random sticky_artist; do
 	for log in none plain gzip; do
 		for th in 1 2; do
-			args=(simulate --episodes "$EPISODES" --recommender "$rec" --threads "$th" --seed 1 --format json)
+			n=$EPISODES
+			[ "$log" = none ] || n=$LOG_EPISODES
+			args=(simulate --episodes "$n" --recommender "$rec" --threads "$th" --seed 1 --format json)
 			case $log in
 			plain) args+=(--log "$TMP/log.jsonl" --force) ;;
 			gzip) args+=(--log "$TMP/log.jsonl.gz" --force) ;;
@@ -67,8 +73,10 @@ for eps in 100000; do
 done
 echo
 
+# BENCH_ONLY=sim stops here; the others take minutes (training most)
+[ "${BENCH_ONLY:-}" = sim ] && exit 0
 dir=$(dirname "$0")
-for extra in bench_ab.sh bench_train.sh; do
+for extra in bench_ab.sh bench_train.sh bench_serve.sh; do
 	if [ -x "$dir/$extra" ]; then
 		BOTIFY="$BOTIFY" RUNS="$RUNS" "$dir/$extra"
 		echo

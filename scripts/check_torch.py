@@ -45,7 +45,14 @@ def sum_(W, ids):
     return ((W["start_emb"][s] + W["user_emb"][u]) * W["track_emb"][t]).sum(dim=1)
 
 
-FORWARD = {"two-tower": two_tower, "dot": dot, "sum": sum_}
+def hybrid(W, ids):
+    u, s, t = (torch.as_tensor(ids[i].astype(np.int64)) for i in (0, 1, 2))
+    track = W["track_emb"][t]
+    user_term = F.linear(W["user_emb"][u] * track, W["user_lin_w"], W["user_lin_b"]).squeeze(1)
+    return torch.sigmoid((W["start_emb"][s] * track).sum(dim=1) + user_term)
+
+
+FORWARD = {"two-tower": two_tower, "dot": dot, "sum": sum_, "hybrid": hybrid}
 
 
 def close(name, got, want):
@@ -65,7 +72,7 @@ def main():
         run = lambda *a: subprocess.run(a, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         run(botify, "datagen", "--out", world, "--tracks", "200", "--users", "30", "--dim", "8")
         run(botify, "simulate", "--world", world, "--episodes", "500", "--recommender", "sticky_artist", "--log", log)
-        for arch in ("two-tower", "dot", "sum"):
+        for arch in ("two-tower", "dot", "sum", "hybrid"):
             print(arch)
             model, out = os.path.join(tmp, arch), os.path.join(tmp, arch + ".out")
             os.mkdir(out)

@@ -8,8 +8,8 @@ command -v clang >/dev/null || { echo "fuzz: clang is needed (apt-get install cl
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 OUT=build/fuzz
 mkdir -p "$OUT"
-CFLAGS="-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L -Ilib $(pkg-config --cflags libcjson zlib) $(pkg-config --cflags openblas 2>/dev/null || true)"
-LIBS="$(pkg-config --libs libcjson zlib) $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lpthread -lm"
+CFLAGS="-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L -Ilib $(pkg-config --cflags libcjson zlib libcurl libmicrohttpd hiredis) $(pkg-config --cflags openblas 2>/dev/null || true)"
+LIBS="$(pkg-config --libs libcjson zlib libcurl libmicrohttpd hiredis) $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lpthread -lm"
 # the library without main(), built for the fuzzer
 objs=()
 for f in lib/*.c; do
@@ -27,6 +27,7 @@ for t in tests/fuzz/fuzz_*.c; do
 	fuzz_npy) cp tests/data/e2e/world/tracks.npy "$corpus/" 2>/dev/null || true; find tests/data -name '*.npy' -size -64k -exec cp {} "$corpus/" \; ;;
 	fuzz_eventlog) head -n 20 tests/data/ab/*.jsonl 2>/dev/null | grep '^{' | split -l 1 - "$corpus/row" || true ;;
 	fuzz_users) cp tests/data/e2e/world/users.json "$corpus/" ;;
+	fuzz_recproto) printf '{"track": 4211, "time": 1.0}' >"$corpus/a"; printf '{"user": 17, "track": 9}' >"$corpus/b" ;;
 	fuzz_spec) printf 'contextual:file=a.json' >"$corpus/a"; printf 'C=random,T1=toppop:k=5' >"$corpus/b" ;;
 	esac
 	echo "== $name ($SECONDS_EACH s)"

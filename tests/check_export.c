@@ -128,7 +128,7 @@ static void check_track_recs(int arch)
 
 	/* the contextual recommender accepts the file */
 	botify_rec r;
-	botify_rec_env env = { &world, 1000 };
+	botify_rec_env env = { .world = &world, .max_steps = 1000 };
 	char spec[256];
 	snprintf(spec, sizeof(spec), "contextual:file=%s", path);
 	ck_assert_msg(botify_rec_create(&r, spec, &env, &err) == 0, "%s", err.msg);
@@ -158,10 +158,11 @@ START_TEST(track_recs_two_tower)
 }
 END_TEST
 
-START_TEST(track_recs_dot_and_sum)
+START_TEST(track_recs_dot_sum_and_hybrid)
 {
 	check_track_recs(BOTIFY_ARCH_DOT);
 	check_track_recs(BOTIFY_ARCH_SUM);
+	check_track_recs(BOTIFY_ARCH_HYBRID);
 }
 END_TEST
 
@@ -189,7 +190,7 @@ START_TEST(user_recs_read_back_by_indexed)
 			ck_assert(list[j] == want[j] || scores[list[j]] == scores[want[j]]);
 	}
 	botify_rec r;
-	botify_rec_env env = { &world, 1000 };
+	botify_rec_env env = { .world = &world, .max_steps = 1000 };
 	char spec[256];
 	snprintf(spec, sizeof(spec), "indexed:file=%s", path);
 	ck_assert_msg(botify_rec_create(&r, spec, &env, &err) == 0, "%s", err.msg);
@@ -252,7 +253,7 @@ START_TEST(nn_serves_the_ranked_list_skipping_played_tracks)
 	setup(BOTIFY_ARCH_TWO_TOWER);
 	botify_err err = {0};
 	botify_rec r;
-	botify_rec_env env = { &world, 1000 };
+	botify_rec_env env = { .world = &world, .max_steps = 1000 };
 	char spec[256];
 	snprintf(spec, sizeof(spec), "nn:model=%s,k=4", model_dir);
 	ck_assert_msg(botify_rec_create(&r, spec, &env, &err) == 0, "%s", err.msg);
@@ -287,7 +288,7 @@ START_TEST(nn_unknown_users_use_the_mean_user)
 	setup(BOTIFY_ARCH_TWO_TOWER);
 	botify_err err = {0};
 	botify_rec r;
-	botify_rec_env env = { &world, 1000 };
+	botify_rec_env env = { .world = &world, .max_steps = 1000 };
 	char spec[256];
 	snprintf(spec, sizeof(spec), "nn:model=%s,k=10", model_dir);
 	ck_assert_int_eq(botify_rec_create(&r, spec, &env, &err), 0);
@@ -320,7 +321,7 @@ START_TEST(nn_errors)
 	setup(BOTIFY_ARCH_SUM);
 	botify_err err = {0};
 	botify_rec r;
-	botify_rec_env env = { &world, 1000 };
+	botify_rec_env env = { .world = &world, .max_steps = 1000 };
 	ck_assert_int_eq(botify_rec_create(&r, "nn", &env, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "model=DIR"));
 	ck_assert_int_eq(botify_rec_create(&r, "nn:model=/nonexistent/m", &env, &err), -1);
@@ -343,7 +344,7 @@ Suite *export_suite(void)
 	Suite *s = suite_create("export");
 	TCase *tc = tcase_create("export");
 	tcase_add_test(tc, track_recs_two_tower);
-	tcase_add_test(tc, track_recs_dot_and_sum);
+	tcase_add_test(tc, track_recs_dot_sum_and_hybrid);
 	tcase_add_test(tc, user_recs_read_back_by_indexed);
 	tcase_add_test(tc, nn_serves_the_ranked_list_skipping_played_tracks);
 	tcase_add_test(tc, nn_unknown_users_use_the_mean_user);

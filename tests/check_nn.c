@@ -224,6 +224,99 @@ START_TEST(rowdot_and_add_gradients)
 }
 END_TEST
 
+static double mul_loss(const float *a, const float *b, const float *R, int n)
+{
+	float out[32];
+	nn_mul_forward(out, a, b, n);
+	return dotd(out, R, (size_t)n);
+}
+
+START_TEST(mul_gradients_and_accumulation)
+{
+	enum { n = 13 };
+	float a[n], b[n], R[n], out[n], da[n] = {0}, db[n] = {0};
+	fill(a, n, 71, -1, 1);
+	fill(b, n, 72, -1, 1);
+	fill(R, n, 73, -1, 1);
+	nn_mul_forward(out, a, b, n);
+	for (int i = 0; i < n; i++)
+		ck_assert_float_eq(out[i], a[i] * b[i]);
+	nn_mul_backward(da, db, R, a, b, n);
+	FD_CHECK(a, n, da, "da", mul_loss(a, b, R, n));
+	FD_CHECK(b, n, db, "db", mul_loss(a, b, R, n));
+	/* a second backward adds the same again */
+	float da2[n], db2[n];
+	memcpy(da2, da, sizeof(da));
+	memcpy(db2, db, sizeof(db));
+	nn_mul_backward(da2, db2, R, a, b, n);
+	for (int i = 0; i < n; i++) {
+		ck_assert_float_eq_tol(da2[i], 2 * da[i], 1e-6);
+		ck_assert_float_eq_tol(db2[i], 2 * db[i], 1e-6);
+	}
+}
+END_TEST
+
+static double sigmoid_loss(const float *x, const float *R, int n)
+{
+	float out[32];
+	nn_sigmoid_forward(out, x, n);
+	return dotd(out, R, (size_t)n);
+}
+
+START_TEST(sigmoid_gradient_and_values)
+{
+	enum { n = 11 };
+	float x[n], R[n], y[n], dx[n] = {0};
+	fill(x, n, 81, -4, 4);
+	fill(R, n, 82, -1, 1);
+	nn_sigmoid_forward(y, x, n);
+	for (int i = 0; i < n; i++)
+		ck_assert_double_eq_tol(y[i], 1.0 / (1.0 + exp(-(double)x[i])), 1e-6);
+	/* the gradient reads the output: the forward may run in place */
+	memcpy(y, x, sizeof(x));
+	nn_sigmoid_forward(y, y, n);
+	nn_sigmoid_backward(dx, R, y, n);
+	FD_CHECK(x, n, dx, "dx", sigmoid_loss(x, R, n));
+	/* far out on either side: 0 and 1 without overflow, never NaN */
+	float big[4] = { -1000.0f, -88.0f, 88.0f, 1000.0f }, o[4];
+	nn_sigmoid_forward(o, big, 4);
+	ck_assert_float_eq(o[0], 0.0f);
+	ck_assert(o[1] >= 0.0f && o[1] < 1e-30f);
+	ck_assert_float_eq(o[2], 1.0f);
+	ck_assert_float_eq(o[3], 1.0f);
+	ck_assert_float_eq(o[0] + o[3], 1.0f);
+}
+END_TEST
+
+/* Linear to one output (the hybrid arch's user term) is nn_linear with
+ * OUT = 1: the sgemm path against the naive loops and finite differences */
+START_TEST(linear_to_one_output)
+{
+	enum { B = 7, IN = 6, OUT = 1 };
+	float inp[B * IN], w[IN], b[1], R[B], o1[B], o2[B];
+	float dinp[B * IN] = {0}, dw[IN] = {0}, db[1] = {0};
+	float dinp2[B * IN] = {0}, dw2[IN] = {0}, db2[1] = {0};
+	fill(inp, B * IN, 91, -1, 1);
+	fill(w, IN, 92, -1, 1);
+	fill(b, 1, 93, -1, 1);
+	fill(R, B, 94, -1, 1);
+	nn_linear_forward(o1, inp, w, b, B, IN, OUT);
+	nn_linear_forward_naive(o2, inp, w, b, B, IN, OUT);
+	for (int i = 0; i < B; i++)
+		ck_assert_float_eq_tol(o1[i], o2[i], 1e-5);
+	nn_linear_backward(dinp, dw, db, R, inp, w, B, IN, OUT);
+	nn_linear_backward_naive(dinp2, dw2, db2, R, inp, w, B, IN, OUT);
+	for (int i = 0; i < B * IN; i++)
+		ck_assert_float_eq_tol(dinp[i], dinp2[i], 1e-5);
+	for (int i = 0; i < IN; i++)
+		ck_assert_float_eq_tol(dw[i], dw2[i], 1e-5);
+	ck_assert_float_eq_tol(db[0], db2[0], 1e-5);
+	FD_CHECK(inp, B * IN, dinp, "dinp", linear_loss(inp, w, b, R, B, IN, OUT));
+	FD_CHECK(w, IN, dw, "dw", linear_loss(inp, w, b, R, B, IN, OUT));
+	FD_CHECK(b, 1, db, "db", linear_loss(inp, w, b, R, B, IN, OUT));
+}
+END_TEST
+
 static double mse_loss(const float *pred, const float *y, int B)
 {
 	return nn_sse(pred, y, B) / B;
@@ -255,6 +348,9 @@ Suite *nn_suite(void)
 	tcase_add_test(tc, embedding_gather_scatter_and_concat);
 	tcase_add_test(tc, rowdot_and_add_gradients);
 	tcase_add_test(tc, mse_gradient);
+	tcase_add_test(tc, mul_gradients_and_accumulation);
+	tcase_add_test(tc, sigmoid_gradient_and_values);
+	tcase_add_test(tc, linear_to_one_output);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "npy.h"
 #include "rec.h"
+#include "rectest.h"
 #include "testutil.h"
 #include "world.h"
 
@@ -24,38 +24,11 @@ static void root_teardown(void)
 }
 static botify_world W;
 
-/* Twelve tracks; artists by first track: A=0 {0,3,7}, B=1 {1,2}, C=2
- * {4,5,6,8,10,11}, D=3 {9}. Three users. */
-static const char *const artist_of[12] = { "A", "B", "B", "A", "C", "C",
-					   "C", "A", "C", "D", "C", "C" };
-
-static void write_world(const char *dir, int with_top)
-{
-	char line[128], text[4096] = "";
-	for (int t = 0; t < 12; t++) {
-		tu_fmt(line, sizeof(line), "{\"track\": %d, \"artist\": \"%s\", \"title\": \"t%d\"}\n", t,
-		       artist_of[t], t);
-		strcat(text, line);
-	}
-	tu_write_in(dir, "tracks.json", text, 0);
-	tu_write_in(dir, "users.json",
-		    "{\"user\": 0, \"interests\": [0]}\n{\"user\": 1, \"interests\": [4]}\n"
-		    "{\"user\": 2, \"interests\": [9]}\n",
-		    0);
-	if (with_top)
-		tu_write_in(dir, "top_tracks.json", "[5, 3, 9, 0, 11]", 0);
-	float E[12 * 2];
-	for (int i = 0; i < 24; i++)
-		E[i] = (float)(i % 5) - 2;
-	char p[4096];
-	botify_err err = {0};
-	ck_assert_int_eq(botify_npy_write(tu_path(p, dir, "tracks.npy"), E, 2, 12, 2, 1, &err), 0);
-}
-
+/* the world of tests/rectest.h */
 static void setup(void)
 {
 	tu_mkdtemp_in(tmp, sizeof(tmp), root);
-	write_world(tmp, 1);
+	rt_write_world(tmp);
 	botify_err err = {0};
 	ck_assert_msg(botify_world_load(&W, tmp, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(W.A, 4);
@@ -69,7 +42,7 @@ static void teardown(void)
 
 static void create(botify_rec *r, const char *spec)
 {
-	botify_rec_env env = { &W, 1000 };
+	botify_rec_env env = { .world = &W, .max_steps = 1000 };
 	botify_err err = {0};
 	ck_assert_msg(botify_rec_create(r, spec, &env, &err) == 0, "%s: %s", spec, err.msg);
 	ck_assert_str_eq(r->spec, spec);
@@ -78,7 +51,7 @@ static void create(botify_rec *r, const char *spec)
 
 static void expect_create_fail(const char *spec, enum botify_errcode code, const char *needle)
 {
-	botify_rec_env env = { &W, 1000 };
+	botify_rec_env env = { .world = &W, .max_steps = 1000 };
 	botify_err err = {0};
 	botify_rec r;
 	ck_assert_msg(botify_rec_create(&r, spec, &env, &err) == -1, "'%s' was created", spec);
@@ -425,11 +398,13 @@ START_TEST(rec_toppop_file_and_world)
 	char dir[4096];
 	tu_fmt(dir, sizeof(dir), "%s/notop", tmp);
 	ck_assert_int_eq(mkdir(dir, 0777), 0);
-	write_world(dir, 0);
+	rt_write_world(dir);
+	char top[4096];
+	ck_assert_int_eq(unlink(tu_path(top, dir, "top_tracks.json")), 0);
 	botify_world w2 = {0};
 	botify_err err = {0};
 	ck_assert_int_eq(botify_world_load(&w2, dir, &err), 0);
-	botify_rec_env env = { &w2, 1000 };
+	botify_rec_env env = { .world = &w2, .max_steps = 1000 };
 	ck_assert_int_eq(botify_rec_create(&r, "toppop", &env, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EINVAL);
 	tu_assert_has(err.msg, "has no top_tracks.json; give file= or log=");

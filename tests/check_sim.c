@@ -513,7 +513,7 @@ START_TEST(sim_rows_are_consistent)
 	botify_world w = {0};
 	botify_err err = {0};
 	ck_assert_int_eq(botify_worldgen_generate(&w, &p, &err), 0);
-	botify_rec_env env = { &w, 1000 };
+	botify_rec_env env = { .world = &w, .max_steps = 1000 };
 	botify_rec sticky;
 	ck_assert_int_eq(botify_rec_create(&sticky, "sticky_artist", &env, &err), 0);
 	botify_rec *recs[1] = { &sticky };
@@ -669,7 +669,7 @@ START_TEST(sim_episodes_reproducible)
 	botify_world w = {0};
 	botify_err err = {0};
 	ck_assert_int_eq(botify_worldgen_generate(&w, &p, &err), 0);
-	botify_rec_env env = { &w, 1000 };
+	botify_rec_env env = { .world = &w, .max_steps = 1000 };
 	botify_rec rnd;
 	ck_assert_int_eq(botify_rec_create(&rnd, "random", &env, &err), 0);
 	botify_rec *recs[1] = { &rnd };

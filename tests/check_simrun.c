@@ -42,7 +42,7 @@ static void setup(void)
 	p.seed = 17;
 	botify_err err = {0};
 	ck_assert_int_eq(botify_worldgen_generate(&W, &p, &err), 0);
-	botify_rec_env env = { &W, 1000 };
+	botify_rec_env env = { .world = &W, .max_steps = 1000 };
 	ck_assert_int_eq(botify_rec_create(&R_random, "random", &env, &err), 0);
 	ck_assert_int_eq(botify_rec_create(&R_sticky, "sticky_artist", &env, &err), 0);
 }
@@ -360,7 +360,7 @@ START_TEST(simrun_errors_propagate)
 		run_free(&r);
 	}
 	/* a recommender returning a bad id */
-	botify_rec_env env = { &W, 1000 };
+	botify_rec_env env = { .world = &W, .max_steps = 1000 };
 	botify_err err = {0};
 	char p[4096], spec[4200];
 	tu_write(tu_path(p, tmp, "recs.json"), "{\"user\": 0, \"tracks\": [1]}\n", 0);

@@ -128,6 +128,52 @@ START_TEST(sum_gradients_match_finite_differences)
 }
 END_TEST
 
+START_TEST(hybrid_gradients_match_finite_differences)
+{
+	gradcheck(BOTIFY_ARCH_HYBRID, 0);
+}
+END_TEST
+
+/* hybrid: the context vector start + w * user ranks tracks exactly as the
+ * prediction does: its inner product with track_emb is the logit minus b */
+START_TEST(hybrid_context_is_the_logit_without_bias)
+{
+	botify_tt m = {0};
+	botify_tt_acts a = {0};
+	botify_err err = {0};
+	botify_tt_config c = tiny_config(BOTIFY_ARCH_HYBRID);
+	ck_assert_int_eq(botify_tt_init(&m, &c, 3, &err), 0);
+	ck_assert_ptr_nonnull(m.params.user_lin_w);
+	ck_assert_ptr_nonnull(m.params.user_lin_b);
+	ck_assert_ptr_null(m.params.ctx_w1);
+	ck_assert_uint_eq(m.n_params, (size_t)(5 * 3 + 2 * 7 * 3 + 3 + 1));
+	for (size_t i = 0; i < m.n_params; i++)
+		m.mem[i] *= 5;
+	for (int u = 0; u < c.U; u++)
+		m.user_pairs[u] = 1;
+	botify_tt_update_user_mean(&m);
+	ck_assert_int_eq(botify_tt_acts_init(&a, &m, NB, &err), 0);
+	botify_tt_batch b = { NB, b_user, b_start, b_track, b_artist, b_y };
+	botify_tt_forward(&m, &a, &b);
+	float pred[NB], ctx[NB * 3], items[NB * 3];
+	memcpy(pred, a.pred, sizeof(pred));
+	int64_t users[NB];
+	for (int i = 0; i < NB; i++)
+		users[i] = b_user[i];
+	botify_tt_context(&m, &a, NB, users, b_start, ctx);
+	botify_tt_items(&m, &a, NB, b_track, b_artist, items);
+	for (int i = 0; i < NB; i++) {
+		double z = m.params.user_lin_b[0];
+		for (int e = 0; e < 3; e++)
+			z += (double)ctx[i * 3 + e] * items[i * 3 + e];
+		ck_assert_double_eq_tol(pred[i], 1.0 / (1.0 + exp(-z)), 1e-5);
+		ck_assert(pred[i] > 0 && pred[i] < 1);
+	}
+	botify_tt_acts_free(&a);
+	botify_tt_free(&m);
+}
+END_TEST
+
 START_TEST(arch_uses_only_its_tensors)
 {
 	botify_tt m = {0};
@@ -205,7 +251,7 @@ START_TEST(loss_falls_on_a_tiny_problem)
 	botify_pairs p;
 	synthetic_pairs(&p, 4000, 8, 40);
 	setup_artist();
-	for (int arch = 0; arch < 3; arch++) {
+	for (int arch = 0; arch < BOTIFY_TT_NARCH; arch++) {
 		botify_tt m = {0};
 		botify_train_result res;
 		train_tiny(&m, arch, 5, 30, &res, &p, tiny_artist);
@@ -417,7 +463,7 @@ static void saved_model(botify_tt *m, int arch, const char *dir)
 START_TEST(save_load_round_trip)
 {
 	make_tmpdir();
-	for (int arch = 0; arch < 3; arch++) {
+	for (int arch = 0; arch < BOTIFY_TT_NARCH; arch++) {
 		char dir[128];
 		snprintf(dir, sizeof(dir), "%s/m%d", tmpdir, arch);
 		botify_tt m = {0}, l = {0};
@@ -590,6 +636,8 @@ Suite *twotower_suite(void)
 	tcase_add_test(tc, context_artist_is_saved_and_loaded);
 	tcase_add_test(tc, dot_gradients_match_finite_differences);
 	tcase_add_test(tc, sum_gradients_match_finite_differences);
+	tcase_add_test(tc, hybrid_gradients_match_finite_differences);
+	tcase_add_test(tc, hybrid_context_is_the_logit_without_bias);
 	tcase_add_test(tc, arch_uses_only_its_tensors);
 	tcase_add_test(tc, loss_falls_on_a_tiny_problem);
 	tcase_add_test(tc, early_stopping_keeps_the_best_epoch);

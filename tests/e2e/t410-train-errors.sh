@@ -38,7 +38,7 @@ expect_stderr 'model DIR is required'
 expect_exit 2 "$BOTIFY" train --model "$T/x"
 expect_stderr 'log FILE is required'
 expect_exit 2 "$BOTIFY" train --log "$T/s.jsonl" --model "$T/x" --arch three-tower
-expect_stderr "two-tower, dot or sum"
+expect_stderr "two-tower, dot, sum or hybrid"
 expect_exit 2 "$BOTIFY" train --log "$T/s.jsonl" --model "$T/x" --epochs 0
 expect_stderr 'epochs 0 is out of range'
 expect_exit 2 "$BOTIFY" export --model "$T/m"

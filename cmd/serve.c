@@ -1,0 +1,183 @@
+/*
+ * serve.c - botify serve: the original Flask service's HTTP API over any
+ * botify recommender (or the arms of an experiment), logging every call in
+ * the data.json format, with sessions in memory or in Redis (docs/serve.md).
+ *
+ * Signals: SIGINT and SIGTERM are blocked on every thread and taken by
+ * sigwait() here, so shutdown is ordinary code: stop the server (running
+ * handlers finish), write the buffered rows, commit the log. SIGPIPE is
+ * ignored: a client or Redis that hangs up is an error on that socket, not
+ * the end of the server.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "experiment.h"
+#include "flags.h"
+#include "http_server.h"
+#include "outfile.h"
+#include "rec.h"
+#include "service.h"
+#include "sessions.h"
+#include "world.h"
+
+static const struct flag_doc doc = {
+	.usage = "botify serve --recommender SPEC [--port 5000] [--log FILE] [--redis URL] [options]",
+	.summary =
+		"Serves a recommender (or the arms of an experiment) over the original botify\n"
+		"service's HTTP API: GET /, GET /track/<id>, POST /next/<user> and POST\n"
+		"/last/<user> with {\"track\": int, \"time\": float}. Every call is logged in the\n"
+		"data.json format; the log appears under its name when the server stops (SIGINT\n"
+		"or SIGTERM). Session state lives in memory, or in Redis with --redis so that\n"
+		"several servers share sessions. See docs/serve.md and docs/PROTOCOL.md.",
+	.extra =
+		"examples:\n"
+		"  botify serve --port 5000 --recommender sticky_artist --log logs/served.jsonl\n"
+		"  botify serve --recommender nn:model=models/nn --experiment AB \\\n"
+		"      --arms C=random,T1=nn:model=models/nn --redis redis://127.0.0.1:6379/0\n"
+		"  botify simulate --episodes 1000 --recommender remote:url=http://127.0.0.1:5000\n",
+};
+
+int cmd_serve(int argc, char **argv)
+{
+	const char *world_dir = NULL, *rec_spec = NULL, *log_path = NULL, *experiment = NULL;
+	const char *arms_list = NULL, *redis_url = NULL, *redis_prefix = "botify", *host = "127.0.0.1";
+	int64_t port = 5000, threads = cpu_count(), seed = 1, max_steps = 1000, max_body = 4096;
+	double rec_timeout = BOTIFY_REC_TIMEOUT, ttl = 3600;
+	int force = 0;
+	struct flag flags[] = {
+		FLAG_STR("recommender", &rec_spec, "SPEC", "the recommender, e.g. nn:model=DIR"),
+		FLAG_STR("experiment", &experiment, "NAME", "split users into arms by experiment NAME"),
+		FLAG_STR("arms", &arms_list, "C=SPEC,T1=SPEC,...", "the recommender of each arm"),
+		FLAG_LONG("port", &port, "P", "TCP port (0: any free port, printed at start)", 0, 65535),
+		FLAG_STR("host", &host, "ADDR", "IPv4 address to listen on (0.0.0.0: every interface)"),
+		FLAG_STR("log", &log_path, "FILE", "log every call here (gzip when FILE ends in .gz)"),
+		FLAG_BOOL("force", &force, "replace an existing --log"),
+		FLAG_STR("redis", &redis_url, "URL", "keep sessions in Redis: redis://HOST[:PORT][/DB]"),
+		FLAG_STR("redis-prefix", &redis_prefix, "P", "prefix of the Redis keys"),
+		FLAG_DOUBLE("session-ttl", &ttl, "S", "seconds a session lives without a call", 0.001, 1e9),
+		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
+		FLAG_LONG("threads", &threads, "T", "request threads (default: all cores)", 1, 256),
+		FLAG_LONG("seed", &seed, "S", "seed of the sessions' random streams", 0, 9007199254740992.0),
+		FLAG_LONG("max-steps", &max_steps, "M", "\"next\" calls a session may make", 1, 1e9),
+		FLAG_DOUBLE("rec-timeout", &rec_timeout, "S", "seconds per exec:/remote: call and Redis command", 0.001, 86400),
+		FLAG_LONG("max-body", &max_body, "BYTES", "largest request body accepted", 64, 1 << 24),
+		FLAG_END,
+	};
+	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
+	if (rc != FLAGS_OK)
+		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
+	if (!rec_spec && !experiment)
+		return usage_error("serve", "give --recommender SPEC, or --experiment NAME with --arms");
+	if (rec_spec && (experiment || arms_list))
+		return usage_error("serve", "--recommender and --experiment/--arms are exclusive");
+	if (experiment && !arms_list)
+		return usage_error("serve", "--experiment needs --arms C=SPEC,T1=SPEC,...");
+	if (arms_list && !experiment)
+		return usage_error("serve", "--arms needs --experiment NAME");
+
+	botify_err err = {0};
+	botify_world w = {0};
+	botify_arms arms = {0};
+	botify_experiment exp;
+	botify_rec recs[BOTIFY_MAX_ARMS];
+	botify_rec *rec_ptrs[BOTIFY_MAX_ARMS];
+	botify_sessions store = {0};
+	botify_outfile log = {0};
+	botify_service svc = {0};
+	botify_http_server server = {0};
+	int n_arms = 1, n_recs = 0, log_open = 0, exit_code = BOTIFY_EXIT_USAGE;
+	memset(recs, 0, sizeof(recs));
+
+	/* before any thread exists, so that every thread inherits the mask */
+	sigset_t stop_set;
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGINT);
+	sigaddset(&stop_set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (experiment) {
+		if (botify_arms_parse(&arms, arms_list, &err) != 0 ||
+		    botify_experiment_init(&exp, experiment, arms.n, &err) != 0)
+			goto fail;
+		n_arms = arms.n;
+	}
+	if (load_world(&w, world_dir, 0, &err) != 0)
+		goto fail;
+	botify_rec_env env = { .world = &w, .max_steps = max_steps, .rec_timeout = rec_timeout };
+	for (int a = 0; a < n_arms; a++) {
+		if (botify_rec_create(&recs[a], experiment ? arms.spec[a] : rec_spec, &env, &err) != 0) {
+			if (experiment)
+				botify_err_prefix(&err, "arm %s", botify_arm_name(a));
+			goto fail;
+		}
+		rec_ptrs[a] = &recs[a];
+		n_recs++;
+	}
+	const botify_sessions_opts so = {
+		.redis_url = redis_url, .prefix = redis_prefix, .n_users = w.U, .ttl = ttl,
+		.timeout = rec_timeout,
+	};
+	if (botify_sessions_init(&store, &so, &err) != 0)
+		goto fail;
+	if (log_path) {
+		if (botify_outfile_open(&log, log_path, force, &err) != 0)
+			goto fail;
+		log_open = 1;
+	}
+	const botify_service_opts vo = {
+		.world = &w, .recs = rec_ptrs, .n_arms = n_arms, .experiment = experiment ? &exp : NULL,
+		.sessions = &store, .log = log_path ? &log : NULL, .seed = (uint64_t)seed,
+		.max_steps = max_steps, .workers = (int)threads,
+	};
+	if (botify_service_init(&svc, &vo, &err) != 0)
+		goto fail;
+	const botify_http_server_opts ho = {
+		.host = host, .port = (int)port, .threads = (int)threads, .max_body = (size_t)max_body,
+		.handler = botify_service_handle, .ctx = &svc,
+	};
+	if (botify_http_server_start(&server, &ho, &err) != 0)
+		goto fail;
+	fprintf(stderr, "botify serve: listening on http://%s:%d (%s, %lld threads, sessions in %s%s)\n",
+		host, server.port, experiment ? experiment : rec_spec, (long long)threads,
+		redis_url ? "redis " : "memory", redis_url ? redis_url : "");
+	fflush(stderr);
+
+	int sig = 0;
+	while (sigwait(&stop_set, &sig) != 0)
+		;
+	fprintf(stderr, "botify serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+	botify_http_server_stop(&server);
+	botify_service_stats st = botify_service_get_stats(&svc);
+	int flushed = botify_service_flush(&svc, &err);
+	if (flushed != 0)
+		goto fail;
+	if (log_open) {
+		log_open = 0;
+		if (botify_outfile_commit(&log, &err) != 0)
+			goto fail;
+	}
+	fprintf(stderr, "botify serve: answered %lld next and %lld last calls; %lld requests rejected, %lld failed%s%s\n",
+		(long long)st.next, (long long)st.last, (long long)st.rejected, (long long)st.failed,
+		log_path ? "; log: " : "", log_path ? log_path : "");
+	exit_code = BOTIFY_EXIT_OK;
+	goto out;
+fail:
+	report_error(&err);
+out:
+	botify_http_server_stop(&server);
+	botify_service_free(&svc);
+	if (log_open)
+		botify_outfile_abort(&log);
+	botify_sessions_free(&store);
+	for (int a = 0; a < n_recs; a++)
+		botify_rec_free(&recs[a]);
+	botify_arms_free(&arms);
+	botify_world_free(&w);
+	return exit_code;
+}

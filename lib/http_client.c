@@ -1,0 +1,112 @@
+/*
+ * http_client.c - POST a JSON body with libcurl, keeping the connection.
+ */
+#include "http_client.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+int botify_http_global_init(botify_err *err)
+{
+	CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (rc != CURLE_OK)
+		return botify_fail(err, BOTIFY_ERUNTIME, "cannot initialise libcurl: %s",
+				   curl_easy_strerror(rc));
+	return 0;
+}
+
+void botify_http_global_free(void)
+{
+	curl_global_cleanup();
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *ctx)
+{
+	botify_http_client *c = ctx;
+	size_t len = size * n;
+	if (c->overflow || c->len + len > BOTIFY_HTTP_MAX_ANSWER) {
+		c->overflow = 1;
+		return len; /* keep reading (the connection stays usable), drop the bytes */
+	}
+	if (c->len + len + 1 > c->cap) {
+		size_t cap = c->cap ? c->cap : 4096;
+		while (cap < c->len + len + 1)
+			cap *= 2;
+		char *b = realloc(c->body, cap);
+		if (!b)
+			return 0; /* libcurl fails the transfer with CURLE_WRITE_ERROR */
+		c->body = b;
+		c->cap = cap;
+	}
+	memcpy(c->body + c->len, p, len);
+	c->len += len;
+	c->body[c->len] = 0;
+	return len;
+}
+
+void botify_http_client_free(botify_http_client *c)
+{
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	if (c->headers)
+		curl_slist_free_all(c->headers);
+	free(c->body);
+	memset(c, 0, sizeof(*c));
+}
+
+int botify_http_client_init(botify_http_client *c, double timeout, botify_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->curl = curl_easy_init();
+	/* "Expect: 100-continue" would cost a round trip on every POST */
+	struct curl_slist *h1 = curl_slist_append(NULL, "Content-Type: application/json");
+	struct curl_slist *h2 = h1 ? curl_slist_append(h1, "Expect:") : NULL;
+	c->headers = h2 ? h2 : h1;
+	c->body = malloc(4096);
+	if (!c->curl || !h2 || !c->body) {
+		botify_http_client_free(c);
+		return botify_fail(err, BOTIFY_ENOMEM, "cannot create an HTTP client");
+	}
+	c->cap = 4096;
+	c->body[0] = 0;
+	long ms = (long)ceil(timeout * 1000);
+	CURL *h = c->curl;
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 ? ms : 1L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	/* plain requests to a recommender: no redirects, no proxies from the
+	 * environment that would send loopback traffic elsewhere */
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	return 0;
+}
+
+int botify_http_post_json(botify_http_client *c, const char *url, const char *body, size_t len,
+			  long *status, botify_err *err)
+{
+	CURL *h = c->curl;
+	c->len = 0;
+	c->body[0] = 0;
+	c->overflow = 0;
+	c->errbuf[0] = 0;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
+	CURLcode rc = curl_easy_perform(h);
+	if (rc != CURLE_OK)
+		return botify_fail(err, BOTIFY_ERUNTIME, "POST %s: %s", url,
+				   c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+	if (c->overflow)
+		return botify_fail(err, BOTIFY_ERUNTIME, "POST %s: answer over %d bytes", url,
+				   BOTIFY_HTTP_MAX_ANSWER);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	return 0;
+}

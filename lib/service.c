@@ -1,0 +1,410 @@
+/*
+ * service.c - routing, sessions and logging of the botify service API (see
+ * service.h for the contract).
+ */
+#include "service.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cJSON.h>
+
+#include "eventlog.h"
+#include "recproto.h"
+#include "rng.h"
+
+/* The key tag of session streams: keeps them apart from the simulator's
+ * (seed, day, episode, purpose) streams. */
+#define SESSION_STREAM 0x73657276ULL /* "serv" */
+#define SESSION_MAGIC 0x31535442u    /* "BTS1" read as little-endian bytes */
+#define LOG_BUF (256 * 1024)
+
+/* The record's header; the recommender's state follows it. Plain bytes, so
+ * it can live in Redis (read back by the same build of botify). */
+struct session_header {
+	uint32_t magic;
+	uint32_t arm;
+	uint64_t state_size;
+	uint64_t serial;      /* sessions the user ended before this one */
+	uint64_t calls;       /* calls of this session so far */
+	botify_rng rng;       /* the session's stream */
+};
+
+struct botify_service_worker {
+	void *rec_worker[BOTIFY_MAX_ARMS];
+	botify_sessions_conn conn;
+	int conn_open;
+	unsigned char *record;
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void free_worker(const botify_service *s, struct botify_service_worker *wk)
+{
+	for (int a = 0; a < s->o.n_arms; a++)
+		if (wk->rec_worker[a])
+			botify_rec_worker_free(s->o.recs[a], wk->rec_worker[a]);
+	if (wk->conn_open)
+		botify_sessions_conn_close(&wk->conn);
+	free(wk->record);
+	memset(wk, 0, sizeof(*wk));
+}
+
+void botify_service_free(botify_service *s)
+{
+	if (s->workers)
+		for (int i = 0; i < s->n_workers; i++)
+			free_worker(s, &s->workers[i]);
+	free(s->workers);
+	free(s->free_list);
+	free(s->log_buf);
+	if (s->ready) {
+		pthread_mutex_destroy(&s->pool_mu);
+		pthread_cond_destroy(&s->pool_cv);
+		pthread_mutex_destroy(&s->log_mu);
+	}
+	memset(s, 0, sizeof(*s));
+}
+
+int botify_service_init(botify_service *s, const botify_service_opts *o, botify_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	s->o = *o;
+	if (o->n_arms < 1 || o->n_arms > BOTIFY_MAX_ARMS)
+		return botify_fail(err, BOTIFY_EINVAL, "%d arms (1 to %d)", o->n_arms, BOTIFY_MAX_ARMS);
+	if (o->experiment && o->experiment->n_arms != o->n_arms)
+		return botify_fail(err, BOTIFY_EINVAL, "the experiment has %d arms, %d recommenders given",
+				   o->experiment->n_arms, o->n_arms);
+	pthread_mutex_init(&s->pool_mu, NULL);
+	pthread_cond_init(&s->pool_cv, NULL);
+	pthread_mutex_init(&s->log_mu, NULL);
+	s->ready = 1;
+	for (int a = 0; a < o->n_arms; a++) {
+		size_t n = sizeof(struct session_header) + o->recs[a]->state_size;
+		if (n > s->record_max)
+			s->record_max = n;
+	}
+	int n = o->workers > 0 ? o->workers : 1;
+	s->workers = botify_calloc((size_t)n, sizeof(*s->workers), "service workers", err);
+	s->free_list = botify_calloc((size_t)n, sizeof(int), "service workers", err);
+	if (o->log)
+		s->log_buf = botify_malloc(LOG_BUF, 1, "log buffer", err);
+	if (!s->workers || !s->free_list || (o->log && !s->log_buf))
+		goto fail;
+	s->log_cap = LOG_BUF;
+	s->n_workers = n;
+	for (int i = 0; i < n; i++) {
+		struct botify_service_worker *wk = &s->workers[i];
+		if (!(wk->record = botify_malloc(1, s->record_max, "session record", err)))
+			goto fail;
+		for (int a = 0; a < o->n_arms; a++)
+			if (botify_rec_worker_init(o->recs[a], &wk->rec_worker[a], err) != 0)
+				goto fail;
+		if (botify_sessions_conn_open(&wk->conn, o->sessions, err) != 0)
+			goto fail;
+		wk->conn_open = 1;
+		s->free_list[s->n_free++] = i;
+	}
+	return 0;
+fail:
+	botify_service_free(s);
+	return -1;
+}
+
+static struct botify_service_worker *borrow(botify_service *s)
+{
+	pthread_mutex_lock(&s->pool_mu);
+	while (s->n_free == 0) /* more server threads than slots: wait for one */
+		pthread_cond_wait(&s->pool_cv, &s->pool_mu);
+	struct botify_service_worker *wk = &s->workers[s->free_list[--s->n_free]];
+	pthread_mutex_unlock(&s->pool_mu);
+	return wk;
+}
+
+static void give_back(botify_service *s, struct botify_service_worker *wk)
+{
+	pthread_mutex_lock(&s->pool_mu);
+	s->free_list[s->n_free++] = (int)(wk - s->workers);
+	pthread_cond_signal(&s->pool_cv);
+	pthread_mutex_unlock(&s->pool_mu);
+}
+
+/* With log_mu held. */
+static void log_drain(botify_service *s)
+{
+	if (!s->log_len || s->log_failed)
+		return;
+	if (botify_outfile_write(s->o.log, s->log_buf, s->log_len, &s->log_err) != 0)
+		s->log_failed = 1;
+	s->log_len = 0;
+}
+
+/* Appends a row and counts the call; 0, or -1 once the log has failed. */
+static int log_row(botify_service *s, const botify_event *e)
+{
+	char line[BOTIFY_EVENT_MAX_LINE];
+	size_t n = s->o.log ? botify_event_format(line, e, s->o.experiment ? s->o.experiment->name : NULL) : 0;
+	pthread_mutex_lock(&s->log_mu);
+	if (e->message == BOTIFY_MSG_LAST)
+		s->stats.last++;
+	else
+		s->stats.next++;
+	if (s->o.log) {
+		if (s->log_len + n > s->log_cap)
+			log_drain(s);
+		memcpy(s->log_buf + s->log_len, line, n);
+		s->log_len += n;
+	}
+	int rc = s->log_failed ? -1 : 0;
+	pthread_mutex_unlock(&s->log_mu);
+	return rc;
+}
+
+int botify_service_flush(botify_service *s, botify_err *err)
+{
+	pthread_mutex_lock(&s->log_mu);
+	if (s->o.log)
+		log_drain(s);
+	int rc = 0;
+	if (s->log_failed) {
+		*err = s->log_err;
+		rc = -1;
+	}
+	pthread_mutex_unlock(&s->log_mu);
+	return rc;
+}
+
+botify_service_stats botify_service_get_stats(botify_service *s)
+{
+	pthread_mutex_lock(&s->log_mu);
+	botify_service_stats st = s->stats;
+	pthread_mutex_unlock(&s->log_mu);
+	return st;
+}
+
+static void count_reject(botify_service *s, int status)
+{
+	pthread_mutex_lock(&s->log_mu);
+	if (status >= 500)
+		s->stats.failed++;
+	else
+		s->stats.rejected++;
+	pthread_mutex_unlock(&s->log_mu);
+}
+
+static void reply_error(botify_service *s, botify_http_reply *reply, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void reply_error(botify_service *s, botify_http_reply *reply, int status, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	botify_http_reply_error(reply, status, msg);
+	count_reject(s, status);
+}
+
+static void reply_text(botify_http_reply *reply, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void reply_text(botify_http_reply *reply, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(reply->buf, sizeof(reply->buf), fmt, ap);
+	va_end(ap);
+	reply->status = status;
+	reply->body = reply->buf;
+	reply->len = n < 0 ? 0 : (size_t)n < sizeof(reply->buf) ? (size_t)n : sizeof(reply->buf) - 1;
+}
+
+/* POST /next/<user> and /last/<user>, after the path was matched. */
+static void handle_call(botify_service *s, int message, const char *id, size_t id_len,
+			const botify_http_request *req, botify_http_reply *reply)
+{
+	double t0 = mono();
+	const botify_world *w = s->o.world;
+	char q[64];
+	int64_t user;
+	if (botify_recproto_parse_id(id, id_len, &user) != 0) {
+		reply_error(s, reply, 400, "user '%s' is not a non-negative integer",
+			    botify_recproto_quote(q, sizeof(q), id, id_len));
+		return;
+	}
+	if (user >= w->U) {
+		reply_error(s, reply, 404, "unknown user %lld (the world has %d users)", (long long)user, w->U);
+		return;
+	}
+	botify_rec_call call = { user, 0, 0 };
+	botify_err err = {0};
+	if (botify_recproto_parse_body(req->body, req->body_len, &call.track, &call.time, &err) != 0) {
+		reply_error(s, reply, 400, "%s", err.msg);
+		return;
+	}
+	if (call.track >= w->N) {
+		reply_error(s, reply, 404, "unknown track %d (the catalog has %d tracks)", call.track, w->N);
+		return;
+	}
+	int arm = s->o.experiment ? botify_experiment_assign(s->o.experiment, user) : 0;
+	const botify_rec *rec = s->o.recs[arm];
+	size_t size = sizeof(struct session_header) + rec->state_size;
+
+	struct botify_service_worker *wk = borrow(s);
+	struct session_header *h = (struct session_header *)wk->record;
+	int status = 0;
+	int32_t out = -1;
+	uint64_t ended = 0;
+	int found = botify_sessions_get(&wk->conn, user, wk->record, size, &ended, &err);
+	if (found < 0) {
+		status = err.code == BOTIFY_ERUNTIME ? 503 : 500;
+		goto done;
+	}
+	if (found && (h->magic != SESSION_MAGIC || h->arm != (uint32_t)arm || h->state_size != rec->state_size)) {
+		botify_fail(&err, BOTIFY_EFORMAT, "the stored session of user %lld belongs to another "
+			    "recommender (arm %u, %llu bytes of state; want arm %d, %zu bytes)",
+			    (long long)user, h->arm, (unsigned long long)h->state_size, arm, rec->state_size);
+		status = 500;
+		goto done;
+	}
+	if (!found) {
+		memset(wk->record, 0, size);
+		h->magic = SESSION_MAGIC;
+		h->arm = (uint32_t)arm;
+		h->state_size = rec->state_size;
+		h->serial = ended;
+		botify_rng_init(&h->rng, s->o.seed, SESSION_STREAM, (uint64_t)user, ended);
+	}
+	if (message == BOTIFY_MSG_NEXT && h->calls >= (uint64_t)s->o.max_steps) {
+		botify_fail(&err, BOTIFY_ERANGE, "the session of user %lld reached %lld calls (--max-steps); "
+			    "end it with POST /last/%lld", (long long)user, (long long)s->o.max_steps,
+			    (long long)user);
+		status = 409;
+		goto done;
+	}
+	botify_rec_ctx ctx = { wk->rec_worker[arm], wk->record + sizeof(*h), &h->rng };
+	int rc = message == BOTIFY_MSG_NEXT ? botify_rec_next(rec, &ctx, &call, &out, &err)
+					    : botify_rec_last(rec, &ctx, &call, &err);
+	if (rc != 0) {
+		status = 500;
+		goto done;
+	}
+	h->calls++;
+	rc = message == BOTIFY_MSG_NEXT ? botify_sessions_put(&wk->conn, user, wk->record, size, &err)
+					: botify_sessions_end(&wk->conn, user, &err);
+	if (rc != 0)
+		status = err.code == BOTIFY_ERUNTIME ? 503 : 500;
+done:
+	give_back(s, wk);
+	if (status) {
+		reply_error(s, reply, status, "%s", err.msg);
+		return;
+	}
+	botify_event e = {
+		.timestamp = wall_ms(),
+		.user = user,
+		.track = call.track,
+		.recommendation = message == BOTIFY_MSG_NEXT ? out : -1,
+		.time = call.time,
+		.message = (uint8_t)message,
+		.arm = (int8_t)(s->o.experiment ? arm : -1),
+	};
+	e.latency = mono() - t0;
+	if (log_row(s, &e) != 0) {
+		reply_error(s, reply, 503, "the log cannot be written: %s", s->log_err.msg);
+		return;
+	}
+	if (message == BOTIFY_MSG_NEXT)
+		reply_text(reply, 200, "{\"user\": %lld, \"track\": %d}", (long long)user, out);
+	else
+		reply_text(reply, 200, "{\"user\": %lld}", (long long)user);
+}
+
+static void handle_track(botify_service *s, const char *id, size_t id_len, botify_http_reply *reply)
+{
+	const botify_world *w = s->o.world;
+	char q[64];
+	int64_t t;
+	if (botify_recproto_parse_id(id, id_len, &t) != 0) {
+		reply_error(s, reply, 400, "track '%s' is not a non-negative integer",
+			    botify_recproto_quote(q, sizeof(q), id, id_len));
+		return;
+	}
+	if (t >= w->N) {
+		reply_error(s, reply, 404, "unknown track %lld (the catalog has %d tracks)", (long long)t, w->N);
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	char *text = NULL;
+	if (o && cJSON_AddNumberToObject(o, "track", (double)t) &&
+	    cJSON_AddStringToObject(o, "artist", botify_world_artist_name(w, w->artist[t])) &&
+	    cJSON_AddStringToObject(o, "title", botify_world_title(w, (int32_t)t)))
+		text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!text) {
+		reply_error(s, reply, 500, "out of memory");
+		return;
+	}
+	reply->status = 200;
+	reply->body = text;
+	reply->len = strlen(text);
+	reply->heap = text;
+}
+
+/* path starts with prefix: the rest is a non-empty segment. */
+static const char *segment(const char *path, const char *prefix, size_t *len)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(path, prefix, n) != 0)
+		return NULL;
+	*len = strlen(path + n);
+	return path + n;
+}
+
+void botify_service_handle(void *service, const botify_http_request *req, botify_http_reply *reply)
+{
+	botify_service *s = service;
+	const char *m = req->method, *p = req->path, *id;
+	size_t len;
+	int get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST");
+	char q[64];
+	if (!strcmp(p, "/")) {
+		if (!get)
+			reply_error(s, reply, 405, "%s / is not allowed (use GET)", m);
+		else
+			reply_text(reply, 200, "{\"status\": \"alive\", \"message\": \"botify %s: "
+				   "recommendations at POST /next/<user>\"}",
+				   s->o.experiment ? "serving an experiment" : "serving");
+	} else if ((id = segment(p, "/next/", &len)) || (id = segment(p, "/last/", &len))) {
+		if (!post)
+			reply_error(s, reply, 405, "%s %s is not allowed (use POST)", m,
+				    botify_recproto_quote(q, sizeof(q), p, strlen(p)));
+		else
+			handle_call(s, p[1] == 'n' ? BOTIFY_MSG_NEXT : BOTIFY_MSG_LAST, id, len, req, reply);
+	} else if ((id = segment(p, "/track/", &len))) {
+		if (!get)
+			reply_error(s, reply, 405, "%s %s is not allowed (use GET)", m,
+				    botify_recproto_quote(q, sizeof(q), p, strlen(p)));
+		else
+			handle_track(s, id, len, reply);
+	} else {
+		reply_error(s, reply, 404, "no such endpoint: %s %s", m,
+			    botify_recproto_quote(q, sizeof(q), p, strlen(p)));
+	}
+}

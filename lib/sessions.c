@@ -1,0 +1,409 @@
+/*
+ * sessions.c - the session store: a striped-lock array in memory, or Redis
+ * through hiredis (see sessions.h for the contract both keep).
+ */
+#include "sessions.h"
+
+#include <stdarg.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <hiredis.h>
+
+struct botify_session_slot {
+	void *rec;         /* NULL: no live session */
+	size_t size;
+	int64_t rec_ms;    /* when rec was last written */
+	uint64_t ended;
+	int64_t ended_ms;  /* when ended last grew */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int botify_sessions_parse_url(const char *url, char *host, size_t host_n, int *port, int *db,
+			      char *password, size_t password_n, botify_err *err)
+{
+	const char *p = url;
+	*port = 6379;
+	*db = 0;
+	password[0] = 0;
+	if (strncmp(p, "redis://", 8) != 0)
+		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s' must start with redis://", url);
+	p += 8;
+	const char *at = strchr(p, '@');
+	if (at) {
+		/* [user]:password@ -- Redis 6 users are not supported, only the password */
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		if (!colon || (size_t)(at - colon - 1) >= password_n)
+			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': expected :PASSWORD@ before the host", url);
+		memcpy(password, colon + 1, (size_t)(at - colon - 1));
+		password[at - colon - 1] = 0;
+		p = at + 1;
+	}
+	size_t hl = strcspn(p, ":/");
+	if (hl == 0 || hl >= host_n)
+		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s' has no host", url);
+	memcpy(host, p, hl);
+	host[hl] = 0;
+	p += hl;
+	char *end;
+	if (*p == ':') {
+		errno = 0;
+		long v = strtol(p + 1, &end, 10);
+		if (end == p + 1 || errno || v < 1 || v > 65535 || (*end && *end != '/'))
+			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': bad port", url);
+		*port = (int)v;
+		p = end;
+	}
+	if (*p == '/' && p[1]) {
+		errno = 0;
+		long v = strtol(p + 1, &end, 10);
+		if (end == p + 1 || errno || v < 0 || v > 1000000 || *end)
+			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': bad database number", url);
+		*db = (int)v;
+	} else if (*p && strcmp(p, "/") != 0) {
+		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': unexpected '%s'", url, p);
+	}
+	return 0;
+}
+
+void botify_sessions_free(botify_sessions *s)
+{
+	if (s->slots) {
+		for (int64_t u = 0; u < s->n_users; u++)
+			free(s->slots[u].rec);
+		free(s->slots);
+	}
+	if (s->locks_ready)
+		for (int i = 0; i < BOTIFY_SESSIONS_LOCKS; i++)
+			pthread_mutex_destroy(&s->locks[i]);
+	memset(s, 0, sizeof(*s));
+}
+
+int botify_sessions_init(botify_sessions *s, const botify_sessions_opts *o, botify_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	if (!(o->ttl > 0))
+		return botify_fail(err, BOTIFY_EINVAL, "session ttl must be positive");
+	s->ttl_ms = (int64_t)(o->ttl * 1000) > 0 ? (int64_t)(o->ttl * 1000) : 1;
+	s->timeout = o->timeout > 0 ? o->timeout : 5.0;
+	if (!o->redis_url) {
+		if (o->n_users < 0)
+			return botify_fail(err, BOTIFY_EINVAL, "negative user count");
+		s->n_users = o->n_users;
+		s->slots = botify_calloc(o->n_users ? (size_t)o->n_users : 1, sizeof(*s->slots),
+					 "session table", err);
+		if (!s->slots)
+			return -1;
+		for (int i = 0; i < BOTIFY_SESSIONS_LOCKS; i++)
+			pthread_mutex_init(&s->locks[i], NULL);
+		s->locks_ready = 1;
+		return 0;
+	}
+	s->redis = 1;
+	const char *prefix = o->prefix ? o->prefix : "botify";
+	if (!*prefix || strlen(prefix) >= sizeof(s->prefix) || strpbrk(prefix, " \t\r\n"))
+		return botify_fail(err, BOTIFY_EINVAL, "redis key prefix '%s' must be 1 to %zu characters without spaces",
+				   prefix, sizeof(s->prefix) - 1);
+	strcpy(s->prefix, prefix);
+	if (botify_sessions_parse_url(o->redis_url, s->host, sizeof(s->host), &s->port, &s->db,
+				      s->password, sizeof(s->password), err) != 0)
+		return -1;
+	/* fail at start, not at the first request */
+	botify_sessions_conn c;
+	if (botify_sessions_conn_open(&c, s, err) != 0)
+		return -1;
+	botify_sessions_conn_close(&c);
+	return 0;
+}
+
+/* ---- Redis ---- */
+
+static struct timeval to_timeval(double s)
+{
+	struct timeval tv = { (time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6) };
+	return tv;
+}
+
+static int redis_fail(botify_sessions_conn *c, const char *what, botify_err *err)
+{
+	redisContext *ctx = c->ctx;
+	return botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: %s: %s", c->s->host, c->s->port, what,
+			   ctx && ctx->err ? ctx->errstr : "no connection");
+}
+
+/* Runs one command; returns its reply or NULL with a message. */
+static redisReply *command(botify_sessions_conn *c, const char *what, botify_err *err,
+			   const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *r = redisvCommand(c->ctx, fmt, ap);
+	va_end(ap);
+	if (!r) {
+		redis_fail(c, what, err);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: %s: %s", c->s->host, c->s->port, what, r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+static int redis_connect(botify_sessions_conn *c, botify_err *err)
+{
+	botify_sessions *s = c->s;
+	redisContext *ctx = redisConnectWithTimeout(s->host, s->port, to_timeval(s->timeout));
+	if (!ctx)
+		return botify_fail(err, BOTIFY_ENOMEM, "out of memory connecting to redis");
+	c->ctx = ctx;
+	if (ctx->err) {
+		int rc = botify_fail(err, BOTIFY_ERUNTIME, "cannot connect to redis %s:%d: %s", s->host,
+				     s->port, ctx->errstr);
+		redisFree(ctx);
+		c->ctx = NULL;
+		return rc;
+	}
+	redisSetTimeout(ctx, to_timeval(s->timeout));
+	redisReply *r = NULL;
+	if (s->password[0] && !(r = command(c, "AUTH", err, "AUTH %s", s->password)))
+		goto fail;
+	freeReplyObject(r);
+	r = NULL;
+	if (s->db && !(r = command(c, "SELECT", err, "SELECT %d", s->db)))
+		goto fail;
+	freeReplyObject(r);
+	if (!(r = command(c, "PING", err, "PING")))
+		goto fail;
+	freeReplyObject(r);
+	return 0;
+fail:
+	redisFree(ctx);
+	c->ctx = NULL;
+	return -1;
+}
+
+int botify_sessions_conn_open(botify_sessions_conn *c, botify_sessions *s, botify_err *err)
+{
+	c->s = s;
+	c->ctx = NULL;
+	return s->redis ? redis_connect(c, err) : 0;
+}
+
+void botify_sessions_conn_close(botify_sessions_conn *c)
+{
+	if (c->ctx)
+		redisFree(c->ctx);
+	c->ctx = NULL;
+}
+
+/* A broken connection (the server restarted, a timeout) is replaced before
+ * the next command. */
+static int redis_ready(botify_sessions_conn *c, botify_err *err)
+{
+	redisContext *ctx = c->ctx;
+	if (ctx && !ctx->err)
+		return 0;
+	if (ctx)
+		redisFree(ctx);
+	c->ctx = NULL;
+	return redis_connect(c, err);
+}
+
+static int check_user(const botify_sessions *s, int64_t user, botify_err *err)
+{
+	if (user < 0 || (!s->redis && user >= s->n_users))
+		return botify_fail(err, BOTIFY_ERANGE, "user %lld out of range", (long long)user);
+	return 0;
+}
+
+static int redis_get(botify_sessions_conn *c, int64_t user, void *buf, size_t size,
+		     uint64_t *ended, botify_err *err)
+{
+	const botify_sessions *s = c->s;
+	if (redis_ready(c, err) != 0)
+		return -1;
+	/* both keys in one round trip */
+	redisAppendCommand(c->ctx, "GET %s:s:%lld", s->prefix, (long long)user);
+	redisAppendCommand(c->ctx, "GET %s:n:%lld", s->prefix, (long long)user);
+	redisReply *rs = NULL, *rn = NULL;
+	int rc = -1;
+	if (redisGetReply(c->ctx, (void **)&rs) != REDIS_OK || redisGetReply(c->ctx, (void **)&rn) != REDIS_OK) {
+		redis_fail(c, "GET", err);
+		goto out;
+	}
+	if (rs->type == REDIS_REPLY_ERROR || rn->type == REDIS_REPLY_ERROR) {
+		botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: GET: %s", s->host, s->port,
+			    rs->type == REDIS_REPLY_ERROR ? rs->str : rn->str);
+		goto out;
+	}
+	if (rs->type == REDIS_REPLY_STRING) {
+		if (rs->len != size) {
+			botify_fail(err, BOTIFY_EFORMAT,
+				    "redis key %s:s:%lld holds %zu bytes, expected a session of %zu "
+				    "(a server with another recommender uses the same key prefix?)",
+				    s->prefix, (long long)user, (size_t)rs->len, size);
+			goto out;
+		}
+		memcpy(buf, rs->str, size);
+		rc = 1;
+		goto out;
+	}
+	*ended = 0;
+	if (rn->type == REDIS_REPLY_STRING) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(rn->str, &end, 10);
+		if (end == rn->str || *end || errno) {
+			botify_fail(err, BOTIFY_EFORMAT, "redis key %s:n:%lld is not a count: '%.40s'",
+				    s->prefix, (long long)user, rn->str);
+			goto out;
+		}
+		*ended = v;
+	}
+	rc = 0;
+out:
+	if (rs)
+		freeReplyObject(rs);
+	if (rn)
+		freeReplyObject(rn);
+	return rc;
+}
+
+static int redis_put(botify_sessions_conn *c, int64_t user, const void *buf, size_t size,
+		     botify_err *err)
+{
+	const botify_sessions *s = c->s;
+	if (redis_ready(c, err) != 0)
+		return -1;
+	char key[96];
+	snprintf(key, sizeof(key), "%s:s:%lld", s->prefix, (long long)user);
+	redisReply *r = command(c, "SET", err, "SET %s %b PX %lld", key, buf, size, (long long)s->ttl_ms);
+	if (!r)
+		return -1;
+	freeReplyObject(r);
+	return 0;
+}
+
+static int redis_end(botify_sessions_conn *c, int64_t user, botify_err *err)
+{
+	const botify_sessions *s = c->s;
+	if (redis_ready(c, err) != 0)
+		return -1;
+	redisAppendCommand(c->ctx, "DEL %s:s:%lld", s->prefix, (long long)user);
+	redisAppendCommand(c->ctx, "INCR %s:n:%lld", s->prefix, (long long)user);
+	redisAppendCommand(c->ctx, "PEXPIRE %s:n:%lld %lld", s->prefix, (long long)user,
+			   (long long)s->ttl_ms);
+	int rc = 0;
+	for (int i = 0; i < 3; i++) {
+		redisReply *r = NULL;
+		if (redisGetReply(c->ctx, (void **)&r) != REDIS_OK) {
+			return redis_fail(c, "DEL/INCR", err);
+		}
+		if (r->type == REDIS_REPLY_ERROR && rc == 0)
+			rc = botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: DEL/INCR: %s", s->host, s->port, r->str);
+		freeReplyObject(r);
+	}
+	return rc;
+}
+
+/* ---- memory ---- */
+
+static pthread_mutex_t *lock_of(botify_sessions *s, int64_t user)
+{
+	return &s->locks[(uint64_t)user % BOTIFY_SESSIONS_LOCKS];
+}
+
+/* With the lock held: drops what has expired. */
+static void expire(botify_sessions *s, struct botify_session_slot *sl, int64_t now)
+{
+	if (sl->rec && now - sl->rec_ms > s->ttl_ms) {
+		free(sl->rec);
+		sl->rec = NULL;
+	}
+	if (sl->ended && now - sl->ended_ms > s->ttl_ms)
+		sl->ended = 0;
+}
+
+int botify_sessions_get(botify_sessions_conn *c, int64_t user, void *buf, size_t size,
+			uint64_t *ended, botify_err *err)
+{
+	botify_sessions *s = c->s;
+	if (check_user(s, user, err) != 0)
+		return -1;
+	if (s->redis)
+		return redis_get(c, user, buf, size, ended, err);
+	struct botify_session_slot *sl = &s->slots[user];
+	int rc = 0;
+	pthread_mutex_lock(lock_of(s, user));
+	expire(s, sl, now_ms());
+	if (sl->rec && sl->size != size) {
+		rc = botify_fail(err, BOTIFY_EFORMAT, "the session of user %lld has %zu bytes, expected %zu",
+				 (long long)user, sl->size, size);
+	} else if (sl->rec) {
+		memcpy(buf, sl->rec, size);
+		rc = 1;
+	} else {
+		*ended = sl->ended;
+	}
+	pthread_mutex_unlock(lock_of(s, user));
+	return rc;
+}
+
+int botify_sessions_put(botify_sessions_conn *c, int64_t user, const void *buf, size_t size,
+			botify_err *err)
+{
+	botify_sessions *s = c->s;
+	if (check_user(s, user, err) != 0)
+		return -1;
+	if (s->redis)
+		return redis_put(c, user, buf, size, err);
+	struct botify_session_slot *sl = &s->slots[user];
+	int rc = 0;
+	pthread_mutex_lock(lock_of(s, user));
+	if (sl->rec && sl->size != size) {
+		free(sl->rec);
+		sl->rec = NULL;
+	}
+	if (!sl->rec)
+		sl->rec = botify_malloc(1, size ? size : 1, "a session", err);
+	if (sl->rec) {
+		memcpy(sl->rec, buf, size);
+		sl->size = size;
+		sl->rec_ms = now_ms();
+	} else {
+		rc = -1;
+	}
+	pthread_mutex_unlock(lock_of(s, user));
+	return rc;
+}
+
+int botify_sessions_end(botify_sessions_conn *c, int64_t user, botify_err *err)
+{
+	botify_sessions *s = c->s;
+	if (check_user(s, user, err) != 0)
+		return -1;
+	if (s->redis)
+		return redis_end(c, user, err);
+	struct botify_session_slot *sl = &s->slots[user];
+	pthread_mutex_lock(lock_of(s, user));
+	int64_t now = now_ms();
+	expire(s, sl, now);
+	free(sl->rec);
+	sl->rec = NULL;
+	sl->ended++;
+	sl->ended_ms = now;
+	pthread_mutex_unlock(lock_of(s, user));
+	return 0;
+}

@@ -1,0 +1,111 @@
+#!/bin/bash
+# botify serve against malformed and hostile requests: 400/404/405/409/413
+# with a JSON error, never a crash; the log holds only answered calls and
+# appears complete at shutdown.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serve_lib.sh"
+need curl
+
+W="$T/world"
+tiny_world "$W"
+start_serve s --world "$W" --recommender sticky_artist --threads 2 --max-steps 3 --log "$T/served.jsonl" || exit 1
+pid=$SERVE_PID
+URL="http://127.0.0.1:$SERVE_PORT"
+
+# req EXPECTED_STATUS CURL_ARGS...: the status, and a JSON error body for >= 400
+req() {
+	local want=$1
+	shift
+	run curl -s -o "$T/body" -w '%{http_code}' "$@"
+	expect_eq "$want" "$(cat "$OUT")" "HTTP status of curl $*"
+	if [ "$want" -ge 400 ]; then
+		grep -Eq '^\{"error": ".+"\}$' "$T/body" || fail "not a JSON error: $(head -c 300 "$T/body")"
+	fi
+}
+
+check "GET / says alive; GET /track/<id> gives the metadata"
+req 200 "$URL/"
+grep -q '"status": "alive"' "$T/body" || fail "body: $(cat "$T/body")"
+req 200 "$URL/track/3"
+grep -Eq '^\{"track":3,"artist":".+","title":".+"\}$' "$T/body" || fail "body: $(cat "$T/body")"
+
+check "unknown tracks and users are 404, malformed ids 400"
+req 404 "$URL/track/500"
+req 400 "$URL/track/abc"
+req 400 "$URL/track/-1"
+req 400 "$URL/track/99999999999999999999999"
+req 404 -XPOST -d '{"track": 1, "time": 1.0}' "$URL/next/100"
+req 400 -XPOST -d '{"track": 1, "time": 1.0}' "$URL/next/x1"
+req 404 -XPOST -d '{"track": 500, "time": 1.0}' "$URL/next/1"
+req 404 "$URL/nothing/here"
+
+check "malformed bodies are 400 with a message"
+req 400 -XPOST "$URL/next/1"
+req 400 -XPOST -d '{"track": 1' "$URL/next/1"
+grep -q 'not JSON' "$T/body" || fail "body: $(cat "$T/body")"
+req 400 -XPOST -d '[1, 2]' "$URL/next/1"
+req 400 -XPOST -d '{"time": 1.0}' "$URL/next/1"
+req 400 -XPOST -d '{"track": "7", "time": 1.0}' "$URL/next/1"
+req 400 -XPOST -d '{"track": 1.5, "time": 1.0}' "$URL/next/1"
+req 400 -XPOST -d '{"track": -3, "time": 1.0}' "$URL/next/1"
+req 400 -XPOST -d '{"track": 1}' "$URL/last/1"
+req 400 -XPOST -d '{"track": 1, "time": "late"}' "$URL/last/1"
+req 400 -XPOST -d '{"track": 1, "time": 1e999}' "$URL/next/1"
+req 400 -XPOST -d '{"track": 1, "time": 1.0} trailing' "$URL/next/1"
+printf '{"track": 1,\0 "time": 1.0}' >"$T/nul.json"
+req 400 -XPOST --data-binary @"$T/nul.json" "$URL/next/1"
+head -c 3000 /dev/urandom >"$T/noise"
+req 400 -XPOST --data-binary @"$T/noise" "$URL/next/1"
+
+check "wrong methods are 405"
+req 405 "$URL/next/1"
+req 405 -XPOST -d '{}' "$URL/"
+req 405 -XDELETE "$URL/track/1"
+
+check "oversized bodies are 413, declared or chunked"
+head -c 100000 /dev/zero | tr '\0' ' ' >"$T/big.json"
+req 413 -XPOST --data-binary @"$T/big.json" "$URL/next/1"
+req 413 -XPOST -H 'Transfer-Encoding: chunked' --data-binary @"$T/big.json" "$URL/next/1"
+
+check "a session is cut at --max-steps with 409 until its last call"
+for i in 1 2 3; do
+	req 200 -XPOST -d "{\"track\": $i, \"time\": 0.5}" "$URL/next/2"
+done
+req 409 -XPOST -d '{"track": 4, "time": 0.5}' "$URL/next/2"
+grep -q 'POST /last/2' "$T/body" || fail "body: $(cat "$T/body")"
+req 200 -XPOST -d '{"track": 4, "time": 0.5}' "$URL/last/2"
+req 200 -XPOST -d '{"track": 4, "time": 0.5}' "$URL/next/2"
+
+check "broken HTTP is refused and the server stays up"
+if exec 3<>"/dev/tcp/127.0.0.1/$SERVE_PORT"; then
+	printf 'NOT HTTP AT ALL\r\n\r\n' >&3
+	timeout 5 cat <&3 >"$T/raw" 2>/dev/null
+	exec 3<&-
+	grep -q '^HTTP/1.1 400' "$T/raw" || fail "raw garbage got: $(head -c 200 "$T/raw")"
+fi
+exec 3<>"/dev/tcp/127.0.0.1/$SERVE_PORT" && exec 3<&-   # connect and hang up
+req 200 "$URL/"
+
+check "SIGTERM: exit 0, the log appears with exactly the answered calls"
+expect_no_file "$T/served.jsonl"
+stop_serve "$pid" || fail "serve exited with $?"
+expect_file "$T/served.jsonl"
+expect_eq 5 "$(wc -l <"$T/served.jsonl")" "rows (4 next + 1 last)"
+expect_eq 1 "$(grep -c '"message": "last"' "$T/served.jsonl")" "last rows"
+ls "$T" | grep -q '\.tmp\.' && fail "a temporary log was left behind"
+grep -q 'answered 4 next and 1 last calls' "$T/s.err" || fail "no summary: $(cat "$T/s.err")"
+
+check "serve refuses an existing log, bad flags and bad recommenders before listening"
+expect_exit 2 timeout 20 "$BOTIFY" serve --world "$W" --port 0 --recommender random --log "$T/served.jsonl"
+expect_stderr 'exists'
+expect_exit 2 timeout 20 "$BOTIFY" serve --world "$W" --port 0 --recommender nosuch
+expect_one_line_error
+expect_stderr "unknown recommender 'nosuch'"
+expect_exit 2 timeout 20 "$BOTIFY" serve --world "$W" --port 0 --recommender random --host example
+expect_stderr "not an IPv4 address"
+expect_exit 2 "$BOTIFY" serve --world "$W"
+expect_stderr 'give --recommender'
+expect_exit 0 "$BOTIFY" serve --help
+expect_stdout '--redis URL'
+
+finish
