@@ -94,7 +94,7 @@ fuzz: ## build libFuzzer targets for the parsers (needs clang)
 
 check-torch: $(BOTIFY) $(B)/libbotify.a ## compare the model's forward/backward with PyTorch (needs python3-torch; not in CI)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $(B)/check_torch_dump scripts/check_torch_dump.c $(B)/libbotify.a $(LDLIBS)
-	$(or $(PYTHON),python3) scripts/check_torch.py $(abspath $(BOTIFY)) $(abspath $(B)/check_torch_dump)
+	$(or $(PYTHON),$(wildcard /usr/bin/python3),python3) scripts/check_torch.py $(abspath $(BOTIFY)) $(abspath $(B)/check_torch_dump)
 
 clean: ## remove build outputs
 	rm -rf build botify

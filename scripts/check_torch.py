@@ -22,30 +22,31 @@ import torch
 import torch.nn.functional as F
 
 
-def two_tower(W, ids):
-    u, s, t, a = (torch.as_tensor(ids[i].astype(np.int64)) for i in range(4))
+def two_tower(W, ids, context_artist):
+    u, s, t, a, sa = (torch.as_tensor(ids[i].astype(np.int64)) for i in range(5))
 
     def tower(x, p):
         for k in (1, 2, 3):
             x = F.leaky_relu(F.linear(x, W[f"{p}_w{k}"], W[f"{p}_b{k}"]), 0.01)
         return x
 
-    c = tower(torch.cat([W["user_emb"][u], W["start_emb"][s]], dim=1), "ctx")
+    ctx = [W["user_emb"][u], W["start_emb"][s]] + ([W["artist_emb"][sa]] if context_artist else [])
+    c = tower(torch.cat(ctx, dim=1), "ctx")
     i = tower(torch.cat([W["track_emb"][t], W["artist_emb"][a]], dim=1), "item")
     return (c * i).sum(dim=1)
 
 
-def dot(W, ids):
+def dot(W, ids, _context_artist):
     s, t = (torch.as_tensor(ids[i].astype(np.int64)) for i in (1, 2))
     return (W["start_emb"][s] * W["track_emb"][t]).sum(dim=1)
 
 
-def sum_(W, ids):
+def sum_(W, ids, _context_artist):
     u, s, t = (torch.as_tensor(ids[i].astype(np.int64)) for i in (0, 1, 2))
     return ((W["start_emb"][s] + W["user_emb"][u]) * W["track_emb"][t]).sum(dim=1)
 
 
-def hybrid(W, ids):
+def hybrid(W, ids, _context_artist):
     u, s, t = (torch.as_tensor(ids[i].astype(np.int64)) for i in (0, 1, 2))
     track = W["track_emb"][t]
     user_term = F.linear(W["user_emb"][u] * track, W["user_lin_w"], W["user_lin_b"]).squeeze(1)
@@ -78,13 +79,13 @@ def main():
             os.mkdir(out)
             run(botify, "train", "--world", world, "--log", log, "--model", model, "--arch", arch,
                 "--emb", "6", "--hidden", "10", "--out", "5" if arch == "two-tower" else "6", "--epochs", "2")
-            run(dump, model, out)
+            run(dump, model, world, out)
             cfg = json.load(open(os.path.join(model, "config.json")))
             W = {n: torch.tensor(np.load(os.path.join(model, n + ".npy")), dtype=torch.float64, requires_grad=True)
                  for n in cfg["tensors"] if n not in ("user_pairs", "user_context")}
             ids = np.load(os.path.join(out, "batch_ids.npy"))
             y = torch.tensor(np.load(os.path.join(out, "batch_y.npy")), dtype=torch.float64)
-            pred = FORWARD[arch](W, ids)
+            pred = FORWARD[arch](W, ids, cfg.get("context_artist", False))
             loss = F.mse_loss(pred, y)
             loss.backward()
             ok &= close("pred", np.load(os.path.join(out, "pred.npy")), pred.detach().numpy())

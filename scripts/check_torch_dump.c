@@ -2,9 +2,11 @@
  * check_torch_dump.c - helper of `make check-torch`: loads a model
  * directory, runs one forward/backward on a fixed batch and writes the
  * batch, the predictions, the loss and every parameter gradient as .npy
- * files for scripts/check_torch.py to compare with PyTorch.
+ * files for scripts/check_torch.py to compare with PyTorch. The world is
+ * the one the model was trained on: the context tower looks up the start's
+ * artist in it.
  *
- *   check_torch_dump MODEL_DIR OUT_DIR
+ *   check_torch_dump MODEL_DIR WORLD_DIR OUT_DIR
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include "npy.h"
 #include "rng.h"
 #include "twotower.h"
+#include "world.h"
 
 enum { B = 64 };
 
@@ -31,20 +34,24 @@ static int put(const char *dir, const char *name, const float *x, size_t ndim, s
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: check_torch_dump MODEL_DIR OUT_DIR\n");
+	if (argc != 4) {
+		fprintf(stderr, "usage: check_torch_dump MODEL_DIR WORLD_DIR OUT_DIR\n");
 		return 2;
 	}
+	const char *out = argv[3];
 	botify_tt m = {0};
 	botify_tt_acts a = {0}, d = {0};
+	botify_world w = {0};
 	botify_err err = {0};
-	if (botify_tt_load(&m, argv[1], &err) != 0 || botify_tt_alloc_training(&m, &err) != 0 ||
+	if (botify_tt_load(&m, argv[1], &err) != 0 || botify_world_load(&w, argv[2], &err) != 0 ||
+	    botify_tt_bind_catalog(&m, w.artist, w.N, w.A, argv[1], &err) != 0 ||
+	    botify_tt_alloc_training(&m, &err) != 0 ||
 	    botify_tt_acts_init(&a, &m, B, &err) != 0 || botify_tt_acts_init(&d, &m, B, &err) != 0) {
 		fprintf(stderr, "check_torch_dump: %s\n", err.msg);
 		return 2;
 	}
 	int32_t user[B], start[B], track[B], artist[B];
-	float y[B], ids[4 * B];
+	float y[B], ids[5 * B];
 	botify_rng r;
 	botify_rng_init(&r, 42, 1, 2, 3);
 	for (int i = 0; i < B; i++) {
@@ -58,6 +65,7 @@ int main(int argc, char **argv)
 		ids[B + i] = (float)start[i];
 		ids[2 * B + i] = (float)track[i];
 		ids[3 * B + i] = (float)artist[i];
+		ids[4 * B + i] = (float)w.artist[start[i]];
 	}
 	botify_tt_batch b = { B, user, start, track, artist, y };
 	botify_tt_forward(&m, &a, &b);
@@ -67,18 +75,19 @@ int main(int argc, char **argv)
 	for (int i = 0; i < B; i++)
 		sse += ((double)a.pred[i] - y[i]) * ((double)a.pred[i] - y[i]);
 	float loss = (float)(sse / B);
-	int rc = put(argv[2], "batch_ids", ids, 2, 4, B) || put(argv[2], "batch_y", y, 1, B, 1) ||
-		 put(argv[2], "pred", a.pred, 1, B, 1) || put(argv[2], "loss", &loss, 1, 1, 1);
+	int rc = put(out, "batch_ids", ids, 2, 5, B) || put(out, "batch_y", y, 1, B, 1) ||
+		 put(out, "pred", a.pred, 1, B, 1) || put(out, "loss", &loss, 1, 1, 1);
 	for (int t = 0; t < BOTIFY_TT_NTENSORS && !rc; t++) {
 		if (!m.rows[t])
 			continue;
 		char name[80];
 		snprintf(name, sizeof(name), "grad_%s", botify_tt_tensor_name(t));
 		int bias = m.cols[t] == 1 && t >= BOTIFY_TT_NEMB;
-		rc = put(argv[2], name, m.grad_mem + m.off[t], bias ? 1 : 2, m.rows[t], m.cols[t]);
+		rc = put(out, name, m.grad_mem + m.off[t], bias ? 1 : 2, m.rows[t], m.cols[t]);
 	}
 	botify_tt_acts_free(&a);
 	botify_tt_acts_free(&d);
 	botify_tt_free(&m);
+	botify_world_free(&w);
 	return rc ? 2 : 0;
 }
