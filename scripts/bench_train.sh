@@ -7,7 +7,7 @@
 #
 # Env: THREADS (2), EPISODES (100000 sticky_artist sessions), RANDOM_EPISODES
 # (100000 random sessions: the issue's PyTorch reference trained on random +
-# sticky_artist logs), AB_EPISODES (2000), ARCHS ("two-tower dot sum"),
+# sticky_artist logs), AB_EPISODES (2000), ARCHS ("two-tower dot sum hybrid"),
 # STICKY_RECIPE (the flags of the extra sticky-only two-tower).
 # Each arch is trained on the sticky log alone and on random + sticky; the
 # A/Bs use the two-tower trained on random + sticky (MODEL= to pick another)
@@ -19,7 +19,7 @@ THREADS=${THREADS:-2}
 EPISODES=${EPISODES:-100000}
 RANDOM_EPISODES=${RANDOM_EPISODES:-100000}
 AB_EPISODES=${AB_EPISODES:-2000}
-ARCHS=${ARCHS:-two-tower dot sum}
+ARCHS=${ARCHS:-two-tower dot sum hybrid}
 if [ $# -gt 0 ]; then
 	W=$1
 	mkdir -p "$W"
@@ -41,7 +41,7 @@ median_sps() {
 
 row() { # arch data-label model-dir stderr-file
 	local m
-	m=$(grep -E '^\| (two-tower|dot|sum) \|' "$W/$1.$2.out")
+	m=$(grep -E '^\| (two-tower|dot|sum|hybrid) \|' "$W/$1.$2.out")
 	# | arch | test | avg | rdm | best | epochs | stopped |
 	echo "$m" | awk -F' *\\| *' -v sps="$(median_sps "$W/$1.$2.err")" -v data="$2" \
 		'{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, data, sps, $3, $4, $5, $6, $7 }'
