@@ -87,5 +87,5 @@ ab() { # model-dir title
 			sed -E "s/^\| T1 \| mean_time_per_session \|/| ${c%%:*} |/"
 	done
 }
-ab "$W/${MODEL:-two-tower.mixed}" "two-tower, defaults, random + sticky_artist logs"
+ab "$W/${MODEL:-two-tower.mixed}" "${MODEL:-two-tower.mixed} (defaults; mixed = random + sticky_artist logs)"
 ab "$W/two-tower.sticky-recipe" "two-tower, sticky_artist logs only, $STICKY_RECIPE"
