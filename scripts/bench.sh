@@ -51,7 +51,7 @@ for rec in random sticky_artist; do
 			done
 			sps=$(median <"$TMP/sps")
 			eps=$(median <"$TMP/eps")
-			printf '| %s | %s | %d | %.0f | %.0f | %.0f |\n' "$rec" "$log" "$th" "$sps" "$eps" "$(echo "$sps / $th" | bc -l)"
+			printf '| %s | %s | %d | %.0f | %.0f | %.0f |\n' "$rec" "$log" "$th" "$sps" "$eps" "$(awk -v a="$sps" -v b="$th" 'BEGIN { print a / b }')"
 			echo "$rec $log $th $sps" >>"$TMP/table"
 		done
 	done
@@ -68,7 +68,7 @@ for eps in 100000; do
 		done >"$TMP/whole"
 		secs=$(cut -d' ' -f1 <"$TMP/whole" | median)
 		rss=$(cut -d' ' -f2 <"$TMP/whole" | median)
-		printf '%d random episodes, %d thread(s): %.2f s wall, peak RSS %.0f MB\n' "$eps" "$th" "$secs" "$(echo "$rss / 1024" | bc -l)"
+		printf '%d random episodes, %d thread(s): %.2f s wall, peak RSS %.0f MB\n' "$eps" "$th" "$secs" "$(awk -v a="$rss" 'BEGIN { print a / 1024 }')"
 	done
 done
 echo

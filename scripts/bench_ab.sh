@@ -35,7 +35,7 @@ median_seconds() {
 		s=$(date +%s.%N)
 		"$@" >/dev/null 2>&1
 		e=$(date +%s.%N)
-		t+=("$(echo "$e - $s" | bc -l)")
+		t+=("$(awk -v a="$e" -v b="$s" 'BEGIN { printf "%.6f", a - b }')")
 	done
 	printf '%s\n' "${t[@]}" | sort -g | sed -n 3p
 }
