@@ -326,6 +326,20 @@ static int read_line(struct exec_worker *wk, double deadline, size_t *len, int *
 	}
 }
 
+/* Takes in whatever the child wrote since its last answer, without waiting.
+ * The protocol has no request ids, so an extra line is caught once it has
+ * arrived: before the next request, or at the end of the run. */
+static void take_unasked(struct exec_worker *wk)
+{
+	while (wk->len < sizeof(wk->buf)) {
+		ssize_t n = read(wk->from, wk->buf + wk->len, sizeof(wk->buf) - wk->len);
+		if (n > 0)
+			wk->len += (size_t)n;
+		else if (!(n < 0 && errno == EINTR))
+			return; /* EAGAIN: nothing yet; 0: gone, which the request finds out */
+	}
+}
+
 static int exchange(const botify_rec *r, botify_rec_ctx *ctx, int message,
 		    const botify_rec_call *c, int32_t *out, botify_err *err)
 {
@@ -334,6 +348,7 @@ static int exchange(const botify_rec *r, botify_rec_ctx *ctx, int message,
 	char why[256] = "", q[128];
 	if (wk->pid <= 0 && start_child(wk, d->cmd, err) != 0)
 		goto fail_quiet;
+	take_unasked(wk);
 	if (wk->len) {
 		botify_fail(err, BOTIFY_ERUNTIME,
 			    "the child wrote '%s' before it was asked (one answer line per request)",

@@ -87,7 +87,7 @@ static int nn_recommend(const botify_rec *r, botify_rec_ctx *ctx, const botify_r
 	struct nn_state *s = ctx->state;
 	int known = c->track >= 0 && c->track < d->model.cfg.N;
 	if (!s->started) {
-		if (!known) { /* no start to rank for: random until the session ends */
+		if (!known) { /* no start to rank for: random until a known track comes */
 			*out = (int32_t)botify_rng_below(ctx->rng, (uint64_t)r->world->N);
 			return 0;
 		}

@@ -141,16 +141,18 @@ static void count_artist(struct rs_state *s, int32_t a)
 			s->art[i].count++;
 			return;
 		}
-	int32_t slot = s->n_artists;
-	if (slot == ARTISTS) { /* full: the least played, the latest of equals */
-		slot = 0;
+	if (s->n_artists == ARTISTS) {
+		/* full: the least played goes, the latest of equals; the rest
+		 * close ranks so slots stay in first-played order for ties */
+		int32_t gone = 0;
 		for (int32_t i = 1; i < ARTISTS; i++)
-			if (s->art[i].count <= s->art[slot].count)
-				slot = i;
-	} else {
-		s->n_artists++;
+			if (s->art[i].count <= s->art[gone].count)
+				gone = i;
+		memmove(&s->art[gone], &s->art[gone + 1],
+			(size_t)(ARTISTS - 1 - gone) * sizeof(s->art[0]));
+		s->n_artists--;
 	}
-	s->art[slot] = (struct rs_artist){ a, 1 };
+	s->art[s->n_artists++] = (struct rs_artist){ a, 1 };
 }
 
 /* The most-played artist, the first played of equals; -1 when none. */

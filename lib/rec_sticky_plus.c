@@ -325,7 +325,14 @@ static int32_t pick_contextual(const botify_rec *r, const struct sp_state *s,
 	for (int i = 0; i < RANDOM_DRAWS; i++) {
 		t = (int32_t)botify_rng_below(rng, (uint64_t)w->N);
 		if (!played(s, t) && !has(d->dis_off, d->dis, d->U, c->user, t))
-			break;
+			return t;
+	}
+	/* a user who dislikes most of the catalog: walk on from the last draw
+	 * so a dislike is still never served while anything else is left */
+	for (int32_t i = 1; i < w->N; i++) {
+		int32_t u = (int32_t)((t + i) % w->N);
+		if (!played(s, u) && !has(d->dis_off, d->dis, d->U, c->user, u))
+			return u;
 	}
 	return t;
 }

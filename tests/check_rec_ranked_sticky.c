@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "npy.h"
 #include "rectest.h"
 #include "twotower.h"
 
@@ -149,6 +151,54 @@ START_TEST(artist_ties_go_to_the_first_played)
 }
 END_TEST
 
+/* More artists than the 32-slot table: the evicted artist's slot must not
+ * hand a newcomer an earlier place in the tie order. */
+START_TEST(a_full_artist_table_keeps_first_played_order)
+{
+	/* 40 tracks, one artist each, so track t is artist t */
+	char dir[4096], line[128], text[8192] = "", path[4096];
+	tu_fmt(dir, sizeof(dir), "%s/wide", tmp);
+	ck_assert_int_eq(mkdir(dir, 0777), 0);
+	for (int t = 0; t < 40; t++) {
+		tu_fmt(line, sizeof(line), "{\"track\": %d, \"artist\": \"a%d\", \"title\": \"t\"}\n",
+		       t, t);
+		strcat(text, line);
+	}
+	tu_write_in(dir, "tracks.json", text, 0);
+	tu_write_in(dir, "users.json", "{\"user\": 0, \"interests\": [0]}\n", 0);
+	tu_write_in(dir, "recommendations.json", "{\"user\": 0, \"tracks\": []}\n", 0);
+	tu_write_in(dir, "tracks_with_recs.json", "{\"track\": 0, \"recommendations\": [1]}\n", 0);
+	float E[40 * 2] = {0};
+	botify_err err = {0};
+	ck_assert_int_eq(botify_npy_write(tu_path(path, dir, "tracks.npy"), E, 2, 40, 2, 1, &err), 0);
+	botify_world w = {0};
+	ck_assert_msg(botify_world_load(&w, dir, &err) == 0, "%s", err.msg);
+	char spec[8192];
+	tu_fmt(spec, sizeof(spec), "ranked_sticky:users=%s/recommendations.json,recs=%s/tracks_with_recs.json,p=1",
+	       dir, dir);
+	botify_rec r;
+	rt_create(&r, &w, spec);
+	rt_session s;
+	rt_begin(&s, &r, 5, 1);
+	rt_next(&s, 0, 0, 1.0); /* the empty list is abandoned at once */
+	for (int a = 1; a < 32; a++) /* artists 0..31 once: the table is full */
+		rt_next(&s, 0, a, 1.0);
+	for (int a = 0; a < 32; a++) /* all but artist 1 twice */
+		if (a != 1)
+			rt_next(&s, 0, a, 1.0);
+	rt_next(&s, 0, 32, 1.0); /* artist 32 evicts artist 1, the least played */
+	for (int i = 0; i < 3; i++)
+		rt_next(&s, 0, 5, 1.0); /* artist 5: 5 plays */
+	int32_t got = -1;
+	for (int i = 0; i < 4; i++)
+		got = rt_next(&s, 0, 32, 1.0); /* artist 32: 5 plays, first played later */
+	ck_assert_int_eq(got, 5);
+	rt_end(&s);
+	botify_rec_free(&r);
+	botify_world_free(&w);
+}
+END_TEST
+
 START_TEST(without_p_the_fallback_is_contextual)
 {
 	char spec[8192];
@@ -233,6 +283,7 @@ Suite *rec_ranked_sticky_suite(void)
 	tcase_add_test(tc, serves_the_model_list_in_rank_order);
 	tcase_add_test(tc, a_short_listen_abandons_the_list_for_good);
 	tcase_add_test(tc, artist_ties_go_to_the_first_played);
+	tcase_add_test(tc, a_full_artist_table_keeps_first_played_order);
 	tcase_add_test(tc, without_p_the_fallback_is_contextual);
 	tcase_add_test(tc, user_lists_in_order_then_the_fallback);
 	tcase_add_test(tc, spec_errors);

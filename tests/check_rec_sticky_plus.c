@@ -126,6 +126,33 @@ START_TEST(several_logs_keep_the_best_listen)
 }
 END_TEST
 
+/* The uniform fallback after a few random draws must still skip dislikes:
+ * a user who disliked all but one track gets that track every time. */
+START_TEST(a_user_who_dislikes_nearly_everything)
+{
+	int rows[11][3];
+	for (int t = 0, i = 0; t < 12; t++)
+		if (t != 7) {
+			rows[i][0] = 1;
+			rows[i][1] = t;
+			rows[i++][2] = 0;
+		}
+	char log[4096], spec[8192];
+	write_log(tu_path(log, tmp, "hater.jsonl"), (const int (*)[3])rows, 11);
+	tu_fmt(spec, sizeof(spec), "sticky_plus:dislikes=%s,mix=1", log);
+	botify_rec r;
+	rt_create(&r, &W, spec);
+	rt_session s;
+	rt_begin(&s, &r, 9, 0);
+	for (int i = 0; i < 200; i++) {
+		ck_assert_int_eq(rt_next(&s, 1, i % 7, 1.0), 7);
+		rt_last(&s, 1, 7, 1.0);
+	}
+	rt_end(&s);
+	botify_rec_free(&r);
+}
+END_TEST
+
 START_TEST(k_misses_in_a_row_switch_to_contextual)
 {
 	char spec[8192];
@@ -212,6 +239,7 @@ Suite *rec_sticky_plus_suite(void)
 	tcase_add_test(tc, likes_first_no_dislikes_no_replays);
 	tcase_add_test(tc, several_logs_keep_the_best_listen);
 	tcase_add_test(tc, k_misses_in_a_row_switch_to_contextual);
+	tcase_add_test(tc, a_user_who_dislikes_nearly_everything);
 	tcase_add_test(tc, mix_one_is_contextual_without_replays);
 	tcase_add_test(tc, spec_and_log_errors);
 	suite_add_tcase(s, tc);
