@@ -3,17 +3,24 @@
  * botify recommender (or the arms of an experiment), logging every call in
  * the data.json format, with sessions in memory or in Redis (docs/serve.md).
  *
- * Signals: SIGINT and SIGTERM are blocked on every thread and taken by
- * sigwait() here, so shutdown is ordinary code: stop the server (running
- * handlers finish), write the buffered rows, commit the log. SIGPIPE is
- * ignored: a client or Redis that hangs up is an error on that socket, not
- * the end of the server.
+ * Signals: SIGINT and SIGTERM only post a semaphore that main waits on, so
+ * shutdown is ordinary code: stop the server (running handlers finish),
+ * write the buffered rows, commit the log. A handler rather than sigwait():
+ * threads that libraries start themselves (OpenBLAS's pool, at load time)
+ * do not inherit our mask, and a signal they took with the default action
+ * would kill the process mid-shutdown. Our own threads start with the two
+ * blocked so their syscalls are not interrupted. SIGPIPE is ignored: a
+ * client or Redis that hangs up is an error on that socket, not the end of
+ * the server.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cmd.h"
 #include "experiment.h"
@@ -24,6 +31,33 @@
 #include "service.h"
 #include "sessions.h"
 #include "world.h"
+
+static sem_t stop_sem;
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+	sem_post(&stop_sem); /* async-signal-safe */
+}
+
+/* Raises the open-file limit to its ceiling and leaves room under it for
+ * what is not a client: Redis connections, exec pipes, the log, the world. */
+static unsigned connection_budget(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+		if (want > rl.rlim_cur) {
+			struct rlimit up = { want, rl.rlim_max };
+			if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+				rl.rlim_cur = want;
+		}
+	}
+	return rl.rlim_cur > 256 ? (unsigned)(rl.rlim_cur - 128) : (unsigned)(rl.rlim_cur / 2);
+}
 
 static const struct flag_doc doc = {
 	.usage = "botify serve --recommender SPEC [--port 5000] [--log FILE] [--redis URL] [options]",
@@ -93,7 +127,16 @@ int cmd_serve(int argc, char **argv)
 	int n_arms = 1, n_recs = 0, log_open = 0, exit_code = BOTIFY_EXIT_USAGE;
 	memset(recs, 0, sizeof(recs));
 
-	/* before any thread exists, so that every thread inherits the mask */
+	/* before any thread of ours exists, so that they inherit the mask; a
+	 * signal during start-up waits in the semaphore */
+	sem_init(&stop_sem, 0, 0);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	sigset_t stop_set;
 	sigemptyset(&stop_set);
 	sigaddset(&stop_set, SIGINT);
@@ -139,6 +182,7 @@ int cmd_serve(int argc, char **argv)
 		goto fail;
 	const botify_http_server_opts ho = {
 		.host = host, .port = (int)port, .threads = (int)threads, .max_body = (size_t)max_body,
+		.max_connections = connection_budget(),
 		.handler = botify_service_handle, .ctx = &svc,
 	};
 	if (botify_http_server_start(&server, &ho, &err) != 0)
@@ -148,9 +192,10 @@ int cmd_serve(int argc, char **argv)
 		redis_url ? "redis " : "memory", redis_url ? redis_url : "");
 	fflush(stderr);
 
-	int sig = 0;
-	while (sigwait(&stop_set, &sig) != 0)
+	pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
+	while (sem_wait(&stop_sem) != 0 && errno == EINTR)
 		;
+	int sig = stop_signal;
 	fprintf(stderr, "botify serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
 	botify_http_server_stop(&server);
 	botify_service_stats st = botify_service_get_stats(&svc);

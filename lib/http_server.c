@@ -157,14 +157,23 @@ int botify_http_server_start(botify_http_server *s, const botify_http_server_opt
 	if (o->port < 0 || o->port > 65535)
 		return botify_fail(err, BOTIFY_EINVAL, "port %d out of range", o->port);
 	unsigned int threads = o->threads > 0 ? (unsigned int)o->threads : 1;
+	/* idle keep-alive connections count against the limit: a short timeout
+	 * keeps clients that open and forget from locking others out */
+	unsigned int idle = o->idle_timeout ? o->idle_timeout : 15;
+	struct MHD_OptionItem limit[] = {
+		{ o->max_connections ? MHD_OPTION_CONNECTION_LIMIT : MHD_OPTION_END,
+		  (intptr_t)o->max_connections, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO, (uint16_t)o->port,
 		NULL, NULL, on_request, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+		MHD_OPTION_CONNECTION_TIMEOUT, idle,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
+		MHD_OPTION_ARRAY, limit,
 		MHD_OPTION_END);
 	if (!d)
 		return botify_fail(err, BOTIFY_EIO, "cannot listen on %s:%d (in use, or not an address of this machine?)",

@@ -44,6 +44,8 @@ typedef struct botify_http_server_opts {
 	int port;             /* 0: any free port (see botify_http_server_port) */
 	int threads;          /* request threads */
 	size_t max_body;      /* bytes */
+	unsigned max_connections; /* open connections at once; 0: libmicrohttpd's default */
+	unsigned idle_timeout;    /* seconds an idle connection is kept; 0: 15 */
 	botify_http_handler handler;
 	void *ctx;
 } botify_http_server_opts;

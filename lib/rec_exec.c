@@ -25,7 +25,8 @@
  */
 /* pipe2() and O_CLOEXEC pipes: a pipe made by one thread must not leak into
  * a child another thread starts at the same moment (a leaked write end
- * would keep that child's stdin open after we close ours). */
+ * would keep that child's stdin open after we close ours); and
+ * posix_spawn_file_actions_addclosefrom_np() for what others opened. */
 #define _GNU_SOURCE
 
 #include <errno.h>
@@ -168,6 +169,9 @@ static int start_child(struct exec_worker *wk, const char *cmd, botify_err *err)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	/* nothing else of ours: Redis and HTTP sockets, the log, other
+	 * children's pipes are not all opened close-on-exec by their libraries */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&at);
 	/* a group of its own, so that killing it kills what it started; a clean
 	 * signal state whatever the calling thread blocks or ignores */

@@ -195,14 +195,18 @@ out:
 
 int botify_recproto_parse_id(const char *s, size_t len, int64_t *out)
 {
-	if (len < 1 || len > 18)
+	if (len < 1)
 		return -1;
 	int64_t v = 0;
+	int digits = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
-		v = v * 10 + (s[i] - '0');
+		if (digits || s[i] != '0')
+			digits++;
+		if (digits <= 18)
+			v = v * 10 + (s[i] - '0');
 	}
-	*out = v;
+	*out = digits > 18 ? INT64_MAX : v; /* a number, just not in any world */
 	return 0;
 }

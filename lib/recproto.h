@@ -50,8 +50,9 @@ int botify_recproto_parse_answer(const char *s, size_t len, const int64_t *user,
 int botify_recproto_parse_body(const char *s, size_t len, int32_t *track, double *time,
 			       botify_err *err);
 
-/* Parses a URL path segment of len bytes as a decimal id: 1 to 18 digits,
- * nothing else. Returns 0 or -1. */
+/* Parses a URL path segment of len bytes as a decimal id, as Flask's <int:>
+ * does: digits only (leading zeros allowed); more than 18 significant
+ * digits give INT64_MAX, which no world holds. Returns 0 or -1. */
 int botify_recproto_parse_id(const char *s, size_t len, int64_t *out);
 
 /* Copies up to len bytes of s into out (n bytes) for a message: bytes

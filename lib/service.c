@@ -13,13 +13,14 @@
 #include <cJSON.h>
 
 #include "eventlog.h"
+#include "murmur3.h"
 #include "recproto.h"
 #include "rng.h"
 
 /* The key tag of session streams: keeps them apart from the simulator's
  * (seed, day, episode, purpose) streams. */
 #define SESSION_STREAM 0x73657276ULL /* "serv" */
-#define SESSION_MAGIC 0x31535442u    /* "BTS1" read as little-endian bytes */
+#define SESSION_MAGIC 0x32535442u    /* "BTS2" read as little-endian bytes */
 #define LOG_BUF (256 * 1024)
 
 /* The record's header; the recommender's state follows it. Plain bytes, so
@@ -27,6 +28,9 @@
 struct session_header {
 	uint32_t magic;
 	uint32_t arm;
+	uint32_t spec_hash;   /* murmur3 of the arm's spec: another server's
+			       * recommender may have the same state size */
+	uint32_t reserved;
 	uint64_t state_size;
 	uint64_t serial;      /* sessions the user ended before this one */
 	uint64_t calls;       /* calls of this session so far */
@@ -147,11 +151,10 @@ static void give_back(botify_service *s, struct botify_service_worker *wk)
 /* With log_mu held. */
 static void log_drain(botify_service *s)
 {
-	if (!s->log_len || s->log_failed)
-		return;
-	if (botify_outfile_write(s->o.log, s->log_buf, s->log_len, &s->log_err) != 0)
+	if (s->log_len && !s->log_failed &&
+	    botify_outfile_write(s->o.log, s->log_buf, s->log_len, &s->log_err) != 0)
 		s->log_failed = 1;
-	s->log_len = 0;
+	s->log_len = 0; /* after a failure rows are dropped: the run ends in an error anyway */
 }
 
 /* Appends a row and counts the call; 0, or -1 once the log has failed. */
@@ -164,11 +167,13 @@ static int log_row(botify_service *s, const botify_event *e)
 		s->stats.last++;
 	else
 		s->stats.next++;
-	if (s->o.log) {
+	if (s->o.log && !s->log_failed) {
 		if (s->log_len + n > s->log_cap)
 			log_drain(s);
-		memcpy(s->log_buf + s->log_len, line, n);
-		s->log_len += n;
+		if (!s->log_failed) {
+			memcpy(s->log_buf + s->log_len, line, n);
+			s->log_len += n;
+		}
 	}
 	int rc = s->log_failed ? -1 : 0;
 	pthread_mutex_unlock(&s->log_mu);
@@ -276,10 +281,13 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 		status = err.code == BOTIFY_ERUNTIME ? 503 : 500;
 		goto done;
 	}
-	if (found && (h->magic != SESSION_MAGIC || h->arm != (uint32_t)arm || h->state_size != rec->state_size)) {
+	uint32_t spec_hash = botify_murmur3_32(rec->spec, strlen(rec->spec), 0);
+	if (found && (h->magic != SESSION_MAGIC || h->arm != (uint32_t)arm || h->spec_hash != spec_hash ||
+		      h->state_size != rec->state_size)) {
 		botify_fail(&err, BOTIFY_EFORMAT, "the stored session of user %lld belongs to another "
-			    "recommender (arm %u, %llu bytes of state; want arm %d, %zu bytes)",
-			    (long long)user, h->arm, (unsigned long long)h->state_size, arm, rec->state_size);
+			    "recommender (arm %u, spec hash %08x, %llu bytes of state; want arm %d, %08x, %zu bytes)",
+			    (long long)user, h->arm, h->spec_hash, (unsigned long long)h->state_size, arm,
+			    spec_hash, rec->state_size);
 		status = 500;
 		goto done;
 	}
@@ -287,6 +295,7 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 		memset(wk->record, 0, size);
 		h->magic = SESSION_MAGIC;
 		h->arm = (uint32_t)arm;
+		h->spec_hash = spec_hash;
 		h->state_size = rec->state_size;
 		h->serial = ended;
 		botify_rng_init(&h->rng, s->o.seed, SESSION_STREAM, (uint64_t)user, ended);

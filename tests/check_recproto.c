@@ -143,7 +143,12 @@ START_TEST(ids_are_plain_decimal_digits)
 	ck_assert_int_eq(botify_recproto_parse_id("", 0, &v), -1);
 	ck_assert_int_eq(botify_recproto_parse_id("-1", 2, &v), -1);
 	ck_assert_int_eq(botify_recproto_parse_id("+1", 2, &v), -1);
-	ck_assert_int_eq(botify_recproto_parse_id("1234567890123456789", 19, &v), -1);
+	ck_assert_int_eq(botify_recproto_parse_id("1234567890123456789", 19, &v), 0);
+	ck_assert(v == INT64_MAX); /* too big for any world: a 404, not a 400 */
+	ck_assert_int_eq(botify_recproto_parse_id("0000000000000000000005", 22, &v), 0);
+	ck_assert_int_eq(v, 5);
+	ck_assert_int_eq(botify_recproto_parse_id("1e3", 3, &v), -1);
+	ck_assert_int_eq(botify_recproto_parse_id(" 5", 2, &v), -1);
 	ck_assert_int_eq(botify_recproto_parse_id("12", 1, &v), 0); /* only len bytes count */
 	ck_assert_int_eq(v, 1);
 }

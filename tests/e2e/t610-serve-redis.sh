@@ -78,6 +78,17 @@ check "a session of another recommender in the same keys is refused, not misread
 rcli -n 4 set botify:s:9 garbage >/dev/null
 run curl -s -XPOST -d '{"track": 5, "time": 1.0}' "http://127.0.0.1:$SERVE_PORT/next/9"
 expect_stdout '"error": "redis key botify:s:9 holds 7 bytes'
+# another model with the same k has the same state size: the spec tells them apart
+cp -r "$T/m" "$T/m2"
+port_a=$SERVE_PORT
+run curl -s -XPOST -d '{"track": 5, "time": 1.0}' "http://127.0.0.1:$port_a/next/11"
+expect_stdout '"track": '
+start_serve other --world "$W" --recommender "nn:model=$T/m2,k=100" --redis "$R/4" --threads 1
+pother=$SERVE_PID
+run curl -s -w ' %{http_code}' -XPOST -d '{"track": 5, "time": 1.0}' "http://127.0.0.1:$SERVE_PORT/next/11"
+expect_stdout 'belongs to another recommender.* 500$'
+stop_serve "$pother"
+SERVE_PORT=$port_a
 
 check "redis going away: 503 with a message; the server stays up and reconnects"
 rport=$REDIS_PORT

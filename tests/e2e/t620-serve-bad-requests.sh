@@ -33,7 +33,9 @@ check "unknown tracks and users are 404, malformed ids 400"
 req 404 "$URL/track/500"
 req 400 "$URL/track/abc"
 req 400 "$URL/track/-1"
-req 400 "$URL/track/99999999999999999999999"
+req 400 "$URL/track/1e3"
+req 404 "$URL/track/99999999999999999999999"    # a number, not in the catalog
+req 200 "$URL/track/0000000000000000000000003"  # leading zeros, as Flask's <int:>
 req 404 -XPOST -d '{"track": 1, "time": 1.0}' "$URL/next/100"
 req 400 -XPOST -d '{"track": 1, "time": 1.0}' "$URL/next/x1"
 req 404 -XPOST -d '{"track": 500, "time": 1.0}' "$URL/next/1"
@@ -94,6 +96,24 @@ expect_eq 5 "$(wc -l <"$T/served.jsonl")" "rows (4 next + 1 last)"
 expect_eq 1 "$(grep -c '"message": "last"' "$T/served.jsonl")" "last rows"
 ls "$T" | grep -q '\.tmp\.' && fail "a temporary log was left behind"
 grep -q 'answered 4 next and 1 last calls' "$T/s.err" || fail "no summary: $(cat "$T/s.err")"
+
+check "a log that cannot be written: 503 from then on, exit 2 naming the file, no temporary left"
+# a 64 KiB file-size limit, SIGXFSZ ignored: writes past it fail with EFBIG
+( trap '' XFSZ; ulimit -f 64; exec "$BOTIFY" serve --world "$W" --port 0 --recommender random \
+	--log "$T/big.jsonl" ) 2>"$T/big.err" &
+big=$!
+_serve_pids="$_serve_pids $big"
+_wait_for_line "$T/big.err" 'listening on' "$big" || fail "did not start: $(cat "$T/big.err")"
+BIG_URL="http://127.0.0.1:$(sed -nE 's|.*listening on http://127\.0\.0\.1:([0-9]+).*|\1|p' "$T/big.err")"
+# users 1-8 x 500 calls on one connection: several buffers' worth of rows
+run curl -s -o /dev/null -w '%{http_code}\n' -XPOST -d '{"track": 1, "time": 1.0}' "$BIG_URL/next/[1-8]?[1-500]"
+grep -q '^503$' "$OUT" || fail "no 503 once the log failed: $(sort "$OUT" | uniq -c)"
+expect_eq 0 "$(grep -vcE '^(200|503)$' "$OUT")" "statuses other than 200 and 503"
+stop_serve "$big"
+expect_eq 2 "$?" "serve's exit code"
+grep -q "cannot write '$T/big.jsonl': File too large" "$T/big.err" || fail "stderr: $(cat "$T/big.err")"
+expect_no_file "$T/big.jsonl"
+ls "$T" | grep -q 'big\.jsonl\.tmp' && fail "a temporary log was left behind"
 
 check "serve refuses an existing log, bad flags and bad recommenders before listening"
 expect_exit 2 timeout 20 "$BOTIFY" serve --world "$W" --port 0 --recommender random --log "$T/served.jsonl"

@@ -79,6 +79,15 @@ expect_stderr 'returned track 900 for user [0-9]+ \(catalog has 500 tracks\)'
 expect_exit 2 "$BOTIFY" "${SIM[@]}" --recommender "exec:cmd='while read -r l; do echo {\\\"error\\\": \\\"no model\\\"}; done'"
 expect_stderr "the recommender reported an error: 'no model'"
 
+check "a child inherits only its stdin, stdout and stderr (not the log, not sockets)"
+cat >"$T/fds.sh" <<'SH'
+leaks=$(ls -l /proc/$$/fd | grep -E 'socket:|\.tmp\.|jsonl' | sed 's/.* \([0-9]* -> .*\)/\1/' | tr '\n' ';')
+while read -r l; do
+	if [ -z "$leaks" ]; then echo '{"track":1}'; else echo "{\"error\":\"inherited: $leaks\"}"; fi
+done
+SH
+expect_exit 0 "$BOTIFY" "${SIM[@]}" --recommender "exec:cmd='sh $T/fds.sh'" --log "$T/fds.jsonl.gz"
+
 check "a child that dies unread does not kill botify with SIGPIPE"
 expect_exit 2 "$BOTIFY" "${SIM[@]}" --recommender "exec:cmd='exit 0'"
 expect_stderr 'the child exited with status 0'
@@ -110,6 +119,33 @@ ps -o stat= --ppid "$pid" | grep -q Z && fail "zombie children: $(ps -o pid,stat
 n=$(ps -o pid= --ppid "$pid" | wc -l)
 [ "$n" -le 2 ] || fail "$n children for 2 threads"
 stop_serve "$pid" || fail "serve exited with $?"
+[ -z "$(ps -o pid= --ppid "$pid" 2>/dev/null)" ] || fail "children outlived the server"
+
+check "a second SIGTERM while a slow call finishes: still exit 0, the log committed"
+printf '%s\n' 'while read -r l; do' \
+	'  case $l in *\"user\":7,*) sleep 1 ;; esac' \
+	'  case $l in *\"last\"*) echo "{}" ;; *) echo "{\"track\":1}" ;; esac' \
+	'done' >"$T/slow.sh"
+start_serve slow --world "$W" --recommender "exec:cmd='sh $T/slow.sh'" --threads 2 --log "$T/slow.jsonl" || exit 1
+pid=$SERVE_PID
+URL="http://127.0.0.1:$SERVE_PORT"
+for u in 1 2 3; do
+	run curl -s -XPOST -d '{"track": 4, "time": 1.0}' "$URL/next/$u"
+	expect_stdout '"track": 1'
+done
+curl -s -XPOST -d '{"track": 4, "time": 1.0}' "$URL/next/7" >"$T/slow.out" &
+curl_pid=$!
+sleep 0.3
+kill -TERM "$pid"
+sleep 0.2
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+_serve_pids=$(echo "$_serve_pids" | sed "s/ $pid\b//")
+wait "$curl_pid"
+expect_eq 0 "$rc" "serve's exit code"
+expect_file "$T/slow.jsonl"
+expect_eq 4 "$(wc -l <"$T/slow.jsonl" 2>/dev/null)" "rows (3 calls, then the slow one)"
 [ -z "$(ps -o pid= --ppid "$pid" 2>/dev/null)" ] || fail "children outlived the server"
 
 check "remote: a refused connection, an HTTP error, a timeout: messages name the URL and the call"
