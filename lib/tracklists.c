@@ -116,8 +116,9 @@ int botify_tracklists_load(botify_tracklists *l, const char *path, const char *k
 	for (int64_t k = 0; k < l->n_keys; k++)
 		l->off[k + 1] = l->off[k] + (l->off[k + 1] > 0 ? l->off[k + 1] : 0);
 	for (size_t i = 0; i < n_ent; i++)
-		memcpy(l->tracks + l->off[ent[i].key], pool + ent[i].first,
-		       (size_t)ent[i].n * sizeof(int32_t));
+		if (ent[i].n) /* a file of empty lists has no pool at all */
+			memcpy(l->tracks + l->off[ent[i].key], pool + ent[i].first,
+			       (size_t)ent[i].n * sizeof(int32_t));
 	l->n_lists = (int64_t)n_ent;
 	rc = 0;
 out:

@@ -111,6 +111,13 @@ START_TEST(tracklists_empty_and_large)
 	expect_list(&l, 0, NULL, 0);
 	botify_tracklists_free(&l);
 
+	/* lines, but only empty lists: no track pool at all */
+	tu_write(tu_path(p, tmp, "empties.json"), "{\"user\": 1, \"tracks\": []}\n", 0);
+	ck_assert_msg(botify_tracklists_load(&l, p, "user", "tracks", 10, 5, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(l.n_lists, 1);
+	expect_list(&l, 1, NULL, 0);
+	botify_tracklists_free(&l);
+
 	/* lists larger than the first pool block, keys in reverse order */
 	enum { K = 3, L = 40000 };
 	size_t cap = (size_t)K * L * 8 + 100;
