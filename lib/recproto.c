@@ -112,10 +112,21 @@ static cJSON *parse_object(const char *s, size_t len, const char *what, botify_e
 	return o;
 }
 
+/* The value of key; with the key twice, the last, as Python's json reads it
+ * (cJSON's lookup gives the first). */
+static const cJSON *item(const cJSON *o, const char *key)
+{
+	const cJSON *found = NULL;
+	for (const cJSON *c = o->child; c; c = c->next)
+		if (c->string && !strcmp(c->string, key))
+			found = c;
+	return found;
+}
+
 /* An integer-valued JSON number in [min, max]: 0, 1 absent, -1 otherwise. */
 static int get_int(const cJSON *o, const char *key, double min, double max, int64_t *out)
 {
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *it = item(o, key);
 	if (!it)
 		return 1;
 	if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) ||
@@ -133,7 +144,7 @@ int botify_recproto_parse_answer(const char *s, size_t len, const int64_t *user,
 	if (!o)
 		return -1;
 	int rc = -1;
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+	const cJSON *e = item(o, "error");
 	if (cJSON_IsString(e)) {
 		botify_fail(err, BOTIFY_ERUNTIME, "the recommender reported an error: '%s'",
 			    botify_recproto_quote(q, sizeof(q), e->valuestring, strlen(e->valuestring)));
@@ -176,7 +187,7 @@ int botify_recproto_parse_body(const char *s, size_t len, int32_t *track, double
 						       : "'track' must be an integer from 0 to 2147483647");
 		goto out;
 	}
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "time");
+	const cJSON *t = item(o, "time");
 	if (!t) {
 		botify_fail(err, BOTIFY_EFORMAT, "the request body has no 'time'");
 		goto out;

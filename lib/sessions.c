@@ -301,18 +301,28 @@ static int redis_end(botify_sessions_conn *c, int64_t user, botify_err *err)
 	const botify_sessions *s = c->s;
 	if (redis_ready(c, err) != 0)
 		return -1;
+	/* one transaction: a connection lost midway must not leave the count
+	 * incremented without its expiry, or the session without its count */
+	redisAppendCommand(c->ctx, "MULTI");
 	redisAppendCommand(c->ctx, "DEL %s:s:%lld", s->prefix, (long long)user);
 	redisAppendCommand(c->ctx, "INCR %s:n:%lld", s->prefix, (long long)user);
 	redisAppendCommand(c->ctx, "PEXPIRE %s:n:%lld %lld", s->prefix, (long long)user,
 			   (long long)s->ttl_ms);
+	redisAppendCommand(c->ctx, "EXEC");
 	int rc = 0;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 5; i++) {
 		redisReply *r = NULL;
-		if (redisGetReply(c->ctx, (void **)&r) != REDIS_OK) {
+		if (redisGetReply(c->ctx, (void **)&r) != REDIS_OK)
 			return redis_fail(c, "DEL/INCR", err);
-		}
-		if (r->type == REDIS_REPLY_ERROR && rc == 0)
-			rc = botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: DEL/INCR: %s", s->host, s->port, r->str);
+		const char *why = r->type == REDIS_REPLY_ERROR ? r->str : NULL;
+		if (i == 4 && r->type == REDIS_REPLY_ARRAY)
+			for (size_t k = 0; k < r->elements && !why; k++)
+				if (r->element[k]->type == REDIS_REPLY_ERROR)
+					why = r->element[k]->str;
+		if (i == 4 && r->type == REDIS_REPLY_NIL)
+			why = "the transaction was aborted";
+		if (why && rc == 0)
+			rc = botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: DEL/INCR: %s", s->host, s->port, why);
 		freeReplyObject(r);
 	}
 	return rc;
