@@ -114,9 +114,10 @@ static void print_table(const botify_ab_result *res, const char *format, const c
 		printf("[\n");
 		for (int i = 0; i < res->n_effects; i++) {
 			const botify_ab_effect *e = &res->effects[i];
-			printf("  {\"experiment\": \"%s\", \"control\": \"%s\", \"treatment\": \"%s\", "
-			       "\"metric\": \"%s\", \"effect\": ", experiment, ctl,
-			       botify_arm_name(e->treatment), botify_ab_metric_name(e->metric));
+			printf("  {\"experiment\": ");
+			print_json_str(experiment); /* any key a service log carries */
+			printf(", \"control\": \"%s\", \"treatment\": \"%s\", \"metric\": \"%s\", \"effect\": ",
+			       ctl, botify_arm_name(e->treatment), botify_ab_metric_name(e->metric));
 			print_json_num(e->effect);
 			printf(", \"lower\": ");
 			print_json_num(e->lower);

@@ -58,4 +58,7 @@ double now_seconds(void);
 /* The number of online CPUs (at least 1). */
 int cpu_count(void);
 
+/* Prints s on stdout as a JSON string, quotes included. */
+void print_json_str(const char *s);
+
 #endif

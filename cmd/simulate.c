@@ -40,20 +40,6 @@ static const struct flag_doc doc = {
 		"  botify simulate --episodes 20000 --experiment AB --arms C=random,T1=sticky_artist --threads 2\n",
 };
 
-static void print_json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 int cmd_simulate(int argc, char **argv)
 {
 	const char *world_dir = NULL, *rec_spec = NULL, *log_path = NULL, *experiment = NULL;

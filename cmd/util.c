@@ -96,3 +96,17 @@ int load_world(struct botify_world *w, const char *dir, int catalog_only, botify
 	botify_worldgen_defaults(&p);
 	return botify_worldgen_generate(w, &p, err);
 }
+
+void print_json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}

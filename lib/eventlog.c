@@ -37,6 +37,14 @@ static char *put_time(char *p, double t)
 	return botify_put_pyfloat(p, t);
 }
 
+double botify_event_latency(double seconds)
+{
+	/* below 2^53 ns the quotient is the double strtod gives for the digits */
+	if (!(seconds >= 0 && seconds < 9e6))
+		return seconds;
+	return (double)llround(seconds * 1e9) / 1e9;
+}
+
 /* Latency in seconds with nanosecond resolution, trailing zeros trimmed. */
 static char *put_latency(char *p, double s)
 {
@@ -244,6 +252,11 @@ static const char *skip_value(const char *p, const char *end)
 	}
 }
 
+/* Ids and timestamps beyond 2^53 are refused: the cJSON path reads numbers
+ * as doubles, which would merge neighbouring ids, and both paths must
+ * accept the same rows with the same values. */
+#define EXACT_INT 9007199254740991LL /* 2^53 - 1: 2^53 may have been 2^53 + 1 */
+
 /* An integer field as get_int below accepts it; 0 or -1 (to the slow path). */
 static int fast_int(double v, int64_t iv, int is_int, int64_t min, int64_t max, int64_t *out)
 {
@@ -390,8 +403,7 @@ static int fast_parse(const char *line, size_t len, const char *experiment, boti
 			break;
 		case F_RECOMMENDATION:
 			if (end - p >= 4 && !memcmp(p, "null", 4)) {
-				p += 4;
-				seen &= ~(unsigned)F_RECOMMENDATION;
+				p += 4; /* stays seen: a second one is a duplicate, as for cJSON */
 				break;
 			}
 			/* fall through */
@@ -400,11 +412,11 @@ static int fast_parse(const char *line, size_t len, const char *experiment, boti
 				return -1;
 			switch (f) {
 			case F_TIMESTAMP:
-				if (fast_int(v, iv, is_int, INT64_MIN / 2, INT64_MAX / 2, &e->timestamp))
+				if (fast_int(v, iv, is_int, -EXACT_INT, EXACT_INT, &e->timestamp))
 					return -1;
 				break;
 			case F_USER:
-				if (fast_int(v, iv, is_int, 0, INT64_MAX / 2, &e->user))
+				if (fast_int(v, iv, is_int, 0, EXACT_INT, &e->user))
 					return -1;
 				break;
 			case F_TRACK:
@@ -456,8 +468,8 @@ static int get_int(const cJSON *o, const char *key, int64_t min, int64_t max, in
 		return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: '%s' must be an integer", what,
 				   lineno, key);
 	if (it->valuedouble < (double)min || it->valuedouble > (double)max)
-		return botify_fail(err, BOTIFY_ERANGE, "%s:%zu: '%s' %.0f is out of range", what,
-				   lineno, key, it->valuedouble);
+		return botify_fail(err, BOTIFY_ERANGE, "%s:%zu: '%s' %.0f is out of range [%lld, %lld]",
+				   what, lineno, key, it->valuedouble, (long long)min, (long long)max);
 	*out = (int64_t)it->valuedouble;
 	return 0;
 }
@@ -512,8 +524,8 @@ static int slow_parse(const char *line, size_t len, const char *experiment, boti
 		goto out;
 	}
 	e->message = strcmp(m->valuestring, "next") ? BOTIFY_MSG_LAST : BOTIFY_MSG_NEXT;
-	if (get_int(o, "timestamp", INT64_MIN / 2, INT64_MAX / 2, &e->timestamp, what, lineno, err) ||
-	    get_int(o, "user", 0, INT64_MAX / 2, &e->user, what, lineno, err) ||
+	if (get_int(o, "timestamp", -EXACT_INT, EXACT_INT, &e->timestamp, what, lineno, err) ||
+	    get_int(o, "user", 0, EXACT_INT, &e->user, what, lineno, err) ||
 	    get_int(o, "track", 0, INT32_MAX, &v, what, lineno, err))
 		goto out;
 	e->track = (int32_t)v;

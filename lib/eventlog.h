@@ -44,6 +44,10 @@ typedef struct botify_event {
  * printed as Python's repr would (0.12, 1.0), so round trips are exact. */
 size_t botify_event_format(char *buf, const botify_event *e, const char *experiment);
 
+/* A latency in seconds as the log keeps it (whole nanoseconds), so that
+ * statistics computed while simulating equal those read back from the log. */
+double botify_event_latency(double seconds);
+
 /* Reads events from a log. experiment selects which entry of "experiments"
  * gives e->arm (NULL: arm is always -1); rows where it is missing or not an
  * arm name get arm -1 and are counted. */

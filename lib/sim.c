@@ -245,7 +245,7 @@ int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index
 			e.message = BOTIFY_MSG_NEXT;
 			e.track = prev;
 			e.time = prev_time;
-			e.latency = measure_latency ? clock_s() - t0 : 0;
+			e.latency = measure_latency ? botify_event_latency(clock_s() - t0) : 0;
 			e.recommendation = t;
 			if (push_row(rows, &e, err) != 0)
 				return -1;
@@ -281,7 +281,7 @@ int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index
 		e.message = BOTIFY_MSG_LAST;
 		e.track = prev;
 		e.time = prev_time;
-		e.latency = measure_latency ? clock_s() - t0 : 0;
+		e.latency = measure_latency ? botify_event_latency(clock_s() - t0) : 0;
 		e.recommendation = -1;
 		if (push_row(rows, &e, err) != 0)
 			return -1;

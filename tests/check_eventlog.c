@@ -434,6 +434,33 @@ START_TEST(event_parse_unusual_spellings)
 	botify_event e;
 	botify_err err = {0};
 	int missing;
+	/* a null recommendation and then a number: a duplicate, the first
+	 * counts whichever path reads it (the escape forces cJSON's) */
+	const char *dup[] = {
+		"{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": 1, \"time\": 1.0, "
+		"\"latency\": 0, \"recommendation\": null, \"recommendation\": 5}",
+		"{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": 1, \"time\": 1.0, "
+		"\"latency\": 0, \"recommendation\": null, \"recommendation\": 5, \"x\": \"\\u0041\"}",
+	};
+	for (size_t i = 0; i < 2; i++) {
+		parse_ok(dup[i], NULL, &e, &missing);
+		ck_assert_int_eq(e.recommendation, -1);
+	}
+	/* ids past 2^53 cannot be read exactly by cJSON: refused on both paths */
+	const char *big[] = {
+		"{\"message\": \"last\", \"timestamp\": 1, \"user\": 9007199254740993, \"track\": 1, "
+		"\"time\": 1.0, \"latency\": 0}",
+		"{\"message\": \"last\", \"timestamp\": 1, \"user\": 9007199254740993, \"track\": 1, "
+		"\"time\": 1.0, \"latency\": 0, \"x\": \"\\u0041\"}",
+	};
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_int_eq(botify_event_parse(big[i], strlen(big[i]), NULL, &e, &missing, "b", 1, &err), -1);
+		ck_assert_int_eq(err.code, BOTIFY_ERANGE);
+		tu_assert_has(err.msg, "'user' 9007199254740992 is out of range");
+	}
+	parse_ok("{\"message\": \"last\", \"timestamp\": 1, \"user\": 9007199254740991, \"track\": 1, "
+		 "\"time\": 1.0, \"latency\": 0}", NULL, &e, &missing);
+	ck_assert(e.user == 9007199254740991LL);
 	const char *bad[] = {
 		"{\"message\": \"last\", \"timestamp\": 1, \"user\": 1, \"track\": 1, \"time\": 1.0, \"latency\": 0} x",
 		"{\"message\": \"last\", \"timestamp\": 1, \"user\": 1, \"track\": 1, \"time\": 1.0, \"latency\": 0}{}",

@@ -96,4 +96,14 @@ fi
 "$BOTIFY" ab --log "$D/no_last.jsonl" --experiment AB --require 'time>0' >/dev/null 2>&1
 expect_eq 2 $? "bad input beats the gate"
 
+check "an experiment name with quotes and backslashes stays valid JSON"
+"$BOTIFY" simulate --episodes 300 --experiment AB --arms C=random,T1=sticky_artist --log "$T/q0.jsonl" >/dev/null 2>&1
+sed 's/"AB"/"A\\"B\\\\"/' "$T/q0.jsonl" >"$T/q.jsonl"
+expect_exit 0 "$BOTIFY" ab --log "$T/q.jsonl" --experiment 'A"B\' --format json
+expect_stdout '"experiment": "A\\"B\\\\"'
+if /usr/bin/python3 -c 'import json' 2>/dev/null; then
+	/usr/bin/python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))[0]["experiment"] == "A\"B\\"' "$OUT" ||
+		fail "not the JSON for the name: $(head -c 200 "$OUT")"
+fi
+
 finish
