@@ -77,6 +77,14 @@ static void set_field(botify_worldgen_params *p, const struct field *f, double v
 		*(double *)base = v;
 }
 
+static int contains(const int32_t *a, int64_t n, int32_t x)
+{
+	for (int64_t j = 0; j < n; j++)
+		if (a[j] == x)
+			return 1;
+	return 0;
+}
+
 int botify_worldgen_check(const botify_worldgen_params *p, botify_err *err)
 {
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -88,6 +96,9 @@ int botify_worldgen_check(const botify_worldgen_params *p, botify_err *err)
 	if (p->interests_per_user > p->tracks)
 		return botify_fail(err, BOTIFY_ERANGE, "%lld interests per user need at least as many tracks",
 				   (long long)p->interests_per_user);
+	if ((double)p->users * (double)p->interests_per_user > (double)INT32_MAX)
+		return botify_fail(err, BOTIFY_ERANGE, "%lld users x %lld interests exceed %d interests in all",
+				   (long long)p->users, (long long)p->interests_per_user, INT32_MAX);
 	return 0;
 }
 
@@ -333,13 +344,18 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 		us->n_interests = (int32_t)K;
 		int32_t *in = w->interests + u * K;
 		for (int64_t i = 0; i < K; i++) {
-			int dup;
+			int dup, tries = 0;
 			do { /* distinct interests: redraw a repeat */
 				in[i] = w->top_tracks[pick_cumulative(pop_cum, N, botify_rng_uniform(&r) * acc)];
-				dup = 0;
-				for (int64_t j = 0; j < i; j++)
-					dup |= in[j] == in[i];
-			} while (dup);
+				dup = contains(in, i, in[i]);
+			} while (dup && ++tries < 64);
+			/* a steep popularity curve with K near N can make the rarest
+			 * tracks (nearly) impossible to draw: take the most popular
+			 * one not yet chosen */
+			for (int64_t k = 0; dup && k < N; k++) {
+				in[i] = w->top_tracks[k];
+				dup = contains(in, i, in[i]);
+			}
 		}
 		us->consume_bias = p->consume_bias_max * botify_rng_uniform(&r);
 		double s = 1.0 + botify_rng_uniform(&r);

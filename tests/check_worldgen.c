@@ -254,6 +254,17 @@ START_TEST(worldgen_sizes_and_invariants)
 	ck_assert_int_eq(w.A, 3);
 	check_invariants(&w, &p);
 	botify_world_free(&w);
+
+	/* every track as an interest under a popularity curve so steep that
+	 * the rarest can never be drawn: finishes, interests still distinct */
+	small_params(&p, 15);
+	p.tracks = 100;
+	p.users = 3;
+	p.interests_per_user = 100;
+	p.popularity_zipf = 10;
+	generate(&w, &p);
+	check_invariants(&w, &p);
+	botify_world_free(&w);
 }
 END_TEST
 
@@ -394,6 +405,12 @@ START_TEST(worldgen_check_and_generate_refuse_bad_params)
 	p.artist_size_decay = 0;
 	ck_assert_int_eq(botify_worldgen_check(&p, &err), -1);
 	tu_assert_has(err.msg, "artist_size_decay");
+	small_params(&p, 1);
+	p.tracks = 100000;
+	p.users = 10000000;
+	p.interests_per_user = 1000;
+	ck_assert_int_eq(botify_worldgen_check(&p, &err), -1);
+	tu_assert_has(err.msg, "interests in all");
 	botify_world_free(&w);
 }
 END_TEST
