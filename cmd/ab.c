@@ -471,7 +471,7 @@ int cmd_ab(int argc, char **argv)
 		}
 	goto out;
 fail:
-	report_error(&err);
+	exit_code = report_error(&err);
 out:
 	botify_ab_free(&ab);
 	free(res);

@@ -14,7 +14,8 @@
 
 #include "err.h"
 
-enum { BOTIFY_EXIT_OK = 0, BOTIFY_EXIT_CHECK = 1, BOTIFY_EXIT_USAGE = 2 };
+/* 130: interrupted, as a shell reports a process killed by SIGINT */
+enum { BOTIFY_EXIT_OK = 0, BOTIFY_EXIT_CHECK = 1, BOTIFY_EXIT_USAGE = 2, BOTIFY_EXIT_INTERRUPTED = 130 };
 
 #define BOTIFY_VERSION "0.1.0"
 
@@ -25,7 +26,8 @@ int cmd_export(int argc, char **argv);
 int cmd_ab(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
-/* Prints "botify: <msg>" on stderr; returns BOTIFY_EXIT_USAGE. */
+/* Prints "botify: <msg>" on stderr; returns BOTIFY_EXIT_USAGE, or
+ * BOTIFY_EXIT_INTERRUPTED for an interruption. */
 int report_error(const botify_err *err);
 
 /* Set by SIGINT/SIGTERM once install_interrupt_handler() ran; long work polls

@@ -98,7 +98,7 @@ int cmd_export(int argc, char **argv)
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
 fail:
-	report_error(&err);
+	exit_code = report_error(&err);
 out:
 	free(items);
 	botify_tt_free(&m);

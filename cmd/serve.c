@@ -213,7 +213,7 @@ int cmd_serve(int argc, char **argv)
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
 fail:
-	report_error(&err);
+	exit_code = report_error(&err);
 out:
 	botify_http_server_stop(&server);
 	botify_service_free(&svc);

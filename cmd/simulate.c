@@ -164,7 +164,7 @@ int cmd_simulate(int argc, char **argv)
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
 fail:
-	report_error(&err);
+	exit_code = report_error(&err);
 out:
 	sim_setup_free(&run);
 	return exit_code;

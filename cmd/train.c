@@ -218,7 +218,7 @@ int cmd_train(int argc, char **argv)
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
 fail:
-	report_error(&err);
+	exit_code = report_error(&err);
 out:
 	cJSON_Delete(training);
 	cJSON_Delete(metrics);

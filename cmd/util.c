@@ -15,14 +15,14 @@ volatile sig_atomic_t botify_interrupted;
 int report_error(const botify_err *err)
 {
 	fprintf(stderr, "botify: %s\n", err->msg[0] ? err->msg : botify_errcode_name(err->code));
-	return BOTIFY_EXIT_USAGE;
+	return err->code == BOTIFY_EINTR ? BOTIFY_EXIT_INTERRUPTED : BOTIFY_EXIT_USAGE;
 }
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	if (botify_interrupted) /* a second Ctrl-C means now */
-		_exit(130);
+		_exit(BOTIFY_EXIT_INTERRUPTED);
 	botify_interrupted = 1;
 }
 

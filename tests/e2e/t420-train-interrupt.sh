@@ -1,6 +1,6 @@
 #!/bin/bash
-# Ctrl-C during botify train stops after the current batch and saves the
-# best model so far.
+# Ctrl-C: botify train stops after the current batch and saves the best
+# model so far (exit 0); simulate stops, leaves no partial log, exits 130.
 . "$(dirname "$0")/lib.sh"
 
 W="$T/world"
@@ -29,5 +29,23 @@ ls "$T" | grep -q '\.tmp\.' && fail "a temporary directory was left behind"
 
 check "the saved model exports"
 expect_exit 0 "$BOTIFY" export --world "$W" --model "$T/m" --embeddings "$T/v.npy"
+
+
+check "SIGINT during simulate: exit 130, no log, no temporary file"
+"$BOTIFY" simulate --world "$W" --episodes 100000000 --recommender random --threads 1 \
+	--log "$T/int.jsonl" >"$OUT" 2>"$ERR" &
+pid=$!
+for _ in $(seq 100); do # until the log's temporary exists: the loop is running
+	ls "$T" | grep -q 'int\.jsonl\.tmp' && break
+	sleep 0.05
+done
+kill -INT "$pid"
+wait "$pid"
+_last_rc=$?
+_last_cmd="botify simulate ... (SIGINT)"
+expect_eq 130 "$_last_rc" "exit code"
+expect_stderr '^botify: interrupted$'
+expect_no_file "$T/int.jsonl"
+ls "$T" | grep -q 'int\.jsonl\.tmp' && fail "a temporary log was left behind"
 
 finish
