@@ -136,6 +136,7 @@ static struct timeval to_timeval(double s)
 
 static int redis_fail(botify_sessions_conn *c, const char *what, botify_err *err)
 {
+	c->io_errno = errno;
 	redisContext *ctx = c->ctx;
 	return botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: %s: %s", c->s->host, c->s->port, what,
 			   ctx && ctx->err ? ctx->errstr : "no connection");
@@ -228,8 +229,33 @@ static int check_user(const botify_sessions *s, int64_t user, botify_err *err)
 	return 0;
 }
 
+static int redis_get_once(botify_sessions_conn *c, int64_t user, void *buf, size_t size,
+			  uint64_t *ended, botify_err *err);
+
+/* Whether the connection was found closed by the other side (a Redis that
+ * restarted since this thread's last call), not slow or refused. */
+static int dropped(const botify_sessions_conn *c)
+{
+	const redisContext *ctx = c->ctx;
+	return ctx && (ctx->err == REDIS_ERR_EOF ||
+		       (ctx->err == REDIS_ERR_IO && (c->io_errno == ECONNRESET || c->io_errno == EPIPE)));
+}
+
+/* A call's first command: on a connection dropped since the last call it
+ * reconnects and reads again (two GETs, nothing written), so a Redis restart
+ * costs no failed call. */
 static int redis_get(botify_sessions_conn *c, int64_t user, void *buf, size_t size,
 		     uint64_t *ended, botify_err *err)
+{
+	c->io_errno = 0;
+	int rc = redis_get_once(c, user, buf, size, ended, err);
+	if (rc < 0 && dropped(c))
+		rc = redis_get_once(c, user, buf, size, ended, err);
+	return rc;
+}
+
+static int redis_get_once(botify_sessions_conn *c, int64_t user, void *buf, size_t size,
+			  uint64_t *ended, botify_err *err)
 {
 	const botify_sessions *s = c->s;
 	if (redis_ready(c, err) != 0)

@@ -59,6 +59,7 @@ typedef struct botify_sessions {
 typedef struct botify_sessions_conn {
 	botify_sessions *s;
 	void *ctx;                    /* redisContext *, or NULL */
+	int io_errno;                 /* errno of the last failed exchange */
 } botify_sessions_conn;
 
 /* Sets up the store; with Redis, parses the URL and checks that the server

@@ -90,7 +90,7 @@ expect_stdout 'belongs to another recommender.* 500$'
 stop_serve "$pother"
 SERVE_PORT=$port_a
 
-check "redis going away: 503 with a message; the server stays up and reconnects"
+check "redis going away: 503 with a message; the server stays up and reconnects, also after a restart between calls"
 rport=$REDIS_PORT
 rcli shutdown nosave >/dev/null 2>&1
 sleep 0.2
@@ -105,6 +105,23 @@ _redis_pids="$_redis_pids $!"
 _wait_for_line "$T/redis/log.again" 'Ready to accept connections' $! || fail "redis did not restart"
 run curl -s -XPOST -d '{"track": 5, "time": 1.0}' "http://127.0.0.1:$SERVE_PORT/next/8"
 expect_stdout '^\{"user": 8, "track": [0-9]+\}$'
+stop_serve "$pid" || fail "serve exited with $?"
+# a restart between two calls: the connection is stale, not broken yet; the
+# call reconnects and reads again instead of failing
+start_serve warm --world "$W" --recommender "$NN" --redis "$R/5" --threads 2 || exit 1
+pid=$SERVE_PID
+run curl -s -w ' %{http_code}' -XPOST -d '{"track": 5, "time": 1.0}' "http://127.0.0.1:$SERVE_PORT/next/3"
+expect_stdout ' 200$'
+rcli shutdown nosave >/dev/null 2>&1
+sleep 0.2
+redis-server --port "$rport" --bind 127.0.0.1 --dir "$T/redis" --save '' --appendonly no \
+	--logfile "$T/redis/log.third" >/dev/null 2>&1 &
+_redis_pids="$_redis_pids $!"
+_wait_for_line "$T/redis/log.third" 'Ready to accept connections' $! || fail "redis did not restart"
+for u in 3 4 5; do
+	run curl -s -w ' %{http_code}' -XPOST -d '{"track": 5, "time": 1.0}' "http://127.0.0.1:$SERVE_PORT/next/$u"
+	expect_stdout ' 200$'
+done
 stop_serve "$pid" || fail "serve exited with $?"
 rcli shutdown nosave >/dev/null 2>&1
 
