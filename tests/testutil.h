@@ -125,6 +125,23 @@ static inline char *tu_slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* A test that cannot run here (data that is not present): call at suite
+ * creation instead of tcase_add_test. The runner (check_main.c) counts it
+ * apart from passes and lists it with the reason. */
+void tu_skip(const char *test, const char *why);
+
+/* The directory holding the original course files (tracks.json.gz,
+ * users.json.gz, top_tracks.json.gz), from $BOTIFY_COURSE_DATA, or NULL
+ * when it is not set or holds no tracks.json.gz. */
+static inline const char *tu_course_data(void)
+{
+	const char *d = getenv("BOTIFY_COURSE_DATA");
+	char p[4096];
+	if (!d || !*d || snprintf(p, sizeof(p), "%s/tracks.json.gz", d) >= (int)sizeof(p))
+		return NULL;
+	return access(p, R_OK) == 0 ? d : NULL;
+}
+
 /* Asserts msg contains needle, with both in the failure message. */
 #define tu_assert_has(msg, needle)                                                        \
 	ck_assert_msg(strstr((msg), (needle)) != NULL, "'%s' lacks '%s'", (msg), (needle))

@@ -28,23 +28,46 @@ DATA_DIR="$REPO_DIR/tests/data"
 
 _passed=0
 _failed=0
+_skipped=0
 _title=""
 _check_failed=0
+_check_skip=""
 _last_cmd=""
 _last_rc=0
 
 _close_check() {
 	if [ -n "$_title" ]; then
-		if [ "$_check_failed" = 0 ]; then
-			_passed=$((_passed + 1))
-			printf 'ok   %s\n' "$_title"
-		else
+		if [ "$_check_failed" != 0 ]; then
 			_failed=$((_failed + 1))
 			printf 'FAIL %s\n' "$_title"
+		elif [ -n "$_check_skip" ]; then
+			_skipped=$((_skipped + 1))
+			printf 'SKIP %s (%s)\n' "$_title" "$_check_skip"
+			[ -n "${E2E_SKIPS:-}" ] &&
+				printf '%s: %s (%s)\n' "$(basename "$0")" "$_title" "$_check_skip" >>"$E2E_SKIPS"
+		else
+			_passed=$((_passed + 1))
+			printf 'ok   %s\n' "$_title"
 		fi
 	fi
 	_title=""
 	_check_failed=0
+	_check_skip=""
+}
+
+# skip REASON: the current check cannot run here (a tool or data is missing);
+# it is counted as skipped, not passed, and the reason is shown.
+skip() {
+	_check_skip="$*"
+}
+
+# skip_all REASON: skips the rest of the script as one skipped check.
+skip_all() {
+	_close_check
+	_title="remaining checks"
+	_check_skip="$*"
+	finish
+	exit $?
 }
 
 # check TITLE: starts a new titled check (closing the previous one).
@@ -136,6 +159,7 @@ tiny_world() {
 # finish: prints the summary and sets the exit status.
 finish() {
 	_close_check
-	printf '%d passed, %d failed\n' "$_passed" "$_failed"
+	printf '%d passed, %d failed, %d skipped\n' "$_passed" "$_failed" "$_skipped"
+	[ -n "${E2E_COUNTS:-}" ] && printf '%d %d %d\n' "$_passed" "$_failed" "$_skipped" >>"$E2E_COUNTS"
 	[ "$_failed" = 0 ]
 }

@@ -34,9 +34,7 @@ need() {
 	local t
 	for t in "$@"; do
 		if ! command -v "$t" >/dev/null 2>&1; then
-			echo "skip: $t is not installed (scripts/deps.sh installs it)"
-			finish
-			exit $?
+			skip_all "$t is not installed (scripts/deps.sh installs it)"
 		fi
 	done
 }

@@ -50,7 +50,7 @@ check "--out is required"
 expect_exit 2 "$BOTIFY" datagen
 expect_stderr '--out DIR is required'
 
-check "numpy reads tracks.npy and tracks.json matches it (skipped without numpy)"
+check "numpy reads tracks.npy and tracks.json matches it"
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
 	run /usr/bin/python3 - "$T/w2" <<'PY'
 import json, sys, numpy as np
@@ -66,7 +66,7 @@ PY
 	expect_eq 0 "$_last_rc" "python check exit"
 	expect_stdout '^ok$'
 else
-	echo "  (numpy not available: skipped)"
+	skip "numpy not available"
 fi
 
 finish

@@ -108,11 +108,13 @@ expect_stderr 'exclusive'
 expect_exit 2 "$BOTIFY" simulate --world "$W" --episodes 10 --experiment AB --arms C=random,T2=random
 expect_stderr "arm 'T2' given but 'T1' missing"
 
-check "--format json is valid JSON (skipped without python3)"
+check "--format json is valid JSON"
 if command -v python3 >/dev/null; then
 	expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 100 --experiment AB --arms C=random,T1=toppop --format json
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [a["arm"] for a in d["arms"]] == ["C","T1"]' "$OUT" ||
 		fail "json summary does not parse"
+else
+	skip "python3 not installed"
 fi
 
 finish

@@ -65,7 +65,7 @@ if command -v rsvg-convert >/dev/null; then
 	[ -s "$T/forest.png" ] || fail "empty png"
 	head -c 8 "$T/forest.png" | od -An -c | grep -q 'P   N   G' || fail "not a png"
 else
-	echo "  (rsvg-convert not installed: apt-get install librsvg2-bin; skipped)"
+	skip "rsvg-convert not installed (librsvg2-bin)"
 fi
 
 check "--help shows both modes and examples"

@@ -25,7 +25,7 @@ if command -v python3 >/dev/null; then
 	expect_exit 0 "$BOTIFY" "${SIM[@]}" --recommender "exec:cmd='python3 $EX/next_track.py 500'" --threads 1 --log "$T/py1.jsonl"
 	cmp -s <(strip_log "$T/py1.jsonl") <(strip_log "$T/py2.jsonl") || fail "1 and 2 threads differ"
 else
-	echo "  (python3 not installed: skipped)"
+	skip "python3 not installed"
 fi
 
 cat >"$T/crash.sh" <<'EOF'
