@@ -1,14 +1,25 @@
 /*
- * flags.c - the flag-table parser and help printer.
+ * flags.c - the flag-table parser, and the help and man page printers.
  */
 #include "flags.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static flags_hook hook;
+static void *hook_ctx;
+
+void flags_set_hook(flags_hook fn, void *ctx)
+{
+	hook = fn;
+	hook_ctx = ctx;
+}
 
 static const char *cmd_name(const struct flag_doc *doc)
 {
@@ -62,20 +73,52 @@ static const struct flag *find_flag(const struct flag *flags, const char *name, 
 	return NULL;
 }
 
+/* A typo is at most two edits away; a prefix of three letters or more is a
+ * word cut short. Ties go to the first name. */
+static size_t closeness(const char *word, const char *name)
+{
+	size_t d = edit_distance(word, name);
+	if (strlen(word) >= 3 && !strncmp(name, word, strlen(word)))
+		d = 1;
+	return d;
+}
+
+const char *flags_closest(const char *word, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+	for (size_t i = 0; i < n; i++) {
+		size_t d = closeness(word, names[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = names[i];
+		}
+	}
+	return best;
+}
+
 static const char *suggest(const struct flag *flags, const char *name)
 {
 	const char *best = NULL;
 	size_t best_d = 3;
 	for (const struct flag *f = flags; f->type != FLAG_T_END; f++) {
-		size_t d = edit_distance(name, f->name);
-		if (!strncmp(f->name, name, strlen(name)) && strlen(name) >= 3)
-			d = 1;
+		size_t d = closeness(name, f->name);
 		if (d < best_d) {
 			best_d = d;
 			best = f->name;
 		}
 	}
 	return best;
+}
+
+/* An integer flag's bound, held as a double in the table. */
+static long long int_bound(double b)
+{
+	if (b >= 9223372036854775807.0)
+		return LLONG_MAX;
+	if (b <= -9223372036854775807.0)
+		return LLONG_MIN;
+	return (long long)b;
 }
 
 static int set_value(const struct flag *f, const char *cmd, const char *val)
@@ -97,9 +140,12 @@ static int set_value(const struct flag *f, const char *cmd, const char *val)
 		long long v = strtoll(val, &end, 10);
 		if (end == val || *end || errno == ERANGE)
 			return usage_error(cmd, "--%s expects an integer, got '%s'", f->name, val);
-		if ((double)v < f->min || (double)v > f->max)
-			return usage_error(cmd, "--%s %s is out of range (%.15g to %.15g)", f->name,
-					   val, f->min, f->max);
+		/* compared and written as integers: a double has no 2^53 + 1, and
+		 * 1e+15 is not how anyone types a bound */
+		long long lo = int_bound(f->min), hi = int_bound(f->max);
+		if (v < lo || v > hi)
+			return usage_error(cmd, "--%s %s is out of range (%lld to %lld)", f->name,
+					   val, lo, hi);
 		*(int64_t *)f->ptr = v;
 		return 0;
 	}
@@ -122,6 +168,10 @@ static int set_value(const struct flag *f, const char *cmd, const char *val)
 int flags_parse(const struct flag *flags, const struct flag_doc *doc, int argc, char **argv,
 		char **positional, int max_positional, int *n_positional)
 {
+	if (hook) {
+		hook(flags, doc, hook_ctx);
+		return FLAGS_HELP;
+	}
 	const char *cmd = cmd_name(doc);
 	int npos = 0;
 	int only_positional = 0;
@@ -187,6 +237,23 @@ int flags_parse(const struct flag *flags, const struct flag_doc *doc, int argc, 
 	return FLAGS_OK;
 }
 
+/* " (default: 300)" or " (repeatable)" after a flag's help, or "". */
+static const char *flag_note(const struct flag *f, char *buf, size_t n)
+{
+	buf[0] = 0;
+	if (strstr(f->help, "default")) /* the help text already says it */
+		;
+	else if (f->type == FLAG_T_LONG && *(int64_t *)f->ptr > 0) /* < 0: required, no default */
+		snprintf(buf, n, " (default: %lld)", (long long)*(int64_t *)f->ptr);
+	else if (f->type == FLAG_T_DOUBLE && *(double *)f->ptr != 0.0)
+		snprintf(buf, n, " (default: %g)", *(double *)f->ptr);
+	else if (f->type == FLAG_T_STR && *(const char **)f->ptr)
+		snprintf(buf, n, " (default: %s)", *(const char **)f->ptr);
+	else if (f->type == FLAG_T_LIST)
+		snprintf(buf, n, " (repeatable)");
+	return buf;
+}
+
 void flags_help(const struct flag *flags, const struct flag_doc *doc)
 {
 	printf("usage: %s\n\n", doc->usage);
@@ -194,25 +261,151 @@ void flags_help(const struct flag *flags, const struct flag_doc *doc)
 		printf("%s\n\n", doc->summary);
 	printf("options:\n");
 	for (const struct flag *f = flags; f->type != FLAG_T_END; f++) {
-		char left[64];
+		char left[64], note[256];
 		if (f->type == FLAG_T_BOOL)
 			snprintf(left, sizeof(left), "--%s", f->name);
 		else
 			snprintf(left, sizeof(left), "--%s %s", f->name, f->meta ? f->meta : "VALUE");
-		printf("  %-24s %s", left, f->help);
-		if (strstr(f->help, "default")) /* the help text already says it */
-			;
-		else if (f->type == FLAG_T_LONG && *(int64_t *)f->ptr > 0) /* < 0: required, no default */
-			printf(" (default: %lld)", (long long)*(int64_t *)f->ptr);
-		else if (f->type == FLAG_T_DOUBLE && *(double *)f->ptr != 0.0)
-			printf(" (default: %g)", *(double *)f->ptr);
-		else if (f->type == FLAG_T_STR && *(const char **)f->ptr)
-			printf(" (default: %s)", *(const char **)f->ptr);
-		else if (f->type == FLAG_T_LIST)
-			printf(" (repeatable)");
-		putchar('\n');
+		printf("  %-24s %s%s\n", left, f->help, flag_note(f, note, sizeof(note)));
 	}
 	printf("  %-24s %s\n", "-h, --help", "show this help and exit");
 	if (doc->extra)
 		printf("\n%s", doc->extra);
+}
+
+/* ---- man pages ---- */
+
+/* Writes n bytes of s as troff text: backslashes and hyphens escaped, and a
+ * line that would start with a control character ('.' or '\'') guarded. */
+static void man_write(FILE *out, const char *s, size_t n)
+{
+	int bol = 1;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (bol && (c == '.' || c == '\''))
+			fputs("\\&", out);
+		if (c == '\\')
+			fputs("\\e", out);
+		else if (c == '-')
+			fputs("\\-", out);
+		else
+			fputc(c, out);
+		bol = c == '\n';
+	}
+}
+
+void flags_man_text(FILE *out, const char *s)
+{
+	man_write(out, s, strlen(s));
+}
+
+/* A paragraph of hard-wrapped text, refilled by troff; "\n\n" starts a new one. */
+static void man_paragraphs(FILE *out, const char *s)
+{
+	while (*s) {
+		const char *end = strstr(s, "\n\n");
+		size_t n = end ? (size_t)(end - s) : strlen(s);
+		while (n && s[n - 1] == '\n')
+			n--;
+		fputs(".PP\n", out);
+		man_write(out, s, n);
+		fputc('\n', out);
+		s += end ? (size_t)(end - s) + 2 : strlen(s);
+	}
+}
+
+/* The notes after the options: each block (blank-line separated) whose first
+ * line is a heading ("examples:") keeps its lines as they are (tables and
+ * commands); other blocks are paragraphs. */
+static void man_extra(FILE *out, const char *s)
+{
+	int notes = 0;
+	while (*s) {
+		while (*s == '\n')
+			s++;
+		if (!*s)
+			break;
+		const char *end = strstr(s, "\n\n");
+		size_t n = end ? (size_t)(end - s) : strlen(s);
+		while (n && s[n - 1] == '\n')
+			n--;
+		const char *nl = memchr(s, '\n', n);
+		size_t head = nl ? (size_t)(nl - s) : n;
+		if (head && s[head - 1] == ':' && !isspace((unsigned char)s[0])) {
+			if (!strncmp(s, "examples:", head)) {
+				fputs(".SH EXAMPLES\n", out);
+			} else {
+				if (!notes++)
+					fputs(".SH NOTES\n", out);
+				fputs(".SS \"", out);
+				fputc(toupper((unsigned char)s[0]), out);
+				man_write(out, s + 1, head - 2);
+				fputs("\"\n", out);
+			}
+			if (nl) {
+				fputs(".PP\n.nf\n", out);
+				man_write(out, nl + 1, n - head - 1);
+				fputs("\n.fi\n", out);
+			}
+		} else {
+			if (!notes++)
+				fputs(".SH NOTES\n", out);
+			fputs(".PP\n", out);
+			man_write(out, s, n);
+			fputc('\n', out);
+		}
+		s += end ? (size_t)(end - s) + 2 : strlen(s);
+	}
+}
+
+void flags_man(FILE *out, const struct flag *flags, const struct flag_doc *doc, const char *name,
+	       const char *desc, const char *version)
+{
+	char upper[64];
+	size_t i;
+	for (i = 0; name[i] && i + 1 < sizeof(upper); i++)
+		upper[i] = (char)toupper((unsigned char)name[i]);
+	upper[i] = 0;
+	fprintf(out, ".\\\" generated by 'botify %s --help-man' from the table that parses its options\n",
+		name + (strncmp(name, "botify-", 7) ? 0 : 7));
+	fprintf(out, ".TH %s 1 \"\" \"botify %s\" \"botify manual\"\n", upper, version);
+	/* ragged right, no hyphens: flags and file names must read as typed */
+	fputs(".ad l\n.nh\n", out);
+	fputs(".SH NAME\n", out);
+	man_write(out, name, strlen(name));
+	fputs(" \\- ", out);
+	man_write(out, desc, strlen(desc));
+	fputs("\n.SH SYNOPSIS\n.nf\n", out);
+	man_write(out, doc->usage, strlen(doc->usage));
+	fputs("\n.fi\n.SH DESCRIPTION\n", out);
+	if (doc->summary)
+		man_paragraphs(out, doc->summary);
+	fputs(".SH OPTIONS\n", out);
+	for (const struct flag *f = flags; f->type != FLAG_T_END; f++) {
+		char note[256];
+		fputs(".TP\n\\fB", out);
+		man_write(out, "--", 2);
+		man_write(out, f->name, strlen(f->name));
+		fputs("\\fR", out);
+		if (f->type != FLAG_T_BOOL) {
+			const char *meta = f->meta ? f->meta : "VALUE";
+			fputs(" \\fI", out);
+			man_write(out, meta, strlen(meta));
+			fputs("\\fR", out);
+		}
+		fputc('\n', out);
+		man_write(out, f->help, strlen(f->help));
+		flag_note(f, note, sizeof(note));
+		man_write(out, note, strlen(note));
+		if (f->type == FLAG_T_LONG)
+			fprintf(out, "; from %lld to %lld", int_bound(f->min), int_bound(f->max));
+		else if (f->type == FLAG_T_DOUBLE)
+			fprintf(out, "; from %g to %g", f->min, f->max);
+		fputs(".\n", out);
+	}
+	fputs(".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\nshow the help and exit.\n", out);
+	if (doc->extra)
+		man_extra(out, doc->extra);
+	fputs(".SH EXIT STATUS\n0 success, 1 a requested check failed, 2 bad usage or bad input,\n"
+	      "130 interrupted.\n.SH SEE ALSO\n.BR botify (1)\n", out);
 }

@@ -10,7 +10,9 @@
 #ifndef BOTIFY_FLAGS_H
 #define BOTIFY_FLAGS_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum flag_type { FLAG_T_END, FLAG_T_STR, FLAG_T_LONG, FLAG_T_DOUBLE, FLAG_T_BOOL, FLAG_T_LIST };
 
@@ -59,5 +61,24 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 
 /* Prints the help of a flag table to stdout. */
 void flags_help(const struct flag *flags, const struct flag_doc *doc);
+
+/* The name among names closest to word (a typo at most two edits away, or a
+ * prefix of three letters or more), or NULL: the "did you mean" of unknown
+ * options and commands. */
+const char *flags_closest(const char *word, const char *const *names, size_t n);
+
+/* Packaging reads the tables through a hook: while one is set, flags_parse
+ * hands it the command's table and doc and returns FLAGS_HELP without
+ * parsing, so the man pages and completions come from the very tables that
+ * parse the options and print --help. */
+typedef void (*flags_hook)(const struct flag *flags, const struct flag_doc *doc, void *ctx);
+void flags_set_hook(flags_hook fn, void *ctx);
+
+/* Writes a command's man page (troff) to out: name is "botify-simulate",
+ * desc its one-line description. */
+void flags_man(FILE *out, const struct flag *flags, const struct flag_doc *doc, const char *name,
+	       const char *desc, const char *version);
+/* Writes s as troff text (backslashes, hyphens and leading dots escaped). */
+void flags_man_text(FILE *out, const char *s);
 
 #endif

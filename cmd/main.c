@@ -1,5 +1,6 @@
 /*
- * main.c - the subcommand table, top-level help and --version.
+ * main.c - the subcommand table, top-level help, --version, and the hidden
+ * --help-man that renders the man pages.
  *
  * Exit codes: 0 ok, 1 a requested check failed (an A/B gate), 2 bad usage or
  * bad input. After the subcommand returns, stdout is flushed and closed; a
@@ -12,12 +13,14 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "completion.h"
+#include "flags.h"
 
-static const struct botify_cmd {
-	const char *name;
-	int (*fn)(int, char **);
-	const char *help;
-} commands[] = {
+#ifndef BOTIFY_COMMIT
+#define BOTIFY_COMMIT "unknown"
+#endif
+
+static const struct botify_cmd commands[] = {
 	{ "datagen",  cmd_datagen,  "write a synthetic world to files" },
 	{ "simulate", cmd_simulate, "simulate users against a recommender" },
 	{ "train",    cmd_train,    "train a two-tower model on logged sessions" },
@@ -34,7 +37,25 @@ static void list_commands(FILE *out)
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "  %-10s %s\n", "help", "show help of botify or of a command");
+	fprintf(out, "  %-10s %s\n", "completion", "print the bash or zsh completion script");
 	fprintf(out, "\n'botify COMMAND --help' shows a command's options; 'botify --version' the version.\n");
+}
+
+/* "botify: unknown command 'simualte' (did you mean 'simulate'?)" */
+static int unknown_command(const char *prefix, const char *name)
+{
+	const char *names[N_COMMANDS + 2];
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		names[i] = commands[i].name;
+	names[N_COMMANDS] = "help";
+	names[N_COMMANDS + 1] = "completion";
+	const char *s = flags_closest(name, names, N_COMMANDS + 2);
+	if (s)
+		fprintf(stderr, "botify: %sunknown command '%s' (did you mean '%s'?)\n", prefix, name, s);
+	else
+		fprintf(stderr, "botify: %sunknown command '%s'\n", prefix, name);
+	fprintf(stderr, "see 'botify help'\n");
+	return BOTIFY_EXIT_USAGE;
 }
 
 static const struct botify_cmd *find_command(const char *name)
@@ -64,9 +85,13 @@ int main(int argc, char **argv)
 	}
 	const char *name = argv[1];
 	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
-		printf("botify %s\n", BOTIFY_VERSION);
+		printf("botify %s (commit %s)\n", BOTIFY_VERSION, BOTIFY_COMMIT);
 		return finish_stdout(BOTIFY_EXIT_OK);
 	}
+	if (!strcmp(name, "--help-man") && argc == 2)
+		return finish_stdout(man_main_page(commands, N_COMMANDS));
+	if (!strcmp(name, "completion"))
+		return finish_stdout(cmd_completion(argc - 1, argv + 1, commands, N_COMMANDS));
 	if (!strcmp(name, "--help") || !strcmp(name, "-h") ||
 	    (!strcmp(name, "help") && argc == 2)) {
 		list_commands(stdout);
@@ -74,17 +99,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(name, "help")) {
 		const struct botify_cmd *c = find_command(argv[2]);
-		if (!c) {
-			fprintf(stderr, "botify: help: unknown command '%s'\n", argv[2]);
-			return BOTIFY_EXIT_USAGE;
-		}
+		if (!c)
+			return unknown_command("help: ", argv[2]);
 		char *help_argv[] = { (char *)c->name, "--help", NULL };
 		return finish_stdout(c->fn(2, help_argv));
 	}
 	const struct botify_cmd *c = find_command(name);
-	if (!c) {
-		fprintf(stderr, "botify: unknown command '%s'\nsee 'botify help'\n", name);
-		return BOTIFY_EXIT_USAGE;
-	}
+	if (!c)
+		return unknown_command("", name);
+	if (argc == 3 && !strcmp(argv[2], "--help-man"))
+		return finish_stdout(man_command_page(c));
 	return finish_stdout(c->fn(argc - 1, argv + 1));
 }

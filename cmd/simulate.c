@@ -49,7 +49,7 @@ int cmd_simulate(int argc, char **argv)
 	double rec_timeout = BOTIFY_REC_TIMEOUT;
 	struct flag flags[] = {
 		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
-		FLAG_LONG("episodes", &episodes, "N", "sessions to simulate", 0, 1e15),
+		FLAG_LONG("episodes", &episodes, "N", "sessions to simulate", 1, 1e15),
 		FLAG_STR("recommender", &rec_spec, "SPEC", "the recommender, e.g. contextual:file=recs.json"),
 		FLAG_LONG("seed", &seed, "S", "random seed", 0, 9007199254740992.0),
 		FLAG_LONG("threads", &threads, "T", "worker threads (default: all cores)", 1, 256),

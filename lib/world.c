@@ -3,6 +3,7 @@
  */
 #include "world.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -436,6 +437,17 @@ int botify_world_load_catalog(botify_world *w, const char *dir, botify_err *err)
 	if (load_tracks(w, path, err) != 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/tracks.npy", dir);
+	/* catalogs often come without embeddings: say how to make them */
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
+		botify_fail(err, BOTIFY_EIO,
+			    "world '%s' has no tracks.npy, the track embeddings the user model needs "
+			    "(%d x D float32, row = track id): copy synthetic ones from 'botify datagen "
+			    "--out TMP --tracks %d', then, given logs of this catalog, learned ones: "
+			    "'botify train' on them and 'botify export --model MODEL --embeddings %s "
+			    "--force' (docs/FORMATS.md)",
+			    dir, w->N, w->N, path);
+		goto fail;
+	}
 	if (load_embeddings(w, path, err) != 0)
 		goto fail;
 	snprintf(w->source, sizeof(w->source), "%s", dir);

@@ -270,10 +270,13 @@ START_TEST(world_embedding_errors)
 	tu_write_in(tmp, "tracks.json", TRACKS5, 0);
 	tu_write_in(tmp, "users.json", USER0, 0);
 
-	/* missing */
+	/* missing: the error says how to make embeddings */
 	ck_assert_int_eq(botify_world_load(&w, tmp, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	tu_assert_has(err.msg, tu_path(p, tmp, "tracks.npy"));
+	tu_assert_has(err.msg, "has no tracks.npy");
+	tu_assert_has(err.msg, "botify export --model MODEL --embeddings");
+	tu_assert_has(err.msg, "botify datagen --out TMP --tracks 5");
 
 	/* a row too few, a row too many, a vector */
 	write_npy(tmp, E5, 2, 4, 3);

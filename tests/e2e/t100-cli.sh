@@ -2,9 +2,9 @@
 # The command line: help, version, exit codes, flag errors.
 . "$(dirname "$0")/lib.sh"
 
-check "botify --version prints the version"
+check "botify --version prints the version and the commit it was built from"
 expect_exit 0 "$BOTIFY" --version
-expect_stdout '^botify [0-9]+\.[0-9]+\.[0-9]+$'
+expect_stdout '^botify [0-9]+\.[0-9]+\.[0-9]+ \(commit [0-9a-z-]+\)$'
 
 check "botify help lists the commands on stdout"
 expect_exit 0 "$BOTIFY" help

@@ -13,6 +13,13 @@ else
 	skip_all "BOTIFY_COURSE_DATA does not name the course files"
 fi
 
+check "a course world without tracks.npy: the error says how to make embeddings"
+mkdir -p "$T/bare"
+ln -s "$COURSE/tracks.json.gz" "$COURSE/users.json.gz" "$T/bare/"
+expect_exit 2 "$BOTIFY" simulate --world "$T/bare" --episodes 10 --recommender random
+expect_stderr "has no tracks.npy"
+expect_stderr "botify datagen --out TMP --tracks 50000"
+expect_one_line_error
 
 mkdir -p "$T/course"
 ln -s "$COURSE/tracks.json.gz" "$COURSE/users.json.gz" "$COURSE/top_tracks.json.gz" "$T/course/"

@@ -1,0 +1,117 @@
+#!/bin/bash
+# The conventions of a Unix command line: did-you-mean for commands and
+# options, integer bounds written as integers, the commit in --version, man
+# pages and completion scripts rendered from the same tables as --help.
+. "$(dirname "$0")/lib.sh"
+
+check "a mistyped command gets a suggestion"
+expect_exit 2 "$BOTIFY" simualte --episodes 10
+expect_stderr "unknown command 'simualte' \(did you mean 'simulate'\?\)"
+expect_stderr "see 'botify help'"
+expect_exit 2 "$BOTIFY" help trian
+expect_stderr "unknown command 'trian' \(did you mean 'train'\?\)"
+expect_exit 2 "$BOTIFY" completon bash
+expect_stderr "did you mean 'completion'"
+
+check "a command far from every name gets no suggestion"
+expect_exit 2 "$BOTIFY" zzzzzzzz
+expect_stderr "unknown command 'zzzzzzzz'$"
+
+check "a mistyped option gets a suggestion"
+expect_exit 2 "$BOTIFY" simulate --episods 10 --recommender random
+expect_stderr "unknown option '--episods' \(did you mean --episodes\?\)"
+expect_one_line_error
+
+check "integer bounds are written as integers"
+expect_exit 2 "$BOTIFY" ab --control random --treatment random --episodes 10000000000000000
+expect_stderr "out of range \(1 to 1000000000000000\)"
+expect_no_stderr 'e\+'
+expect_exit 2 "$BOTIFY" datagen --out "$T/w" --seed 9007199254740993
+expect_stderr "out of range \(0 to 9007199254740992\)"
+
+check "simulate --episodes 0 is refused like ab --episodes 0"
+expect_exit 2 "$BOTIFY" simulate --episodes 0 --recommender random
+expect_stderr "--episodes 0 is out of range \(1 to "
+expect_one_line_error
+expect_exit 2 "$BOTIFY" ab --control random --treatment random --episodes 0
+expect_stderr "--episodes 0 is out of range \(1 to "
+
+check "--version names the commit the binary was built from"
+expect_exit 0 "$BOTIFY" --version
+commit=$(sed -nE 's/^botify [0-9.]+ \(commit (.*)\)$/\1/p' "$OUT")
+[ -n "$commit" ] || fail "no commit in --version"
+if git -C "$REPO_DIR" rev-parse --git-dir >/dev/null 2>&1; then
+	head=$(git -C "$REPO_DIR" rev-parse --short=7 HEAD)
+	# describe abbreviates to at least 7 digits: the binary's starts with HEAD's
+	# when it was built from this checkout
+	[[ $commit == ${head:0:7}* || $commit == unknown ]] || [[ $commit == *g${head:0:7}* ]] ||
+		fail "commit '$commit' is not HEAD ($head)"
+else
+	expect_eq unknown "$commit" "commit outside git"
+fi
+
+check "a world without tracks.npy: the error says how to make embeddings"
+tiny_world "$T/w1"
+rm "$T/w1/tracks.npy"
+expect_exit 2 "$BOTIFY" simulate --world "$T/w1" --episodes 10 --recommender random
+expect_stderr "has no tracks.npy"
+expect_stderr "botify export --model MODEL --embeddings $T/w1/tracks.npy"
+expect_stderr "botify datagen --out TMP --tracks 500"
+expect_one_line_error
+
+check "the advice works: synthetic embeddings, then a model's learned ones"
+"$BOTIFY" datagen --out "$T/emb" --tracks 500 --users 1 --dim 8 >/dev/null 2>&1
+cp "$T/emb/tracks.npy" "$T/w1/tracks.npy"
+expect_exit 0 "$BOTIFY" simulate --world "$T/w1" --episodes 1500 --recommender random --log "$T/w1.jsonl"
+expect_exit 0 "$BOTIFY" train --world "$T/w1" --log "$T/w1.jsonl" --model "$T/m1" --epochs 2 --emb 8 --hidden 8 --out 8 --threads 1
+expect_exit 0 "$BOTIFY" export --model "$T/m1" --world "$T/w1" --embeddings "$T/w1/tracks.npy" --force
+expect_exit 0 "$BOTIFY" simulate --world "$T/w1" --episodes 100 --recommender random --format json
+expect_stdout '"episodes": 100'
+
+check "every command's man page lists every option of its --help"
+for cmd in $("$BOTIFY" completion commands); do
+	"$BOTIFY" "$cmd" --help >"$T/help" || fail "$cmd --help"
+	"$BOTIFY" "$cmd" --help-man >"$T/man" || fail "$cmd --help-man"
+	grep -q "^\.TH BOTIFY-${cmd^^} 1" "$T/man" || fail "$cmd: no .TH"
+	for opt in $(grep -oE '^  --[a-z0-9-]+' "$T/help"); do
+		grep -qF "\\fB${opt//-/\\-}\\fR" "$T/man" || fail "$cmd: $opt is in --help but not in the man page"
+	done
+done
+
+check "the completion scripts complete commands, options and recommenders"
+expect_exit 0 "$BOTIFY" completion bash
+cp "$OUT" "$T/botify.bash"
+# shellcheck disable=SC1091
+run bash -c '
+	source "$1"
+	comp() { COMP_LINE=$1; COMP_POINT=${#1}; COMPREPLY=(); _botify; echo "${COMPREPLY[*]}"; }
+	complete -p botify
+	comp "botify sim"
+	comp "botify simulate --epi"
+	comp "botify simulate --recommender sticky"
+	comp "botify ab --control contextual:"
+	comp "botify simulate --format "' _ "$T/botify.bash"
+expect_stdout '^complete -F _botify botify$'
+expect_stdout '^simulate$'
+expect_stdout '^--episodes$'
+expect_stdout '^sticky_artist sticky_plus:$'
+expect_stdout '^file= fallback=$'
+expect_stdout '^table json$'
+expect_exit 0 "$BOTIFY" completion zsh
+expect_stdout '^#compdef botify'
+expect_stdout "'--episodes\[sessions to simulate\]:N:'"
+expect_exit 2 "$BOTIFY" completion fish
+expect_stderr "unknown shell 'fish'"
+
+check "the zsh completion is valid zsh"
+if command -v zsh >/dev/null; then
+	"$BOTIFY" completion zsh >"$T/_botify"
+	expect_exit 0 zsh -n "$T/_botify"
+	expect_exit 0 zsh -f -c 'fpath=("$1" $fpath); autoload -Uz compinit && compinit -u -D &&
+		print -r -- "$_comps[botify]"' _ "$T"
+	expect_stdout '^_botify$'
+else
+	skip "zsh not installed"
+fi
+
+finish
