@@ -1,10 +1,23 @@
-# botify - build, test, bench, sanitizer and fuzz targets.
+# botify - build, test, install, bench, sanitizer and fuzz targets.
 # `make help` lists the targets. Build outputs live under $(B); the default
-# build also links ./botify for the README's commands.
+# build also links ./botify for the README's commands. Nothing here installs
+# packages: scripts/deps.sh does (Debian), once, as its own step.
 
 B        ?= build
 PKGS     := libcjson zlib libcurl libmicrohttpd hiredis
-WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
+WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wvla
+# Warnings are errors in CI (CI=true, which CI services set), `make dev`,
+# `make asan` and WERROR=1 -- not in a user's build, where a newer compiler's
+# new warning must not stop the build.
+ifneq ($(filter 1 true yes,$(WERROR) $(CI)),)
+WARN     += -Werror
+endif
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+INSTALL  ?= install
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ilib
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -21,6 +34,17 @@ ALL_CPPFLAGS = $(CPPFLAGS) $(BLAS_CFLAGS) $(PKG_CFLAGS)
 ALL_CFLAGS   = $(WARN) $(CFLAGS) -MMD -MP        # WARN survives `make CFLAGS=...`
 LDLIBS      += $(BLAS_LIBS) $(PKG_LIBS) -lpthread -lm
 
+# a missing library is a hint to run the install step, never an install
+ifneq ($(if $(MAKECMDGOALS),$(filter-out clean help uninstall deps,$(MAKECMDGOALS)),all),)
+ifeq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok),)
+$(warning pkg-config does not find all of: $(PKGS); on Debian or Ubuntu run: sh scripts/deps.sh)
+endif
+endif
+
+# the commit --version reports; a stamp rebuilds main.o when it changes
+COMMIT := $(shell [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && \
+		  git describe --always --dirty 2>/dev/null || echo unknown)
+
 LIB_SRC   := $(sort $(wildcard lib/*.c))
 CMD_SRC   := $(sort $(wildcard cmd/*.c))
 CHECK_SRC := $(sort $(wildcard tests/check_*.c))
@@ -34,7 +58,8 @@ SUITES    := $(patsubst tests/check_%.c,%,$(filter-out tests/check_main.c,$(CHEC
 BOTIFY    := $(B)/botify
 CHECK_BIN := $(B)/check_botify
 
-.PHONY: all test unit e2e asan bench demo deps clean help fuzz check-torch
+.PHONY: all test unit e2e asan bench demo deps clean help fuzz check-torch dev man completions \
+	install uninstall FORCE
 
 all: $(BOTIFY) ## build the botify binary (and ./botify for the default build)
 ifeq ($(B),build)
@@ -43,9 +68,22 @@ botify: $(BOTIFY)
 	ln -sf $(BOTIFY) botify
 endif
 
-$(B)/%.o: %.c
+# objects depend on the flags they were built with, so `make dev` after
+# `make` (or a changed CFLAGS) rebuilds instead of keeping stale objects
+$(B)/flags.stamp: FORCE
+	@mkdir -p $(B)
+	@echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
+		echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS)' > $@
+$(B)/commit.stamp: FORCE
+	@mkdir -p $(B)
+	@echo '$(COMMIT)' | cmp -s - $@ || echo '$(COMMIT)' > $@
+
+$(B)/%.o: %.c $(B)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/cmd/main.o: $(B)/commit.stamp
+$(B)/cmd/main.o: ALL_CPPFLAGS += -DBOTIFY_COMMIT='"$(COMMIT)"'
 
 $(B)/libbotify.a: $(LIB_OBJ)
 	@rm -f $@
@@ -66,8 +104,11 @@ $(B)/tests/%.o: ALL_CPPFLAGS += $(CHECK_CFLAGS) -I$(B)/tests -DDATA_DIR='"tests/
 $(CHECK_BIN): $(CHECK_OBJ) $(B)/libbotify.a
 	$(CC) $(LDFLAGS) -o $@ $(CHECK_OBJ) $(B)/libbotify.a $(CHECK_LIBS) $(LDLIBS)
 
-deps: ## install missing apt packages (needs root or sudo)
-	@scripts/deps.sh
+deps: ## install missing Debian packages (needs root or sudo); no other target runs it
+	@sh scripts/deps.sh
+
+dev: ## the developer build: ./botify with warnings as errors
+	$(MAKE) all WERROR=1
 
 unit: $(CHECK_BIN) ## run the Check unit suites
 	$(CHECK_BIN)
@@ -75,19 +116,52 @@ unit: $(CHECK_BIN) ## run the Check unit suites
 e2e: $(BOTIFY) ## run the end-to-end shell tests against the real binary
 	BOTIFY=$(abspath $(BOTIFY)) tests/e2e/run.sh
 
-test: deps ## install missing packages, build, run every test
+test: ## build, run every test (unit suites, then end-to-end)
 	$(MAKE) unit e2e
 
 asan: ## the whole test suite under ASan+UBSan, in its own build dir
-	$(MAKE) unit e2e B=build/asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
+	$(MAKE) unit e2e B=build/asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" WERROR=1
 
-bench: deps ## benchmarks: simulator, ab, train (medians of several runs)
-	$(MAKE) all
+bench: all ## benchmarks: simulator, ab, train (medians of several runs)
 	BOTIFY=$(abspath $(BOTIFY)) scripts/bench.sh
 
-demo: deps ## install missing packages, build, run a short simulation on the built-in world
-	$(MAKE) all
+demo: all ## build, then the whole offline loop on the built-in world (outputs in demo/)
 	BOTIFY=$(abspath $(BOTIFY)) scripts/demo.sh
+
+# Man pages and completions are rendered by the binary from the flag tables
+# that parse the options and print --help, so they cannot drift from it.
+MAN_DIR  := $(B)/man
+COMP_DIR := $(B)/completions
+
+man: $(MAN_DIR)/stamp ## render the man pages botify(1), botify-COMMAND(1) into $(B)/man
+$(MAN_DIR)/stamp: $(BOTIFY)
+	@rm -rf $(MAN_DIR) && mkdir -p $(MAN_DIR)
+	$(BOTIFY) --help-man > $(MAN_DIR)/botify.1
+	for c in $$($(BOTIFY) completion commands); do \
+		$(BOTIFY) $$c --help-man > $(MAN_DIR)/botify-$$c.1 || exit 1; done
+	@touch $@
+
+completions: $(COMP_DIR)/stamp ## render the bash and zsh completions into $(B)/completions
+$(COMP_DIR)/stamp: $(BOTIFY)
+	@rm -rf $(COMP_DIR) && mkdir -p $(COMP_DIR)
+	$(BOTIFY) completion bash > $(COMP_DIR)/botify
+	$(BOTIFY) completion zsh > $(COMP_DIR)/_botify
+	@touch $@
+
+install: $(BOTIFY) man completions ## install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	$(INSTALL) -m 755 $(BOTIFY) $(DESTDIR)$(BINDIR)/botify
+	$(INSTALL) -m 644 $(MAN_DIR)/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 $(COMP_DIR)/botify $(DESTDIR)$(BASHCOMPDIR)/botify
+	$(INSTALL) -m 644 $(COMP_DIR)/_botify $(DESTDIR)$(ZSHCOMPDIR)/_botify
+
+# removes exactly what install wrote: the man pages by the pattern install
+# uses, never a directory (others may hold files there)
+uninstall: ## remove what install wrote (same PREFIX and DESTDIR)
+	rm -f $(DESTDIR)$(BINDIR)/botify $(DESTDIR)$(MANDIR)/man1/botify.1 \
+		$(DESTDIR)$(MANDIR)/man1/botify-*.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/botify $(DESTDIR)$(ZSHCOMPDIR)/_botify
 
 fuzz: ## build libFuzzer targets for the parsers (needs clang)
 	scripts/fuzz.sh

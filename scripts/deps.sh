@@ -1,13 +1,22 @@
 #!/bin/sh
-# Installs the Debian packages botify needs to build and test, if missing.
-# Uses sudo when not root. Safe to run repeatedly: installed packages are skipped.
+# Installs the Debian packages botify needs to build and test, if missing:
+# the one step of set-up that needs root (it uses sudo when not root). No
+# make target runs it; a machine that already has the libraries, or is not
+# Debian, builds and tests without it. Safe to run again: installed packages
+# are skipped.
 set -e
-# libcurl, libmicrohttpd, hiredis: remote: and botify serve (issue 6); redis-server,
+# libcurl, libmicrohttpd, hiredis: remote: and botify serve; redis-server,
 # curl, procps: the serve tests; wrk and time: the benchmarks; python3-numpy and
-# librsvg2-bin: the tests' cross-checks (numpy reads our .npy, the forest plot renders)
+# librsvg2-bin: the tests' cross-checks (numpy reads our .npy, the forest plot
+# renders); man-db, groff-base and zsh: the install test renders the man pages
+# and loads the completions
 PKGS="build-essential pkg-config libopenblas-dev libcjson-dev zlib1g-dev check
       libcurl4-openssl-dev libmicrohttpd-dev libhiredis-dev redis-server curl procps wrk time
-      python3-numpy librsvg2-bin"
+      python3-numpy librsvg2-bin man-db groff-base zsh"
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+	echo "scripts/deps.sh: not a Debian system; install the equivalents of:" $PKGS >&2
+	exit 1
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
