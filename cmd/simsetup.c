@@ -101,7 +101,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		if (botify_outfile_commit(&s->log, err) != 0)
 			return -1;
 		/* one row per virtual millisecond: past a day's worth the clock
-		 * runs into the next day's (SPEC wants it increasing across days) */
+		 * runs into the next day's (the log format wants it increasing across days) */
 		if (s->res.rows > BOTIFY_MS_PER_DAY)
 			fprintf(stderr, "warning: %lld rows at 1 ms each run past day %lld into day %lld's "
 				"timestamps; split the traffic over days with --day\n",

@@ -1,5 +1,5 @@
 /*
- * pairs.h - training pairs from event logs (SPEC "Training data and model").
+ * pairs.h - training pairs from event logs (docs/train.md, "Training data").
  *
  * Per user in timestamp order, the first row of a session gives the start
  * track; every later row of that session gives (user, start, track, time):

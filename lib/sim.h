@@ -1,6 +1,6 @@
 /*
  * sim.h - the user simulator: one episode = one listening session, with the
- * exact semantics of the original gym simulator (SPEC "The user simulator"):
+ * exact semantics of the original gym simulator (docs/USERMODEL.md):
  *
  *  1. a uniform user, one of their interests uniformly; the session
  *     embedding s is that interest track's embedding;

@@ -1,6 +1,6 @@
 #!/bin/bash
-# replicate.sh - the replication report of the five reports in
-# ../shared/reports (issue 5): the whole course loop on the built-in world
+# replicate.sh - the replication report of the course's five reports (their
+# claims are quoted in docs/REPLICATION.md): the whole course loop on the built-in world
 # from nothing, then one `botify ab` per report against the control that
 # report used, at 2000 and at 20 000 episodes, with a fixed seed.
 #

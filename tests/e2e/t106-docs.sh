@@ -1,0 +1,46 @@
+#!/bin/bash
+# The repository stands alone: its docs link only to files it has, nothing
+# points into directories beside it, and the architecture page names every
+# source file (so a new module cannot go undocumented).
+. "$(dirname "$0")/lib.sh"
+cd "$REPO_DIR" || exit 2
+
+check "README.md and docs link only to files in the repository"
+bad=""
+for md in README.md docs/*.md datasets/README.md; do
+	dir=$(dirname "$md")
+	# [text](target) and ![alt](target), one per match
+	while IFS= read -r target; do
+		target=${target%%#*}
+		case $target in
+		"" | http://* | https://* | mailto:*) continue ;;
+		esac
+		if [ ! -e "$dir/$target" ]; then
+			bad="$bad $md:$target"
+		else
+			real=$(cd "$(dirname "$dir/$target")" && pwd)
+			[[ $real == "$REPO_DIR" || $real == "$REPO_DIR"/* ]] || bad="$bad $md:$target(outside)"
+		fi
+	done < <(grep -oE '\]\([^)[:space:]]+\)' "$md" | sed -E 's/^\]\((.*)\)$/\1/')
+done
+expect_eq "" "$bad" "links to missing or outside files"
+
+check "nothing points into directories beside the repository"
+hits=$(grep -rnE '\.\./shared|/work/shared' README.md docs datasets scripts tests lib cmd configs Makefile 2>/dev/null |
+	grep -v '^tests/e2e/t106-docs.sh:' | head -n 5)
+expect_eq "" "$hits" "references outside the repository"
+
+check "docs/ARCHITECTURE.md names every source file"
+missing=""
+for f in lib/*.c cmd/*.c; do
+	grep -qF "$(basename "$f")" docs/ARCHITECTURE.md || missing="$missing $f"
+done
+expect_eq "" "$missing" "source files missing from docs/ARCHITECTURE.md"
+
+check "the user model page names the functions it describes, and they exist"
+for fn in botify_sim_episode botify_sim_listen_time botify_sim_dot botify_sim_prepare botify_sim_init; do
+	grep -q "$fn" docs/USERMODEL.md || fail "docs/USERMODEL.md does not name $fn"
+	grep -q "^[a-z].* $fn(" lib/sim.c || fail "lib/sim.c has no $fn"
+done
+
+finish
