@@ -98,6 +98,14 @@ int main(int argc, char **argv)
 		return finish_stdout(BOTIFY_EXIT_OK);
 	}
 	if (!strcmp(name, "help")) {
+		if (!strcmp(argv[2], "help")) {
+			list_commands(stdout);
+			return finish_stdout(BOTIFY_EXIT_OK);
+		}
+		if (!strcmp(argv[2], "completion")) {
+			char *help_argv[] = { "completion", "--help", NULL };
+			return finish_stdout(cmd_completion(2, help_argv, commands, N_COMMANDS));
+		}
 		const struct botify_cmd *c = find_command(argv[2]);
 		if (!c)
 			return unknown_command("help: ", argv[2]);

@@ -13,6 +13,12 @@ expect_stderr "unknown command 'trian' \(did you mean 'train'\?\)"
 expect_exit 2 "$BOTIFY" completon bash
 expect_stderr "did you mean 'completion'"
 
+check "help knows help and completion too"
+expect_exit 0 "$BOTIFY" help completion
+expect_stdout '^usage: botify completion bash\|zsh\|commands'
+expect_exit 0 "$BOTIFY" help help
+expect_stdout '^usage: botify COMMAND'
+
 check "a command far from every name gets no suggestion"
 expect_exit 2 "$BOTIFY" zzzzzzzz
 expect_stderr "unknown command 'zzzzzzzz'$"
