@@ -47,11 +47,13 @@ expect_exit 0 "$BOTIFY" --version
 commit=$(sed -nE 's/^botify [0-9.]+ \(commit (.*)\)$/\1/p' "$OUT")
 [ -n "$commit" ] || fail "no commit in --version"
 if git -C "$REPO_DIR" rev-parse --git-dir >/dev/null 2>&1; then
-	head=$(git -C "$REPO_DIR" rev-parse --short=7 HEAD)
-	# describe abbreviates to at least 7 digits: the binary's starts with HEAD's
-	# when it was built from this checkout
-	[[ $commit == ${head:0:7}* || $commit == unknown ]] || [[ $commit == *g${head:0:7}* ]] ||
-		fail "commit '$commit' is not HEAD ($head)"
+	# the binary may predate HEAD (built, then committed): the commit must be
+	# one of this repository's, as 'git describe' names it (TAG-N-gHASH or
+	# HASH, then -dirty for uncommitted changes)
+	hash=${commit%-dirty}
+	hash=${hash##*-g}
+	git -C "$REPO_DIR" cat-file -e "$hash^{commit}" 2>/dev/null ||
+		fail "commit '$commit' is not a commit of this repository"
 else
 	expect_eq unknown "$commit" "commit outside git"
 fi
