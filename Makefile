@@ -116,7 +116,7 @@ unit: $(CHECK_BIN) ## run the Check unit suites
 e2e: $(BOTIFY) ## run the end-to-end shell tests against the real binary
 	BOTIFY=$(abspath $(BOTIFY)) tests/e2e/run.sh
 
-test: ## build, run every test (unit suites, then end-to-end)
+test: ## build, run every test (unit suites and end-to-end)
 	$(MAKE) unit e2e
 
 asan: ## the whole test suite under ASan+UBSan, in its own build dir
@@ -174,6 +174,6 @@ clean: ## remove build outputs
 	rm -rf build botify
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+	@grep -E '^[a-z0-9-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed 's/:.*## /\t/' | sort
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(CHECK_OBJ:.o=.d)

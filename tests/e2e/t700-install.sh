@@ -18,6 +18,13 @@ export MAKEFLAGS
 mk() { make -C "$REPO_DIR" --no-print-directory -W "$B/botify" B="$B" "$@"; }
 D="$T/root"
 
+check "make help lists the targets, one line each"
+expect_exit 0 make -C "$REPO_DIR" --no-print-directory help
+for t in all test unit e2e asan dev install uninstall man completions deps help; do
+	grep -qE "^$t	" "$OUT" || fail "make help does not list $t"
+done
+expect_no_stdout '^Makefile'
+
 check "make install DESTDIR PREFIX installs the binary, man pages and completions"
 expect_exit 0 mk install DESTDIR="$D" PREFIX=/usr
 expect_file "$D/usr/bin/botify"
