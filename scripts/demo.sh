@@ -1,5 +1,5 @@
 #!/bin/bash
-# make demo: the whole offline loop on the built-in default world, in two
+# make demo: the whole offline loop on the built-in default world, in a few
 # minutes: day-1 traffic, a two-tower model, its exports, and an A/B test of
 # the model against the recommender built from its own export, gated as a CI
 # pipeline would gate it. Everything lands in ${DEMO_DIR:-demo/} (replaced).
