@@ -30,7 +30,11 @@ static void keep_table(const struct flag *flags, const struct flag_doc *doc, voi
 {
 	struct table *t = ctx;
 	t->n = 0;
-	for (const struct flag *f = flags; f->type != FLAG_T_END && t->n < MAX_FLAGS; f++) {
+	for (const struct flag *f = flags; f->type != FLAG_T_END; f++) {
+		if (t->n == MAX_FLAGS) {
+			t->n = -1; /* a script that misses options is worse than none */
+			break;
+		}
 		t->flags[t->n] = *f;
 		t->flags[t->n].ptr = NULL;
 		t->n++;
@@ -38,13 +42,15 @@ static void keep_table(const struct flag *flags, const struct flag_doc *doc, voi
 	t->doc = doc;
 }
 
-static void read_table(const struct botify_cmd *c, struct table *t)
+/* 0, or -1 when the command has no table or one too big to keep. */
+static int read_table(const struct botify_cmd *c, struct table *t)
 {
 	char *argv[] = { (char *)c->name, NULL };
 	memset(t, 0, sizeof(*t));
 	flags_set_hook(keep_table, t);
 	c->fn(1, argv);
 	flags_set_hook(NULL, NULL);
+	return t->doc && t->n >= 0 ? 0 : -1;
 }
 
 /* ---- man pages ---- */
@@ -351,6 +357,16 @@ int cmd_completion(int argc, char **argv, const struct botify_cmd *cmds, size_t 
 				"see 'botify completion --help'\n");
 		return BOTIFY_EXIT_USAGE;
 	}
+	if (!strcmp(argv[1], "bash") || !strcmp(argv[1], "zsh"))
+		for (size_t i = 0; i < n; i++) {
+			struct table t;
+			if (read_table(&cmds[i], &t) != 0) {
+				fprintf(stderr, "botify: completion: the options of '%s' cannot be read "
+						"(no flag table, or more than %d options)\n", cmds[i].name,
+					MAX_FLAGS);
+				return BOTIFY_EXIT_USAGE;
+			}
+		}
 	if (!strcmp(argv[1], "bash"))
 		bash_script(cmds, n);
 	else if (!strcmp(argv[1], "zsh"))
