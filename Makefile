@@ -119,8 +119,10 @@ e2e: $(BOTIFY) ## run the end-to-end shell tests against the real binary
 test: ## build, run every test (unit suites and end-to-end)
 	$(MAKE) unit e2e
 
+# sanitized code runs a few times slower: Check's per-test timeouts scale with it
 asan: ## the whole test suite under ASan+UBSan, in its own build dir
-	$(MAKE) unit e2e B=build/asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" WERROR=1
+	CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-4} \
+		$(MAKE) unit e2e B=build/asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" WERROR=1
 
 bench: all ## benchmarks: simulator, ab, train (medians of several runs)
 	BOTIFY=$(abspath $(BOTIFY)) scripts/bench.sh
