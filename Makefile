@@ -34,7 +34,7 @@ SUITES    := $(patsubst tests/check_%.c,%,$(filter-out tests/check_main.c,$(CHEC
 BOTIFY    := $(B)/botify
 CHECK_BIN := $(B)/check_botify
 
-.PHONY: all test unit e2e asan bench demo deps clean help fuzz check-torch
+.PHONY: all test unit e2e asan bench demo deps clean help fuzz check-torch calibrate-ab paired-gain
 
 all: $(BOTIFY) ## build the botify binary (and ./botify for the default build)
 ifeq ($(B),build)
@@ -84,6 +84,14 @@ asan: ## the whole test suite under ASan+UBSan, in its own build dir
 bench: deps ## benchmarks: simulator, ab, train (medians of several runs)
 	$(MAKE) all
 	BOTIFY=$(abspath $(BOTIFY)) scripts/bench.sh
+
+calibrate-ab: ## the A/B calibration battery: false positives and coverage (minutes)
+	$(MAKE) all
+	BOTIFY=$(abspath $(BOTIFY)) scripts/calibrate_ab.sh --svg calibration-ab/calibration.svg
+
+paired-gain: ## interval widths of paired vs split A/B designs (minutes)
+	$(MAKE) all
+	BOTIFY=$(abspath $(BOTIFY)) scripts/paired_gain.sh
 
 demo: deps ## install missing packages, build, run a short simulation on the built-in world
 	$(MAKE) all
