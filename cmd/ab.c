@@ -451,6 +451,8 @@ static int write_plot(const botify_ab_result *res, const char *path, int force,
 			.label = botify_ab_metric_name(e->metric),
 			.effect = e->effect, .lower = e->lower, .upper = e->upper,
 			.significant = e->significant,
+			/* more listening is better for the user, more waiting worse */
+			.better = e->metric == BOTIFY_AB_MEAN_REQUEST_LATENCY ? -1 : 1,
 			.note = e->zero_control ? "n/a: the control mean is 0" : NULL,
 		};
 	}
@@ -647,6 +649,9 @@ int cmd_ab(int argc, char **argv)
 				   "(e.g. --mde 2 for 2%%)");
 	if (!o.power && o.mde > 0)
 		return usage_error("ab", "--mde is for --power");
+	if (o.plot && (strlen(o.plot) < 4 || strcmp(o.plot + strlen(o.plot) - 4, ".svg")))
+		return usage_error("ab", "--plot writes SVG: name the file *.svg, not '%s' (a PNG: "
+				   "rsvg-convert plot.svg -o plot.png)", o.plot);
 	if (o.power && !strcmp(o.format, "csv"))
 		return usage_error("ab", "--power prints with --format md or json");
 

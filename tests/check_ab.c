@@ -238,14 +238,23 @@ START_TEST(requirements_parse_and_hold)
 }
 END_TEST
 
+static int count(const char *s, const char *what)
+{
+	int n = 0;
+	for (const char *p = s; (p = strstr(p, what)) != NULL; p += strlen(what))
+		n++;
+	return n;
+}
+
 START_TEST(forest_plot_is_complete_svg)
 {
+	/* group, label, effect, lower, upper, significant, better, note */
 	botify_forest_row rows[] = {
-		{ "T1", "time", 12.5, 3.0, 22.0, 1, NULL },
-		{ "T1", "sessions", -1.0, -4.0, 2.0, 0, NULL },
-		{ "T1", "mean_request_latency", 900.0, 850.0, 950.0, 1, NULL },
-		{ "T2", "time", NAN, NAN, NAN, 0, "n/a: the control mean is 0" },
-		{ "T2", "a<b & c", -20.0, -30.0, -10.0, 1, NULL },
+		{ "T1", "time", 12.5, 3.0, 22.0, 1, 1, NULL },
+		{ "T1", "sessions", -1.0, -4.0, 2.0, 0, 1, NULL },
+		{ "T1", "mean_request_latency", 900.0, 850.0, 950.0, 1, -1, NULL },
+		{ "T2", "time", NAN, NAN, NAN, 0, 1, "n/a: the control mean is 0" },
+		{ "T2", "a<b & c", -20.0, -30.0, -10.0, 1, 1, NULL },
 	};
 	botify_forest f = { "title & more", "sub", "effect, %", "%", rows, 5 };
 	char *svg = NULL;
@@ -258,13 +267,30 @@ START_TEST(forest_plot_is_complete_svg)
 	ck_assert_ptr_nonnull(strstr(svg, "title &amp; more"));
 	ck_assert_ptr_nonnull(strstr(svg, "a&lt;b &amp; c"));
 	ck_assert_ptr_nonnull(strstr(svg, "n/a: the control mean is 0"));
-	ck_assert_ptr_nonnull(strstr(svg, "#1a9850"));  /* significant up */
-	ck_assert_ptr_nonnull(strstr(svg, "#d73027"));  /* significant down */
-	ck_assert_ptr_nonnull(strstr(svg, "<path d=")); /* the 900 % row is cut with an arrow */
+	/* colour by the user: more time is better (green); 900 % more latency
+	 * and 20 % less of a higher-is-better metric are worse (red), so the
+	 * legend's red dot and those two rows: bar, two arrow heads or caps,
+	 * the marker and the numbers */
+	ck_assert_ptr_nonnull(strstr(svg, "fill=\"#1a9850\""));
+	ck_assert_int_ge(count(svg, "#d73027"), 8);
+	/* the 900 % effect lies beyond the cut axis: no dot, an arrow and its value */
+	ck_assert_ptr_nonnull(strstr(svg, "<path d="));
+	ck_assert_ptr_nonnull(strstr(svg, "font-weight=\"bold\" fill=\"#d73027\">+900%</text>"));
+	ck_assert_int_eq(count(svg, "<circle"), 3 /* time, sessions, a<b */ + 3 /* legend */);
 	ck_assert_ptr_null(strstr(svg, "nan"));
 	free(svg);
-	ck_assert_int_eq(botify_forest_write(&f, "/nonexistent-dir/x.svg", 0, &err), -1);
-	ck_assert_int_eq(err.code, BOTIFY_EIO);
+	/* a long title wraps instead of running off the picture */
+	char title[400];
+	memset(title, 0, sizeof(title));
+	for (int i = 0; i < 30; i++)
+		strcat(title, "word12345 ");
+	f.title = title;
+	ck_assert_int_eq(botify_forest_svg(&f, &svg, &len, &err), 0);
+	ck_assert_int_eq(count(svg, "font-size=\"17\""), 4); /* 300 characters, 92 a line */
+	ck_assert_ptr_null(strstr(svg, "word12345 word12345 word12345 word12345 word12345 word12345 word12345 "
+				       "word12345 word12345 word12345"));
+	free(svg);
+	ck_assert_int_eq(botify_forest_write(&f, "/proc/version/x.svg", 0, &err), -1);
 }
 END_TEST
 

@@ -98,6 +98,12 @@ grep -q 'effect, % of the control mean' "$T/forest.svg" || fail "no axis label"
 expect_exit 2 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --episodes 60 --plot "$T/forest.svg"
 expect_stderr "exists"
 
+check "--plot refuses what is not .svg rather than write SVG under another name"
+expect_exit 2 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --episodes 60 --plot "$T/forest.png"
+expect_one_line_error
+expect_stderr "--plot writes SVG: name the file \*.svg"
+expect_no_file "$T/forest.png"
+
 check "the plot renders (rsvg-convert)"
 if command -v rsvg-convert >/dev/null; then
 	expect_exit 0 rsvg-convert -o "$T/forest.png" "$T/forest.svg"
