@@ -24,26 +24,10 @@ import pandas as pd
 import scipy.stats as ss
 
 sys.path.insert(0, "tests/data/ab")
-from gen_ab_fixtures import METRICS, OUT, fmt, row, sessionize, t_ppf_exact, write_log  # noqa: E402
+from gen_ab_fixtures import METRICS, OUT, fmt, per_user, row, t_ppf_exact, write_log  # noqa: E402
 
 COLS = ["treatment", "metric", "effect", "upper", "lower", "control_mean", "treatment_mean",
         "significant", "n_control", "n_treatment", "diff", "diff_lower", "diff_upper", "p"]
-
-
-def per_user(rows, experiment="AB"):
-    data = pd.DataFrame([r for r in rows if experiment in r["experiments"]])
-    data["treatment"] = data["experiments"].map(lambda e: e[experiment])
-    recs = []
-    for (user, treatment), g in data.groupby(["user", "treatment"]):
-        for s in sessionize(g):
-            recs.append(dict(user=user, treatment=treatment, **s))
-    u = pd.DataFrame(recs).groupby(["user", "treatment"]).agg(
-        {"timestamp": "count", "tracks": "sum", "time": "sum", "latency": "sum"})
-    u["sessions"] = u["timestamp"]
-    u["mean_request_latency"] = u["latency"] / u["tracks"]
-    u["mean_tracks_per_session"] = u["tracks"] / u["sessions"]
-    u["mean_time_per_session"] = u["time"] / u["sessions"]
-    return u[METRICS].reset_index()
 
 
 def p_two_sided(t, dof):
@@ -51,7 +35,7 @@ def p_two_sided(t, dof):
 
 
 def split_delta(rows, alpha=0.05, control="C"):
-    u = per_user(rows)
+    u = per_user(rows, "AB")
     out = []
     for t in sorted(x for x in u["treatment"].unique() if x != control):
         for m in METRICS:
@@ -76,7 +60,7 @@ def split_delta(rows, alpha=0.05, control="C"):
 
 
 def paired(rows, ci, alpha=0.05, control="C"):
-    u = per_user(rows)
+    u = per_user(rows, "AB")
     wide = u.pivot(index="user", columns="treatment")
     out = []
     for t in sorted(x for x in u["treatment"].unique() if x != control):
