@@ -59,7 +59,7 @@ BOTIFY    := $(B)/botify
 CHECK_BIN := $(B)/check_botify
 
 .PHONY: all test unit e2e asan bench demo deps clean help fuzz check-torch dev man completions \
-	install uninstall FORCE
+	install uninstall FORCE calibrate-ab paired-gain
 
 all: $(BOTIFY) ## build the botify binary (and ./botify for the default build)
 ifeq ($(B),build)
@@ -126,6 +126,12 @@ asan: ## the whole test suite under ASan+UBSan, in its own build dir
 
 bench: all ## benchmarks: simulator, ab, train (medians of several runs)
 	BOTIFY=$(abspath $(BOTIFY)) scripts/bench.sh
+
+calibrate-ab: all ## the A/B calibration battery: false positives and coverage (minutes)
+	BOTIFY=$(abspath $(BOTIFY)) scripts/calibrate_ab.sh --svg calibration-ab/calibration.svg
+
+paired-gain: all ## interval widths of paired vs split A/B designs (minutes)
+	BOTIFY=$(abspath $(BOTIFY)) scripts/paired_gain.sh
 
 demo: all ## build, then the whole offline loop on the built-in world (outputs in demo/)
 	BOTIFY=$(abspath $(BOTIFY)) scripts/demo.sh

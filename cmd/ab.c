@@ -3,11 +3,13 @@
  * whole experiment in one command, with requirements a CI can gate on and
  * a forest plot.
  *
- * Two modes, told apart by --episodes:
+ * Three modes:
  *   analysis    --log FILE... --experiment NAME [--control C] [--treatment T1,T2]
- *   experiment  --control SPEC --treatment SPEC --episodes N: simulates
- *               experiment "AB" (arms C, T1, ... split by murmur3 as the
- *               service splits them) and analyses its rows in-process.
+ *   two logs    --control-log FILE --treatment-log FILE: two runs without an
+ *               experiment, each log one arm
+ *   experiment  --control SPEC --treatment SPEC --episodes N: simulates the
+ *               experiment (paired twin runs by default, or a fresh split)
+ *               and analyses its rows in-process.
  * stdout gets the table only; notes and warnings go to stderr.
  */
 #include <math.h>
@@ -21,20 +23,29 @@
 #include "flags.h"
 #include "forestplot.h"
 #include "simsetup.h"
+#include "stats.h"
 
 static const struct flag_doc doc = {
 	.usage = "botify ab --log FILE... --experiment NAME [--control C] [--treatment T1,T2] [options]\n"
-		 "   or: botify ab --control SPEC --treatment SPEC --episodes N [--world DIR] [--seed S] [options]",
+		 "   or: botify ab --control-log FILE --treatment-log FILE [options]\n"
+		 "   or: botify ab --control SPEC --treatment SPEC [--episodes N] [--world DIR] [--seed S] [options]",
 	.summary =
-		"A/B metrics with confidence intervals, as the original analysis computes them.\n"
-		"Rows are sessionized per (user, arm) by timestamp; a session ends at its 'last' row.\n"
-		"Per user: time, sessions, mean_request_latency (ms), mean_tracks_per_session,\n"
-		"mean_time_per_session. Each treatment is compared with the control: effect and\n"
-		"(1 - alpha) Welch t interval in % of the control mean; significant when the\n"
-		"interval excludes 0.\n\n"
-		"With --episodes, runs the experiment first: users are split between arms C (the\n"
-		"--control recommender) and T1, T2, ... (one per --treatment) by murmur3 as the\n"
-		"service splits them, simulated in-process; --log FILE keeps the log.\n\n"
+		"A/B metrics with confidence intervals. Rows are sessionized per (user, arm) by\n"
+		"timestamp; a session ends at its 'last' row. Per user: time, sessions,\n"
+		"mean_request_latency (ms), mean_tracks_per_session, mean_time_per_session. Each\n"
+		"treatment is compared with the control: the difference of means with its t\n"
+		"interval, and the effect in % of the control mean with a (1 - alpha) interval\n"
+		"(--ci delta: the delta method, which accounts for the control mean's own\n"
+		"uncertainty; --ci notebook: the course notebook's Welch interval divided by the\n"
+		"control mean). Significant when the interval excludes 0, or, with --correction,\n"
+		"when the adjusted p-value is below alpha.\n\n"
+		"Without --log, runs the experiment first (2000 episodes unless --episodes):\n"
+		"--design paired (the default) plays every episode under each arm with common\n"
+		"random numbers (same user, interest, first track and user draws) and compares\n"
+		"per-user pairs; --design split assigns each user to one arm by murmur3 with a\n"
+		"salt drawn from --seed, so every seed is a fresh randomization (--experiment NAME\n"
+		"uses the service's split for NAME instead). --log FILE keeps the log.\n"
+		"Logs are analysed as paired when every user is in every arm, else as split.\n\n"
 		"Exit status: 0 ok, 1 a --require failed, 2 bad usage or bad input.",
 	.extra =
 		"requirements (--require, repeatable; checked for every treatment):\n"
@@ -42,19 +53,26 @@ static const struct flag_doc doc = {
 		"  METRIC!=0   any significant change    METRIC>=0   not significantly worse\n"
 		"  METRIC<=0   not significantly better\n"
 		"\nexamples:\n"
+		"  botify ab --control random --treatment sticky_artist\n"
+		"  botify ab --control random --treatment sticky_artist --episodes 20000 --seed 7 --plot ab.svg\n"
+		"  botify ab --control random --treatment random --design split --seed 3       # an A/A test\n"
+		"  botify ab --control sticky_artist --treatment random --power --mde 2 --metrics mean_time_per_session\n"
 		"  botify ab --log logs/day1.jsonl.gz --experiment AB\n"
 		"  botify ab --log a.jsonl --log b.jsonl.gz --experiment RECS --control C --treatment T1,T3 --format json\n"
-		"  botify ab --control random --treatment sticky_artist --episodes 2000 --seed 7 --plot ab.svg\n"
-		"  botify ab --control contextual:file=recs.json --treatment nn:model=models/nn --episodes 20000 \\\n"
+		"  botify ab --control-log logs/random.jsonl.gz --treatment-log logs/sticky.jsonl.gz\n"
+		"  botify ab --control random --treatment sticky_artist --treatment toppop --correction holm \\\n"
 		"      --require 'mean_time_per_session>0' --require 'time>=0' && echo ship it\n",
 };
+
+enum { DEFAULT_EPISODES = 2000 };
 
 struct ab_opts {
 	struct flag_list logs, treatments, requires;
 	const char *experiment, *control, *format, *plot, *world_dir, *config, *out_log;
-	double alpha, rec_timeout;
+	const char *design, *ci, *correction, *metrics, *control_log, *treatment_log;
+	double alpha, rec_timeout, mde, power_target;
 	int64_t episodes, seed, threads, day, max_steps;
-	int seen_max_steps, force, show_progress;
+	int seen_max_steps, seen_seed, seen_episodes, force, show_progress, power;
 };
 
 /* ---- reading ---- */
@@ -98,6 +116,17 @@ static void print_md_mean(double v)
 		printf(" %.3g |", v);
 }
 
+/* p-values: small ones in scientific notation. */
+static void print_md_p(double p)
+{
+	if (isnan(p))
+		printf(" n/a |");
+	else if (p >= 0.001)
+		printf(" %.3f |", p);
+	else
+		printf(" %.1e |", p);
+}
+
 static void print_json_num(double v)
 {
 	if (isfinite(v))
@@ -106,62 +135,221 @@ static void print_json_num(double v)
 		printf("null");
 }
 
-static void print_table(const botify_ab_result *res, const char *format, const char *experiment,
-			const char *const *specs)
+/* What the run was, for the header line and JSON. */
+struct ab_desc {
+	const char *experiment;
+	const char *const *specs;     /* in-process: each arm's recommender; else NULL */
+	const char *const *arm_logs;  /* two-log mode: each arm's log; else NULL */
+	int64_t episodes;             /* in-process */
+	int salted;                   /* in-process split: a salt drawn from seed */
+	int64_t seed;
+	int32_t salt;
+};
+
+/* "paired: every episode under every arm ..." for the header and JSON. */
+static void describe_design(const botify_ab_result *res, const struct ab_desc *d, char *buf,
+			    size_t cap)
+{
+	if (d->specs && res->design == BOTIFY_DESIGN_PAIRED)
+		snprintf(buf, cap, "paired: each of %lld episodes played under every arm with common "
+			 "random numbers, per-user pairs", (long long)d->episodes);
+	else if (d->specs && d->salted)
+		snprintf(buf, cap, "split: users assigned by murmur3 with salt %d drawn from --seed %lld "
+			 "(a fresh randomization per seed)", (int)d->salt, (long long)d->seed);
+	else if (d->specs)
+		snprintf(buf, cap, "split: users assigned as the service assigns experiment '%s'",
+			 d->experiment);
+	else if (res->design == BOTIFY_DESIGN_PAIRED)
+		snprintf(buf, cap, "paired%s, per-user pairs", res->design_detected
+			 ? " (detected: every user is in every arm)" : "");
+	else
+		snprintf(buf, cap, "split%s", res->design_detected
+			 ? " (detected: users are not in every arm)" : "");
+}
+
+static void print_json_effect(const botify_ab_result *res, const botify_ab_effect *e)
+{
+	printf("    {\"control\": \"%s\", \"treatment\": \"%s\", \"metric\": \"%s\", \"effect\": ",
+	       botify_arm_name(res->control), botify_arm_name(e->treatment),
+	       botify_ab_metric_name(e->metric));
+	print_json_num(e->effect);
+	printf(", \"lower\": ");
+	print_json_num(e->lower);
+	printf(", \"upper\": ");
+	print_json_num(e->upper);
+	printf(", \"effect_se\": ");
+	print_json_num(e->se_rel);
+	printf(", \"diff\": ");
+	print_json_num(e->diff);
+	printf(", \"diff_lower\": ");
+	print_json_num(e->diff_lower);
+	printf(", \"diff_upper\": ");
+	print_json_num(e->diff_upper);
+	printf(", \"control_mean\": ");
+	print_json_num(e->control_mean);
+	printf(", \"treatment_mean\": ");
+	print_json_num(e->treatment_mean);
+	printf(", \"df\": ");
+	print_json_num(e->df);
+	printf(", \"p\": ");
+	print_json_num(e->p);
+	printf(", \"p_adjusted\": ");
+	print_json_num(e->p_adjusted);
+	printf(", \"significant\": %s, \"n_control\": %lld, \"n_treatment\": %lld}",
+	       e->significant ? "true" : "false", (long long)e->n_control, (long long)e->n_treatment);
+}
+
+/* The arms of the table: control first, then the treatments. */
+static int table_arms(const botify_ab_result *res, int *arms)
+{
+	int k = 0;
+	arms[k++] = res->control;
+	for (int i = 0; i < res->n_treatments; i++)
+		arms[k++] = res->treatments[i];
+	return k;
+}
+
+/* --power: the sessions per arm a pilot says an effect of --mde needs. */
+struct power_req {
+	double mde, target;
+	double pilot_per_arm;    /* sessions per arm in the pilot */
+	int episodes_per_arm;    /* --episodes counts sessions per arm (paired), else all arms' */
+	int n_arms;
+	int64_t world_users;     /* in-process: the world's users; 0 for logs */
+};
+
+static void print_power(const botify_ab_result *res, const struct power_req *pw, int json)
+{
+	if (json)
+		printf("[\n");
+	for (int i = 0; i < res->n_effects; i++) {
+		const botify_ab_effect *e = &res->effects[i];
+		double n = botify_power_n(pw->pilot_per_arm, e->se_rel, pw->mde, res->alpha, pw->target);
+		double now = botify_power_at(e->se_rel, pw->mde, res->alpha);
+		double per_arm = isnan(n) ? NAN : ceil(n);
+		double episodes = pw->episodes_per_arm ? per_arm : per_arm * pw->n_arms;
+		const char *t = botify_arm_name(e->treatment), *m = botify_ab_metric_name(e->metric);
+		if (json) {
+			printf("    {\"treatment\": \"%s\", \"metric\": \"%s\", \"mde\": %g, \"power\": %g, "
+			       "\"sessions_per_arm\": ", t, m, pw->mde, pw->target);
+			print_json_num(per_arm);
+			printf(", \"episodes\": ");
+			print_json_num(episodes);
+			printf(", \"pilot_sessions_per_arm\": %.0f, \"pilot_power\": ", pw->pilot_per_arm);
+			print_json_num(now);
+			printf(", \"effect_se\": ");
+			print_json_num(e->se_rel);
+			printf("}%s\n", i + 1 < res->n_effects ? "," : "");
+			continue;
+		}
+		if (isnan(n)) {
+			printf("power: %s %s: n/a (the effect has no standard error: %s)\n", t, m,
+			       e->zero_control ? "the control mean is 0" : "no variance between users");
+			continue;
+		}
+		printf("power: %s %s: a %g%% effect needs about %.0f sessions per arm for %g%% power at "
+		       "alpha %g (--episodes %.0f --design %s); this pilot's %.0f per arm give %.0f%% "
+		       "(standard error of the effect %.3g%%)\n", t, m, fabs(pw->mde), per_arm,
+		       100 * pw->target, res->alpha, episodes, botify_design_name(res->design),
+		       pw->pilot_per_arm, 100 * now, e->se_rel);
+		if (pw->world_users && per_arm > (double)pw->world_users)
+			fprintf(stderr, "botify: ab: note: %s %s: %.0f sessions per arm is more than the "
+				"world's %lld users: users repeat, per-user metrics average several "
+				"sessions and the estimate assumes a standard error shrinking as "
+				"1/sqrt(sessions); check with a run of that size\n", t, m, per_arm,
+				(long long)pw->world_users);
+	}
+	if (json)
+		printf("  ]");
+}
+
+static void print_json(const botify_ab_result *res, const struct ab_desc *d,
+		       const struct power_req *pw)
+{
+	char design[256];
+	describe_design(res, d, design, sizeof(design));
+	printf("{\n  \"experiment\": ");
+	print_json_str(d->experiment);
+	printf(", \"control\": \"%s\", \"design\": \"%s\", \"design_note\": ",
+	       botify_arm_name(res->control), botify_design_name(res->design));
+	print_json_str(design);
+	printf(", \"ci\": \"%s\", \"correction\": \"%s\", \"alpha\": %g,\n  \"srm_chi2\": ",
+	       botify_ab_ci_name(res->ci), botify_p_adjust_name(res->correction), res->alpha);
+	print_json_num(res->srm_chi2);
+	printf(", \"srm_p\": ");
+	print_json_num(res->srm_p);
+	printf(", \"srm\": %s,\n  \"arms\": [\n", res->srm ? "true" : "false");
+	int arms[BOTIFY_MAX_ARMS], k = table_arms(res, arms);
+	for (int i = 0; i < k; i++) {
+		const botify_ab_arm *a = &res->arm[arms[i]];
+		printf("    {\"arm\": \"%s\", ", botify_arm_name(arms[i]));
+		if (d->specs) {
+			printf("\"recommender\": ");
+			print_json_str(d->specs[arms[i]]);
+			printf(", ");
+		}
+		if (d->arm_logs) {
+			printf("\"log\": ");
+			print_json_str(d->arm_logs[arms[i]]);
+			printf(", ");
+		}
+		printf("\"users\": %lld, \"sessions\": %lld, \"rows\": %lld, \"mean\": {", (long long)a->units,
+		       (long long)a->sessions, (long long)a->rows);
+		for (int m = 0; m < BOTIFY_AB_N_METRICS; m++) {
+			printf("%s\"%s\": ", m ? ", " : "", botify_ab_metric_name(m));
+			print_json_num(a->m[m].mean);
+		}
+		printf("}}%s\n", i + 1 < k ? "," : "");
+	}
+	printf("  ],\n  \"effects\": [\n");
+	for (int i = 0; i < res->n_effects; i++) {
+		print_json_effect(res, &res->effects[i]);
+		printf("%s\n", i + 1 < res->n_effects ? "," : "");
+	}
+	printf("  ]");
+	if (pw) {
+		printf(",\n  \"power\": ");
+		print_power(res, pw, 1);
+	}
+	printf("\n}\n");
+}
+
+static void print_table(const botify_ab_result *res, const char *format, const struct ab_desc *d)
 {
 	const char *ctl = botify_arm_name(res->control);
-	if (!strcmp(format, "json")) {
-		printf("[\n");
-		for (int i = 0; i < res->n_effects; i++) {
-			const botify_ab_effect *e = &res->effects[i];
-			printf("  {\"experiment\": ");
-			print_json_str(experiment); /* any key a service log carries */
-			printf(", \"control\": \"%s\", \"treatment\": \"%s\", \"metric\": \"%s\", \"effect\": ",
-			       ctl, botify_arm_name(e->treatment), botify_ab_metric_name(e->metric));
-			print_json_num(e->effect);
-			printf(", \"lower\": ");
-			print_json_num(e->lower);
-			printf(", \"upper\": ");
-			print_json_num(e->upper);
-			printf(", \"control_mean\": ");
-			print_json_num(e->control_mean);
-			printf(", \"treatment_mean\": ");
-			print_json_num(e->treatment_mean);
-			printf(", \"significant\": %s, \"n_control\": %lld, \"n_treatment\": %lld, "
-			       "\"alpha\": %g, \"df\": ", e->significant ? "true" : "false",
-			       (long long)e->n_control, (long long)e->n_treatment, res->alpha);
-			print_json_num(e->df);
-			printf(", \"srm_chi2\": ");
-			print_json_num(res->srm_chi2);
-			printf(", \"srm_p\": ");
-			print_json_num(res->srm_p);
-			printf(", \"srm\": %s}%s\n", res->srm ? "true" : "false",
-			       i + 1 < res->n_effects ? "," : "");
-		}
-		printf("]\n");
-		return;
-	}
+	int corrected = res->correction != BOTIFY_P_ADJUST_NONE;
 	if (!strcmp(format, "csv")) {
 		printf("treatment,metric,effect,upper,lower,control_mean,treatment_mean,significant,"
-		       "n_control,n_treatment\n");
+		       "n_control,n_treatment,diff,diff_lower,diff_upper,p,p_adjusted,ci,design\n");
 		for (int i = 0; i < res->n_effects; i++) {
 			const botify_ab_effect *e = &res->effects[i];
-			printf("%s,%s,%.17g,%.17g,%.17g,%.17g,%.17g,%s,%lld,%lld\n",
+			printf("%s,%s,%.17g,%.17g,%.17g,%.17g,%.17g,%s,%lld,%lld,%.17g,%.17g,%.17g,"
+			       "%.17g,%.17g,%s,%s\n",
 			       botify_arm_name(e->treatment), botify_ab_metric_name(e->metric), e->effect,
 			       e->upper, e->lower, e->control_mean, e->treatment_mean,
 			       e->significant ? "True" : "False", (long long)e->n_control,
-			       (long long)e->n_treatment);
+			       (long long)e->n_treatment, e->diff, e->diff_lower, e->diff_upper, e->p,
+			       e->p_adjusted, botify_ab_ci_name(res->ci), botify_design_name(res->design));
 		}
 		return;
 	}
-	printf("experiment %s: control %s", experiment, ctl);
-	if (specs)
-		printf(" (%s)", specs[res->control]);
-	printf(", %g%% confidence intervals (Welch t), effects in %% of the control mean\n\n",
-	       100 * (1 - res->alpha));
-	printf("| treatment | metric | effect | upper | lower | control_mean | treatment_mean | "
-	       "significant | n_control | n_treatment |\n");
-	printf("|---|---|---:|---:|---:|---:|---:|---|---:|---:|\n");
+	char design[256];
+	describe_design(res, d, design, sizeof(design));
+	printf("experiment %s: control %s", d->experiment, ctl);
+	if (d->specs)
+		printf(" (%s)", d->specs[res->control]);
+	printf("\ndesign %s\n", design);
+	printf("%g%% confidence intervals: %s, effects in %% of the control mean",
+	       100 * (1 - res->alpha), res->ci == BOTIFY_AB_CI_DELTA
+	       ? "delta method" : res->design == BOTIFY_DESIGN_PAIRED
+	       ? "paired t difference / control mean (notebook)" : "Welch t difference / control mean (notebook)");
+	if (corrected)
+		printf("; significance after %s's correction over the %d rows",
+		       res->correction == BOTIFY_P_ADJUST_HOLM ? "Holm" : "Benjamini-Hochberg",
+		       res->n_effects);
+	printf("\n\n| treatment | metric | effect | upper | lower | control_mean | treatment_mean | "
+	       "significant | n_control | n_treatment | p |%s\n", corrected ? " p_adjusted |" : "");
+	printf("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|%s\n", corrected ? "---:|" : "");
 	for (int i = 0; i < res->n_effects; i++) {
 		const botify_ab_effect *e = &res->effects[i];
 		printf("| %s | %s |", botify_arm_name(e->treatment), botify_ab_metric_name(e->metric));
@@ -174,20 +362,24 @@ static void print_table(const botify_ab_result *res, const char *format, const c
 		}
 		print_md_mean(e->control_mean);
 		print_md_mean(e->treatment_mean);
-		printf(" %s | %lld | %lld |\n", e->significant ? "True" : "False",
+		printf(" %s | %lld | %lld |", e->significant ? "True" : "False",
 		       (long long)e->n_control, (long long)e->n_treatment);
+		print_md_p(e->p);
+		if (corrected)
+			print_md_p(e->p_adjusted);
+		putchar('\n');
 	}
 	printf("\n| arm |%s users | sessions | rows |\n|---|%s---:|---:|---:|\n",
-	       specs ? " recommender |" : "", specs ? "---|" : "");
-	int arms[BOTIFY_MAX_ARMS], k = 0;
-	arms[k++] = res->control;
-	for (int i = 0; i < res->n_treatments; i++)
-		arms[k++] = res->treatments[i];
+	       d->specs ? " recommender |" : d->arm_logs ? " log |" : "",
+	       d->specs || d->arm_logs ? "---|" : "");
+	int arms[BOTIFY_MAX_ARMS], k = table_arms(res, arms);
 	for (int i = 0; i < k; i++) {
 		const botify_ab_arm *a = &res->arm[arms[i]];
 		printf("| %s |", botify_arm_name(arms[i]));
-		if (specs)
-			printf(" %s |", specs[arms[i]]);
+		if (d->specs)
+			printf(" %s |", d->specs[arms[i]]);
+		else if (d->arm_logs)
+			printf(" %s |", d->arm_logs[arms[i]]);
 		printf(" %lld | %lld | %lld |\n", (long long)a->units, (long long)a->sessions,
 		       (long long)a->rows);
 	}
@@ -224,6 +416,9 @@ static void print_notes(const botify_ab *ab, const botify_ab_result *res, const 
 	if (ab->rows_out_of_order)
 		fprintf(stderr, "botify: ab: note: %lld rows came earlier than their user's previous "
 			"row; sessions were rebuilt in timestamp order\n", (long long)ab->rows_out_of_order);
+	if (res->unpaired_users > 0)
+		fprintf(stderr, "botify: ab: note: %lld users without a finished session in every "
+			"analysed arm left out of the pairs\n", (long long)res->unpaired_users);
 	if (res->users_in_several_arms > 0)
 		fprintf(stderr, "botify: ab: warning: %lld users appear in more than one arm (each "
 			"(user, arm) is counted as its own user)\n", (long long)res->users_in_several_arms);
@@ -245,7 +440,7 @@ static void print_notes(const botify_ab *ab, const botify_ab_result *res, const 
 }
 
 static int write_plot(const botify_ab_result *res, const char *path, int force,
-		      const char *experiment, const char *const *specs, botify_err *err)
+		      const struct ab_desc *d, botify_err *err)
 {
 	botify_forest_row rows[(BOTIFY_MAX_ARMS - 1) * BOTIFY_AB_N_METRICS];
 	char title[256], subtitle[512];
@@ -256,21 +451,27 @@ static int write_plot(const botify_ab_result *res, const char *path, int force,
 			.label = botify_ab_metric_name(e->metric),
 			.effect = e->effect, .lower = e->lower, .upper = e->upper,
 			.significant = e->significant,
+			/* more listening is better for the user, more waiting worse */
+			.better = e->metric == BOTIFY_AB_MEAN_REQUEST_LATENCY ? -1 : 1,
 			.note = e->zero_control ? "n/a: the control mean is 0" : NULL,
 		};
 	}
-	if (specs) {
-		int n = snprintf(title, sizeof(title), "A/B experiment %s: %s vs control %s", experiment,
-				 specs[res->treatments[0]], specs[res->control]);
+	if (d->specs) {
+		int n = snprintf(title, sizeof(title), "A/B experiment %s: %s vs control %s", d->experiment,
+				 d->specs[res->treatments[0]], d->specs[res->control]);
 		if (res->n_treatments > 1 && n > 0 && (size_t)n < sizeof(title))
 			snprintf(title + n, sizeof(title) - (size_t)n, " (+%d more)", res->n_treatments - 1);
 	} else {
-		snprintf(title, sizeof(title), "A/B experiment %s: treatments vs control %s", experiment,
+		snprintf(title, sizeof(title), "A/B experiment %s: treatments vs control %s", d->experiment,
 			 botify_arm_name(res->control));
 	}
 	snprintf(subtitle, sizeof(subtitle),
-		 "%g%% Welch t intervals; %lld users in control, per-user metrics; * = significant",
-		 100 * (1 - res->alpha), (long long)res->arm[res->control].units);
+		 "%g%% %s intervals, %s design; %lld users in control, per-user metrics; "
+		 "* = significant%s", 100 * (1 - res->alpha),
+		 res->ci == BOTIFY_AB_CI_DELTA ? "delta-method" : "notebook (Welch t / control mean)",
+		 botify_design_name(res->design), (long long)res->arm[res->control].units,
+		 res->correction != BOTIFY_P_ADJUST_NONE
+		 ? (res->correction == BOTIFY_P_ADJUST_HOLM ? " (Holm-corrected)" : " (BH-corrected)") : "");
 	botify_forest f = {
 		.title = title,
 		.subtitle = subtitle,
@@ -313,82 +514,216 @@ static int parse_arm_list(const struct flag_list *l, int *arms, int *n)
 	return 0;
 }
 
+/* Index of a flag by name, to hook its `seen` field. */
+static struct flag *flag_named(struct flag *flags, const char *name)
+{
+	for (struct flag *f = flags; f->name; f++)
+		if (!strcmp(f->name, name))
+			return f;
+	return NULL;
+}
+
+/* "time,mean_time_per_session" to a bit mask. */
+static int parse_metrics(const char *list, unsigned *mask)
+{
+	*mask = 0;
+	const char *p = list;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		char name[64];
+		if (len == 0 || len >= sizeof(name))
+			return usage_error("ab", "--metrics: bad list '%s' (e.g. time,mean_time_per_session)",
+					   list);
+		memcpy(name, p, len);
+		name[len] = '\0';
+		int m = botify_ab_metric_index(name);
+		if (m < 0)
+			return usage_error("ab", "--metrics: unknown metric '%s' (metrics: time, sessions, "
+					   "mean_request_latency, mean_tracks_per_session, "
+					   "mean_time_per_session)", name);
+		*mask |= 1u << m;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+static int read_logs(botify_ab *ab, const struct ab_opts *o, botify_err *err)
+{
+	const char *paths[64];
+	int arm[64], n = 0;
+	if (o->control_log) {
+		paths[n] = o->control_log, arm[n++] = 0;
+		paths[n] = o->treatment_log, arm[n++] = 1;
+	} else {
+		for (int i = 0; i < o->logs.n; i++)
+			paths[n] = o->logs.v[i], arm[n++] = -1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct read_progress rp;
+		progress_init(&rp.bar, "ab: reading", o->show_progress);
+		int rc = botify_ab_read_log(ab, paths[i], arm[i] < 0 ? o->experiment : NULL, arm[i],
+					    on_read_progress, &rp, err);
+		progress_finish(&rp.bar);
+		if (rc != 0)
+			return -1;
+	}
+	if (o->control_log) {
+		if (!ab->rows_used)
+			return botify_fail(err, BOTIFY_EINVAL, "no rows in %s or %s", o->control_log,
+					   o->treatment_log);
+		return 0;
+	}
+	if (!ab->rows_used) {
+		char seen[512] = "";
+		for (int i = 0; i < o->logs.n && !seen[0]; i++)
+			if (botify_eventlog_experiments(o->logs.v[i], 100000, seen, sizeof(seen), err) != 0)
+				return -1;
+		return botify_fail(err, BOTIFY_EINVAL, "no rows of experiment '%s' in %s (%lld rows read; "
+				   "%s%s)", o->experiment, o->logs.n > 1 ? "the logs" : o->logs.v[0],
+				   (long long)ab->rows, seen[0] ? "experiments and arms there: " :
+				   "its rows carry no experiment: compare two such logs with "
+				   "--control-log and --treatment-log", seen);
+	}
+	return 0;
+}
+
 int cmd_ab(int argc, char **argv)
 {
 	struct ab_opts o = { .alpha = 0.05, .format = "md", .seed = 1, .threads = cpu_count(),
-			     .rec_timeout = BOTIFY_REC_TIMEOUT };
+			     .rec_timeout = BOTIFY_REC_TIMEOUT, .ci = "delta", .correction = "none",
+			     .power_target = 0.8, .episodes = DEFAULT_EPISODES };
 	struct flag flags[] = {
 		FLAG_LIST("log", &o.logs, "FILE", "a log to analyse (plain or .gz); with --episodes: keep the log here"),
-		FLAG_STR("experiment", &o.experiment, "NAME", "the experiment whose arms to compare"),
-		FLAG_STR("control", &o.control, "C|SPEC", "the control arm (default C); with --episodes its recommender"),
-		FLAG_LIST("treatment", &o.treatments, "T1,T2|SPEC", "treatment arms (default: all others); with --episodes a recommender per flag"),
+		FLAG_STR("experiment", &o.experiment, "NAME", "the experiment whose arms to compare; in-process: split as the service splits NAME"),
+		FLAG_STR("control", &o.control, "C|SPEC", "the control arm (default C); in-process its recommender"),
+		FLAG_LIST("treatment", &o.treatments, "T1,T2|SPEC", "treatment arms (default: all others); in-process a recommender per flag"),
+		FLAG_STR("control-log", &o.control_log, "FILE", "a log of one run (no experiment needed): the control arm"),
+		FLAG_STR("treatment-log", &o.treatment_log, "FILE", "a log of another run: the treatment arm"),
+		FLAG_STR("design", &o.design, "paired|split|auto", "in-process: paired twin runs (default) or a split; logs: auto (default) detects it"),
+		FLAG_STR("ci", &o.ci, "delta|notebook", "relative interval: delta method, or the notebook's difference / control mean"),
+		FLAG_STR("correction", &o.correction, "none|holm|bh", "multiple-comparison correction across metrics x treatments"),
+		FLAG_STR("metrics", &o.metrics, "M1,M2", "metrics to analyse (default: all five)"),
 		FLAG_DOUBLE("alpha", &o.alpha, "A", "1 - confidence level of the intervals", 1e-12, 0.5),
 		FLAG_STR("format", &o.format, "md|json|csv", "output format"),
 		FLAG_LIST("require", &o.requires, "METRIC>0", "a requirement for exit status 0 (see below)"),
+		FLAG_BOOL("power", &o.power, "estimate the sessions needed to detect --mde (from this run as a pilot)"),
+		FLAG_DOUBLE("mde", &o.mde, "PCT", "with --power: the smallest effect worth detecting, in %", 1e-9, 1e9),
+		FLAG_DOUBLE("power-target", &o.power_target, "P", "with --power: the power to reach", 0.01, 0.9999),
 		FLAG_STR("plot", &o.plot, "FILE.svg", "write a forest plot of the effects"),
-		FLAG_BOOL("force", &o.force, "replace an existing --plot (and, with --episodes, --log)"),
-		FLAG_LONG("episodes", &o.episodes, "N", "run the experiment: N simulated sessions", 1, 1e15),
-		FLAG_STR("world", &o.world_dir, "DIR", "with --episodes: world directory (default: built-in)"),
-		FLAG_LONG("seed", &o.seed, "S", "with --episodes: random seed", 0, 9007199254740992.0),
-		FLAG_LONG("threads", &o.threads, "T", "with --episodes: worker threads (default: all cores)", 1, 256),
-		FLAG_LONG("day", &o.day, "D", "with --episodes: day of the run (shifts the clock)", 0, 100000),
-		FLAG_LONG("max-steps", &o.max_steps, "M", "with --episodes: cap on recommendations per session", 1, 1e9),
-		FLAG_STR("config", &o.config, "FILE", "with --episodes: user-model defaults"),
+		FLAG_BOOL("force", &o.force, "replace an existing --plot (and, in-process, --log)"),
+		FLAG_LONG("episodes", &o.episodes, "N", "in-process: simulated sessions", 1, 1e15),
+		FLAG_STR("world", &o.world_dir, "DIR", "in-process: world directory (default: built-in)"),
+		FLAG_LONG("seed", &o.seed, "S", "in-process: random seed (also draws a split's salt)", 0, 9007199254740992.0),
+		FLAG_LONG("threads", &o.threads, "T", "in-process: worker threads (default: all cores)", 1, 256),
+		FLAG_LONG("day", &o.day, "D", "in-process: day of the run (shifts the clock)", 0, 100000),
+		FLAG_LONG("max-steps", &o.max_steps, "M", "in-process: cap on recommendations per session", 1, 1e9),
+		FLAG_STR("config", &o.config, "FILE", "in-process: user-model defaults"),
 		FLAG_BOOL("progress", &o.show_progress, "show progress even when stderr is not a terminal"),
-		FLAG_DOUBLE("rec-timeout", &o.rec_timeout, "S", "with --episodes: seconds an exec:/remote: recommender may take per call", 0.001, 86400),
+		FLAG_DOUBLE("rec-timeout", &o.rec_timeout, "S", "in-process: seconds an exec:/remote: recommender may take per call", 0.001, 86400),
 		FLAG_END,
 	};
-	flags[14].seen = &o.seen_max_steps;
+	flag_named(flags, "max-steps")->seen = &o.seen_max_steps;
+	flag_named(flags, "seed")->seen = &o.seen_seed;
+	flag_named(flags, "episodes")->seen = &o.seen_episodes;
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
 	if (rc != FLAGS_OK)
 		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
-	o.episodes = o.episodes ? o.episodes : -1;
-	int simulate = o.episodes > 0;
+	int two_logs = o.control_log || o.treatment_log;
+	/* with --episodes, --log is the log to keep; without, the logs to read */
+	int simulate = !two_logs && (!o.logs.n || o.seen_episodes);
 	if (strcmp(o.format, "md") && strcmp(o.format, "json") && strcmp(o.format, "csv"))
 		return usage_error("ab", "--format must be md, json or csv, not '%s'", o.format);
+	botify_ab_opts ao = { .alpha = o.alpha, .design = BOTIFY_AB_DESIGN_DETECT };
+	if ((ao.ci = botify_ab_ci_parse(o.ci)) < 0)
+		return usage_error("ab", "--ci must be delta or notebook, not '%s'", o.ci);
+	if ((ao.correction = botify_p_adjust_parse(o.correction)) < 0)
+		return usage_error("ab", "--correction must be none, holm or bh, not '%s'", o.correction);
+	if (o.design && strcmp(o.design, "auto") && (ao.design = botify_design_parse(o.design)) < 0)
+		return usage_error("ab", "--design must be paired, split or auto, not '%s'", o.design);
+	if (o.metrics && parse_metrics(o.metrics, &ao.metrics) != 0)
+		return BOTIFY_EXIT_USAGE;
+	if (o.power && !(o.mde > 0))
+		return usage_error("ab", "--power needs --mde PCT, the smallest effect worth detecting "
+				   "(e.g. --mde 2 for 2%%)");
+	if (!o.power && o.mde > 0)
+		return usage_error("ab", "--mde is for --power");
+	if (o.plot && (strlen(o.plot) < 4 || strcmp(o.plot + strlen(o.plot) - 4, ".svg")))
+		return usage_error("ab", "--plot writes SVG: name the file *.svg, not '%s' (a PNG: "
+				   "rsvg-convert plot.svg -o plot.png)", o.plot);
+	if (o.power && !strcmp(o.format, "csv"))
+		return usage_error("ab", "--power prints with --format md or json");
 
 	botify_ab_req reqs[64];
 	botify_err err = {0};
 	for (int i = 0; i < o.requires.n; i++)
 		if (botify_ab_req_parse(&reqs[i], o.requires.v[i], &err) != 0)
 			return usage_error("ab", "%s", err.msg);
+	for (int i = 0; i < o.requires.n; i++)
+		if (ao.metrics && !(ao.metrics & (1u << reqs[i].metric)))
+			return usage_error("ab", "--require '%s': its metric is not in --metrics", o.requires.v[i]);
 
 	int control = 0, treatments[BOTIFY_MAX_ARMS], n_treatments = 0;
 	const char *specs[BOTIFY_MAX_ARMS] = { 0 };
-	const char *experiment = o.experiment;
+	const char *arm_logs[2] = { o.control_log, o.treatment_log };
+	struct ab_desc desc = { .experiment = o.experiment, .seed = o.seed };
 	if (simulate) {
-		if (o.experiment)
-			return usage_error("ab", "--experiment is for analysing logs; with --episodes the "
-					   "experiment is 'AB'");
+		if (o.control && !o.treatments.n)
+			return usage_error("ab", "in-process, --control SPEC needs --treatment SPEC (one per "
+					   "treatment arm)");
 		if (!o.control || !o.treatments.n)
-			return usage_error("ab", "--episodes needs --control SPEC and --treatment SPEC");
+			return usage_error("ab", "give --control SPEC --treatment SPEC to run an experiment, "
+					   "--log FILE... --experiment NAME, or --control-log FILE "
+					   "--treatment-log FILE");
 		if (o.logs.n > 1)
-			return usage_error("ab", "with --episodes, --log names the one log to keep");
+			return usage_error("ab", "in-process, --log names the one log to keep");
 		if (o.treatments.n > BOTIFY_MAX_ARMS - 1)
 			return usage_error("ab", "at most %d treatments", BOTIFY_MAX_ARMS - 1);
-		experiment = "AB";
+		if (ao.design == BOTIFY_AB_DESIGN_DETECT)
+			ao.design = o.design ? -2 : BOTIFY_DESIGN_PAIRED;
+		if (ao.design == -2)
+			return usage_error("ab", "--design auto is for logs; in-process use paired or split");
+		if (ao.design == BOTIFY_DESIGN_PAIRED && o.experiment)
+			return usage_error("ab", "--experiment NAME reproduces the service's split: use it "
+					   "with --design split (a paired run splits no users)");
+		desc.experiment = o.experiment ? o.experiment : "AB";
+		desc.salted = ao.design == BOTIFY_DESIGN_SPLIT && !o.experiment;
+		desc.episodes = o.episodes;
+		desc.specs = specs;
 		specs[0] = o.control;
 		for (int i = 0; i < o.treatments.n; i++)
 			specs[i + 1] = o.treatments.v[i];
 		o.out_log = o.logs.n ? o.logs.v[0] : NULL;
 	} else {
-		if (!o.logs.n)
-			return usage_error("ab", "give --log FILE... --experiment NAME, or run an experiment "
-					   "with --control SPEC --treatment SPEC --episodes N");
-		if (!o.experiment)
-			return usage_error("ab", "--experiment NAME is required with --log");
-		if (o.world_dir || o.config || o.seen_max_steps)
-			return usage_error("ab", "--world, --config and --max-steps need --episodes");
-		if (o.control && (control = botify_arm_index(o.control)) < 0)
-			return usage_error("ab", "--control: unknown arm '%s' (arms are C, T1, ... T%d)",
-					   o.control, BOTIFY_MAX_ARMS - 1);
-		if (parse_arm_list(&o.treatments, treatments, &n_treatments) != 0)
-			return BOTIFY_EXIT_USAGE;
+		if (o.world_dir || o.config || o.seen_max_steps || o.seen_seed)
+			return usage_error("ab", "--world, --config, --max-steps, --episodes and --seed "
+					   "are for running an experiment (--control SPEC --treatment SPEC)");
+		if (two_logs) {
+			if (!o.control_log || !o.treatment_log)
+				return usage_error("ab", "--control-log and --treatment-log go together");
+			if (o.logs.n || o.experiment || o.control || o.treatments.n)
+				return usage_error("ab", "--control-log/--treatment-log compare two whole logs: "
+						   "no --log, --experiment, --control or --treatment");
+			desc.experiment = "two logs";
+			desc.arm_logs = arm_logs;
+		} else {
+			if (!o.experiment)
+				return usage_error("ab", "--experiment NAME is required with --log (or compare two "
+						   "runs with --control-log FILE --treatment-log FILE; to keep the "
+						   "log of an experiment run here, give --episodes N)");
+			if (o.control && (control = botify_arm_index(o.control)) < 0)
+				return usage_error("ab", "--control: unknown arm '%s' (arms are C, T1, ... T%d)",
+						   o.control, BOTIFY_MAX_ARMS - 1);
+			if (parse_arm_list(&o.treatments, treatments, &n_treatments) != 0)
+				return BOTIFY_EXIT_USAGE;
+		}
 	}
 
 	botify_ab ab = {0};
 	botify_ab_result *res = calloc(1, sizeof(*res));
 	int exit_code = BOTIFY_EXIT_USAGE;
+	struct power_req pw = { .mde = o.mde, .target = o.power_target };
 	if (!res) {
 		botify_fail(&err, BOTIFY_ENOMEM, "out of memory");
 		goto fail;
@@ -402,14 +737,16 @@ int cmd_ab(int argc, char **argv)
 			.config = o.config,
 			.max_steps = o.max_steps,
 			.max_steps_given = o.seen_max_steps,
-			.episodes = o.episodes,
+			.episodes = desc.episodes,
 			.seed = o.seed,
 			.day = o.day,
 			.threads = o.threads,
 			.rec_timeout = o.rec_timeout,
-			.experiment = experiment,
+			.experiment = desc.experiment,
 			.specs = specs,
 			.n_specs = 1 + o.treatments.n,
+			.design = ao.design,
+			.fresh_split = desc.salted,
 			.log_path = o.out_log,
 			.force = o.force,
 			.measure_latency = 1,
@@ -422,33 +759,40 @@ int cmd_ab(int argc, char **argv)
 		int64_t capped = 0;
 		for (int a = 0; a < run.n_arms; a++)
 			capped += run.res.arm[a].capped;
+		desc.salt = run.exp.seed;
+		pw.world_users = run.w.U;
 		sim_setup_free(&run);
 		if (rc != 0)
 			goto fail;
 		if (capped)
 			fprintf(stderr, "botify: ab: note: %lld sessions reached the step cap and were cut\n",
 				(long long)capped);
+	} else if (read_logs(&ab, &o, &err) != 0) {
+		goto fail;
+	}
+	if (botify_ab_analyze(&ab, control, treatments, n_treatments, &ao, res, &err) != 0)
+		goto fail;
+	print_notes(&ab, res, desc.experiment);
+	if (o.power) {
+		int arms[BOTIFY_MAX_ARMS], k = table_arms(res, arms);
+		double sessions = 0;
+		for (int i = 0; i < k; i++)
+			sessions += (double)res->arm[arms[i]].sessions;
+		pw.pilot_per_arm = sessions / k;
+		pw.episodes_per_arm = res->design == BOTIFY_DESIGN_PAIRED;
+		pw.n_arms = simulate ? 1 + o.treatments.n : k;
+	}
+	if (!strcmp(o.format, "json")) {
+		print_json(res, &desc, o.power ? &pw : NULL);
 	} else {
-		for (int i = 0; i < o.logs.n; i++) {
-			struct read_progress rp;
-			progress_init(&rp.bar, "ab: reading", o.show_progress);
-			rc = botify_ab_read_log(&ab, o.logs.v[i], experiment, on_read_progress, &rp, &err);
-			progress_finish(&rp.bar);
-			if (rc != 0)
-				goto fail;
-		}
-		if (!ab.rows_used) {
-			botify_fail(&err, BOTIFY_EINVAL, "no rows of experiment '%s' in %s (%lld rows read%s)",
-				    experiment, o.logs.n > 1 ? "the logs" : o.logs.v[0], (long long)ab.rows,
-				    ab.rows_other_experiment ? ", some of other experiments" : "");
-			goto fail;
+		print_table(res, o.format, &desc);
+		if (o.power) {
+			putchar('\n');
+			print_power(res, &pw, 0);
 		}
 	}
-	if (botify_ab_analyze(&ab, control, treatments, n_treatments, o.alpha, res, &err) != 0)
-		goto fail;
-	print_notes(&ab, res, experiment);
-	print_table(res, o.format, experiment, simulate ? specs : NULL);
-	if (o.plot && write_plot(res, o.plot, o.force, experiment, simulate ? specs : NULL, &err) != 0)
+	fflush(stdout);
+	if (o.plot && write_plot(res, o.plot, o.force, &desc, &err) != 0)
 		goto fail;
 
 	exit_code = BOTIFY_EXIT_OK;
@@ -464,8 +808,11 @@ int cmd_ab(int argc, char **argv)
 					e->treatment_mean - e->control_mean);
 			else
 				fprintf(stderr, "%+.3f%% [%.3f%%, %.3f%%]", e->effect, e->lower, e->upper);
-			fprintf(stderr, ", %s (control %.6g, treatment %.6g)\n",
-				e->significant ? "significant" : "not significant", e->control_mean,
+			fprintf(stderr, ", %s", e->significant ? "significant" : "not significant");
+			if (res->correction != BOTIFY_P_ADJUST_NONE)
+				fprintf(stderr, " after %s (p %.3g, adjusted %.3g)",
+					botify_p_adjust_name(res->correction), e->p, e->p_adjusted);
+			fprintf(stderr, " (control %.6g, treatment %.6g)\n", e->control_mean,
 				e->treatment_mean);
 			exit_code = BOTIFY_EXIT_CHECK;
 		}

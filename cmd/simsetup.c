@@ -38,6 +38,9 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		}
 		if (botify_experiment_init(&s->exp, o->experiment, s->n_arms, err) != 0)
 			return -1;
+		s->exp.design = o->design;
+		if (o->fresh_split)
+			botify_experiment_salt(&s->exp, (uint64_t)o->seed);
 	}
 	install_interrupt_handler();
 	double t_load = now_seconds();

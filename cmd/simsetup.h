@@ -31,6 +31,8 @@ struct sim_setup_opts {
 	const char *arms_list;
 	const char *const *specs;
 	int n_specs;
+	int design;                 /* botify_design of the experiment */
+	int fresh_split;            /* split by a salt drawn from seed, not the name's hash */
 	const char *log_path;       /* NULL: no log */
 	int force;                  /* replace an existing log */
 	int measure_latency;

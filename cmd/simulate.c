@@ -43,7 +43,7 @@ static const struct flag_doc doc = {
 int cmd_simulate(int argc, char **argv)
 {
 	const char *world_dir = NULL, *rec_spec = NULL, *log_path = NULL, *experiment = NULL;
-	const char *arms_list = NULL, *config = NULL, *format = "table";
+	const char *arms_list = NULL, *config = NULL, *format = "table", *design = "split";
 	int64_t episodes = -1, seed = 1, threads = cpu_count(), day = 0, max_steps = 0;
 	int force = 0, show_progress = 0, seen_max_steps = 0;
 	double rec_timeout = BOTIFY_REC_TIMEOUT;
@@ -63,6 +63,7 @@ int cmd_simulate(int argc, char **argv)
 		FLAG_STR("format", &format, "table|json", "summary format"),
 		FLAG_BOOL("progress", &show_progress, "show progress even when stderr is not a terminal"),
 		FLAG_DOUBLE("rec-timeout", &rec_timeout, "S", "seconds an exec:/remote: recommender may take per call", 0.001, 86400),
+		FLAG_STR("design", &design, "split|paired", "with --experiment: split users as the service does, or play every episode under every arm"),
 		FLAG_END,
 	};
 	flags[10].seen = &seen_max_steps;
@@ -79,6 +80,11 @@ int cmd_simulate(int argc, char **argv)
 		return usage_error("simulate", "--experiment needs --arms C=SPEC,T1=SPEC,...");
 	if (arms_list && !experiment)
 		return usage_error("simulate", "--arms needs --experiment NAME");
+	int design_id = botify_design_parse(design);
+	if (design_id < 0)
+		return usage_error("simulate", "--design must be split or paired, not '%s'", design);
+	if (design_id == BOTIFY_DESIGN_PAIRED && !experiment)
+		return usage_error("simulate", "--design paired needs --experiment NAME with --arms");
 	if (strcmp(format, "table") && strcmp(format, "json"))
 		return usage_error("simulate", "--format must be table or json, not '%s'", format);
 
@@ -98,6 +104,7 @@ int cmd_simulate(int argc, char **argv)
 		.rec_spec = rec_spec,
 		.experiment = experiment,
 		.arms_list = arms_list,
+		.design = design_id,
 		.log_path = log_path,
 		.force = force,
 		.measure_latency = log_path != NULL,

@@ -205,17 +205,19 @@ static uint64_t file_size(const char *path)
 	return stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
 }
 
-int botify_ab_read_log(botify_ab *ab, const char *path, const char *experiment,
+int botify_ab_read_log(botify_ab *ab, const char *path, const char *experiment, int arm,
 		       void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
 		       botify_err *err)
 {
 	botify_eventlog_reader r;
-	if (botify_eventlog_open(&r, path, experiment, err) != 0)
+	if (botify_eventlog_open(&r, path, arm >= 0 ? NULL : experiment, err) != 0)
 		return -1;
 	uint64_t size = progress ? file_size(path) : 0;
 	botify_event e;
 	int rc;
 	while ((rc = botify_eventlog_next(&r, &e, err)) == 1) {
+		if (arm >= 0)
+			e.arm = (int8_t)arm;
 		if (botify_ab_add(ab, &e, err) != 0) {
 			rc = -1;
 			break;
@@ -361,6 +363,75 @@ static int absent_arm(const botify_ab_result *res, const char *role, int arm, co
 			   name ? name : "?", arms);
 }
 
+static const char *const ci_names[] = { "delta", "notebook" };
+
+int botify_ab_ci_parse(const char *name)
+{
+	for (int i = 0; i < 2; i++)
+		if (!strcmp(name, ci_names[i]))
+			return i;
+	return -1;
+}
+
+const char *botify_ab_ci_name(int ci)
+{
+	return ci >= 0 && ci < 2 ? ci_names[ci] : NULL;
+}
+
+/* The moments one comparison needs: per arm, and for paired data the
+ * covariance of the pairs (NaN for independent arms). */
+struct cmp_moments {
+	double nc, nt, mc, mt, vc, vt, cov;
+};
+
+/* Fills the relative interval, its p-value and the decision from the
+ * absolute interval (diff, half_width, df_abs, se_abs) already set. */
+static void relative_of(botify_ab_effect *ef, const struct cmp_moments *c, int paired, int ci,
+			double alpha, double df_abs, double se_abs)
+{
+	double diff = ef->diff;
+	ef->p = se_abs > 0 ? botify_t_p_two_sided(diff / se_abs, df_abs)
+			   : isnan(df_abs) || diff == 0 ? NAN : 0.0;
+	if (c->mc == 0) {
+		ef->zero_control = 1;
+		ef->effect = ef->lower = ef->upper = ef->se_rel = NAN;
+		ef->df = df_abs;
+		ef->interval_excludes_0 = (diff + ef->half_width) * (diff - ef->half_width) > 0;
+		return;
+	}
+	ef->effect = diff / c->mc * 100;
+	if (ci == BOTIFY_AB_CI_NOTEBOOK) {
+		/* the notebook's order of operations, so results agree to the ulp */
+		ef->df = df_abs;
+		ef->lower = (diff - ef->half_width) / c->mc * 100;
+		ef->upper = (diff + ef->half_width) / c->mc * 100;
+		ef->se_rel = se_abs / fabs(c->mc) * 100;
+		ef->interval_excludes_0 = (diff + ef->half_width) * (diff - ef->half_width) > 0;
+		return;
+	}
+	/* delta method for R = mean_T / mean_C: the variance of mean_T - R mean_C
+	 * over mean_C^2 */
+	double R = c->mt / c->mc, var, df;
+	if (paired) {
+		var = (c->vt - 2 * R * c->cov + R * R * c->vc) / c->nt;
+		df = c->nt - 1;
+	} else {
+		double a = c->vt / c->nt, b = R * R * c->vc / c->nc;
+		var = a + b;
+		df = var * var / (a * a / (c->nt - 1) + b * b / (c->nc - 1));
+	}
+	if (var < 0)
+		var = 0;
+	double se = sqrt(var) / fabs(c->mc);
+	double rel = R - 1, hw = botify_t_quantile(1 - alpha / 2, df) * se;
+	ef->df = df;
+	ef->se_rel = se * 100;
+	ef->lower = (rel - hw) * 100;
+	ef->upper = (rel + hw) * 100;
+	ef->interval_excludes_0 = ef->lower > 0 || ef->upper < 0;
+	ef->p = se > 0 ? botify_t_p_two_sided(rel / se, df) : isnan(df) || rel == 0 ? NAN : 0.0;
+}
+
 static void effect_of(const botify_ab_result *res, int t, int m, botify_ab_effect *ef)
 {
 	const botify_ab_moments *c = &res->arm[res->control].m[m], *x = &res->arm[t].m[m];
@@ -374,29 +445,188 @@ static void effect_of(const botify_ab_result *res, int t, int m, botify_ab_effec
 	/* the notebook's order of operations, so results agree to the ulp */
 	double diff = x->mean - c->mean;
 	double nc = (double)c->n, nt = (double)x->n;
-	ef->df = botify_welch_df(nc, nt, c->var, x->var);
-	ef->half_width = botify_t_quantile(1 - res->alpha / 2, ef->df) *
-			 sqrt(c->var / nc + x->var / nt);
-	ef->significant = (diff + ef->half_width) * (diff - ef->half_width) > 0;
-	if (c->mean == 0) {
-		ef->zero_control = 1;
-		ef->effect = ef->lower = ef->upper = NAN;
-		return;
+	double df = botify_welch_df(nc, nt, c->var, x->var), se = sqrt(c->var / nc + x->var / nt);
+	ef->diff = diff;
+	ef->half_width = botify_t_quantile(1 - res->alpha / 2, df) * se;
+	ef->diff_lower = diff - ef->half_width;
+	ef->diff_upper = diff + ef->half_width;
+	struct cmp_moments cm = { nc, nt, c->mean, x->mean, c->var, x->var, NAN };
+	relative_of(ef, &cm, 0, res->ci, res->alpha, df, se);
+}
+
+/* A unit with a finished session, or NULL. */
+static const struct botify_ab_unit *finished_unit(const botify_ab *ab, int64_t user, int arm)
+{
+	size_t j = mix(user, arm) & (ab->cap - 1);
+	for (;; j = (j + 1) & (ab->cap - 1)) {
+		const struct botify_ab_unit *u = &ab->units[j];
+		if (!u->used)
+			return NULL;
+		if (u->user == user && u->arm == arm)
+			return u->sessions ? u : NULL;
 	}
-	ef->effect = diff / c->mean * 100;
-	ef->lower = (diff - ef->half_width) / c->mean * 100;
-	ef->upper = (diff + ef->half_width) / c->mean * 100;
+}
+
+/* Whether user has rows in arm at all. */
+static int has_unit(const botify_ab *ab, int64_t user, int arm)
+{
+	size_t j = mix(user, arm) & (ab->cap - 1);
+	for (;; j = (j + 1) & (ab->cap - 1)) {
+		const struct botify_ab_unit *u = &ab->units[j];
+		if (!u->used)
+			return 0;
+		if (u->user == user && u->arm == arm)
+			return 1;
+	}
+}
+
+/* Users of one analysed arm that have no rows in another: 0 for paired data. */
+static int64_t users_missing_an_arm(const botify_ab *ab, const int *arms, int k)
+{
+	int64_t missing = 0;
+	for (size_t i = 0; i < ab->cap; i++) {
+		const struct botify_ab_unit *u = &ab->units[i];
+		int analysed = 0;
+		for (int a = 0; a < k; a++)
+			analysed |= u->used && u->arm == arms[a];
+		if (!analysed)
+			continue;
+		for (int a = 0; a < k; a++)
+			if (arms[a] != u->arm && !has_unit(ab, u->user, arms[a])) {
+				missing++;
+				break;
+			}
+	}
+	return missing;
+}
+
+/* The pairs of control and treatment t: users with a finished session in
+ * both. Two passes per metric: means, then centred sums. Adds the effects
+ * when there are at least 2 pairs; returns the number of pairs. */
+static int64_t paired_effects(const botify_ab *ab, botify_ab_result *res, int t, unsigned metrics)
+{
+	int ctl = res->control;
+	double sc[BOTIFY_AB_N_METRICS] = { 0 }, st[BOTIFY_AB_N_METRICS] = { 0 };
+	int64_t n = 0;
+	for (size_t i = 0; i < ab->cap; i++) {
+		const struct botify_ab_unit *c = &ab->units[i], *x;
+		if (!c->used || c->arm != ctl || !c->sessions || !(x = finished_unit(ab, c->user, t)))
+			continue;
+		n++;
+		for (int m = 0; m < BOTIFY_AB_N_METRICS; m++) {
+			sc[m] += unit_metric(c, m);
+			st[m] += unit_metric(x, m);
+		}
+	}
+	if (n < 2)
+		return n;
+	double mc[BOTIFY_AB_N_METRICS], mt[BOTIFY_AB_N_METRICS];
+	double vc[BOTIFY_AB_N_METRICS] = { 0 }, vt[BOTIFY_AB_N_METRICS] = { 0 };
+	double cv[BOTIFY_AB_N_METRICS] = { 0 }, vd[BOTIFY_AB_N_METRICS] = { 0 };
+	double dc[BOTIFY_AB_N_METRICS] = { 0 }, dt[BOTIFY_AB_N_METRICS] = { 0 };
+	for (int m = 0; m < BOTIFY_AB_N_METRICS; m++) {
+		mc[m] = sc[m] / (double)n;
+		mt[m] = st[m] / (double)n;
+	}
+	for (size_t i = 0; i < ab->cap; i++) {
+		const struct botify_ab_unit *c = &ab->units[i], *x;
+		if (!c->used || c->arm != ctl || !c->sessions || !(x = finished_unit(ab, c->user, t)))
+			continue;
+		for (int m = 0; m < BOTIFY_AB_N_METRICS; m++) {
+			double a = unit_metric(c, m) - mc[m], b = unit_metric(x, m) - mt[m];
+			vc[m] += a * a;
+			vt[m] += b * b;
+			cv[m] += a * b;
+			vd[m] += (b - a) * (b - a);
+			dc[m] += a;
+			dt[m] += b;
+		}
+	}
+	double nn = (double)n;
+	for (int m = 0; m < BOTIFY_AB_N_METRICS; m++) {
+		if (metrics && !(metrics & (1u << m)))
+			continue;
+		/* corrected two-pass sums, as for the arms */
+		double var_c = (vc[m] - dc[m] * dc[m] / nn) / (nn - 1);
+		double var_t = (vt[m] - dt[m] * dt[m] / nn) / (nn - 1);
+		double cov = (cv[m] - dc[m] * dt[m] / nn) / (nn - 1);
+		double var_d = (vd[m] - (dt[m] - dc[m]) * (dt[m] - dc[m]) / nn) / (nn - 1);
+		if (var_d < 0)
+			var_d = 0;
+		botify_ab_effect *ef = &res->effects[res->n_effects++];
+		memset(ef, 0, sizeof(*ef));
+		ef->treatment = t;
+		ef->metric = m;
+		ef->n_control = ef->n_treatment = n;
+		ef->control_mean = mc[m];
+		ef->treatment_mean = mt[m];
+		ef->diff = mt[m] - mc[m];
+		double df = nn - 1, se = sqrt(var_d / nn);
+		/* identical pairs (sessions under a paired design) test nothing */
+		if (var_d == 0 && ef->diff == 0)
+			df = NAN;
+		ef->half_width = botify_t_quantile(1 - res->alpha / 2, df) * se;
+		ef->diff_lower = ef->diff - ef->half_width;
+		ef->diff_upper = ef->diff + ef->half_width;
+		struct cmp_moments cm = { nn, nn, mc[m], mt[m], var_c, var_t, cov };
+		relative_of(ef, &cm, 1, res->ci, res->alpha, df, se);
+		if (isnan(df))
+			ef->lower = ef->upper = ef->se_rel = ef->p = NAN;
+	}
+	return n;
+}
+
+/* Adjusts the p-values across the table and takes the decisions. */
+static int decide(botify_ab_result *res, botify_err *err)
+{
+	double p[(BOTIFY_MAX_ARMS - 1) * BOTIFY_AB_N_METRICS];
+	for (int i = 0; i < res->n_effects; i++)
+		p[i] = res->effects[i].p;
+	if (botify_p_adjust(p, res->n_effects, res->correction, p) != 0)
+		return botify_fail(err, BOTIFY_ENOMEM, "out of memory");
+	for (int i = 0; i < res->n_effects; i++) {
+		botify_ab_effect *ef = &res->effects[i];
+		ef->p_adjusted = p[i];
+		ef->significant = res->correction == BOTIFY_P_ADJUST_NONE ? ef->interval_excludes_0
+									   : p[i] < res->alpha;
+	}
+	return 0;
+}
+
+static int analyze_paired(const botify_ab *ab, botify_ab_result *res, unsigned metrics,
+			  botify_err *err)
+{
+	res->srm_chi2 = res->srm_p = NAN;
+	for (int i = 0; i < res->n_treatments; i++) {
+		int t = res->treatments[i];
+		int64_t pairs = paired_effects(ab, res, t, metrics);
+		if (pairs < 2)
+			return botify_fail(err, BOTIFY_EINVAL,
+					   "arms '%s' and '%s' have %lld user with a finished session in "
+					   "both; a paired variance needs at least 2",
+					   botify_arm_name(res->control), botify_arm_name(t), (long long)pairs);
+		int64_t unpaired = res->arm[res->control].units - pairs + res->arm[t].units - pairs;
+		if (unpaired > res->unpaired_users)
+			res->unpaired_users = unpaired;
+	}
+	return decide(res, err);
 }
 
 int botify_ab_analyze(const botify_ab *ab, int control, const int *treatments, int n_treatments,
-		      double alpha, botify_ab_result *res, botify_err *err)
+		      const botify_ab_opts *opts, botify_ab_result *res, botify_err *err)
 {
 	char arms[128];
+	double alpha = opts->alpha;
 	memset(res, 0, sizeof(*res));
 	res->alpha = alpha;
 	res->control = control;
+	res->ci = opts->ci;
+	res->correction = opts->correction;
 	if (!(alpha > 0 && alpha < 1))
 		return botify_fail(err, BOTIFY_EINVAL, "alpha must be between 0 and 1, got %g", alpha);
+	if (!botify_ab_ci_name(opts->ci) || !botify_p_adjust_name(opts->correction) ||
+	    (opts->design != BOTIFY_AB_DESIGN_DETECT && !botify_design_name(opts->design)))
+		return botify_fail(err, BOTIFY_EINVAL, "bad A/B analysis options");
 	botify_ab_arms(ab, res);
 	int any = 0;
 	for (int a = 0; a < BOTIFY_MAX_ARMS; a++)
@@ -442,6 +672,20 @@ int botify_ab_analyze(const botify_ab *ab, int control, const int *treatments, i
 	analysed[k++] = control;
 	for (int i = 0; i < res->n_treatments; i++)
 		analysed[k++] = res->treatments[i];
+	int64_t missing = users_missing_an_arm(ab, analysed, k);
+	if (opts->design == BOTIFY_AB_DESIGN_DETECT) {
+		res->design_detected = 1;
+		res->design = missing == 0 ? BOTIFY_DESIGN_PAIRED : BOTIFY_DESIGN_SPLIT;
+	} else {
+		res->design = opts->design;
+	}
+	if (res->design == BOTIFY_DESIGN_PAIRED && missing)
+		return botify_fail(err, BOTIFY_EINVAL,
+				   "the data is not paired: %lld users of the analysed arms (%s) have no "
+				   "rows in another of them (a paired log has every user in every arm; "
+				   "analyse it with --design split)", (long long)missing, arms);
+	if (res->design == BOTIFY_DESIGN_PAIRED)
+		return analyze_paired(ab, res, opts->metrics, err);
 	for (int i = 0; i < k; i++) {
 		const botify_ab_arm *a = &res->arm[analysed[i]];
 		if (a->units < 2)
@@ -463,7 +707,10 @@ int botify_ab_analyze(const botify_ab *ab, int control, const int *treatments, i
 	res->srm = res->srm_p < BOTIFY_AB_SRM_P;
 	for (int i = 0; i < res->n_treatments; i++)
 		for (int m = 0; m < BOTIFY_AB_N_METRICS; m++)
-			effect_of(res, res->treatments[i], m, &res->effects[res->n_effects++]);
+			if (!opts->metrics || (opts->metrics & (1u << m)))
+				effect_of(res, res->treatments[i], m, &res->effects[res->n_effects++]);
+	if (decide(res, err) != 0)
+		return -1;
 	res->users_in_several_arms = users_in_several_arms(ab);
 	return 0;
 }

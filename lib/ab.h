@@ -11,11 +11,28 @@
  *   mean_tracks_per_session tracks / sessions
  *   mean_time_per_session   time / sessions
  * Per arm: n units, mean and (n - 1) variance of each metric. Effect of a
- * treatment arm T against the control C, in % of the control mean:
- *   effect = (mean_T - mean_C) / mean_C * 100
- *   hw     = t_{1 - alpha/2, nu} * sqrt(s2_C / n_C + s2_T / n_T)  (Welch nu)
- *   lower, upper = (mean_T - mean_C -/+ hw) / mean_C * 100
- * significant when the interval excludes 0.
+ * treatment arm T against the control C, absolute (diff = mean_T - mean_C)
+ * and in % of the control mean, with a (1 - alpha) interval for each:
+ *
+ *   split design (each user in one arm): the absolute interval is Welch's
+ *     t interval; the relative one is, with R = mean_T / mean_C,
+ *       delta:    (R - 1) +- t_nu * sqrt(s2_T/n_T + R^2 s2_C/n_C) / |mean_C|,
+ *                 nu by Welch-Satterthwaite on those two terms
+ *       notebook: the absolute interval divided by mean_C (the course
+ *                 notebook's formula; it ignores the control mean's own
+ *                 uncertainty and under-covers large effects)
+ *   paired design (every user in every arm, as a paired simulation logs
+ *     them): per-user pairs (T_u, C_u) of users with a finished session in
+ *     both arms; the absolute interval is the paired t interval on
+ *     d_u = T_u - C_u (n - 1 df); the relative one is
+ *       delta:    (R - 1) +- t_{n-1} * sd(T_u - R C_u) / sqrt(n) / |mean_C|
+ *       notebook: the absolute interval divided by mean_C
+ *
+ * Each row has the two-sided p-value of the test its relative interval
+ * inverts (the interval excludes 0 exactly when p < alpha), optionally
+ * adjusted across every row of the table (Holm or Benjamini-Hochberg);
+ * `significant` is the corrected decision when a correction is asked for,
+ * else whether the interval excludes 0.
  *
  * Memory is per unit, not per row: a unit keeps its totals and the rows of
  * its open session only. Order: a unit's rows are sessionized in timestamp
@@ -78,12 +95,32 @@ void botify_ab_free(botify_ab *ab);
  * arm -1 are counted as without an arm. Fails only on out of memory. */
 int botify_ab_add(botify_ab *ab, const botify_event *e, botify_err *err);
 
-/* Reads a log (plain or gzip) and adds its rows of experiment. progress, when
- * set, is called now and then with the compressed bytes read and the file
- * size. Errors name the file and line. */
-int botify_ab_read_log(botify_ab *ab, const char *path, const char *experiment,
+/* Reads a log (plain or gzip) and adds its rows of experiment, or, when
+ * arm >= 0, every row as a row of that arm (a log of one run without an
+ * experiment). progress, when set, is called now and then with the
+ * compressed bytes read and the file size. Errors name the file and line. */
+int botify_ab_read_log(botify_ab *ab, const char *path, const char *experiment, int arm,
 		       void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
 		       botify_err *err);
+
+/* Which relative interval (see the top of this file). */
+typedef enum botify_ab_ci { BOTIFY_AB_CI_DELTA, BOTIFY_AB_CI_NOTEBOOK } botify_ab_ci;
+
+/* "delta", "notebook" to the enum, -1 when unknown; and back. */
+int botify_ab_ci_parse(const char *name);
+const char *botify_ab_ci_name(int ci);
+
+/* How to analyse. BOTIFY_AB_DESIGN_DETECT finds the design in the data:
+ * paired when every user of every analysed arm is in all of them. */
+#define BOTIFY_AB_DESIGN_DETECT (-1)
+
+typedef struct botify_ab_opts {
+	double alpha;        /* (0, 1) */
+	int design;          /* botify_design, or BOTIFY_AB_DESIGN_DETECT */
+	int ci;              /* botify_ab_ci */
+	int correction;      /* enum botify_p_adjust (stats.h) */
+	unsigned metrics;    /* bit (1 << metric) per analysed metric; 0 = all */
+} botify_ab_opts;
 
 /* Per-arm figures of one metric. */
 typedef struct botify_ab_moments {
@@ -106,10 +143,15 @@ typedef struct botify_ab_effect {
 	int treatment;          /* arm index */
 	int metric;
 	double effect, lower, upper;   /* % of the control mean; NaN when undefined */
+	double se_rel;          /* standard error of effect, in % (the interval's) */
+	double diff, diff_lower, diff_upper;   /* mean_T - mean_C, metric units */
 	double control_mean, treatment_mean;
-	double df, half_width;  /* Welch nu and the half-width in metric units */
-	int significant;
-	int64_t n_control, n_treatment;
+	double df;              /* of the relative interval's t quantile */
+	double half_width;      /* of the absolute interval, metric units */
+	double p, p_adjusted;   /* two-sided; p_adjusted = p without a correction */
+	int significant;        /* the decision: corrected when a correction is asked */
+	int interval_excludes_0;
+	int64_t n_control, n_treatment;   /* users; in a paired analysis both are the pairs */
 	int zero_control;       /* the control mean is 0: effect undefined */
 } botify_ab_effect;
 
@@ -119,8 +161,12 @@ typedef struct botify_ab_result {
 	int n_treatments;
 	int treatments[BOTIFY_MAX_ARMS - 1];
 	double alpha;
+	int design;                     /* botify_design used (detected or given) */
+	int design_detected;            /* it was found in the data */
+	int ci, correction;
+	int64_t unpaired_users;         /* paired: users left out, not finished in every arm */
 	/* sample-ratio mismatch: chi-square of units per analysed arm against
-	 * an even split */
+	 * an even split (split design only; NaN and 0 for a paired one) */
 	double srm_chi2, srm_p;
 	int srm;                        /* srm_p < BOTIFY_AB_SRM_P */
 	int n_effects;
@@ -134,12 +180,14 @@ typedef struct botify_ab_result {
 void botify_ab_arms(const botify_ab *ab, botify_ab_result *res);
 
 /* The analysis: control arm index, treatments (n_treatments of them; 0 means
- * every other arm present, in order), alpha in (0, 1). Errors (BOTIFY_EINVAL
+ * every other arm present, in order), options. Errors (BOTIFY_EINVAL
  * unless noted): no finished session at all ("no 'last' rows"), an arm
  * not in the data (names the arms there are), a treatment equal to the
- * control, an analysed arm with fewer than 2 units. A zero control mean is
- * not an error: that row has zero_control set and NaN effect and bounds. */
+ * control, an analysed arm with fewer than 2 units (pairs when paired), a
+ * paired design asked of data that is not paired (names how many users
+ * miss an arm). A zero control mean is not an error: that row has
+ * zero_control set, NaN effect and bounds, and decides on the difference. */
 int botify_ab_analyze(const botify_ab *ab, int control, const int *treatments, int n_treatments,
-		      double alpha, botify_ab_result *res, botify_err *err);
+		      const botify_ab_opts *opts, botify_ab_result *res, botify_err *err);
 
 #endif

@@ -69,6 +69,11 @@ void botify_eventlog_close(botify_eventlog_reader *r);
  * progress displays. */
 uint64_t botify_eventlog_offset(const botify_eventlog_reader *r);
 
+/* Lists the experiments and arms the first max_rows rows of a log carry, as
+ * "AB:C,T1; RECS:C,T1,T2" (empty when none), for error messages. */
+int botify_eventlog_experiments(const char *path, int64_t max_rows, char *buf, size_t cap,
+				botify_err *err);
+
 /* Parses one log line of len bytes; what/lineno are for messages. Fuzz
  * entry point. Returns 0 or -1. *arm_missing (when experiment is given):
  * 0 the row has an arm of it, 1 the row carries no experiment of that name,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "murmur3.h"
+#include "rng.h"
 
 static const char *const arm_names[BOTIFY_MAX_ARMS] = {
 	"C", "T1", "T2", "T3", "T4", "T5", "T6", "T7",
@@ -34,7 +35,35 @@ int botify_experiment_init(botify_experiment *e, const char *name, int n_arms,
 	memcpy(e->name, name, len + 1);
 	e->seed = (int32_t)botify_murmur3_32(name, len, 0);
 	e->n_arms = n_arms;
+	e->design = BOTIFY_DESIGN_SPLIT;
+	e->salted = 0;
 	return 0;
+}
+
+/* The first key word of the salt's stream: no episode stream starts so. */
+#define SALT_DOMAIN 0x73706c6974ULL /* "split" */
+
+void botify_experiment_salt(botify_experiment *e, uint64_t run_seed)
+{
+	botify_rng r;
+	botify_rng_init(&r, SALT_DOMAIN, run_seed, 0, 0);
+	e->seed = (int32_t)(uint32_t)(botify_rng_u64(&r) >> 32);
+	e->salted = 1;
+}
+
+static const char *const design_names[] = { "split", "paired" };
+
+int botify_design_parse(const char *name)
+{
+	for (int i = 0; i < 2; i++)
+		if (!strcmp(name, design_names[i]))
+			return i;
+	return -1;
+}
+
+const char *botify_design_name(int design)
+{
+	return design >= 0 && design < 2 ? design_names[design] : NULL;
 }
 
 int botify_experiment_assign(const botify_experiment *e, int64_t user)

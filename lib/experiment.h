@@ -5,6 +5,13 @@
  *          service's mmh3.hash(name)); its bits are the seed of the next hash
  * bucket = murmur3_x86_32(decimal user id, seed) mod number_of_arms (unsigned)
  * Arm i is named "C" for 0 and "T<i>" otherwise.
+ *
+ * A simulated experiment may use a salt drawn from its run seed instead of
+ * the name's hash (botify_experiment_salt): one fixed split reused by every
+ * run compares the same two groups of users each time, so whatever
+ * separates those groups by chance shows up in every comparison as an
+ * effect. A fresh split per seed makes runs independent randomizations. A
+ * paired design assigns no arm at all: every session runs under each arm.
  */
 #ifndef BOTIFY_EXPERIMENT_H
 #define BOTIFY_EXPERIMENT_H
@@ -16,17 +23,33 @@
 #define BOTIFY_MAX_ARMS 16
 #define BOTIFY_MAX_EXPERIMENT_NAME 64
 
+/* How users meet arms. */
+typedef enum botify_design {
+	BOTIFY_DESIGN_SPLIT,    /* each user in one arm, by the hash below */
+	BOTIFY_DESIGN_PAIRED,   /* every session under every arm (simulation only) */
+} botify_design;
+
+/* "split", "paired" to the enum, -1 when unknown; and back. */
+int botify_design_parse(const char *name);
+const char *botify_design_name(int design);
+
 typedef struct botify_experiment {
 	char name[BOTIFY_MAX_EXPERIMENT_NAME + 1];
 	int32_t seed;     /* signed, as the service computed it */
 	int n_arms;
+	botify_design design;
+	int salted;       /* seed drawn by botify_experiment_salt, not the name's hash */
 } botify_experiment;
 
 /* Checks the name ([A-Za-z0-9_.-], 1..64 chars) and n_arms (1..16). */
 int botify_experiment_init(botify_experiment *e, const char *name, int n_arms,
 			   botify_err *err);
 
-/* The arm index of user id (0 = control). */
+/* Replaces the name's hash with a salt drawn from run_seed, so that every
+ * run seed splits the users afresh (the name still labels the log). */
+void botify_experiment_salt(botify_experiment *e, uint64_t run_seed);
+
+/* The arm index of user id (0 = control) under the split design. */
 int botify_experiment_assign(const botify_experiment *e, int64_t user);
 
 /* "C", "T1", "T2", ... for an arm index; NULL when out of range. */

@@ -22,7 +22,11 @@ enum {
 
 #define GREEN "#1a9850"
 #define RED "#d73027"
+#define BLUE "#2c6fbb"
 #define GREY "#7a7a7a"
+
+/* Characters per title and subtitle line at their font sizes. */
+enum { TITLE_CHARS = 92, SUBTITLE_CHARS = 135, TITLE_LINE = 22, SUBTITLE_LINE = 18 };
 
 struct buf {
 	char *p;
@@ -72,6 +76,54 @@ static void put_text(struct buf *b, const char *s)
 		default: put(b, "%c", *s);
 		}
 	}
+}
+
+/* The length of the line of s starting at `at`: at most width characters,
+ * broken at a space (a word longer than a line is broken inside). */
+static size_t line_len(const char *s, size_t at, size_t n, int width)
+{
+	size_t len = n - at;
+	if (len <= (size_t)width)
+		return len;
+	len = (size_t)width;
+	while (len > 0 && s[at + len] != ' ')
+		len--;
+	return len ? len : (size_t)width;
+}
+
+static size_t skip_spaces(const char *s, size_t at, size_t n)
+{
+	while (at < n && s[at] == ' ')
+		at++;
+	return at;
+}
+
+/* Writes s as <text> lines of at most width characters from baseline y on;
+ * returns the baseline after the last line. */
+static int put_wrapped(struct buf *b, const char *s, int x, int y, int width, int line_h,
+		       const char *attrs)
+{
+	size_t n = s ? strlen(s) : 0;
+	for (size_t at = 0, len; at < n; at = skip_spaces(s, at + len, n)) {
+		len = line_len(s, at, n, width);
+		put(b, "<text x=\"%d\" y=\"%d\" %s>", x, y, attrs);
+		char line[256];
+		snprintf(line, sizeof(line), "%.*s", (int)len, s + at);
+		put_text(b, line);
+		put(b, "</text>\n");
+		y += line_h;
+	}
+	return y;
+}
+
+/* How many lines put_wrapped makes of s. */
+static int wrapped_lines(const char *s, int width)
+{
+	size_t n = s ? strlen(s) : 0;
+	int lines = 0;
+	for (size_t at = 0; at < n; at = skip_spaces(s, at + line_len(s, at, n, width), n))
+		lines++;
+	return lines;
 }
 
 /* A "nice" tick step (1, 2, 2.5 or 5 times a power of ten) for a range. */
@@ -151,8 +203,13 @@ int botify_forest_svg(const botify_forest *f, char **svg, size_t *len, botify_er
 	struct buf b = {0};
 	double lo, hi;
 	axis_range(f, &lo, &hi);
+	int t_lines = wrapped_lines(f->title, TITLE_CHARS), s_lines = wrapped_lines(f->subtitle, SUBTITLE_CHARS);
+	if (t_lines < 1)
+		t_lines = 1;
+	/* the layout below was made for one title and one subtitle line */
+	int top = TOP + (t_lines - 1) * TITLE_LINE + (s_lines > 1 ? s_lines - 1 : 0) * SUBTITLE_LINE;
 	int plot_h = f->n_rows * ROW_H;
-	int axis_y = TOP + plot_h + AXIS_GAP;
+	int axis_y = top + plot_h + AXIS_GAP;
 	int height = axis_y + 96;
 
 	put(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -160,31 +217,27 @@ int botify_forest_svg(const botify_forest *f, char **svg, size_t *len, botify_er
 		"viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Arial, Helvetica, sans-serif\" "
 		"font-size=\"13\">\n", WIDTH, height, WIDTH, height);
 	put(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-	put(&b, "<text x=\"%d\" y=\"28\" font-size=\"17\" font-weight=\"bold\">", LEFT_GROUP);
-	put_text(&b, f->title);
-	put(&b, "</text>\n");
-	if (f->subtitle) {
-		put(&b, "<text x=\"%d\" y=\"50\" fill=\"#444\">", LEFT_GROUP);
-		put_text(&b, f->subtitle);
-		put(&b, "</text>\n");
-	}
+	int y = put_wrapped(&b, f->title, LEFT_GROUP, 28, TITLE_CHARS, TITLE_LINE,
+			    "font-size=\"17\" font-weight=\"bold\"");
+	if (f->subtitle)
+		put_wrapped(&b, f->subtitle, LEFT_GROUP, y, SUBTITLE_CHARS, SUBTITLE_LINE, "fill=\"#444\"");
 	/* column heads */
 	put(&b, "<g font-weight=\"bold\" fill=\"#333\"><text x=\"%d\" y=\"%d\">arm</text>"
 		"<text x=\"%d\" y=\"%d\">metric</text><text x=\"%d\" y=\"%d\">effect [CI]</text></g>\n",
-	    LEFT_GROUP, TOP - 8, LEFT_LABEL, TOP - 8, NUM_X, TOP - 8);
+	    LEFT_GROUP, top - 8, LEFT_LABEL, top - 8, NUM_X, top - 8);
 
 	/* ticks and grid */
 	double step = nice_step(hi - lo, 6);
 	put(&b, "<g stroke=\"#e3e3e3\">\n");
 	for (double v = ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step)
-		put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", xpos(v, lo, hi), TOP,
+		put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", xpos(v, lo, hi), top,
 		    xpos(v, lo, hi), axis_y);
 	put(&b, "</g>\n");
 
 	/* rows */
 	for (int i = 0; i < f->n_rows; i++) {
 		const botify_forest_row *r = &f->rows[i];
-		int y0 = TOP + i * ROW_H, yc = y0 + ROW_H / 2;
+		int y0 = top + i * ROW_H, yc = y0 + ROW_H / 2;
 		int new_group = i == 0 || !r->group || !f->rows[i - 1].group ||
 				strcmp(r->group, f->rows[i - 1].group);
 		if (i % 2 == 0)
@@ -201,8 +254,9 @@ int botify_forest_svg(const botify_forest *f, char **svg, size_t *len, botify_er
 		put(&b, "<text x=\"%d\" y=\"%d\">", LEFT_LABEL, yc + 5);
 		put_text(&b, r->label);
 		put(&b, "</text>\n");
+		/* better or worse for the user, not up or down */
 		const char *color = !r->significant || !isfinite(r->effect) ? GREY
-				    : r->effect > 0 ? GREEN : RED;
+				    : !r->better ? BLUE : (r->effect > 0) == (r->better > 0) ? GREEN : RED;
 		if (isfinite(r->lower) && isfinite(r->upper)) {
 			double x1 = xpos(r->lower, lo, hi), x2 = xpos(r->upper, lo, hi);
 			put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" "
@@ -220,9 +274,21 @@ int botify_forest_svg(const botify_forest *f, char **svg, size_t *len, botify_er
 						"stroke-width=\"2\"/>\n", xs[k], yc - 6, xs[k], yc + 6, color);
 			}
 		}
-		if (isfinite(r->effect))
+		if (isfinite(r->effect) && r->effect >= lo && r->effect <= hi) {
 			put(&b, "<circle cx=\"%.1f\" cy=\"%d\" r=\"5.5\" fill=\"%s\" stroke=\"white\" "
 				"stroke-width=\"1.5\"/>\n", xpos(r->effect, lo, hi), yc, color);
+		} else if (isfinite(r->effect)) {
+			/* off the axis: an arrow at the edge, with the value inside the plot */
+			int right = r->effect > hi;
+			double x = right ? PLOT_X1 : PLOT_X0;
+			put(&b, "<path d=\"M%.1f %d l%d -8 l0 16 z\" fill=\"%s\"/>\n", x + (right ? 4 : -4),
+			    yc, right ? -13 : 13, color);
+			put(&b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\" font-size=\"11\" "
+				"font-weight=\"bold\" fill=\"%s\">", x + (right ? -14 : 14), yc - 7,
+			    right ? "end" : "start", color);
+			put_number(&b, r->effect, f->unit);
+			put(&b, "</text>\n");
+		}
 		put(&b, "<text x=\"%d\" y=\"%d\" fill=\"%s\">", NUM_X, yc + 5,
 		    r->significant && isfinite(r->effect) ? color : "#333");
 		if (!isfinite(r->effect)) {
@@ -240,7 +306,7 @@ int botify_forest_svg(const botify_forest *f, char **svg, size_t *len, botify_er
 
 	/* the 0 line, the axis, tick labels, axis label */
 	put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#222\" "
-		"stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n", xpos(0, lo, hi), TOP - 2,
+		"stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n", xpos(0, lo, hi), top - 2,
 	    xpos(0, lo, hi), axis_y);
 	put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#222\"/>\n", PLOT_X0, axis_y,
 	    PLOT_X1, axis_y);
@@ -260,9 +326,9 @@ int botify_forest_svg(const botify_forest *f, char **svg, size_t *len, botify_er
 	int ly = axis_y + 72;
 	put(&b, "<g font-size=\"12\">"
 		"<circle cx=\"%d\" cy=\"%d\" r=\"5.5\" fill=\"" GREEN "\"/>"
-		"<text x=\"%d\" y=\"%d\">significantly higher than control</text>"
+		"<text x=\"%d\" y=\"%d\">significantly better for the user</text>"
 		"<circle cx=\"%d\" cy=\"%d\" r=\"5.5\" fill=\"" RED "\"/>"
-		"<text x=\"%d\" y=\"%d\">significantly lower</text>"
+		"<text x=\"%d\" y=\"%d\">significantly worse</text>"
 		"<circle cx=\"%d\" cy=\"%d\" r=\"5.5\" fill=\"" GREY "\"/>"
 		"<text x=\"%d\" y=\"%d\">not significant (interval contains 0)</text></g>\n",
 	    LEFT_GROUP + 6, ly - 4, LEFT_GROUP + 16, ly, LEFT_GROUP + 266, ly - 4, LEFT_GROUP + 276, ly,

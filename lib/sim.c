@@ -45,6 +45,10 @@ int botify_sim_init(botify_sim *s, const botify_world *w, const botify_simcfg *c
 	if (experiment) {
 		s->experiment = *experiment;
 		s->n_arms = experiment->n_arms;
+		if (experiment->design == BOTIFY_DESIGN_PAIRED) {
+			s->paired = 1;
+			return 0;
+		}
 		s->arm_of_user = botify_malloc((size_t)w->U, 1, "arm assignment", err);
 		if (!s->arm_of_user)
 			goto fail;
@@ -201,7 +205,12 @@ static inline double clock_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index,
+const char *botify_sim_experiment_name(const botify_sim *s)
+{
+	return s->experiment.n_arms ? s->experiment.name : NULL;
+}
+
+int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index, int arm,
 		       botify_event_buf *rows, int measure_latency, botify_episode *ep,
 		       botify_err *err)
 {
@@ -209,7 +218,14 @@ int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index
 	botify_rng ru, rr;
 	int32_t user, interest;
 	pick_session(s, &ru, index, &user, &interest);
-	botify_rng_init(&rr, s->seed, (uint64_t)s->day, (uint64_t)index, BOTIFY_STREAM_REC);
+	if (arm < 0) {
+		if (s->paired)
+			BOTIFY_BUG("episode %lld: a paired run needs an arm", (long long)index);
+		arm = s->arm_of_user ? s->arm_of_user[user] : 0;
+	}
+	/* arm 0 keeps the unpaired stream; other arms of a paired run get their own */
+	uint64_t rec_key = BOTIFY_STREAM_REC | (s->paired ? (uint64_t)arm << 8 : 0);
+	botify_rng_init(&rr, s->seed, (uint64_t)s->day, (uint64_t)index, rec_key);
 	const botify_sim_user *u = &s->users[user];
 	int32_t row = s->nb_row[interest];
 	if (row < 0)
@@ -217,7 +233,6 @@ int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index
 	int32_t first = s->nb[(size_t)row * (size_t)s->K + botify_rng_below(&ru, (uint64_t)u->neighbours)];
 	const float *se = botify_world_embedding(w, interest);
 
-	int arm = s->arm_of_user ? s->arm_of_user[user] : 0;
 	const botify_rec *rec = wk->recs[arm];
 	botify_rec_ctx ctx = { wk->rec_worker[arm], wk->rec_state[arm], &rr };
 	if (rec->state_size)
@@ -228,7 +243,7 @@ int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index
 	wk->hist_artist[0] = w->artist[first];
 	int32_t budget = u->budget, prev = first;
 	double prev_time = 1.0, total = 1.0;
-	botify_event e = { .user = user, .arm = (int8_t)(s->arm_of_user ? arm : -1) };
+	botify_event e = { .user = user, .arm = (int8_t)(s->experiment.n_arms ? arm : -1) };
 	int capped = 0;
 
 	for (;;) {

@@ -15,6 +15,12 @@
  * Every episode draws from its own streams derived from (seed, day, episode
  * index): the user's choices from one, the recommender's from another, so a
  * run is the same whatever the number of threads.
+ *
+ * Under a paired experiment every episode runs once per arm with common
+ * random numbers: the same user stream (user, interest, first track and the
+ * per-step draws, so two arms that recommend alike play alike), while each
+ * arm's recommender draws from a stream of its own (arm 0 from the one an
+ * unpaired run uses), so two identical random recommenders still differ.
  */
 #ifndef BOTIFY_SIM_H
 #define BOTIFY_SIM_H
@@ -49,7 +55,8 @@ typedef struct botify_sim {
 	int64_t nb_rows;
 	botify_experiment experiment;
 	int n_arms;                  /* 1 without an experiment */
-	int8_t *arm_of_user;         /* (U) arm index; NULL without an experiment */
+	int8_t *arm_of_user;         /* (U) arm index; NULL without a split experiment */
+	int paired;                  /* every episode under every arm */
 } botify_sim;
 
 /* Resolves every user's parameters (cfg defaults for absent fields).
@@ -94,11 +101,16 @@ typedef struct botify_episode {
 	int capped;         /* ended by max_steps */
 } botify_episode;
 
-/* Runs episode `index`. Appends its rows (timestamps left 0) to rows when
- * non-NULL; measures recommender latency when measure_latency. */
-int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index,
+/* Runs episode `index` under `arm`, or under the user's assigned arm when
+ * arm is -1 (a paired sim needs an arm). Appends its rows (timestamps left
+ * 0) to rows when non-NULL; measures recommender latency when
+ * measure_latency. */
+int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index, int arm,
 		       botify_event_buf *rows, int measure_latency, botify_episode *ep,
 		       botify_err *err);
+
+/* The experiment name rows carry, or NULL for a run without one. */
+const char *botify_sim_experiment_name(const botify_sim *s);
 
 /* The listen time of a track not yet played in the session, with
  * artist_plays tracks of its artist played: round(sigmoid((score - bias) *

@@ -60,9 +60,15 @@ static int simulate_chunk(struct run *r, botify_sim_worker *wk, struct slot *sl,
 		hi = o->episodes;
 	sl->rows.n = 0;
 	memset(sl->stats, 0, sizeof(sl->stats));
-	for (int64_t i = lo; i < hi; i++) {
+	/* a paired run plays each episode under every arm, starting at a
+	 * different arm each episode so that whatever the first call warms up
+	 * (caches, a child process) favours no arm's latency */
+	int runs = r->sim->paired ? r->sim->n_arms : 1;
+	for (int64_t k = lo * runs; k < hi * runs; k++) {
+		int64_t i = k / runs;
+		int arm = r->sim->paired ? (int)((i + k % runs) % runs) : -1;
 		botify_episode ep;
-		if (botify_sim_episode(r->sim, wk, i, r->need_rows ? &sl->rows : NULL,
+		if (botify_sim_episode(r->sim, wk, i, arm, r->need_rows ? &sl->rows : NULL,
 				       o->measure_latency, &ep, err) != 0)
 			return -1;
 		botify_arm_stats *st = &sl->stats[ep.arm];
@@ -93,7 +99,7 @@ static int format_chunk(struct run *r, struct slot *sl, botify_err *err)
 		sl->text = p;
 		sl->text_cap = need;
 	}
-	const char *exp = r->sim->arm_of_user ? r->sim->experiment.name : NULL;
+	const char *exp = botify_sim_experiment_name(r->sim);
 	size_t len = 0;
 	for (size_t i = 0; i < sl->rows.n; i++)
 		len += botify_event_format(sl->text + len, &sl->rows.ev[i], exp);

@@ -22,6 +22,8 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define SQRT_PI 1.7724538509055160273
 #define SQRT_2PI 2.5066282746310005024
@@ -298,4 +300,94 @@ double botify_chi2_sf(double x, double k)
 		return 0.0;
 	double a = 0.5 * k, h = 0.5 * x;
 	return h < a + 1.0 ? 1.0 - gamma_p_series(a, h) : gamma_q_cf(a, h);
+}
+
+double botify_t_p_two_sided(double t, double nu)
+{
+	double p = 2.0 * botify_t_cdf(-fabs(t), nu);
+	return p > 1.0 ? 1.0 : p;
+}
+
+static const char *const p_adjust_names[] = { "none", "holm", "bh" };
+
+int botify_p_adjust_parse(const char *name)
+{
+	for (int i = 0; i < (int)(sizeof(p_adjust_names) / sizeof(*p_adjust_names)); i++)
+		if (!strcmp(name, p_adjust_names[i]))
+			return i;
+	return -1;
+}
+
+const char *botify_p_adjust_name(int method)
+{
+	return method >= 0 && method <= BOTIFY_P_ADJUST_BH ? p_adjust_names[method] : NULL;
+}
+
+struct p_index {
+	double p;
+	int i;
+};
+
+/* By p, ties by position, so the order does not depend on qsort. */
+static int cmp_p_index(const void *a, const void *b)
+{
+	const struct p_index *x = a, *y = b;
+	if (x->p != y->p)
+		return x->p < y->p ? -1 : 1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+int botify_p_adjust(const double *p, int n, int method, double *out)
+{
+	if (n <= 0)
+		return 0;
+	struct p_index *s = malloc((size_t)n * sizeof(*s));
+	if (!s)
+		return -1;
+	int m = 0;
+	for (int i = 0; i < n; i++)
+		if (!isnan(p[i]))
+			s[m++] = (struct p_index){ p[i], i };
+	qsort(s, (size_t)m, sizeof(*s), cmp_p_index);
+	for (int i = 0; i < n; i++)
+		if (isnan(p[i]))
+			out[i] = NAN;
+	for (int k = 0; k < m; k++) {
+		double v = s[k].p;
+		if (method == BOTIFY_P_ADJUST_HOLM)
+			v *= (double)(m - k);          /* (m - k + 1) p_(k) with k 1-based */
+		else if (method == BOTIFY_P_ADJUST_BH)
+			v *= (double)m / (double)(k + 1);
+		s[k].p = v > 1.0 ? 1.0 : v;
+	}
+	if (method == BOTIFY_P_ADJUST_HOLM) /* step-down: a running maximum */
+		for (int k = 1; k < m; k++)
+			if (s[k].p < s[k - 1].p)
+				s[k].p = s[k - 1].p;
+	if (method == BOTIFY_P_ADJUST_BH)   /* step-up: a running minimum from the top */
+		for (int k = m - 2; k >= 0; k--)
+			if (s[k].p > s[k + 1].p)
+				s[k].p = s[k + 1].p;
+	for (int k = 0; k < m; k++)
+		out[s[k].i] = s[k].p;
+	free(s);
+	return 0;
+}
+
+double botify_power_n(double n_pilot, double se, double mde, double alpha, double power)
+{
+	if (!(se > 0) || !(mde != 0) || !(n_pilot > 0))
+		return NAN;
+	double z = botify_normal_quantile(1 - alpha / 2) + botify_normal_quantile(power);
+	double r = z * se / mde;
+	return n_pilot * r * r;
+}
+
+double botify_power_at(double se, double mde, double alpha)
+{
+	if (!(se > 0))
+		return NAN;
+	double z = botify_normal_quantile(1 - alpha / 2), d = fabs(mde) / se;
+	/* both tails: the wrong-sign one is tiny but real */
+	return 0.5 * erfc((z - d) / sqrt(2.0)) + 0.5 * erfc((z + d) / sqrt(2.0));
 }

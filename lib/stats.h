@@ -36,4 +36,36 @@ double botify_welch_df(double n0, double n1, double s2_0, double s2_1);
 /* P(X > x) for a chi-square variable with k > 0 degrees of freedom. */
 double botify_chi2_sf(double x, double k);
 
+/* The two-sided p-value of a t statistic: P(|T| >= |t|), from the lower
+ * tail so tiny p-values keep their precision. NaN for NaN input. */
+double botify_t_p_two_sided(double t, double nu);
+
+/* Adjustment of n p-values for multiple comparisons. NaN p-values (rows
+ * that are no test, e.g. zero variance) stay NaN and do not count in n. */
+enum botify_p_adjust {
+	BOTIFY_P_ADJUST_NONE,
+	BOTIFY_P_ADJUST_HOLM,   /* family-wise error rate, any dependence */
+	BOTIFY_P_ADJUST_BH,     /* false discovery rate (Benjamini-Hochberg) */
+};
+
+/* "none", "holm", "bh" to the enum; -1 when unknown. */
+int botify_p_adjust_parse(const char *name);
+const char *botify_p_adjust_name(int method);
+
+/* out[i] = the adjusted p[i] (R's p.adjust); out may be p. Returns -1 only
+ * when the scratch space cannot be allocated. */
+int botify_p_adjust(const double *p, int n, int method, double *out);
+
+/* Sample size of a two-sided z test: the n at which a relative effect of
+ * size mde (same unit as se) is detected with probability power at level
+ * alpha, given that a pilot of n_pilot units measured the effect with
+ * standard error se and the standard error shrinks as 1/sqrt(n):
+ *   n = n_pilot * ((z_{1-alpha/2} + z_{power}) * se / mde)^2
+ * NaN when se is not positive or mde is 0. */
+double botify_power_n(double n_pilot, double se, double mde, double alpha, double power);
+
+/* The power of that test at the pilot's own size: the probability that
+ * |estimate / se| > z_{1-alpha/2} when the true effect is mde. */
+double botify_power_at(double se, double mde, double alpha);
+
 #endif

@@ -16,6 +16,11 @@
 
 #define AB_DIR DATA_DIR "/ab"
 
+#include "stats.h"
+
+static const botify_ab_opts NOTEBOOK = { .alpha = 0.05, .design = BOTIFY_DESIGN_SPLIT,
+					 .ci = BOTIFY_AB_CI_NOTEBOOK };
+
 static botify_event ev(int last, int64_t ts, int64_t user, int arm, double time, double latency)
 {
 	botify_event e = { .timestamp = ts, .user = user, .track = 1, .recommendation = last ? -1 : 2,
@@ -110,7 +115,7 @@ START_TEST(users_are_counted_per_arm_and_many_users_grow_the_table)
 	}
 	add(&ab, ev(1, 99999, 3, 1, 0.25, 0.001)); /* user 3 (C) also in T1 */
 	add(&ab, ev(1, 99999, 4, -1, 0.25, 0.001)); /* no arm: skipped */
-	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, 0.05, &res, &err), 0);
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, &NOTEBOOK, &res, &err), 0);
 	ck_assert_int_eq(res.arm[0].units, 1667);
 	ck_assert_int_eq(res.arm[1].units, 1668);
 	ck_assert_int_eq(res.arm[2].units, 1666);
@@ -131,20 +136,20 @@ START_TEST(analysis_errors_name_the_problem)
 	botify_ab_result res;
 	ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
 	add(&ab, ev(0, 1, 1, 0, 0.5, 0));
-	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, 0.05, &res, &err), -1);
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, &NOTEBOOK, &res, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "none of the 1 rows is a 'last' row"));
 	add(&ab, ev(1, 2, 1, 0, 0.5, 0));
 	add(&ab, ev(1, 3, 2, 0, 0.5, 0));
 	add(&ab, ev(1, 4, 3, 1, 0.5, 0));
 	add(&ab, ev(0, 5, 4, 2, 0.5, 0));
-	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, 0.05, &res, &err), -1);
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, &NOTEBOOK, &res, &err), -1);
 	ck_assert_str_eq(err.msg, "arm 'T1' has 1 user with a finished session; a variance needs at least 2");
 	int t2 = 2, t5 = 5;
-	ck_assert_int_eq(botify_ab_analyze(&ab, 0, &t2, 1, 0.05, &res, &err), -1);
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, &t2, 1, &NOTEBOOK, &res, &err), -1);
 	ck_assert_str_eq(err.msg, "treatment arm 'T2' has no finished session (its 1 users have unfinished sessions only)");
-	ck_assert_int_eq(botify_ab_analyze(&ab, 0, &t5, 1, 0.05, &res, &err), -1);
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, &t5, 1, &NOTEBOOK, &res, &err), -1);
 	ck_assert_str_eq(err.msg, "treatment arm 'T5' is not in the data (arms: C, T1)");
-	ck_assert_int_eq(botify_ab_analyze(&ab, 4, NULL, 0, 0.05, &res, &err), -1);
+	ck_assert_int_eq(botify_ab_analyze(&ab, 4, NULL, 0, &NOTEBOOK, &res, &err), -1);
 	ck_assert_str_eq(err.msg, "control arm 'T4' is not in the data (arms: C, T1)");
 	botify_ab_free(&ab);
 }
@@ -162,7 +167,7 @@ START_TEST(effects_follow_the_notebook_formulas)
 		add(&ab, ev(1, i, i, 0, tc[i], 0.001));
 	for (int i = 0; i < 4; i++)
 		add(&ab, ev(1, 10 + i, 10 + i, 1, tt[i], 0.001));
-	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, 0.05, &res, &err), 0);
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, &NOTEBOOK, &res, &err), 0);
 	const botify_ab_effect *e = &res.effects[BOTIFY_AB_TIME];
 	ck_assert_int_eq(e->metric, BOTIFY_AB_TIME);
 	ck_assert_double_eq_tol(e->control_mean, 2, 1e-15);
@@ -192,7 +197,7 @@ START_TEST(zero_control_mean_leaves_the_effect_undefined)
 		add(&ab, ev(1, i, i, 0, 0.0, 0.001));
 		add(&ab, ev(1, 10 + i, 10 + i, 1, 0.5 + 0.1 * i, 0.001));
 	}
-	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, 0.05, &res, &err), 0);
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, &NOTEBOOK, &res, &err), 0);
 	const botify_ab_effect *e = &res.effects[BOTIFY_AB_TIME];
 	ck_assert(e->zero_control && isnan(e->effect) && e->significant);
 	botify_ab_req r;
@@ -233,14 +238,23 @@ START_TEST(requirements_parse_and_hold)
 }
 END_TEST
 
+static int count(const char *s, const char *what)
+{
+	int n = 0;
+	for (const char *p = s; (p = strstr(p, what)) != NULL; p += strlen(what))
+		n++;
+	return n;
+}
+
 START_TEST(forest_plot_is_complete_svg)
 {
+	/* group, label, effect, lower, upper, significant, better, note */
 	botify_forest_row rows[] = {
-		{ "T1", "time", 12.5, 3.0, 22.0, 1, NULL },
-		{ "T1", "sessions", -1.0, -4.0, 2.0, 0, NULL },
-		{ "T1", "mean_request_latency", 900.0, 850.0, 950.0, 1, NULL },
-		{ "T2", "time", NAN, NAN, NAN, 0, "n/a: the control mean is 0" },
-		{ "T2", "a<b & c", -20.0, -30.0, -10.0, 1, NULL },
+		{ "T1", "time", 12.5, 3.0, 22.0, 1, 1, NULL },
+		{ "T1", "sessions", -1.0, -4.0, 2.0, 0, 1, NULL },
+		{ "T1", "mean_request_latency", 900.0, 850.0, 950.0, 1, -1, NULL },
+		{ "T2", "time", NAN, NAN, NAN, 0, 1, "n/a: the control mean is 0" },
+		{ "T2", "a<b & c", -20.0, -30.0, -10.0, 1, 1, NULL },
 	};
 	botify_forest f = { "title & more", "sub", "effect, %", "%", rows, 5 };
 	char *svg = NULL;
@@ -253,13 +267,30 @@ START_TEST(forest_plot_is_complete_svg)
 	ck_assert_ptr_nonnull(strstr(svg, "title &amp; more"));
 	ck_assert_ptr_nonnull(strstr(svg, "a&lt;b &amp; c"));
 	ck_assert_ptr_nonnull(strstr(svg, "n/a: the control mean is 0"));
-	ck_assert_ptr_nonnull(strstr(svg, "#1a9850"));  /* significant up */
-	ck_assert_ptr_nonnull(strstr(svg, "#d73027"));  /* significant down */
-	ck_assert_ptr_nonnull(strstr(svg, "<path d=")); /* the 900 % row is cut with an arrow */
+	/* colour by the user: more time is better (green); 900 % more latency
+	 * and 20 % less of a higher-is-better metric are worse (red), so the
+	 * legend's red dot and those two rows: bar, two arrow heads or caps,
+	 * the marker and the numbers */
+	ck_assert_ptr_nonnull(strstr(svg, "fill=\"#1a9850\""));
+	ck_assert_int_ge(count(svg, "#d73027"), 8);
+	/* the 900 % effect lies beyond the cut axis: no dot, an arrow and its value */
+	ck_assert_ptr_nonnull(strstr(svg, "<path d="));
+	ck_assert_ptr_nonnull(strstr(svg, "font-weight=\"bold\" fill=\"#d73027\">+900%</text>"));
+	ck_assert_int_eq(count(svg, "<circle"), 3 /* time, sessions, a<b */ + 3 /* legend */);
 	ck_assert_ptr_null(strstr(svg, "nan"));
 	free(svg);
-	ck_assert_int_eq(botify_forest_write(&f, "/nonexistent-dir/x.svg", 0, &err), -1);
-	ck_assert_int_eq(err.code, BOTIFY_EIO);
+	/* a long title wraps instead of running off the picture */
+	char title[400];
+	memset(title, 0, sizeof(title));
+	for (int i = 0; i < 30; i++)
+		strcat(title, "word12345 ");
+	f.title = title;
+	ck_assert_int_eq(botify_forest_svg(&f, &svg, &len, &err), 0);
+	ck_assert_int_eq(count(svg, "font-size=\"17\""), 4); /* 300 characters, 92 a line */
+	ck_assert_ptr_null(strstr(svg, "word12345 word12345 word12345 word12345 word12345 word12345 word12345 "
+				       "word12345 word12345 word12345"));
+	free(svg);
+	ck_assert_int_eq(botify_forest_write(&f, "/proc/version/x.svg", 0, &err), -1);
 }
 END_TEST
 
@@ -337,12 +368,128 @@ START_TEST(read_log_counts_what_it_leaves_out)
 	botify_ab ab = {0};
 	botify_err err = {0};
 	ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
-	ck_assert_int_eq(botify_ab_read_log(&ab, AB_DIR "/service.jsonl", "AB", NULL, NULL, &err), 0);
+	ck_assert_int_eq(botify_ab_read_log(&ab, AB_DIR "/service.jsonl", "AB", -1, NULL, NULL, &err), 0);
 	ck_assert_int_eq(ab.rows_without_arm, 3);
 	ck_assert_int_eq(ab.rows_other_experiment, 2);
 	ck_assert_int_eq(ab.rows_used + 3, ab.rows);
-	ck_assert_int_eq(botify_ab_read_log(&ab, AB_DIR "/missing.jsonl", "AB", NULL, NULL, &err), -1);
+	ck_assert_int_eq(botify_ab_read_log(&ab, AB_DIR "/missing.jsonl", "AB", -1, NULL, NULL, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "missing.jsonl"));
+	botify_ab_free(&ab);
+}
+END_TEST
+
+/* Four users with one one-row session in each arm: time per user C 1 2 3 4,
+ * T 2 2.5 4.5 5. Expected values from numpy/scipy (see the comments). */
+static void add_pairs(botify_ab *ab, int paired)
+{
+	static const double c[4] = { 1, 2, 3, 4 }, t[4] = { 2, 2.5, 4.5, 5 };
+	for (int u = 0; u < 4; u++) {
+		add(ab, ev(1, 10 + u, 100 + u, 0, c[u], 0.001));
+		add(ab, ev(1, 20 + u, paired ? 100 + u : 200 + u, 1, t[u], 0.001));
+	}
+}
+
+START_TEST(paired_and_delta_intervals)
+{
+	botify_ab ab;
+	botify_ab_result res;
+	botify_err err = {0};
+	ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+	add_pairs(&ab, 1);
+	botify_ab_opts o = { .alpha = 0.05, .design = BOTIFY_AB_DESIGN_DETECT, .ci = BOTIFY_AB_CI_DELTA,
+			     .metrics = 1u << BOTIFY_AB_TIME };
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, &o, &res, &err), 0);
+	ck_assert_int_eq(res.design, BOTIFY_DESIGN_PAIRED);
+	ck_assert(res.design_detected);
+	ck_assert_int_eq(res.n_effects, 1);
+	const botify_ab_effect *e = &res.effects[0];
+	ck_assert_int_eq(e->n_control, 4);
+	/* d = T - C: mean 1, t(3) interval, p = 2 t.sf(1 / (sd(d) / 2), 3) */
+	ck_assert(fabs(e->diff - 1.0) < 1e-15);
+	ck_assert_msg(fabs(e->diff_lower - 0.3503858681873313) < 1e-12, "%.17g %.17g", e->diff_lower, e->half_width);
+	ck_assert(fabs(e->diff_upper - 1.6496141318126687) < 1e-12);
+	/* delta: R = 1.4, se = sd(T - R C) / 2 / 2.5 */
+	ck_assert_msg(fabs(e->lower - 5.13804741093673) < 1e-11, "lower %.17g", e->lower);
+	ck_assert_msg(fabs(e->upper - 74.86195258906325) < 1e-11, "upper %.17g", e->upper);
+	ck_assert_msg(fabs(e->p - 0.03545550142302558) < 1e-13, "p %.17g", e->p);
+	ck_assert(e->significant && e->interval_excludes_0);
+	ck_assert(isnan(res.srm_p) && !res.srm);
+	/* notebook on the same pairs: the difference's interval / 2.5, the paired t test's p */
+	o.ci = BOTIFY_AB_CI_NOTEBOOK;
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, &o, &res, &err), 0);
+	ck_assert(fabs(res.effects[0].lower - 0.3503858681873313 / 2.5 * 100) < 1e-11);
+	ck_assert(fabs(res.effects[0].p - 0.01627660345942856) < 1e-13);
+	/* the same numbers as independent arms: the split delta interval (the
+	 * bounds with the exact t quantile of mpmath: scipy 1.10 is 2e-9 off) */
+	o.ci = BOTIFY_AB_CI_DELTA;
+	o.design = BOTIFY_DESIGN_SPLIT;
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, &o, &res, &err), 0);
+	ck_assert_msg(fabs(res.effects[0].lower - -75.21565374377022) < 1e-10, "%.17g", res.effects[0].lower);
+	ck_assert(fabs(res.effects[0].upper - 155.2156537437702) < 1e-10);
+	ck_assert(fabs(res.effects[0].df - 5.763757321570612) < 1e-12);
+	ck_assert(fabs(res.effects[0].p - 0.4251173480317128) < 1e-12);
+	ck_assert(!res.effects[0].significant);
+	botify_ab_free(&ab);
+
+	/* users in one arm each: detected as split; --design paired refused */
+	ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+	add_pairs(&ab, 0);
+	o.design = BOTIFY_AB_DESIGN_DETECT;
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, &o, &res, &err), 0);
+	ck_assert_int_eq(res.design, BOTIFY_DESIGN_SPLIT);
+	ck_assert(fabs(res.effects[0].lower - -75.21565374377022) < 1e-10);
+	o.design = BOTIFY_DESIGN_PAIRED;
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, &o, &res, &err), -1);
+	ck_assert_msg(strstr(err.msg, "not paired: 8 users"), "%s", err.msg);
+	botify_ab_free(&ab);
+}
+END_TEST
+
+START_TEST(corrections_decide_significance)
+{
+	botify_ab ab;
+	botify_ab_result res;
+	botify_err err = {0};
+	ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+	add_pairs(&ab, 1);
+	/* time: p = 0.035 (significant alone); the other metrics have no test
+	 * (sessions equal by design) or p = 1 (equal latencies and tracks) */
+	botify_ab_opts o = { .alpha = 0.05, .design = BOTIFY_DESIGN_PAIRED, .ci = BOTIFY_AB_CI_DELTA };
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, &o, &res, &err), 0);
+	ck_assert_int_eq(res.n_effects, BOTIFY_AB_N_METRICS);
+	ck_assert(res.effects[BOTIFY_AB_TIME].significant);
+	ck_assert(isnan(res.effects[BOTIFY_AB_SESSIONS].p));
+	int tests = 0;
+	for (int m = 0; m < BOTIFY_AB_N_METRICS; m++)
+		tests += !isnan(res.effects[m].p);
+	/* Holm over the rows that are tests: time's p times their number */
+	o.correction = BOTIFY_P_ADJUST_HOLM;
+	ck_assert_int_eq(botify_ab_analyze(&ab, 0, NULL, 0, &o, &res, &err), 0);
+	const botify_ab_effect *e = &res.effects[BOTIFY_AB_TIME];
+	ck_assert_msg(fabs(e->p_adjusted - fmin(1, tests * e->p)) < 1e-15, "%d tests, p %g adj %g", tests,
+		      e->p, e->p_adjusted);
+	ck_assert_int_eq(e->significant, e->p_adjusted < 0.05);
+	ck_assert(e->interval_excludes_0);
+	ck_assert(isnan(res.effects[BOTIFY_AB_SESSIONS].p_adjusted));
+	botify_ab_free(&ab);
+}
+END_TEST
+
+START_TEST(a_whole_log_can_be_one_arm)
+{
+	botify_ab ab;
+	botify_err err = {0};
+	ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+	/* every row, whatever experiments it carries, as arm T1 */
+	ck_assert_int_eq(botify_ab_read_log(&ab, AB_DIR "/service.jsonl", NULL, 1, NULL, NULL, &err), 0);
+	ck_assert_int_eq(ab.rows, ab.rows_used);
+	ck_assert_int_eq(ab.rows_without_arm, 0);
+	botify_ab_result res;
+	botify_ab_arms(&ab, &res);
+	ck_assert(!res.arm[0].present && res.arm[1].present);
+	char seen[256];
+	ck_assert_int_eq(botify_eventlog_experiments(AB_DIR "/service.jsonl", 1000, seen, sizeof(seen), &err), 0);
+	ck_assert_msg(!strcmp(seen, "AA:C,T1; AB:C,T1,T2"), "%s", seen);
 	botify_ab_free(&ab);
 }
 END_TEST
@@ -362,6 +509,9 @@ Suite *ab_suite(void)
 	tcase_add_test(tc, fast_and_cjson_parsers_agree);
 	tcase_add_test(tc, parser_details);
 	tcase_add_test(tc, read_log_counts_what_it_leaves_out);
+	tcase_add_test(tc, paired_and_delta_intervals);
+	tcase_add_test(tc, corrections_decide_significance);
+	tcase_add_test(tc, a_whole_log_can_be_one_arm);
 	suite_add_tcase(s, tc);
 	return s;
 }

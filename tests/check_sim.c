@@ -115,6 +115,17 @@ static const botify_rec_ops ops_next = { .name = "next", .keys = "", .recommend 
 static const botify_rec_ops ops_bad = { .name = "bad", .keys = "", .recommend = rec_bad };
 static const botify_rec_ops ops_script = { .name = "script", .keys = "", .recommend = rec_script };
 
+/* "draw": a uniform track from the recommender's own stream */
+static int rec_draw(const botify_rec *r, botify_rec_ctx *ctx, const botify_rec_call *c,
+		    int32_t *out, botify_err *err)
+{
+	(void)c, (void)err;
+	*out = (int32_t)botify_rng_below(ctx->rng, (uint64_t)r->world->N);
+	return 0;
+}
+
+static const botify_rec_ops ops_draw = { .name = "draw", .keys = "", .recommend = rec_draw };
+
 static botify_rec fake(const botify_rec_ops *ops, const botify_world *w, const char *spec)
 {
 	return (botify_rec){ .ops = ops, .world = w, .spec = (char *)spec,
@@ -158,7 +169,7 @@ static botify_episode episode(harness *h, int64_t i)
 	botify_episode ep;
 	botify_err err = {0};
 	h->rows.n = 0;
-	ck_assert_msg(botify_sim_episode(&h->s, &h->wk, i, &h->rows, 0, &ep, &err) == 0, "%s",
+	ck_assert_msg(botify_sim_episode(&h->s, &h->wk, i, -1, &h->rows, 0, &ep, &err) == 0, "%s",
 		      err.msg);
 	return ep;
 }
@@ -648,7 +659,7 @@ START_TEST(sim_bad_track_is_an_error)
 	start(&h, &w, NULL, 1, 10, NULL, recs);
 	botify_episode ep;
 	botify_err err = {0};
-	ck_assert_int_eq(botify_sim_episode(&h.s, &h.wk, 3, &h.rows, 0, &ep, &err), -1);
+	ck_assert_int_eq(botify_sim_episode(&h.s, &h.wk, 3, -1, &h.rows, 0, &ep, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_ERUNTIME);
 	tu_assert_has(err.msg, "episode 3");
 	tu_assert_has(err.msg, "recommender 'bad:k=1' returned track 20");
@@ -704,7 +715,7 @@ START_TEST(sim_episodes_reproducible)
 	int same = 0;
 	for (int64_t i = 0; i < 100; i++) {
 		botify_episode e1 = episode(&a, i), e2;
-		ck_assert_int_eq(botify_sim_episode(&s2, &wk, i, NULL, 0, &e2, &err), 0);
+		ck_assert_int_eq(botify_sim_episode(&s2, &wk, i, -1, NULL, 0, &e2, &err), 0);
 		same += e1.user == e2.user && e1.steps == e2.steps && e1.time == e2.time;
 	}
 	ck_assert_int_lt(same, 20);
@@ -755,6 +766,75 @@ START_TEST(sim_experiment_arms)
 }
 END_TEST
 
+/* Rows of one episode without the arm, to compare runs of different arms. */
+static int same_rows(const botify_event_buf *a, const botify_event_buf *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		botify_event x = a->ev[i], y = b->ev[i];
+		x.arm = y.arm = 0;
+		if (memcmp(&x, &y, sizeof(x)))
+			return 0;
+	}
+	return 1;
+}
+
+START_TEST(sim_paired_arms_share_the_user_draws)
+{
+	/* listen times between 0 and 1 so the budget draws matter */
+	botify_world w;
+	float E[40];
+	for (int i = 0; i < 40; i++)
+		E[i] = (float)((i * 7) % 11) / 10.0f;
+	uspec us[12];
+	for (int u = 0; u < 12; u++)
+		us[u] = (uspec){ { u % 20, (u + 5) % 20 }, 2, 0.5, 2.0, 0.9, 3, 4 };
+	build_world(&w, 20, 2, E, NULL, 12, us);
+	botify_experiment exp;
+	botify_err err = {0};
+	ck_assert_int_eq(botify_experiment_init(&exp, "AB", 2, &err), 0);
+	exp.design = BOTIFY_DESIGN_PAIRED;
+	botify_rec nx = fake(&ops_next, &w, "next"), dr = fake(&ops_draw, &w, "draw");
+	botify_rec *same[2] = { &nx, &nx }, *draws[2] = { &dr, &dr }, *one[1] = { &dr };
+	harness p, q, solo;
+	start(&p, &w, NULL, 9, 200, &exp, same);
+	start(&q, &w, NULL, 9, 200, &exp, draws);
+	start(&solo, &w, NULL, 9, 200, NULL, one);
+	ck_assert(p.s.paired && !p.s.arm_of_user);
+	botify_event_buf a = {0}, b = {0};
+	int differ = 0;
+	for (int64_t i = 0; i < 200; i++) {
+		botify_episode e0, e1;
+		/* the same deterministic recommender in both arms: identical sessions */
+		a.n = b.n = 0;
+		ck_assert_int_eq(botify_sim_episode(&p.s, &p.wk, i, 0, &a, 0, &e0, &err), 0);
+		ck_assert_int_eq(botify_sim_episode(&p.s, &p.wk, i, 1, &b, 0, &e1, &err), 0);
+		ck_assert_int_eq(e0.arm, 0);
+		ck_assert_int_eq(e1.arm, 1);
+		ck_assert_int_eq(b.ev[0].arm, 1);
+		ck_assert_msg(same_rows(&a, &b), "episode %lld differs between arms", (long long)i);
+		/* a recommender that draws: arm 0 replays the unpaired run, arm 1
+		 * has its own stream, so only the user, interest and first track agree */
+		a.n = b.n = 0;
+		ck_assert_int_eq(botify_sim_episode(&q.s, &q.wk, i, 0, &a, 0, &e0, &err), 0);
+		ck_assert_int_eq(botify_sim_episode(&q.s, &q.wk, i, 1, &b, 0, &e1, &err), 0);
+		botify_episode es = episode(&solo, i);
+		ck_assert(same_rows(&a, &solo.rows));
+		ck_assert_int_eq(es.user, e1.user);
+		ck_assert_int_eq(a.ev[0].track, b.ev[0].track);
+		differ += !same_rows(&a, &b);
+	}
+	ck_assert_int_gt(differ, 150);
+	free(a.ev);
+	free(b.ev);
+	stop(&p);
+	stop(&q);
+	stop(&solo);
+	botify_world_free(&w);
+}
+END_TEST
+
 Suite *sim_suite(void)
 {
 	Suite *s = suite_create("sim");
@@ -774,6 +854,7 @@ Suite *sim_suite(void)
 	tcase_add_test(tc, sim_bad_track_is_an_error);
 	tcase_add_test(tc, sim_episodes_reproducible);
 	tcase_add_test(tc, sim_experiment_arms);
+	tcase_add_test(tc, sim_paired_arms_share_the_user_draws);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -144,6 +144,80 @@ START_TEST(chi2_sf_matches_scipy)
 }
 END_TEST
 
+START_TEST(two_sided_p_matches_scipy)
+{
+	/* 2 * scipy.stats.t.sf(|t|, nu) */
+	static const double cases[][3] = {
+		{ 2.0, 10, 0.07338803477074039 },
+		{ -3.5, 4.5, 0.02054168996938556 },
+		{ 0.0, 7, 1.0 },
+		{ 10.0, 100, 9.901688984594094e-17 },
+		{ 40.0, 3, 3.438068078915854e-05 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		double p = botify_t_p_two_sided(cases[i][0], cases[i][1]);
+		ck_assert_msg(fabs(p - cases[i][2]) <= 1e-12 * cases[i][2], "t %g nu %g: p %.17g, scipy %.17g",
+			      cases[i][0], cases[i][1], p, cases[i][2]);
+	}
+	ck_assert(isnan(botify_t_p_two_sided(NAN, 5)));
+}
+END_TEST
+
+START_TEST(p_adjust_matches_known_examples)
+{
+	/* R: p.adjust(c(0.01, 0.02, 0.03, 0.04, 0.05), "holm") and "BH" */
+	const double p[5] = { 0.01, 0.02, 0.03, 0.04, 0.05 };
+	const double holm[5] = { 0.05, 0.08, 0.09, 0.09, 0.09 };
+	double out[5];
+	ck_assert_int_eq(botify_p_adjust(p, 5, BOTIFY_P_ADJUST_HOLM, out), 0);
+	for (int i = 0; i < 5; i++)
+		ck_assert_msg(fabs(out[i] - holm[i]) < 1e-15, "holm %d: %g", i, out[i]);
+	ck_assert_int_eq(botify_p_adjust(p, 5, BOTIFY_P_ADJUST_BH, out), 0);
+	for (int i = 0; i < 5; i++)
+		ck_assert_msg(fabs(out[i] - 0.05) < 1e-15, "bh %d: %g", i, out[i]);
+	/* unsorted, with a NaN that is no test and a tie; R's p.adjust gives
+	 * holm: 0.075 0.8 0.02 0.075 NA; BH: 1/30 0.8 0.02 1/30 NA */
+	const double q[5] = { 0.025, 0.8, 0.005, 0.025, NAN };
+	const double qh[4] = { 0.075, 0.8, 0.02, 0.075 }, qb[4] = { 0.0333333333333333333, 0.8, 0.02,
+								    0.0333333333333333333 };
+	ck_assert_int_eq(botify_p_adjust(q, 5, BOTIFY_P_ADJUST_HOLM, out), 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_msg(fabs(out[i] - qh[i]) < 1e-15, "holm q %d: %.17g", i, out[i]);
+	ck_assert(isnan(out[4]));
+	ck_assert_int_eq(botify_p_adjust(q, 5, BOTIFY_P_ADJUST_BH, out), 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_msg(fabs(out[i] - qb[i]) < 1e-15, "bh q %d: %.17g", i, out[i]);
+	/* none leaves them, in place too */
+	double r[3] = { 0.5, 0.01, 1.0 };
+	ck_assert_int_eq(botify_p_adjust(r, 3, BOTIFY_P_ADJUST_NONE, r), 0);
+	ck_assert(r[0] == 0.5 && r[1] == 0.01 && r[2] == 1.0);
+	ck_assert_int_eq(botify_p_adjust_parse("holm"), BOTIFY_P_ADJUST_HOLM);
+	ck_assert_int_eq(botify_p_adjust_parse("bh"), BOTIFY_P_ADJUST_BH);
+	ck_assert_int_eq(botify_p_adjust_parse("bonferroni"), -1);
+}
+END_TEST
+
+START_TEST(power_matches_the_closed_form)
+{
+	/* n = n0 ((z_{0.975} + z_{0.8}) se / mde)^2, z's from scipy.stats.norm.ppf */
+	double z = 2.8015852181129683;
+	double n = botify_power_n(1000, 2.0, 1.5, 0.05, 0.8);
+	ck_assert_msg(fabs(n - 1000 * (z * 2.0 / 1.5) * (z * 2.0 / 1.5)) < 1e-9 * n, "n %.17g", n);
+	ck_assert_msg(fabs(n - 13953.56397217616) < 1e-8, "n %.17g", n);
+	/* the sign of the effect does not matter */
+	ck_assert(fabs(botify_power_n(1000, 2.0, -1.5, 0.05, 0.8) - n) < 1e-9);
+	/* at the computed n the power is the target */
+	double se_at_n = 2.0 * sqrt(1000 / n);
+	/* (the closed form ignores the opposite tail, worth 1e-6 here) */
+	ck_assert_msg(fabs(botify_power_at(se_at_n, 1.5, 0.05) - 0.8) < 2e-6, "power %.17g",
+		      botify_power_at(se_at_n, 1.5, 0.05));
+	/* scipy: norm.sf(1.959964 - 1.5/0.7) + norm.cdf(-1.959964 - 1.5/0.7) */
+	ck_assert(fabs(botify_power_at(0.7, 1.5, 0.05) - 0.5725794815262669) < 1e-12);
+	ck_assert(isnan(botify_power_n(1000, 0.0, 1.5, 0.05, 0.8)));
+	ck_assert(isnan(botify_power_n(1000, 2.0, 0.0, 0.05, 0.8)));
+}
+END_TEST
+
 Suite *stats_suite(void)
 {
 	Suite *s = suite_create("stats");
@@ -153,6 +227,9 @@ Suite *stats_suite(void)
 	tcase_add_test(tc, t_cdf_inverts_the_quantile);
 	tcase_add_test(tc, welch_df_matches_numpy);
 	tcase_add_test(tc, chi2_sf_matches_scipy);
+	tcase_add_test(tc, two_sided_p_matches_scipy);
+	tcase_add_test(tc, p_adjust_matches_known_examples);
+	tcase_add_test(tc, power_matches_the_closed_form);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,7 +9,8 @@ no_latency() { grep -v 'mean_request_latency' "$1"; }
 check "the one-command experiment prints the table with the recommenders"
 expect_exit 0 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --episodes 400 --seed 7
 expect_stdout '^experiment AB: control C \(random\)'
-expect_stdout '^\| T1 \| mean_time_per_session \| [-0-9.]+ \| [-0-9.]+ \| [-0-9.]+ \| [0-9.]+ \| [0-9.]+ \| (True|False) \| [0-9]+ \| [0-9]+ \|$'
+expect_stdout '^design paired: each of 400 episodes played under every arm with common random numbers'
+expect_stdout '^\| T1 \| mean_time_per_session \| [-0-9.]+ \| [-0-9.]+ \| [-0-9.]+ \| [0-9.]+ \| [0-9.]+ \| (True|False) \| [0-9]+ \| [0-9]+ \| [0-9.e-]+ \|$'
 expect_stdout '^\| T1 \| sticky_artist \| [0-9]+ \| [0-9]+ \| [0-9]+ \|$'
 
 check "the same seed gives the same table for any thread count, and no log is left"
@@ -35,10 +36,48 @@ check "an existing --log is refused without --force"
 expect_exit 2 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --episodes 50 --log "$T/ab.jsonl.gz"
 expect_stderr "exists \(use --force to replace it\)"
 
-check "the log matches botify simulate with the same arms and seed"
-expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 600 --seed 3 --experiment AB --arms C=random,T1=sticky_artist --log "$T/sim.jsonl"
+check "the log matches botify simulate with the same arms, seed and design"
+expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 600 --seed 3 --experiment AB --arms C=random,T1=sticky_artist --design paired --log "$T/sim.jsonl"
 strip() { sed -E 's/"latency": [^,]*,//'; }
 cmp -s <(zcat "$T/ab.jsonl.gz" | strip) <(strip <"$T/sim.jsonl") || fail "the logs differ"
+
+check "--design split --experiment NAME splits as the service (and simulate --experiment) does"
+expect_exit 0 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --episodes 600 --seed 3 --design split --experiment AB --log "$T/split.jsonl"
+expect_stdout "^design split: users assigned as the service assigns experiment 'AB'"
+expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 600 --seed 3 --experiment AB --arms C=random,T1=sticky_artist --log "$T/sim2.jsonl"
+cmp -s <(strip <"$T/split.jsonl") <(strip <"$T/sim2.jsonl") || fail "the logs differ"
+
+check "--design split without --experiment draws a fresh split from each seed"
+for s in 1 2; do
+	expect_exit 0 "$BOTIFY" ab --world "$W" --control random --treatment random --episodes 600 --seed $s --design split --log "$T/fresh$s.jsonl"
+	expect_stdout "^design split: users assigned by murmur3 with salt -?[0-9]+ drawn from --seed $s \\(a fresh randomization per seed\\)"
+	# who is in C, by user id
+	grep -o '"user": [0-9]*, [^}]*"AB": "C"' "$T/fresh$s.jsonl" | cut -d, -f1 | sort -u >"$T/c$s.txt"
+done
+n1=$(wc -l <"$T/c1.txt")
+common=$(comm -12 "$T/c1.txt" "$T/c2.txt" | wc -l)
+# independent halves share about half of the users; the same split would share all
+[ "$n1" -gt 10 ] && [ "$common" -lt $((n1 * 3 / 4)) ] || fail "seeds 1 and 2 put $common of the same $n1 users in C"
+
+check "paired logs analyse as paired, to the same table as in-process"
+expect_exit 0 "$BOTIFY" ab --log "$T/sim.jsonl" --experiment AB --format csv
+expect_stdout ',paired$'
+no_latency "$OUT" >"$T/from_log.csv"
+expect_exit 0 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --episodes 600 --seed 3 --format csv
+no_latency "$OUT" >"$T/in_process.csv"
+cmp -s "$T/from_log.csv" "$T/in_process.csv" || fail "tables differ: $(diff "$T/from_log.csv" "$T/in_process.csv" | head -5)"
+
+check "two plain logs of separate runs compare as two arms"
+expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 300 --seed 4 --recommender random --log "$T/r.jsonl"
+expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 300 --seed 5 --recommender sticky_artist --log "$T/s.jsonl.gz"
+expect_exit 0 "$BOTIFY" ab --control-log "$T/r.jsonl" --treatment-log "$T/s.jsonl.gz"
+expect_stdout '^\| T1 \| mean_time_per_session \|'
+expect_stdout "^\\| T1 \\| $T/s.jsonl.gz \\| [0-9]+ \\| 300 \\|"
+expect_exit 2 "$BOTIFY" ab --log "$T/r.jsonl" --experiment AB
+expect_one_line_error
+expect_stderr "its rows carry no experiment: compare two such logs with --control-log and --treatment-log"
+expect_exit 2 "$BOTIFY" ab --control-log "$T/r.jsonl"
+expect_stderr "go together"
 
 check "several treatments: arms T1, T2 in --treatment order"
 expect_exit 0 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --treatment random --episodes 900 --seed 2
@@ -58,6 +97,12 @@ grep -q 'mean_time_per_session' "$T/forest.svg" || fail "no row labels"
 grep -q 'effect, % of the control mean' "$T/forest.svg" || fail "no axis label"
 expect_exit 2 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --episodes 60 --plot "$T/forest.svg"
 expect_stderr "exists"
+
+check "--plot refuses what is not .svg rather than write SVG under another name"
+expect_exit 2 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --episodes 60 --plot "$T/forest.png"
+expect_one_line_error
+expect_stderr "--plot writes SVG: name the file \*.svg"
+expect_no_file "$T/forest.png"
 
 check "the plot renders (rsvg-convert)"
 if command -v rsvg-convert >/dev/null; then

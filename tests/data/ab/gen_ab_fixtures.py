@@ -122,12 +122,8 @@ def t_ppf_exact(p, nu):
         return float(mp.findroot(lambda t: cdf(t) - P, mp.mpf(ss.t.ppf(p, nu))))
 
 
-def expected(rows, experiment, control="C", treatments=None, alpha=0.05, ppf=None):
-    """The expected table. ppf is scipy's t.ppf unless given: scipy 1.10's
-    is off by up to ~2e-9 relative (p = 0.95, nu ~ 35), more than the
-    1e-9 the tables are compared at, so the main fixtures use the exact
-    quantile and *.scipy.csv keep the all-scipy numbers for reference."""
-    ppf = ppf or ss.t.ppf
+def per_user(rows, experiment):
+    """The notebook's per-user metrics: one row per (user, treatment)."""
     data = pd.DataFrame([r for r in rows if experiment in r["experiments"]])
     data["treatment"] = data["experiments"].map(lambda e: e[experiment])
     recs = []
@@ -141,7 +137,16 @@ def expected(rows, experiment, control="C", treatments=None, alpha=0.05, ppf=Non
     u["mean_request_latency"] = u["latency"] / u["tracks"]
     u["mean_tracks_per_session"] = u["tracks"] / u["sessions"]
     u["mean_time_per_session"] = u["time"] / u["sessions"]
-    arm = u[METRICS].reset_index().groupby("treatment")[METRICS].agg(["count", "mean", "var"])
+    return u[METRICS].reset_index()
+
+
+def expected(rows, experiment, control="C", treatments=None, alpha=0.05, ppf=None):
+    """The expected table. ppf is scipy's t.ppf unless given: scipy 1.10's
+    is off by up to ~2e-9 relative (p = 0.95, nu ~ 35), more than the
+    1e-9 the tables are compared at, so the main fixtures use the exact
+    quantile and *.scipy.csv keep the all-scipy numbers for reference."""
+    ppf = ppf or ss.t.ppf
+    arm = per_user(rows, experiment).groupby("treatment")[METRICS].agg(["count", "mean", "var"])
     if treatments is None:
         treatments = [t for t in arm.index if t != control]
     c = arm.loc[control]
