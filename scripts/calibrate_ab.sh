@@ -182,7 +182,7 @@ function esc(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); return s }
 # x of a rate on a panel [x0, x0 + w] spanning [a, b]
 function px(v, x0, w, a, b) { if (v < a) v = a; if (v > b) v = b; return x0 + (v - a) / (b - a) * w }
 $1 == "fpr" { n1++; f_lab[n1] = $2 " " $3 " " $4; f_r[n1] = $5; f_d[n1] = $6; f_n[n1] = $7 }
-$1 == "cov" { n2++; c_lab[n2] = $2 " " $3 " " $4 " " $5; c_r[n2] = $6; c_d[n2] = $7; c_n[n2] = $8 }
+$1 == "cov" { n2++; c_lab[n2] = sprintf("%+.1f%%: %s %s %s", $11, $3, $4, $5); c_r[n2] = $6; c_d[n2] = $7; c_n[n2] = $8 }
 END {
 	rows = (n1 > n2 ? n1 : n2); H = 110 + rows * 34
 	printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H
