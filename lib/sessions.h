@@ -82,8 +82,16 @@ int botify_sessions_get(botify_sessions_conn *c, int64_t user, void *buf, size_t
 int botify_sessions_put(botify_sessions_conn *c, int64_t user, const void *buf, size_t size,
 			botify_err *err);
 
+/* Deletes user's record without counting a session: for a record found
+ * unusable. */
+int botify_sessions_drop(botify_sessions_conn *c, int64_t user, botify_err *err);
+
 /* Deletes user's record and counts one more ended session. */
 int botify_sessions_end(botify_sessions_conn *c, int64_t user, botify_err *err);
+
+/* 1 when the connected socket fd is connected to itself (its local and
+ * peer addresses are equal); exposed for tests. */
+int botify_sessions_self_connected(int fd);
 
 /* Parses a redis:// URL; exposed for tests. */
 int botify_sessions_parse_url(const char *url, char *host, size_t host_n, int *port, int *db,
