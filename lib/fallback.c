@@ -53,6 +53,13 @@ int botify_fallback_next(const botify_fallback *f, const botify_rec *parent, bot
 	return botify_rec_next(&f->rec, &cc, c, out, err);
 }
 
+int botify_fallback_check_state(const botify_fallback *f, const void *state, botify_err *err)
+{
+	if (!f->rec.ops)
+		return 0;
+	return botify_rec_check_state(&f->rec, (const char *)state + f->state_off, err);
+}
+
 int botify_fallback_last(const botify_fallback *f, botify_rec_ctx *ctx, const botify_rec_call *c,
 			 botify_err *err)
 {

@@ -241,6 +241,13 @@ int botify_rec_next(const botify_rec *r, botify_rec_ctx *ctx, const botify_rec_c
 	return 0;
 }
 
+int botify_rec_check_state(const botify_rec *r, const void *state, botify_err *err)
+{
+	if (r->ops->check_state && r->ops->check_state(r, state, err) != 0)
+		return botify_err_prefix(err, "recommender '%s'", r->spec);
+	return 0;
+}
+
 int botify_rec_last(const botify_rec *r, botify_rec_ctx *ctx, const botify_rec_call *c,
 		    botify_err *err)
 {

@@ -75,6 +75,12 @@ typedef struct botify_rec_ops {
 	/* The "last" call; may be NULL for stateless recommenders. */
 	int (*end_session)(const botify_rec *r, botify_rec_ctx *ctx, const botify_rec_call *c,
 			   botify_err *err);
+	/* Checks session state that was kept outside this process (a session
+	 * store anyone may write to): -1 with what is wrong unless every
+	 * count, position and id in it is one this recommender can have
+	 * written, so recommend() never indexes out of bounds. NULL: every
+	 * state_size bytes are a valid state (none, or nothing indexed). */
+	int (*check_state)(const botify_rec *r, const void *state, botify_err *err);
 	void (*free)(botify_rec *r);
 } botify_rec_ops;
 
@@ -105,6 +111,10 @@ int botify_rec_next(const botify_rec *r, botify_rec_ctx *ctx, const botify_rec_c
 		    int32_t *out, botify_err *err);
 int botify_rec_last(const botify_rec *r, botify_rec_ctx *ctx, const botify_rec_call *c,
 		    botify_err *err);
+
+/* Checks state_size bytes of session state read back from a store (see
+ * check_state); errors name the recommender. */
+int botify_rec_check_state(const botify_rec *r, const void *state, botify_err *err);
 
 /* Uniform pick from a list, or a uniform catalog track when the list is
  * empty: the fallback rule of indexed, contextual and toppop. */

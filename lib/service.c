@@ -240,6 +240,41 @@ static void reply_text(botify_http_reply *reply, int status, const char *fmt, ..
 	reply->len = n < 0 ? 0 : (size_t)n < sizeof(reply->buf) ? (size_t)n : sizeof(reply->buf) - 1;
 }
 
+/* A session record read back from the store is bytes anyone with access to
+ * the store may have written: every field is checked before use. */
+static int check_record(const botify_service *s, const botify_rec *rec, int arm, uint32_t spec_hash,
+			int64_t user, const unsigned char *record, botify_err *err)
+{
+	const struct session_header *h = (const struct session_header *)record;
+	if (h->magic != SESSION_MAGIC || h->arm != (uint32_t)arm || h->spec_hash != spec_hash ||
+	    h->state_size != rec->state_size)
+		return botify_fail(err, BOTIFY_EFORMAT, "the stored session of user %lld belongs to another "
+				   "recommender (arm %u, spec hash %08x, %llu bytes of state; want arm %d, %08x, %zu bytes)",
+				   (long long)user, h->arm, h->spec_hash, (unsigned long long)h->state_size, arm,
+				   spec_hash, rec->state_size);
+	if (h->reserved != 0 || h->calls < 1 || h->calls > (uint64_t)s->o.max_steps ||
+	    (h->rng.s[0] | h->rng.s[1] | h->rng.s[2] | h->rng.s[3]) == 0)
+		return botify_fail(err, BOTIFY_EFORMAT, "the stored session of user %lld is corrupt "
+				   "(%llu calls, a random state%s valid)", (long long)user,
+				   (unsigned long long)h->calls,
+				   (h->rng.s[0] | h->rng.s[1] | h->rng.s[2] | h->rng.s[3]) ? "" : " not");
+	if (botify_rec_check_state(rec, record + sizeof(*h), err) != 0)
+		return botify_err_prefix(err, "the stored session of user %lld is corrupt", (long long)user);
+	return 0;
+}
+
+/* Drops an unusable record (the next call starts a new session) and says
+ * so in err; a failure to drop it is added to the message. */
+static void drop_record(struct botify_service_worker *wk, int64_t user, botify_err *err)
+{
+	botify_err derr = {0};
+	size_t n = strnlen(err->msg, sizeof(err->msg) - 1);
+	if (botify_sessions_drop(&wk->conn, user, &derr) == 0)
+		snprintf(err->msg + n, sizeof(err->msg) - n, "; the session was dropped");
+	else
+		snprintf(err->msg + n, sizeof(err->msg) - n, "; dropping it failed: %s", derr.msg);
+}
+
 /* POST /next/<user> and /last/<user>, after the path was matched. */
 static void handle_call(botify_service *s, int message, const char *id, size_t id_len,
 			const botify_http_request *req, botify_http_reply *reply)
@@ -277,17 +312,18 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 	int32_t out = -1;
 	uint64_t ended = 0;
 	int found = botify_sessions_get(&wk->conn, user, wk->record, size, &ended, &err);
+	if (found < 0 && err.code == BOTIFY_EFORMAT) { /* a record of the wrong size */
+		drop_record(wk, user, &err);
+		status = 500;
+		goto done;
+	}
 	if (found < 0) {
 		status = err.code == BOTIFY_ERUNTIME ? 503 : 500;
 		goto done;
 	}
 	uint32_t spec_hash = botify_murmur3_32(rec->spec, strlen(rec->spec), 0);
-	if (found && (h->magic != SESSION_MAGIC || h->arm != (uint32_t)arm || h->spec_hash != spec_hash ||
-		      h->state_size != rec->state_size)) {
-		botify_fail(&err, BOTIFY_EFORMAT, "the stored session of user %lld belongs to another "
-			    "recommender (arm %u, spec hash %08x, %llu bytes of state; want arm %d, %08x, %zu bytes)",
-			    (long long)user, h->arm, h->spec_hash, (unsigned long long)h->state_size, arm,
-			    spec_hash, rec->state_size);
+	if (found && check_record(s, rec, arm, spec_hash, user, wk->record, &err) != 0) {
+		drop_record(wk, user, &err);
 		status = 500;
 		goto done;
 	}
