@@ -83,6 +83,12 @@ static int contextual_check_state(const botify_rec *r, const void *state, botify
 	return botify_fallback_check_state(&d->fallback, state, err);
 }
 
+static int contextual_worker_check(const botify_rec *r, void *worker, double deadline, botify_err *err)
+{
+	const struct contextual *d = r->data;
+	return botify_fallback_worker_check(&d->fallback, worker, deadline, err);
+}
+
 const botify_rec_ops botify_rec_contextual = {
 	.name = "contextual",
 	.summary = "a uniform track from the previous track's list in tracks_with_recs.json; else the fallback (random)",
@@ -94,5 +100,6 @@ const botify_rec_ops botify_rec_contextual = {
 	.recommend = contextual_recommend,
 	.end_session = contextual_end_session,
 	.check_state = contextual_check_state,
+	.worker_check = contextual_worker_check,
 	.free = contextual_free,
 };

@@ -22,6 +22,7 @@
 #define SESSION_STREAM 0x73657276ULL /* "serv" */
 #define SESSION_MAGIC 0x32535442u    /* "BTS2" read as little-endian bytes */
 #define LOG_BUF (256 * 1024)
+#define START_CHECK_WAIT 0.3     /* seconds a started exec: child must live */
 
 /* The record's header; the recommender's state follows it. Plain bytes, so
  * it can live in Redis (read back by the same build of botify). */
@@ -124,6 +125,15 @@ int botify_service_init(botify_service *s, const botify_service_opts *o, botify_
 		wk->conn_open = 1;
 		s->free_list[s->n_free++] = i;
 	}
+	/* children that cannot run have exited by now; one wait for all */
+	double deadline = botify_rec_now() + START_CHECK_WAIT;
+	for (int i = 0; i < n; i++)
+		for (int a = 0; a < o->n_arms; a++)
+			if (botify_rec_worker_check(o->recs[a], s->workers[i].rec_worker[a], deadline, err) != 0) {
+				if (o->experiment)
+					botify_err_prefix(err, "arm %s", botify_arm_name(a));
+				goto fail;
+			}
 	return 0;
 fail:
 	botify_service_free(s);
