@@ -81,7 +81,7 @@ int cmd_serve(int argc, char **argv)
 	const char *world_dir = NULL, *rec_spec = NULL, *log_path = NULL, *experiment = NULL;
 	const char *arms_list = NULL, *redis_url = NULL, *redis_prefix = "botify", *host = "127.0.0.1";
 	int64_t port = 5000, threads = cpu_count(), seed = 1, max_steps = 1000, max_body = 4096;
-	double rec_timeout = BOTIFY_REC_TIMEOUT, ttl = 3600;
+	double rec_timeout = BOTIFY_REC_TIMEOUT, ttl = 3600, request_timeout = 30;
 	int force = 0;
 	struct flag flags[] = {
 		FLAG_STR("recommender", &rec_spec, "SPEC", "the recommender, e.g. nn:model=DIR"),
@@ -100,6 +100,8 @@ int cmd_serve(int argc, char **argv)
 		FLAG_LONG("max-steps", &max_steps, "M", "\"next\" calls a session may make", 1, 1e9),
 		FLAG_DOUBLE("rec-timeout", &rec_timeout, "S", "seconds per exec:/remote: call and Redis command", 0.001, 86400),
 		FLAG_LONG("max-body", &max_body, "BYTES", "largest request body accepted", 64, 1 << 24),
+		FLAG_DOUBLE("request-timeout", &request_timeout, "S",
+			    "seconds a request may take to arrive whole (slow clients are cut)", 0.1, 3600),
 		FLAG_END,
 	};
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
@@ -182,7 +184,7 @@ int cmd_serve(int argc, char **argv)
 		goto fail;
 	const botify_http_server_opts ho = {
 		.host = host, .port = (int)port, .threads = (int)threads, .max_body = (size_t)max_body,
-		.max_connections = connection_budget(),
+		.max_connections = connection_budget(), .request_timeout = request_timeout,
 		.handler = botify_service_handle, .ctx = &svc,
 	};
 	if (botify_http_server_start(&server, &ho, &err) != 0)

@@ -298,14 +298,19 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 			    botify_recproto_quote(q, sizeof(q), id, id_len));
 		return;
 	}
-	if (user >= w->U) {
-		reply_error(s, reply, 404, "unknown user %lld (the world has %d users)", (long long)user, w->U);
+	if (user >= w->U) { /* the id as given: a huge one was clamped */
+		reply_error(s, reply, 404, "unknown user %s (the world has %d users)",
+			    botify_recproto_quote(q, sizeof(q), id, id_len), w->U);
 		return;
 	}
 	botify_rec_call call = { user, 0, 0 };
 	botify_err err = {0};
 	if (botify_recproto_parse_body(req->body, req->body_len, &call.track, &call.time, &err) != 0) {
 		reply_error(s, reply, 400, "%s", err.msg);
+		return;
+	}
+	if (!(call.time >= 0 && call.time <= 1)) { /* a share of the track */
+		reply_error(s, reply, 400, "'time' must be from 0 to 1, not %g", call.time);
 		return;
 	}
 	if (call.track >= w->N) {
@@ -402,7 +407,8 @@ static void handle_track(botify_service *s, const char *id, size_t id_len, botif
 		return;
 	}
 	if (t >= w->N) {
-		reply_error(s, reply, 404, "unknown track %lld (the catalog has %d tracks)", (long long)t, w->N);
+		reply_error(s, reply, 404, "unknown track %s (the catalog has %d tracks)",
+			    botify_recproto_quote(q, sizeof(q), id, id_len), w->N);
 		return;
 	}
 	cJSON *o = cJSON_CreateObject();
