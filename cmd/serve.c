@@ -59,6 +59,38 @@ static unsigned connection_budget(void)
 	return rl.rlim_cur > 256 ? (unsigned)(rl.rlim_cur - 128) : (unsigned)(rl.rlim_cur / 2);
 }
 
+#define PASSWORD_ENV "BOTIFY_REDIS_PASSWORD"
+
+/* The Redis password from --redis-password-file or the environment, never
+ * the command line (which every local user sees in ps): into buf, "" for
+ * none. */
+static int read_password(const char *file, char *buf, size_t n, botify_err *err)
+{
+	buf[0] = 0;
+	if (!file) {
+		const char *env = getenv(PASSWORD_ENV);
+		if (env && strlen(env) >= n)
+			return botify_fail(err, BOTIFY_EINVAL, "%s is longer than %zu characters", PASSWORD_ENV,
+					   n - 1);
+		if (env)
+			snprintf(buf, n, "%s", env);
+		return 0;
+	}
+	FILE *f = fopen(file, "r");
+	if (!f)
+		return botify_fail_errno(err, errno, "cannot read the redis password file '%s'", file);
+	int ok = fgets(buf, (int)n, f) != NULL;
+	fclose(f);
+	size_t len = ok ? strcspn(buf, "\r\n") : 0;
+	if (ok && buf[len] == 0 && len == n - 1)
+		return botify_fail(err, BOTIFY_EINVAL, "'%s': the password is longer than %zu characters",
+				   file, n - 2);
+	buf[len] = 0;
+	if (!len)
+		return botify_fail(err, BOTIFY_EINVAL, "'%s': no password on its first line", file);
+	return 0;
+}
+
 static const struct flag_doc doc = {
 	.usage = "botify serve --recommender SPEC [--port 5000] [--log FILE] [--redis URL] [options]",
 	.summary =
@@ -80,6 +112,7 @@ int cmd_serve(int argc, char **argv)
 {
 	const char *world_dir = NULL, *rec_spec = NULL, *log_path = NULL, *experiment = NULL;
 	const char *arms_list = NULL, *redis_url = NULL, *redis_prefix = "botify", *host = "127.0.0.1";
+	const char *password_file = NULL;
 	int64_t port = 5000, threads = cpu_count(), seed = 1, max_steps = 1000, max_body = 4096;
 	double rec_timeout = BOTIFY_REC_TIMEOUT, ttl = 3600, request_timeout = 30;
 	int force = 0;
@@ -93,6 +126,8 @@ int cmd_serve(int argc, char **argv)
 		FLAG_BOOL("force", &force, "replace an existing --log"),
 		FLAG_STR("redis", &redis_url, "URL", "keep sessions in Redis: redis://HOST[:PORT][/DB]"),
 		FLAG_STR("redis-prefix", &redis_prefix, "P", "prefix of the Redis keys"),
+		FLAG_STR("redis-password-file", &password_file, "FILE",
+			 "the Redis password: FILE's first line (or set " PASSWORD_ENV ")"),
 		FLAG_DOUBLE("session-ttl", &ttl, "S", "seconds a session lives without a call", 0.001, 1e9),
 		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
 		FLAG_LONG("threads", &threads, "T", "request threads (default: all cores)", 1, 256),
@@ -115,6 +150,11 @@ int cmd_serve(int argc, char **argv)
 		return usage_error("serve", "--experiment needs --arms C=SPEC,T1=SPEC,...");
 	if (arms_list && !experiment)
 		return usage_error("serve", "--arms needs --experiment NAME");
+	if (redis_url && strchr(redis_url, '@'))
+		return usage_error("serve", "no password in --redis: the process list shows it to every "
+				   "local user (use " PASSWORD_ENV " or --redis-password-file)");
+	if (password_file && !redis_url)
+		return usage_error("serve", "--redis-password-file needs --redis");
 
 	botify_err err = {0};
 	botify_world w = {0};
@@ -152,6 +192,9 @@ int cmd_serve(int argc, char **argv)
 			goto fail;
 		n_arms = arms.n;
 	}
+	char password[256];
+	if (redis_url && read_password(password_file, password, sizeof(password), &err) != 0)
+		goto fail;
 	if (load_world(&w, world_dir, 0, &err) != 0)
 		goto fail;
 	botify_rec_env env = { .world = &w, .max_steps = max_steps, .rec_timeout = rec_timeout };
@@ -166,7 +209,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	const botify_sessions_opts so = {
 		.redis_url = redis_url, .prefix = redis_prefix, .n_users = w.U, .ttl = ttl,
-		.timeout = rec_timeout,
+		.timeout = rec_timeout, .password = redis_url && password[0] ? password : NULL,
 	};
 	if (botify_sessions_init(&store, &so, &err) != 0)
 		goto fail;
@@ -189,9 +232,12 @@ int cmd_serve(int argc, char **argv)
 	};
 	if (botify_http_server_start(&server, &ho, &err) != 0)
 		goto fail;
-	fprintf(stderr, "botify serve: listening on http://%s:%d (%s, %lld threads, sessions in %s%s)\n",
-		host, server.port, experiment ? experiment : rec_spec, (long long)threads,
-		redis_url ? "redis " : "memory", redis_url ? redis_url : "");
+	char where[320] = "memory";
+	if (redis_url) /* from the parsed URL: never a password */
+		snprintf(where, sizeof(where), "redis %s:%d/%d%s", store.host, store.port, store.db,
+			 store.password[0] ? " with a password" : "");
+	fprintf(stderr, "botify serve: listening on http://%s:%d (%s, %lld threads, sessions in %s)\n",
+		host, server.port, experiment ? experiment : rec_spec, (long long)threads, where);
 	fflush(stderr);
 
 	pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);

@@ -34,26 +34,33 @@ static int64_t now_ms(void)
 int botify_sessions_parse_url(const char *url, char *host, size_t host_n, int *port, int *db,
 			      char *password, size_t password_n, botify_err *err)
 {
+	/* messages show the url without its password */
+	char shown[300];
+	const char *at0 = strchr(url, '@');
+	if (at0 && !strncmp(url, "redis://", 8))
+		snprintf(shown, sizeof(shown), "redis://***%s", at0);
+	else
+		snprintf(shown, sizeof(shown), "%s", url);
 	const char *p = url;
 	*port = 6379;
 	*db = 0;
 	password[0] = 0;
 	if (strncmp(p, "redis://", 8) != 0)
-		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s' must start with redis://", url);
+		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s' must start with redis://", shown);
 	p += 8;
 	const char *at = strchr(p, '@');
 	if (at) {
 		/* [user]:password@ -- Redis 6 users are not supported, only the password */
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 		if (!colon || (size_t)(at - colon - 1) >= password_n)
-			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': expected :PASSWORD@ before the host", url);
+			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': expected :PASSWORD@ before the host", shown);
 		memcpy(password, colon + 1, (size_t)(at - colon - 1));
 		password[at - colon - 1] = 0;
 		p = at + 1;
 	}
 	size_t hl = strcspn(p, ":/");
 	if (hl == 0 || hl >= host_n)
-		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s' has no host", url);
+		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s' has no host", shown);
 	memcpy(host, p, hl);
 	host[hl] = 0;
 	p += hl;
@@ -62,7 +69,7 @@ int botify_sessions_parse_url(const char *url, char *host, size_t host_n, int *p
 		errno = 0;
 		long v = strtol(p + 1, &end, 10);
 		if (end == p + 1 || errno || v < 1 || v > 65535 || (*end && *end != '/'))
-			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': bad port", url);
+			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': bad port", shown);
 		*port = (int)v;
 		p = end;
 	}
@@ -70,10 +77,10 @@ int botify_sessions_parse_url(const char *url, char *host, size_t host_n, int *p
 		errno = 0;
 		long v = strtol(p + 1, &end, 10);
 		if (end == p + 1 || errno || v < 0 || v > 1000000 || *end)
-			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': bad database number", url);
+			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': bad database number", shown);
 		*db = (int)v;
 	} else if (*p && strcmp(p, "/") != 0) {
-		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': unexpected '%s'", url, p);
+		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': unexpected '%s'", shown, p);
 	}
 	return 0;
 }
@@ -120,6 +127,12 @@ int botify_sessions_init(botify_sessions *s, const botify_sessions_opts *o, boti
 	if (botify_sessions_parse_url(o->redis_url, s->host, sizeof(s->host), &s->port, &s->db,
 				      s->password, sizeof(s->password), err) != 0)
 		return -1;
+	if (o->password) {
+		if (strlen(o->password) >= sizeof(s->password) || strpbrk(o->password, "\r\n"))
+			return botify_fail(err, BOTIFY_EINVAL, "the redis password must be 1 to %zu "
+					   "characters on one line", sizeof(s->password) - 1);
+		strcpy(s->password, o->password);
+	}
 	/* fail at start, not at the first request */
 	botify_sessions_conn c;
 	if (botify_sessions_conn_open(&c, s, err) != 0)

@@ -10,6 +10,8 @@
  * Besides the record, the store counts the sessions each user has ended, so
  * the service can give every session its own random stream.
  *
+ * Messages never show the Redis password (a URL's is shown as ***).
+ *
  * Both backends behave alike: a record expires ttl seconds after it was
  * last written, a user's count of ended sessions ttl seconds after it last
  * grew (both then read as absent / 0). In Redis the keys are
@@ -33,6 +35,7 @@
 typedef struct botify_sessions_opts {
 	const char *redis_url;  /* redis://[:PASSWORD@]HOST[:PORT][/DB]; NULL: memory */
 	const char *prefix;     /* Redis key prefix; NULL: "botify" */
+	const char *password;   /* Redis AUTH password; NULL: the URL's, if any */
 	int64_t n_users;        /* memory: user ids are 0..n_users-1 */
 	double ttl;             /* seconds; > 0 */
 	double timeout;         /* Redis connect and command timeout, seconds */

@@ -7,7 +7,8 @@
 #   stop_serve PID             SIGTERM, wait; returns the server's exit code
 #   start_redis [PORT]         redis-server on a free loopback port (or PORT)
 #                              with its own directory under $T; sets
-#                              REDIS_PORT and REDIS_PID
+#                              REDIS_PORT and REDIS_PID; $REDIS_EXTRA holds
+#                              more redis-server options
 #   start_redis_ephemeral      the same on a port inside this machine's
 #                              ephemeral (outgoing) port range
 #   kill_redis                 kill -9 the redis-server of REDIS_PID
@@ -87,7 +88,7 @@ start_redis() {
 		port=${want:-$((20000 + RANDOM % 40000))}
 		rm -f "$T/redis/log.$port.$try" # a restart on the same port: wait for the new one
 		redis-server --port "$port" --bind 127.0.0.1 --dir "$T/redis" --save '' --appendonly no \
-			--daemonize no --logfile "$T/redis/log.$port.$try" >/dev/null 2>&1 &
+			--daemonize no --logfile "$T/redis/log.$port.$try" ${REDIS_EXTRA:-} >/dev/null 2>&1 &
 		local pid=$!
 		if _wait_for_line "$T/redis/log.$port.$try" 'Ready to accept connections' "$pid"; then
 			REDIS_PORT=$port

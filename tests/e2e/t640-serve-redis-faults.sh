@@ -91,4 +91,34 @@ INNER
 	expect_eq 0 "$(cat "$T/ns/serve.rc")" "serve's exit code"
 fi
 
+check "a Redis password: from the environment or a file, never the command line, never printed"
+PW=s3cr3t-pw-7781
+REDIS_EXTRA="--requirepass $PW" start_redis || exit 1
+R="redis://127.0.0.1:$REDIS_PORT"
+expect_exit 2 "$BOTIFY" serve --world "$W" --port 0 --recommender random --redis "redis://:$PW@127.0.0.1:$REDIS_PORT"
+expect_stderr 'no password in --redis: the process list shows it'
+expect_no_stderr "$PW"
+expect_exit 2 "$BOTIFY" serve --world "$W" --port 0 --recommender random --redis "redis://:$PW@127.0.0.1:x"
+expect_no_stderr "$PW"
+expect_exit 2 "$BOTIFY" serve --world "$W" --port 0 --recommender random --redis "$R"
+expect_one_line_error
+expect_stderr 'NOAUTH|Authentication required'
+printf 'wrong-%s\n' "$PW" >"$T/badpw"
+expect_exit 2 "$BOTIFY" serve --world "$W" --port 0 --recommender random --redis "$R" --redis-password-file "$T/badpw"
+expect_one_line_error
+expect_stderr 'AUTH: (WRONGPASS|ERR invalid password)'
+expect_no_stderr "$PW"
+expect_exit 2 "$BOTIFY" serve --world "$W" --port 0 --recommender random --redis "$R" --redis-password-file "$T/none"
+expect_stderr "cannot read the redis password file"
+printf '%s\n' "$PW" >"$T/pw"
+start_serve pwfile --world "$W" --recommender random --redis "$R" --redis-password-file "$T/pw" || exit 1
+expect_eq 200 "$(calls "$SERVE_PORT" 1 1)" "a call with the password from a file"
+ps -eo args | grep -F -- "$PW" | grep -v grep | grep -q botify && fail "the password is in the process list"
+stop_serve "$SERVE_PID" || fail "serve exited with $?"
+BOTIFY_REDIS_PASSWORD=$PW start_serve pwenv --world "$W" --recommender random --redis "$R" || exit 1
+expect_eq 200 "$(calls "$SERVE_PORT" 2 1)" "a call with the password from the environment"
+stop_serve "$SERVE_PID" || fail "serve exited with $?"
+grep -q 'sessions in redis 127.0.0.1:[0-9]*/0 with a password' "$T/pwenv.err" || fail "start-up line: $(head -n 1 "$T/pwenv.err")"
+grep -qF -- "$PW" "$T/pwfile.err" "$T/pwenv.err" && fail "the password was printed"
+
 finish
