@@ -247,16 +247,17 @@ int cmd_serve(int argc, char **argv)
 	fprintf(stderr, "botify serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
 	botify_http_server_stop(&server);
 	botify_service_stats st = botify_service_get_stats(&svc);
-	int flushed = botify_service_flush(&svc, &err);
-	if (flushed != 0)
-		goto fail;
 	if (log_open) {
-		log_open = 0;
-		if (botify_outfile_commit(&log, &err) != 0)
+		log_open = 0; /* committed or kept as .partial: done either way */
+		if (botify_service_close_log(&svc, &err) != 0)
 			goto fail;
 	}
-	fprintf(stderr, "botify serve: answered %lld next and %lld last calls; %lld requests rejected, %lld failed%s%s\n",
-		(long long)st.next, (long long)st.last, (long long)st.rejected, (long long)st.failed,
+	char logged[96] = "";
+	if (st.logged_failed)
+		snprintf(logged, sizeof(logged), " (%lld of them logged: their session could not be stored)",
+			 (long long)st.logged_failed);
+	fprintf(stderr, "botify serve: answered %lld next and %lld last calls; %lld requests rejected, %lld failed%s%s%s\n",
+		(long long)st.next, (long long)st.last, (long long)st.rejected, (long long)st.failed, logged,
 		log_path ? "; log: " : "", log_path ? log_path : "");
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;

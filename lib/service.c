@@ -77,7 +77,7 @@ void botify_service_free(botify_service *s)
 			free_worker(s, &s->workers[i]);
 	free(s->workers);
 	free(s->free_list);
-	free(s->log_buf);
+	botify_servelog_free(&s->log);
 	if (s->ready) {
 		pthread_mutex_destroy(&s->pool_mu);
 		pthread_cond_destroy(&s->pool_cv);
@@ -107,11 +107,10 @@ int botify_service_init(botify_service *s, const botify_service_opts *o, botify_
 	int n = o->workers > 0 ? o->workers : 1;
 	s->workers = botify_calloc((size_t)n, sizeof(*s->workers), "service workers", err);
 	s->free_list = botify_calloc((size_t)n, sizeof(int), "service workers", err);
-	if (o->log)
-		s->log_buf = botify_malloc(LOG_BUF, 1, "log buffer", err);
-	if (!s->workers || !s->free_list || (o->log && !s->log_buf))
+	if (!s->workers || !s->free_list)
 		goto fail;
-	s->log_cap = LOG_BUF;
+	if (o->log && botify_servelog_init(&s->log, o->log, LOG_BUF, err) != 0)
+		goto fail;
 	s->n_workers = n;
 	for (int i = 0; i < n; i++) {
 		struct botify_service_worker *wk = &s->workers[i];
@@ -158,50 +157,39 @@ static void give_back(botify_service *s, struct botify_service_worker *wk)
 	pthread_mutex_unlock(&s->pool_mu);
 }
 
-/* With log_mu held. */
-static void log_drain(botify_service *s)
-{
-	if (s->log_len && !s->log_failed &&
-	    botify_outfile_write(s->o.log, s->log_buf, s->log_len, &s->log_err) != 0)
-		s->log_failed = 1;
-	s->log_len = 0; /* after a failure rows are dropped: the run ends in an error anyway */
-}
-
-/* Appends a row and counts the call; 0, or -1 once the log has failed. */
+/* Writes the call's row; 0 once it is on disk (or without a log). */
 static int log_row(botify_service *s, const botify_event *e)
 {
+	if (!s->o.log)
+		return 0;
 	char line[BOTIFY_EVENT_MAX_LINE];
-	size_t n = s->o.log ? botify_event_format(line, e, s->o.experiment ? s->o.experiment->name : NULL) : 0;
+	size_t n = botify_event_format(line, e, s->o.experiment ? s->o.experiment->name : NULL);
+	return botify_servelog_row(&s->log, line, n);
+}
+
+/* A call whose row was written but whose session could not be stored. */
+static void logged_unanswered(botify_service *s, int rc)
+{
+	if (!s->o.log || rc == 0)
+		return;
 	pthread_mutex_lock(&s->log_mu);
-	if (e->message == BOTIFY_MSG_LAST)
+	s->stats.logged_failed++;
+	pthread_mutex_unlock(&s->log_mu);
+}
+
+static void count_answer(botify_service *s, int message)
+{
+	pthread_mutex_lock(&s->log_mu);
+	if (message == BOTIFY_MSG_LAST)
 		s->stats.last++;
 	else
 		s->stats.next++;
-	if (s->o.log && !s->log_failed) {
-		if (s->log_len + n > s->log_cap)
-			log_drain(s);
-		if (!s->log_failed) {
-			memcpy(s->log_buf + s->log_len, line, n);
-			s->log_len += n;
-		}
-	}
-	int rc = s->log_failed ? -1 : 0;
 	pthread_mutex_unlock(&s->log_mu);
-	return rc;
 }
 
-int botify_service_flush(botify_service *s, botify_err *err)
+int botify_service_close_log(botify_service *s, botify_err *err)
 {
-	pthread_mutex_lock(&s->log_mu);
-	if (s->o.log)
-		log_drain(s);
-	int rc = 0;
-	if (s->log_failed) {
-		*err = s->log_err;
-		rc = -1;
-	}
-	pthread_mutex_unlock(&s->log_mu);
-	return rc;
+	return s->o.log ? botify_servelog_close(&s->log, err) : 0;
 }
 
 botify_service_stats botify_service_get_stats(botify_service *s)
@@ -366,16 +354,8 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 		goto done;
 	}
 	h->calls++;
-	rc = message == BOTIFY_MSG_NEXT ? botify_sessions_put(&wk->conn, user, wk->record, size, &err)
-					: botify_sessions_end(&wk->conn, user, &err);
-	if (rc != 0)
-		status = err.code == BOTIFY_ERUNTIME ? 503 : 500;
-done:
-	give_back(s, wk);
-	if (status) {
-		reply_error(s, reply, status, "%s", err.msg);
-		return;
-	}
+	/* the row first: a call whose row cannot be written is answered 503
+	 * and leaves its session as it was */
 	botify_event e = {
 		.timestamp = wall_ms(),
 		.user = user,
@@ -387,9 +367,23 @@ done:
 	};
 	e.latency = mono() - t0;
 	if (log_row(s, &e) != 0) {
-		reply_error(s, reply, 503, "the log cannot be written: %s", s->log_err.msg);
+		botify_fail(&err, BOTIFY_EIO, "the log cannot be written: %s", s->log.err.msg);
+		status = 503;
+		goto done;
+	}
+	rc = message == BOTIFY_MSG_NEXT ? botify_sessions_put(&wk->conn, user, wk->record, size, &err)
+					: botify_sessions_end(&wk->conn, user, &err);
+	if (rc != 0) {
+		status = err.code == BOTIFY_ERUNTIME ? 503 : 500;
+		logged_unanswered(s, rc);
+	}
+done:
+	give_back(s, wk);
+	if (status) {
+		reply_error(s, reply, status, "%s", err.msg);
 		return;
 	}
+	count_answer(s, message);
 	if (message == BOTIFY_MSG_NEXT)
 		reply_text(reply, 200, "{\"user\": %lld, \"track\": %d}", (long long)user, out);
 	else
