@@ -37,8 +37,8 @@ grep -q 'Redis' "$T/s.err" && fail "serve printed: $(cat "$T/s.err")"
 stop_serve "$SERVE_PID" || fail "serve exited with $?"
 
 check "a connection to itself is refused (a network namespace with a 10-port ephemeral range)"
-if ! unshare -n true 2>/dev/null; then
-	echo "note: cannot create a network namespace (unshare -n) here; the narrowed run is not made"
+if ! unshare -n true 2>/dev/null || ! command -v ip >/dev/null || ! command -v ss >/dev/null; then
+	fail "this check needs unshare -n (root), ip and ss"
 else
 	cat >"$T/inner.sh" <<'INNER'
 set -u
