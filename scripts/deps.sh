@@ -3,10 +3,10 @@
 # Uses sudo when not root. Safe to run repeatedly: installed packages are skipped.
 set -e
 # libcurl, libmicrohttpd, hiredis: remote: and botify serve (issue 6); redis-server,
-# curl, procps: the serve tests; wrk and time: the benchmarks; python3-numpy and
+# curl, procps, iproute2: the serve tests; wrk and time: the benchmarks; python3-numpy and
 # librsvg2-bin: the tests' cross-checks (numpy reads our .npy, the forest plot renders)
 PKGS="build-essential pkg-config libopenblas-dev libcjson-dev zlib1g-dev check
-      libcurl4-openssl-dev libmicrohttpd-dev libhiredis-dev redis-server curl procps wrk time
+      libcurl4-openssl-dev libmicrohttpd-dev libhiredis-dev redis-server curl procps iproute2 wrk time
       python3-numpy librsvg2-bin"
 missing=""
 for p in $PKGS; do
