@@ -146,7 +146,7 @@ done
 ms=$((($(date +%s%N) - t0) / 1000000))
 exec 4<&-
 [ "$cut" != no ] || fail "still connected after $ms ms"
-[ "$ms" -ge 1400 ] && [ "$ms" -le 4000 ] || fail "cut after $ms ms, expected about 1500"
+[ "$ms" -ge 1400 ] && [ "$ms" -le 6000 ] || fail "cut after $ms ms, expected about 1500"
 run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SERVE_PORT/"
 expect_eq 200 "$(cat "$OUT")" "a normal request afterwards"
 stop_serve "$slow" || fail "serve exited with $?"
