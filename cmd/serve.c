@@ -59,6 +59,38 @@ static unsigned connection_budget(void)
 	return rl.rlim_cur > 256 ? (unsigned)(rl.rlim_cur - 128) : (unsigned)(rl.rlim_cur / 2);
 }
 
+#define PASSWORD_ENV "BOTIFY_REDIS_PASSWORD"
+
+/* The Redis password from --redis-password-file or the environment, never
+ * the command line (which every local user sees in ps): into buf, "" for
+ * none. */
+static int read_password(const char *file, char *buf, size_t n, botify_err *err)
+{
+	buf[0] = 0;
+	if (!file) {
+		const char *env = getenv(PASSWORD_ENV);
+		if (env && strlen(env) >= n)
+			return botify_fail(err, BOTIFY_EINVAL, "%s is longer than %zu characters", PASSWORD_ENV,
+					   n - 1);
+		if (env)
+			snprintf(buf, n, "%s", env);
+		return 0;
+	}
+	FILE *f = fopen(file, "r");
+	if (!f)
+		return botify_fail_errno(err, errno, "cannot read the redis password file '%s'", file);
+	int ok = fgets(buf, (int)n, f) != NULL;
+	fclose(f);
+	size_t len = ok ? strcspn(buf, "\r\n") : 0;
+	if (ok && buf[len] == 0 && len == n - 1)
+		return botify_fail(err, BOTIFY_EINVAL, "'%s': the password is longer than %zu characters",
+				   file, n - 2);
+	buf[len] = 0;
+	if (!len)
+		return botify_fail(err, BOTIFY_EINVAL, "'%s': no password on its first line", file);
+	return 0;
+}
+
 static const struct flag_doc doc = {
 	.usage = "botify serve --recommender SPEC [--port 5000] [--log FILE] [--redis URL] [options]",
 	.summary =
@@ -80,8 +112,9 @@ int cmd_serve(int argc, char **argv)
 {
 	const char *world_dir = NULL, *rec_spec = NULL, *log_path = NULL, *experiment = NULL;
 	const char *arms_list = NULL, *redis_url = NULL, *redis_prefix = "botify", *host = "127.0.0.1";
+	const char *password_file = NULL;
 	int64_t port = 5000, threads = cpu_count(), seed = 1, max_steps = 1000, max_body = 4096;
-	double rec_timeout = BOTIFY_REC_TIMEOUT, ttl = 3600;
+	double rec_timeout = BOTIFY_REC_TIMEOUT, ttl = 3600, request_timeout = 30;
 	int force = 0;
 	struct flag flags[] = {
 		FLAG_STR("recommender", &rec_spec, "SPEC", "the recommender, e.g. nn:model=DIR"),
@@ -93,6 +126,8 @@ int cmd_serve(int argc, char **argv)
 		FLAG_BOOL("force", &force, "replace an existing --log"),
 		FLAG_STR("redis", &redis_url, "URL", "keep sessions in Redis: redis://HOST[:PORT][/DB]"),
 		FLAG_STR("redis-prefix", &redis_prefix, "P", "prefix of the Redis keys"),
+		FLAG_STR("redis-password-file", &password_file, "FILE",
+			 "the Redis password: FILE's first line (or set " PASSWORD_ENV ")"),
 		FLAG_DOUBLE("session-ttl", &ttl, "S", "seconds a session lives without a call", 0.001, 1e9),
 		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
 		FLAG_LONG("threads", &threads, "T", "request threads (default: all cores)", 1, 256),
@@ -100,6 +135,8 @@ int cmd_serve(int argc, char **argv)
 		FLAG_LONG("max-steps", &max_steps, "M", "\"next\" calls a session may make", 1, 1e9),
 		FLAG_DOUBLE("rec-timeout", &rec_timeout, "S", "seconds per exec:/remote: call and Redis command", 0.001, 86400),
 		FLAG_LONG("max-body", &max_body, "BYTES", "largest request body accepted", 64, 1 << 24),
+		FLAG_DOUBLE("request-timeout", &request_timeout, "S",
+			    "seconds a request may take to arrive whole (slow clients are cut)", 0.1, 3600),
 		FLAG_END,
 	};
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
@@ -113,6 +150,11 @@ int cmd_serve(int argc, char **argv)
 		return usage_error("serve", "--experiment needs --arms C=SPEC,T1=SPEC,...");
 	if (arms_list && !experiment)
 		return usage_error("serve", "--arms needs --experiment NAME");
+	if (redis_url && strchr(redis_url, '@'))
+		return usage_error("serve", "no password in --redis: the process list shows it to every "
+				   "local user (use " PASSWORD_ENV " or --redis-password-file)");
+	if (password_file && !redis_url)
+		return usage_error("serve", "--redis-password-file needs --redis");
 
 	botify_err err = {0};
 	botify_world w = {0};
@@ -150,6 +192,9 @@ int cmd_serve(int argc, char **argv)
 			goto fail;
 		n_arms = arms.n;
 	}
+	char password[256];
+	if (redis_url && read_password(password_file, password, sizeof(password), &err) != 0)
+		goto fail;
 	if (load_world(&w, world_dir, 0, &err) != 0)
 		goto fail;
 	botify_rec_env env = { .world = &w, .max_steps = max_steps, .rec_timeout = rec_timeout };
@@ -164,7 +209,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	const botify_sessions_opts so = {
 		.redis_url = redis_url, .prefix = redis_prefix, .n_users = w.U, .ttl = ttl,
-		.timeout = rec_timeout,
+		.timeout = rec_timeout, .password = redis_url && password[0] ? password : NULL,
 	};
 	if (botify_sessions_init(&store, &so, &err) != 0)
 		goto fail;
@@ -182,14 +227,17 @@ int cmd_serve(int argc, char **argv)
 		goto fail;
 	const botify_http_server_opts ho = {
 		.host = host, .port = (int)port, .threads = (int)threads, .max_body = (size_t)max_body,
-		.max_connections = connection_budget(),
+		.max_connections = connection_budget(), .request_timeout = request_timeout,
 		.handler = botify_service_handle, .ctx = &svc,
 	};
 	if (botify_http_server_start(&server, &ho, &err) != 0)
 		goto fail;
-	fprintf(stderr, "botify serve: listening on http://%s:%d (%s, %lld threads, sessions in %s%s)\n",
-		host, server.port, experiment ? experiment : rec_spec, (long long)threads,
-		redis_url ? "redis " : "memory", redis_url ? redis_url : "");
+	char where[320] = "memory";
+	if (redis_url) /* from the parsed URL: never a password */
+		snprintf(where, sizeof(where), "redis %s:%d/%d%s", store.host, store.port, store.db,
+			 store.password[0] ? " with a password" : "");
+	fprintf(stderr, "botify serve: listening on http://%s:%d (%s, %lld threads, sessions in %s)\n",
+		host, server.port, experiment ? experiment : rec_spec, (long long)threads, where);
 	fflush(stderr);
 
 	pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
@@ -199,16 +247,17 @@ int cmd_serve(int argc, char **argv)
 	fprintf(stderr, "botify serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
 	botify_http_server_stop(&server);
 	botify_service_stats st = botify_service_get_stats(&svc);
-	int flushed = botify_service_flush(&svc, &err);
-	if (flushed != 0)
-		goto fail;
 	if (log_open) {
-		log_open = 0;
-		if (botify_outfile_commit(&log, &err) != 0)
+		log_open = 0; /* committed or kept as .partial: done either way */
+		if (botify_service_close_log(&svc, &err) != 0)
 			goto fail;
 	}
-	fprintf(stderr, "botify serve: answered %lld next and %lld last calls; %lld requests rejected, %lld failed%s%s\n",
-		(long long)st.next, (long long)st.last, (long long)st.rejected, (long long)st.failed,
+	char logged[96] = "";
+	if (st.logged_failed)
+		snprintf(logged, sizeof(logged), " (%lld of them logged: their session could not be stored)",
+			 (long long)st.logged_failed);
+	fprintf(stderr, "botify serve: answered %lld next and %lld last calls; %lld requests rejected, %lld failed%s%s%s\n",
+		(long long)st.next, (long long)st.last, (long long)st.rejected, (long long)st.failed, logged,
 		log_path ? "; log: " : "", log_path ? log_path : "");
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;

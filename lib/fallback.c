@@ -53,6 +53,19 @@ int botify_fallback_next(const botify_fallback *f, const botify_rec *parent, bot
 	return botify_rec_next(&f->rec, &cc, c, out, err);
 }
 
+int botify_fallback_worker_check(const botify_fallback *f, void *worker, double deadline,
+				 botify_err *err)
+{
+	return f->rec.ops ? botify_rec_worker_check(&f->rec, worker, deadline, err) : 0;
+}
+
+int botify_fallback_check_state(const botify_fallback *f, const void *state, botify_err *err)
+{
+	if (!f->rec.ops)
+		return 0;
+	return botify_rec_check_state(&f->rec, (const char *)state + f->state_off, err);
+}
+
 int botify_fallback_last(const botify_fallback *f, botify_rec_ctx *ctx, const botify_rec_call *c,
 			 botify_err *err)
 {

@@ -44,6 +44,13 @@ void botify_fallback_worker_free(const botify_fallback *f, void *worker);
  * a uniform track of the parent's catalog. */
 int botify_fallback_next(const botify_fallback *f, const botify_rec *parent, botify_rec_ctx *ctx,
 			 const botify_rec_call *c, int32_t *out, botify_err *err);
+/* The child's worker_check (worker as from botify_fallback_worker_init). */
+int botify_fallback_worker_check(const botify_fallback *f, void *worker, double deadline,
+				 botify_err *err);
+
+/* Checks the child's part of the parent's state (botify_rec_check_state). */
+int botify_fallback_check_state(const botify_fallback *f, const void *state, botify_err *err);
+
 /* The session's last call, passed on to the child. */
 int botify_fallback_last(const botify_fallback *f, botify_rec_ctx *ctx, const botify_rec_call *c,
 			 botify_err *err);

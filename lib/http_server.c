@@ -7,12 +7,45 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
+
+/* One TCP connection, on the server's list while open: when its current
+ * request began (the connection opened, or the previous answer went out),
+ * and whether that request has fully arrived. */
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	double since;
+	int arrived;
+	int cut;
+};
+
+/* The list of open connections and the thread that cuts those whose
+ * request takes too long to arrive. */
+struct watch {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct conn head;       /* sentinel of a circular list */
+	double limit;           /* seconds */
+	int stop;
+	pthread_t th;
+	int running;
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 /* One request's upload, kept in MHD's per-request pointer. */
 struct upload {
@@ -66,6 +99,139 @@ static enum MHD_Result too_big(struct MHD_Connection *conn, size_t max)
 	return send_reply(conn, &reply);
 }
 
+static enum MHD_Result bad_request(struct MHD_Connection *conn, const char *msg)
+{
+	botify_http_reply reply;
+	reply.heap = NULL;
+	botify_http_reply_error(&reply, MHD_HTTP_BAD_REQUEST, msg);
+	return send_reply(conn, &reply);
+}
+
+/* Framing headers that two parsers could read two ways (a proxy in front
+ * taking one, this server the other: request smuggling) are refused. */
+struct framing {
+	int n_length, conflict, chunked;
+	const char *length;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	(void)kind;
+	struct framing *f = cls;
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		if (f->n_length++ && strcmp(f->length, value ? value : "") != 0)
+			f->conflict = 1;
+		f->length = value ? value : "";
+	} else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+		f->chunked = 1;
+	}
+	return MHD_YES;
+}
+
+static void mark_arrived(botify_http_server *s, struct MHD_Connection *conn, int arrived)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *c = ci ? ci->socket_context : NULL;
+	struct watch *w = s->watch;
+	if (!c || !w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	c->arrived = arrived;
+	if (!arrived)
+		c->since = mono_now();
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	botify_http_server *s = cls;
+	struct watch *w = s->watch;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		struct conn *c = calloc(1, sizeof(*c));
+		*socket_context = c;
+		if (!c)
+			return; /* not watched: only the idle timeout applies */
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		c->fd = ci ? ci->connect_fd : -1;
+		c->since = mono_now();
+		pthread_mutex_lock(&w->mu);
+		c->next = w->head.next;
+		c->prev = &w->head;
+		w->head.next->prev = c;
+		w->head.next = c;
+		pthread_mutex_unlock(&w->mu);
+	} else {
+		/* called before libmicrohttpd closes the socket: a cut never
+		 * reaches a reused descriptor */
+		struct conn *c = *socket_context;
+		if (!c)
+			return;
+		pthread_mutex_lock(&w->mu);
+		c->prev->next = c->next;
+		c->next->prev = c->prev;
+		pthread_mutex_unlock(&w->mu);
+		free(c);
+		*socket_context = NULL;
+	}
+}
+
+/* Each byte resets libmicrohttpd's idle timeout, so a client sending one
+ * every few seconds would hold its connection forever: a request must
+ * arrive whole within w->limit seconds of the previous answer (or of the
+ * connect). The socket is shut down; libmicrohttpd then closes it. */
+static void *watch_run(void *arg)
+{
+	struct watch *w = arg;
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		double now = mono_now();
+		for (struct conn *c = w->head.next; c != &w->head; c = c->next)
+			if (!c->arrived && !c->cut && c->fd >= 0 && now - c->since > w->limit) {
+				shutdown(c->fd, SHUT_RDWR);
+				c->cut = 1;
+			}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		double step = w->limit / 4 < 0.25 ? w->limit / 4 : 0.25;
+		ts.tv_nsec += (long)(step * 1e9);
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void watch_free(struct watch *w)
+{
+	if (!w)
+		return;
+	if (w->running) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = 1;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->th, NULL);
+	}
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+}
+
+/* "%00" would end the path early ("/next/1%00" read as "/next/1"): a path
+ * holding it is left undecoded, so it matches no endpoint and no id. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls, (void)conn;
+	if (strstr(s, "%00"))
+		return strlen(s);
+	return MHD_http_unescape(s);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -74,8 +240,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	botify_http_server *s = cls;
 	struct upload *up = *con_cls;
 	if (!up) { /* the headers are in: refuse a declared oversized body now */
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		struct framing fr = { 0, 0, 0, NULL };
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &fr);
+		if (fr.conflict)
+			return bad_request(conn, "Content-Length given twice with different values");
+		if (fr.n_length && fr.chunked)
+			return bad_request(conn, "both Content-Length and Transfer-Encoding");
+		const char *cl = fr.length;
 		if (cl) {
 			char *end;
 			errno = 0;
@@ -114,6 +285,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		up->body[up->len] = 0;
 		return MHD_YES;
 	}
+	mark_arrived(s, conn, 1);
 	if (up->too_big)
 		return too_big(conn, s->max_body);
 	botify_http_request req = { method, url, up->body ? up->body : "", up->len };
@@ -131,7 +303,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls, (void)conn, (void)toe;
+	(void)toe;
+	mark_arrived(cls, conn, 0); /* the next request's time starts now */
 	struct upload *up = *con_cls;
 	if (up) {
 		free(up->body);
@@ -160,6 +333,14 @@ int botify_http_server_start(botify_http_server *s, const botify_http_server_opt
 	/* idle keep-alive connections count against the limit: a short timeout
 	 * keeps clients that open and forget from locking others out */
 	unsigned int idle = o->idle_timeout ? o->idle_timeout : 15;
+	struct watch *w = calloc(1, sizeof(*w));
+	if (!w)
+		return botify_fail(err, BOTIFY_ENOMEM, "out of memory starting the server");
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->head.next = w->head.prev = &w->head;
+	w->limit = o->request_timeout > 0 ? o->request_timeout : 30;
+	s->watch = w;
 	struct MHD_OptionItem limit[] = {
 		{ o->max_connections ? MHD_OPTION_CONNECTION_LIMIT : MHD_OPTION_END,
 		  (intptr_t)o->max_connections, NULL },
@@ -171,14 +352,21 @@ int botify_http_server_start(botify_http_server *s, const botify_http_server_opt
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, idle,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
 		MHD_OPTION_ARRAY, limit,
 		MHD_OPTION_END);
-	if (!d)
+	if (!d) {
+		watch_free(w);
+		s->watch = NULL;
 		return botify_fail(err, BOTIFY_EIO, "cannot listen on %s:%d (in use, or not an address of this machine?)",
 				   host, o->port);
+	}
 	s->daemon = d;
+	if (pthread_create(&w->th, NULL, watch_run, w) == 0)
+		w->running = 1;
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : o->port;
 	return 0;
@@ -188,5 +376,6 @@ void botify_http_server_stop(botify_http_server *s)
 {
 	if (s->daemon)
 		MHD_stop_daemon(s->daemon);
+	watch_free(s->watch); /* after the daemon: its connections are closed */
 	memset(s, 0, sizeof(*s));
 }

@@ -7,7 +7,12 @@
  * Requests run on a pool of threads (keep-alive connections, epoll); the
  * handler is called concurrently from all of them and must be thread-safe.
  * Bodies over max_body bytes are answered 413 here, before the handler is
- * called; malformed HTTP is answered 400 by libmicrohttpd itself.
+ * called; malformed HTTP is answered 400 by libmicrohttpd itself, and so
+ * are framing headers two parsers could read two ways (Content-Length twice
+ * with different values, Content-Length with Transfer-Encoding). A path
+ * holding "%00" is not decoded. A request must arrive whole within
+ * request_timeout seconds of the connect or the previous answer, however
+ * slowly its bytes trickle in; the connection is cut otherwise.
  */
 #ifndef BOTIFY_HTTP_SERVER_H
 #define BOTIFY_HTTP_SERVER_H
@@ -46,6 +51,8 @@ typedef struct botify_http_server_opts {
 	size_t max_body;      /* bytes */
 	unsigned max_connections; /* open connections at once; 0: libmicrohttpd's default */
 	unsigned idle_timeout;    /* seconds an idle connection is kept; 0: 15 */
+	double request_timeout;   /* seconds a request may take to arrive whole,
+				   * from the connect or the previous answer; 0: 30 */
 	botify_http_handler handler;
 	void *ctx;
 } botify_http_server_opts;
@@ -56,6 +63,7 @@ typedef struct botify_http_server {
 	void *ctx;
 	size_t max_body;
 	int port;             /* the bound port */
+	struct watch *watch;  /* open connections, for request_timeout */
 } botify_http_server;
 
 /* Binds and starts serving in background threads. */

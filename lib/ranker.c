@@ -96,6 +96,24 @@ void botify_ranklist_mark(botify_ranklist *l, int32_t k, int32_t track)
 			played[j] = 1;
 }
 
+int botify_ranklist_check(const botify_ranklist *l, int32_t k, int32_t N, botify_err *err)
+{
+	if (l->n < 0 || l->n > k)
+		return botify_fail(err, BOTIFY_EFORMAT, "ranked list of %d entries (capacity %d)", l->n, k);
+	if (l->pos < 0 || l->pos > l->n)
+		return botify_fail(err, BOTIFY_EFORMAT, "ranked list position %d of %d entries", l->pos, l->n);
+	const int32_t *ids = botify_ranklist_ids((botify_ranklist *)l);
+	for (int32_t j = 0; j < l->n; j++)
+		if (ids[j] < 0 || ids[j] >= N)
+			return botify_fail(err, BOTIFY_EFORMAT, "ranked list entry %d is track %d (catalog has %d)",
+					   j, ids[j], N);
+	const unsigned char *played = botify_ranklist_played((botify_ranklist *)l, k);
+	for (int32_t j = 0; j < k; j++)
+		if (played[j] > 1)
+			return botify_fail(err, BOTIFY_EFORMAT, "ranked list played flag %d is %d", j, played[j]);
+	return 0;
+}
+
 int32_t botify_ranklist_next(botify_ranklist *l, int32_t k)
 {
 	const int32_t *ids = botify_ranklist_ids(l);

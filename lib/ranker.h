@@ -83,4 +83,9 @@ void botify_ranklist_mark(botify_ranklist *l, int32_t k, int32_t track);
 /* The next entry not yet played, marked played; -1 when the list is done. */
 int32_t botify_ranklist_next(botify_ranklist *l, int32_t k);
 
+/* Checks a list of capacity k read back from outside: 0 <= pos <= n <= k,
+ * ids[0..n) catalog tracks (< N), played flags 0 or 1; -1 with what is
+ * wrong. */
+int botify_ranklist_check(const botify_ranklist *l, int32_t k, int32_t N, botify_err *err);
+
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 extern const botify_rec_ops botify_rec_random, botify_rec_toppop, botify_rec_sticky_artist,
 	botify_rec_indexed, botify_rec_contextual;
@@ -238,6 +239,27 @@ int botify_rec_next(const botify_rec *r, botify_rec_ctx *ctx, const botify_rec_c
 				   "recommender '%s' returned track %d for user %lld (catalog has %d tracks)",
 				   r->spec, t, (long long)c->user, r->world->N);
 	*out = t;
+	return 0;
+}
+
+double botify_rec_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int botify_rec_worker_check(const botify_rec *r, void *worker, double deadline, botify_err *err)
+{
+	if (r->ops->worker_check && r->ops->worker_check(r, worker, deadline, err) != 0)
+		return botify_err_prefix(err, "recommender '%s'", r->spec);
+	return 0;
+}
+
+int botify_rec_check_state(const botify_rec *r, const void *state, botify_err *err)
+{
+	if (r->ops->check_state && r->ops->check_state(r, state, err) != 0)
+		return botify_err_prefix(err, "recommender '%s'", r->spec);
 	return 0;
 }
 

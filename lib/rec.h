@@ -75,6 +75,17 @@ typedef struct botify_rec_ops {
 	/* The "last" call; may be NULL for stateless recommenders. */
 	int (*end_session)(const botify_rec *r, botify_rec_ctx *ctx, const botify_rec_call *c,
 			   botify_err *err);
+	/* Checks session state that was kept outside this process (a session
+	 * store anyone may write to): -1 with what is wrong unless every
+	 * count, position and id in it is one this recommender can have
+	 * written, so recommend() never indexes out of bounds. NULL: every
+	 * state_size bytes are a valid state (none, or nothing indexed). */
+	int (*check_state)(const botify_rec *r, const void *state, botify_err *err);
+	/* Checks, before a server opens its port, that a started worker can
+	 * serve (an exec: child still runs, a remote: server answers); may wait
+	 * until deadline (botify_rec_now() seconds) for a child to fail. NULL:
+	 * nothing to check. */
+	int (*worker_check)(const botify_rec *r, void *worker, double deadline, botify_err *err);
 	void (*free)(botify_rec *r);
 } botify_rec_ops;
 
@@ -105,6 +116,15 @@ int botify_rec_next(const botify_rec *r, botify_rec_ctx *ctx, const botify_rec_c
 		    int32_t *out, botify_err *err);
 int botify_rec_last(const botify_rec *r, botify_rec_ctx *ctx, const botify_rec_call *c,
 		    botify_err *err);
+
+/* The worker_check of r, if any; errors name the recommender. */
+int botify_rec_worker_check(const botify_rec *r, void *worker, double deadline, botify_err *err);
+/* CLOCK_MONOTONIC in seconds: the clock of worker_check deadlines. */
+double botify_rec_now(void);
+
+/* Checks state_size bytes of session state read back from a store (see
+ * check_state); errors name the recommender. */
+int botify_rec_check_state(const botify_rec *r, const void *state, botify_err *err);
 
 /* Uniform pick from a list, or a uniform catalog track when the list is
  * empty: the fallback rule of indexed, contextual and toppop. */

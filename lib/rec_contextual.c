@@ -77,6 +77,18 @@ static int contextual_end_session(const botify_rec *r, botify_rec_ctx *ctx,
 	return botify_fallback_last(&d->fallback, ctx, c, err);
 }
 
+static int contextual_check_state(const botify_rec *r, const void *state, botify_err *err)
+{
+	const struct contextual *d = r->data;
+	return botify_fallback_check_state(&d->fallback, state, err);
+}
+
+static int contextual_worker_check(const botify_rec *r, void *worker, double deadline, botify_err *err)
+{
+	const struct contextual *d = r->data;
+	return botify_fallback_worker_check(&d->fallback, worker, deadline, err);
+}
+
 const botify_rec_ops botify_rec_contextual = {
 	.name = "contextual",
 	.summary = "a uniform track from the previous track's list in tracks_with_recs.json; else the fallback (random)",
@@ -87,5 +99,7 @@ const botify_rec_ops botify_rec_contextual = {
 	.worker_free = contextual_worker_free,
 	.recommend = contextual_recommend,
 	.end_session = contextual_end_session,
+	.check_state = contextual_check_state,
+	.worker_check = contextual_worker_check,
 	.free = contextual_free,
 };

@@ -231,6 +231,29 @@ static int exec_worker_init(const botify_rec *r, void **worker, botify_err *err)
 	return 0;
 }
 
+/* A child that cannot run (command not found, a script that fails at
+ * once) exits within moments of its start: a server looks before it
+ * listens, rather than answering every call 500 while GET / says alive. */
+static int exec_worker_check(const botify_rec *r, void *worker, double deadline, botify_err *err)
+{
+	(void)r;
+	struct exec_worker *wk = worker;
+	for (;;) {
+		siginfo_t info;
+		memset(&info, 0, sizeof(info));
+		if (wk->pid <= 0 || (waitid(P_PID, (id_t)wk->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+				     info.si_pid == wk->pid)) {
+			char why[128] = "the child is gone";
+			stop_child(wk, 0, why, sizeof(why));
+			return botify_fail(err, BOTIFY_EINVAL, "the command does not run: %s at start", why);
+		}
+		double left = deadline - now();
+		if (left <= 0)
+			return 0;
+		nap(left < 0.01 ? left : 0.01);
+	}
+}
+
 static int wait_fd(int fd, short events, double deadline)
 {
 	for (;;) {
@@ -445,6 +468,7 @@ const botify_rec_ops botify_rec_exec = {
 	.init = exec_init,
 	.worker_init = exec_worker_init,
 	.worker_free = exec_worker_free,
+	.worker_check = exec_worker_check,
 	.recommend = exec_recommend,
 	.end_session = exec_end_session,
 	.free = exec_free,

@@ -80,6 +80,18 @@ static int indexed_end_session(const botify_rec *r, botify_rec_ctx *ctx, const b
 	return botify_fallback_last(&d->fallback, ctx, c, err);
 }
 
+static int indexed_check_state(const botify_rec *r, const void *state, botify_err *err)
+{
+	const struct indexed *d = r->data;
+	return botify_fallback_check_state(&d->fallback, state, err);
+}
+
+static int indexed_worker_check(const botify_rec *r, void *worker, double deadline, botify_err *err)
+{
+	const struct indexed *d = r->data;
+	return botify_fallback_worker_check(&d->fallback, worker, deadline, err);
+}
+
 const botify_rec_ops botify_rec_indexed = {
 	.name = "indexed",
 	.summary = "a uniform track from the user's list in recommendations.json; else the fallback (random)",
@@ -90,5 +102,7 @@ const botify_rec_ops botify_rec_indexed = {
 	.worker_free = indexed_worker_free,
 	.recommend = indexed_recommend,
 	.end_session = indexed_end_session,
+	.check_state = indexed_check_state,
+	.worker_check = indexed_worker_check,
 	.free = indexed_free,
 };

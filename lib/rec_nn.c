@@ -109,6 +109,15 @@ static int nn_end_session(const botify_rec *r, botify_rec_ctx *ctx, const botify
 	return 0;
 }
 
+static int nn_check_state(const botify_rec *r, const void *state, botify_err *err)
+{
+	const botify_ranker *d = r->data;
+	const struct nn_state *s = state;
+	if (s->started != 0 && s->started != 1)
+		return botify_fail(err, BOTIFY_EFORMAT, "session flag 'started' is %d", s->started);
+	return botify_ranklist_check(&s->list, d->k, r->world->N, err);
+}
+
 const botify_rec_ops botify_rec_nn = {
 	.name = "nn",
 	.summary = "the trained model: ranked top-k for (user, start track), served in order; else random",
@@ -119,5 +128,6 @@ const botify_rec_ops botify_rec_nn = {
 	.worker_free = nn_worker_free,
 	.recommend = nn_recommend,
 	.end_session = nn_end_session,
+	.check_state = nn_check_state,
 	.free = nn_free,
 };

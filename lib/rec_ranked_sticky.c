@@ -217,6 +217,23 @@ static int rs_end_session(const botify_rec *r, botify_rec_ctx *ctx, const botify
 	return 0;
 }
 
+static int rs_check_state(const botify_rec *r, const void *state, botify_err *err)
+{
+	const struct rs_data *d = r->data;
+	const struct rs_state *s = state;
+	if ((s->started != 0 && s->started != 1) || (s->abandoned != 0 && s->abandoned != 1))
+		return botify_fail(err, BOTIFY_EFORMAT, "session flags %d, %d (not 0 or 1)", s->started,
+				   s->abandoned);
+	if (s->n_artists < 0 || s->n_artists > ARTISTS)
+		return botify_fail(err, BOTIFY_EFORMAT, "%d artists in the session (at most %d)",
+				   s->n_artists, ARTISTS);
+	for (int32_t i = 0; i < s->n_artists; i++)
+		if (s->art[i].artist < 0 || s->art[i].artist >= r->world->A || s->art[i].count < 1)
+			return botify_fail(err, BOTIFY_EFORMAT, "session artist %d is artist %d played %d times "
+					   "(%d artists)", i, s->art[i].artist, s->art[i].count, r->world->A);
+	return botify_ranklist_check(&s->list, d->k, r->world->N, err);
+}
+
 const botify_rec_ops botify_rec_ranked_sticky = {
 	.name = "ranked_sticky",
 	.summary = "a ranked list in order (model's for user+start, or the user's) until a listen < t; then p: the session's top artist, else contextual",
@@ -227,5 +244,6 @@ const botify_rec_ops botify_rec_ranked_sticky = {
 	.worker_free = rs_worker_free,
 	.recommend = rs_recommend,
 	.end_session = rs_end_session,
+	.check_state = rs_check_state,
 	.free = rs_free,
 };

@@ -124,6 +124,22 @@ static int remote_worker_init(const botify_rec *r, void **worker, botify_err *er
 	return 0;
 }
 
+/* Every server answers HTTP (any status: POST / is 405 on botify serve): a
+ * server that is down or a wrong url fails the start, not every call. */
+static int remote_worker_check(const botify_rec *r, void *worker, double deadline, botify_err *err)
+{
+	(void)deadline;
+	const struct remote_data *d = r->data;
+	struct remote_worker *wk = worker;
+	for (int i = 0; i < d->n; i++) {
+		long status;
+		snprintf(wk->url, wk->url_cap, "%s/", d->url[i]);
+		if (botify_http_post_json(&wk->http, wk->url, "{}", 2, &status, err) != 0)
+			return botify_err_prefix(err, "remote: the server does not answer");
+	}
+	return 0;
+}
+
 /* One call: POST, a 200 answer, a well-formed body. */
 static int call(const botify_rec *r, botify_rec_ctx *ctx, int message, const botify_rec_call *c,
 		int32_t *out, botify_err *err)
@@ -176,6 +192,7 @@ const botify_rec_ops botify_rec_remote = {
 	.init = remote_init,
 	.worker_init = remote_worker_init,
 	.worker_free = remote_worker_free,
+	.worker_check = remote_worker_check,
 	.recommend = remote_recommend,
 	.end_session = remote_end_session,
 	.free = remote_free,

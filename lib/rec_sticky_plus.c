@@ -36,6 +36,7 @@
  * Session state (plain bytes): counters and a ring of the last RING tracks
  * played (sessions longer than that may replay a track played earlier).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -375,6 +376,23 @@ static int sp_end_session(const botify_rec *r, botify_rec_ctx *ctx, const botify
 	return 0;
 }
 
+static int sp_check_state(const botify_rec *r, const void *state, botify_err *err)
+{
+	const struct sp_state *s = state;
+	if ((s->started != 0 && s->started != 1) || (s->switched != 0 && s->switched != 1))
+		return botify_fail(err, BOTIFY_EFORMAT, "session flags %d, %d (not 0 or 1)", s->started,
+				   s->switched);
+	if (s->misses < 0 || s->n_played < 0 || s->n_played == INT32_MAX)
+		return botify_fail(err, BOTIFY_EFORMAT, "session counts %d misses, %d played", s->misses,
+				   s->n_played);
+	int32_t n = s->n_played < RING ? s->n_played : RING;
+	for (int32_t i = 0; i < n; i++)
+		if (s->played[i] < 0 || s->played[i] >= r->world->N)
+			return botify_fail(err, BOTIFY_EFORMAT, "session played track %d (catalog has %d)",
+					   s->played[i], r->world->N);
+	return 0;
+}
+
 const botify_rec_ops botify_rec_sticky_plus = {
 	.name = "sticky_plus",
 	.summary = "sticky_artist without the user's logged dislikes or replays, liked tracks first, mix contextual picks; contextual after k misses",
@@ -383,5 +401,6 @@ const botify_rec_ops botify_rec_sticky_plus = {
 	.init = sp_init,
 	.recommend = sp_recommend,
 	.end_session = sp_end_session,
+	.check_state = sp_check_state,
 	.free = sp_free,
 };

@@ -112,15 +112,11 @@ static cJSON *parse_object(const char *s, size_t len, const char *what, botify_e
 	return o;
 }
 
-/* The value of key; with the key twice, the last, as Python's json reads it
- * (cJSON's lookup gives the first). */
+/* The value of key; with the key twice, the first, as every botify reader
+ * takes it (logs, worlds and lists read through cJSON's lookup). */
 static const cJSON *item(const cJSON *o, const char *key)
 {
-	const cJSON *found = NULL;
-	for (const cJSON *c = o->child; c; c = c->next)
-		if (c->string && !strcmp(c->string, key))
-			found = c;
-	return found;
+	return cJSON_GetObjectItemCaseSensitive(o, key);
 }
 
 /* An integer-valued JSON number in [min, max]: 0, 1 absent, -1 otherwise. */

@@ -22,6 +22,7 @@
 #define SESSION_STREAM 0x73657276ULL /* "serv" */
 #define SESSION_MAGIC 0x32535442u    /* "BTS2" read as little-endian bytes */
 #define LOG_BUF (256 * 1024)
+#define START_CHECK_WAIT 0.3     /* seconds a started exec: child must live */
 
 /* The record's header; the recommender's state follows it. Plain bytes, so
  * it can live in Redis (read back by the same build of botify). */
@@ -76,7 +77,7 @@ void botify_service_free(botify_service *s)
 			free_worker(s, &s->workers[i]);
 	free(s->workers);
 	free(s->free_list);
-	free(s->log_buf);
+	botify_servelog_free(&s->log);
 	if (s->ready) {
 		pthread_mutex_destroy(&s->pool_mu);
 		pthread_cond_destroy(&s->pool_cv);
@@ -106,11 +107,10 @@ int botify_service_init(botify_service *s, const botify_service_opts *o, botify_
 	int n = o->workers > 0 ? o->workers : 1;
 	s->workers = botify_calloc((size_t)n, sizeof(*s->workers), "service workers", err);
 	s->free_list = botify_calloc((size_t)n, sizeof(int), "service workers", err);
-	if (o->log)
-		s->log_buf = botify_malloc(LOG_BUF, 1, "log buffer", err);
-	if (!s->workers || !s->free_list || (o->log && !s->log_buf))
+	if (!s->workers || !s->free_list)
 		goto fail;
-	s->log_cap = LOG_BUF;
+	if (o->log && botify_servelog_init(&s->log, o->log, LOG_BUF, err) != 0)
+		goto fail;
 	s->n_workers = n;
 	for (int i = 0; i < n; i++) {
 		struct botify_service_worker *wk = &s->workers[i];
@@ -124,6 +124,15 @@ int botify_service_init(botify_service *s, const botify_service_opts *o, botify_
 		wk->conn_open = 1;
 		s->free_list[s->n_free++] = i;
 	}
+	/* children that cannot run have exited by now; one wait for all */
+	double deadline = botify_rec_now() + START_CHECK_WAIT;
+	for (int i = 0; i < n; i++)
+		for (int a = 0; a < o->n_arms; a++)
+			if (botify_rec_worker_check(o->recs[a], s->workers[i].rec_worker[a], deadline, err) != 0) {
+				if (o->experiment)
+					botify_err_prefix(err, "arm %s", botify_arm_name(a));
+				goto fail;
+			}
 	return 0;
 fail:
 	botify_service_free(s);
@@ -148,50 +157,39 @@ static void give_back(botify_service *s, struct botify_service_worker *wk)
 	pthread_mutex_unlock(&s->pool_mu);
 }
 
-/* With log_mu held. */
-static void log_drain(botify_service *s)
-{
-	if (s->log_len && !s->log_failed &&
-	    botify_outfile_write(s->o.log, s->log_buf, s->log_len, &s->log_err) != 0)
-		s->log_failed = 1;
-	s->log_len = 0; /* after a failure rows are dropped: the run ends in an error anyway */
-}
-
-/* Appends a row and counts the call; 0, or -1 once the log has failed. */
+/* Writes the call's row; 0 once it is on disk (or without a log). */
 static int log_row(botify_service *s, const botify_event *e)
 {
+	if (!s->o.log)
+		return 0;
 	char line[BOTIFY_EVENT_MAX_LINE];
-	size_t n = s->o.log ? botify_event_format(line, e, s->o.experiment ? s->o.experiment->name : NULL) : 0;
+	size_t n = botify_event_format(line, e, s->o.experiment ? s->o.experiment->name : NULL);
+	return botify_servelog_row(&s->log, line, n);
+}
+
+/* A call whose row was written but whose session could not be stored. */
+static void logged_unanswered(botify_service *s, int rc)
+{
+	if (!s->o.log || rc == 0)
+		return;
 	pthread_mutex_lock(&s->log_mu);
-	if (e->message == BOTIFY_MSG_LAST)
+	s->stats.logged_failed++;
+	pthread_mutex_unlock(&s->log_mu);
+}
+
+static void count_answer(botify_service *s, int message)
+{
+	pthread_mutex_lock(&s->log_mu);
+	if (message == BOTIFY_MSG_LAST)
 		s->stats.last++;
 	else
 		s->stats.next++;
-	if (s->o.log && !s->log_failed) {
-		if (s->log_len + n > s->log_cap)
-			log_drain(s);
-		if (!s->log_failed) {
-			memcpy(s->log_buf + s->log_len, line, n);
-			s->log_len += n;
-		}
-	}
-	int rc = s->log_failed ? -1 : 0;
 	pthread_mutex_unlock(&s->log_mu);
-	return rc;
 }
 
-int botify_service_flush(botify_service *s, botify_err *err)
+int botify_service_close_log(botify_service *s, botify_err *err)
 {
-	pthread_mutex_lock(&s->log_mu);
-	if (s->o.log)
-		log_drain(s);
-	int rc = 0;
-	if (s->log_failed) {
-		*err = s->log_err;
-		rc = -1;
-	}
-	pthread_mutex_unlock(&s->log_mu);
-	return rc;
+	return s->o.log ? botify_servelog_close(&s->log, err) : 0;
 }
 
 botify_service_stats botify_service_get_stats(botify_service *s)
@@ -240,6 +238,41 @@ static void reply_text(botify_http_reply *reply, int status, const char *fmt, ..
 	reply->len = n < 0 ? 0 : (size_t)n < sizeof(reply->buf) ? (size_t)n : sizeof(reply->buf) - 1;
 }
 
+/* A session record read back from the store is bytes anyone with access to
+ * the store may have written: every field is checked before use. */
+static int check_record(const botify_service *s, const botify_rec *rec, int arm, uint32_t spec_hash,
+			int64_t user, const unsigned char *record, botify_err *err)
+{
+	const struct session_header *h = (const struct session_header *)record;
+	if (h->magic != SESSION_MAGIC || h->arm != (uint32_t)arm || h->spec_hash != spec_hash ||
+	    h->state_size != rec->state_size)
+		return botify_fail(err, BOTIFY_EFORMAT, "the stored session of user %lld belongs to another "
+				   "recommender (arm %u, spec hash %08x, %llu bytes of state; want arm %d, %08x, %zu bytes)",
+				   (long long)user, h->arm, h->spec_hash, (unsigned long long)h->state_size, arm,
+				   spec_hash, rec->state_size);
+	if (h->reserved != 0 || h->calls < 1 || h->calls > (uint64_t)s->o.max_steps ||
+	    (h->rng.s[0] | h->rng.s[1] | h->rng.s[2] | h->rng.s[3]) == 0)
+		return botify_fail(err, BOTIFY_EFORMAT, "the stored session of user %lld is corrupt "
+				   "(%llu calls, a random state%s valid)", (long long)user,
+				   (unsigned long long)h->calls,
+				   (h->rng.s[0] | h->rng.s[1] | h->rng.s[2] | h->rng.s[3]) ? "" : " not");
+	if (botify_rec_check_state(rec, record + sizeof(*h), err) != 0)
+		return botify_err_prefix(err, "the stored session of user %lld is corrupt", (long long)user);
+	return 0;
+}
+
+/* Drops an unusable record (the next call starts a new session) and says
+ * so in err; a failure to drop it is added to the message. */
+static void drop_record(struct botify_service_worker *wk, int64_t user, botify_err *err)
+{
+	botify_err derr = {0};
+	size_t n = strnlen(err->msg, sizeof(err->msg) - 1);
+	if (botify_sessions_drop(&wk->conn, user, &derr) == 0)
+		snprintf(err->msg + n, sizeof(err->msg) - n, "; the session was dropped");
+	else
+		snprintf(err->msg + n, sizeof(err->msg) - n, "; dropping it failed: %s", derr.msg);
+}
+
 /* POST /next/<user> and /last/<user>, after the path was matched. */
 static void handle_call(botify_service *s, int message, const char *id, size_t id_len,
 			const botify_http_request *req, botify_http_reply *reply)
@@ -253,14 +286,19 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 			    botify_recproto_quote(q, sizeof(q), id, id_len));
 		return;
 	}
-	if (user >= w->U) {
-		reply_error(s, reply, 404, "unknown user %lld (the world has %d users)", (long long)user, w->U);
+	if (user >= w->U) { /* the id as given: a huge one was clamped */
+		reply_error(s, reply, 404, "unknown user %s (the world has %d users)",
+			    botify_recproto_quote(q, sizeof(q), id, id_len), w->U);
 		return;
 	}
 	botify_rec_call call = { user, 0, 0 };
 	botify_err err = {0};
 	if (botify_recproto_parse_body(req->body, req->body_len, &call.track, &call.time, &err) != 0) {
 		reply_error(s, reply, 400, "%s", err.msg);
+		return;
+	}
+	if (!(call.time >= 0 && call.time <= 1)) { /* a share of the track */
+		reply_error(s, reply, 400, "'time' must be from 0 to 1, not %g", call.time);
 		return;
 	}
 	if (call.track >= w->N) {
@@ -277,17 +315,18 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 	int32_t out = -1;
 	uint64_t ended = 0;
 	int found = botify_sessions_get(&wk->conn, user, wk->record, size, &ended, &err);
+	if (found < 0 && err.code == BOTIFY_EFORMAT) { /* a record of the wrong size */
+		drop_record(wk, user, &err);
+		status = 500;
+		goto done;
+	}
 	if (found < 0) {
 		status = err.code == BOTIFY_ERUNTIME ? 503 : 500;
 		goto done;
 	}
 	uint32_t spec_hash = botify_murmur3_32(rec->spec, strlen(rec->spec), 0);
-	if (found && (h->magic != SESSION_MAGIC || h->arm != (uint32_t)arm || h->spec_hash != spec_hash ||
-		      h->state_size != rec->state_size)) {
-		botify_fail(&err, BOTIFY_EFORMAT, "the stored session of user %lld belongs to another "
-			    "recommender (arm %u, spec hash %08x, %llu bytes of state; want arm %d, %08x, %zu bytes)",
-			    (long long)user, h->arm, h->spec_hash, (unsigned long long)h->state_size, arm,
-			    spec_hash, rec->state_size);
+	if (found && check_record(s, rec, arm, spec_hash, user, wk->record, &err) != 0) {
+		drop_record(wk, user, &err);
 		status = 500;
 		goto done;
 	}
@@ -315,16 +354,8 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 		goto done;
 	}
 	h->calls++;
-	rc = message == BOTIFY_MSG_NEXT ? botify_sessions_put(&wk->conn, user, wk->record, size, &err)
-					: botify_sessions_end(&wk->conn, user, &err);
-	if (rc != 0)
-		status = err.code == BOTIFY_ERUNTIME ? 503 : 500;
-done:
-	give_back(s, wk);
-	if (status) {
-		reply_error(s, reply, status, "%s", err.msg);
-		return;
-	}
+	/* the row first: a call whose row cannot be written is answered 503
+	 * and leaves its session as it was */
 	botify_event e = {
 		.timestamp = wall_ms(),
 		.user = user,
@@ -336,9 +367,23 @@ done:
 	};
 	e.latency = mono() - t0;
 	if (log_row(s, &e) != 0) {
-		reply_error(s, reply, 503, "the log cannot be written: %s", s->log_err.msg);
+		botify_fail(&err, BOTIFY_EIO, "the log cannot be written: %s", s->log.err.msg);
+		status = 503;
+		goto done;
+	}
+	rc = message == BOTIFY_MSG_NEXT ? botify_sessions_put(&wk->conn, user, wk->record, size, &err)
+					: botify_sessions_end(&wk->conn, user, &err);
+	if (rc != 0) {
+		status = err.code == BOTIFY_ERUNTIME ? 503 : 500;
+		logged_unanswered(s, rc);
+	}
+done:
+	give_back(s, wk);
+	if (status) {
+		reply_error(s, reply, status, "%s", err.msg);
 		return;
 	}
+	count_answer(s, message);
 	if (message == BOTIFY_MSG_NEXT)
 		reply_text(reply, 200, "{\"user\": %lld, \"track\": %d}", (long long)user, out);
 	else
@@ -356,7 +401,8 @@ static void handle_track(botify_service *s, const char *id, size_t id_len, botif
 		return;
 	}
 	if (t >= w->N) {
-		reply_error(s, reply, 404, "unknown track %lld (the catalog has %d tracks)", (long long)t, w->N);
+		reply_error(s, reply, 404, "unknown track %s (the catalog has %d tracks)",
+			    botify_recproto_quote(q, sizeof(q), id, id_len), w->N);
 		return;
 	}
 	cJSON *o = cJSON_CreateObject();

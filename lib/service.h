@@ -22,10 +22,13 @@
  * thread or which server (sharing a Redis) handled each call, nor on other
  * users' traffic.
  *
- * Logging. Every answered next/last call is one data.json row (wall-clock
- * timestamp in ms, latency = seconds spent in the handler from parsing to
- * the answer), appended in the order calls finish; rejected requests are
- * not logged.
+ * Logging. Every next/last call answered 200 is one data.json row
+ * (wall-clock timestamp in ms, latency = seconds spent in the handler from
+ * parsing to the row), on disk before the answer is sent and before the
+ * session is stored: a call whose row cannot be written is answered 503 and
+ * leaves its session as it was. A call whose session cannot be stored after
+ * its row was written is answered 503 but stays in the log (counted in
+ * stats.logged_failed). Rejected requests are not logged.
  *
  * Threads. The handler is called from the HTTP server's threads; each
  * borrows one of `workers` worker slots (per-arm recommender workers, a
@@ -42,6 +45,7 @@
 #include "http_server.h"
 #include "outfile.h"
 #include "rec.h"
+#include "servelog.h"
 #include "sessions.h"
 #include "world.h"
 
@@ -61,6 +65,8 @@ typedef struct botify_service_stats {
 	int64_t next, last;               /* answered calls */
 	int64_t rejected;                 /* 4xx answers */
 	int64_t failed;                   /* 5xx answers */
+	int64_t logged_failed;            /* of those, calls logged before their
+					   * session could not be stored */
 } botify_service_stats;
 
 struct botify_service_worker;
@@ -73,11 +79,8 @@ typedef struct botify_service {
 	int *free_list, n_free;
 	pthread_mutex_t pool_mu;
 	pthread_cond_t pool_cv;
-	pthread_mutex_t log_mu;
-	char *log_buf;
-	size_t log_len, log_cap;
-	int log_failed;
-	botify_err log_err;
+	pthread_mutex_t log_mu;           /* guards stats */
+	botify_servelog log;              /* with o.log */
 	botify_service_stats stats;       /* under log_mu */
 	int ready;
 } botify_service;
@@ -90,9 +93,10 @@ int botify_service_init(botify_service *s, const botify_service_opts *o, botify_
 void botify_service_handle(void *service, const botify_http_request *req,
 			   botify_http_reply *reply);
 
-/* Writes the buffered log rows to the log (does not commit it). Call once
- * no request runs any more. Fails if any write failed. */
-int botify_service_flush(botify_service *s, botify_err *err);
+/* Call once no request runs any more: commits the log, or keeps what was
+ * written in "<log>.partial" and fails saying so (servelog.h). The log
+ * outfile is done either way. */
+int botify_service_close_log(botify_service *s, botify_err *err);
 
 /* A copy of the counters. */
 botify_service_stats botify_service_get_stats(botify_service *s);

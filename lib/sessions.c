@@ -6,9 +6,11 @@
 
 #include <stdarg.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -32,26 +34,33 @@ static int64_t now_ms(void)
 int botify_sessions_parse_url(const char *url, char *host, size_t host_n, int *port, int *db,
 			      char *password, size_t password_n, botify_err *err)
 {
+	/* messages show the url without its password */
+	char shown[300];
+	const char *at0 = strchr(url, '@');
+	if (at0 && !strncmp(url, "redis://", 8))
+		snprintf(shown, sizeof(shown), "redis://***%s", at0);
+	else
+		snprintf(shown, sizeof(shown), "%s", url);
 	const char *p = url;
 	*port = 6379;
 	*db = 0;
 	password[0] = 0;
 	if (strncmp(p, "redis://", 8) != 0)
-		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s' must start with redis://", url);
+		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s' must start with redis://", shown);
 	p += 8;
 	const char *at = strchr(p, '@');
 	if (at) {
 		/* [user]:password@ -- Redis 6 users are not supported, only the password */
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 		if (!colon || (size_t)(at - colon - 1) >= password_n)
-			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': expected :PASSWORD@ before the host", url);
+			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': expected :PASSWORD@ before the host", shown);
 		memcpy(password, colon + 1, (size_t)(at - colon - 1));
 		password[at - colon - 1] = 0;
 		p = at + 1;
 	}
 	size_t hl = strcspn(p, ":/");
 	if (hl == 0 || hl >= host_n)
-		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s' has no host", url);
+		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s' has no host", shown);
 	memcpy(host, p, hl);
 	host[hl] = 0;
 	p += hl;
@@ -60,7 +69,7 @@ int botify_sessions_parse_url(const char *url, char *host, size_t host_n, int *p
 		errno = 0;
 		long v = strtol(p + 1, &end, 10);
 		if (end == p + 1 || errno || v < 1 || v > 65535 || (*end && *end != '/'))
-			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': bad port", url);
+			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': bad port", shown);
 		*port = (int)v;
 		p = end;
 	}
@@ -68,10 +77,10 @@ int botify_sessions_parse_url(const char *url, char *host, size_t host_n, int *p
 		errno = 0;
 		long v = strtol(p + 1, &end, 10);
 		if (end == p + 1 || errno || v < 0 || v > 1000000 || *end)
-			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': bad database number", url);
+			return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': bad database number", shown);
 		*db = (int)v;
 	} else if (*p && strcmp(p, "/") != 0) {
-		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': unexpected '%s'", url, p);
+		return botify_fail(err, BOTIFY_EINVAL, "redis url '%s': unexpected '%s'", shown, p);
 	}
 	return 0;
 }
@@ -118,6 +127,12 @@ int botify_sessions_init(botify_sessions *s, const botify_sessions_opts *o, boti
 	if (botify_sessions_parse_url(o->redis_url, s->host, sizeof(s->host), &s->port, &s->db,
 				      s->password, sizeof(s->password), err) != 0)
 		return -1;
+	if (o->password) {
+		if (strlen(o->password) >= sizeof(s->password) || strpbrk(o->password, "\r\n"))
+			return botify_fail(err, BOTIFY_EINVAL, "the redis password must be 1 to %zu "
+					   "characters on one line", sizeof(s->password) - 1);
+		strcpy(s->password, o->password);
+	}
 	/* fail at start, not at the first request */
 	botify_sessions_conn c;
 	if (botify_sessions_conn_open(&c, s, err) != 0)
@@ -142,24 +157,69 @@ static int redis_fail(botify_sessions_conn *c, const char *what, botify_err *err
 			   ctx && ctx->err ? ctx->errstr : "no connection");
 }
 
-/* Runs one command; returns its reply or NULL with a message. */
-static redisReply *command(botify_sessions_conn *c, const char *what, botify_err *err,
-			   const char *fmt, ...)
+static const char *reply_type(int type)
+{
+	switch (type) {
+	case REDIS_REPLY_STRING: return "a string";
+	case REDIS_REPLY_ARRAY: return "an array";
+	case REDIS_REPLY_INTEGER: return "an integer";
+	case REDIS_REPLY_NIL: return "nil";
+	case REDIS_REPLY_STATUS: return "a status";
+	case REDIS_REPLY_ERROR: return "an error";
+	default: return "a reply of another type";
+	}
+}
+
+/* A reply that is not what the command gives (or an error): the connection
+ * is closed, since whatever answers it is not in step with us -- another
+ * protocol, or a socket connected to itself reading back its own commands. */
+static int bad_reply(botify_sessions_conn *c, const char *what, const redisReply *r, botify_err *err)
+{
+	const botify_sessions *s = c->s;
+	if (r && r->type == REDIS_REPLY_ERROR)
+		botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: %s: %s", s->host, s->port, what, r->str);
+	else if (r && (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING))
+		botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: %s: unexpected reply, %s '%.40s' "
+			    "(not a Redis server?)", s->host, s->port, what, reply_type(r->type), r->str);
+	else
+		botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: %s: unexpected reply, %s (not a Redis server?)",
+			    s->host, s->port, what, r ? reply_type(r->type) : "none");
+	if (c->ctx)
+		redisFree(c->ctx);
+	c->ctx = NULL;
+	return -1;
+}
+
+static int is_status(const redisReply *r, const char *text)
+{
+	return r && r->type == REDIS_REPLY_STATUS && r->str && strcmp(r->str, text) == 0;
+}
+
+/* Runs one command whose reply must be the status `want`. */
+static int command_status(botify_sessions_conn *c, const char *what, const char *want,
+			  botify_err *err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	redisReply *r = redisvCommand(c->ctx, fmt, ap);
 	va_end(ap);
-	if (!r) {
-		redis_fail(c, what, err);
-		return NULL;
-	}
-	if (r->type == REDIS_REPLY_ERROR) {
-		botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: %s: %s", c->s->host, c->s->port, what, r->str);
-		freeReplyObject(r);
-		return NULL;
-	}
-	return r;
+	if (!r)
+		return redis_fail(c, what, err);
+	int rc = is_status(r, want) ? 0 : bad_reply(c, what, r, err);
+	freeReplyObject(r);
+	return rc;
+}
+
+int botify_sessions_self_connected(int fd)
+{
+	struct sockaddr_storage a, b;
+	socklen_t na = sizeof(a), nb = sizeof(b);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	if (getsockname(fd, (struct sockaddr *)&a, &na) != 0 ||
+	    getpeername(fd, (struct sockaddr *)&b, &nb) != 0)
+		return 0;
+	return na == nb && memcmp(&a, &b, na) == 0;
 }
 
 static int redis_connect(botify_sessions_conn *c, botify_err *err)
@@ -176,21 +236,31 @@ static int redis_connect(botify_sessions_conn *c, botify_err *err)
 		c->ctx = NULL;
 		return rc;
 	}
+	/* With nothing listening on a port of the local ephemeral range, a
+	 * connect can be given that very port as its own: TCP's simultaneous
+	 * open then connects the socket to itself, every command reads back as
+	 * its reply, and the port stays taken so Redis cannot restart. */
+	if (botify_sessions_self_connected(ctx->fd)) {
+		/* reset, not closed: a closed one would hold the port in
+		 * TIME_WAIT for a minute, and Redis could not bind it */
+		struct linger lg = { 1, 0 };
+		setsockopt(ctx->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		redisFree(ctx);
+		c->ctx = NULL;
+		return botify_fail(err, BOTIFY_ERUNTIME, "cannot connect to redis %s:%d: nothing listens "
+				   "there (the connection reached itself)", s->host, s->port);
+	}
 	redisSetTimeout(ctx, to_timeval(s->timeout));
-	redisReply *r = NULL;
-	if (s->password[0] && !(r = command(c, "AUTH", err, "AUTH %s", s->password)))
+	if (s->password[0] && command_status(c, "AUTH", "OK", err, "AUTH %s", s->password) != 0)
 		goto fail;
-	freeReplyObject(r);
-	r = NULL;
-	if (s->db && !(r = command(c, "SELECT", err, "SELECT %d", s->db)))
+	if (s->db && command_status(c, "SELECT", "OK", err, "SELECT %d", s->db) != 0)
 		goto fail;
-	freeReplyObject(r);
-	if (!(r = command(c, "PING", err, "PING")))
+	if (command_status(c, "PING", "PONG", err, "PING") != 0)
 		goto fail;
-	freeReplyObject(r);
 	return 0;
 fail:
-	redisFree(ctx);
+	if (c->ctx)
+		redisFree(c->ctx);
 	c->ctx = NULL;
 	return -1;
 }
@@ -269,9 +339,13 @@ static int redis_get_once(botify_sessions_conn *c, int64_t user, void *buf, size
 		redis_fail(c, "GET", err);
 		goto out;
 	}
-	if (rs->type == REDIS_REPLY_ERROR || rn->type == REDIS_REPLY_ERROR) {
-		botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: GET: %s", s->host, s->port,
-			    rs->type == REDIS_REPLY_ERROR ? rs->str : rn->str);
+	/* GET gives a string or nil, nothing else */
+	if (rs->type != REDIS_REPLY_STRING && rs->type != REDIS_REPLY_NIL) {
+		bad_reply(c, "GET", rs, err);
+		goto out;
+	}
+	if (rn->type != REDIS_REPLY_STRING && rn->type != REDIS_REPLY_NIL) {
+		bad_reply(c, "GET", rn, err);
 		goto out;
 	}
 	if (rs->type == REDIS_REPLY_STRING) {
@@ -315,11 +389,21 @@ static int redis_put(botify_sessions_conn *c, int64_t user, const void *buf, siz
 		return -1;
 	char key[96];
 	snprintf(key, sizeof(key), "%s:s:%lld", s->prefix, (long long)user);
-	redisReply *r = command(c, "SET", err, "SET %s %b PX %lld", key, buf, size, (long long)s->ttl_ms);
-	if (!r)
+	return command_status(c, "SET", "OK", err, "SET %s %b PX %lld", key, buf, size,
+			      (long long)s->ttl_ms);
+}
+
+static int redis_drop(botify_sessions_conn *c, int64_t user, botify_err *err)
+{
+	const botify_sessions *s = c->s;
+	if (redis_ready(c, err) != 0)
 		return -1;
+	redisReply *r = redisCommand(c->ctx, "DEL %s:s:%lld", s->prefix, (long long)user);
+	if (!r)
+		return redis_fail(c, "DEL", err);
+	int rc = r->type == REDIS_REPLY_INTEGER ? 0 : bad_reply(c, "DEL", r, err);
 	freeReplyObject(r);
-	return 0;
+	return rc;
 }
 
 static int redis_end(botify_sessions_conn *c, int64_t user, botify_err *err)
@@ -335,20 +419,41 @@ static int redis_end(botify_sessions_conn *c, int64_t user, botify_err *err)
 	redisAppendCommand(c->ctx, "PEXPIRE %s:n:%lld %lld", s->prefix, (long long)user,
 			   (long long)s->ttl_ms);
 	redisAppendCommand(c->ctx, "EXEC");
+	/* MULTI: OK; each command: QUEUED; EXEC: the three results (an
+	 * integer each), or nil when the transaction was aborted */
 	int rc = 0;
 	for (int i = 0; i < 5; i++) {
 		redisReply *r = NULL;
 		if (redisGetReply(c->ctx, (void **)&r) != REDIS_OK)
 			return redis_fail(c, "DEL/INCR", err);
-		const char *why = r->type == REDIS_REPLY_ERROR ? r->str : NULL;
-		if (i == 4 && r->type == REDIS_REPLY_ARRAY)
-			for (size_t k = 0; k < r->elements && !why; k++)
-				if (r->element[k]->type == REDIS_REPLY_ERROR)
-					why = r->element[k]->str;
-		if (i == 4 && r->type == REDIS_REPLY_NIL)
-			why = "the transaction was aborted";
-		if (why && rc == 0)
-			rc = botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: DEL/INCR: %s", s->host, s->port, why);
+		int ok;
+		if (i == 0)
+			ok = is_status(r, "OK");
+		else if (i < 4)
+			ok = is_status(r, "QUEUED");
+		else
+			ok = r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+			     r->element[0]->type == REDIS_REPLY_INTEGER &&
+			     r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer >= 1 &&
+			     r->element[2]->type == REDIS_REPLY_INTEGER;
+		if (!ok && rc == 0) {
+			if (i == 4 && r->type == REDIS_REPLY_NIL)
+				rc = botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: DEL/INCR: the transaction "
+						 "was aborted", s->host, s->port);
+			else if (r->type == REDIS_REPLY_ERROR)
+				rc = botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: DEL/INCR: %s", s->host,
+						 s->port, r->str);
+			else if (i == 4 && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+				 r->element[1]->type == REDIS_REPLY_ERROR)
+				rc = botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: DEL/INCR: %s", s->host,
+						 s->port, r->element[1]->str);
+			else {
+				/* out of step: read no further on this connection */
+				rc = bad_reply(c, "DEL/INCR", r, err);
+				freeReplyObject(r);
+				return rc;
+			}
+		}
 		freeReplyObject(r);
 	}
 	return rc;
@@ -423,6 +528,21 @@ int botify_sessions_put(botify_sessions_conn *c, int64_t user, const void *buf, 
 	}
 	pthread_mutex_unlock(lock_of(s, user));
 	return rc;
+}
+
+int botify_sessions_drop(botify_sessions_conn *c, int64_t user, botify_err *err)
+{
+	botify_sessions *s = c->s;
+	if (check_user(s, user, err) != 0)
+		return -1;
+	if (s->redis)
+		return redis_drop(c, user, err);
+	struct botify_session_slot *sl = &s->slots[user];
+	pthread_mutex_lock(lock_of(s, user));
+	free(sl->rec);
+	sl->rec = NULL;
+	pthread_mutex_unlock(lock_of(s, user));
+	return 0;
 }
 
 int botify_sessions_end(botify_sessions_conn *c, int64_t user, botify_err *err)

@@ -10,6 +10,8 @@
  * Besides the record, the store counts the sessions each user has ended, so
  * the service can give every session its own random stream.
  *
+ * Messages never show the Redis password (a URL's is shown as ***).
+ *
  * Both backends behave alike: a record expires ttl seconds after it was
  * last written, a user's count of ended sessions ttl seconds after it last
  * grew (both then read as absent / 0). In Redis the keys are
@@ -33,6 +35,7 @@
 typedef struct botify_sessions_opts {
 	const char *redis_url;  /* redis://[:PASSWORD@]HOST[:PORT][/DB]; NULL: memory */
 	const char *prefix;     /* Redis key prefix; NULL: "botify" */
+	const char *password;   /* Redis AUTH password; NULL: the URL's, if any */
 	int64_t n_users;        /* memory: user ids are 0..n_users-1 */
 	double ttl;             /* seconds; > 0 */
 	double timeout;         /* Redis connect and command timeout, seconds */
@@ -82,8 +85,16 @@ int botify_sessions_get(botify_sessions_conn *c, int64_t user, void *buf, size_t
 int botify_sessions_put(botify_sessions_conn *c, int64_t user, const void *buf, size_t size,
 			botify_err *err);
 
+/* Deletes user's record without counting a session: for a record found
+ * unusable. */
+int botify_sessions_drop(botify_sessions_conn *c, int64_t user, botify_err *err);
+
 /* Deletes user's record and counts one more ended session. */
 int botify_sessions_end(botify_sessions_conn *c, int64_t user, botify_err *err);
+
+/* 1 when the connected socket fd is connected to itself (its local and
+ * peer addresses are equal); exposed for tests. */
+int botify_sessions_self_connected(int fd);
 
 /* Parses a redis:// URL; exposed for tests. */
 int botify_sessions_parse_url(const char *url, char *host, size_t host_n, int *port, int *db,

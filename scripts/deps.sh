@@ -6,12 +6,12 @@
 # are skipped.
 set -e
 # libcurl, libmicrohttpd, hiredis: remote: and botify serve; redis-server,
-# curl, procps: the serve tests; wrk and time: the benchmarks; python3-numpy and
+# curl, procps, iproute2: the serve tests; wrk and time: the benchmarks; python3-numpy and
 # librsvg2-bin: the tests' cross-checks (numpy reads our .npy, the forest plot
 # renders); man-db, groff-base and zsh: the install test renders the man pages
 # and loads the completions
 PKGS="build-essential pkg-config libopenblas-dev libcjson-dev zlib1g-dev check
-      libcurl4-openssl-dev libmicrohttpd-dev libhiredis-dev redis-server curl procps wrk time
+      libcurl4-openssl-dev libmicrohttpd-dev libhiredis-dev redis-server curl procps iproute2 wrk time
       python3-numpy librsvg2-bin man-db groff-base zsh"
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	echo "scripts/deps.sh: not a Debian system; install the equivalents of:" $PKGS >&2

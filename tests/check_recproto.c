@@ -119,11 +119,11 @@ START_TEST(request_bodies_need_an_integer_track_and_a_number_time)
 	ck_assert_int_eq(botify_recproto_parse_body(ok, strlen(ok), &t, &tm, &err), 0);
 	ck_assert_int_eq(t, 12);
 	ck_assert(tm == 0.25);
-	/* a key twice: the last counts, as in Python's json (and Flask) */
+	/* a key twice: the first counts, as in every botify reader */
 	const char *twice = "{\"track\": 5, \"time\": 0.5, \"track\": 7}";
 	ck_assert_int_eq(botify_recproto_parse_body(twice, strlen(twice), &t, &tm, &err), 0);
-	ck_assert_int_eq(t, 7);
-	body_bad("{\"track\": 5, \"time\": 0.5, \"track\": -1}", "'track' must be an integer");
+	ck_assert_int_eq(t, 5);
+	body_bad("{\"track\": -1, \"time\": 0.5, \"track\": 5}", "'track' must be an integer");
 	body_bad("", "the request body is empty");
 	body_bad("{\"track\": 1", "the request body is not JSON");
 	body_bad("{\"time\": 1}", "has no 'track'");

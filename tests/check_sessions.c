@@ -2,11 +2,19 @@
  * check_sessions.c - the in-memory session store (Redis is exercised by
  * tests/e2e/t610-serve-redis.sh against a real server): records round trip,
  * end deletes and counts, sizes are checked, records and counts expire,
- * threads hammering one store; and the redis:// URL parser.
+ * threads hammering one store; the redis:// URL parser; and the Redis
+ * client against fake servers on loopback that give wrong replies (an echo
+ * is what a socket connected to itself reads back).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sessions.h"
 #include "testutil.h"
@@ -168,8 +176,225 @@ START_TEST(redis_urls_parse)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_msg(botify_sessions_parse_url(bad[i], host, sizeof(host), &port, &db, pw, sizeof(pw), &err) == -1,
 			      "'%s' was accepted", bad[i]);
-		tu_assert_has(err.msg, bad[i]);
+		if (!strchr(bad[i], '@'))
+			tu_assert_has(err.msg, bad[i]);
 	}
+	/* what may be a password is never shown */
+	ck_assert_int_eq(botify_sessions_parse_url("redis://s3cret@h", host, sizeof(host), &port, &db, pw, sizeof(pw), &err), -1);
+	tu_assert_has(err.msg, "'redis://***@h'");
+	ck_assert_int_eq(botify_sessions_parse_url("redis://:s3cret@h:x", host, sizeof(host), &port, &db, pw, sizeof(pw), &err), -1);
+	tu_assert_has(err.msg, "'redis://***@h:x'");
+	ck_assert_ptr_null(strstr(err.msg, "s3cret"));
+}
+END_TEST
+
+/* ---- fake Redis servers ---- */
+
+/* Answers each command with answer(command name), or echoes it (answer
+ * NULL). Serves connections one at a time until stopped. */
+struct fake {
+	int lfd, port;
+	const char *(*answer)(const char *cmd);
+	volatile int stop;
+	pthread_t th;
+};
+
+/* Length of the first complete RESP command in buf (0: incomplete); its
+ * name (first argument) into name. */
+static size_t resp_command(const char *buf, size_t n, char *name, size_t name_n)
+{
+	const char *p = buf, *end = buf + n;
+	if (p >= end || *p != '*')
+		return 0;
+	char *q;
+	long argc = strtol(p + 1, &q, 10);
+	if (q + 2 > end)
+		return 0;
+	p = q + 2;
+	for (long i = 0; i < argc; i++) {
+		if (p >= end || *p != '$')
+			return 0;
+		long len = strtol(p + 1, &q, 10);
+		if (q + 2 > end || q + 2 + len + 2 > end)
+			return 0;
+		if (i == 0) {
+			size_t m = (size_t)len < name_n - 1 ? (size_t)len : name_n - 1;
+			memcpy(name, q + 2, m);
+			name[m] = 0;
+		}
+		p = q + 2 + len + 2;
+	}
+	return (size_t)(p - buf);
+}
+
+static void *fake_run(void *arg)
+{
+	struct fake *f = arg;
+	while (!f->stop) {
+		struct pollfd pl = { f->lfd, POLLIN, 0 };
+		if (poll(&pl, 1, 50) <= 0)
+			continue;
+		int fd = accept(f->lfd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		char buf[8192];
+		size_t have = 0;
+		for (;;) {
+			struct pollfd pc = { fd, POLLIN, 0 };
+			if (f->stop)
+				break;
+			if (poll(&pc, 1, 50) <= 0)
+				continue;
+			ssize_t r = read(fd, buf + have, sizeof(buf) - have);
+			if (r <= 0)
+				break;
+			if (!f->answer) {
+				if (write(fd, buf + have, (size_t)r) != r)
+					break;
+				continue;
+			}
+			have += (size_t)r;
+			char name[32];
+			size_t used;
+			while ((used = resp_command(buf, have, name, sizeof(name))) > 0) {
+				const char *a = f->answer(name);
+				if (write(fd, a, strlen(a)) < 0)
+					break;
+				memmove(buf, buf + used, have - used);
+				have -= used;
+			}
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void fake_start(struct fake *f, const char *(*answer)(const char *))
+{
+	memset(f, 0, sizeof(*f));
+	f->answer = answer;
+	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(f->lfd, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(f->lfd, 8), 0);
+	socklen_t n = sizeof(sa);
+	ck_assert_int_eq(getsockname(f->lfd, (struct sockaddr *)&sa, &n), 0);
+	f->port = ntohs(sa.sin_port);
+	ck_assert_int_eq(pthread_create(&f->th, NULL, fake_run, f), 0);
+}
+
+static void fake_stop(struct fake *f)
+{
+	f->stop = 1;
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+}
+
+static int open_redis(botify_sessions *s, int port, botify_err *err)
+{
+	char url[64];
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
+	botify_sessions_opts o = { .redis_url = url, .ttl = 60, .timeout = 2 };
+	return botify_sessions_init(s, &o, err);
+}
+
+START_TEST(redis_echo_is_refused)
+{
+	/* what a connection to itself reads: its own commands */
+	struct fake f;
+	fake_start(&f, NULL);
+	botify_sessions s;
+	botify_err err = {0};
+	ck_assert_int_eq(open_redis(&s, f.port, &err), -1);
+	tu_assert_has(err.msg, "PING: unexpected reply");
+	botify_sessions_free(&s);
+	fake_stop(&f);
+}
+END_TEST
+
+static const char *pong_to_all(const char *cmd)
+{
+	(void)cmd;
+	return "+PONG\r\n";
+}
+
+static const char *int_to_get(const char *cmd)
+{
+	if (!strcasecmp(cmd, "PING"))
+		return "+PONG\r\n";
+	if (!strcasecmp(cmd, "GET"))
+		return ":7\r\n";
+	if (!strcasecmp(cmd, "SET"))
+		return "$2\r\nOK\r\n"; /* a bulk string, not the status OK */
+	if (!strcasecmp(cmd, "EXEC"))
+		return "*2\r\n:1\r\n:1\r\n"; /* two results for three commands */
+	if (!strcasecmp(cmd, "MULTI"))
+		return "+OK\r\n";
+	return "+QUEUED\r\n";
+}
+
+START_TEST(redis_replies_are_checked)
+{
+	struct fake f;
+	fake_start(&f, pong_to_all);
+	botify_sessions s;
+	botify_sessions_conn c;
+	botify_err err = {0};
+	unsigned char rec[8] = { 0 };
+	uint64_t ended;
+	/* PING answers PONG: the store opens; then every other reply is wrong */
+	ck_assert_msg(open_redis(&s, f.port, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(botify_sessions_conn_open(&c, &s, &err), 0);
+	ck_assert_int_eq(botify_sessions_get(&c, 1, rec, sizeof(rec), &ended, &err), -1);
+	tu_assert_has(err.msg, "GET: unexpected reply, a status 'PONG'");
+	ck_assert_int_eq(botify_sessions_put(&c, 1, rec, sizeof(rec), &err), -1);
+	tu_assert_has(err.msg, "SET: unexpected reply");
+	ck_assert_int_eq(botify_sessions_end(&c, 1, &err), -1);
+	tu_assert_has(err.msg, "DEL/INCR: unexpected reply");
+	botify_sessions_conn_close(&c);
+	botify_sessions_free(&s);
+	fake_stop(&f);
+
+	fake_start(&f, int_to_get);
+	ck_assert_msg(open_redis(&s, f.port, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(botify_sessions_conn_open(&c, &s, &err), 0);
+	ck_assert_int_eq(botify_sessions_get(&c, 1, rec, sizeof(rec), &ended, &err), -1);
+	tu_assert_has(err.msg, "GET: unexpected reply, an integer");
+	ck_assert_int_eq(botify_sessions_put(&c, 1, rec, sizeof(rec), &err), -1);
+	tu_assert_has(err.msg, "SET: unexpected reply, a string 'OK'");
+	ck_assert_int_eq(botify_sessions_end(&c, 1, &err), -1);
+	tu_assert_has(err.msg, "DEL/INCR: unexpected reply, an array");
+	botify_sessions_conn_close(&c);
+	botify_sessions_free(&s);
+	fake_stop(&f);
+}
+END_TEST
+
+START_TEST(self_connections_are_recognised)
+{
+	/* a socket bound to a port and connected to that same port: TCP's
+	 * simultaneous open connects it to itself */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	socklen_t n = sizeof(sa);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &n), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(botify_sessions_self_connected(fd), 1);
+	close(fd);
+
+	struct fake f;
+	fake_start(&f, NULL);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_port = htons((uint16_t)f.port);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(botify_sessions_self_connected(fd), 0);
+	close(fd);
+	fake_stop(&f);
 }
 END_TEST
 
@@ -182,6 +407,9 @@ Suite *sessions_suite(void)
 	tcase_add_test(tc, records_and_counts_expire);
 	tcase_add_test(tc, threads_share_a_store);
 	tcase_add_test(tc, redis_urls_parse);
+	tcase_add_test(tc, redis_echo_is_refused);
+	tcase_add_test(tc, redis_replies_are_checked);
+	tcase_add_test(tc, self_connections_are_recognised);
 	suite_add_tcase(s, tc);
 	return s;
 }

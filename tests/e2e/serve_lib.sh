@@ -5,8 +5,13 @@
 #   start_serve NAME ARGS...   botify serve --port 0 ARGS on loopback; sets
 #                              SERVE_PORT and SERVE_PID; stderr in $T/NAME.err
 #   stop_serve PID             SIGTERM, wait; returns the server's exit code
-#   start_redis                redis-server on a free loopback port with its
-#                              own directory under $T; sets REDIS_PORT
+#   start_redis [PORT]         redis-server on a free loopback port (or PORT)
+#                              with its own directory under $T; sets
+#                              REDIS_PORT and REDIS_PID; $REDIS_EXTRA holds
+#                              more redis-server options
+#   start_redis_ephemeral      the same on a port inside this machine's
+#                              ephemeral (outgoing) port range
+#   kill_redis                 kill -9 the redis-server of REDIS_PID
 #   need TOOL...               skips the whole test (with a message) when a
 #                              tool is missing
 #   strip_log FILE             the log without timestamps and latencies
@@ -75,22 +80,44 @@ stop_serve() {
 }
 
 start_redis() {
-	local port try
+	local port try want=${1:-}
 	mkdir -p "$T/redis"
 	for try in 1 2 3 4 5; do
-		port=$((20000 + RANDOM % 40000))
+		port=${want:-$((20000 + RANDOM % 40000))}
+		rm -f "$T/redis/log.$port.$try" # a restart on the same port: wait for the new one
 		redis-server --port "$port" --bind 127.0.0.1 --dir "$T/redis" --save '' --appendonly no \
-			--daemonize no --logfile "$T/redis/log.$try" >/dev/null 2>&1 &
+			--daemonize no --logfile "$T/redis/log.$port.$try" ${REDIS_EXTRA:-} >/dev/null 2>&1 &
 		local pid=$!
-		if _wait_for_line "$T/redis/log.$try" 'Ready to accept connections' "$pid"; then
+		if _wait_for_line "$T/redis/log.$port.$try" 'Ready to accept connections' "$pid"; then
 			REDIS_PORT=$port
+			REDIS_PID=$pid
 			_redis_pids="$_redis_pids $pid"
 			return 0
 		fi
 		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		[ -n "$want" ] && break
 	done
-	echo "start_redis: redis-server did not start" >&2
+	echo "start_redis: redis-server did not start${want:+ on port $want}:" >&2
+	cat "$T/redis/log.$port."* >&2 2>/dev/null
 	return 1
+}
+
+start_redis_ephemeral() {
+	local lo hi try
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+	for try in 1 2 3 4 5; do
+		# even: Linux gives connect() even ports first
+		start_redis $(((lo + RANDOM % (hi - lo + 1)) & ~1)) 2>/dev/null && return 0
+	done
+	echo "start_redis_ephemeral: redis-server did not start" >&2
+	return 1
+}
+
+kill_redis() {
+	kill -KILL "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null
+	_redis_pids=$(echo "$_redis_pids" | sed "s/ $REDIS_PID\b//")
 }
 
 strip_log() {

@@ -88,14 +88,77 @@ fi
 exec 3<>"/dev/tcp/127.0.0.1/$SERVE_PORT" && exec 3<&-   # connect and hang up
 req 200 "$URL/"
 
+# raw REQUEST: sends it on a fresh connection; the status line in $T/raw
+raw() {
+	: >"$T/raw"
+	if exec 3<>"/dev/tcp/127.0.0.1/$SERVE_PORT"; then
+		printf '%b' "$1" >&3
+		timeout 5 cat <&3 >"$T/raw" 2>/dev/null
+		exec 3<&-
+	fi
+	head -n 1 "$T/raw" | tr -d '\r'
+}
+
+check "framing headers two parsers read two ways are 400 (request smuggling)"
+# the headers only: the answer comes before any body (a body sent into a
+# connection the server closed would reset it before the answer is read)
+B='{"track": 1, "time": 0.5}'
+expect_eq "HTTP/1.1 400 Bad Request" "$(raw "POST /next/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")" \
+	"two different Content-Lengths"
+grep -q 'Content-Length given twice' "$T/raw" || fail "answer: $(cat "$T/raw")"
+expect_eq "HTTP/1.1 400 Bad Request" "$(raw "POST /next/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")" \
+	"Content-Length with Transfer-Encoding"
+expect_eq "HTTP/1.1 200 OK" "$(raw "POST /next/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\nContent-Length: 25\r\nConnection: close\r\n\r\n$B")" \
+	"the same Content-Length twice"
+
+check "paths with %00 are no id; huge ids are quoted as given; times outside [0, 1] are 400"
+req 400 -XPOST -d '{"track": 1, "time": 1.0}' "$URL/next/1%00"
+req 400 -XPOST -d '{"track": 1, "time": 1.0}' "$URL/next/1%002"
+req 404 -XPOST -d '{"track": 1, "time": 1.0}' "$URL/next%00/1"
+req 400 "$URL/track/3%00"
+req 200 -XPOST -d '{"track": 1, "time": 1.0}' "$URL/next/%31"   # other escapes decode, as Flask
+req 200 -XPOST -d '{"track": 1, "time": 1.0}' "$URL/last/%31"
+req 404 -XPOST -d '{"track": 1, "time": 1.0}' "$URL/next/99999999999999999999"
+grep -q 'unknown user 99999999999999999999 ' "$T/body" || fail "body: $(cat "$T/body")"
+req 404 "$URL/track/0099999999999999999999"
+grep -q 'unknown track 0099999999999999999999 ' "$T/body" || fail "body: $(cat "$T/body")"
+req 400 -XPOST -d '{"track": 1, "time": -0.5}' "$URL/next/1"
+grep -q "'time' must be from 0 to 1" "$T/body" || fail "body: $(cat "$T/body")"
+req 400 -XPOST -d '{"track": 1, "time": 1.0000001}' "$URL/last/1"
+req 200 -XPOST -d '{"track": 1, "time": 0}' "$URL/last/1"
+
+check "a key given twice: the first value counts"
+req 200 -XPOST -d '{"track": 1, "time": 0.5, "track": 999}' "$URL/last/1"
+req 400 -XPOST -d '{"track": -1, "time": 0.5, "track": 1}' "$URL/last/1"
+
+check "a client trickling its request a byte at a time is cut after --request-timeout"
+start_serve slow --world "$W" --recommender random --request-timeout 1.5 || exit 1
+slow=$SERVE_PID
+trap '' PIPE # a write to the cut connection fails instead of killing the test
+exec 4<>"/dev/tcp/127.0.0.1/$SERVE_PORT"
+t0=$(date +%s%N)
+cut=no
+for _ in $(seq 40); do # a byte every 0.25 s, for 10 s at most
+	printf 'P' >&4 2>/dev/null || { cut=write; break; }
+	read -r -t 0.25 -n 1 -u 4 _
+	[ $? -le 128 ] && { cut=read; break; } # EOF (not a timeout): the server hung up
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+exec 4<&-
+[ "$cut" != no ] || fail "still connected after $ms ms"
+[ "$ms" -ge 1400 ] && [ "$ms" -le 6000 ] || fail "cut after $ms ms, expected about 1500"
+run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SERVE_PORT/"
+expect_eq 200 "$(cat "$OUT")" "a normal request afterwards"
+stop_serve "$slow" || fail "serve exited with $?"
+
 check "SIGTERM: exit 0, the log appears with exactly the answered calls"
 expect_no_file "$T/served.jsonl"
 stop_serve "$pid" || fail "serve exited with $?"
 expect_file "$T/served.jsonl"
-expect_eq 5 "$(wc -l <"$T/served.jsonl")" "rows (4 next + 1 last)"
-expect_eq 1 "$(grep -c '"message": "last"' "$T/served.jsonl")" "last rows"
+expect_eq 10 "$(wc -l <"$T/served.jsonl")" "rows (6 next + 4 last)"
+expect_eq 4 "$(grep -c '"message": "last"' "$T/served.jsonl")" "last rows"
 ls "$T" | grep -q '\.tmp\.' && fail "a temporary log was left behind"
-grep -q 'answered 4 next and 1 last calls' "$T/s.err" || fail "no summary: $(cat "$T/s.err")"
+grep -q 'answered 6 next and 4 last calls' "$T/s.err" || fail "no summary: $(cat "$T/s.err")"
 
 check "a log that cannot be written: 503 from then on, exit 2 naming the file, no temporary left"
 # a 64 KiB file-size limit, SIGXFSZ ignored: writes past it fail with EFBIG

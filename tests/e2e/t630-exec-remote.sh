@@ -164,4 +164,20 @@ expect_stderr 'timed out.*\(rec timeout 0.3 s\)'
 stop_serve "$pid" || fail "serve exited with $?"
 no_leftovers
 
+check "serve does not start when an arm's exec: command cannot run, or a remote: server is down"
+expect_exit 2 timeout 20 "$BOTIFY" serve --world "$W" --port 0 --recommender "exec:cmd='nosuch_command_x1'"
+expect_stderr "^botify: recommender 'exec:cmd='nosuch_command_x1'': the command does not run: the child exited with status 127 \(command not found\?\) at start$"
+expect_no_stderr 'listening on'
+expect_exit 2 timeout 20 "$BOTIFY" serve --world "$W" --port 0 --experiment E \
+	--arms "C=random,T1=exec:cmd='sh -c \"exit 3\"'"
+expect_one_line_error
+expect_stderr '^botify: arm T1: .*the command does not run: the child exited with status 3 at start$'
+echo '{"track": 0, "recommendations": [1]}' >"$T/none.json"
+expect_exit 2 timeout 20 "$BOTIFY" serve --world "$W" --port 0 --recommender "contextual:file=$T/none.json,fallback=\"exec:cmd=false\""
+expect_stderr "exec:cmd=false.*the command does not run: the child exited with status 1 at start"
+expect_exit 2 timeout 20 "$BOTIFY" serve --world "$W" --port 0 --recommender remote:url=http://127.0.0.1:1
+expect_one_line_error
+expect_stderr "remote: the server does not answer: POST http://127\.0\.0\.1:1/: "
+no_leftovers
+
 finish
