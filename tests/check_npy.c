@@ -195,7 +195,8 @@ START_TEST(npy_write_refuses_existing_and_bad_shape)
 	ck_assert_int_eq(err.code, BOTIFY_EINVAL);
 	ck_assert_int_eq(botify_npy_write(path, v, 2, SIZE_MAX / 2, 3, 1, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EINVAL);
-	snprintf(path, sizeof(path), "%s/no/such/dir/x.npy", tmpdir);
+	/* a parent that cannot be created (it is a file) */
+	snprintf(path, sizeof(path), "%s/x.npy/x.npy", tmpdir);
 	ck_assert_int_eq(botify_npy_write(path, v, 1, 2, 1, 0, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
