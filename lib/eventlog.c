@@ -568,7 +568,7 @@ int botify_eventlog_open(botify_eventlog_reader *r, const char *path, const char
 {
 	memset(r, 0, sizeof(*r));
 	r->experiment = experiment;
-	return botify_jsonl_open(&r->in, path, err);
+	return botify_jsonl_open_stream(&r->in, path, err);
 }
 
 int botify_eventlog_next(botify_eventlog_reader *r, botify_event *e, botify_err *err)
@@ -589,8 +589,7 @@ int botify_eventlog_next(botify_eventlog_reader *r, botify_event *e, botify_err 
 
 uint64_t botify_eventlog_offset(const botify_eventlog_reader *r)
 {
-	z_off_t off = r->in.gz ? gzoffset(r->in.gz) : 0;
-	return off > 0 ? (uint64_t)off : 0;
+	return botify_jsonl_offset(&r->in);
 }
 
 void botify_eventlog_close(botify_eventlog_reader *r)

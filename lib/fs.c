@@ -30,30 +30,26 @@ int botify_open_input(const char *path, int mode, botify_err *err)
 		int fd = dup(STDIN_FILENO);
 		return fd >= 0 ? fd : botify_fail_errno(err, errno, "cannot read stdin");
 	}
-	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	/* a FIFO that may be read is opened as cat opens it, waiting for its
+	 * writer (opening it without blocking and reopening would let a writer
+	 * that came in between meet no reader) */
+	int fifo = mode == BOTIFY_IN_STREAM && stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+	/* O_NONBLOCK otherwise: opening a FIFO that is refused must not wait */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (fifo ? 0 : O_NONBLOCK));
 	if (fd < 0) {
 		int e = errno;
 		botify_fail_errno(err, e, "cannot open '%s'", path);
 		return e == ENOENT ? botify_note_stale(path, err) : -1;
 	}
-	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		int e = errno;
 		close(fd);
 		return botify_fail_errno(err, e, "cannot read '%s'", path);
 	}
 	if (S_ISREG(st.st_mode) || (mode == BOTIFY_IN_STREAM && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))) {
-		if (S_ISFIFO(st.st_mode)) {
-			/* a stream: read it as `cat` would, waiting for its writer */
-			close(fd);
-			fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-			if (fd < 0)
-				return botify_fail_errno(err, errno, "cannot open '%s'", path);
-			return fd;
-		}
 		int fl = fcntl(fd, F_GETFL);
-		if (fl >= 0)
+		if (fl >= 0 && (fl & O_NONBLOCK))
 			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 		return fd;
 	}

@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "fs.h"
 #include "outfile.h"
 
 static const char magic[6] = "\x93NUMPY";
@@ -265,9 +267,16 @@ int botify_npy_parse(botify_npy *a, const void *buf, size_t len, const char *nam
 /* Reads the whole file; *buf is malloc'ed (never NULL on success). */
 static int read_all(const char *path, unsigned char **buf, size_t *len, botify_err *err)
 {
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return botify_fail_errno(err, errno, "cannot open '%s'", path);
+	/* regular files only: a FIFO would block, /dev/zero never end */
+	int fd = botify_open_input(path, BOTIFY_IN_REGULAR, err);
+	if (fd < 0)
+		return -1;
+	FILE *fp = fdopen(fd, "rb");
+	if (!fp) {
+		int e = errno;
+		close(fd);
+		return botify_fail_errno(err, e, "cannot open '%s'", path);
+	}
 	unsigned char *b = NULL;
 	size_t n = 0, cap = 0, ncap;
 	struct stat st;

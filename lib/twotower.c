@@ -796,8 +796,11 @@ int botify_tt_load(botify_tt *m, const char *dir, botify_err *err)
 	if (path_join(path, sizeof(path), dir, "config.json", err) != 0)
 		return -1;
 	struct stat st;
-	if (stat(dir, &st) != 0)
-		return botify_fail_errno(err, errno, "cannot open model directory '%s'", dir);
+	if (stat(dir, &st) != 0) {
+		int e = errno;
+		botify_fail_errno(err, e, "cannot open model directory '%s'", dir);
+		return e == ENOENT ? botify_note_stale(dir, err) : -1;
+	}
 	if (stat(path, &st) != 0)
 		return botify_fail(err, BOTIFY_EIO, "%s: not a botify model directory (no config.json)", dir);
 	cJSON *o = botify_json_read_file(path, err);

@@ -497,6 +497,7 @@ Suite *eventlog_suite(void)
 	tcase_add_test(tc, event_parse_unusual_spellings);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("read");
+	tcase_set_timeout(tc, 30);
 	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, eventlog_reads_python_service_rows);

@@ -378,6 +378,7 @@ Suite *export_suite(void)
 {
 	Suite *s = suite_create("export");
 	TCase *tc = tcase_create("export");
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, track_recs_two_tower);
 	tcase_add_test(tc, track_recs_dot_sum_and_hybrid);
 	tcase_add_test(tc, user_recs_read_back_by_indexed);

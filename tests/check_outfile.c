@@ -436,6 +436,7 @@ Suite *outfile_suite(void)
 {
 	Suite *s = suite_create("outfile");
 	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 30); /* fsyncs on a busy disk */
 	tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
 	tcase_add_test(tc, outfile_commit_renames);
 	tcase_add_test(tc, outfile_abort_leaves_nothing);

@@ -199,6 +199,7 @@ Suite *pairs_suite(void)
 {
 	Suite *s = suite_create("pairs");
 	TCase *tc = tcase_create("pairs");
+	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, two_sessions_of_one_user);
 	tcase_add_test(tc, interleaved_users_and_rows_out_of_order);
 	tcase_add_test(tc, several_files_do_not_mix_sessions);
