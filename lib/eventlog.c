@@ -431,10 +431,14 @@ static int fast_parse(const char *line, size_t len, const char *experiment, boti
 				break;
 			}
 			case F_TIME:
+				if (!(v >= 0 && v <= 1)) /* NaN too: the slow path words it */
+					return -1;
+				e->time = v;
+				break;
 			case F_LATENCY:
 				if (!isfinite(v))
 					return -1;
-				*(f == F_TIME ? &e->time : &e->latency) = v;
+				e->latency = v;
 				break;
 			default:
 				break;
@@ -532,6 +536,12 @@ static int slow_parse(const char *line, size_t len, const char *experiment, boti
 	if (get_num(o, "time", &e->time, what, lineno, err) ||
 	    get_num(o, "latency", &e->latency, what, lineno, err))
 		goto out;
+	if (!(e->time >= 0 && e->time <= 1)) {
+		botify_fail(err, BOTIFY_ERANGE,
+			    "%s:%zu: 'time' %g is outside [0, 1] (a listen time is the fraction of the track played)",
+			    what, lineno, e->time);
+		goto out;
+	}
 	e->recommendation = -1;
 	const cJSON *rec = cJSON_GetObjectItemCaseSensitive(o, "recommendation");
 	if (e->message == BOTIFY_MSG_NEXT && rec && !cJSON_IsNull(rec)) {

@@ -8,6 +8,8 @@
  *
  * "last" rows carry no recommendation. The reader accepts extra fields, any
  * key order, "recommendation": null and logs written by the Python service.
+ * "time" is a listen time, the fraction of the track played: a row whose
+ * time is outside [0, 1] (or not a finite number) is refused with file:line.
  */
 #ifndef BOTIFY_EVENTLOG_H
 #define BOTIFY_EVENTLOG_H
