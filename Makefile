@@ -89,7 +89,7 @@ demo: deps ## install missing packages, build, run a short simulation on the bui
 	$(MAKE) all
 	BOTIFY=$(abspath $(BOTIFY)) scripts/demo.sh
 
-fuzz: ## build libFuzzer targets for the parsers (needs clang)
+fuzz: ## build the libFuzzer targets and run each FUZZ_SECONDS (default 30; needs clang)
 	scripts/fuzz.sh
 
 check-torch: $(BOTIFY) $(B)/libbotify.a ## compare the model's forward/backward with PyTorch (needs python3-torch; not in CI)

@@ -573,6 +573,12 @@ int botify_event_parse(const char *line, size_t len, const char *experiment, bot
 	return slow_parse(line, len, experiment, e, arm_missing, what, lineno, err);
 }
 
+int botify_event_parse_cjson(const char *line, size_t len, const char *experiment, botify_event *e,
+			     int *arm_missing, const char *what, size_t lineno, botify_err *err)
+{
+	return slow_parse(line, len, experiment, e, arm_missing, what, lineno, err);
+}
+
 int botify_eventlog_open(botify_eventlog_reader *r, const char *path, const char *experiment,
 			 botify_err *err)
 {
