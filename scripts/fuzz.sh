@@ -31,6 +31,10 @@ for t in tests/fuzz/fuzz_*.c; do
 	fuzz_eventlog | fuzz_eventlog_diff)
 		head -n 40 tests/data/ab/*.jsonl 2>/dev/null | grep '^{' | split -l 1 - "$corpus/row" || true ;;
 	fuzz_users) cp tests/data/e2e/world/users.json "$corpus/" ;;
+	fuzz_jsonl)
+		for f in tests/data/jsonl/*; do [ "$(stat -c %s "$f")" -lt 65536 ] && cp "$f" "$corpus/"; done
+		printf '{"a": 1}\n' | gzip -c >"$corpus/one.gz"
+		{ printf '{"a": 1}\n' | gzip -c; printf '[2]\n' | gzip -c; } >"$corpus/two.gz" ;;
 	fuzz_recproto) printf '{"track": 4211, "time": 1.0}' >"$corpus/a"; printf '{"user": 17, "track": 9}' >"$corpus/b" ;;
 	fuzz_spec) printf 'contextual:file=a.json' >"$corpus/a"; printf 'C=random,T1=toppop:k=5' >"$corpus/b" ;;
 	esac
