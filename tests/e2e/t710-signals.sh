@@ -47,6 +47,13 @@ interrupt TERM 143 datagen "$T/keep" "$BOTIFY" datagen --out "$T/keep" --tracks 
 expect_eq mine "$(cat "$T/keep/notes.txt")" "notes.txt"
 expect_no_file "$T/keep/tracks.json"
 
+check "simulate: SIGTERM leaves no log and no temporary (exit 143)"
+tiny_world "$T/tw"
+mkdir "$T/sim"
+interrupt TERM 143 simulate "$T/sim" "$BOTIFY" simulate --world "$T/tw" --episodes 100000000 \
+	--recommender random --threads 1 --log "$T/sim/log.jsonl.gz"
+expect_no_file "$T/sim/log.jsonl.gz"
+
 # a model of the built-in world (50 000 tracks): its lists take seconds
 "$BOTIFY" simulate --episodes 200 --recommender random --log "$T/s.jsonl" >/dev/null 2>&1 &&
 	"$BOTIFY" train --log "$T/s.jsonl" --model "$T/m" --emb 4 --hidden 8 --out 4 --epochs 1 >/dev/null 2>&1 ||
