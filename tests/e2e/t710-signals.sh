@@ -54,6 +54,16 @@ interrupt TERM 143 simulate "$T/sim" "$BOTIFY" simulate --world "$T/tw" --episod
 	--recommender random --threads 1 --log "$T/sim/log.jsonl.gz"
 expect_no_file "$T/sim/log.jsonl.gz"
 
+check "datagen on a full disk: no world at all, not tracks.json alone"
+# RLIMIT_FSIZE stands in for a full disk: tracks.json fits, tracks.npy does not
+(trap '' XFSZ; ulimit -f 3000; exec "$BOTIFY" datagen --out "$T/full" --tracks 20000 --users 10 --dim 64) \
+	>"$OUT" 2>"$ERR"
+_last_rc=$?
+_last_cmd="datagen under ulimit -f 3000"
+expect_eq 2 "$_last_rc" "exit code"
+expect_stderr "cannot write '$T/full/tracks.npy'"
+expect_no_file "$T/full"
+
 # a model of the built-in world (50 000 tracks): its lists take seconds
 "$BOTIFY" simulate --episodes 200 --recommender random --log "$T/s.jsonl" >/dev/null 2>&1 &&
 	"$BOTIFY" train --log "$T/s.jsonl" --model "$T/m" --emb 4 --hidden 8 --out 4 --epochs 1 >/dev/null 2>&1 ||
