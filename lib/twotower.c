@@ -695,11 +695,19 @@ int botify_tt_check_replaceable(const char *dir, botify_err *err)
 	return rc;
 }
 
-int botify_tt_save(const botify_tt *m, const char *dir, int force, const cJSON *training,
+int botify_tt_save(const botify_tt *m, const char *dir_arg, int force, const cJSON *training,
 		   const cJSON *metrics, botify_err *err)
 {
-	char tmp[4096];
+	char tmp[4096], dir[4096];
 	struct stat st;
+	/* "models/nn/" names models/nn: its temporary goes beside it, not in it */
+	size_t dn = strlen(dir_arg);
+	while (dn > 1 && dir_arg[dn - 1] == '/')
+		dn--;
+	if (dn >= sizeof(dir))
+		return botify_fail(err, BOTIFY_EINVAL, "model directory name too long: '%s'", dir_arg);
+	memcpy(dir, dir_arg, dn);
+	dir[dn] = '\0';
 	int exists = lstat(dir, &st) == 0;
 	if (exists && !force)
 		return botify_fail(err, BOTIFY_EEXIST, "'%s' exists (use --force to replace it)", dir);

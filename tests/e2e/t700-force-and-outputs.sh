@@ -34,6 +34,12 @@ expect_file "$T/m/config.json"
 expect_no_file "$T/m/track_vectors.npy"
 ls "$T" | grep -q '\.tmp\.' && fail "a temporary was left behind"
 
+check "a model directory given with a trailing slash is replaced in place"
+expect_exit 0 "$BOTIFY" train "${SMALL[@]}" --model "$T/m/" --force --seed 3
+expect_file "$T/m/config.json"
+ls "$T/m" | grep -q '\.tmp\.' && fail "a temporary was made inside the model"
+ls "$T" | grep -q '\.tmp\.' && fail "a temporary was left behind"
+
 check "train --force refuses a regular file and a symlink"
 : >"$T/file"
 expect_exit 2 "$BOTIFY" train "${SMALL[@]}" --model "$T/file" --force
