@@ -171,7 +171,7 @@ uninstall: ## remove what install wrote (same PREFIX and DESTDIR)
 		$(DESTDIR)$(MANDIR)/man1/botify-*.1 \
 		$(DESTDIR)$(BASHCOMPDIR)/botify $(DESTDIR)$(ZSHCOMPDIR)/_botify
 
-fuzz: ## build libFuzzer targets for the parsers (needs clang)
+fuzz: ## build the libFuzzer targets and run each FUZZ_SECONDS (default 30; needs clang)
 	scripts/fuzz.sh
 
 check-torch: $(BOTIFY) $(B)/libbotify.a ## compare the model's forward/backward with PyTorch (needs python3-torch; not in CI)

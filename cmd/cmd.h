@@ -26,12 +26,12 @@ int cmd_export(int argc, char **argv);
 int cmd_ab(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
-/* Prints "botify: <msg>" on stderr; returns BOTIFY_EXIT_USAGE, or
- * BOTIFY_EXIT_INTERRUPTED for an interruption. */
+/* Prints "botify: <msg>" on stderr; returns BOTIFY_EXIT_USAGE, or for an
+ * interruption 128 + the signal (130 SIGINT, 143 SIGTERM). */
 int report_error(const botify_err *err);
 
-/* Set by SIGINT/SIGTERM once install_interrupt_handler() ran; long work polls
- * it and stops cleanly (outputs are removed or, for training, saved). */
+/* Set to the signal's number by SIGINT/SIGTERM once install_interrupt_handler()
+ * ran; long work polls it and stops cleanly (outputs are removed or, for training, saved). */
 extern volatile sig_atomic_t botify_interrupted;
 void install_interrupt_handler(void);
 

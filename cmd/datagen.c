@@ -5,12 +5,14 @@
 
 #include "cmd.h"
 #include "flags.h"
+#include "outfile.h"
 #include "worldgen.h"
 
 static const struct flag_doc doc = {
 	.usage = "botify datagen --out DIR [--tracks N] [--users N] [--dim D] [--seed S] [--preset FILE]",
 	.summary =
-		"Writes a synthetic world: tracks.json, tracks.npy, users.json and top_tracks.json.\n"
+		"Writes a synthetic world: tracks.json, tracks.npy, users.json and top_tracks.json,\n"
+		"which appear together or not at all (also on Ctrl-C or SIGTERM).\n"
 		"Without options it writes the built-in default world that every command uses\n"
 		"when --world is not given (50 000 tracks x 100 dims, 10 000 users, seed 1).",
 	.extra = "examples:\n"
@@ -60,6 +62,10 @@ int cmd_datagen(int argc, char **argv)
 		p.dim = dim;
 	if (seen_seed)
 		p.seed = seed;
+	/* Ctrl-C or SIGTERM fails the next write, which removes every
+	 * temporary: the world appears whole or not at all */
+	install_interrupt_handler();
+	botify_outfile_set_stop(&botify_interrupted);
 	double t0 = now_seconds();
 	if (botify_worldgen_generate(&w, &p, &err) != 0)
 		return report_error(&err);
@@ -68,6 +74,7 @@ int cmd_datagen(int argc, char **argv)
 		botify_world_free(&w);
 		return report_error(&err);
 	}
+	botify_outfile_set_stop(NULL);
 	printf("wrote %s: %d tracks x %d dims, %d artists, %d users (generated in %.3f s, written in %.3f s)\n",
 	       out, w.N, w.D, w.A, w.U, t1 - t0, now_seconds() - t1);
 	botify_world_free(&w);

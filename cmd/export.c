@@ -4,6 +4,8 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <cblas.h>
 
@@ -11,6 +13,7 @@
 #include "export.h"
 #include "flags.h"
 #include "npy.h"
+#include "outfile.h"
 #include "twotower.h"
 #include "world.h"
 
@@ -26,8 +29,8 @@ static const struct flag_doc doc = {
 		"  --user-recs   recommendations.json: {\"user\", \"tracks\"} lines, the top K for the\n"
 		"                user's context averaged over their logged session starts (for\n"
 		"                indexed:file=). Users absent from the logs get the average context.\n"
-		"The world must be the catalog the model was trained on. Files are written\n"
-		"atomically and not replaced without --force.",
+		"The world must be the catalog the model was trained on. The files appear\n"
+		"together or not at all (also on Ctrl-C) and are not replaced without --force.",
 	.extra =
 		"examples:\n"
 		"  botify export --model models/nn --embeddings models/nn/track_vectors.npy \\\n"
@@ -64,7 +67,14 @@ int cmd_export(int argc, char **argv)
 	botify_world w = {0};
 	botify_tt m = {0};
 	float *items = NULL;
+	/* the outputs appear together or not at all: each is written to its
+	 * temporary, all are finished, and only then renamed in a row */
+	enum { EMB, RECS, USERS, NOUT };
+	const char *paths[NOUT] = { emb_path, recs_path, user_path };
+	botify_outfile outs[NOUT] = {{0}};
 	int exit_code = BOTIFY_EXIT_USAGE;
+	install_interrupt_handler();
+	botify_outfile_set_stop(&botify_interrupted);
 	openblas_set_num_threads((int)threads);
 	double t0 = now_seconds();
 	if (botify_tt_load(&m, model_dir, &err) != 0 || load_world(&w, world_dir, 1, &err) != 0 ||
@@ -76,30 +86,53 @@ int cmd_export(int argc, char **argv)
 					recs_path ? "a track can be recommended after another" : "in the catalog");
 		goto out;
 	}
+	for (int i = 0; i < NOUT; i++)
+		for (int j = 0; j < i; j++)
+			if (paths[i] && paths[j] && !strcmp(paths[i], paths[j])) {
+				exit_code = usage_error("export", "'%s' is given for two outputs", paths[i]);
+				goto out;
+			}
+	for (int i = 0; i < NOUT; i++)
+		if (paths[i] && botify_outfile_open(&outs[i], paths[i], force, &err) != 0)
+			goto fail;
 	items = botify_malloc((size_t)m.cfg.N * (size_t)m.cfg.OUT, sizeof(float), "track vectors", &err);
 	if (!items || botify_export_items(&m, w.artist, items, &err) != 0)
+		goto model_fail;
+	if (emb_path && botify_npy_write_to(&outs[EMB], items, 2, (size_t)m.cfg.N, (size_t)m.cfg.OUT, &err) != 0)
 		goto fail;
-	if (emb_path) {
-		if (botify_npy_write(emb_path, items, 2, (size_t)m.cfg.N, (size_t)m.cfg.OUT, force, &err) != 0)
+	if (recs_path && botify_export_track_recs_to(&m, &w, items, (int32_t)k, (int)threads, &outs[RECS], &err) != 0)
+		goto model_fail;
+	if (user_path && botify_export_user_recs_to(&m, items, (int32_t)k, (int)threads, &outs[USERS], &err) != 0)
+		goto model_fail;
+	for (int i = 0; i < NOUT; i++)
+		if (paths[i] && botify_outfile_finish(&outs[i], &err) != 0)
 			goto fail;
+	for (int i = 0; i < NOUT; i++)
+		if (paths[i] && botify_outfile_publish(&outs[i], &err) != 0) {
+			/* a rename failed after others succeeded: take those back */
+			for (int j = 0; j < i; j++)
+				if (paths[j] && !outs[j].direct)
+					unlink(paths[j]);
+			goto fail;
+		}
+	if (emb_path)
 		printf("wrote %s: %d x %d track vectors\n", emb_path, m.cfg.N, m.cfg.OUT);
-	}
-	if (recs_path) {
-		if (botify_export_track_recs(&m, &w, items, (int32_t)k, (int)threads, recs_path, force, &err) != 0)
-			goto fail;
+	if (recs_path)
 		printf("wrote %s: top %lld for each of %d tracks\n", recs_path, (long long)k, m.cfg.N);
-	}
-	if (user_path) {
-		if (botify_export_user_recs(&m, items, (int32_t)k, (int)threads, user_path, force, &err) != 0)
-			goto fail;
+	if (user_path)
 		printf("wrote %s: top %lld for each of %d users\n", user_path, (long long)k, m.cfg.U);
-	}
 	fprintf(stderr, "export took %.2f s\n", now_seconds() - t0);
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
+model_fail:
+	if (err.code == BOTIFY_ERANGE)
+		botify_err_prefix(&err, "model '%s'", model_dir);
 fail:
 	exit_code = report_error(&err);
 out:
+	for (int i = 0; i < NOUT; i++)
+		botify_outfile_abort(&outs[i]);
+	botify_outfile_set_stop(NULL);
 	free(items);
 	botify_tt_free(&m);
 	botify_world_free(&w);

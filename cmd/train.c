@@ -127,7 +127,7 @@ int cmd_train(int argc, char **argv)
 		FLAG_DOUBLE("lr-factor", &o.lr_factor, "F", "LR multiplier on a plateau", 1e-6, 1),
 		FLAG_LONG("threads", &threads, "T", "OpenBLAS threads (default: all cores)", 1, 256),
 		FLAG_BOOL("no-context-artist", &no_context_artist, "leave the start's artist out of the context tower"),
-		FLAG_BOOL("force", &force, "replace an existing model directory"),
+		FLAG_BOOL("force", &force, "replace an existing model directory (one botify wrote)"),
 		FLAG_END,
 	};
 	flags[9].seen = &seen_out;
@@ -153,6 +153,9 @@ int cmd_train(int argc, char **argv)
 	struct stat st;
 	if (!force && stat(model_dir, &st) == 0) /* fail before a long training, not after */
 		return usage_error("train", "'%s' exists (use --force to replace it)", model_dir);
+	botify_err check = {0};
+	if (force && botify_tt_check_replaceable(model_dir, &check) != 0)
+		return report_error(&check);
 	o.seed = (uint64_t)seed;
 
 	botify_err err = {0};

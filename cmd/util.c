@@ -15,15 +15,17 @@ volatile sig_atomic_t botify_interrupted;
 int report_error(const botify_err *err)
 {
 	fprintf(stderr, "botify: %s\n", err->msg[0] ? err->msg : botify_errcode_name(err->code));
-	return err->code == BOTIFY_EINTR ? BOTIFY_EXIT_INTERRUPTED : BOTIFY_EXIT_USAGE;
+	if (err->code != BOTIFY_EINTR)
+		return BOTIFY_EXIT_USAGE;
+	/* as a shell reports the signal: 130 for SIGINT, 143 for SIGTERM */
+	return botify_interrupted > 0 ? 128 + botify_interrupted : BOTIFY_EXIT_INTERRUPTED;
 }
 
 static void on_signal(int sig)
 {
-	(void)sig;
 	if (botify_interrupted) /* a second Ctrl-C means now */
-		_exit(BOTIFY_EXIT_INTERRUPTED);
-	botify_interrupted = 1;
+		_exit(128 + sig);
+	botify_interrupted = sig;
 }
 
 void install_interrupt_handler(void)

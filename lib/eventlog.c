@@ -431,10 +431,14 @@ static int fast_parse(const char *line, size_t len, const char *experiment, boti
 				break;
 			}
 			case F_TIME:
+				if (!(v >= 0 && v <= 1)) /* NaN too: the slow path words it */
+					return -1;
+				e->time = v;
+				break;
 			case F_LATENCY:
 				if (!isfinite(v))
 					return -1;
-				*(f == F_TIME ? &e->time : &e->latency) = v;
+				e->latency = v;
 				break;
 			default:
 				break;
@@ -532,6 +536,12 @@ static int slow_parse(const char *line, size_t len, const char *experiment, boti
 	if (get_num(o, "time", &e->time, what, lineno, err) ||
 	    get_num(o, "latency", &e->latency, what, lineno, err))
 		goto out;
+	if (!(e->time >= 0 && e->time <= 1)) {
+		botify_fail(err, BOTIFY_ERANGE,
+			    "%s:%zu: 'time' %g is outside [0, 1] (a listen time is the fraction of the track played)",
+			    what, lineno, e->time);
+		goto out;
+	}
 	e->recommendation = -1;
 	const cJSON *rec = cJSON_GetObjectItemCaseSensitive(o, "recommendation");
 	if (e->message == BOTIFY_MSG_NEXT && rec && !cJSON_IsNull(rec)) {
@@ -563,12 +573,18 @@ int botify_event_parse(const char *line, size_t len, const char *experiment, bot
 	return slow_parse(line, len, experiment, e, arm_missing, what, lineno, err);
 }
 
+int botify_event_parse_cjson(const char *line, size_t len, const char *experiment, botify_event *e,
+			     int *arm_missing, const char *what, size_t lineno, botify_err *err)
+{
+	return slow_parse(line, len, experiment, e, arm_missing, what, lineno, err);
+}
+
 int botify_eventlog_open(botify_eventlog_reader *r, const char *path, const char *experiment,
 			 botify_err *err)
 {
 	memset(r, 0, sizeof(*r));
 	r->experiment = experiment;
-	return botify_jsonl_open(&r->in, path, err);
+	return botify_jsonl_open_stream(&r->in, path, err);
 }
 
 int botify_eventlog_next(botify_eventlog_reader *r, botify_event *e, botify_err *err)
@@ -589,8 +605,7 @@ int botify_eventlog_next(botify_eventlog_reader *r, botify_event *e, botify_err 
 
 uint64_t botify_eventlog_offset(const botify_eventlog_reader *r)
 {
-	z_off_t off = r->in.gz ? gzoffset(r->in.gz) : 0;
-	return off > 0 ? (uint64_t)off : 0;
+	return botify_jsonl_offset(&r->in);
 }
 
 void botify_eventlog_close(botify_eventlog_reader *r)

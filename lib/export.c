@@ -3,6 +3,8 @@
  */
 #include "export.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,36 @@
 #include "topk.h"
 
 enum { CHUNK = 4096 };
+
+/* The largest magnitude in x, or -1 when x holds a NaN or an infinity. */
+static double max_abs(const float *x, size_t n)
+{
+	double m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(x[i]))
+			return -1;
+		double a = fabs((double)x[i]);
+		if (a > m)
+			m = a;
+	}
+	return m;
+}
+
+/* Inner products of vectors up to qmax and imax in dims dims stay finite in
+ * float32 (a bound, not the exact maximum): otherwise the top-K lists would
+ * be ties of infinities, exported as if they meant something. */
+static int check_scores(double qmax, double imax, int dims, const char *what, botify_err *err)
+{
+	if (qmax < 0 || imax < 0)
+		return botify_fail(err, BOTIFY_ERANGE,
+				   "the model gives non-finite %s vectors: its weights are too large to rank by (retrain it)",
+				   qmax < 0 ? what : "track");
+	if (qmax * imax * dims > FLT_MAX / 2)
+		return botify_fail(err, BOTIFY_ERANGE,
+				   "the model's scores overflow float32 (%s vectors up to %.3g, track vectors up to %.3g, %d dims): its weights are too large to rank by (retrain it)",
+				   what, qmax, imax, dims);
+	return 0;
+}
 
 int botify_export_items(const botify_tt *m, const int32_t *artist, float *items, botify_err *err)
 {
@@ -28,7 +60,7 @@ int botify_export_items(const botify_tt *m, const int32_t *artist, float *items,
 		botify_tt_items(m, &a, B, tracks, artist + t0, items + (size_t)t0 * m->cfg.OUT);
 	}
 	botify_tt_acts_free(&a);
-	return 0;
+	return check_scores(0, max_abs(items, (size_t)N * (size_t)m->cfg.OUT), m->cfg.OUT, "track", err);
 }
 
 /* Grows *buf to at least need bytes. */
@@ -73,14 +105,14 @@ static void drop_self(int32_t *ids, int64_t rows, int32_t k, int32_t first_self)
 	}
 }
 
-int botify_export_track_recs(const botify_tt *m, const botify_world *w, const float *items,
-			     int32_t k, int threads, const char *path, int force, botify_err *err)
+int botify_export_track_recs_to(const botify_tt *m, const botify_world *w, const float *items,
+				int32_t k, int threads, botify_outfile *f, botify_err *err)
 {
+	const char *path = f->path;
 	int32_t N = m->cfg.N, O = m->cfg.OUT;
 	if (k < 1 || k > N - 1)
 		return botify_fail(err, BOTIFY_EINVAL, "k %d out of range (1 to %d tracks - 1)", k, N - 1);
 	botify_tt_acts a = {0};
-	botify_outfile f = {0};
 	float *q = botify_malloc((size_t)CHUNK * O, sizeof(float), "queries", err);
 	int32_t *ids = botify_malloc((size_t)CHUNK * (size_t)(k + 1), sizeof(int32_t), "top-k", err);
 	int64_t users[CHUNK];
@@ -88,8 +120,8 @@ int botify_export_track_recs(const botify_tt *m, const botify_world *w, const fl
 	char *line = NULL;
 	size_t cap = 0;
 	int rc = -1;
-	if (!q || !ids || botify_tt_acts_init(&a, m, CHUNK, err) != 0 ||
-	    botify_outfile_open(&f, path, force, err) != 0)
+	double imax = max_abs(items, (size_t)N * (size_t)O);
+	if (!q || !ids || botify_tt_acts_init(&a, m, CHUNK, err) != 0)
 		goto out;
 	for (int32_t t0 = 0; t0 < N; t0 += CHUNK) {
 		int B = N - t0 < CHUNK ? N - t0 : CHUNK;
@@ -98,6 +130,8 @@ int botify_export_track_recs(const botify_tt *m, const botify_world *w, const fl
 			starts[i] = t0 + i;
 		}
 		botify_tt_context(m, &a, B, users, starts, q);
+		if (check_scores(max_abs(q, (size_t)B * (size_t)O), imax, O, "context", err) != 0)
+			goto out;
 		/* top k+1 then drop the track itself: the same list as a top-k
 		 * that excludes it, whether or not it made the k+1 */
 		if (botify_topk_inner(q, B, items, N, O, k + 1, threads, ids, NULL, err) != 0)
@@ -123,14 +157,12 @@ int botify_export_track_recs(const botify_tt *m, const botify_world *w, const fl
 				goto out;
 			len += put_ids(line + len, ids + (size_t)i * (k + 1), k);
 			memcpy(line + len, "]}\n", 3);
-			if (botify_outfile_write(&f, line, len + 3, err) != 0)
+			if (botify_outfile_write(f, line, len + 3, err) != 0)
 				goto out;
 		}
 	}
-	rc = botify_outfile_commit(&f, err);
+	rc = 0;
 out:
-	if (rc != 0)
-		botify_outfile_abort(&f);
 	botify_tt_acts_free(&a);
 	free(q);
 	free(ids);
@@ -138,18 +170,18 @@ out:
 	return rc;
 }
 
-int botify_export_user_recs(const botify_tt *m, const float *items, int32_t k, int threads,
-			    const char *path, int force, botify_err *err)
+int botify_export_user_recs_to(const botify_tt *m, const float *items, int32_t k, int threads,
+			       botify_outfile *f, botify_err *err)
 {
 	int32_t N = m->cfg.N, U = m->cfg.U, O = m->cfg.OUT;
 	if (k < 1 || k > N)
 		return botify_fail(err, BOTIFY_EINVAL, "k %d out of range (1 to %d tracks)", k, N);
-	botify_outfile f = {0};
 	int32_t *ids = botify_malloc((size_t)CHUNK * (size_t)k, sizeof(int32_t), "top-k", err);
 	char *line = NULL;
 	size_t cap = 0;
 	int rc = -1;
-	if (!ids || botify_outfile_open(&f, path, force, err) != 0)
+	if (!ids || check_scores(max_abs(m->user_context, (size_t)U * (size_t)O),
+				 max_abs(items, (size_t)N * (size_t)O), O, "user", err) != 0)
 		goto out;
 	for (int32_t u0 = 0; u0 < U; u0 += CHUNK) {
 		int B = U - u0 < CHUNK ? U - u0 : CHUNK;
@@ -162,15 +194,39 @@ int botify_export_user_recs(const botify_tt *m, const float *items, int32_t k, i
 			size_t len = (size_t)sprintf(line, "{\"user\": %d, \"tracks\": [", u0 + i);
 			len += put_ids(line + len, ids + (size_t)i * k, k);
 			memcpy(line + len, "]}\n", 3);
-			if (botify_outfile_write(&f, line, len + 3, err) != 0)
+			if (botify_outfile_write(f, line, len + 3, err) != 0)
 				goto out;
 		}
 	}
-	rc = botify_outfile_commit(&f, err);
+	rc = 0;
 out:
-	if (rc != 0)
-		botify_outfile_abort(&f);
 	free(ids);
 	free(line);
 	return rc;
+}
+
+int botify_export_track_recs(const botify_tt *m, const botify_world *w, const float *items,
+			     int32_t k, int threads, const char *path, int force, botify_err *err)
+{
+	botify_outfile f;
+	if (botify_outfile_open(&f, path, force, err) != 0)
+		return -1;
+	if (botify_export_track_recs_to(m, w, items, k, threads, &f, err) != 0) {
+		botify_outfile_abort(&f);
+		return -1;
+	}
+	return botify_outfile_commit(&f, err);
+}
+
+int botify_export_user_recs(const botify_tt *m, const float *items, int32_t k, int threads,
+			    const char *path, int force, botify_err *err)
+{
+	botify_outfile f;
+	if (botify_outfile_open(&f, path, force, err) != 0)
+		return -1;
+	if (botify_export_user_recs_to(m, items, k, threads, &f, err) != 0) {
+		botify_outfile_abort(&f);
+		return -1;
+	}
+	return botify_outfile_commit(&f, err);
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "outfile.h"
 #include "twotower.h"
 #include "world.h"
 
@@ -32,5 +33,13 @@ int botify_export_track_recs(const botify_tt *m, const botify_world *w, const fl
 /* Writes recommendations.json: one line per model user 0..U-1. */
 int botify_export_user_recs(const botify_tt *m, const float *items, int32_t k, int threads,
 			    const char *path, int force, botify_err *err);
+
+/* The same lines into an output the caller opened and commits, so that
+ * several outputs appear together or not at all. On failure the caller
+ * aborts f. */
+int botify_export_track_recs_to(const botify_tt *m, const botify_world *w, const float *items,
+				int32_t k, int threads, botify_outfile *f, botify_err *err);
+int botify_export_user_recs_to(const botify_tt *m, const float *items, int32_t k, int threads,
+			       botify_outfile *f, botify_err *err);
 
 #endif

@@ -1,12 +1,13 @@
 /*
  * jsonl.c - JSON lines, plain or gzip, with file:line in every message.
  *
- * zlib's gzread family reads plain files transparently, so one code path
- * serves both. Lines are read a byte at a time through the gzgetc macro (a
- * pointer bump on zlib's buffer) into a buffer that grows without limit, so
- * line numbers stay exact for lines of any length or with NUL bytes in them.
- * zlib reports a truncated gzip stream as an ordinary end of file, so every
- * end of file is checked with gzerror.
+ * The file is read with read() and inflated here when it starts with the
+ * gzip magic (any number of members, as simulate writes them), so a
+ * truncated stream is an error rather than an early end of file, and data
+ * after the last member is refused rather than ignored as gzread does.
+ * Lines may hold NUL bytes and are bounded (BOTIFY_JSONL_MAX_LINE), so a
+ * stream with no newline, /dev/zero say, ends in an error, not in memory
+ * exhaustion.
  */
 #include "jsonl.h"
 
@@ -17,60 +18,208 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
-enum { GZ_BUFFER = 1 << 17 };
+#include "fs.h"
 
-/* Turns zlib's error state into a message; line 0 leaves the line out. */
-static int gz_fail(gzFile gz, const char *path, size_t line, botify_err *err)
+enum { RAW_SIZE = 1 << 17, OUT_SIZE = 1 << 18 };
+
+/* The bytes of a file, plain or gzip (any number of members), decoded a
+ * buffer at a time. */
+struct src {
+	int fd;
+	int kind;              /* 0 not known yet, 1 plain, 2 gzip */
+	int raw_eof;           /* read() returned 0 */
+	int member_end;        /* inflate finished a member */
+	int zinit;
+	z_stream zs;
+	const char *path;
+	uint64_t raw_read;     /* bytes read from fd */
+	uint64_t total;        /* bytes decoded */
+	uint64_t limit;        /* at most this many decoded bytes; 0: no bound */
+	const unsigned char *cur; /* decoded bytes not consumed yet */
+	size_t cur_len;
+	size_t raw_pos, raw_len;
+	unsigned char raw[RAW_SIZE];
+	unsigned char out[OUT_SIZE];
+};
+
+/* Reads more raw bytes after what is left (moved to the front). 0 or -1. */
+static int fill_raw(struct src *s, botify_err *err)
 {
-	int code;
-	const char *msg = gzerror(gz, &code);
-	size_t n = strlen(path);
-	if (strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
-		msg += n + 2; /* zlib prefixes the path it was opened with */
+	if (s->raw_pos > 0) {
+		memmove(s->raw, s->raw + s->raw_pos, s->raw_len - s->raw_pos);
+		s->raw_len -= s->raw_pos;
+		s->raw_pos = 0;
+	}
+	if (s->raw_len == RAW_SIZE || s->raw_eof)
+		return 0;
+	ssize_t n = read(s->fd, s->raw + s->raw_len, RAW_SIZE - s->raw_len);
+	if (n < 0 && errno == EINTR)
+		return botify_fail(err, BOTIFY_EINTR, "interrupted");
+	if (n < 0)
+		return botify_fail_errno(err, errno, "cannot read '%s'", s->path);
+	if (n == 0)
+		s->raw_eof = 1;
+	s->raw_len += (size_t)n;
+	s->raw_read += (uint64_t)n;
+	return 0;
+}
+
+/* At least n raw bytes buffered, unless the file ends first. */
+static int want_raw(struct src *s, size_t n, botify_err *err)
+{
+	while (s->raw_len - s->raw_pos < n && !s->raw_eof)
+		if (fill_raw(s, err) != 0)
+			return -1;
+	return 0;
+}
+
+static int gz_fail(struct src *s, size_t line, const char *msg, botify_err *err)
+{
 	char where[32] = "";
 	if (line)
 		snprintf(where, sizeof(where), ":%zu", line);
-	if (code == Z_ERRNO)
-		return botify_fail(err, BOTIFY_EIO, "cannot read '%s': %s", path, msg);
-	if (code == Z_MEM_ERROR)
-		return botify_fail(err, BOTIFY_ENOMEM, "%s%s: out of memory decompressing", path, where);
-	return botify_fail(err, BOTIFY_EFORMAT, "%s%s: corrupt or truncated gzip data: %s", path, where,
-			   msg);
+	return botify_fail(err, BOTIFY_EFORMAT, "%s%s: corrupt or truncated gzip data: %s", s->path,
+			   where, msg);
 }
 
-static gzFile open_gz(const char *path, botify_err *err)
+/* Decodes the next buffer into s->cur. 1, 0 at the end, or -1; line is the
+ * line being read, for messages (0: none). */
+static int src_more(struct src *s, size_t line, botify_err *err)
 {
-	errno = 0;
-	gzFile gz = gzopen(path, "rb");
-	if (!gz) {
-		botify_fail_errno(err, errno ? errno : ENOMEM, "cannot open '%s'", path);
+	if (s->kind == 0) {
+		if (want_raw(s, 2, err) != 0)
+			return -1;
+		s->kind = s->raw_len - s->raw_pos >= 2 && s->raw[s->raw_pos] == 0x1f &&
+			  s->raw[s->raw_pos + 1] == 0x8b ? 2 : 1;
+		if (s->kind == 2) {
+			if (inflateInit2(&s->zs, 15 + 16) != Z_OK)
+				return botify_fail(err, BOTIFY_ENOMEM, "%s: out of memory decompressing", s->path);
+			s->zinit = 1;
+		}
+	}
+	if (s->kind == 1) {
+		if (s->raw_pos == s->raw_len) {
+			s->raw_pos = s->raw_len = 0;
+			if (fill_raw(s, err) != 0)
+				return -1;
+		}
+		s->cur = s->raw + s->raw_pos;
+		s->cur_len = s->raw_len - s->raw_pos;
+		s->raw_pos = s->raw_len;
+	} else {
+		s->cur_len = 0;
+		while (s->cur_len == 0) {
+			if (s->member_end) {
+				/* another member, or the end: anything else was
+				 * appended or is damage, and is not silently dropped */
+				if (want_raw(s, 2, err) != 0)
+					return -1;
+				size_t left = s->raw_len - s->raw_pos;
+				if (left == 0)
+					return 0;
+				if (left < 2 || s->raw[s->raw_pos] != 0x1f || s->raw[s->raw_pos + 1] != 0x8b)
+					return botify_fail(err, BOTIFY_EFORMAT,
+							   "%s: data that is not gzip follows the gzip stream at byte %llu (a damaged or appended file)",
+							   s->path, (unsigned long long)(s->raw_read - left));
+				inflateReset(&s->zs);
+				s->member_end = 0;
+			}
+			if (s->raw_pos == s->raw_len) {
+				if (fill_raw(s, err) != 0)
+					return -1;
+				if (s->raw_pos == s->raw_len)
+					return gz_fail(s, line, "unexpected end of file", err);
+			}
+			s->zs.next_in = s->raw + s->raw_pos;
+			s->zs.avail_in = (uInt)(s->raw_len - s->raw_pos);
+			s->zs.next_out = s->out;
+			s->zs.avail_out = OUT_SIZE;
+			int rc = inflate(&s->zs, Z_NO_FLUSH);
+			s->raw_pos = s->raw_len - s->zs.avail_in;
+			s->cur = s->out;
+			s->cur_len = OUT_SIZE - s->zs.avail_out;
+			if (rc == Z_STREAM_END)
+				s->member_end = 1;
+			else if (rc == Z_MEM_ERROR)
+				return botify_fail(err, BOTIFY_ENOMEM, "%s: out of memory decompressing", s->path);
+			else if (rc != Z_OK && rc != Z_BUF_ERROR)
+				return gz_fail(s, line, s->zs.msg ? s->zs.msg : "invalid data", err);
+		}
+	}
+	if (s->cur_len == 0)
+		return 0;
+	s->total += s->cur_len;
+	if (s->limit && s->total > s->limit)
+		return botify_fail(err, BOTIFY_ERANGE, "%s: larger than %llu MiB%s (the limit for this file)",
+				   s->path, (unsigned long long)(s->limit >> 20),
+				   s->kind == 2 ? " decompressed" : "");
+	return 1;
+}
+
+static struct src *src_open(const char *path, int mode, uint64_t limit, botify_err *err)
+{
+	struct src *s = calloc(1, sizeof(*s));
+	if (!s) {
+		botify_fail(err, BOTIFY_ENOMEM, "out of memory opening '%s'", path);
 		return NULL;
 	}
-	gzbuffer(gz, GZ_BUFFER); /* can only fail after the first read */
-	return gz;
+	s->fd = botify_open_input(path, mode, err);
+	if (s->fd < 0) {
+		free(s);
+		return NULL;
+	}
+	s->path = path;
+	s->limit = limit;
+	return s;
 }
 
-int botify_jsonl_open(botify_jsonl *r, const char *path, botify_err *err)
+static void src_close(struct src *s)
+{
+	if (!s)
+		return;
+	if (s->zinit)
+		inflateEnd(&s->zs);
+	close(s->fd);
+	free(s);
+}
+
+static int open_mode(botify_jsonl *r, const char *path, int mode, botify_err *err)
 {
 	memset(r, 0, sizeof(*r));
 	r->path = strdup(path);
 	if (!r->path)
 		return botify_fail(err, BOTIFY_ENOMEM, "out of memory opening '%s'", path);
-	r->gz = open_gz(path, err);
-	if (!r->gz) {
+	r->src = src_open(r->path, mode, 0, err);
+	if (!r->src) {
 		botify_jsonl_close(r);
 		return -1;
 	}
 	return 0;
 }
 
+int botify_jsonl_open(botify_jsonl *r, const char *path, botify_err *err)
+{
+	return open_mode(r, path, BOTIFY_IN_REGULAR, err);
+}
+
+int botify_jsonl_open_stream(botify_jsonl *r, const char *path, botify_err *err)
+{
+	return open_mode(r, path, BOTIFY_IN_STREAM, err);
+}
+
+uint64_t botify_jsonl_offset(const botify_jsonl *r)
+{
+	const struct src *s = r->src;
+	return s ? s->raw_read - (s->raw_len - s->raw_pos) : 0;
+}
+
 void botify_jsonl_close(botify_jsonl *r)
 {
-	if (r->gz)
-		gzclose(r->gz);
+	src_close(r->src);
 	free(r->path);
 	free(r->line);
 	memset(r, 0, sizeof(*r));
@@ -79,31 +228,43 @@ void botify_jsonl_close(botify_jsonl *r)
 /* Reads one physical line. Returns 1, 0 at end of file, or -1. */
 static int read_line(botify_jsonl *r, botify_err *err)
 {
-	gzFile gz = r->gz;
-	int c, any = 0;
+	struct src *s = r->src;
+	int any = 0, nl = 0;
 	r->len = 0;
-	while ((c = gzgetc(gz)) != -1) {
+	while (!nl) {
+		if (s->cur_len == 0) {
+			int rc = src_more(s, r->lineno + 1, err);
+			if (rc < 0)
+				return -1;
+			if (rc == 0)
+				break;
+		}
 		any = 1;
-		if (c == '\n')
-			break;
-		if (r->len + 2 > r->cap) { /* room for c and the NUL */
-			size_t cap;
-			if (botify_size_add(r->cap, r->cap + 256, &cap) != 0)
-				return botify_fail(err, BOTIFY_ENOMEM, "%s:%zu: line too long", r->path,
-						   r->lineno + 1);
+		const unsigned char *e = memchr(s->cur, '\n', s->cur_len);
+		size_t n = e ? (size_t)(e - s->cur) : s->cur_len;
+		if (r->len + n > BOTIFY_JSONL_MAX_LINE)
+			return botify_fail(err, BOTIFY_EFORMAT,
+					   "%s:%zu: line longer than %d MiB (is this a JSON-lines file?)", r->path,
+					   r->lineno + 1, BOTIFY_JSONL_MAX_LINE >> 20);
+		if (r->len + n + 1 > r->cap) { /* room for the NUL */
+			size_t cap = r->cap ? r->cap : 256;
+			while (cap < r->len + n + 1)
+				cap *= 2;
+			if (cap > (size_t)BOTIFY_JSONL_MAX_LINE + 1)
+				cap = (size_t)BOTIFY_JSONL_MAX_LINE + 1;
 			char *p = botify_realloc(r->line, cap, 1, "a JSON line", err);
 			if (!p)
 				return botify_err_prefix(err, "%s:%zu", r->path, r->lineno + 1);
 			r->line = p;
 			r->cap = cap;
 		}
-		r->line[r->len++] = (char)c;
+		memcpy(r->line + r->len, s->cur, n);
+		r->len += n;
+		s->cur += n + (e ? 1 : 0);
+		s->cur_len -= n + (e ? 1 : 0);
+		nl = e != NULL;
 	}
-	if (c == -1) {
-		int code;
-		gzerror(gz, &code);
-		if (code != Z_OK)
-			return gz_fail(gz, r->path, r->lineno + 1, err);
+	if (!nl) { /* the end of the file */
 		r->eof = 1;
 		if (!any)
 			return 0;
@@ -118,7 +279,7 @@ static int read_line(botify_jsonl *r, botify_err *err)
 
 int botify_jsonl_next(botify_jsonl *r, botify_err *err)
 {
-	while (r->gz && !r->eof) {
+	while (r->src && !r->eof) {
 		int rc = read_line(r, err);
 		if (rc <= 0)
 			return rc;
@@ -251,37 +412,33 @@ static void position(const char *buf, size_t off, size_t *line, size_t *col)
 
 cJSON *botify_json_read_file(const char *path, botify_err *err)
 {
-	gzFile gz = open_gz(path, err);
-	if (!gz)
+	struct src *in = src_open(path, BOTIFY_IN_REGULAR, BOTIFY_JSON_MAX_FILE, err);
+	if (!in)
 		return NULL;
 	char *buf = NULL;
 	size_t len = 0, cap = 0, line, col;
 	cJSON *v = NULL;
-	for (;;) {
-		if (cap - len < 2) {
-			size_t ncap;
-			if (botify_size_add(cap, cap + 65536, &ncap) != 0) {
-				botify_fail(err, BOTIFY_ENOMEM, "%s: file too large", path);
-				goto out;
-			}
+	int rc;
+	while ((rc = src_more(in, 0, err)) == 1) {
+		if (len + in->cur_len + 1 > cap) {
+			size_t ncap = cap ? cap : 65536;
+			while (ncap < len + in->cur_len + 1)
+				ncap *= 2;
 			char *p = botify_realloc(buf, ncap, 1, path, err);
 			if (!p)
 				goto out;
 			buf = p;
 			cap = ncap;
 		}
-		size_t want = cap - len - 1;
-		int got = gzread(gz, buf + len, want > INT_MAX ? INT_MAX : (unsigned)want);
-		if (got <= 0) {
-			int code;
-			gzerror(gz, &code);
-			if (got < 0 || code != Z_OK) {
-				gz_fail(gz, path, 0, err);
-				goto out;
-			}
-			break;
-		}
-		len += (size_t)got;
+		memcpy(buf + len, in->cur, in->cur_len);
+		len += in->cur_len;
+		in->cur_len = 0;
+	}
+	if (rc < 0)
+		goto out;
+	if (!buf && !(buf = malloc(1))) {
+		botify_fail(err, BOTIFY_ENOMEM, "out of memory reading '%s'", path);
+		goto out;
 	}
 	buf[len] = '\0';
 
@@ -298,7 +455,7 @@ cJSON *botify_json_read_file(const char *path, botify_err *err)
 			    line, col, nul ? " (a NUL byte)" : "");
 	}
 out:
-	gzclose(gz);
+	src_close(in);
 	free(buf);
 	return v;
 }

@@ -2,7 +2,11 @@
  * jsonl.h - JSON-lines files, plain or gzip (detected from the content, not
  * the name), read a line at a time with line numbers for error messages.
  *
- * Blank lines are skipped (but counted). Lines may be of any length. Field
+ * Blank lines are skipped (but counted). A line may hold up to
+ * BOTIFY_JSONL_MAX_LINE bytes; a longer one is an error naming file:line.
+ * Only regular files are opened, except by botify_jsonl_open_stream (event
+ * logs), which also reads FIFOs, character devices and "-" (stdin). Data
+ * after the end of a gzip stream is an error. Field
  * helpers turn a missing or mistyped field into one message naming the file,
  * line and key: "users.json:17: 'interests' must be an array of integers".
  */
@@ -16,9 +20,14 @@
 
 #include "err.h"
 
+/* Longest line (64 MiB): lists of a million ids fit with room to spare. */
+#define BOTIFY_JSONL_MAX_LINE (64 << 20)
+/* Largest file botify_json_read_file reads, decompressed (1 GiB). */
+#define BOTIFY_JSON_MAX_FILE ((uint64_t)1 << 30)
+
 typedef struct botify_jsonl {
 	char *path;       /* copy of the path, for messages */
-	void *gz;         /* gzFile; reads plain files transparently */
+	void *src;        /* the decoder (private) */
 	char *line;       /* current line, NUL-terminated, newline stripped */
 	size_t len;       /* its length in bytes */
 	size_t cap;
@@ -26,8 +35,15 @@ typedef struct botify_jsonl {
 	int eof;
 } botify_jsonl;
 
-/* Opens path for reading (plain or gzip). BOTIFY_EIO names the path. */
+/* Opens path for reading (plain or gzip). BOTIFY_EIO names the path; a path
+ * that is not a regular file is refused. */
 int botify_jsonl_open(botify_jsonl *r, const char *path, botify_err *err);
+
+/* The same for a stream: a FIFO, a character device or "-" (stdin) too. */
+int botify_jsonl_open_stream(botify_jsonl *r, const char *path, botify_err *err);
+
+/* Bytes of the file consumed so far (compressed bytes for gzip). */
+uint64_t botify_jsonl_offset(const botify_jsonl *r);
 
 /* Reads the next non-blank line into r->line. Returns 1 when a line was read,
  * 0 at end of file, -1 on a read error (a corrupt gzip stream, say). */
@@ -53,8 +69,9 @@ int botify_jsonl_double(const botify_jsonl *r, const cJSON *obj, const char *key
 int botify_jsonl_string(const botify_jsonl *r, const cJSON *obj, const char *key,
 			int required, const char **out, botify_err *err); /* points into obj */
 
-/* Reads a whole file (plain or gzip) that holds one JSON value, e.g. a JSON
- * array on one or many lines. Returns the tree or NULL with an error. */
+/* Reads a whole regular file (plain or gzip, at most BOTIFY_JSON_MAX_FILE
+ * bytes decompressed) that holds one JSON value, e.g. a JSON array on one or
+ * many lines. Returns the tree or NULL with an error. */
 cJSON *botify_json_read_file(const char *path, botify_err *err);
 
 #endif

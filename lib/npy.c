@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "fs.h"
 #include "outfile.h"
 
 static const char magic[6] = "\x93NUMPY";
@@ -265,9 +267,16 @@ int botify_npy_parse(botify_npy *a, const void *buf, size_t len, const char *nam
 /* Reads the whole file; *buf is malloc'ed (never NULL on success). */
 static int read_all(const char *path, unsigned char **buf, size_t *len, botify_err *err)
 {
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return botify_fail_errno(err, errno, "cannot open '%s'", path);
+	/* regular files only: a FIFO would block, /dev/zero never end */
+	int fd = botify_open_input(path, BOTIFY_IN_REGULAR, err);
+	if (fd < 0)
+		return -1;
+	FILE *fp = fdopen(fd, "rb");
+	if (!fp) {
+		int e = errno;
+		close(fd);
+		return botify_fail_errno(err, e, "cannot open '%s'", path);
+	}
 	unsigned char *b = NULL;
 	size_t n = 0, cap = 0, ncap;
 	struct stat st;
@@ -320,9 +329,10 @@ int botify_npy_read(botify_npy *a, const char *path, botify_err *err)
 	return rc;
 }
 
-int botify_npy_write(const char *path, const float *data, size_t ndim, size_t rows,
-		     size_t cols, int force, botify_err *err)
+int botify_npy_write_to(botify_outfile *f, const float *data, size_t ndim, size_t rows,
+			size_t cols, botify_err *err)
 {
+	const char *path = f->path ? f->path : "(closed)";
 	size_t n, bytes;
 	if (ndim < 1 || ndim > 2 || (ndim == 1 && cols != 1))
 		return botify_fail(err, BOTIFY_EINVAL, "%s: bad shape: ndim %zu, %zu x %zu", path, ndim,
@@ -348,12 +358,9 @@ int botify_npy_write(const char *path, const float *data, size_t ndim, size_t ro
 	unsigned char pre[10] = { 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
 				  (unsigned char)(hl & 0xff), (unsigned char)(hl >> 8) };
 
-	botify_outfile f;
-	if (botify_outfile_open(&f, path, force, err) != 0)
+	if (botify_outfile_write(f, pre, sizeof(pre), err) != 0 ||
+	    botify_outfile_write(f, hdr, hl, err) != 0)
 		return -1;
-	if (botify_outfile_write(&f, pre, sizeof(pre), err) != 0 ||
-	    botify_outfile_write(&f, hdr, hl, err) != 0)
-		goto fail;
 	/* little-endian on every host: go through bytes, a block at a time */
 	unsigned char block[16384];
 	size_t per = sizeof(block) / 4;
@@ -365,13 +372,23 @@ int botify_npy_write(const char *path, const float *data, size_t ndim, size_t ro
 			for (int byte = 0; byte < 4; byte++)
 				block[4 * j + byte] = (unsigned char)(u >> (8 * byte));
 		}
-		if (botify_outfile_write(&f, block, 4 * k, err) != 0)
-			goto fail;
+		if (botify_outfile_write(f, block, 4 * k, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int botify_npy_write(const char *path, const float *data, size_t ndim, size_t rows,
+		     size_t cols, int force, botify_err *err)
+{
+	botify_outfile f;
+	if (botify_outfile_open(&f, path, force, err) != 0)
+		return -1;
+	if (botify_npy_write_to(&f, data, ndim, rows, cols, err) != 0) {
+		botify_outfile_abort(&f);
+		return -1;
 	}
 	return botify_outfile_commit(&f, err);
-fail:
-	botify_outfile_abort(&f);
-	return -1;
 }
 
 void botify_npy_free(botify_npy *a)

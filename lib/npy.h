@@ -37,6 +37,12 @@ int botify_npy_parse(botify_npy *a, const void *buf, size_t len, const char *nam
 int botify_npy_write(const char *path, const float *data, size_t ndim, size_t rows,
 		     size_t cols, int force, botify_err *err);
 
+/* The same bytes into an output the caller opened and commits (for outputs
+ * that must appear together). On failure the caller aborts f. */
+struct botify_outfile;
+int botify_npy_write_to(struct botify_outfile *f, const float *data, size_t ndim, size_t rows,
+			size_t cols, botify_err *err);
+
 /* Frees the array's data and zeroes it; safe on an empty or freed array. */
 void botify_npy_free(botify_npy *a);
 

@@ -1,7 +1,7 @@
 /*
  * outfile.c - output files that are complete or absent.
  *
- * Bytes go to "<path>.tmp.<pid>" and only a commit that flushed, fsynced,
+ * Bytes go to "<path>.tmp.<pid>.<random>" and only a commit that flushed, fsynced,
  * closed and renamed without error makes them visible under path (the
  * rdbSave pattern). Any failure removes the temporary file, so a reader never
  * sees half a file and a full disk never passes for a success. A .gz path is
@@ -10,6 +10,7 @@
 #include "outfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include <unistd.h>
 
 #include <zlib.h>
+
+#include "fs.h"
 
 enum { MODE_UNUSED, MODE_STREAM, MODE_RAW };
 enum { ZBUF_SIZE = 1 << 16, GZ_LEVEL = 6, GZ_WINDOW = 15 + 16 /* gzip wrapper */ };
@@ -28,13 +31,24 @@ int botify_path_is_gzip(const char *path)
 	return n >= 3 && strcmp(path + n - 3, ".gz") == 0;
 }
 
+static volatile sig_atomic_t *stop_flag;
+
+void botify_outfile_set_stop(volatile sig_atomic_t *stop)
+{
+	stop_flag = stop;
+}
+
 /* Closes and removes the temporary file and drops the compressor, but keeps
  * path so that a later write or commit can still name the file. */
 static void discard(botify_outfile *f)
 {
-	if (f->fp)
+	if (f->fp && f->fp != stdout)
 		fclose(f->fp);
+	else if (f->fp)
+		fflush(f->fp);
 	f->fp = NULL;
+	f->open = 0;
+	f->finished = 0;
 	if (f->tmp)
 		unlink(f->tmp);
 	free(f->tmp);
@@ -55,30 +69,93 @@ void botify_outfile_abort(botify_outfile *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* Opens an existing device or FIFO for writing in place. */
+static int open_direct(botify_outfile *f, const char *path, botify_err *err)
+{
+	if (strcmp(path, "-") == 0) {
+		f->fp = stdout;
+	} else {
+		int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			return botify_fail_errno(err, errno, "cannot open '%s' for writing", path);
+		struct stat st;
+		if (fstat(fd, &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+			close(fd); /* it changed under us: never write into what it became */
+			return botify_fail(err, BOTIFY_EIO, "'%s' changed while it was opened", path);
+		}
+		f->fp = fdopen(fd, "wb");
+		if (!f->fp) {
+			int e = errno;
+			close(fd);
+			return botify_fail_errno(err, e, "cannot open '%s' for writing", path);
+		}
+	}
+	f->direct = 1;
+	return 0;
+}
+
 int botify_outfile_open(botify_outfile *f, const char *path, int force, botify_err *err)
 {
 	memset(f, 0, sizeof(*f));
 	struct stat st;
-	if (!force && stat(path, &st) == 0)
+	int exists = strcmp(path, "-") == 0 || stat(path, &st) == 0;
+	int direct = exists && (strcmp(path, "-") == 0 || S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode));
+	if (exists && !direct && !S_ISREG(st.st_mode))
+		return botify_fail(err, BOTIFY_EIO, "'%s' is %s: botify writes only regular files, devices and FIFOs",
+				   path, botify_file_kind(st.st_mode));
+	/* a device or a FIFO is written through, never replaced: nothing to force */
+	if (exists && !direct && !force)
 		return botify_fail(err, BOTIFY_EEXIST, "'%s' exists (use --force to replace it)", path);
 
-	size_t n = strlen(path) + 32; /* ".tmp." + a pid */
 	f->path = strdup(path);
-	f->tmp = malloc(n);
-	if (!f->path || !f->tmp) {
+	if (!f->path)
+		return botify_fail(err, BOTIFY_ENOMEM, "out of memory opening '%s'", path);
+	f->gzip = botify_path_is_gzip(path);
+	f->force = force;
+	if (direct) {
+		if (open_direct(f, path, err) != 0) {
+			botify_outfile_abort(f);
+			return -1;
+		}
+		f->open = 1;
+		return 0;
+	}
+	if (botify_mkdir_parents(path, err) != 0) {
+		botify_outfile_abort(f);
+		return botify_err_prefix(err, "cannot create '%s'", path);
+	}
+	size_t n = strlen(path) + 64; /* ".tmp." + a pid + "." + 6 random */
+	char *tmp = malloc(n);
+	if (!tmp) {
 		botify_outfile_abort(f);
 		return botify_fail(err, BOTIFY_ENOMEM, "out of memory opening '%s'", path);
 	}
-	snprintf(f->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-	f->fp = fopen(f->tmp, "wb");
-	if (!f->fp) {
-		int e = errno;
-		free(f->tmp);
-		f->tmp = NULL; /* never created: nothing to unlink */
+	int fd = -1, e = 0;
+	for (int tries = 0; fd < 0 && tries < 100; tries++) {
+		if (botify_temp_name(tmp, n, path, err) != 0) {
+			free(tmp);
+			botify_outfile_abort(f);
+			return -1;
+		}
+		/* O_EXCL|O_NOFOLLOW: a name planted in advance is never followed */
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		e = errno;
+		if (fd < 0 && e != EEXIST)
+			break;
+	}
+	if (fd >= 0 && !(f->fp = fdopen(fd, "wb"))) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		fd = -1;
+	}
+	if (fd < 0) {
+		free(tmp);
 		botify_outfile_abort(f);
 		return botify_fail_errno(err, e, "cannot create '%s'", path);
 	}
-	f->gzip = botify_path_is_gzip(path);
+	f->tmp = tmp;
+	f->open = 1;
 	return 0;
 }
 
@@ -92,6 +169,10 @@ static int not_open(botify_outfile *f, botify_err *err)
 /* Writes bytes to the temporary file; on failure discards it. */
 static int put(botify_outfile *f, const void *buf, size_t n, botify_err *err)
 {
+	if (stop_flag && *stop_flag) {
+		discard(f);
+		return botify_fail(err, BOTIFY_EINTR, "interrupted");
+	}
 	if (n && fwrite(buf, 1, n, f->fp) != n) {
 		int e = errno;
 		discard(f);
@@ -135,7 +216,7 @@ static int start_stream(botify_outfile *f, botify_err *err)
 
 int botify_outfile_write(botify_outfile *f, const void *buf, size_t n, botify_err *err)
 {
-	if (!f->tmp)
+	if (!f->open || f->finished)
 		return not_open(f, err);
 	if (!f->gzip)
 		return put(f, buf, n, err);
@@ -160,7 +241,7 @@ int botify_outfile_write(botify_outfile *f, const void *buf, size_t n, botify_er
 
 int botify_outfile_write_raw(botify_outfile *f, const void *buf, size_t n, botify_err *err)
 {
-	if (!f->tmp)
+	if (!f->open || f->finished)
 		return not_open(f, err);
 	if (f->mode == MODE_STREAM)
 		return botify_fail(err, BOTIFY_EINVAL, "'%s': raw write after streamed gzip data", f->path);
@@ -168,30 +249,71 @@ int botify_outfile_write_raw(botify_outfile *f, const void *buf, size_t n, botif
 	return put(f, buf, n, err);
 }
 
-int botify_outfile_commit(botify_outfile *f, botify_err *err)
+int botify_outfile_finish(botify_outfile *f, botify_err *err)
 {
-	int rc = -1;
-	if (!f->tmp) {
-		rc = not_open(f, err);
-		goto out;
+	if (!f->open || f->finished) {
+		not_open(f, err);
+		botify_outfile_abort(f);
+		return -1;
 	}
 	/* an empty .gz output is still one valid (empty) gzip member */
 	if (f->gzip && f->mode != MODE_RAW) {
 		if (f->mode == MODE_UNUSED && start_stream(f, err) != 0)
-			goto out;
+			goto fail;
 		if (pump(f, Z_FINISH, err) != 0)
-			goto out;
+			goto fail;
 	}
 	/* stdio buffers: a full disk may only show at fflush or fclose */
-	if (fflush(f->fp) != 0 || fsync(fileno(f->fp)) != 0) {
+	if (fflush(f->fp) != 0 || (!f->direct && fsync(fileno(f->fp)) != 0)) {
 		botify_fail_errno(err, errno, "cannot write '%s'", f->path);
-		goto out;
+		goto fail;
 	}
 	FILE *fp = f->fp;
 	f->fp = NULL; /* fclose releases it even when it fails */
-	if (fclose(fp) != 0) {
+	if (fp != stdout && fclose(fp) != 0) {
 		botify_fail_errno(err, errno, "cannot write '%s'", f->path);
+		goto fail;
+	}
+	f->finished = 1;
+	return 0;
+fail:
+	botify_outfile_abort(f);
+	return -1;
+}
+
+int botify_outfile_publish(botify_outfile *f, botify_err *err)
+{
+	int rc = -1;
+	if (!f->finished) {
+		rc = not_open(f, err);
 		goto out;
+	}
+	if (f->direct) {
+		rc = 0;
+		goto out;
+	}
+	/* the path may have become something else since open: replace only a
+	 * regular file (or a symlink, which rename replaces, not follows) */
+	struct stat st;
+	if (lstat(f->path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+		botify_fail(err, BOTIFY_EIO, "'%s' is %s now: not replacing it", f->path,
+			    botify_file_kind(st.st_mode));
+		goto out;
+	}
+	if (!f->force) {
+		/* link fails on an existing name: no check-then-rename race */
+		if (link(f->tmp, f->path) == 0) {
+			unlink(f->tmp);
+			free(f->tmp);
+			f->tmp = NULL;
+			rc = 0;
+			goto out;
+		}
+		if (errno == EEXIST) {
+			botify_fail(err, BOTIFY_EEXIST, "'%s' exists (use --force to replace it)", f->path);
+			goto out;
+		}
+		/* file systems without hard links: the check at open must do */
 	}
 	if (rename(f->tmp, f->path) != 0) {
 		botify_fail_errno(err, errno, "cannot rename '%s' to '%s'", f->tmp, f->path);
@@ -203,6 +325,13 @@ int botify_outfile_commit(botify_outfile *f, botify_err *err)
 out:
 	botify_outfile_abort(f);
 	return rc;
+}
+
+int botify_outfile_commit(botify_outfile *f, botify_err *err)
+{
+	if (botify_outfile_finish(f, err) != 0)
+		return -1;
+	return botify_outfile_publish(f, err);
 }
 
 int botify_gzip_member(const void *in, size_t n, int level, unsigned char **out,

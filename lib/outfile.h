@@ -1,9 +1,14 @@
 /*
  * outfile.h - output files that are complete or absent.
  *
- * Data goes to "<path>.tmp.<pid>" and is renamed over path by commit; abort
- * (or a failed write) removes the temporary file. An existing path is refused
- * with BOTIFY_EEXIST unless force. Paths ending in ".gz" are gzip: either
+ * Data goes to a temporary file next to path ("<path>.tmp.<pid>.<random>",
+ * see fs.h) and is renamed over path by commit; abort (or a failed write)
+ * removes the temporary file. An existing path is refused with BOTIFY_EEXIST
+ * unless force; missing parent directories are created. Only a regular file
+ * is ever replaced: "-" (stdout), a character device (/dev/null) or a FIFO
+ * is written straight through, without a temporary and without --force,
+ * and anything else that exists (a directory, a socket) is refused.
+ * Paths ending in ".gz" are gzip: either
  * stream bytes through botify_outfile_write (one gzip member, compressed
  * here), or hand over complete gzip members made elsewhere (e.g. by worker
  * threads with botify_gzip_member) with botify_outfile_write_raw. A file uses
@@ -16,10 +21,16 @@
 
 #include "err.h"
 
+#include <signal.h>
+
 typedef struct botify_outfile {
 	char *path;       /* final name */
-	char *tmp;        /* temporary name, NULL once committed or aborted */
+	char *tmp;        /* temporary name; NULL when direct, committed or aborted */
 	void *fp;         /* FILE * */
+	int open;         /* writes are accepted */
+	int direct;       /* stdout, a device or a FIFO: no temporary */
+	int finished;     /* botify_outfile_finish done: only publish is left */
+	int force;
 	void *zs;         /* z_stream * while streaming gzip */
 	unsigned char *zbuf;
 	int gzip;         /* path ends in .gz */
@@ -31,7 +42,8 @@ typedef struct botify_outfile {
 int botify_path_is_gzip(const char *path);
 
 /* Creates the temporary file next to path. Fails with BOTIFY_EEXIST when path
- * exists and !force, BOTIFY_EIO when the directory is missing or unwritable. */
+ * exists and !force, BOTIFY_EIO when the directory cannot be created or
+ * written or path is neither a regular file, a device nor a FIFO. */
 int botify_outfile_open(botify_outfile *f, const char *path, int force, botify_err *err);
 
 /* Appends n bytes (compressed on the fly when f->gzip). */
@@ -41,8 +53,21 @@ int botify_outfile_write(botify_outfile *f, const void *buf, size_t n, botify_er
 int botify_outfile_write_raw(botify_outfile *f, const void *buf, size_t n, botify_err *err);
 
 /* Finishes compression, flushes, closes and renames over path. On failure the
- * temporary file is removed. */
+ * temporary file is removed. Without force the rename never replaces a file
+ * that appeared meanwhile. */
 int botify_outfile_commit(botify_outfile *f, botify_err *err);
+
+/* commit in two steps, for outputs that must appear together: finish does
+ * all that can fail slowly (compression, flush, fsync, close) and keeps the
+ * temporary; publish renames it (a direct output has nothing left to do).
+ * Both remove the temporary on failure. */
+int botify_outfile_finish(botify_outfile *f, botify_err *err);
+int botify_outfile_publish(botify_outfile *f, botify_err *err);
+
+/* After this, every write fails with BOTIFY_EINTR "interrupted" once *stop
+ * is non-zero, so that a command interrupted while writing takes its usual
+ * error path, which removes its temporaries. NULL turns it off. */
+void botify_outfile_set_stop(volatile sig_atomic_t *stop);
 
 /* Closes and removes the temporary file; frees f. Safe after commit and twice. */
 void botify_outfile_abort(botify_outfile *f);

@@ -135,7 +135,8 @@ int botify_pairs_read(botify_pairs *p, const char *const *paths, int n_paths, in
 			goto out;
 		p->rows += n_rows;
 		p->files++;
-		qsort(rows, (size_t)n_rows, sizeof(*rows), by_user_time);
+		if (n_rows > 1) /* an empty log has no rows array: qsort(NULL, 0) is undefined */
+			qsort(rows, (size_t)n_rows, sizeof(*rows), by_user_time);
 		int32_t start = -1, user = -1;
 		int64_t in_session = 0; /* pairs of the current session so far */
 		for (int64_t i = 0; i < n_rows; i++) {

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "jsonl.h"
 #include "nn.h"
 #include "npy.h"
@@ -536,37 +537,6 @@ int botify_tt_bind_catalog(botify_tt *m, const int32_t *artist, int32_t N, int32
 /*
  * The model directory.
  */
-int botify_remove_tree(const char *path, botify_err *err)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0 : botify_fail_errno(err, errno, "cannot remove '%s'", path);
-	if (!S_ISDIR(st.st_mode))
-		return unlink(path) == 0 ? 0 : botify_fail_errno(err, errno, "cannot remove '%s'", path);
-	DIR *d = opendir(path);
-	if (!d)
-		return botify_fail_errno(err, errno, "cannot open directory '%s'", path);
-	struct dirent *e;
-	int rc = 0;
-	while (rc == 0 && (e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		size_t n = strlen(path) + strlen(e->d_name) + 2;
-		char *sub = malloc(n);
-		if (!sub) {
-			rc = botify_fail(err, BOTIFY_ENOMEM, "out of memory");
-			break;
-		}
-		snprintf(sub, n, "%s/%s", path, e->d_name);
-		rc = botify_remove_tree(sub, err);
-		free(sub);
-	}
-	closedir(d);
-	if (rc == 0 && rmdir(path) != 0)
-		return botify_fail_errno(err, errno, "cannot remove directory '%s'", path);
-	return rc;
-}
-
 static int path_join(char *out, size_t n, const char *dir, const char *name, botify_err *err)
 {
 	if ((size_t)snprintf(out, n, "%s/%s", dir, name) >= n)
@@ -655,38 +625,124 @@ static int write_tensors(const botify_tt *m, const char *dir, const cJSON *train
 	return rc;
 }
 
-int botify_tt_save(const botify_tt *m, const char *dir, int force, const cJSON *training,
+/* The names botify writes in a model directory: the model's files, and the
+ * export outputs docs/train.md suggests keeping next to them. */
+static int owned_name(const char *name)
+{
+	static const char *const extra[] = {
+		"config.json", "metrics.json", "user_pairs.npy", "user_context.npy",
+		"track_vectors.npy", "tracks_with_recs.json", "tracks_with_recs.json.gz",
+		"recommendations.json", "recommendations.json.gz",
+	};
+	char base[96];
+	size_t len = strlen(name);
+	if (len >= sizeof(base))
+		return 0;
+	memcpy(base, name, len + 1);
+	/* a temporary of one of them, left by a killed export */
+	char *t = strstr(base, ".tmp.");
+	if (t && t[5] >= '0' && t[5] <= '9')
+		*t = '\0';
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		if (!strcmp(base, extra[i]))
+			return 1;
+	for (int i = 0; i < BOTIFY_TT_NTENSORS; i++) {
+		size_t n = strlen(tensor_names[i]);
+		if (!strncmp(base, tensor_names[i], n) && !strcmp(base + n, ".npy"))
+			return 1;
+	}
+	return 0;
+}
+
+int botify_tt_check_replaceable(const char *dir, botify_err *err)
+{
+	struct stat st;
+	if (lstat(dir, &st) != 0)
+		return errno == ENOENT ? 0 : botify_fail_errno(err, errno, "cannot read '%s'", dir);
+	if (!S_ISDIR(st.st_mode))
+		return botify_fail(err, BOTIFY_EEXIST,
+				   "'%s' exists and is %s, not a model directory: not replacing it", dir,
+				   S_ISLNK(st.st_mode) ? "a symbolic link" : botify_file_kind(st.st_mode));
+	char path[4096];
+	if (path_join(path, sizeof(path), dir, "config.json", err) != 0)
+		return -1;
+	cJSON *o = lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? botify_json_read_file(path, err) : NULL;
+	int ok = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "format_version")) &&
+		 cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "arch"));
+	cJSON_Delete(o);
+	if (!ok)
+		return botify_fail(err, BOTIFY_EEXIST,
+				   "'%s' is not a botify model directory (no model config.json): --force replaces only models, not replacing it",
+				   dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return botify_fail_errno(err, errno, "cannot read directory '%s'", dir);
+	struct dirent *e;
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (path_join(path, sizeof(path), dir, e->d_name, err) != 0) {
+			rc = -1;
+			break;
+		}
+		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || !owned_name(e->d_name))
+			rc = botify_fail(err, BOTIFY_EEXIST,
+					 "'%s' holds '%s', which botify did not write there: not replacing it (move it away or choose another --model)",
+					 dir, e->d_name);
+	}
+	closedir(d);
+	return rc;
+}
+
+int botify_tt_save(const botify_tt *m, const char *dir_arg, int force, const cJSON *training,
 		   const cJSON *metrics, botify_err *err)
 {
-	char tmp[4096], old[4096];
+	char tmp[4096], dir[4096];
 	struct stat st;
-	int n1 = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", dir, (long)getpid());
-	int n2 = snprintf(old, sizeof(old), "%s.old.%ld", dir, (long)getpid());
-	if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof(tmp) || (size_t)n2 >= sizeof(old))
-		return botify_fail(err, BOTIFY_EINVAL, "model directory name too long: '%s'", dir);
-	int exists = stat(dir, &st) == 0;
+	/* "models/nn/" names models/nn: its temporary goes beside it, not in it */
+	size_t dn = strlen(dir_arg);
+	while (dn > 1 && dir_arg[dn - 1] == '/')
+		dn--;
+	if (dn >= sizeof(dir))
+		return botify_fail(err, BOTIFY_EINVAL, "model directory name too long: '%s'", dir_arg);
+	memcpy(dir, dir_arg, dn);
+	dir[dn] = '\0';
+	int exists = lstat(dir, &st) == 0;
 	if (exists && !force)
 		return botify_fail(err, BOTIFY_EEXIST, "'%s' exists (use --force to replace it)", dir);
-	if (exists && !S_ISDIR(st.st_mode))
-		return botify_fail(err, BOTIFY_EEXIST, "'%s' exists and is not a directory", dir);
-	if (botify_remove_tree(tmp, err) != 0)
+	if (exists && botify_tt_check_replaceable(dir, err) != 0)
 		return -1;
-	if (mkdir(tmp, 0777) != 0)
+	if (botify_mkdir_parents(dir, err) != 0)
+		return -1;
+	int made = 0;
+	for (int tries = 0; !made && tries < 100; tries++) {
+		if (botify_temp_name(tmp, sizeof(tmp), dir, err) != 0)
+			return -1;
+		if (mkdir(tmp, 0777) == 0)
+			made = 1;
+		else if (errno != EEXIST)
+			break;
+	}
+	if (!made)
 		return botify_fail_errno(err, errno, "cannot create directory '%s'", tmp);
 	if (write_tensors(m, tmp, training, metrics, err) != 0)
 		goto fail;
-	if (exists && rename(dir, old) != 0) {
-		botify_fail_errno(err, errno, "cannot move the old '%s' aside", dir);
-		goto fail;
+	/* check again: the directory may have changed during the writes */
+	if (lstat(dir, &st) == 0) {
+		if (botify_tt_check_replaceable(dir, err) != 0)
+			goto fail;
+		/* the old model becomes tmp in one step, then goes */
+		if (botify_swap_dirs(tmp, dir, err) != 0)
+			goto fail;
+		botify_err ignored = {0};
+		botify_remove_tree(tmp, &ignored); /* best effort: the new model is in place */
+		return 0;
 	}
 	if (rename(tmp, dir) != 0) {
 		botify_fail_errno(err, errno, "cannot rename '%s' to '%s'", tmp, dir);
-		if (exists)
-			rename(old, dir);
 		goto fail;
 	}
-	if (exists)
-		botify_remove_tree(old, err); /* best effort: the new model is in place */
 	return 0;
 fail:;
 	botify_err ignored = {0};
@@ -748,8 +804,11 @@ int botify_tt_load(botify_tt *m, const char *dir, botify_err *err)
 	if (path_join(path, sizeof(path), dir, "config.json", err) != 0)
 		return -1;
 	struct stat st;
-	if (stat(dir, &st) != 0)
-		return botify_fail_errno(err, errno, "cannot open model directory '%s'", dir);
+	if (stat(dir, &st) != 0) {
+		int e = errno;
+		botify_fail_errno(err, e, "cannot open model directory '%s'", dir);
+		return e == ENOENT ? botify_note_stale(dir, err) : -1;
+	}
 	if (stat(path, &st) != 0)
 		return botify_fail(err, BOTIFY_EIO, "%s: not a botify model directory (no config.json)", dir);
 	cJSON *o = botify_json_read_file(path, err);

@@ -41,6 +41,7 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
+#include "fs.h" /* botify_remove_tree */
 
 #define BOTIFY_TT_FORMAT_VERSION 1
 #define BOTIFY_TT_SLOPE 0.01f   /* LeakyReLU negative slope */
@@ -198,9 +199,11 @@ int botify_tt_bind_catalog(botify_tt *m, const int32_t *artist, int32_t N, int32
  * The model directory: config.json, one .npy per non-empty tensor named
  * like its field, user_pairs.npy, user_context.npy and metrics.json.
  */
-/* Writes m into dir atomically: everything goes into "dir.tmp.<pid>", which
- * is renamed to dir when complete. An existing dir is refused (EEXIST)
- * unless force, in which case it is replaced as a whole. training and
+/* Writes m into dir atomically: everything goes into a temporary directory
+ * next to it ("dir.tmp.<pid>.<random>"), which is renamed to dir when
+ * complete (an existing model is swapped with it in one rename, then
+ * removed). An existing dir is refused (EEXIST) unless force, and even then
+ * unless botify_tt_check_replaceable allows it. Missing parents are made. training and
  * metrics (borrowed, may be NULL) become config.json's "training" object
  * and metrics.json. */
 int botify_tt_save(const botify_tt *m, const char *dir, int force, const cJSON *training,
@@ -211,7 +214,11 @@ int botify_tt_save(const botify_tt *m, const char *dir, int force, const cJSON *
  * the file. Training blocks are not allocated. */
 int botify_tt_load(botify_tt *m, const char *dir, botify_err *err);
 
-/* Removes a directory tree (for replacing model directories). */
-int botify_remove_tree(const char *path, botify_err *err);
+/* 0 when dir is missing or may be replaced by --force: a directory with a
+ * model's config.json that holds only regular files botify writes there
+ * (the model's files, export's track_vectors.npy, tracks_with_recs.json and
+ * recommendations.json). Anything else is BOTIFY_EEXIST, naming what is in
+ * the way. */
+int botify_tt_check_replaceable(const char *dir, botify_err *err);
 
 #endif

@@ -11,27 +11,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "fs.h"
 #include "npy.h"
 #include "outfile.h"
 #include "worldgen.h"
-
-static int mkdir_p(const char *dir, botify_err *err)
-{
-	char path[4096];
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
-		return botify_fail(err, BOTIFY_EINVAL, "directory name too long: '%s'", dir);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(path, 0777) != 0 && errno != EEXIST)
-			return botify_fail_errno(err, errno, "cannot create directory '%s'", path);
-		*p = '/';
-	}
-	if (mkdir(path, 0777) != 0 && errno != EEXIST)
-		return botify_fail_errno(err, errno, "cannot create directory '%s'", path);
-	return 0;
-}
 
 /* Writes one cJSON value as a line; frees it. */
 static int put_line(botify_outfile *f, cJSON *o, botify_err *err)
@@ -61,31 +44,21 @@ static void add_double(cJSON *o, const char *key, double v)
 	cJSON_AddRawToObject(o, key, buf);
 }
 
-static int save_tracks(const botify_world *w, const char *path, int force, botify_err *err)
+static int save_tracks(const botify_world *w, botify_outfile *f, botify_err *err)
 {
-	botify_outfile f = {0};
-	if (botify_outfile_open(&f, path, force, err) != 0)
-		return -1;
 	for (int32_t t = 0; t < w->N; t++) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "track", t);
 		cJSON_AddStringToObject(o, "artist", botify_world_artist_name(w, w->artist[t]));
 		cJSON_AddStringToObject(o, "title", botify_world_title(w, t));
-		if (put_line(&f, o, err) != 0)
-			goto fail;
+		if (put_line(f, o, err) != 0)
+			return -1;
 	}
-	if (botify_outfile_commit(&f, err) == 0)
-		return 0;
-fail:
-	botify_outfile_abort(&f);
-	return -1;
+	return 0;
 }
 
-static int save_users(const botify_world *w, const char *path, int force, botify_err *err)
+static int save_users(const botify_world *w, botify_outfile *f, botify_err *err)
 {
-	botify_outfile f = {0};
-	if (botify_outfile_open(&f, path, force, err) != 0)
-		return -1;
 	for (int32_t u = 0; u < w->U; u++) {
 		const botify_user *p = &w->users[u];
 		cJSON *o = cJSON_CreateObject();
@@ -102,32 +75,23 @@ static int save_users(const botify_world *w, const char *path, int force, botify
 			cJSON_AddNumberToObject(o, "interest_neighbours", p->interest_neighbours);
 		if (p->session_budget)
 			cJSON_AddNumberToObject(o, "session_budget", p->session_budget);
-		if (put_line(&f, o, err) != 0)
-			goto fail;
+		if (put_line(f, o, err) != 0)
+			return -1;
 	}
-	if (botify_outfile_commit(&f, err) == 0)
-		return 0;
-fail:
-	botify_outfile_abort(&f);
-	return -1;
+	return 0;
 }
 
-static int save_top(const botify_world *w, const char *path, int force, botify_err *err)
+static int save_top(const botify_world *w, botify_outfile *f, botify_err *err)
 {
-	botify_outfile f = {0};
-	if (botify_outfile_open(&f, path, force, err) != 0)
-		return -1;
-	if (put_line(&f, cJSON_CreateIntArray(w->top_tracks, w->n_top), err) == 0 &&
-	    botify_outfile_commit(&f, err) == 0)
-		return 0;
-	botify_outfile_abort(&f);
-	return -1;
+	return put_line(f, cJSON_CreateIntArray(w->top_tracks, w->n_top), err);
 }
 
 int botify_world_save(const botify_world *w, const char *dir, int force, botify_err *err)
 {
 	static const char *const names[] = { "tracks.json", "tracks.npy", "users.json", "top_tracks.json" };
 	char path[4][4096];
+	botify_outfile f[4] = {{0}};
+	int want[4] = { 1, 1, w->U > 0, w->n_top > 0 };
 	for (int i = 0; i < 4; i++) {
 		if (snprintf(path[i], sizeof(path[i]), "%s/%s", dir, names[i]) >= (int)sizeof(path[i]))
 			return botify_fail(err, BOTIFY_EINVAL, "directory name too long: '%s'", dir);
@@ -136,17 +100,39 @@ int botify_world_save(const botify_world *w, const char *dir, int force, botify_
 			return botify_fail(err, BOTIFY_EEXIST, "'%s' exists (use --force to replace it)",
 					   path[i]);
 	}
-	if (mkdir_p(dir, err) != 0)
+	struct stat st;
+	int made = stat(dir, &st) != 0;
+	if (botify_mkdir_p(dir, err) != 0)
 		return -1;
-	if (save_tracks(w, path[0], force, err) != 0 ||
-	    botify_npy_write(path[1], w->E, 2, (size_t)w->N, (size_t)w->D, force, err) != 0 ||
-	    (w->U > 0 && save_users(w, path[2], force, err) != 0) ||
-	    (w->n_top > 0 && save_top(w, path[3], force, err) != 0))
-		return -1;
+	/* the files appear together or not at all: each goes to its temporary,
+	 * all are finished, then all are renamed in a row */
+	for (int i = 0; i < 4; i++)
+		if (want[i] && botify_outfile_open(&f[i], path[i], force, err) != 0)
+			goto fail;
+	if (save_tracks(w, &f[0], err) != 0 ||
+	    botify_npy_write_to(&f[1], w->E, 2, (size_t)w->N, (size_t)w->D, err) != 0 ||
+	    (want[2] && save_users(w, &f[2], err) != 0) || (want[3] && save_top(w, &f[3], err) != 0))
+		goto fail;
+	for (int i = 0; i < 4; i++)
+		if (want[i] && botify_outfile_finish(&f[i], err) != 0)
+			goto fail;
+	for (int i = 0; i < 4; i++)
+		if (want[i] && botify_outfile_publish(&f[i], err) != 0) {
+			for (int j = 0; j < i; j++) /* take back the ones renamed already */
+				if (want[j])
+					unlink(path[j]);
+			goto fail;
+		}
 	/* with --force, a file this world has no content for must not survive
 	 * from the world it replaces */
-	if ((w->U == 0 && unlink(path[2]) != 0 && errno != ENOENT) ||
-	    (w->n_top == 0 && unlink(path[3]) != 0 && errno != ENOENT))
-		return botify_fail_errno(err, errno, "cannot remove a stale file in '%s'", dir);
+	for (int i = 2; i < 4; i++)
+		if (!want[i] && unlink(path[i]) != 0 && errno != ENOENT)
+			return botify_fail_errno(err, errno, "cannot remove a stale file in '%s'", dir);
 	return 0;
+fail:
+	for (int i = 0; i < 4; i++)
+		botify_outfile_abort(&f[i]);
+	if (made)
+		rmdir(dir); /* only when empty: what this run made, nothing else */
+	return -1;
 }

@@ -290,7 +290,8 @@ START_TEST(forest_plot_is_complete_svg)
 	ck_assert_ptr_null(strstr(svg, "word12345 word12345 word12345 word12345 word12345 word12345 word12345 "
 				       "word12345 word12345 word12345"));
 	free(svg);
-	ck_assert_int_eq(botify_forest_write(&f, "/proc/version/x.svg", 0, &err), -1);
+	ck_assert_int_eq(botify_forest_write(&f, "/dev/null/x.svg", 0, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_EIO);
 }
 END_TEST
 

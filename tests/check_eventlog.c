@@ -473,6 +473,36 @@ START_TEST(event_parse_unusual_spellings)
 }
 END_TEST
 
+/* A listen time is a fraction of a track: outside [0, 1] it is refused with
+ * file:line on the fast path and the cJSON path alike (1e308 used to train
+ * to NaN; negative times went into sums). */
+START_TEST(eventlog_time_outside_unit_interval_is_refused)
+{
+	botify_event e;
+	botify_err err = {0};
+	int missing;
+	const char *times[] = { "1e308", "-0.5", "1.01", "2", "-1e-300", "1e400", "-1e400" };
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+		for (int slow = 0; slow <= 1; slow++) {
+			char row[256];
+			snprintf(row, sizeof(row),
+				 "{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": 1, "
+				 "\"time\": %s, \"latency\": 0, \"recommendation\": 2%s}",
+				 times[i], slow ? ", \"x\": \"\\u0041\"" : "");
+			memset(&err, 0, sizeof(err));
+			ck_assert_msg(botify_event_parse(row, strlen(row), NULL, &e, &missing, "log.jsonl", 7,
+							 &err) == -1, "accepted %s", row);
+			ck_assert_msg(strstr(err.msg, "log.jsonl:7: 'time'"), "%s: %s", row, err.msg);
+		}
+	/* the ends are fine */
+	parse_ok("{\"message\": \"last\", \"timestamp\": 1, \"user\": 1, \"track\": 1, "
+		 "\"time\": 0, \"latency\": 0}", NULL, &e, &missing);
+	parse_ok("{\"message\": \"last\", \"timestamp\": 1, \"user\": 1, \"track\": 1, "
+		 "\"time\": 1, \"latency\": 0, \"x\": \"\\u0041\"}", NULL, &e, &missing);
+	ck_assert(e.time == 1.0);
+}
+END_TEST
+
 START_TEST(eventlog_missing_file)
 {
 	botify_eventlog_reader r;
@@ -497,11 +527,13 @@ Suite *eventlog_suite(void)
 	tcase_add_test(tc, event_parse_unusual_spellings);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("read");
+	tcase_set_timeout(tc, 30);
 	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, eventlog_reads_python_service_rows);
 	tcase_add_test(tc, eventlog_parse_errors);
 	tcase_add_test(tc, eventlog_missing_file);
+	tcase_add_test(tc, eventlog_time_outside_unit_interval_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -166,6 +166,41 @@ START_TEST(track_recs_dot_sum_and_hybrid)
 }
 END_TEST
 
+/* Weights so large that scores overflow float32 (finite, so the model
+ * loads): the lists would be ties of infinities, so export refuses. */
+START_TEST(overflowing_scores_are_refused)
+{
+	setup(BOTIFY_ARCH_DOT);
+	botify_err err = {0};
+	int32_t N = world.N, O = model.cfg.OUT;
+	for (size_t i = 0; i < model.n_params; i++)
+		model.mem[i] = 3e38f;
+	float *items = malloc((size_t)N * O * sizeof(float));
+	ck_assert_int_eq(botify_export_items(&model, world.artist, items, &err), 0);
+	char path[160];
+	snprintf(path, sizeof(path), "%s/tracks_with_recs.json", tmpdir);
+	ck_assert_int_eq(botify_export_track_recs(&model, &world, items, 5, 1, path, 0, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_ERANGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "overflow"));
+	ck_assert_int_eq(access(path, F_OK), -1);
+	for (int i = 0; i < world.U * O; i++)
+		model.user_context[i] = 3e38f;
+	ck_assert_int_eq(botify_export_user_recs(&model, items, 5, 1, path, 0, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_ERANGE);
+	/* a two-tower model whose towers overflow gives non-finite vectors */
+	free(items);
+	teardown();
+	setup(BOTIFY_ARCH_TWO_TOWER);
+	for (size_t i = 0; i < model.n_params; i++)
+		model.mem[i] = 3e38f;
+	items = malloc((size_t)world.N * model.cfg.OUT * sizeof(float));
+	ck_assert_int_eq(botify_export_items(&model, world.artist, items, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "non-finite"));
+	free(items);
+	teardown();
+}
+END_TEST
+
 START_TEST(user_recs_read_back_by_indexed)
 {
 	setup(BOTIFY_ARCH_TWO_TOWER);
@@ -343,9 +378,11 @@ Suite *export_suite(void)
 {
 	Suite *s = suite_create("export");
 	TCase *tc = tcase_create("export");
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, track_recs_two_tower);
 	tcase_add_test(tc, track_recs_dot_sum_and_hybrid);
 	tcase_add_test(tc, user_recs_read_back_by_indexed);
+	tcase_add_test(tc, overflowing_scores_are_refused);
 	tcase_add_test(tc, nn_serves_the_ranked_list_skipping_played_tracks);
 	tcase_add_test(tc, nn_unknown_users_use_the_mean_user);
 	tcase_add_test(tc, nn_errors);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "jsonl.h"
@@ -303,10 +305,126 @@ START_TEST(json_read_file_plain_gzip_and_errors)
 }
 END_TEST
 
+/* A FIFO, a character device or a symlink to one is refused at once by
+ * the readers of regular files (it used to block or grow without bound). */
+START_TEST(jsonl_refuses_special_files)
+{
+	botify_jsonl r = {0};
+	botify_err err = {0};
+	char fifo[256], link[256];
+	snprintf(fifo, sizeof(fifo), "%s/tracks.json", tmpdir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(botify_jsonl_open(&r, fifo, &err), -1);
+	assert_msg(&err, BOTIFY_EIO, "is a FIFO, not a regular file");
+	ck_assert_ptr_null(botify_json_read_file(fifo, &err));
+	assert_msg(&err, BOTIFY_EIO, "is a FIFO");
+	snprintf(link, sizeof(link), "%s/zero.json", tmpdir);
+	ck_assert_int_eq(symlink("/dev/zero", link), 0);
+	ck_assert_int_eq(botify_jsonl_open(&r, link, &err), -1);
+	assert_msg(&err, BOTIFY_EIO, "is a character device");
+	ck_assert_ptr_null(botify_json_read_file(link, &err));
+	assert_msg(&err, BOTIFY_EIO, "is a character device");
+	ck_assert_int_eq(botify_jsonl_open(&r, tmpdir, &err), -1);
+	assert_msg(&err, BOTIFY_EIO, "is a directory");
+}
+END_TEST
+
+/* Streams (event logs): a FIFO is read as it comes; a stream without
+ * newlines ends in an error at the line bound, not in exhausted memory. */
+START_TEST(jsonl_streams_are_read_with_a_bounded_line)
+{
+	botify_jsonl r = {0};
+	botify_err err = {0};
+	char fifo[256];
+	snprintf(fifo, sizeof(fifo), "%s/log.jsonl", tmpdir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		FILE *fp = fopen(fifo, "w");
+		fputs("{\"id\": 1}\n\n{\"id\": 2}\n", fp);
+		fclose(fp);
+		_exit(0);
+	}
+	ck_assert_int_eq(botify_jsonl_open_stream(&r, fifo, &err), 0);
+	ck_assert_int_eq(next_id(&r), 1);
+	ck_assert_int_eq(next_id(&r), 2);
+	ck_assert_int_eq(botify_jsonl_next(&r, &err), 0);
+	botify_jsonl_close(&r);
+	waitpid(pid, NULL, 0);
+
+	ck_assert_int_eq(botify_jsonl_open_stream(&r, "/dev/zero", &err), 0);
+	ck_assert_int_eq(botify_jsonl_next(&r, &err), -1);
+	assert_msg(&err, BOTIFY_EFORMAT, "/dev/zero:1: line longer than 64 MiB");
+	botify_jsonl_close(&r);
+}
+END_TEST
+
+/* Data after the last gzip member is refused (gzread dropped it silently);
+ * members that follow each other are one stream. */
+START_TEST(jsonl_data_after_gzip_is_an_error)
+{
+	unsigned char *gz = NULL;
+	size_t len = 0, cap = 0;
+	botify_err err = {0};
+	ck_assert_int_eq(botify_gzip_member("{\"id\": 1}\n", 10, 6, &gz, &len, &cap, &err), 0);
+	ck_assert_int_eq(botify_gzip_member("{\"id\": 2}\n", 10, 6, &gz, &len, &cap, &err), 0);
+	size_t two = len;
+	botify_jsonl r = {0};
+	const char *path = put_file("two.bin", gz, two);
+	ck_assert_int_eq(botify_jsonl_open(&r, path, &err), 0);
+	ck_assert_int_eq(next_id(&r), 1);
+	ck_assert_int_eq(next_id(&r), 2);
+	ck_assert_int_eq(botify_jsonl_next(&r, &err), 0);
+	botify_jsonl_close(&r);
+
+	unsigned char *more = realloc(gz, two + 7);
+	ck_assert_ptr_nonnull(more);
+	memcpy(more + two, "garbage", 7);
+	path = put_file("tail.bin", more, two + 7);
+	ck_assert_int_eq(botify_jsonl_open(&r, path, &err), 0);
+	ck_assert_int_eq(next_id(&r), 1);
+	ck_assert_int_eq(next_id(&r), 2);
+	ck_assert_int_eq(botify_jsonl_next(&r, &err), -1);
+	char want[64];
+	snprintf(want, sizeof(want), "not gzip follows the gzip stream at byte %zu", two);
+	assert_msg(&err, BOTIFY_EFORMAT, want);
+	botify_jsonl_close(&r);
+	more[two + 1] = 0x8b; /* "g\x8b": one byte of magic is not a member either */
+	path = put_file("t2.bin", more, two + 7);
+	ck_assert_ptr_null(botify_json_read_file(path, &err));
+	assert_msg(&err, BOTIFY_EFORMAT, "not gzip follows");
+	free(more);
+}
+END_TEST
+
+/* A missing file whose temporary a killed run left behind says so. */
+START_TEST(jsonl_missing_file_names_a_stale_temporary)
+{
+	botify_jsonl r = {0};
+	botify_err err = {0};
+	char path[256], stale[300];
+	snprintf(path, sizeof(path), "%s/log.jsonl", tmpdir);
+	/* pid 2^22 + 1 is above Linux's largest pid: no such process */
+	snprintf(stale, sizeof(stale), "%s.tmp.4194305.abcdef", path);
+	put_file("log.jsonl.tmp.4194305.abcdef", "x", 1);
+	ck_assert_int_eq(botify_jsonl_open(&r, path, &err), -1);
+	assert_msg(&err, BOTIFY_EIO, "cannot open");
+	assert_msg(&err, BOTIFY_EIO, "log.jsonl.tmp.4194305.abcdef' is left over from a run that was killed");
+	/* a temporary of a live process (this one) is not stale */
+	unlink(stale);
+	snprintf(stale, sizeof(stale), "log.jsonl.tmp.%ld.abcdef", (long)getpid());
+	put_file(stale, "x", 1);
+	ck_assert_int_eq(botify_jsonl_open(&r, path, &err), -1);
+	ck_assert_ptr_null(strstr(err.msg, "left over"));
+}
+END_TEST
+
 Suite *jsonl_suite(void)
 {
 	Suite *s = suite_create("jsonl");
 	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 60); /* 64 MiB of /dev/zero under sanitizers */
 	tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
 	tcase_add_test(tc, jsonl_plain_and_gzip_count_every_line);
 	tcase_add_test(tc, jsonl_reads_a_line_over_1mb);
@@ -316,6 +434,10 @@ Suite *jsonl_suite(void)
 	tcase_add_test(tc, jsonl_corrupt_gzip_is_an_error);
 	tcase_add_test(tc, jsonl_field_helpers);
 	tcase_add_test(tc, json_read_file_plain_gzip_and_errors);
+	tcase_add_test(tc, jsonl_refuses_special_files);
+	tcase_add_test(tc, jsonl_streams_are_read_with_a_bounded_line);
+	tcase_add_test(tc, jsonl_data_after_gzip_is_an_error);
+	tcase_add_test(tc, jsonl_missing_file_names_a_stale_temporary);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,6 +2,7 @@
  * format error naming the file and byte. Fixtures: tests/data/npy, made by
  * tests/data/gen_io_fixtures.py. */
 #include <check.h>
+#include <sys/stat.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,7 +196,8 @@ START_TEST(npy_write_refuses_existing_and_bad_shape)
 	ck_assert_int_eq(err.code, BOTIFY_EINVAL);
 	ck_assert_int_eq(botify_npy_write(path, v, 2, SIZE_MAX / 2, 3, 1, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EINVAL);
-	snprintf(path, sizeof(path), "%s/no/such/dir/x.npy", tmpdir);
+	/* a parent that cannot be created (it is a file) */
+	snprintf(path, sizeof(path), "%s/x.npy/x.npy", tmpdir);
 	ck_assert_int_eq(botify_npy_write(path, v, 1, 2, 1, 0, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
@@ -205,6 +207,21 @@ END_TEST
 START_TEST(npy_missing_file_is_eio)
 {
 	expect_fail(NPY_DIR "/no-such.npy", BOTIFY_EIO, "cannot open");
+}
+END_TEST
+
+/* A FIFO would block for ever and /dev/zero never end: refused at once. */
+START_TEST(npy_special_files_are_refused)
+{
+	char fifo[128], link[128];
+	snprintf(fifo, sizeof(fifo), "%s/tracks.npy", tmpdir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	expect_fail(fifo, BOTIFY_EIO, "is a FIFO, not a regular file");
+	unlink(fifo);
+	snprintf(link, sizeof(link), "%s/zero.npy", tmpdir);
+	ck_assert_int_eq(symlink("/dev/zero", link), 0);
+	expect_fail(link, BOTIFY_EIO, "is a character device, not a regular file");
+	unlink(link);
 }
 END_TEST
 
@@ -313,6 +330,7 @@ Suite *npy_suite(void)
 {
 	Suite *s = suite_create("npy");
 	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 30);
 	tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
 	tcase_add_test(tc, npy_reads_numpy_f4_2d);
 	tcase_add_test(tc, npy_reads_f8_v2_v3_and_scalar);
@@ -320,6 +338,7 @@ Suite *npy_suite(void)
 	tcase_add_test(tc, npy_write_large_and_empty_round_trip);
 	tcase_add_test(tc, npy_write_refuses_existing_and_bad_shape);
 	tcase_add_test(tc, npy_missing_file_is_eio);
+	tcase_add_test(tc, npy_special_files_are_refused);
 	tcase_add_test(tc, npy_truncated_file_names_the_file);
 	tcase_add_test(tc, npy_extra_bytes_are_an_error);
 	tcase_add_test(tc, npy_foreign_file_is_not_npy);

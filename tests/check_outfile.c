@@ -4,11 +4,13 @@
  * directory that each test gets fresh. */
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -151,16 +153,166 @@ START_TEST(outfile_existing_needs_force)
 }
 END_TEST
 
-START_TEST(outfile_missing_directory_is_eio)
+START_TEST(outfile_creates_missing_parent_directories)
 {
 	botify_outfile f = {0};
 	botify_err err = {0};
-	const char *path = in_tmp("no/such/dir/out.jsonl");
+	const char *path = in_tmp("logs/day1/out.jsonl.gz");
+	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
+	ck_assert_int_eq(botify_outfile_write(&f, "{}\n", 3, &err), 0);
+	ck_assert_int_eq(botify_outfile_commit(&f, &err), 0);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	struct stat st;
+	ck_assert_int_eq(stat(in_tmp("logs"), &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	unlink(path);
+	rmdir(in_tmp("logs/day1"));
+	rmdir(in_tmp("logs"));
+}
+END_TEST
+
+START_TEST(outfile_parent_that_is_a_file_is_eio)
+{
+	botify_outfile f = {0};
+	botify_err err = {0};
+	FILE *fp = fopen(in_tmp("file"), "w");
+	ck_assert_ptr_nonnull(fp);
+	fclose(fp);
+	const char *path = in_tmp("file/out.jsonl");
 	ck_assert_int_eq(botify_outfile_open(&f, path, 1, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
 	ck_assert_ptr_null(f.path);
 	botify_outfile_abort(&f);
+}
+END_TEST
+
+/* A device or a FIFO is written through and stays what it is, with or
+ * without force; a directory is refused. */
+START_TEST(outfile_writes_through_devices_and_fifos)
+{
+	botify_outfile f = {0};
+	botify_err err = {0};
+	for (int force = 0; force <= 1; force++) {
+		ck_assert_int_eq(botify_outfile_open(&f, "/dev/null", force, &err), 0);
+		ck_assert_ptr_null(f.tmp);
+		ck_assert_int_eq(botify_outfile_write(&f, "x", 1, &err), 0);
+		ck_assert_int_eq(botify_outfile_commit(&f, &err), 0);
+	}
+	struct stat st;
+	ck_assert_int_eq(stat("/dev/null", &st), 0);
+	ck_assert(S_ISCHR(st.st_mode));
+
+	const char *fifo = in_tmp("fifo");
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	int rd = open(fifo, O_RDONLY | O_NONBLOCK); /* a reader, so opening to write does not wait */
+	ck_assert_int_ge(rd, 0);
+	ck_assert_int_eq(botify_outfile_open(&f, fifo, 1, &err), 0);
+	ck_assert_int_eq(botify_outfile_write(&f, "through\n", 8, &err), 0);
+	ck_assert_int_eq(botify_outfile_commit(&f, &err), 0);
+	char buf[16] = {0};
+	ck_assert_int_eq(read(rd, buf, sizeof(buf)), 8);
+	ck_assert_str_eq(buf, "through\n");
+	close(rd);
+	ck_assert_int_eq(lstat(fifo, &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+	ck_assert_int_eq(scan_tmpdir(0), 1); /* no temporary next to it */
+	unlink(fifo);
+
+	ck_assert_int_eq(mkdir(in_tmp("d"), 0700), 0);
+	ck_assert_int_eq(botify_outfile_open(&f, in_tmp("d"), 1, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_EIO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "a directory"));
+	rmdir(in_tmp("d"));
+}
+END_TEST
+
+/* The temporary is "<path>.tmp.<pid>.<random>", made with O_EXCL|O_NOFOLLOW:
+ * a symlink planted under the old predictable name is never followed. */
+START_TEST(outfile_temporary_is_unpredictable_and_exclusive)
+{
+	botify_outfile f = {0}, g = {0};
+	botify_err err = {0};
+	const char *path = in_tmp("log.jsonl"), *victim = in_tmp("victim");
+	FILE *fp = fopen(victim, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("precious\n", fp);
+	fclose(fp);
+	char planted[300];
+	snprintf(planted, sizeof(planted), "%s.tmp.%ld", path, (long)getpid());
+	ck_assert_int_eq(symlink(victim, planted), 0);
+
+	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
+	ck_assert_int_eq(botify_outfile_open(&g, in_tmp("log2.jsonl"), 0, &err), 0);
+	char prefix[300];
+	snprintf(prefix, sizeof(prefix), "%s.tmp.%ld.", path, (long)getpid());
+	ck_assert_int_eq(strncmp(f.tmp, prefix, strlen(prefix)), 0);
+	ck_assert_uint_eq(strlen(f.tmp), strlen(prefix) + 6);
+	ck_assert_str_ne(f.tmp + strlen(prefix), g.tmp + strlen(prefix) + 1);
+	struct stat st;
+	ck_assert_int_eq(lstat(f.tmp, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(botify_outfile_write(&f, "new\n", 4, &err), 0);
+	ck_assert_int_eq(botify_outfile_commit(&f, &err), 0);
+	botify_outfile_abort(&g);
+
+	char buf[32];
+	ck_assert_uint_eq(read_plain(victim, buf, sizeof(buf)), 9);
+	ck_assert_int_eq(memcmp(buf, "precious\n", 9), 0);
+	ck_assert_int_eq(lstat(planted, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
+	unlink(planted);
+}
+END_TEST
+
+/* Without force, a file that appears while the output is written is not
+ * replaced at commit. */
+START_TEST(outfile_commit_without_force_never_clobbers)
+{
+	botify_outfile f = {0};
+	botify_err err = {0};
+	const char *path = in_tmp("a.txt");
+	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
+	ck_assert_int_eq(botify_outfile_write(&f, "mine", 4, &err), 0);
+	FILE *fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("theirs", fp);
+	fclose(fp);
+	ck_assert_int_eq(botify_outfile_commit(&f, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_EEXIST);
+	char buf[16];
+	ck_assert_uint_eq(read_plain(path, buf, sizeof(buf)), 6);
+	ck_assert_int_eq(scan_tmpdir(0), 1);
+}
+END_TEST
+
+/* finish + publish: nothing is visible until publish; a stop request makes
+ * the next write fail with EINTR and removes the temporary. */
+START_TEST(outfile_finish_publish_and_stop)
+{
+	botify_outfile f = {0};
+	botify_err err = {0};
+	const char *path = in_tmp("a.gz");
+	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
+	ck_assert_int_eq(botify_outfile_write(&f, "abc\n", 4, &err), 0);
+	ck_assert_int_eq(botify_outfile_finish(&f, &err), 0);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(botify_outfile_write(&f, "x", 1, &err), -1);
+	ck_assert_int_eq(botify_outfile_publish(&f, &err), 0);
+	char buf[16];
+	ck_assert_uint_eq(read_gz(path, buf, sizeof(buf)), 4);
+
+	static volatile sig_atomic_t stop;
+	botify_outfile_set_stop(&stop);
+	ck_assert_int_eq(botify_outfile_open(&f, in_tmp("b.txt"), 0, &err), 0);
+	ck_assert_int_eq(botify_outfile_write(&f, "abc\n", 4, &err), 0);
+	stop = 1;
+	int rc = botify_outfile_write(&f, "def\n", 4, &err);
+	botify_outfile_set_stop(NULL);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_int_eq(err.code, BOTIFY_EINTR);
+	botify_outfile_abort(&f);
+	ck_assert_int_eq(scan_tmpdir(0), 1);
 }
 END_TEST
 
@@ -284,11 +436,17 @@ Suite *outfile_suite(void)
 {
 	Suite *s = suite_create("outfile");
 	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 30); /* fsyncs on a busy disk */
 	tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
 	tcase_add_test(tc, outfile_commit_renames);
 	tcase_add_test(tc, outfile_abort_leaves_nothing);
 	tcase_add_test(tc, outfile_existing_needs_force);
-	tcase_add_test(tc, outfile_missing_directory_is_eio);
+	tcase_add_test(tc, outfile_creates_missing_parent_directories);
+	tcase_add_test(tc, outfile_parent_that_is_a_file_is_eio);
+	tcase_add_test(tc, outfile_writes_through_devices_and_fifos);
+	tcase_add_test(tc, outfile_temporary_is_unpredictable_and_exclusive);
+	tcase_add_test(tc, outfile_commit_without_force_never_clobbers);
+	tcase_add_test(tc, outfile_finish_publish_and_stop);
 	tcase_add_test(tc, outfile_gzip_stream_reads_back);
 	tcase_add_test(tc, outfile_empty_gzip_is_valid);
 	tcase_add_test(tc, outfile_gzip_members_concatenate);

@@ -182,6 +182,32 @@ START_TEST(a_missing_file_is_named)
 }
 END_TEST
 
+/* An empty log (and one of blank lines) gives no pairs; under UBSan it used
+ * to abort in qsort(NULL, 0, ...). */
+START_TEST(an_empty_log_gives_no_pairs)
+{
+	make_tmpdir();
+	const char *logs[2] = { write_log("empty.jsonl", ""), write_log("blank.jsonl", "\n\n") };
+	botify_pairs p;
+	botify_err err = {0};
+	ck_assert_int_eq(botify_pairs_read(&p, logs, 2, 10, 50, NULL, &err), 0);
+	ck_assert_int_eq(p.n, 0);
+	ck_assert_int_eq(p.rows, 0);
+	ck_assert_int_eq(p.n_sessions, 0);
+	botify_pairs_free(&p);
+	remove_tmpdir();
+}
+END_TEST
+
+/* Listen times outside [0, 1] are refused with file:line. */
+START_TEST(a_time_outside_unit_interval_is_named)
+{
+	expect_error(NEXT(1, 0, 3, 1.0) NEXT(2, 0, 4, 1e308), 10, 50, BOTIFY_ERANGE,
+		     "e.jsonl:2: 'time' 1e+308 is outside [0, 1]");
+	expect_error(NEXT(1, 0, 3, -0.25), 10, 50, BOTIFY_ERANGE, "e.jsonl:1: 'time' -0.25 is outside [0, 1]");
+}
+END_TEST
+
 START_TEST(a_stop_request_interrupts_reading)
 {
 	make_tmpdir();
@@ -199,12 +225,15 @@ Suite *pairs_suite(void)
 {
 	Suite *s = suite_create("pairs");
 	TCase *tc = tcase_create("pairs");
+	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, two_sessions_of_one_user);
 	tcase_add_test(tc, interleaved_users_and_rows_out_of_order);
 	tcase_add_test(tc, several_files_do_not_mix_sessions);
 	tcase_add_test(tc, a_session_of_one_row_gives_no_pair);
 	tcase_add_test(tc, errors_name_file_and_line);
 	tcase_add_test(tc, a_missing_file_is_named);
+	tcase_add_test(tc, an_empty_log_gives_no_pairs);
+	tcase_add_test(tc, a_time_outside_unit_interval_is_named);
 	tcase_add_test(tc, a_stop_request_interrupts_reading);
 	suite_add_tcase(s, tc);
 	return s;

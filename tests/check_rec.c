@@ -417,7 +417,7 @@ END_TEST
 START_TEST(rec_toppop_log_ranking)
 {
 	struct { int track; double time; } rows[] = {
-		{ 1, 1.25 }, { 1, 0.75 },            /* 2.0 */
+		{ 1, 1.0 }, { 1, 1.0 },              /* 2.0 */
 		{ 6, 0.5 }, { 6, 0.25 }, { 6, 0.25 }, /* 1.0, 3 plays */
 		{ 3, 0.5 }, { 3, 0.5 },              /* 1.0, 2 plays, id 3 */
 		{ 2, 0.25 }, { 2, 0.75 },            /* 1.0, 2 plays, id 2 */

@@ -204,6 +204,7 @@ Suite *tracklists_suite(void)
 {
 	Suite *s = suite_create("tracklists");
 	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 30);
 	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, tracklists_user_lists);

@@ -2,6 +2,7 @@
  * parameter for each arch, a loss that falls on a tiny problem, save/load
  * round trips and their errors, determinism of training. */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -510,21 +511,35 @@ START_TEST(save_refuses_an_existing_dir_unless_forced)
 	ck_assert_int_eq(botify_tt_save(&m, dir, 0, NULL, NULL, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EEXIST);
 	ck_assert_ptr_nonnull(strstr(err.msg, dir));
-	/* forced: replaced as a whole (a stray file disappears) */
+	/* forced: a file botify did not write there makes it refuse */
 	char stray[160];
 	snprintf(stray, sizeof(stray), "%s/stray.txt", dir);
 	FILE *fp = fopen(stray, "w");
 	ck_assert_ptr_nonnull(fp);
 	fclose(fp);
 	m.params.start_emb[0] = 42.0f;
+	ck_assert_int_eq(botify_tt_save(&m, dir, 1, NULL, NULL, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_EEXIST);
+	ck_assert_ptr_nonnull(strstr(err.msg, "stray.txt"));
+	ck_assert_int_eq(access(stray, F_OK), 0);
+	/* an export output is botify's: replaced with the model as a whole */
+	unlink(stray);
+	snprintf(stray, sizeof(stray), "%s/tracks_with_recs.json", dir);
+	fp = fopen(stray, "w");
+	ck_assert_ptr_nonnull(fp);
+	fclose(fp);
 	ck_assert_int_eq(botify_tt_save(&m, dir, 1, NULL, NULL, &err), 0);
 	ck_assert_int_eq(access(stray, F_OK), -1);
 	ck_assert_int_eq(botify_tt_load(&l, dir, &err), 0);
 	ck_assert_float_eq(l.params.start_emb[0], 42.0f);
-	/* nothing temporary is left behind */
-	char tmp[160];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", dir, (long)getpid());
-	ck_assert_int_eq(access(tmp, F_OK), -1);
+	/* nothing temporary is left behind: the model is all there is */
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	int entries = 0;
+	while ((e = readdir(d)))
+		entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	ck_assert_int_eq(entries, 1);
 	botify_tt_free(&m);
 	botify_tt_free(&l);
 	remove_tmpdir();

@@ -476,6 +476,9 @@ Suite *world_suite(void)
 {
 	Suite *s = suite_create("world");
 	TCase *tc = tcase_create("load");
+	/* the course files take seconds under sanitizers on a loaded machine:
+	 * Check's 4 s default is not enough */
+	tcase_set_timeout(tc, 60);
 	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, world_loads_plain_files);
@@ -493,6 +496,7 @@ Suite *world_suite(void)
 		tu_skip("world_loads_course_files", "BOTIFY_COURSE_DATA does not name the course files");
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
+	tcase_set_timeout(tc, 60);
 	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, world_track_errors);

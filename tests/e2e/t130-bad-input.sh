@@ -114,9 +114,14 @@ echo '{"budget": 3}' >"$T/c2.json"
 expect_exit 2 "$BOTIFY" simulate --world "$W" --episodes 10 --recommender random --config "$T/c2.json"
 expect_stderr "unknown key 'budget'"
 
-check "a log in a missing directory is refused and nothing is left behind"
-expect_exit 2 "$BOTIFY" simulate --world "$W" --episodes 10 --recommender random --log "$T/no/such/dir/log.jsonl"
-expect_stderr "$T/no/such/dir/log.jsonl"
+check "a log in a missing directory: the directories are made"
+expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 10 --recommender random --log "$T/no/such/dir/log.jsonl.gz"
+expect_file "$T/no/such/dir/log.jsonl.gz"
+
+check "a log under a directory that cannot be made is refused and nothing is left behind"
+: >"$T/plain"
+expect_exit 2 "$BOTIFY" simulate --world "$W" --episodes 10 --recommender random --log "$T/plain/log.jsonl"
+expect_stderr "$T/plain/log.jsonl"
 expect_one_line_error
 
 check "a failed run leaves no log and no temporary file"
