@@ -37,7 +37,8 @@ static void sift_down(float *s, int32_t *id, int32_t n, int32_t i)
 	}
 }
 
-void botify_topk_select(const float *scores, int32_t N, int32_t k, int32_t exclude, int32_t *ids,
+/* The k-heap over every score: for large k. */
+static void heap_select(const float *scores, int32_t N, int32_t k, int32_t exclude, int32_t *ids,
 			float *out_scores)
 {
 	float *s = out_scores; /* the heap lives in the caller's output */
@@ -70,6 +71,152 @@ void botify_topk_select(const float *scores, int32_t N, int32_t k, int32_t exclu
 		ids[m] = ti;
 		sift_down(s, ids, m, 0);
 	}
+}
+
+/* Heap-sorts s/id[0..n) in place, best first. */
+static void heap_sort_best_first(float *s, int32_t *id, int32_t n)
+{
+	for (int32_t i = n / 2 - 1; i >= 0; i--)
+		sift_down(s, id, n, i);
+	for (int32_t m = n - 1; m > 0; m--) {
+		float ts = s[0];
+		s[0] = s[m];
+		s[m] = ts;
+		int32_t ti = id[0];
+		id[0] = id[m];
+		id[m] = ti;
+		sift_down(s, id, m, 0);
+	}
+}
+
+static inline void swap_at(float *s, int32_t *id, int32_t a, int32_t b)
+{
+	float ts = s[a];
+	s[a] = s[b];
+	s[b] = ts;
+	int32_t ti = id[a];
+	id[a] = id[b];
+	id[b] = ti;
+}
+
+/* Rearranges s/id[0..n) so that [0..k) holds the k best (ids are distinct,
+ * so the order is total). Quickselect, median-of-three pivots. */
+static void select_best(float *s, int32_t *id, int32_t n, int32_t k)
+{
+	int32_t lo = 0, hi = n - 1;
+	while (hi > lo) {
+		int32_t mid = lo + (hi - lo) / 2;
+		if (better(s[mid], id[mid], s[lo], id[lo]))
+			swap_at(s, id, mid, lo);
+		if (better(s[hi], id[hi], s[lo], id[lo]))
+			swap_at(s, id, hi, lo);
+		if (better(s[hi], id[hi], s[mid], id[mid]))
+			swap_at(s, id, hi, mid);
+		float ps = s[mid];
+		int32_t pi = id[mid];
+		int32_t i = lo, j = hi;
+		while (i <= j) {
+			while (better(s[i], id[i], ps, pi))
+				i++;
+			while (better(ps, pi, s[j], id[j]))
+				j--;
+			if (i <= j) {
+				swap_at(s, id, i, j);
+				i++;
+				j--;
+			}
+		}
+		if (k - 1 <= j)
+			hi = j;
+		else if (k - 1 >= i)
+			lo = i;
+		else
+			return;
+	}
+}
+
+/* The first index >= t with scores[t] > tau, or N. */
+static int32_t next_above_scalar(const float *scores, int32_t t, int32_t N, float tau)
+{
+	while (t < N && !(scores[t] > tau))
+		t++;
+	return t;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+__attribute__((target("avx"))) static int32_t next_above_avx(const float *scores, int32_t t,
+							      int32_t N, float tau)
+{
+	__m256 v = _mm256_set1_ps(tau);
+	for (; t + 8 <= N; t += 8) {
+		int m = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(scores + t), v, _CMP_GT_OQ));
+		if (m)
+			return t + __builtin_ctz((unsigned)m);
+	}
+	return next_above_scalar(scores, t, N, tau);
+}
+#define NEXT_ABOVE(s, t, N, tau) \
+	(__builtin_cpu_supports("avx") ? next_above_avx(s, t, N, tau) : next_above_scalar(s, t, N, tau))
+#else
+#define NEXT_ABOVE(s, t, N, tau) next_above_scalar(s, t, N, tau)
+#endif
+
+enum { SEL_CAP = 2048 };
+
+void botify_topk_select(const float *scores, int32_t N, int32_t k, int32_t exclude, int32_t *ids,
+			float *out_scores)
+{
+	if (k <= 0)
+		return;
+	if (k > SEL_CAP / 2) {
+		heap_select(scores, N, k, exclude, ids, out_scores);
+		return;
+	}
+	/* A buffer of candidates above the threshold tau, the k-th best so
+	 * far; when it fills up, a quickselect keeps the k best and raises
+	 * tau. Ids only grow during the scan, so a score equal to tau never
+	 * beats the k-th best: the test is one float compare, eight at a
+	 * time. The result is the heap's, the same k in the same order. */
+	float bs[SEL_CAP];
+	int32_t bi[SEL_CAP];
+	/* a few times k: a small buffer raises tau early and often, and each
+	 * quickselect is cheap */
+	int32_t cap = 4 * k < 64 ? 64 : 4 * k > SEL_CAP ? SEL_CAP : 4 * k;
+	int32_t n = 0, t = 0;
+	for (; t < N && n < k; t++)
+		if (t != exclude) {
+			bs[n] = scores[t];
+			bi[n] = t;
+			n++;
+		}
+	float tau = INFINITY; /* n < k: every score is in already */
+	if (n == k) {
+		select_best(bs, bi, n, n); /* the worst to the end */
+		tau = bs[n - 1];
+	}
+	while (n >= k) {
+		t = NEXT_ABOVE(scores, t, N, tau);
+		if (t >= N)
+			break;
+		if (t != exclude) {
+			bs[n] = scores[t];
+			bi[n] = t;
+			if (++n == cap) {
+				select_best(bs, bi, n, k);
+				n = k;
+				tau = bs[k - 1]; /* the k-th best: quickselect put it there */
+			}
+		}
+		t++;
+	}
+	if (n > k)
+		select_best(bs, bi, n, k);
+	if (n > k)
+		n = k;
+	heap_sort_best_first(bs, bi, n);
+	memcpy(ids, bi, (size_t)n * sizeof(int32_t));
+	memcpy(out_scores, bs, (size_t)n * sizeof(float));
 }
 
 struct topk_job {
