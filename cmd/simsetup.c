@@ -6,10 +6,14 @@
  */
 #include "simsetup.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
+#include "nbcache.h"
 
 struct progress_ctx {
 	progress bar;
@@ -18,6 +22,57 @@ struct progress_ctx {
 static void on_progress(void *ctx, int64_t done, int64_t total)
 {
 	progress_update(&((struct progress_ctx *)ctx)->bar, (uint64_t)done, (uint64_t)total);
+}
+
+/* The neighbour cache's directory: $XDG_CACHE_HOME/botify, else
+ * ~/.cache/botify (created); 0 when there is none to use. */
+static int cache_dir(char *out, size_t n)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char base[4096];
+	int len;
+	if (x && x[0] == '/') /* the spec ignores a relative one */
+		len = snprintf(base, sizeof(base), "%s", x);
+	else if (home && home[0])
+		len = snprintf(base, sizeof(base), "%s/.cache", home);
+	else
+		return 0;
+	if (len < 0 || (size_t)len >= sizeof(base))
+		return 0;
+	len = snprintf(out, n, "%s/botify", base);
+	if (len < 0 || (size_t)len >= n)
+		return 0;
+	struct stat st;
+	if ((mkdir(base, 0700) != 0 && errno != EEXIST) || (mkdir(out, 0700) != 0 && errno != EEXIST) ||
+	    stat(out, &st) != 0 || (!S_ISDIR(st.st_mode) && (errno = ENOTDIR))) {
+		fprintf(stderr, "warning: no neighbour cache: cannot create %s: %s\n", out, strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
+/* Takes what the cache has of s's neighbour table; path is set when the
+ * cache is in use (to write back to). */
+static void cache_load(struct sim_setup *s, const char *label, char *path, size_t n, char *hex,
+		       int64_t *loaded)
+{
+	char dir[4096], why[128];
+	botify_err e = {0};
+	int status;
+	path[0] = '\0';
+	*loaded = 0;
+	if (!cache_dir(dir, sizeof(dir)))
+		return;
+	botify_nbcache_key(&s->sim, hex);
+	if (botify_nbcache_path(dir, hex, path, n, &e) != 0) {
+		path[0] = '\0';
+		return;
+	}
+	if (botify_nbcache_load(&s->sim, path, hex, &status, loaded, why, sizeof(why), &e) != 0)
+		fprintf(stderr, "warning: %s: %s; computing the neighbours\n", label, e.msg);
+	else if (status == BOTIFY_NBCACHE_INVALID)
+		fprintf(stderr, "warning: %s: ignoring the neighbour cache %s (%s); rebuilding it\n", label,
+			path, why);
 }
 
 int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_err *err)
@@ -75,8 +130,21 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 	if (pc.bar.enabled)
 		fprintf(stderr, "%s: finding the interest neighbours...\r", o->progress_label);
 	double t_prep = now_seconds();
-	if (botify_sim_prepare(&s->sim, o->episodes, (int)o->threads, err) != 0)
+	char cache_path[4200] = "", hex[33];
+	int64_t cached = 0;
+	if (!o->no_cache)
+		cache_load(s, o->progress_label, cache_path, sizeof(cache_path), hex, &cached);
+	if (botify_sim_prepare_until(&s->sim, o->episodes, (int)o->threads, &botify_interrupted, err) != 0)
 		return -1;
+	if (cached)
+		fprintf(stderr, "%s: interest neighbours from the cache %s (%lld interests%s)\n",
+			o->progress_label, cache_path, (long long)cached,
+			s->sim.nb_rows > cached ? ", the new ones added" : "");
+	if (cache_path[0] && s->sim.nb_rows > cached) {
+		botify_err e = {0};
+		if (botify_nbcache_save(&s->sim, cache_path, hex, &e) != 0)
+			fprintf(stderr, "warning: %s: neighbour cache not written: %s\n", o->progress_label, e.msg);
+	}
 	pc.bar.start = now_seconds(); /* rates count the episode loop only */
 	botify_simrun_opts ro = {
 		.episodes = o->episodes,

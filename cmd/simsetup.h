@@ -1,8 +1,9 @@
 /*
  * simsetup.h - one simulation run from command-line options: the part that
  * `botify simulate` and the one-command experiment of `botify ab` share
- * (user-model config, world, recommenders, simulator, interest neighbours,
- * an optional log written atomically, the run with its progress bar).
+ * (user-model config, world, recommenders, simulator, interest neighbours
+ * with their cache, an optional log written atomically, the run with its
+ * progress bar).
  */
 #ifndef BOTIFY_SIMSETUP_H
 #define BOTIFY_SIMSETUP_H
@@ -38,6 +39,7 @@ struct sim_setup_opts {
 	int measure_latency;
 	int show_progress;          /* force the progress bar off a terminal */
 	const char *progress_label;
+	int no_cache;               /* neither read nor write the neighbour cache */
 	/* rows in episode order, as botify_simrun_opts.on_rows */
 	int (*on_rows)(void *ctx, const botify_event *ev, size_t n, botify_err *err);
 	void *rows_ctx;

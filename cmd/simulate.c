@@ -45,7 +45,7 @@ int cmd_simulate(int argc, char **argv)
 	const char *world_dir = NULL, *rec_spec = NULL, *log_path = NULL, *experiment = NULL;
 	const char *arms_list = NULL, *config = NULL, *format = "table", *design = "split";
 	int64_t episodes = -1, seed = 1, threads = cpu_count(), day = 0, max_steps = 0;
-	int force = 0, show_progress = 0, seen_max_steps = 0;
+	int force = 0, show_progress = 0, seen_max_steps = 0, no_cache = 0;
 	double rec_timeout = BOTIFY_REC_TIMEOUT;
 	struct flag flags[] = {
 		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
@@ -64,6 +64,7 @@ int cmd_simulate(int argc, char **argv)
 		FLAG_BOOL("progress", &show_progress, "show progress even when stderr is not a terminal"),
 		FLAG_DOUBLE("rec-timeout", &rec_timeout, "S", "seconds an exec:/remote: recommender may take per call", 0.001, 86400),
 		FLAG_STR("design", &design, "split|paired", "with --experiment: split users as the service does, or play every episode under every arm"),
+		FLAG_BOOL("no-cache", &no_cache, "compute the interest neighbours without the cache"),
 		FLAG_END,
 	};
 	flags[10].seen = &seen_max_steps;
@@ -110,6 +111,7 @@ int cmd_simulate(int argc, char **argv)
 		.measure_latency = log_path != NULL,
 		.show_progress = show_progress,
 		.progress_label = "simulate",
+		.no_cache = no_cache,
 	};
 	if (sim_setup_run(&run, &so, &err) != 0)
 		goto fail;

@@ -84,12 +84,22 @@ static void pick_session(const botify_sim *s, botify_rng *ru, int64_t index, int
 
 int botify_sim_prepare(botify_sim *s, int64_t episodes, int threads, botify_err *err)
 {
+	return botify_sim_prepare_until(s, episodes, threads, NULL, err);
+}
+
+int botify_sim_prepare_until(botify_sim *s, int64_t episodes, int threads,
+			     volatile sig_atomic_t *stop, botify_err *err)
+{
 	const botify_world *w = s->world;
 	int64_t rows = s->nb_rows, first_new = rows;
 	/* mark the interests these episodes need that are not prepared yet */
 	for (int64_t i = 0; i < episodes; i++) {
 		botify_rng ru;
 		int32_t user, interest;
+		if ((i & 0xffff) == 0 && stop && *stop) {
+			botify_fail(err, BOTIFY_EINTR, "interrupted");
+			goto unmark;
+		}
 		pick_session(s, &ru, i, &user, &interest);
 		if (s->nb_row[interest] < 0)
 			s->nb_row[interest] = (int32_t)rows++;
@@ -110,8 +120,14 @@ int botify_sim_prepare(botify_sim *s, int64_t episodes, int threads, botify_err 
 		if (s->nb_row[t] >= first_new)
 			memcpy(Q + (size_t)(s->nb_row[t] - first_new) * (size_t)w->D,
 			       botify_world_embedding(w, t), (size_t)w->D * sizeof(float));
-	int rc = botify_topk_inner(Q, fresh, w->E, w->N, w->D, s->K, threads,
-				   s->nb + (size_t)first_new * (size_t)s->K, NULL, err);
+	/* the exact pruned search over the catalog grouped by artist: the
+	 * same lists as scoring every track, a few percent of the work */
+	botify_topk_index ix;
+	int rc = botify_topk_index_build(&ix, w->E, w->N, w->D, w->artist, w->A, err);
+	if (rc == 0)
+		rc = botify_topk_search(&ix, Q, fresh, s->K, threads, stop,
+					s->nb + (size_t)first_new * (size_t)s->K, NULL, NULL, err);
+	botify_topk_index_free(&ix);
 	free(Q);
 	if (rc == 0) {
 		s->nb_rows = rows;

@@ -25,6 +25,7 @@
 #ifndef BOTIFY_SIM_H
 #define BOTIFY_SIM_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -67,9 +68,15 @@ int botify_sim_init(botify_sim *s, const botify_world *w, const botify_simcfg *c
 void botify_sim_free(botify_sim *s);
 
 /* Finds the distinct interests that episodes [0, episodes) will use and
- * computes their neighbours in one batch (sgemm + selection) on `threads`
- * threads. Must run before those episodes. */
+ * computes their neighbours in one batch on `threads` threads. Must run
+ * before those episodes. A track's neighbours are the K tracks of the
+ * highest botify_sim_dot with it, ties to the lower id (botify_topk_search:
+ * exact, whatever the batch or the thread count). */
 int botify_sim_prepare(botify_sim *s, int64_t episodes, int threads, botify_err *err);
+/* The same, stopping with BOTIFY_EINTR within milliseconds once *stop is set
+ * (stop may be NULL); a stopped or failed call prepares nothing. */
+int botify_sim_prepare_until(botify_sim *s, int64_t episodes, int threads,
+			     volatile sig_atomic_t *stop, botify_err *err);
 
 /* Per-thread scratch: the session history and each arm's recommender state. */
 typedef struct botify_sim_worker {

@@ -3,6 +3,7 @@
  */
 #include "topk.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,8 @@ static void sift_down(float *s, int32_t *id, int32_t n, int32_t i)
 	}
 }
 
-void botify_topk_select(const float *scores, int32_t N, int32_t k, int32_t exclude, int32_t *ids,
+/* The k-heap over every score: for large k. */
+static void heap_select(const float *scores, int32_t N, int32_t k, int32_t exclude, int32_t *ids,
 			float *out_scores)
 {
 	float *s = out_scores; /* the heap lives in the caller's output */
@@ -71,6 +73,152 @@ void botify_topk_select(const float *scores, int32_t N, int32_t k, int32_t exclu
 	}
 }
 
+/* Heap-sorts s/id[0..n) in place, best first. */
+static void heap_sort_best_first(float *s, int32_t *id, int32_t n)
+{
+	for (int32_t i = n / 2 - 1; i >= 0; i--)
+		sift_down(s, id, n, i);
+	for (int32_t m = n - 1; m > 0; m--) {
+		float ts = s[0];
+		s[0] = s[m];
+		s[m] = ts;
+		int32_t ti = id[0];
+		id[0] = id[m];
+		id[m] = ti;
+		sift_down(s, id, m, 0);
+	}
+}
+
+static inline void swap_at(float *s, int32_t *id, int32_t a, int32_t b)
+{
+	float ts = s[a];
+	s[a] = s[b];
+	s[b] = ts;
+	int32_t ti = id[a];
+	id[a] = id[b];
+	id[b] = ti;
+}
+
+/* Rearranges s/id[0..n) so that [0..k) holds the k best (ids are distinct,
+ * so the order is total). Quickselect, median-of-three pivots. */
+static void select_best(float *s, int32_t *id, int32_t n, int32_t k)
+{
+	int32_t lo = 0, hi = n - 1;
+	while (hi > lo) {
+		int32_t mid = lo + (hi - lo) / 2;
+		if (better(s[mid], id[mid], s[lo], id[lo]))
+			swap_at(s, id, mid, lo);
+		if (better(s[hi], id[hi], s[lo], id[lo]))
+			swap_at(s, id, hi, lo);
+		if (better(s[hi], id[hi], s[mid], id[mid]))
+			swap_at(s, id, hi, mid);
+		float ps = s[mid];
+		int32_t pi = id[mid];
+		int32_t i = lo, j = hi;
+		while (i <= j) {
+			while (better(s[i], id[i], ps, pi))
+				i++;
+			while (better(ps, pi, s[j], id[j]))
+				j--;
+			if (i <= j) {
+				swap_at(s, id, i, j);
+				i++;
+				j--;
+			}
+		}
+		if (k - 1 <= j)
+			hi = j;
+		else if (k - 1 >= i)
+			lo = i;
+		else
+			return;
+	}
+}
+
+/* The first index >= t with scores[t] > tau, or N. */
+static int32_t next_above_scalar(const float *scores, int32_t t, int32_t N, float tau)
+{
+	while (t < N && !(scores[t] > tau))
+		t++;
+	return t;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+__attribute__((target("avx"))) static int32_t next_above_avx(const float *scores, int32_t t,
+							      int32_t N, float tau)
+{
+	__m256 v = _mm256_set1_ps(tau);
+	for (; t + 8 <= N; t += 8) {
+		int m = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(scores + t), v, _CMP_GT_OQ));
+		if (m)
+			return t + __builtin_ctz((unsigned)m);
+	}
+	return next_above_scalar(scores, t, N, tau);
+}
+#define NEXT_ABOVE(s, t, N, tau) \
+	(__builtin_cpu_supports("avx") ? next_above_avx(s, t, N, tau) : next_above_scalar(s, t, N, tau))
+#else
+#define NEXT_ABOVE(s, t, N, tau) next_above_scalar(s, t, N, tau)
+#endif
+
+enum { SEL_CAP = 2048 };
+
+void botify_topk_select(const float *scores, int32_t N, int32_t k, int32_t exclude, int32_t *ids,
+			float *out_scores)
+{
+	if (k <= 0)
+		return;
+	if (k > SEL_CAP / 2) {
+		heap_select(scores, N, k, exclude, ids, out_scores);
+		return;
+	}
+	/* A buffer of candidates above the threshold tau, the k-th best so
+	 * far; when it fills up, a quickselect keeps the k best and raises
+	 * tau. Ids only grow during the scan, so a score equal to tau never
+	 * beats the k-th best: the test is one float compare, eight at a
+	 * time. The result is the heap's, the same k in the same order. */
+	float bs[SEL_CAP];
+	int32_t bi[SEL_CAP];
+	/* a few times k: a small buffer raises tau early and often, and each
+	 * quickselect is cheap */
+	int32_t cap = 4 * k < 64 ? 64 : 4 * k > SEL_CAP ? SEL_CAP : 4 * k;
+	int32_t n = 0, t = 0;
+	for (; t < N && n < k; t++)
+		if (t != exclude) {
+			bs[n] = scores[t];
+			bi[n] = t;
+			n++;
+		}
+	float tau = INFINITY; /* n < k: every score is in already */
+	if (n == k) {
+		select_best(bs, bi, n, n); /* the worst to the end */
+		tau = bs[n - 1];
+	}
+	while (n >= k) {
+		t = NEXT_ABOVE(scores, t, N, tau);
+		if (t >= N)
+			break;
+		if (t != exclude) {
+			bs[n] = scores[t];
+			bi[n] = t;
+			if (++n == cap) {
+				select_best(bs, bi, n, k);
+				n = k;
+				tau = bs[k - 1]; /* the k-th best: quickselect put it there */
+			}
+		}
+		t++;
+	}
+	if (n > k)
+		select_best(bs, bi, n, k);
+	if (n > k)
+		n = k;
+	heap_sort_best_first(bs, bi, n);
+	memcpy(ids, bi, (size_t)n * sizeof(int32_t));
+	memcpy(out_scores, bs, (size_t)n * sizeof(float));
+}
+
 struct topk_job {
 	const float *queries; /* (Q, D) */
 	int64_t Q;
@@ -82,7 +230,7 @@ struct topk_job {
 	int failed;
 };
 
-enum { BLOCK_ROWS = 64, MAX_THREADS = 64 };
+enum { BLOCK_ROWS = 64, MAX_THREADS = 64, MAX_SUPER = 64 };
 
 static void *topk_blocks(void *arg)
 {
@@ -144,5 +292,679 @@ int botify_topk_inner(const float *queries, int64_t Q, const float *E, int32_t N
 	}
 	if (failed)
 		return botify_fail(err, BOTIFY_ENOMEM, "out of memory scoring %d tracks", N);
+	return 0;
+}
+
+/*
+ * The exact score and the pruned search.
+ */
+double botify_topk_score(const float *a, const float *b, int32_t D)
+{
+	/* a product of two floats is exact in a double, so only the sums
+	 * round: four partial sums (dimension d into sum d % 4), then a fixed
+	 * tree */
+	double acc[4] = {0};
+	int32_t d = 0;
+	for (; d + 4 <= D; d += 4)
+		for (int j = 0; j < 4; j++)
+			acc[j] += (double)a[d + j] * b[d + j];
+	for (; d < D; d++)
+		acc[d & 3] += (double)a[d] * b[d];
+	return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX_KERNEL 1
+
+/* The same sums, four lanes at a time, four rows in flight. A fused
+ * multiply-add would give the same result (the products are exact); a lane
+ * past the tail adds +0.0, which can only turn -0.0 into +0.0, and scores
+ * are only ever compared. */
+__attribute__((target("avx"))) static inline double hsum4(__m256d a)
+{
+	__m128d lo = _mm256_castpd256_pd128(a), hi = _mm256_extractf128_pd(a, 1);
+	double l[2], h[2];
+	_mm_storeu_pd(l, lo);
+	_mm_storeu_pd(h, hi);
+	return (l[0] + l[1]) + (h[0] + h[1]);
+}
+
+__attribute__((target("avx"))) static void score_rows_avx(const float *q, const float *X, int32_t n,
+							   int32_t D, double *out)
+{
+	int32_t D4 = D & ~3, rem = D & 3;
+	__m128i mi = _mm_setr_epi32(rem > 0 ? -1 : 0, rem > 1 ? -1 : 0, rem > 2 ? -1 : 0, 0);
+	__m256d qt = _mm256_cvtps_pd(_mm_maskload_ps(q + D4, mi));
+	int32_t i = 0;
+	for (; i + 4 <= n; i += 4) {
+		const float *x0 = X + (size_t)i * (size_t)D, *x1 = x0 + D, *x2 = x1 + D, *x3 = x2 + D;
+		__m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+		for (int32_t d = 0; d < D4; d += 4) {
+			__m256d qv = _mm256_cvtps_pd(_mm_loadu_ps(q + d));
+			a0 = _mm256_add_pd(a0, _mm256_mul_pd(qv, _mm256_cvtps_pd(_mm_loadu_ps(x0 + d))));
+			a1 = _mm256_add_pd(a1, _mm256_mul_pd(qv, _mm256_cvtps_pd(_mm_loadu_ps(x1 + d))));
+			a2 = _mm256_add_pd(a2, _mm256_mul_pd(qv, _mm256_cvtps_pd(_mm_loadu_ps(x2 + d))));
+			a3 = _mm256_add_pd(a3, _mm256_mul_pd(qv, _mm256_cvtps_pd(_mm_loadu_ps(x3 + d))));
+		}
+		if (rem) {
+			a0 = _mm256_add_pd(a0, _mm256_mul_pd(qt, _mm256_cvtps_pd(_mm_maskload_ps(x0 + D4, mi))));
+			a1 = _mm256_add_pd(a1, _mm256_mul_pd(qt, _mm256_cvtps_pd(_mm_maskload_ps(x1 + D4, mi))));
+			a2 = _mm256_add_pd(a2, _mm256_mul_pd(qt, _mm256_cvtps_pd(_mm_maskload_ps(x2 + D4, mi))));
+			a3 = _mm256_add_pd(a3, _mm256_mul_pd(qt, _mm256_cvtps_pd(_mm_maskload_ps(x3 + D4, mi))));
+		}
+		out[i] = hsum4(a0);
+		out[i + 1] = hsum4(a1);
+		out[i + 2] = hsum4(a2);
+		out[i + 3] = hsum4(a3);
+	}
+	for (; i < n; i++) {
+		const float *x0 = X + (size_t)i * (size_t)D;
+		__m256d a0 = _mm256_setzero_pd();
+		for (int32_t d = 0; d < D4; d += 4)
+			a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(q + d)),
+							     _mm256_cvtps_pd(_mm_loadu_ps(x0 + d))));
+		if (rem)
+			a0 = _mm256_add_pd(a0, _mm256_mul_pd(qt, _mm256_cvtps_pd(_mm_maskload_ps(x0 + D4, mi))));
+		out[i] = hsum4(a0);
+	}
+}
+#endif
+
+void botify_topk_score_rows(const float *q, const float *X, int32_t n, int32_t D, double *out)
+{
+#ifdef HAVE_AVX_KERNEL
+	if (__builtin_cpu_supports("avx")) {
+		score_rows_avx(q, X, n, D, out);
+		return;
+	}
+#endif
+	for (int32_t i = 0; i < n; i++)
+		out[i] = botify_topk_score(q, X + (size_t)i * (size_t)D, D);
+}
+
+void botify_topk_index_free(botify_topk_index *ix)
+{
+	free(ix->E);
+	free(ix->id);
+	free(ix->off);
+	free(ix->cent);
+	free(ix->slack);
+	free(ix->centers);
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* The rounding margin per unit of |q| and |x|: sgemm's q.c (any order of
+ * summing D float products) is within gamma_D |q| |c| of the exact value, a
+ * double score within far less of its own; doubled for safety. */
+static double rounding_gamma(int32_t D)
+{
+	return 2.0 * ((double)D + 8.0) * 0x1p-24;
+}
+
+/* Super-clusters of the group centroids (a few rounds of k-means): groups
+ * stored cluster by cluster, and queries taken cluster by cluster, keep the
+ * groups a run of queries opens close together in memory. Only the speed
+ * depends on it, never a result. */
+static int super_clusters(const float *cent, int32_t C, int32_t D, int32_t M, float *centers,
+			  int32_t *sup, botify_err *err)
+{
+	float *S = botify_malloc((size_t)C, (size_t)M * sizeof(float), "cluster scores", err);
+	double *acc = botify_calloc((size_t)M, (size_t)D * sizeof(double), "cluster sums", err);
+	int32_t *cnt = botify_calloc((size_t)M, sizeof(int32_t), "cluster sizes", err);
+	float *half = botify_malloc((size_t)M, sizeof(float), "cluster norms", err);
+	if (!S || !acc || !cnt || !half) {
+		free(S);
+		free(acc);
+		free(cnt);
+		free(half);
+		return -1;
+	}
+	for (int32_t m = 0; m < M; m++)
+		memcpy(centers + (size_t)m * D, cent + (size_t)((int64_t)m * C / M) * D, (size_t)D * sizeof(float));
+	for (int round = 0; round < 3; round++) {
+		for (int32_t m = 0; m < M; m++) {
+			double n2 = 0;
+			for (int32_t d = 0; d < D; d++)
+				n2 += (double)centers[(size_t)m * D + d] * centers[(size_t)m * D + d];
+			half[m] = (float)(0.5 * n2);
+		}
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, M, D, 1.0f, cent, D, centers, D,
+			    0.0f, S, M);
+		memset(acc, 0, (size_t)M * (size_t)D * sizeof(double));
+		memset(cnt, 0, (size_t)M * sizeof(int32_t));
+		for (int32_t g = 0; g < C; g++) {
+			int32_t bm = 0;
+			for (int32_t m = 1; m < M; m++)
+				if (S[(size_t)g * M + m] - half[m] > S[(size_t)g * M + bm] - half[bm])
+					bm = m;
+			sup[g] = bm;
+			cnt[bm]++;
+			for (int32_t d = 0; d < D; d++)
+				acc[(size_t)bm * D + d] += cent[(size_t)g * D + d];
+		}
+		for (int32_t m = 0; m < M; m++)
+			if (cnt[m])
+				for (int32_t d = 0; d < D; d++)
+					centers[(size_t)m * D + d] = (float)(acc[(size_t)m * D + d] / cnt[m]);
+	}
+	free(S);
+	free(acc);
+	free(cnt);
+	free(half);
+	return 0;
+}
+
+int botify_topk_index_build(botify_topk_index *ix, const float *E, int32_t N, int32_t D,
+			    const int32_t *group, int32_t G, botify_err *err)
+{
+	memset(ix, 0, sizeof(*ix));
+	ix->N = N;
+	ix->D = D;
+	size_t Gn = (size_t)G + 1, Dn = (size_t)(D ? D : 1);
+	int32_t *start = botify_calloc(Gn + 1, sizeof(int32_t), "group sizes", err);
+	int32_t *mem = botify_malloc((size_t)N + 1, sizeof(int32_t), "group members", err);
+	int32_t *gl = botify_malloc(Gn, sizeof(int32_t), "groups", err);
+	int32_t *sup = botify_malloc(Gn, sizeof(int32_t), "super-clusters", err);
+	int32_t *order = botify_malloc(Gn, sizeof(int32_t), "group order", err);
+	float *cent0 = botify_malloc(Gn, Dn * sizeof(float), "centroids", err);
+	double *c = botify_malloc(Dn, sizeof(double), "centroid", err);
+	ix->E = botify_malloc((size_t)N + 1, Dn * sizeof(float), "grouped embeddings", err);
+	ix->id = botify_malloc((size_t)N + 1, sizeof(int32_t), "grouped ids", err);
+	ix->off = botify_calloc(Gn, sizeof(int32_t), "group offsets", err);
+	ix->cent = botify_malloc(Gn, Dn * sizeof(float), "centroids", err);
+	ix->slack = botify_malloc(Gn, sizeof(float), "group radii", err);
+	ix->centers = botify_malloc(MAX_SUPER, Dn * sizeof(float), "super-clusters", err);
+	int rc = -1;
+	if (!start || !mem || !gl || !sup || !order || !cent0 || !c || !ix->E || !ix->id || !ix->off ||
+	    !ix->cent || !ix->slack || !ix->centers)
+		goto out;
+	/* members of each group, ids ascending */
+	for (int32_t t = 0; t < N; t++)
+		start[group[t] + 1]++;
+	for (int32_t g = 0; g < G; g++)
+		start[g + 1] += start[g];
+	for (int32_t t = 0; t < N; t++)
+		mem[start[group[t]]++] = t;
+	for (int32_t g = G; g > 0; g--)
+		start[g] = start[g - 1];
+	start[0] = 0;
+	/* the non-empty groups and their centroids */
+	int32_t C = 0;
+	for (int32_t g = 0; g < G; g++) {
+		if (start[g + 1] == start[g])
+			continue;
+		for (int32_t d = 0; d < D; d++)
+			c[d] = 0;
+		for (int32_t i = start[g]; i < start[g + 1]; i++)
+			for (int32_t d = 0; d < D; d++)
+				c[d] += E[(size_t)mem[i] * (size_t)D + d];
+		for (int32_t d = 0; d < D; d++)
+			cent0[(size_t)C * Dn + d] = (float)(c[d] / (start[g + 1] - start[g]));
+		gl[C++] = g;
+	}
+	ix->C = C;
+	ix->M = C / 64 < 1 ? 1 : C / 64 > MAX_SUPER ? MAX_SUPER : C / 64;
+	if (ix->M > 1) {
+		if (super_clusters(cent0, C, D, ix->M, ix->centers, sup, err) != 0)
+			goto out;
+	} else {
+		memset(sup, 0, (size_t)C * sizeof(int32_t));
+		memset(ix->centers, 0, Dn * sizeof(float));
+	}
+	/* groups super-cluster by super-cluster (a counting sort, stable) */
+	int32_t first[MAX_SUPER + 1] = {0};
+	for (int32_t i = 0; i < C; i++)
+		first[sup[i] + 1]++;
+	for (int32_t m = 0; m < ix->M; m++)
+		first[m + 1] += first[m];
+	for (int32_t i = 0; i < C; i++)
+		order[first[sup[i]]++] = i;
+	double gamma = rounding_gamma(D);
+	int32_t r = 0;
+	for (int32_t o = 0; o < C; o++) {
+		int32_t i = order[o], g = gl[i];
+		ix->off[o] = r;
+		float *cf = ix->cent + (size_t)o * Dn;
+		memcpy(cf, cent0 + (size_t)i * Dn, Dn * sizeof(float));
+		double cn = 0;
+		for (int32_t d = 0; d < D; d++)
+			cn += (double)cf[d] * cf[d];
+		/* radius and norms against the stored (float) centroid, the one
+		 * the bound's q.c is computed with */
+		double r2 = 0, x2 = 0;
+		for (int32_t m = start[g]; m < start[g + 1]; m++, r++) {
+			const float *x = E + (size_t)mem[m] * (size_t)D;
+			ix->id[r] = mem[m];
+			memcpy(ix->E + (size_t)r * (size_t)D, x, (size_t)D * sizeof(float));
+			double dr = 0, dx = 0;
+			for (int32_t d = 0; d < D; d++) {
+				double e = (double)x[d] - cf[d];
+				dr += e * e;
+				dx += (double)x[d] * x[d];
+			}
+			if (dr > r2)
+				r2 = dr;
+			if (dx > x2)
+				x2 = dx;
+		}
+		ix->slack[o] = (float)((sqrt(r2) + gamma * (sqrt(cn) + sqrt(x2))) * (1 + 1e-6));
+	}
+	ix->off[C] = r;
+	rc = 0;
+out:
+	free(start);
+	free(mem);
+	free(gl);
+	free(sup);
+	free(order);
+	free(cent0);
+	free(c);
+	if (rc != 0)
+		botify_topk_index_free(ix);
+	return rc;
+}
+
+/* the k best so far, as botify_topk_select's heap but on double scores */
+static inline int dbetter(double sa, int32_t ia, double sb, int32_t ib)
+{
+	return sa > sb || (sa == sb && ia < ib);
+}
+
+static void dsift_down(double *s, int32_t *id, int32_t n, int32_t i)
+{
+	for (;;) {
+		int32_t l = 2 * i + 1, r = l + 1, w = i;
+		if (l < n && dbetter(s[w], id[w], s[l], id[l]))
+			w = l;
+		if (r < n && dbetter(s[w], id[w], s[r], id[r]))
+			w = r;
+		if (w == i)
+			return;
+		double ts = s[i];
+		s[i] = s[w];
+		s[w] = ts;
+		int32_t ti = id[i];
+		id[i] = id[w];
+		id[w] = ti;
+		i = w;
+	}
+}
+
+struct best {
+	double *s;
+	int32_t *id;
+	int32_t n, k;
+};
+
+static inline void best_offer(struct best *b, double s, int32_t id)
+{
+	if (b->n < b->k) {
+		int32_t i = b->n++;
+		while (i > 0) {
+			int32_t p = (i - 1) / 2;
+			if (!dbetter(b->s[p], b->id[p], s, id))
+				break;
+			b->s[i] = b->s[p];
+			b->id[i] = b->id[p];
+			i = p;
+		}
+		b->s[i] = s;
+		b->id[i] = id;
+	} else if (dbetter(s, id, b->s[0], b->id[0])) {
+		b->s[0] = s;
+		b->id[0] = id;
+		dsift_down(b->s, b->id, b->n, 0);
+	}
+}
+
+/* heap-sort in place, best first */
+static void best_sort(struct best *b)
+{
+	for (int32_t m = b->n - 1; m > 0; m--) {
+		double ts = b->s[0];
+		b->s[0] = b->s[m];
+		b->s[m] = ts;
+		int32_t ti = b->id[0];
+		b->id[0] = b->id[m];
+		b->id[m] = ti;
+		dsift_down(b->s, b->id, m, 0);
+	}
+}
+
+struct search_job {
+	const botify_topk_index *ix;
+	const float *queries;
+	const int64_t *perm; /* row i of queries is query perm[i]; NULL: itself */
+	int64_t Q, QB;
+	int32_t k;
+	volatile sig_atomic_t *stop;
+	int32_t *ids;
+	double *scores;
+	int t, T;
+	int failed;      /* 1: out of memory, 2: stopped */
+	botify_topk_stats st;
+};
+
+/* Bd[g] = an upper bound of every score in group g from S = q.c and the
+ * slack: each of the two float roundings is within 2^-24 of the magnitudes,
+ * 2^-22 of them covers both. */
+static void bounds_scalar(const float *S, const float *slack, float qn, int32_t C, float *Bd)
+{
+	for (int32_t g = 0; g < C; g++) {
+		float a = S[g], s = qn * slack[g];
+		Bd[g] = a + s + 0x1p-22f * (fabsf(a) + s) + 1e-30f;
+	}
+}
+
+/* Appends to out the indices g with x[g] >= thr, ascending; returns the new
+ * count. */
+static int32_t scan_ge_scalar(const float *x, int32_t n, float thr, int32_t *out, int32_t m)
+{
+	for (int32_t g = 0; g < n; g++)
+		if (x[g] >= thr)
+			out[m++] = g;
+	return m;
+}
+
+#ifdef HAVE_AVX_KERNEL
+__attribute__((target("avx"))) static void bounds_avx(const float *S, const float *slack, float qn,
+						       int32_t C, float *Bd)
+{
+	__m256 vq = _mm256_set1_ps(qn), eps = _mm256_set1_ps(0x1p-22f), tiny = _mm256_set1_ps(1e-30f);
+	__m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	int32_t g = 0;
+	for (; g + 8 <= C; g += 8) {
+		__m256 a = _mm256_loadu_ps(S + g), s = _mm256_mul_ps(vq, _mm256_loadu_ps(slack + g));
+		__m256 m = _mm256_mul_ps(eps, _mm256_add_ps(_mm256_and_ps(a, absmask), s));
+		_mm256_storeu_ps(Bd + g, _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a, s), m), tiny));
+	}
+	bounds_scalar(S + g, slack + g, qn, C - g, Bd + g);
+}
+
+__attribute__((target("avx"))) static int32_t scan_ge_avx(const float *x, int32_t n, float thr,
+							   int32_t *out, int32_t m)
+{
+	__m256 t = _mm256_set1_ps(thr);
+	int32_t g = 0;
+	for (; g + 8 <= n; g += 8) {
+		unsigned bits = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + g), t, _CMP_GE_OQ));
+		while (bits) {
+			out[m++] = g + __builtin_ctz(bits);
+			bits &= bits - 1;
+		}
+	}
+	for (; g < n; g++)
+		if (x[g] >= thr)
+			out[m++] = g;
+	return m;
+}
+#endif
+
+static void bounds(const float *S, const float *slack, float qn, int32_t C, float *Bd)
+{
+#ifdef HAVE_AVX_KERNEL
+	if (__builtin_cpu_supports("avx")) {
+		bounds_avx(S, slack, qn, C, Bd);
+		return;
+	}
+#endif
+	bounds_scalar(S, slack, qn, C, Bd);
+}
+
+static int32_t scan_ge(const float *x, int32_t n, float thr, int32_t *out)
+{
+#ifdef HAVE_AVX_KERNEL
+	if (__builtin_cpu_supports("avx"))
+		return scan_ge_avx(x, n, thr, out, 0);
+#endif
+	return scan_ge_scalar(x, n, thr, out, 0);
+}
+
+enum { SEED_GROUPS = 8 };
+
+/* Pulls the first lines of a group's rows towards the cache: groups are
+ * opened in no predictable order, and waiting for memory row by row would
+ * cost more than scoring them. */
+static inline void prefetch_group(const botify_topk_index *ix, int32_t g)
+{
+	const char *p = (const char *)(ix->E + (size_t)ix->off[g] * (size_t)ix->D);
+	size_t bytes = (size_t)(ix->off[g + 1] - ix->off[g]) * (size_t)ix->D * sizeof(float);
+	if (bytes > 2048)
+		bytes = 2048;
+	for (size_t b = 0; b < bytes; b += 64)
+		__builtin_prefetch(p + b);
+}
+
+static void open_group(const botify_topk_index *ix, int32_t g, const float *q, double *tmp,
+		       struct best *b, int64_t *scored)
+{
+	int32_t r0 = ix->off[g], n = ix->off[g + 1] - r0;
+	botify_topk_score_rows(q, ix->E + (size_t)r0 * (size_t)ix->D, n, ix->D, tmp);
+	for (int32_t m = 0; m < n; m++)
+		best_offer(b, tmp[m], ix->id[r0 + m]);
+	*scored += n;
+}
+
+static void *search_blocks(void *arg)
+{
+	struct search_job *j = arg;
+	const botify_topk_index *ix = j->ix;
+	int32_t C = ix->C, D = ix->D, k = j->k, maxg = 1;
+	for (int32_t g = 0; g < C; g++)
+		if (ix->off[g + 1] - ix->off[g] > maxg)
+			maxg = ix->off[g + 1] - ix->off[g];
+	size_t Cn = (size_t)(C ? C : 1);
+	float *S = malloc((size_t)j->QB * Cn * sizeof(float));
+	float *Bd = malloc(Cn * sizeof(float));
+	int32_t *cand = malloc(Cn * sizeof(int32_t));
+	double *tmp = malloc((size_t)maxg * sizeof(double));
+	double *hs = malloc((size_t)k * sizeof(double) + 1);
+	int32_t *hid = malloc((size_t)k * sizeof(int32_t) + 1);
+	if (!S || !Bd || !cand || !tmp || !hs || !hid) {
+		j->failed = 1;
+		goto out;
+	}
+	for (int64_t q0 = (int64_t)j->t * j->QB; q0 < j->Q; q0 += (int64_t)j->T * j->QB) {
+		int64_t rows = j->Q - q0 < j->QB ? j->Q - q0 : j->QB;
+		if (j->stop && *j->stop) {
+			j->failed = 2;
+			goto out;
+		}
+		if (C)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, C, D, 1.0f,
+				    j->queries + q0 * D, D, ix->cent, D, 0.0f, S, C);
+		for (int64_t r = 0; r < rows; r++) {
+			if (j->stop && *j->stop) {
+				j->failed = 2;
+				goto out;
+			}
+			const float *q = j->queries + (q0 + r) * D;
+			const float *Sr = S + r * C;
+			double qd = 0;
+			for (int32_t d = 0; d < D; d++)
+				qd += (double)q[d] * q[d];
+			float qn = (float)(sqrt(qd) * (1 + 1e-6));
+			bounds(Sr, ix->slack, qn, C, Bd);
+			struct best b = { hs, hid, 0, k };
+			/* seed with the groups of the highest bounds, best first, so
+			 * the threshold is close to final before the sweep: of the
+			 * groups at or above the largest bound of a sample, the
+			 * SEED_GROUPS highest */
+			int32_t seed[SEED_GROUPS];
+			float sb[SEED_GROUPS];
+			int ns = 0;
+			float top = -INFINITY;
+			for (int32_t g = 0; g < C; g += 97)
+				top = Bd[g] > top ? Bd[g] : top;
+			int32_t nc = scan_ge(Bd, C, top, cand);
+			for (int32_t i = 0; i < nc; i++) {
+				int32_t g = cand[i];
+				float B = Bd[g];
+				if (ns == SEED_GROUPS && B <= sb[ns - 1])
+					continue;
+				int p = ns < SEED_GROUPS ? ns++ : ns - 1;
+				for (; p > 0 && sb[p - 1] < B; p--) {
+					sb[p] = sb[p - 1];
+					seed[p] = seed[p - 1];
+				}
+				sb[p] = B;
+				seed[p] = g;
+			}
+			int64_t scored = 0, groups = 0;
+			for (int i = 0; i < ns; i++)
+				prefetch_group(ix, seed[i]);
+			for (int i = 0; i < ns; i++) {
+				if (b.n == k && Bd[seed[i]] < b.s[0])
+					continue;
+				open_group(ix, seed[i], q, tmp, &b, &scored);
+				groups++;
+				Bd[seed[i]] = -INFINITY; /* opened */
+			}
+			/* >=: a track scoring exactly the k-th best with a lower id
+			 * still gets in. Below the threshold now, below it at the end. */
+			/* a float threshold at or below the k-th score */
+			float tau = b.n == k ? (float)b.s[0] : -INFINITY;
+			if ((double)tau > b.s[0])
+				tau = nextafterf(tau, -INFINITY);
+			nc = scan_ge(Bd, C, tau, cand);
+			for (int32_t i = 0; i < nc; i++) {
+				if (i + 2 < nc)
+					prefetch_group(ix, cand[i + 2]);
+				if (Bd[cand[i]] == -INFINITY || (b.n == k && Bd[cand[i]] < b.s[0]))
+					continue;
+				open_group(ix, cand[i], q, tmp, &b, &scored);
+				groups++;
+			}
+			best_sort(&b);
+			int64_t out_row = j->perm ? j->perm[q0 + r] : q0 + r;
+			memcpy(j->ids + out_row * k, hid, (size_t)k * sizeof(int32_t));
+			if (j->scores)
+				memcpy(j->scores + out_row * k, hs, (size_t)k * sizeof(double));
+			j->st.scored += scored;
+			j->st.groups += groups;
+		}
+	}
+out:
+	free(S);
+	free(Bd);
+	free(cand);
+	free(tmp);
+	free(hs);
+	free(hid);
+	return NULL;
+}
+
+/* perm: the queries ordered by their nearest super-cluster (stable); qp the
+ * queries in that order. */
+static int order_queries(const botify_topk_index *ix, const float *queries, int64_t Q,
+			 int64_t **perm_out, float **qp_out, botify_err *err)
+{
+	enum { CH = 1024 };
+	int32_t M = ix->M, D = ix->D;
+	int64_t *perm = botify_malloc((size_t)Q, sizeof(int64_t), "query order", err);
+	int32_t *key = botify_malloc((size_t)Q, sizeof(int32_t), "query clusters", err);
+	float *S = botify_malloc(CH, (size_t)M * sizeof(float), "query scores", err);
+	float *qp = botify_malloc((size_t)Q, (size_t)D * sizeof(float), "ordered queries", err);
+	float half[MAX_SUPER];
+	int64_t first[MAX_SUPER + 1] = {0};
+	if (!perm || !key || !S || !qp) {
+		free(perm);
+		free(key);
+		free(S);
+		free(qp);
+		return -1;
+	}
+	for (int32_t m = 0; m < M; m++) {
+		double n2 = 0;
+		for (int32_t d = 0; d < D; d++)
+			n2 += (double)ix->centers[(size_t)m * D + d] * ix->centers[(size_t)m * D + d];
+		half[m] = (float)(0.5 * n2);
+	}
+	for (int64_t q0 = 0; q0 < Q; q0 += CH) {
+		int rows = Q - q0 < CH ? (int)(Q - q0) : CH;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, M, D, 1.0f, queries + q0 * D, D,
+			    ix->centers, D, 0.0f, S, M);
+		for (int r = 0; r < rows; r++) {
+			int32_t bm = 0;
+			for (int32_t m = 1; m < M; m++)
+				if (S[(size_t)r * M + m] - half[m] > S[(size_t)r * M + bm] - half[bm])
+					bm = m;
+			key[q0 + r] = bm;
+			first[bm + 1]++;
+		}
+	}
+	for (int32_t m = 0; m < M; m++)
+		first[m + 1] += first[m];
+	for (int64_t q = 0; q < Q; q++) {
+		int64_t p = first[key[q]]++;
+		perm[p] = q;
+		memcpy(qp + p * D, queries + q * D, (size_t)D * sizeof(float));
+	}
+	free(key);
+	free(S);
+	*perm_out = perm;
+	*qp_out = qp;
+	return 0;
+}
+
+int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_t Q, int32_t k,
+		       int threads, volatile sig_atomic_t *stop, int32_t *ids, double *scores,
+		       botify_topk_stats *stats, botify_err *err)
+{
+	if (k > ix->N)
+		BOTIFY_BUG("top %d of %d tracks", k, ix->N);
+	if (stats)
+		memset(stats, 0, sizeof(*stats));
+	if (k <= 0 || Q <= 0)
+		return stop && *stop ? botify_fail(err, BOTIFY_EINTR, "interrupted") : 0;
+	if (threads < 1)
+		threads = 1;
+	if (threads > MAX_THREADS)
+		threads = MAX_THREADS;
+	/* blocks big enough that packing the centroids once per block is
+	 * small next to the block's product, small enough to share out */
+	int64_t QB = (Q + 4 * threads - 1) / (4 * threads);
+	if (QB < 16)
+		QB = 16;
+	if (QB > 256)
+		QB = 256;
+	int64_t blocks = (Q + QB - 1) / QB;
+	if (threads > blocks)
+		threads = (int)blocks;
+	openblas_set_num_threads(1);
+	/* queries super-cluster by super-cluster, for locality */
+	int64_t *perm = NULL;
+	float *qp = NULL;
+	if (ix->M > 1 && Q > 1 && order_queries(ix, queries, Q, &perm, &qp, err) != 0)
+		return -1;
+	struct search_job jobs[MAX_THREADS];
+	pthread_t tid[MAX_THREADS];
+	char started[MAX_THREADS] = {0};
+	for (int t = 0; t < threads; t++) {
+		jobs[t] = (struct search_job){ ix, qp ? qp : queries, perm, Q, QB, k, stop, ids, scores,
+					       t, threads, 0, {0, 0} };
+		if (t > 0)
+			started[t] = pthread_create(&tid[t], NULL, search_blocks, &jobs[t]) == 0;
+	}
+	search_blocks(&jobs[0]);
+	int failed = jobs[0].failed;
+	for (int t = 1; t < threads; t++) {
+		if (started[t])
+			pthread_join(tid[t], NULL);
+		else
+			search_blocks(&jobs[t]);
+		failed |= jobs[t].failed;
+	}
+	free(perm);
+	free(qp);
+	for (int t = 0; t < threads && stats; t++) {
+		stats->scored += jobs[t].st.scored;
+		stats->groups += jobs[t].st.groups;
+	}
+	if (failed & 1)
+		return botify_fail(err, BOTIFY_ENOMEM, "out of memory searching %d tracks", ix->N);
+	if (failed & 2)
+		return botify_fail(err, BOTIFY_EINTR, "interrupted");
 	return 0;
 }

@@ -9,6 +9,7 @@
 #ifndef BOTIFY_TOPK_H
 #define BOTIFY_TOPK_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -27,5 +28,62 @@ int botify_topk_inner(const float *queries, int64_t Q, const float *E, int32_t N
  * itself excluded". k must be <= N (or N - 1 with an exclusion). */
 void botify_topk_select(const float *scores, int32_t N, int32_t k, int32_t exclude, int32_t *ids,
 			float *out_scores);
+
+/*
+ * Exact pruned search over a clustered catalog.
+ *
+ * Here the score of a track for a query is botify_topk_score, the inner
+ * product in double precision: the products of two floats are exact in a
+ * double, only the sums round (about 1e-16 relative), so the order is the
+ * order of the exact inner products except between tracks closer than
+ * that, and equal vectors score equal. A result depends on the query and
+ * the catalog only, never on the batch, the thread count or the CPU. The
+ * answer is the k best by score descending, then id ascending: exactly what
+ * scoring every track with botify_topk_score and sorting gives.
+ *
+ * Tracks are grouped (the world's artists); each group keeps a centroid c
+ * and a radius r. No track of a group scores above q.c + |q| r (plus the
+ * rounding of both sides), so a group whose bound is below the k-th best
+ * score so far is skipped whole. The bounds come from one sgemm per block of
+ * queries against the centroids; a track that is scored is scored exactly.
+ */
+typedef struct botify_topk_index {
+	int32_t N, D, C;      /* tracks, width, groups */
+	float *E;             /* (N, D) rows grouped, group by group */
+	int32_t *id;          /* (N) the track id of each row */
+	int32_t *off;         /* (C + 1) rows of group g: off[g] .. off[g + 1] - 1 */
+	float *cent;          /* (C, D) centroids */
+	float *slack;         /* (C) radius plus the rounding margin per unit of |q| */
+	int32_t M;            /* super-clusters of the centroids (locality only) */
+	float *centers;       /* (M, D) */
+} botify_topk_index;
+
+/* The score: sum of (double)a[d] * b[d], dimension d into partial sum d % 4,
+ * then (s0 + s1) + (s2 + s3). */
+double botify_topk_score(const float *a, const float *b, int32_t D);
+/* out[i] = botify_topk_score(q, X + i * D, D) for i < n (vectorised). */
+void botify_topk_score_rows(const float *q, const float *X, int32_t n, int32_t D, double *out);
+
+/* Builds the index of E (N, D) grouped by group[t] (0..G-1; the world's
+ * artist array). E is copied. Fails only on ENOMEM. */
+int botify_topk_index_build(botify_topk_index *ix, const float *E, int32_t N, int32_t D,
+			    const int32_t *group, int32_t G, botify_err *err);
+void botify_topk_index_free(botify_topk_index *ix);
+
+/* Work counters of a search (summed over queries). */
+typedef struct botify_topk_stats {
+	int64_t scored;       /* tracks scored exactly */
+	int64_t groups;       /* groups opened */
+} botify_topk_stats;
+
+/* For each of the Q rows of queries (Q, D): the k best tracks of ix (score
+ * descending, id ascending) into ids (Q, k), their scores into scores when
+ * non-NULL. k <= N. Runs on `threads` threads (single-threaded sgemm in
+ * each, as botify_topk_inner). stop (may be NULL) is polled between queries,
+ * a few milliseconds apart at most: when it is set the search fails with
+ * BOTIFY_EINTR. stats may be NULL. */
+int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_t Q, int32_t k,
+		       int threads, volatile sig_atomic_t *stop, int32_t *ids, double *scores,
+		       botify_topk_stats *stats, botify_err *err);
 
 #endif

@@ -4,6 +4,8 @@
 #
 #   BOTIFY=path/to/botify scripts/bench.sh [--quick]
 #   BENCH_ONLY=sim  only the simulator part (seconds, not minutes)
+#   BENCH_ONLY=nb   only the neighbour search, cache and export part
+#   BASELINE=path/to/old/botify  that part paired against another binary
 #
 # Numbers are medians, so one noisy run does not move them; compare ratios
 # (2 threads vs 1) rather than absolute figures across machines.
@@ -13,12 +15,15 @@ RUNS=${RUNS:-5}
 [ "${1:-}" = "--quick" ] && RUNS=3
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/botify-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
+# the neighbour cache of every run here lives and dies with $TMP
+export XDG_CACHE_HOME="$TMP/xdg-bench"
 
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 json_field() { sed -E "s/.*\"$1\": ([0-9.e+-]+).*/\1/"; }
 
 echo "# botify benchmarks ($(date -u +%Y-%m-%d), $(nproc) cores, $RUNS runs each, medians)"
 echo
+if [ "${BENCH_ONLY:-}" != nb ]; then
 echo "## World generation"
 for i in $(seq "$RUNS"); do
 	"$BOTIFY" datagen --out "$TMP/w" --force | sed -E 's/.*generated in ([0-9.]+) s.*/\1/'
@@ -60,11 +65,79 @@ echo
 awk '{ k = $1 " " $2; if ($3 == 1) one[k] = $4; else two[k] = $4 } END { for (k in one) printf "2 threads / 1 thread, %s: %.2fx\n", k, two[k] / one[k] }' "$TMP/table" | sort
 echo
 
+fi
+
+echo "## Interest neighbours: search, cache, whole runs"
+echo
+# BASELINE=path/to/old/botify runs every measurement of this part paired:
+# baseline then this binary, alternately, each with its median. A cold run
+# has an empty cache directory (it writes the cache); a warm run reads it.
+cold_dir() { rm -rf "$TMP/xdg"; mkdir -p "$TMP/xdg"; }
+# timed CMD...: "wall cpu" seconds (cpu = user + system: what a loaded
+# machine's wall time hides)
+timed() { /usr/bin/time -f '%e %U %S' "$@" 2>&1 >/dev/null | tail -n 1 | awk '{ print $1, $2 + $3 }'; }
+wall() { cut -d' ' -f1 | median; }
+cpu() { cut -d' ' -f2 | median; }
+bins=("$BOTIFY")
+[ -n "${BASELINE:-}" ] && bins=("$BASELINE" "$BOTIFY")
+no_cache() { "$1" simulate --help 2>/dev/null | grep -q -- --no-cache && echo --no-cache; } # a baseline may predate it
+nb_case() { # NAME ARGS...: median wall seconds, cold and warm, per binary
+	local name=$1 i j
+	shift
+	for j in "${!bins[@]}"; do : >"$TMP/cold.$j"; : >"$TMP/warm.$j"; done
+	for i in $(seq "$RUNS"); do
+		for j in "${!bins[@]}"; do
+			cold_dir
+			XDG_CACHE_HOME="$TMP/xdg" timed "${bins[$j]}" "$@" >>"$TMP/cold.$j"
+			XDG_CACHE_HOME="$TMP/xdg" timed "${bins[$j]}" "$@" >>"$TMP/warm.$j"
+		done
+	done
+	for j in "${!bins[@]}"; do
+		printf '| %s | %s | %.3f (%.3f) | %.3f (%.3f) |\n' "$name" "${bins[$j]}" "$(wall <"$TMP/cold.$j")" \
+			"$(cpu <"$TMP/cold.$j")" "$(wall <"$TMP/warm.$j")" "$(cpu <"$TMP/warm.$j")"
+	done
+}
+echo "| run (whole process, wall s (cpu s)) | binary | cold cache | warm cache |"
+echo "|---|---|---:|---:|"
+nb_case "simulate --episodes 2000" simulate --episodes 2000 --recommender random --seed 1
+nb_case "simulate --episodes 100000 --threads 2" simulate --episodes 100000 --recommender random --threads 2 --seed 1
+echo
+# the search alone: prepare_seconds of a run whose episodes touch every
+# interest of the default world (10^6 episodes: 11 743 distinct interests),
+# without the cache, sessions cut to one step
+for th in 1 2; do
+	for b in "${bins[@]}"; do
+		for i in $(seq "$RUNS"); do
+			"$b" simulate --episodes 1000000 --recommender random --threads "$th" --max-steps 1 \
+				$(no_cache "$b") --format json 2>/dev/null | json_field prepare_seconds
+		done | median | awk -v b="$b" -v th="$th" '{ printf "neighbour search, every interest of the default world, %d thread(s), %s: %.3f s\n", th, b, $1 }'
+	done
+done
+echo
+
+# export k=100 of a quickly trained model (one epoch: the export's work
+# does not depend on the model's quality)
+"$BOTIFY" simulate --episodes 50000 --recommender random --seed 2 --log "$TMP/exp.jsonl" >/dev/null 2>&1
+"$BOTIFY" train --log "$TMP/exp.jsonl" --model "$TMP/expm" --epochs 1 >/dev/null 2>&1
+for j in "${!bins[@]}"; do : >"$TMP/export.$j"; done
+for i in $(seq "$RUNS"); do
+	for j in "${!bins[@]}"; do
+		timed "${bins[$j]}" export --model "$TMP/expm" --embeddings "$TMP/v.npy" --recs "$TMP/r.json" \
+			--user-recs "$TMP/u.json" --k 100 --force >>"$TMP/export.$j"
+	done
+done
+for j in "${!bins[@]}"; do
+	printf 'export --k 100 (50 000 track lists, 10 000 user lists), %s: %.2f s wall, %.2f s cpu\n' "${bins[$j]}" \
+		"$(wall <"$TMP/export.$j")" "$(cpu <"$TMP/export.$j")"
+done
+echo
+[ "${BENCH_ONLY:-}" = nb ] && exit 0
+
 echo "## Whole fresh-process runs (world, neighbour search and loop)"
 for eps in 100000; do
 	for th in 1 2; do
 		for i in $(seq "$RUNS"); do
-			/usr/bin/time -f '%e %M' "$BOTIFY" simulate --episodes "$eps" --recommender random --threads "$th" --format json 2>&1 >/dev/null | tail -n 1
+			/usr/bin/time -f '%e %M' "$BOTIFY" simulate --episodes "$eps" --recommender random --threads "$th" --no-cache --format json 2>&1 >/dev/null | tail -n 1
 		done >"$TMP/whole"
 		secs=$(cut -d' ' -f1 <"$TMP/whole" | median)
 		rss=$(cut -d' ' -f2 <"$TMP/whole" | median)

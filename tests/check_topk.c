@@ -227,6 +227,50 @@ START_TEST(topk_select_with_exclude)
 END_TEST
 
 /* k = 0 selects nothing and writes nothing. */
+/* The buffered selection on long rows: ties, rising scores (every score a
+ * candidate: many compactions), falling ones, infinities, every k size
+ * class (the heap takes k > 1024), exclusions; always the order of a sort. */
+START_TEST(topk_select_long_rows_match_sort)
+{
+	enum { N = 8000 };
+	float *s = malloc(sizeof(float) * N);
+	struct cand *c = malloc(sizeof(*c) * N);
+	int32_t *ids = malloc(sizeof(int32_t) * N);
+	float *out = malloc(sizeof(float) * N);
+	botify_rng r;
+	botify_rng_init(&r, 12, 0, 0, 0);
+	for (int pattern = 0; pattern < 5; pattern++) {
+		for (int t = 0; t < N; t++)
+			s[t] = pattern == 0   ? (float)botify_rng_below(&r, 50)
+			       : pattern == 1 ? (float)t * 0.5f
+			       : pattern == 2 ? (float)(N - t)
+			       : pattern == 3 ? (t % 3 ? -INFINITY : (float)botify_rng_normal(&r))
+					      : (float)botify_rng_normal(&r);
+		const int32_t ks[] = { 1, 2, 10, 15, 16, 17, 101, 512, 513, 1024, 1025, 2000, N - 1 };
+		const int32_t excl[] = { -1, 0, 4, N - 1, N / 2 };
+		for (size_t e = 0; e < sizeof(excl) / sizeof(excl[0]); e++) {
+			int n = 0;
+			for (int t = 0; t < N; t++)
+				if (t != excl[e])
+					c[n++] = (struct cand){ s[t], t };
+			qsort(c, (size_t)n, sizeof(c[0]), by_rank);
+			for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
+				int32_t k = ks[ki];
+				botify_topk_select(s, N, k, excl[e], ids, out);
+				for (int i = 0; i < k; i++)
+					ck_assert_msg(ids[i] == c[i].id && out[i] == (float)c[i].s,
+						      "pattern %d exclude %d k %d rank %d: %d, sort %d", pattern,
+						      excl[e], k, i, ids[i], c[i].id);
+			}
+		}
+	}
+	free(s);
+	free(c);
+	free(ids);
+	free(out);
+}
+END_TEST
+
 START_TEST(topk_k_zero)
 {
 	float v[4] = { 1, 2, 3, 4 };
@@ -247,12 +291,14 @@ Suite *topk_suite(void)
 {
 	Suite *s = suite_create("topk");
 	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 60); /* long rows against full sorts; slow under ASan and load */
 	tcase_add_test(tc, topk_matches_naive_with_exact_ties);
 	tcase_add_test(tc, topk_all_ties_in_id_order);
 	tcase_add_test(tc, topk_matches_naive_on_floats);
 	tcase_add_test(tc, topk_same_for_any_thread_count);
 	tcase_add_test(tc, topk_select_with_exclude);
 	tcase_add_test(tc, topk_k_zero);
+	tcase_add_test(tc, topk_select_long_rows_match_sort);
 	suite_add_tcase(s, tc);
 	return s;
 }

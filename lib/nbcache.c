@@ -1,0 +1,279 @@
+/*
+ * nbcache.c - the interest-neighbour table on disk (see nbcache.h).
+ */
+#include "nbcache.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "outfile.h"
+
+/* Bump when the search's definition of a neighbour changes. */
+#define NB_VERSION 1u
+#define NB_ORDER 0x01020304u
+#define NB_SEARCH "botify-nb exact double inner product, ties to the lower id"
+
+enum { HEADER = 8 + 4 + 4 + 16 + 4 * 3 + 8 };
+
+/* A fast 128-bit content hash (two multiply-rotate lanes over 8-byte words,
+ * a final avalanche): for telling contents apart, not against adversaries. */
+typedef struct {
+	uint64_t a, b, n;
+} hash128;
+
+static inline uint64_t rotl(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static void h_init(hash128 *h)
+{
+	h->a = 0x9e3779b97f4a7c15ull;
+	h->b = 0xc2b2ae3d27d4eb4full;
+	h->n = 0;
+}
+
+static void h_bytes(hash128 *h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, c + i, 8);
+		h->a = rotl((h->a ^ w) * 0x87c37b91114253d5ull, 31);
+		h->b = rotl(h->b + w * 0x4cf5ad432745937full, 29) * 0x52dce729ull;
+	}
+	uint64_t w = 0;
+	memcpy(&w, c + i, n - i);
+	h->a = rotl((h->a ^ w ^ (uint64_t)(n - i)) * 0x87c37b91114253d5ull, 31);
+	h->b = rotl(h->b + w * 0x4cf5ad432745937full, 29) * 0x52dce729ull;
+	h->n += n;
+}
+
+static uint64_t fmix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ull;
+	return k ^ (k >> 33);
+}
+
+static void h_final(const hash128 *h, uint64_t out[2])
+{
+	uint64_t a = h->a ^ h->n, b = h->b ^ rotl(h->n, 17);
+	a += b;
+	b += a;
+	out[0] = fmix(a) + fmix(b);
+	out[1] = fmix(b ^ out[0]);
+}
+
+static void h_i64(hash128 *h, int64_t v)
+{
+	h_bytes(h, &v, sizeof(v));
+}
+
+void botify_nbcache_key(const botify_sim *s, char hex[33])
+{
+	const botify_world *w = s->world;
+	hash128 h;
+	h_init(&h);
+	h_bytes(&h, NB_SEARCH, sizeof(NB_SEARCH));
+	h_i64(&h, NB_VERSION);
+	h_i64(&h, w->N);
+	h_i64(&h, w->D);
+	h_bytes(&h, w->E, (size_t)w->N * (size_t)w->D * sizeof(float));
+	h_i64(&h, w->U);
+	for (int32_t u = 0; u < w->U; u++) {
+		const botify_user *bu = &w->users[u];
+		h_i64(&h, bu->n_interests);
+		h_i64(&h, bu->interest_neighbours);
+		h_bytes(&h, w->interests + bu->first_interest, (size_t)bu->n_interests * sizeof(int32_t));
+	}
+	h_i64(&h, s->cfg.interest_neighbours);
+	h_i64(&h, s->K);
+	uint64_t k[2];
+	h_final(&h, k);
+	snprintf(hex, 33, "%016llx%016llx", (unsigned long long)k[0], (unsigned long long)k[1]);
+}
+
+int botify_nbcache_path(const char *dir, const char *hex, char *out, size_t n, botify_err *err)
+{
+	int len = snprintf(out, n, "%s/nb-%s.bin", dir, hex);
+	if (len < 0 || (size_t)len >= n)
+		return botify_fail(err, BOTIFY_EINVAL, "cache directory name too long: %s", dir);
+	return 0;
+}
+
+static void key_bytes(const char *hex, unsigned char key[16])
+{
+	for (int i = 0; i < 16; i++) {
+		unsigned v = 0;
+		sscanf(hex + 2 * i, "%2x", &v);
+		key[i] = (unsigned char)v;
+	}
+}
+
+static int invalid(int *status, char *why, size_t why_n, const char *msg)
+{
+	*status = BOTIFY_NBCACHE_INVALID;
+	snprintf(why, why_n, "%s", msg);
+	return 0;
+}
+
+int botify_nbcache_load(botify_sim *s, const char *path, const char *hex, int *status,
+			int64_t *rows_out, char *why, size_t why_n, botify_err *err)
+{
+	const botify_world *w = s->world;
+	*status = BOTIFY_NBCACHE_ABSENT;
+	*rows_out = 0;
+	if (why_n)
+		why[0] = '\0';
+	if (s->nb_rows)
+		BOTIFY_BUG("cache loaded into a prepared simulator");
+	FILE *fp = fopen(path, "rb");
+	if (!fp) {
+		if (errno == ENOENT)
+			return 0;
+		return botify_fail_errno(err, errno, "cannot read the neighbour cache %s", path);
+	}
+	struct stat st;
+	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+		fclose(fp);
+		return invalid(status, why, why_n, "not a regular file");
+	}
+	unsigned char *buf = NULL;
+	int rc = 0;
+	/* the size a table of this world can have at most: every track a row */
+	size_t max = HEADER + 8 + (size_t)w->N * (1 + (size_t)s->K) * 4;
+	if ((uint64_t)st.st_size < HEADER + 8 || (uint64_t)st.st_size > max) {
+		invalid(status, why, why_n, "wrong size");
+		goto out;
+	}
+	size_t size = (size_t)st.st_size;
+	buf = botify_malloc(size, 1, "neighbour cache", err);
+	if (!buf) {
+		rc = -1;
+		goto out;
+	}
+	if (fread(buf, 1, size, fp) != size) {
+		rc = botify_fail(err, BOTIFY_EIO, "cannot read the neighbour cache %s", path);
+		goto out;
+	}
+	uint32_t version, order;
+	int32_t N, D, K;
+	int64_t rows;
+	unsigned char key[16];
+	memcpy(&version, buf + 8, 4);
+	memcpy(&order, buf + 12, 4);
+	memcpy(&N, buf + 32, 4);
+	memcpy(&D, buf + 36, 4);
+	memcpy(&K, buf + 40, 4);
+	memcpy(&rows, buf + 44, 8);
+	key_bytes(hex, key);
+	if (memcmp(buf, "BOTIFYNB", 8) != 0) {
+		invalid(status, why, why_n, "not a botify neighbour cache");
+		goto out;
+	}
+	if (version != NB_VERSION || order != NB_ORDER) {
+		invalid(status, why, why_n, "another version or byte order");
+		goto out;
+	}
+	if (memcmp(buf + 16, key, 16) != 0 || N != w->N || D != w->D || K != s->K) {
+		invalid(status, why, why_n, "made for another world or user model");
+		goto out;
+	}
+	if (rows < 0 || rows > w->N || size != HEADER + 8 + (size_t)rows * (1 + (size_t)K) * 4) {
+		invalid(status, why, why_n, "truncated or padded");
+		goto out;
+	}
+	hash128 h;
+	h_init(&h);
+	h_bytes(&h, buf, size - 8);
+	uint64_t sum[2], stored;
+	h_final(&h, sum);
+	memcpy(&stored, buf + size - 8, 8);
+	if (stored != sum[0]) {
+		invalid(status, why, why_n, "bad checksum");
+		goto out;
+	}
+	const unsigned char *p = buf + HEADER;
+	int32_t *nb = botify_malloc((size_t)rows ? (size_t)rows : 1, (size_t)K * sizeof(int32_t),
+				    "interest neighbours", err);
+	if (!nb) {
+		rc = -1;
+		goto out;
+	}
+	for (int64_t r = 0; r < rows; r++, p += (1 + (size_t)K) * 4) {
+		int32_t t;
+		memcpy(&t, p, 4);
+		memcpy(nb + (size_t)r * K, p + 4, (size_t)K * 4);
+		int ok = t >= 0 && t < w->N && s->nb_row[t] < 0;
+		for (int32_t i = 0; ok && i < K; i++)
+			ok = nb[(size_t)r * K + i] >= 0 && nb[(size_t)r * K + i] < w->N;
+		if (!ok) {
+			for (int32_t u = 0; u < w->N; u++)
+				s->nb_row[u] = -1;
+			free(nb);
+			invalid(status, why, why_n, "track ids out of range");
+			goto out;
+		}
+		s->nb_row[t] = (int32_t)r;
+	}
+	free(s->nb);
+	s->nb = nb;
+	s->nb_rows = rows;
+	*rows_out = rows;
+	*status = BOTIFY_NBCACHE_LOADED;
+out:
+	free(buf);
+	fclose(fp);
+	return rc;
+}
+
+int botify_nbcache_save(const botify_sim *s, const char *path, const char *hex, botify_err *err)
+{
+	const botify_world *w = s->world;
+	int32_t K = s->K;
+	size_t size = HEADER + 8 + (size_t)s->nb_rows * (1 + (size_t)K) * 4;
+	unsigned char *buf = botify_malloc(size, 1, "neighbour cache", err);
+	if (!buf)
+		return -1;
+	uint32_t version = NB_VERSION, order = NB_ORDER;
+	int32_t N = w->N, D = w->D;
+	int64_t rows = s->nb_rows;
+	memcpy(buf, "BOTIFYNB", 8);
+	memcpy(buf + 8, &version, 4);
+	memcpy(buf + 12, &order, 4);
+	key_bytes(hex, buf + 16);
+	memcpy(buf + 32, &N, 4);
+	memcpy(buf + 36, &D, 4);
+	memcpy(buf + 40, &K, 4);
+	memcpy(buf + 44, &rows, 8);
+	unsigned char *p = buf + HEADER;
+	for (int32_t t = 0; t < w->N; t++) {
+		int32_t r = s->nb_row[t];
+		if (r < 0)
+			continue;
+		memcpy(p, &t, 4);
+		memcpy(p + 4, s->nb + (size_t)r * K, (size_t)K * 4);
+		p += (1 + (size_t)K) * 4;
+	}
+	hash128 h;
+	h_init(&h);
+	h_bytes(&h, buf, size - 8);
+	uint64_t sum[2];
+	h_final(&h, sum);
+	memcpy(buf + size - 8, &sum[0], 8);
+	botify_outfile f = {0};
+	int rc = -1;
+	if (botify_outfile_open(&f, path, 1, err) == 0 && botify_outfile_write(&f, buf, size, err) == 0)
+		rc = botify_outfile_commit(&f, err);
+	if (rc != 0)
+		botify_outfile_abort(&f);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,328 @@
+/* check_topksearch.c - the exact pruned search (botify_topk_search) against
+ * brute force: every track scored with botify_topk_score and sorted (score
+ * descending, id ascending). Generated worlds (tiny, small, the default
+ * one), the course catalog when it is beside the repository, and
+ * adversarial ties: duplicate vectors inside and across groups, zero
+ * vectors and a zero query, one group of everything, groups of one. Also:
+ * the vectorised score against the scalar one and against long double, any
+ * thread count, and the stop flag. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "npy.h"
+#include "rng.h"
+#include "testutil.h"
+#include "topk.h"
+#include "world.h"
+#include "worldgen.h"
+
+struct cand {
+	double s;
+	int32_t id;
+};
+
+static int by_rank(const void *pa, const void *pb)
+{
+	const struct cand *a = pa, *b = pb;
+	if (a->s != b->s)
+		return a->s > b->s ? -1 : 1;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+/* The brute-force answer for one query: every score, then a sort (an
+ * insertion into a sorted list of k for small k, which is the same order). */
+static void brute(const float *q, const float *E, int32_t N, int32_t D, int32_t k, int32_t *ids,
+		  double *scores, struct cand *c)
+{
+	for (int32_t t = 0; t < N; t++)
+		c[t] = (struct cand){ botify_topk_score(q, E + (size_t)t * D, D), t };
+	if (k > 64) {
+		qsort(c, (size_t)N, sizeof(*c), by_rank);
+	} else {
+		int32_t n = 0;
+		for (int32_t t = 0; t < N; t++) {
+			struct cand x = c[t];
+			if (n == k && by_rank(&x, &c[n - 1]) >= 0)
+				continue;
+			int32_t p = n < k ? n++ : n - 1;
+			for (; p > 0 && by_rank(&x, &c[p - 1]) < 0; p--)
+				c[p] = c[p - 1];
+			c[p] = x; /* t >= every index written so far: c[t] is already read */
+		}
+	}
+	for (int32_t i = 0; i < k; i++) {
+		ids[i] = c[i].id;
+		scores[i] = c[i].s;
+	}
+}
+
+/* Searches Q queries and compares each with brute force; returns the
+ * fraction of tracks the search scored. */
+static double check_against_brute(const float *E, int32_t N, int32_t D, const int32_t *group,
+				  int32_t G, const float *queries, int64_t Q, int32_t k, int threads)
+{
+	botify_err err = {0};
+	botify_topk_index ix;
+	ck_assert_msg(botify_topk_index_build(&ix, E, N, D, group, G, &err) == 0, "%s", err.msg);
+	int32_t *ids = malloc(sizeof(int32_t) * (size_t)Q * (size_t)k);
+	double *sc = malloc(sizeof(double) * (size_t)Q * (size_t)k);
+	int32_t *want = malloc(sizeof(int32_t) * (size_t)k);
+	double *wsc = malloc(sizeof(double) * (size_t)k);
+	struct cand *c = malloc(sizeof(*c) * (size_t)N);
+	botify_topk_stats st;
+	ck_assert_msg(botify_topk_search(&ix, queries, Q, k, threads, NULL, ids, sc, &st, &err) == 0,
+		      "%s", err.msg);
+	for (int64_t q = 0; q < Q; q++) {
+		brute(queries + q * D, E, N, D, k, want, wsc, c);
+		for (int32_t i = 0; i < k; i++)
+			ck_assert_msg(ids[q * k + i] == want[i] && sc[q * k + i] == wsc[i],
+				      "query %lld rank %d: track %d (%.17g), brute force %d (%.17g)",
+				      (long long)q, i, ids[q * k + i], sc[q * k + i], want[i], wsc[i]);
+	}
+	free(ids);
+	free(sc);
+	free(want);
+	free(wsc);
+	free(c);
+	botify_topk_index_free(&ix);
+	return (double)st.scored / ((double)Q * N);
+}
+
+/* The distinct interests of w (every step-th), as query vectors. */
+static float *interest_queries(const botify_world *w, int step, int64_t *Q)
+{
+	char *seen = calloc((size_t)w->N, 1);
+	float *q = malloc(sizeof(float) * (size_t)w->N * (size_t)w->D);
+	int64_t n = 0, distinct = 0;
+	for (int32_t i = 0; i < w->n_interests; i++) {
+		int32_t t = w->interests[i];
+		if (seen[t])
+			continue;
+		seen[t] = 1;
+		if (distinct++ % step == 0)
+			memcpy(q + (size_t)n++ * (size_t)w->D, botify_world_embedding(w, t),
+			       sizeof(float) * (size_t)w->D);
+	}
+	free(seen);
+	*Q = n;
+	return q;
+}
+
+static void check_world_preset(const char *preset, int step, double max_scored)
+{
+	botify_worldgen_params p;
+	botify_worldgen_defaults(&p);
+	botify_err err = {0};
+	if (preset)
+		ck_assert_msg(botify_worldgen_load_preset(&p, preset, &err) == 0, "%s", err.msg);
+	botify_world w = {0};
+	ck_assert_msg(botify_worldgen_generate(&w, &p, &err) == 0, "%s", err.msg);
+	int64_t Q;
+	float *q = interest_queries(&w, step, &Q);
+	ck_assert_int_gt(Q, 10);
+	double f = check_against_brute(w.E, w.N, w.D, w.artist, w.A, q, Q, 10, 2);
+	/* the point of it: far fewer tracks scored than brute force */
+	ck_assert_msg(f < max_scored, "%s: %.1f %% of the tracks scored", preset ? preset : "default",
+		      100 * f);
+	free(q);
+	botify_world_free(&w);
+}
+
+START_TEST(search_exact_on_tiny_world)
+{
+	check_world_preset("datasets/tiny.json", 1, 0.9);
+}
+END_TEST
+
+START_TEST(search_exact_on_small_world)
+{
+	check_world_preset("datasets/small.json", 1, 0.25);
+}
+END_TEST
+
+START_TEST(search_exact_on_default_world)
+{
+	check_world_preset(NULL, 25, 0.05); /* every 25th interest: brute force is slow */
+}
+END_TEST
+
+/* The course catalog (its artists and interests) with embeddings clustered
+ * by the course's artists, and with embeddings that ignore them (the pruning
+ * then gains little but must stay exact). */
+START_TEST(search_exact_on_course_catalog)
+{
+	const char *src = "../shared/data/course";
+	char p[4096], q[4096];
+	snprintf(p, sizeof(p), "%s/tracks.json.gz", src);
+	if (access(p, R_OK) != 0)
+		src = "/work/shared/data/course";
+	snprintf(p, sizeof(p), "%s/tracks.json.gz", src);
+	if (access(p, R_OK) != 0) {
+		fprintf(stderr, "search_exact_on_course_catalog: SKIPPED, no course catalog beside the repository\n");
+		return;
+	}
+	char dir[128], abs[4096], cwd[2048];
+	tu_mkdtemp(dir, sizeof(dir), "topk-course");
+	if (src[0] == '/')
+		tu_fmt(abs, sizeof(abs), "%s", src);
+	else
+		tu_fmt(abs, sizeof(abs), "%s/%s", getcwd(cwd, sizeof(cwd)), src);
+	const char *files[] = { "tracks.json.gz", "users.json.gz" };
+	for (int i = 0; i < 2; i++) {
+		tu_fmt(p, sizeof(p), "%s/%s", abs, files[i]);
+		ck_assert_int_eq(symlink(p, tu_fmt(q, sizeof(q), "%s/%s", dir, files[i])), 0);
+	}
+	enum { N = 50000, D = 16 };
+	float *E = calloc((size_t)N * D, sizeof(float));
+	botify_err err = {0};
+	ck_assert_int_eq(botify_npy_write(tu_fmt(q, sizeof(q), "%s/tracks.npy", dir), E, 2, N, D, 0, &err), 0);
+	botify_world w = {0};
+	ck_assert_msg(botify_world_load(&w, dir, &err) == 0, "%s", err.msg);
+	tu_rm_rf(dir);
+	ck_assert_int_eq(w.N, N);
+	botify_rng r;
+	for (int clustered = 1; clustered >= 0; clustered--) {
+		/* clustered: artist centre + small noise; else: independent */
+		for (int32_t t = 0; t < N; t++) {
+			botify_rng ra;
+			botify_rng_init(&ra, 7, (uint64_t)w.artist[t], 0, 0);
+			botify_rng_init(&r, 8, (uint64_t)t, 0, 0);
+			for (int d = 0; d < D; d++)
+				w.E[(size_t)t * D + d] = clustered ? (float)(botify_rng_normal(&ra) + 0.2 * botify_rng_normal(&r))
+								   : (float)botify_rng_normal(&r);
+		}
+		int64_t Qn;
+		float *qs = interest_queries(&w, 16, &Qn);
+		double f = check_against_brute(w.E, N, D, w.artist, w.A, qs, Qn, 10, 2);
+		if (clustered)
+			ck_assert_msg(f < 0.2, "%.1f %% scored", 100 * f);
+		free(qs);
+	}
+	free(E);
+	botify_world_free(&w);
+}
+END_TEST
+
+/* Ties everywhere: integer vectors, duplicates of the same vector inside a
+ * group and across groups, zero vectors, a zero query (every score 0: the
+ * first k ids), k = N. */
+START_TEST(search_exact_with_adversarial_ties)
+{
+	enum { N = 600, D = 7, G = 40, Q = 60 };
+	float *E = malloc(sizeof(float) * N * D), *qs = malloc(sizeof(float) * Q * D);
+	int32_t group[N];
+	botify_rng r;
+	botify_rng_init(&r, 11, 0, 0, 0);
+	for (int32_t t = 0; t < N; t++) {
+		group[t] = (int32_t)botify_rng_below(&r, G);
+		for (int d = 0; d < D; d++)
+			E[t * D + d] = (float)((int)botify_rng_below(&r, 5) - 2);
+	}
+	/* copies of track 5 in its own group and in others; zero vectors */
+	for (int32_t t = 100; t < 160; t++) {
+		memcpy(E + t * D, E + 5 * D, sizeof(float) * D);
+		if (t % 2)
+			group[t] = group[5];
+	}
+	for (int32_t t = 200; t < 230; t++)
+		memset(E + t * D, 0, sizeof(float) * D);
+	for (int q = 0; q < Q; q++)
+		memcpy(qs + q * D, E + (size_t)(q * 7 % N) * D, sizeof(float) * D);
+	memset(qs, 0, sizeof(float) * D);           /* a zero query */
+	memcpy(qs + D, E + 5 * D, sizeof(float) * D); /* the duplicated vector */
+	const int32_t ks[] = { 1, 10, 61, N };
+	for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++)
+		check_against_brute(E, N, D, group, G, qs, Q, ks[i], 2);
+	/* one group of everything; every track its own group */
+	int32_t one[N], own[N];
+	for (int32_t t = 0; t < N; t++) {
+		one[t] = 0;
+		own[t] = t;
+	}
+	check_against_brute(E, N, D, one, 1, qs, Q, 10, 1);
+	check_against_brute(E, N, D, own, N, qs, Q, 10, 3);
+	free(E);
+	free(qs);
+}
+END_TEST
+
+/* The vectorised score is the scalar one bit for bit, for every width, and
+ * within double rounding of the exact value. */
+START_TEST(score_rows_equals_scalar)
+{
+	botify_rng r;
+	botify_rng_init(&r, 3, 0, 0, 0);
+	for (int32_t D = 1; D <= 37; D++) {
+		enum { N = 9 };
+		float q[40], X[N * 40];
+		for (int d = 0; d < D; d++)
+			q[d] = (float)botify_rng_normal(&r) * (d % 5 ? 1.0f : -0.0f);
+		for (int i = 0; i < N * D; i++)
+			X[i] = (float)botify_rng_normal(&r);
+		double out[N];
+		botify_topk_score_rows(q, X, N, D, out);
+		for (int i = 0; i < N; i++) {
+			double s = botify_topk_score(q, X + i * D, D);
+			ck_assert_msg(out[i] == s, "D=%d row %d: %.17g vs %.17g", D, i, out[i], s);
+			long double e = 0;
+			for (int d = 0; d < D; d++)
+				e += (long double)q[d] * X[i * D + d];
+			ck_assert(fabsl((long double)s - e) <= 1e-14L * (1 + fabsl(e)));
+		}
+	}
+}
+END_TEST
+
+START_TEST(search_same_for_any_thread_count_and_stops)
+{
+	botify_worldgen_params p;
+	botify_worldgen_defaults(&p);
+	botify_err err = {0};
+	ck_assert_int_eq(botify_worldgen_load_preset(&p, "datasets/small.json", &err), 0);
+	botify_world w = {0};
+	ck_assert_int_eq(botify_worldgen_generate(&w, &p, &err), 0);
+	botify_topk_index ix;
+	ck_assert_int_eq(botify_topk_index_build(&ix, w.E, w.N, w.D, w.artist, w.A, &err), 0);
+	int64_t Q = 700;
+	int32_t *ref = malloc(sizeof(int32_t) * Q * 10), *ids = malloc(sizeof(int32_t) * Q * 10);
+	ck_assert_int_eq(botify_topk_search(&ix, w.E, Q, 10, 1, NULL, ref, NULL, NULL, &err), 0);
+	const int threads[] = { 2, 3, 64, 1000, 0 };
+	for (size_t i = 0; i < sizeof(threads) / sizeof(threads[0]); i++) {
+		memset(ids, 0xff, sizeof(int32_t) * Q * 10);
+		ck_assert_int_eq(botify_topk_search(&ix, w.E, Q, 10, threads[i], NULL, ids, NULL, NULL, &err), 0);
+		ck_assert_msg(!memcmp(ids, ref, sizeof(int32_t) * Q * 10), "threads=%d", threads[i]);
+	}
+	/* one query at a time gives the same lists as the batch */
+	for (int64_t q = 0; q < Q; q += 97) {
+		ck_assert_int_eq(botify_topk_search(&ix, w.E + q * w.D, 1, 10, 1, NULL, ids, NULL, NULL, &err), 0);
+		ck_assert(!memcmp(ids, ref + q * 10, sizeof(int32_t) * 10));
+	}
+	volatile sig_atomic_t stop = 1;
+	ck_assert_int_eq(botify_topk_search(&ix, w.E, Q, 10, 2, &stop, ids, NULL, NULL, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_EINTR);
+	free(ref);
+	free(ids);
+	botify_topk_index_free(&ix);
+	botify_world_free(&w);
+}
+END_TEST
+
+Suite *topksearch_suite(void)
+{
+	Suite *s = suite_create("topksearch");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 120); /* brute force on the default world; slow under ASan */
+	tcase_add_test(tc, score_rows_equals_scalar);
+	tcase_add_test(tc, search_exact_with_adversarial_ties);
+	tcase_add_test(tc, search_exact_on_tiny_world);
+	tcase_add_test(tc, search_exact_on_small_world);
+	tcase_add_test(tc, search_exact_on_default_world);
+	tcase_add_test(tc, search_exact_on_course_catalog);
+	tcase_add_test(tc, search_same_for_any_thread_count_and_stops);
+	suite_add_tcase(s, tc);
+	return s;
+}
