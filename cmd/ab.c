@@ -72,7 +72,7 @@ struct ab_opts {
 	const char *design, *ci, *correction, *metrics, *control_log, *treatment_log;
 	double alpha, rec_timeout, mde, power_target;
 	int64_t episodes, seed, threads, day, max_steps;
-	int seen_max_steps, seen_seed, seen_episodes, force, show_progress, power;
+	int seen_max_steps, seen_seed, seen_episodes, force, show_progress, power, no_cache;
 };
 
 /* ---- reading ---- */
@@ -621,6 +621,7 @@ int cmd_ab(int argc, char **argv)
 		FLAG_LONG("max-steps", &o.max_steps, "M", "in-process: cap on recommendations per session", 1, 1e9),
 		FLAG_STR("config", &o.config, "FILE", "in-process: user-model defaults"),
 		FLAG_BOOL("progress", &o.show_progress, "show progress even when stderr is not a terminal"),
+		FLAG_BOOL("no-cache", &o.no_cache, "in-process: compute the interest neighbours without the cache"),
 		FLAG_DOUBLE("rec-timeout", &o.rec_timeout, "S", "in-process: seconds an exec:/remote: recommender may take per call", 0.001, 86400),
 		FLAG_END,
 	};
@@ -696,8 +697,8 @@ int cmd_ab(int argc, char **argv)
 			specs[i + 1] = o.treatments.v[i];
 		o.out_log = o.logs.n ? o.logs.v[0] : NULL;
 	} else {
-		if (o.world_dir || o.config || o.seen_max_steps || o.seen_seed)
-			return usage_error("ab", "--world, --config, --max-steps, --episodes and --seed "
+		if (o.world_dir || o.config || o.seen_max_steps || o.seen_seed || o.no_cache)
+			return usage_error("ab", "--world, --config, --max-steps, --seed and --no-cache "
 					   "are for running an experiment (--control SPEC --treatment SPEC)");
 		if (two_logs) {
 			if (!o.control_log || !o.treatment_log)
@@ -747,6 +748,7 @@ int cmd_ab(int argc, char **argv)
 			.n_specs = 1 + o.treatments.n,
 			.design = ao.design,
 			.fresh_split = desc.salted,
+			.no_cache = o.no_cache,
 			.log_path = o.out_log,
 			.force = o.force,
 			.measure_latency = 1,
