@@ -23,7 +23,8 @@ export XDG_CACHE_HOME="$TMP/cache"
 "$NEW" datagen --out "$TMP/tiny" --preset "$REPO/datasets/tiny.json" >/dev/null || exit 2
 "$NEW" datagen --out "$TMP/small" --preset "$REPO/datasets/small.json" >/dev/null || exit 2
 worlds=("$TMP/tiny" "$TMP/small" "")
-for d in "$REPO/../shared/data/course" /work/shared/data/course; do
+# the course catalog too, when BOTIFY_COURSE_DATA names it
+for d in ${BOTIFY_COURSE_DATA:+"$BOTIFY_COURSE_DATA"}; do
 	if [ -f "$d/tracks.json.gz" ]; then
 		mkdir -p "$TMP/course"
 		ln -s "$d"/*.json.gz "$TMP/course/"

@@ -155,17 +155,8 @@ END_TEST
  * then gains little but must stay exact). */
 START_TEST(search_exact_on_course_catalog)
 {
-	const char *src = "../shared/data/course";
-	char p[4096], q[4096];
-	snprintf(p, sizeof(p), "%s/tracks.json.gz", src);
-	if (access(p, R_OK) != 0)
-		src = "/work/shared/data/course";
-	snprintf(p, sizeof(p), "%s/tracks.json.gz", src);
-	if (access(p, R_OK) != 0) {
-		fprintf(stderr, "search_exact_on_course_catalog: SKIPPED, no course catalog beside the repository\n");
-		return;
-	}
-	char dir[128], abs[4096], cwd[2048];
+	const char *src = tu_course_data(); /* registered only when set */
+	char p[4096], q[4096], dir[128], abs[4096], cwd[2048];
 	tu_mkdtemp(dir, sizeof(dir), "topk-course");
 	if (src[0] == '/')
 		tu_fmt(abs, sizeof(abs), "%s", src);
@@ -321,7 +312,10 @@ Suite *topksearch_suite(void)
 	tcase_add_test(tc, search_exact_on_tiny_world);
 	tcase_add_test(tc, search_exact_on_small_world);
 	tcase_add_test(tc, search_exact_on_default_world);
-	tcase_add_test(tc, search_exact_on_course_catalog);
+	if (tu_course_data())
+		tcase_add_test(tc, search_exact_on_course_catalog);
+	else
+		tu_skip("search_exact_on_course_catalog", "BOTIFY_COURSE_DATA does not name the course files");
 	tcase_add_test(tc, search_same_for_any_thread_count_and_stops);
 	suite_add_tcase(s, tc);
 	return s;

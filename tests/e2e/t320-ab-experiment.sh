@@ -19,7 +19,7 @@ no_latency "$OUT" >"$T/a.csv"
 expect_exit 0 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --episodes 600 --seed 3 --threads 3 --format csv
 no_latency "$OUT" >"$T/b.csv"
 cmp -s "$T/a.csv" "$T/b.csv" || fail "tables differ: $(diff "$T/a.csv" "$T/b.csv")"
-[ -z "$(ls "$T" | grep -v -e '^a.csv$' -e '^b.csv$' -e '^stdout$' -e '^stderr$')" ] || fail "unexpected files: $(ls "$T")"
+[ -z "$(ls "$T" | grep -v -e '^a.csv$' -e '^b.csv$' -e '^stdout$' -e '^stderr$' -e '^cache$')" ] || fail "unexpected files: $(ls "$T")"
 
 check "--log keeps the log, and analysing it gives the same table"
 expect_exit 0 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --episodes 600 --seed 3 --format csv --log "$T/ab.jsonl.gz"
