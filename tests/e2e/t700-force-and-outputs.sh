@@ -61,7 +61,7 @@ expect_file "$T/logs/day1.jsonl.gz"
 
 check "--force never replaces a FIFO: it is written through"
 mkfifo "$T/fifo"
-cat "$T/fifo" >"$T/from-fifo" &
+timeout -k 5 60 cat "$T/fifo" >"$T/from-fifo" &
 reader=$!
 expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 10 --recommender random --log "$T/fifo" --force
 wait "$reader"

@@ -31,7 +31,7 @@ world_with_fifo() {
 for f in tracks.json tracks.npy users.json; do
 	check "a FIFO as $f is refused at once"
 	world_with_fifo "$f"
-	expect_exit 2 timeout 20 "$BOTIFY" simulate --world "$T/wf" --episodes 10 --recommender random
+	expect_exit 2 timeout -k 5 20 "$BOTIFY" simulate --world "$T/wf" --episodes 10 --recommender random
 	expect_stderr "$f' is a FIFO, not a regular file"
 	expect_one_line_error
 done
@@ -40,28 +40,28 @@ check "a symlink to /dev/zero as tracks.json is refused at once"
 rm -rf "$T/wz"
 cp -r "$W" "$T/wz"
 ln -sf /dev/zero "$T/wz/tracks.json"
-expect_exit 2 timeout 20 "$BOTIFY" simulate --world "$T/wz" --episodes 10 --recommender random
+expect_exit 2 timeout -k 5 20 "$BOTIFY" simulate --world "$T/wz" --episodes 10 --recommender random
 expect_stderr "is a character device, not a regular file"
 
 check "a FIFO as a model's config.json is refused at once"
 cp -r "$T/m" "$T/mf"
 rm "$T/mf/config.json"
 mkfifo "$T/mf/config.json"
-expect_exit 2 timeout 20 "$BOTIFY" export --world "$W" --model "$T/mf" --embeddings "$T/v.npy"
+expect_exit 2 timeout -k 5 20 "$BOTIFY" export --world "$W" --model "$T/mf" --embeddings "$T/v.npy"
 expect_stderr "config.json' is a FIFO"
 expect_no_file "$T/v.npy"
 
 check "a log may be a FIFO: train and ab read it as a stream"
 mkfifo "$T/log.fifo"
 feed "$T/s.jsonl" "$T/log.fifo"
-expect_exit 0 timeout 60 "$BOTIFY" train --world "$W" --log "$T/log.fifo" --model "$T/m2" --emb 4 --hidden 8 --out 4 --epochs 1
+expect_exit 0 timeout -k 5 60 "$BOTIFY" train --world "$W" --log "$T/log.fifo" --model "$T/m2" --emb 4 --hidden 8 --out 4 --epochs 1
 expect_file "$T/m2/config.json"
 feed "$T/ab.jsonl" "$T/log.fifo"
-expect_exit 0 timeout 60 "$BOTIFY" ab --log "$T/log.fifo" --experiment AB
+expect_exit 0 timeout -k 5 60 "$BOTIFY" ab --log "$T/log.fifo" --experiment AB
 expect_stdout "T1"
 
 check "a log stream without newlines ends at the line bound with file:line"
-expect_exit 2 timeout 60 "$BOTIFY" ab --log /dev/zero --experiment AB
+expect_exit 2 timeout -k 5 60 "$BOTIFY" ab --log /dev/zero --experiment AB
 expect_stderr "/dev/zero:1: line longer than 64 MiB"
 expect_one_line_error
 
