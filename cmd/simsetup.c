@@ -136,10 +136,12 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		cache_load(s, o->progress_label, cache_path, sizeof(cache_path), hex, &cached);
 	if (botify_sim_prepare_until(&s->sim, o->episodes, (int)o->threads, &botify_interrupted, err) != 0)
 		return -1;
+	/* said after the run, so that an error stays the only line of a failed one */
 	if (cached)
-		fprintf(stderr, "%s: interest neighbours from the cache %s (%lld interests%s)\n",
-			o->progress_label, cache_path, (long long)cached,
-			s->sim.nb_rows > cached ? ", the new ones added" : "");
+		snprintf(s->cache_note, sizeof(s->cache_note),
+			 "%s: interest neighbours from the cache %s (%lld interests%s)\n",
+			 o->progress_label, cache_path, (long long)cached,
+			 s->sim.nb_rows > cached ? ", the new ones added" : "");
 	if (cache_path[0] && s->sim.nb_rows > cached) {
 		botify_err e = {0};
 		if (botify_nbcache_save(&s->sim, cache_path, hex, &e) != 0)
@@ -178,6 +180,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 				"timestamps; split the traffic over days with --day\n",
 				(long long)s->res.rows, (long long)o->day, (long long)o->day + 1);
 	}
+	fputs(s->cache_note, stderr);
 	return 0;
 }
 
