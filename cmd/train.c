@@ -29,8 +29,10 @@ static const struct flag_doc doc = {
 		"validation objective that early stopping watches includes them.\n"
 		"Each epoch prints train/val MSE, LR, seconds and samples/s on stderr; the\n"
 		"test MSE is printed next to the 'avg' (training mean) and 'rdm' (uniform\n"
-		"random) baselines. The same seed, logs and --threads give the same model\n"
-		"bytes. Ctrl-C stops after the current batch and saves the best model so far.",
+		"random) baselines, with a warning when the model does not beat 'avg'. The\n"
+		"same seed and logs give the same model bytes for any --threads. A loss that\n"
+		"becomes non-finite stops training with an error (exit 2). Ctrl-C stops after\n"
+		"the current batch and saves the best model so far.",
 	.extra =
 		"architectures:\n"
 		"  two-tower  context tower on concat(user, start, start's artist), item tower on\n"
@@ -92,6 +94,8 @@ static cJSON *metrics_json(const botify_train_result *res, int with_history)
 			cJSON_AddNumberToObject(r, "lr", e->lr);
 			cJSON_AddNumberToObject(r, "seconds", e->seconds);
 			cJSON_AddNumberToObject(r, "samples_per_second", e->samples_per_s);
+			if (e->partial)
+				cJSON_AddBoolToObject(r, "partial", 1);
 			cJSON_AddItemToArray(h, r);
 		}
 	}
@@ -102,6 +106,7 @@ int cmd_train(int argc, char **argv)
 {
 	struct flag_list logs = {0};
 	const char *model_dir = NULL, *world_dir = NULL, *arch_name = "two-tower";
+	const char *split_in = NULL, *split_out = NULL, *optimizer = "lazy-adam";
 	botify_train_opts o;
 	botify_train_defaults(&o);
 	int64_t seed = 1, emb = 32, hidden = 64, out = 32, threads = cpu_count();
@@ -125,9 +130,12 @@ int cmd_train(int argc, char **argv)
 		FLAG_LONG("negatives", &o.negatives, "K", "uniform tracks per pair trained towards 0 (0: logged pairs only)", 0, 100),
 		FLAG_LONG("lr-patience", &o.lr_patience, "P", "epochs without improvement before the LR drops", 0, 100000),
 		FLAG_DOUBLE("lr-factor", &o.lr_factor, "F", "LR multiplier on a plateau", 1e-6, 1),
-		FLAG_LONG("threads", &threads, "T", "OpenBLAS threads (default: all cores)", 1, 256),
+		FLAG_LONG("threads", &threads, "T", "training threads (default: all cores; the model is the same for any T)", 1, 256),
 		FLAG_BOOL("no-context-artist", &no_context_artist, "leave the start's artist out of the context tower"),
 		FLAG_BOOL("force", &force, "replace an existing model directory"),
+		FLAG_STR("optimizer", &optimizer, "OPT", "lazy-adam (embedding rows of the batch only) or adam (every row, every step)"),
+		FLAG_STR("split", &split_in, "FILE", "train/val/test pair indices from FILE (as --split-out writes) instead of 80/10/10"),
+		FLAG_STR("split-out", &split_out, "FILE", "write the split's pair indices to FILE (JSON)"),
 		FLAG_END,
 	};
 	flags[9].seen = &seen_out;
@@ -150,9 +158,15 @@ int cmd_train(int argc, char **argv)
 	if (arch != BOTIFY_ARCH_TWO_TOWER && seen_out && out != emb)
 		return usage_error("train", "--arch %s has no towers: its vectors are --emb wide (drop --out)",
 				   arch_name);
+	if (strcmp(optimizer, "lazy-adam") && strcmp(optimizer, "adam"))
+		return usage_error("train", "--optimizer must be lazy-adam or adam, not '%s'", optimizer);
+	o.embedding_adam = strcmp(optimizer, "adam") ? BOTIFY_ADAM_LAZY : BOTIFY_ADAM_DENSE;
+	o.threads = (int)threads;
 	struct stat st;
 	if (!force && stat(model_dir, &st) == 0) /* fail before a long training, not after */
 		return usage_error("train", "'%s' exists (use --force to replace it)", model_dir);
+	if (split_out && !force && stat(split_out, &st) == 0)
+		return usage_error("train", "'%s' exists (use --force to replace it)", split_out);
 	o.seed = (uint64_t)seed;
 
 	botify_err err = {0};
@@ -160,10 +174,13 @@ int cmd_train(int argc, char **argv)
 	botify_pairs p = {0};
 	botify_tt m = {0};
 	botify_train_result res = {0};
+	botify_split split = {0};
 	cJSON *training = NULL, *metrics = NULL;
 	int exit_code = BOTIFY_EXIT_USAGE;
 	install_interrupt_handler();
-	openblas_set_num_threads((int)threads);
+	/* our threads each run single-threaded GEMMs on their rows of a batch:
+	 * OpenBLAS's own threads spun on these small products */
+	openblas_set_num_threads(1);
 	double t0 = now_seconds();
 	if (load_world(&w, world_dir, 0, &err) != 0)
 		goto fail;
@@ -177,10 +194,20 @@ int cmd_train(int argc, char **argv)
 				 arch == BOTIFY_ARCH_TWO_TOWER && !no_context_artist };
 	if (botify_tt_init(&m, &cfg, o.seed, &err) != 0)
 		goto fail;
+	if (split_in) {
+		if (botify_split_read(&split, split_in, &err) != 0)
+			goto fail;
+		o.split = &split;
+	}
 	m.catalog_hash = botify_tt_catalog_hash(w.artist, w.N, w.A);
 	o.on_epoch = on_epoch;
 	o.stop = &botify_interrupted;
-	if (botify_train(&m, &p, w.artist, &o, &res, &err) != 0)
+	if (botify_train(&m, &p, w.artist, &o, &res, &err) != 0) {
+		if (split_in)
+			botify_err_prefix(&err, "%s", split_in);
+		goto fail;
+	}
+	if (split_out && botify_split_write(&res.split, split_out, force, &err) != 0)
 		goto fail;
 	if (res.stop_reason == BOTIFY_STOP_INTERRUPTED)
 		fprintf(stderr, "interrupted: saving the best model so far (epoch %lld)\n",
@@ -203,6 +230,9 @@ int cmd_train(int argc, char **argv)
 	cJSON_AddNumberToObject(training, "lr_patience", (double)o.lr_patience);
 	cJSON_AddNumberToObject(training, "lr_factor", o.lr_factor);
 	cJSON_AddNumberToObject(training, "threads", (double)threads);
+	cJSON_AddStringToObject(training, "optimizer", optimizer);
+	if (split_in)
+		cJSON_AddStringToObject(training, "split", split_in);
 	cJSON_AddItemToObject(training, "metrics", metrics_json(&res, 0));
 	metrics = metrics_json(&res, 1);
 	if (botify_tt_save(&m, model_dir, force, training, metrics, &err) != 0)
@@ -215,6 +245,12 @@ int cmd_train(int argc, char **argv)
 	       (long long)res.epochs, stop_name(res.stop_reason));
 	printf("\n%lld train / %lld val / %lld test pairs; model: %s\n", (long long)res.n_train,
 	       (long long)res.n_val, (long long)res.n_test, model_dir);
+	if (!(res.test_mse < res.avg_mse))
+		fprintf(stderr,
+			"warning: the model's test MSE %.6f does not beat the 'avg' baseline %.6f (always\n"
+			"predicting the training mean). Try: --negatives 1 if the logs come from one policy,\n"
+			"more sessions or logs with random traffic, a lower --lr, or --arch two-tower.\n",
+			res.test_mse, res.avg_mse);
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
 fail:
@@ -223,6 +259,7 @@ out:
 	cJSON_Delete(training);
 	cJSON_Delete(metrics);
 	botify_train_result_free(&res);
+	botify_split_free(&split);
 	botify_tt_free(&m);
 	botify_pairs_free(&p);
 	botify_world_free(&w);
