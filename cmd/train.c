@@ -3,6 +3,7 @@
  * sessions and write a model directory.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -10,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "cmd.h"
+#include "curveplot.h"
 #include "flags.h"
 #include "pairs.h"
 #include "train.h"
@@ -102,11 +104,36 @@ static cJSON *metrics_json(const botify_train_result *res, int with_history)
 	return o;
 }
 
+static int write_plot(const botify_train_result *res, const botify_train_opts *o,
+		      const char *model_dir, const char *path, int force, botify_err *err)
+{
+	int64_t n = res->epochs;
+	double *v = malloc((size_t)(3 * (n ? n : 1)) * sizeof(double));
+	if (!v)
+		return botify_fail(err, BOTIFY_ENOMEM, "out of memory drawing the plot");
+	for (int64_t i = 0; i < n; i++) {
+		v[i] = res->history[i].train_mse;
+		v[n + i] = res->history[i].val_mse;
+		v[2 * n + i] = res->history[i].val_objective;
+	}
+	char title[512], sub[256];
+	snprintf(title, sizeof(title), "botify train: %s", model_dir);
+	snprintf(sub, sizeof(sub), "test MSE %.4f at best epoch %lld of %lld (avg %.4f, rdm %.4f)%s",
+		 res->test_mse, (long long)res->best_epoch, (long long)n, res->avg_mse, res->rdm_mse,
+		 o->negatives ? "; dashed: with negatives, what early stopping watched" : "");
+	botify_curves c = { title, sub, (int)n, v, v + n, o->negatives ? v + 2 * n : NULL,
+			    n && res->history[n - 1].partial, (int)res->best_epoch, res->avg_mse,
+			    res->rdm_mse };
+	int rc = botify_curves_write(&c, path, force, err);
+	free(v);
+	return rc;
+}
+
 int cmd_train(int argc, char **argv)
 {
 	struct flag_list logs = {0};
 	const char *model_dir = NULL, *world_dir = NULL, *arch_name = "two-tower";
-	const char *split_in = NULL, *split_out = NULL, *optimizer = "lazy-adam";
+	const char *split_in = NULL, *split_out = NULL, *optimizer = "lazy-adam", *plot = NULL;
 	botify_train_opts o;
 	botify_train_defaults(&o);
 	int64_t seed = 1, emb = 32, hidden = 64, out = 32, threads = cpu_count();
@@ -136,6 +163,7 @@ int cmd_train(int argc, char **argv)
 		FLAG_STR("optimizer", &optimizer, "OPT", "lazy-adam (embedding rows of the batch only) or adam (every row, every step)"),
 		FLAG_STR("split", &split_in, "FILE", "train/val/test pair indices from FILE (as --split-out writes) instead of 80/10/10"),
 		FLAG_STR("split-out", &split_out, "FILE", "write the split's pair indices to FILE (JSON)"),
+		FLAG_STR("plot", &plot, "FILE.svg", "draw train/validation MSE per epoch with the baselines and the best epoch"),
 		FLAG_END,
 	};
 	flags[9].seen = &seen_out;
@@ -167,6 +195,11 @@ int cmd_train(int argc, char **argv)
 		return usage_error("train", "'%s' exists (use --force to replace it)", model_dir);
 	if (split_out && !force && stat(split_out, &st) == 0)
 		return usage_error("train", "'%s' exists (use --force to replace it)", split_out);
+	size_t plot_len = plot ? strlen(plot) : 0;
+	if (plot && (plot_len < 4 || strcmp(plot + plot_len - 4, ".svg")))
+		return usage_error("train", "--plot writes SVG: its file name must end in .svg, not '%s'", plot);
+	if (plot && !force && stat(plot, &st) == 0)
+		return usage_error("train", "'%s' exists (use --force to replace it)", plot);
 	o.seed = (uint64_t)seed;
 
 	botify_err err = {0};
@@ -236,6 +269,9 @@ int cmd_train(int argc, char **argv)
 	cJSON_AddItemToObject(training, "metrics", metrics_json(&res, 0));
 	metrics = metrics_json(&res, 1);
 	if (botify_tt_save(&m, model_dir, force, training, metrics, &err) != 0)
+		goto fail;
+
+	if (plot && write_plot(&res, &o, model_dir, plot, force, &err) != 0)
 		goto fail;
 
 	printf("| model | test MSE | avg | rdm | best epoch | epochs | stopped |\n");
