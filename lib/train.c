@@ -483,6 +483,14 @@ static int loop_init(struct loop *L, botify_tt *m, const botify_pairs *p, const 
 	return pool_start(&L->pool, L->T, err);
 }
 
+double botify_train_same_artist_share(const botify_pairs *p, const int32_t *artist)
+{
+	int64_t same = 0;
+	for (int64_t i = 0; i < p->n; i++)
+		same += artist[p->track[i]] == artist[p->start[i]];
+	return p->n ? (double)same / (double)p->n : 0.0;
+}
+
 int botify_train_user_contexts(botify_tt *m, const botify_pairs *p, botify_err *err)
 {
 	enum { CHUNK = 1024 };

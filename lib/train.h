@@ -143,6 +143,11 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 
 void botify_train_result_free(botify_train_result *res);
 
+/* The share of p's pairs whose track is by the start's artist: near 1 for
+ * the logs of a policy that never leaves the start's artist (sticky_artist),
+ * about 1 / artists for random traffic. 0 for no pairs. */
+double botify_train_same_artist_share(const botify_pairs *p, const int32_t *artist);
+
 /* Fills m->user_context from the sessions in p (see botify_train). */
 int botify_train_user_contexts(botify_tt *m, const botify_pairs *p, botify_err *err);
 

@@ -69,6 +69,20 @@ expect_no_file "$T/q"
 expect_exit 2 "$BOTIFY" train "${SMALL[@]}" --model "$T/q" --plot "$T/curves.svg"
 expect_stderr 'curves\.svg.* exists'
 
+check "logs of one policy switch negatives on; mixed logs and --negatives 0 do not"
+expect_exit 0 "$BOTIFY" train --world "$W" --log "$T/s.jsonl" --model "$T/auto" --epochs 1
+expect_stderr "of the pairs stay with the start's artist .*--negatives 1 --emb 64 --hidden 128 --out 64"
+grep -Eq '"negatives":[[:space:]]*1' "$T/auto/config.json" || fail "config.json: negatives is not 1"
+grep -Eq '"emb":[[:space:]]*64' "$T/auto/config.json" || fail "config.json: emb is not 64"
+expect_exit 0 "$BOTIFY" train --world "$W" --log "$T/s.jsonl" --model "$T/auto8" --epochs 1 --emb 8
+expect_stderr "stay with the start's artist .*--negatives 1 \(give"
+grep -Eq '"emb":[[:space:]]*8' "$T/auto8/config.json" || fail "config.json: --emb 8 was not kept"
+expect_exit 0 "$BOTIFY" train --world "$W" --log "$T/s.jsonl" --model "$T/none" --epochs 1 --negatives 0
+expect_no_stderr "stay with the start's artist"
+grep -Eq '"negatives":[[:space:]]*0' "$T/none/config.json" || fail "config.json: negatives is not 0"
+expect_exit 0 "$BOTIFY" train --world "$W" --log "$T/s.jsonl" "$T/r.jsonl" --model "$T/mixed" --epochs 1
+expect_no_stderr "stay with the start's artist"
+
 check "a listen time that overflows is an error, and no model is written"
 { head -n 40 "$T/s.jsonl"; sed -n 41p "$T/s.jsonl" | sed -E 's/"time": [0-9.e-]+/"time": 1e300/'; sed -n '42,$p' "$T/s.jsonl"; } >"$T/huge.jsonl"
 grep -q '1e300' "$T/huge.jsonl" || fail "test set-up: no row was changed"
