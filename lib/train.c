@@ -217,6 +217,7 @@ struct loop {
 	double chunk_sse[MAX_CHUNKS], chunk_sse_neg[MAX_CHUNKS];
 	/* the current phase */
 	int rows_now, logged_now, chunks_now, chunk_size, backward;
+	int64_t t_now;             /* the step: stamps equal to it mark the batch's rows */
 };
 
 static void fill_batch(struct loop *L, const int64_t *idx, int B)
@@ -336,10 +337,8 @@ static void run_update(void *ctx, int w)
 		int32_t rlo = (int32_t)((int64_t)m->rows[k] * w / T);
 		int32_t rhi = (int32_t)((int64_t)m->rows[k] * (w + 1) / T);
 		if (L->dense_emb) {
-			size_t a0 = o + (size_t)rlo * E, n = (size_t)(rhi - rlo) * E;
-			botify_adam_step(&L->adam, m->mem + a0, m->grad_mem + a0, m->m_mem + a0,
-					 m->v_mem + a0, n);
-			memset(m->grad_mem + a0, 0, n * sizeof(float));
+			botify_adam_step_table(&L->adam, m->mem + o, m->grad_mem + o, m->m_mem + o,
+					       m->v_mem + o, (int)E, rlo, rhi, L->stamp[k], L->t_now);
 			continue;
 		}
 		int32_t *mine = L->mine[w];
@@ -391,7 +390,7 @@ static double step(struct loop *L, int B, int n_logged, int64_t t)
 {
 	botify_tt *m = L->m;
 	const int32_t *ids[BOTIFY_TT_NEMB] = { L->user, L->start, L->track, L->art };
-	for (int k = 0; k < BOTIFY_TT_NEMB && !L->dense_emb; k++) {
+	for (int k = 0; k < BOTIFY_TT_NEMB; k++) {
 		L->n_rows[k] = 0;
 		if (!m->rows[k])
 			continue;
@@ -407,6 +406,7 @@ static double step(struct loop *L, int B, int n_logged, int64_t t)
 				}
 		}
 	}
+	L->t_now = t;
 	phase(L, B, n_logged, 1);
 	pool_run(&L->pool, run_chunks, L);
 	double sse, sse_neg;

@@ -16,14 +16,21 @@ patience 3, threshold 1e-4), early stopping (patience 5) and best-epoch
 weights as botify. Prints one markdown table: test MSE, the 'avg' baseline,
 median samples/s of the training passes and the whole run's seconds.
 
-Env: EPISODES, THREADS (2, for both), VARIANTS ("dense sparse"),
-OPTIMIZERS ("lazy-adam adam"), MAX_EPOCHS (300). Needs python3-torch and
-numpy (Debian: /usr/bin/python3). WORKDIR keeps logs, split and models
-(default: a temporary directory, removed).
+Env: EPISODES, THREADS (2, botify's), TORCH_THREADS (1: on a shared machine
+torch's OpenMP threads spin, two ran 6-10x slower than one), VARIANTS
+("dense sparse"), OPTIMIZERS ("lazy-adam adam"), MAX_EPOCHS (300), STAGES
+("botify torch": with only "torch" it reuses WORKDIR's logs, split and pairs,
+so the two can run side by side). Besides wall-clock samples/s (which
+follow the machine's load), it reports samples per CPU-second: training
+pairs of every epoch run divided by the CPU time of the whole run (botify:
+the process, loading included; PyTorch: the training loop). Needs
+python3-torch and numpy (Debian: /usr/bin/python3). WORKDIR keeps logs,
+split and models (default: a temporary directory, removed).
 """
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -91,7 +98,7 @@ def train_torch(data, split, variant, threads, max_epochs):
 
     best, best_state, best_epoch, bad, sps, epochs = float("inf"), None, 0, 0, [], 0
     gen = torch.Generator().manual_seed(1)
-    t_start = time.time()
+    t_start, cpu_start = time.time(), time.process_time()
     for epoch in range(1, max_epochs + 1):
         t0 = time.time()
         order = tr[torch.randperm(len(tr), generator=gen)]
@@ -117,9 +124,10 @@ def train_torch(data, split, variant, threads, max_epochs):
             bad += 1
             if bad >= 5:
                 break
+    cpu = time.process_time() - cpu_start
     model.load_state_dict(best_state)
     return {"test": mse(te), "sps": statistics.median(sps), "best": best_epoch, "epochs": epochs,
-            "seconds": time.time() - t_start}
+            "seconds": time.time() - t_start, "cpu_sps": epochs * len(tr) / cpu}
 
 
 def run(*args, **kw):
@@ -129,13 +137,16 @@ def run(*args, **kw):
 def train_botify(botify, w, logs, optimizer, threads, split_flag, max_epochs):
     model = os.path.join(w, f"botify.{optimizer}")
     t0 = time.time()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = run(botify, "train", "--log", *logs, "--model", model, "--optimizer", optimizer, "--threads", threads,
             "--epochs", max_epochs, "--force", *split_flag, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seconds = time.time() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime
     sps = [float(x) for x in re.findall(r" ([0-9]+) samples/s$", r.stderr, re.M)]
     m = json.load(open(os.path.join(model, "metrics.json")))
     return {"test": m["test_mse"], "avg": m["avg_mse"], "sps": statistics.median(sps), "best": m["best_epoch"],
-            "epochs": m["epochs"], "seconds": seconds}
+            "epochs": m["epochs"], "seconds": seconds, "cpu_sps": m["epochs"] * m["n_train"] / cpu}
 
 
 def main():
@@ -145,6 +156,8 @@ def main():
     botify, dump = sys.argv[1], sys.argv[2]
     episodes = os.environ.get("EPISODES", "20000")
     threads = int(os.environ.get("THREADS", "2"))
+    torch_threads = int(os.environ.get("TORCH_THREADS", "1"))
+    stages = os.environ.get("STAGES", "botify torch").split()
     max_epochs = int(os.environ.get("MAX_EPOCHS", "300"))
     variants = os.environ.get("VARIANTS", "dense sparse").split()
     optimizers = os.environ.get("OPTIMIZERS", "lazy-adam adam").split()
@@ -156,35 +169,40 @@ def main():
         tmp = tempfile.TemporaryDirectory(prefix="botify-torch-parity.")
         w = tmp.name
     logs = [os.path.join(w, "random.jsonl.gz"), os.path.join(w, "sticky.jsonl.gz")]
-    for path, rec, seed in ((logs[0], "random", 2), (logs[1], "sticky_artist", 1)):
-        run(botify, "simulate", "--episodes", episodes, "--recommender", rec, "--seed", seed, "--log", path,
-            "--force", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     split = os.path.join(w, "split.json")
     rows = []
-    for i, opt in enumerate(optimizers):
-        flag = ["--split-out", split] if i == 0 else ["--split", split]
-        print(f"== botify train --optimizer {opt}", file=sys.stderr)
-        rows.append((f"botify --optimizer {opt}", train_botify(botify, w, logs, opt, threads, flag, max_epochs)))
-    if not optimizers:
-        print("OPTIMIZERS must name at least one botify optimizer (it writes the split)", file=sys.stderr)
-        return 2
-    run(dump, "--pairs", "-", w, *logs)
+    if "botify" in stages:
+        if not optimizers:
+            print("OPTIMIZERS must name at least one botify optimizer (it writes the split)", file=sys.stderr)
+            return 2
+        for path, rec, seed in ((logs[0], "random", 2), (logs[1], "sticky_artist", 1)):
+            run(botify, "simulate", "--episodes", episodes, "--recommender", rec, "--seed", seed, "--log", path,
+                "--force", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for i, opt in enumerate(optimizers):
+            flag = ["--split-out", split, "--force"] if i == 0 else ["--split", split]
+            print(f"== botify train --optimizer {opt}", file=sys.stderr)
+            rows.append((f"botify --optimizer {opt} ({threads} threads)",
+                         train_botify(botify, w, logs, opt, threads, flag, max_epochs)))
+        run(dump, "--pairs", "-", w, *logs)
     data = (np.load(os.path.join(w, "pairs.npy")), np.load(os.path.join(w, "artist.npy")),
             np.load(os.path.join(w, "sizes.npy")))
     sp = json.load(open(split))
-    avg = rows[0][1]["avg"]
-    for v in variants:
-        print(f"== torch {v}", file=sys.stderr)
-        rows.append((f"PyTorch {v} ({'SparseAdam + Adam' if v == 'sparse' else 'Adam on every row'})",
-                     train_torch(data, sp, v, threads, max_epochs)))
+    tr = np.asarray(sp["train"])
+    avg = float(((data[0][np.asarray(sp["test"]), 3] - data[0][tr, 3].astype(np.float64).mean()) ** 2).mean())
+    if "torch" in stages:
+        for v in variants:
+            print(f"== torch {v}", file=sys.stderr)
+            rows.append((f"PyTorch {v} ({'SparseAdam + Adam' if v == 'sparse' else 'Adam on every row'}, "
+                         f"{torch_threads} thread{'s' if torch_threads > 1 else ''})",
+                         train_torch(data, sp, v, torch_threads, max_epochs)))
     print(f"{len(data[0])} pairs ({len(sp['train'])} train / {len(sp['val'])} val / {len(sp['test'])} test), "
-          f"{threads} threads, torch {torch.__version__}")
+          f"torch {torch.__version__}")
     print()
-    print("| trainer | test MSE | avg | samples/s (median) | best epoch | epochs | seconds |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| trainer | test MSE | avg | samples/s (median) | samples per CPU-second | best epoch | epochs | seconds |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in rows:
-        print(f"| {name} | {r['test']:.6f} | {avg:.6f} | {r['sps']:.0f} | {r['best']} | {r['epochs']} | "
-              f"{r['seconds']:.1f} |")
+        print(f"| {name} | {r['test']:.6f} | {avg:.6f} | {r['sps']:.0f} | {r['cpu_sps']:.0f} | {r['best']} | "
+              f"{r['epochs']} | {r['seconds']:.1f} |")
     if tmp:
         tmp.cleanup()
     return 0
