@@ -49,7 +49,8 @@ static const struct flag_doc doc = {
 		"  botify simulate --episodes 100000 --recommender sticky_artist --log logs/day1.jsonl.gz\n"
 		"  botify train --log logs/day1.jsonl.gz --model models/nn\n"
 		"  botify train --log logs/random.jsonl.gz logs/sticky.jsonl.gz --model models/dot --arch dot --force\n"
-		"  botify train --log logs/sticky.jsonl.gz --model models/nn --negatives 1 --emb 64 --hidden 128 --out 64\n"
+		"  botify train --log logs/random.jsonl.gz logs/sticky.jsonl.gz --model models/nn2 --optimizer adam \\\n"
+		"               --plot models/curves.svg --split-out models/split.json\n"
 		"  botify train --world worlds/tiny --log tiny.jsonl --model m --epochs 5 --emb 8 --hidden 16 --out 8\n"
 		"\nThe model directory holds config.json, metrics.json and one .npy per tensor;\n"
 		"docs/train.md describes them.\n",
