@@ -83,6 +83,14 @@ grep -Eq '"negatives":[[:space:]]*0' "$T/none/config.json" || fail "config.json:
 expect_exit 0 "$BOTIFY" train --world "$W" --log "$T/s.jsonl" "$T/r.jsonl" --model "$T/mixed" --epochs 1
 expect_no_stderr "stay with the start's artist"
 
+check "a model that does not beat the avg baseline is saved with a warning that says what to try"
+expect_exit 0 "$BOTIFY" train "${SMALL[@]}" --model "$T/weak" --lr 1e-12 --epochs 1
+expect_stderr "warning: the model's test MSE [0-9.]+ does not beat the 'avg' baseline"
+expect_stderr "Try: --negatives 1"
+expect_file "$T/weak/config.json"
+expect_exit 0 "$BOTIFY" train "${SMALL[@]}" --model "$T/fine" --lr 0.01 --epochs 30
+expect_no_stderr "does not beat"
+
 check "a listen time that overflows is an error, and no model is written"
 { head -n 40 "$T/s.jsonl"; sed -n 41p "$T/s.jsonl" | sed -E 's/"time": [0-9.e-]+/"time": 1e300/'; sed -n '42,$p' "$T/s.jsonl"; } >"$T/huge.jsonl"
 grep -q '1e300' "$T/huge.jsonl" || fail "test set-up: no row was changed"
