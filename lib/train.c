@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,7 +219,15 @@ struct loop {
 	/* the current phase */
 	int rows_now, logged_now, chunks_now, chunk_size, backward;
 	int64_t t_now;             /* the step: stamps equal to it mark the batch's rows */
+	/* the next chunk or part to claim: work goes to whichever thread is free,
+	 * so a thread the machine descheduled holds up less of a step; what a
+	 * chunk or part computes does not depend on who claims it */
+	atomic_int next;
 };
+
+/* Parameter slices of the update: a fixed number, so that none of its sums
+ * depends on the thread count. */
+enum { UPDATE_PARTS = 8 };
 
 static void fill_batch(struct loop *L, const int64_t *idx, int B)
 {
@@ -276,12 +285,13 @@ static void phase(struct loop *L, int rows, int logged, int backward)
 	L->backward = backward;
 }
 
-/* Worker w: forward (and the dense backward) of chunks w, w + T, ... */
+/* Forward (and the dense backward) of the chunks a worker claims. */
 static void run_chunks(void *ctx, int w)
 {
 	struct loop *L = ctx;
 	botify_tt *m = L->m;
-	for (int c = w; c < L->chunks_now; c += L->T) {
+	(void)w;
+	for (int c; (c = atomic_fetch_add(&L->next, 1)) < L->chunks_now;) {
 		int r0 = c * L->chunk_size;
 		int n = L->rows_now - r0 < L->chunk_size ? L->rows_now - r0 : L->chunk_size;
 		L->chunk_sse[c] = L->chunk_sse_neg[c] = 0.0;
@@ -307,15 +317,14 @@ static void run_chunks(void *ctx, int w)
 	}
 }
 
-/* Worker w: the update of slice w of the parameters. */
-static void run_update(void *ctx, int w)
+/* The update of part `part` of T parts of the parameters, on worker w. */
+static void update_part(struct loop *L, int w, int part, int T)
 {
-	struct loop *L = ctx;
 	botify_tt *m = L->m;
-	int T = L->T;
 	/* dense layers: elements [lo, hi), the chunks summed in chunk order */
 	size_t base = m->off[BOTIFY_TT_NEMB];
-	size_t lo = L->n_dense * (size_t)w / (size_t)T, hi = L->n_dense * (size_t)(w + 1) / (size_t)T;
+	size_t lo = L->n_dense * (size_t)part / (size_t)T;
+	size_t hi = L->n_dense * (size_t)(part + 1) / (size_t)T;
 	if (hi > lo) {
 		float *g = m->grad_mem + base;
 		memcpy(g + lo, L->chunk_grad + lo, (hi - lo) * sizeof(float));
@@ -327,15 +336,15 @@ static void run_update(void *ctx, int w)
 		botify_adam_step(&L->adam, m->mem + base + lo, g + lo, m->m_mem + base + lo,
 				 m->v_mem + base + lo, hi - lo);
 	}
-	/* embedding tables: rows of slice w */
+	/* embedding tables: rows of slice `part` */
 	botify_tt_batch b = batch_of(L, L->rows_now);
-	botify_tt_scatter(m, &L->dacts, &L->acts, &b, w, T);
+	botify_tt_scatter(m, &L->dacts, &L->acts, &b, part, T);
 	for (int k = 0; k < BOTIFY_TT_NEMB; k++) {
 		if (!m->rows[k])
 			continue;
 		size_t o = m->off[k], E = m->cols[k];
-		int32_t rlo = (int32_t)((int64_t)m->rows[k] * w / T);
-		int32_t rhi = (int32_t)((int64_t)m->rows[k] * (w + 1) / T);
+		int32_t rlo = (int32_t)((int64_t)m->rows[k] * part / T);
+		int32_t rhi = (int32_t)((int64_t)m->rows[k] * (part + 1) / T);
 		if (L->dense_emb) {
 			botify_adam_step_table(&L->adam, m->mem + o, m->grad_mem + o, m->m_mem + o,
 					       m->v_mem + o, (int)E, rlo, rhi, L->stamp[k], L->t_now);
@@ -351,6 +360,13 @@ static void run_update(void *ctx, int w)
 		for (int64_t i = 0; i < n; i++)
 			memset(m->grad_mem + o + (size_t)mine[i] * E, 0, E * sizeof(float));
 	}
+}
+
+static void run_update(void *ctx, int w)
+{
+	struct loop *L = ctx;
+	for (int part; (part = atomic_fetch_add(&L->next, 1)) < UPDATE_PARTS;)
+		update_part(L, w, part, UPDATE_PARTS);
 }
 
 static void sum_chunks(const struct loop *L, double *sse, double *sse_neg)
@@ -376,6 +392,7 @@ static void eval_sse(struct loop *L, const int64_t *idx, int64_t n, uint64_t see
 		fill_batch(L, idx + i, B);
 		int rows = add_negatives(L, B, &r);
 		phase(L, rows, B, 0);
+		atomic_store(&L->next, 0);
 		pool_run(&L->pool, run_chunks, L);
 		double s, sn;
 		sum_chunks(L, &s, &sn);
@@ -408,10 +425,12 @@ static double step(struct loop *L, int B, int n_logged, int64_t t)
 	}
 	L->t_now = t;
 	phase(L, B, n_logged, 1);
+	atomic_store(&L->next, 0);
 	pool_run(&L->pool, run_chunks, L);
 	double sse, sse_neg;
 	sum_chunks(L, &sse, &sse_neg);
 	botify_adam_begin_step(&L->adam);
+	atomic_store(&L->next, 0);
 	pool_run(&L->pool, run_update, L);
 	return sse;
 }

@@ -37,14 +37,14 @@
  * trainer (PyTorch) can fit exactly the same pairs.
  *
  * Threads: a step's batch (logged pairs and negatives) is cut into chunks
- * whose number and size depend only on the batch's rows; the threads take
- * chunks, each runs forward and the dense part of backward with
- * single-threaded GEMMs into the chunk's own gradient buffer, then every
- * thread sums the chunks' dense gradients for its slice of the parameters
- * (in chunk order), scatters the embedding gradients of its slice of each
- * table's rows (in batch order) and runs Adam on both slices. No sum
- * depends on which thread did what, so the model bytes are the same for any
- * thread count.
+ * whose number and size depend only on the batch's rows; the threads claim
+ * chunks as they come free, each runs forward and the dense part of
+ * backward with single-threaded GEMMs into the chunk's own gradient buffer.
+ * Then they claim the parameters' slices (a fixed number): for its slice a
+ * thread sums the chunks' dense gradients (in chunk order), scatters the
+ * embedding gradients of the slice's table rows (in batch order) and runs
+ * Adam on both. No sum depends on which thread did what, so the model bytes
+ * are the same for any thread count.
  *
  * Determinism: fixed summation orders everywhere; the same seed and pairs
  * give the same model bytes for any number of threads, provided OpenBLAS
