@@ -59,7 +59,7 @@ BOTIFY    := $(B)/botify
 CHECK_BIN := $(B)/check_botify
 
 .PHONY: all test unit e2e asan bench demo deps clean help fuzz check-torch dev man completions \
-	install uninstall FORCE calibrate-ab paired-gain
+	install uninstall FORCE calibrate-ab paired-gain torch-parity
 
 all: $(BOTIFY) ## build the botify binary (and ./botify for the default build)
 ifeq ($(B),build)
@@ -177,6 +177,10 @@ fuzz: ## build the libFuzzer targets and run each FUZZ_SECONDS (default 30; need
 check-torch: $(BOTIFY) $(B)/libbotify.a ## compare the model's forward/backward with PyTorch (needs python3-torch; not in CI)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $(B)/check_torch_dump scripts/check_torch_dump.c $(B)/libbotify.a $(LDLIBS)
 	$(or $(PYTHON),$(wildcard /usr/bin/python3),python3) scripts/check_torch.py $(abspath $(BOTIFY)) $(abspath $(B)/check_torch_dump)
+
+torch-parity: $(BOTIFY) $(B)/libbotify.a ## botify train vs PyTorch on the same split (needs python3-torch; minutes; not in CI)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $(B)/check_torch_dump scripts/check_torch_dump.c $(B)/libbotify.a $(LDLIBS)
+	$(or $(PYTHON),$(wildcard /usr/bin/python3),python3) scripts/torch_parity.py $(abspath $(BOTIFY)) $(abspath $(B)/check_torch_dump)
 
 clean: ## remove build outputs
 	rm -rf build botify

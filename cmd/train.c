@@ -3,6 +3,7 @@
  * sessions and write a model directory.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -10,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "cmd.h"
+#include "curveplot.h"
 #include "flags.h"
 #include "pairs.h"
 #include "train.h"
@@ -25,12 +27,17 @@ static const struct flag_doc doc = {
 		"minimizes MSE with reduce-LR-on-plateau (x0.1 after 3 epochs without\n"
 		"improvement) and early stopping on validation MSE; the best epoch is kept.\n"
 		"Logs of one policy only show what it chose (sticky_artist never pairs a start\n"
-		"with another artist): --negatives 1 adds sampled tracks with target 0, and the\n"
-		"validation objective that early stopping watches includes them.\n"
+		"with another artist): --negatives K adds K sampled tracks per pair with target\n"
+		"0, and the validation objective that early stopping watches includes them.\n"
+		"When over 90% of the pairs stay with the start's artist and --negatives is not\n"
+		"given, training uses --negatives 1 and (two-tower, no size given) --emb 64\n"
+		"--hidden 128 --out 64, and says so.\n"
 		"Each epoch prints train/val MSE, LR, seconds and samples/s on stderr; the\n"
 		"test MSE is printed next to the 'avg' (training mean) and 'rdm' (uniform\n"
-		"random) baselines. The same seed, logs and --threads give the same model\n"
-		"bytes. Ctrl-C stops after the current batch and saves the best model so far.",
+		"random) baselines, with a warning when the model does not beat 'avg'. The\n"
+		"same seed and logs give the same model bytes for any --threads. A loss that\n"
+		"becomes non-finite stops training with an error (exit 2). Ctrl-C stops after\n"
+		"the current batch and saves the best model so far.",
 	.extra =
 		"architectures:\n"
 		"  two-tower  context tower on concat(user, start, start's artist), item tower on\n"
@@ -42,11 +49,17 @@ static const struct flag_doc doc = {
 		"  botify simulate --episodes 100000 --recommender sticky_artist --log logs/day1.jsonl.gz\n"
 		"  botify train --log logs/day1.jsonl.gz --model models/nn\n"
 		"  botify train --log logs/random.jsonl.gz logs/sticky.jsonl.gz --model models/dot --arch dot --force\n"
-		"  botify train --log logs/sticky.jsonl.gz --model models/nn --negatives 1 --emb 64 --hidden 128 --out 64\n"
+		"  botify train --log logs/random.jsonl.gz logs/sticky.jsonl.gz --model models/nn2 --optimizer adam \\\n"
+		"               --plot models/curves.svg --split-out models/split.json\n"
 		"  botify train --world worlds/tiny --log tiny.jsonl --model m --epochs 5 --emb 8 --hidden 16 --out 8\n"
 		"\nThe model directory holds config.json, metrics.json and one .npy per tensor;\n"
 		"docs/train.md describes them.\n",
 };
+
+/* above this share of pairs by the start's artist, the logs come from a
+ * policy that never leaves it (sticky_artist: 100%; random: 0.01%; the two
+ * mixed half and half: about 55%) */
+#define SINGLE_POLICY_SHARE 0.9
 
 static void on_epoch(void *ctx, const botify_epoch_stats *e)
 {
@@ -92,16 +105,44 @@ static cJSON *metrics_json(const botify_train_result *res, int with_history)
 			cJSON_AddNumberToObject(r, "lr", e->lr);
 			cJSON_AddNumberToObject(r, "seconds", e->seconds);
 			cJSON_AddNumberToObject(r, "samples_per_second", e->samples_per_s);
+			if (e->partial)
+				cJSON_AddBoolToObject(r, "partial", 1);
 			cJSON_AddItemToArray(h, r);
 		}
 	}
 	return o;
 }
 
+static int write_plot(const botify_train_result *res, const botify_train_opts *o,
+		      const char *model_dir, const char *path, int force, botify_err *err)
+{
+	int64_t n = res->epochs;
+	double *v = malloc((size_t)(3 * (n ? n : 1)) * sizeof(double));
+	if (!v)
+		return botify_fail(err, BOTIFY_ENOMEM, "out of memory drawing the plot");
+	for (int64_t i = 0; i < n; i++) {
+		v[i] = res->history[i].train_mse;
+		v[n + i] = res->history[i].val_mse;
+		v[2 * n + i] = res->history[i].val_objective;
+	}
+	char title[512], sub[256];
+	snprintf(title, sizeof(title), "botify train: %s", model_dir);
+	snprintf(sub, sizeof(sub), "test MSE %.4f at best epoch %lld of %lld (avg %.4f, rdm %.4f)%s",
+		 res->test_mse, (long long)res->best_epoch, (long long)n, res->avg_mse, res->rdm_mse,
+		 o->negatives ? "; dashed: with negatives, what early stopping watched" : "");
+	botify_curves c = { title, sub, (int)n, v, v + n, o->negatives ? v + 2 * n : NULL,
+			    n && res->history[n - 1].partial, (int)res->best_epoch, res->avg_mse,
+			    res->rdm_mse };
+	int rc = botify_curves_write(&c, path, force, err);
+	free(v);
+	return rc;
+}
+
 int cmd_train(int argc, char **argv)
 {
 	struct flag_list logs = {0};
 	const char *model_dir = NULL, *world_dir = NULL, *arch_name = "two-tower";
+	const char *split_in = NULL, *split_out = NULL, *optimizer = "lazy-adam", *plot = NULL;
 	botify_train_opts o;
 	botify_train_defaults(&o);
 	int64_t seed = 1, emb = 32, hidden = 64, out = 32, threads = cpu_count();
@@ -122,15 +163,29 @@ int cmd_train(int argc, char **argv)
 		FLAG_LONG("batch", &o.batch, "B", "mini-batch size", 1, 1 << 24),
 		FLAG_DOUBLE("lr", &o.lr, "LR", "Adam learning rate", 1e-12, 10),
 		FLAG_DOUBLE("weight-decay", &o.weight_decay, "WD", "L2 weight decay", 0, 10),
-		FLAG_LONG("negatives", &o.negatives, "K", "uniform tracks per pair trained towards 0 (0: logged pairs only)", 0, 100),
+		FLAG_LONG("negatives", &o.negatives, "K", "sampled tracks per pair trained towards 0 (default: 1 when over 90% of the pairs stay with the start's artist, else 0)", 0, 100),
 		FLAG_LONG("lr-patience", &o.lr_patience, "P", "epochs without improvement before the LR drops", 0, 100000),
 		FLAG_DOUBLE("lr-factor", &o.lr_factor, "F", "LR multiplier on a plateau", 1e-6, 1),
-		FLAG_LONG("threads", &threads, "T", "OpenBLAS threads (default: all cores)", 1, 256),
+		FLAG_LONG("threads", &threads, "T", "training threads (default: all cores; the model is the same for any T)", 1, 256),
 		FLAG_BOOL("no-context-artist", &no_context_artist, "leave the start's artist out of the context tower"),
 		FLAG_BOOL("force", &force, "replace an existing model directory (one botify wrote)"),
+		FLAG_STR("optimizer", &optimizer, "OPT", "lazy-adam (embedding rows of the batch only) or adam (every row, every step)"),
+		FLAG_STR("split", &split_in, "FILE", "train/val/test pair indices from FILE (as --split-out writes) instead of 80/10/10"),
+		FLAG_STR("split-out", &split_out, "FILE", "write the split's pair indices to FILE (JSON)"),
+		FLAG_STR("plot", &plot, "FILE.svg", "draw train/validation MSE per epoch with the baselines and the best epoch"),
 		FLAG_END,
 	};
-	flags[9].seen = &seen_out;
+	int seen_neg = 0, seen_emb = 0, seen_hidden = 0;
+	for (struct flag *f = flags; f->name; f++) {
+		if (!strcmp(f->name, "out"))
+			f->seen = &seen_out;
+		else if (!strcmp(f->name, "negatives"))
+			f->seen = &seen_neg;
+		else if (!strcmp(f->name, "emb"))
+			f->seen = &seen_emb;
+		else if (!strcmp(f->name, "hidden"))
+			f->seen = &seen_hidden;
+	}
 	int rc = flags_parse(flags, &doc, argc, argv, more, 64, &n_more);
 	if (rc != FLAGS_OK)
 		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
@@ -150,12 +205,23 @@ int cmd_train(int argc, char **argv)
 	if (arch != BOTIFY_ARCH_TWO_TOWER && seen_out && out != emb)
 		return usage_error("train", "--arch %s has no towers: its vectors are --emb wide (drop --out)",
 				   arch_name);
+	if (strcmp(optimizer, "lazy-adam") && strcmp(optimizer, "adam"))
+		return usage_error("train", "--optimizer must be lazy-adam or adam, not '%s'", optimizer);
+	o.embedding_adam = strcmp(optimizer, "adam") ? BOTIFY_ADAM_LAZY : BOTIFY_ADAM_DENSE;
+	o.threads = (int)threads;
 	struct stat st;
 	if (!force && stat(model_dir, &st) == 0) /* fail before a long training, not after */
 		return usage_error("train", "'%s' exists (use --force to replace it)", model_dir);
 	botify_err check = {0};
 	if (force && botify_tt_check_replaceable(model_dir, &check) != 0)
 		return report_error(&check);
+	if (split_out && !force && stat(split_out, &st) == 0)
+		return usage_error("train", "'%s' exists (use --force to replace it)", split_out);
+	size_t plot_len = plot ? strlen(plot) : 0;
+	if (plot && (plot_len < 4 || strcmp(plot + plot_len - 4, ".svg")))
+		return usage_error("train", "--plot writes SVG: its file name must end in .svg, not '%s'", plot);
+	if (plot && !force && stat(plot, &st) == 0)
+		return usage_error("train", "'%s' exists (use --force to replace it)", plot);
 	o.seed = (uint64_t)seed;
 
 	botify_err err = {0};
@@ -163,10 +229,13 @@ int cmd_train(int argc, char **argv)
 	botify_pairs p = {0};
 	botify_tt m = {0};
 	botify_train_result res = {0};
+	botify_split split = {0};
 	cJSON *training = NULL, *metrics = NULL;
 	int exit_code = BOTIFY_EXIT_USAGE;
 	install_interrupt_handler();
-	openblas_set_num_threads((int)threads);
+	/* our threads each run single-threaded GEMMs on their rows of a batch:
+	 * OpenBLAS's own threads spun on these small products */
+	openblas_set_num_threads(1);
 	double t0 = now_seconds();
 	if (load_world(&w, world_dir, 0, &err) != 0)
 		goto fail;
@@ -175,15 +244,42 @@ int cmd_train(int argc, char **argv)
 	fprintf(stderr, "%lld pairs from %lld sessions in %lld rows of %d log%s (%.1f s); world: %s\n",
 		(long long)p.n, (long long)p.n_sessions, (long long)p.rows, n_paths, n_paths > 1 ? "s" : "",
 		now_seconds() - t0, w.source);
+	double same = botify_train_same_artist_share(&p, w.artist);
+	if (!seen_neg && same > SINGLE_POLICY_SHARE) {
+		/* Logs of a policy that never leaves the start's artist show no
+		 * bad candidate: without negatives (and the width to use them) the
+		 * model ranks the rest of the catalog by extrapolation and loses to
+		 * the policy that wrote the logs. */
+		o.negatives = 1;
+		if (arch == BOTIFY_ARCH_TWO_TOWER && !seen_emb && !seen_hidden && !seen_out) {
+			emb = out = 64;
+			hidden = 128;
+		}
+		fprintf(stderr,
+			"%.1f%% of the pairs stay with the start's artist (logs of one policy): training with "
+			"--negatives 1%s (give --negatives 0 to train on logged pairs only)\n",
+			100.0 * same, arch == BOTIFY_ARCH_TWO_TOWER && emb == 64 && hidden == 128 && out == 64
+				? " --emb 64 --hidden 128 --out 64" : "");
+	}
 	botify_tt_config cfg = { arch, w.U, w.N, w.A, (int)emb, (int)hidden,
 				 arch == BOTIFY_ARCH_TWO_TOWER ? (int)out : (int)emb,
 				 arch == BOTIFY_ARCH_TWO_TOWER && !no_context_artist };
 	if (botify_tt_init(&m, &cfg, o.seed, &err) != 0)
 		goto fail;
+	if (split_in) {
+		if (botify_split_read(&split, split_in, &err) != 0)
+			goto fail;
+		o.split = &split;
+	}
 	m.catalog_hash = botify_tt_catalog_hash(w.artist, w.N, w.A);
 	o.on_epoch = on_epoch;
 	o.stop = &botify_interrupted;
-	if (botify_train(&m, &p, w.artist, &o, &res, &err) != 0)
+	if (botify_train(&m, &p, w.artist, &o, &res, &err) != 0) {
+		if (split_in)
+			botify_err_prefix(&err, "%s", split_in);
+		goto fail;
+	}
+	if (split_out && botify_split_write(&res.split, split_out, force, &err) != 0)
 		goto fail;
 	if (res.stop_reason == BOTIFY_STOP_INTERRUPTED)
 		fprintf(stderr, "interrupted: saving the best model so far (epoch %lld)\n",
@@ -206,9 +302,15 @@ int cmd_train(int argc, char **argv)
 	cJSON_AddNumberToObject(training, "lr_patience", (double)o.lr_patience);
 	cJSON_AddNumberToObject(training, "lr_factor", o.lr_factor);
 	cJSON_AddNumberToObject(training, "threads", (double)threads);
+	cJSON_AddStringToObject(training, "optimizer", optimizer);
+	if (split_in)
+		cJSON_AddStringToObject(training, "split", split_in);
 	cJSON_AddItemToObject(training, "metrics", metrics_json(&res, 0));
 	metrics = metrics_json(&res, 1);
 	if (botify_tt_save(&m, model_dir, force, training, metrics, &err) != 0)
+		goto fail;
+
+	if (plot && write_plot(&res, &o, model_dir, plot, force, &err) != 0)
 		goto fail;
 
 	printf("| model | test MSE | avg | rdm | best epoch | epochs | stopped |\n");
@@ -218,6 +320,12 @@ int cmd_train(int argc, char **argv)
 	       (long long)res.epochs, stop_name(res.stop_reason));
 	printf("\n%lld train / %lld val / %lld test pairs; model: %s\n", (long long)res.n_train,
 	       (long long)res.n_val, (long long)res.n_test, model_dir);
+	if (!(res.test_mse < res.avg_mse))
+		fprintf(stderr,
+			"warning: the model's test MSE %.6f does not beat the 'avg' baseline %.6f (always\n"
+			"predicting the training mean). Try: --negatives 1 if the logs come from one policy,\n"
+			"more sessions or logs with random traffic, a lower --lr, or --arch two-tower.\n",
+			res.test_mse, res.avg_mse);
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
 fail:
@@ -226,6 +334,7 @@ out:
 	cJSON_Delete(training);
 	cJSON_Delete(metrics);
 	botify_train_result_free(&res);
+	botify_split_free(&split);
 	botify_tt_free(&m);
 	botify_pairs_free(&p);
 	botify_world_free(&w);

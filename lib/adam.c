@@ -74,6 +74,30 @@ static void update(const botify_adam *a, float *p, const float *g, float *m, flo
 		update1(p + i, g + i, m + i, v + i, b1, b2, wd, eps, step, isb);
 }
 
+/* update() with a gradient of zero, without reading one */
+static void update_nograd(const botify_adam *a, float *p, float *m, float *v, size_t n, float step,
+			  float isb)
+{
+	const float b1 = (float)a->beta1, b2 = (float)a->beta2, wd = a->weight_decay, eps = a->eps;
+	const float zero = 0.0f;
+	size_t i = 0;
+	for (; i + 4 <= n; i += 4) {
+		v4f P, M, V;
+		memcpy(&P, p + i, sizeof(P));
+		memcpy(&M, m + i, sizeof(M));
+		memcpy(&V, v + i, sizeof(V));
+		v4f gi = zero + wd * P; /* as update(): g + wd * p with g = 0 */
+		M = b1 * M + (1.0f - b1) * gi;
+		V = b2 * V + (1.0f - b2) * gi * gi;
+		P -= step * M / (sqrt4(V) * isb + eps);
+		memcpy(p + i, &P, sizeof(P));
+		memcpy(m + i, &M, sizeof(M));
+		memcpy(v + i, &V, sizeof(V));
+	}
+	for (; i < n; i++)
+		update1(p + i, &zero, m + i, v + i, b1, b2, wd, eps, step, isb);
+}
+
 /* lr / (1 - b1^t) and 1 / sqrt(1 - b2^t), computed in double once per step */
 static void corrections(const botify_adam *a, float *step, float *inv_sqrt_bc2)
 {
@@ -99,5 +123,26 @@ void botify_adam_step_rows(const botify_adam *a, float *p, const float *g, float
 	for (int64_t i = 0; i < n_rows; i++) {
 		size_t off = (size_t)rows[i] * (size_t)E;
 		update(a, p + off, g + off, m + off, v + off, (size_t)E, step, isb);
+	}
+}
+
+void botify_adam_step_table(const botify_adam *a, float *p, float *g, float *m, float *v, int E,
+			    int64_t lo, int64_t hi, const int64_t *stamp, int64_t t)
+{
+	float step, isb;
+	corrections(a, &step, &isb);
+	for (int64_t r = lo; r < hi;) {
+		int has = stamp[r] == t;
+		int64_t end = r + 1;
+		while (end < hi && (stamp[end] == t) == has)
+			end++;
+		size_t off = (size_t)r * (size_t)E, n = (size_t)(end - r) * (size_t)E;
+		if (has) {
+			update(a, p + off, g + off, m + off, v + off, n, step, isb);
+			memset(g + off, 0, n * sizeof(float));
+		} else {
+			update_nograd(a, p + off, m + off, v + off, n, step, isb);
+		}
+		r = end;
 	}
 }

@@ -40,4 +40,13 @@ void botify_adam_step(const botify_adam *a, float *p, const float *g, float *m, 
 void botify_adam_step_rows(const botify_adam *a, float *p, const float *g, float *m, float *v,
 			   const int32_t *rows, int64_t n_rows, int E);
 
+/* Table p, g, m, v (rows, E): one dense step on rows [lo, hi), every row
+ * updated as botify_adam_step would. Rows with stamp[row] == t hold this
+ * step's gradient, which is read and then zeroed; the others have a zero
+ * gradient, which is not read: for them the step is weight decay and the
+ * moments' decay, and skipping the reads and the zeroing of their g saves a
+ * quarter of a memory-bound update that runs over whole tables. */
+void botify_adam_step_table(const botify_adam *a, float *p, float *g, float *m, float *v, int E,
+			    int64_t lo, int64_t hi, const int64_t *stamp, int64_t t);
+
 #endif

@@ -3,13 +3,22 @@
  */
 #include "train.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+
+#include <cjson/cJSON.h>
 
 #include "adam.h"
 #include "nn.h"
+#include "outfile.h"
 #include "rng.h"
 
 enum {
@@ -27,12 +36,14 @@ void botify_train_defaults(botify_train_opts *o)
 	o->lr_factor = 0.1;
 	o->lr = 1e-3;
 	o->weight_decay = 1e-5;
+	o->threads = 1;
 	o->seed = 1;
 }
 
 void botify_train_result_free(botify_train_result *res)
 {
 	free(res->history);
+	botify_split_free(&res->split);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -53,6 +64,131 @@ static void shuffle(int64_t *idx, int64_t n, botify_rng *r)
 	}
 }
 
+/*
+ * A pool of worker threads that run one function together: pool_run calls
+ * fn(ctx, w) for w in [0, T), w = 0 on the calling thread, and returns when
+ * all have returned.
+ */
+struct worker_arg;
+
+struct pool {
+	int T;
+	pthread_t *th;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	uint64_t gen;
+	int pending, quit, inited;
+	void (*fn)(void *ctx, int w);
+	void *ctx;
+	struct worker_arg *args;
+};
+
+struct worker_arg {
+	struct pool *pool;
+	int w;
+};
+
+static void *pool_main(void *arg)
+{
+	struct worker_arg *wa = arg;
+	struct pool *P = wa->pool;
+	uint64_t seen = 0;
+	for (;;) {
+		pthread_mutex_lock(&P->mu);
+		while (P->gen == seen && !P->quit)
+			pthread_cond_wait(&P->go, &P->mu);
+		if (P->quit) {
+			pthread_mutex_unlock(&P->mu);
+			return NULL;
+		}
+		seen = P->gen;
+		void (*fn)(void *, int) = P->fn;
+		void *ctx = P->ctx;
+		pthread_mutex_unlock(&P->mu);
+		fn(ctx, wa->w);
+		pthread_mutex_lock(&P->mu);
+		if (--P->pending == 0)
+			pthread_cond_signal(&P->done);
+		pthread_mutex_unlock(&P->mu);
+	}
+}
+
+static void pool_run(struct pool *P, void (*fn)(void *, int), void *ctx)
+{
+	if (P->T > 1) {
+		pthread_mutex_lock(&P->mu);
+		P->fn = fn;
+		P->ctx = ctx;
+		P->pending = P->T - 1;
+		P->gen++;
+		pthread_cond_broadcast(&P->go);
+		pthread_mutex_unlock(&P->mu);
+	}
+	fn(ctx, 0);
+	if (P->T > 1) {
+		pthread_mutex_lock(&P->mu);
+		while (P->pending)
+			pthread_cond_wait(&P->done, &P->mu);
+		pthread_mutex_unlock(&P->mu);
+	}
+}
+
+static void pool_stop(struct pool *P)
+{
+	if (P->started) {
+		pthread_mutex_lock(&P->mu);
+		P->quit = 1;
+		pthread_cond_broadcast(&P->go);
+		pthread_mutex_unlock(&P->mu);
+		for (int i = 0; i < P->started; i++)
+			pthread_join(P->th[i], NULL);
+	}
+	if (P->inited) {
+		pthread_mutex_destroy(&P->mu);
+		pthread_cond_destroy(&P->go);
+		pthread_cond_destroy(&P->done);
+	}
+	free(P->th);
+	free(P->args);
+	memset(P, 0, sizeof(*P));
+}
+
+static int pool_start(struct pool *P, int T, botify_err *err)
+{
+	memset(P, 0, sizeof(*P));
+	P->T = T;
+	if (T <= 1)
+		return 0;
+	P->th = botify_calloc((size_t)T, sizeof(pthread_t), "training threads", err);
+	P->args = botify_calloc((size_t)T, sizeof(struct worker_arg), "training threads", err);
+	if (!P->th || !P->args)
+		return -1;
+	pthread_mutex_init(&P->mu, NULL);
+	pthread_cond_init(&P->go, NULL);
+	pthread_cond_init(&P->done, NULL);
+	P->inited = 1;
+	for (int w = 1; w < T; w++) {
+		P->args[w] = (struct worker_arg){ P, w };
+		int rc = pthread_create(&P->th[P->started], NULL, pool_main, &P->args[w]);
+		if (rc != 0)
+			return botify_fail_errno(err, rc, "cannot start training thread %d", w);
+		P->started++;
+	}
+	return 0;
+}
+
+/* Rows per chunk: a function of the batch's rows only, so that the sums over
+ * chunks do not depend on the thread count. Chunks of at least CHUNK_ROWS
+ * keep each GEMM efficient; at most MAX_CHUNKS bound the gradient buffers. */
+enum { CHUNK_ROWS = 256, MAX_CHUNKS = 64 };
+
+static int chunk_count(int rows)
+{
+	int c = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+	return c < 1 ? 1 : c > MAX_CHUNKS ? MAX_CHUNKS : c;
+}
+
 /* what one step needs besides the model */
 struct loop {
 	botify_tt *m;
@@ -61,18 +197,37 @@ struct loop {
 	botify_tt_acts acts, dacts;
 	int B;                     /* logged pairs per batch */
 	int neg;                   /* negatives per logged pair */
+	int dense_emb;             /* dense Adam on the embedding tables */
 	int32_t N;                 /* catalog size, for negatives */
 	int32_t *user, *start, *track, *art; /* (B) the batch */
 	int32_t *start_art;        /* (B) artists of the starts, for sparse updates */
 	float *y;                  /* (B) */
 	/* sparse updates: for each embedding table, the distinct rows of the
 	 * batch (in first-seen order) and a stamp per row marking the step
-	 * that last listed it */
+	 * that last listed it; each thread filters its own slice into mine */
 	int32_t *rows[BOTIFY_TT_NEMB];
 	int64_t n_rows[BOTIFY_TT_NEMB];
 	int64_t *stamp[BOTIFY_TT_NEMB];
+	int32_t **mine;            /* (T)(B rows) */
 	botify_adam adam;
+	/* threads and chunks */
+	struct pool pool;
+	int T;
+	size_t n_dense;            /* floats of the dense tensors */
+	float *chunk_grad;         /* (MAX_CHUNKS, n_dense) */
+	double chunk_sse[MAX_CHUNKS], chunk_sse_neg[MAX_CHUNKS];
+	/* the current phase */
+	int rows_now, logged_now, chunks_now, chunk_size, backward;
+	int64_t t_now;             /* the step: stamps equal to it mark the batch's rows */
+	/* the next chunk or part to claim: work goes to whichever thread is free,
+	 * so a thread the machine descheduled holds up less of a step; what a
+	 * chunk or part computes does not depend on who claims it */
+	atomic_int next;
 };
+
+/* Parameter slices of the update: a fixed number, so that none of its sums
+ * depends on the thread count. */
+enum { UPDATE_PARTS = 8 };
 
 static void fill_batch(struct loop *L, const int64_t *idx, int B)
 {
@@ -119,6 +274,110 @@ static botify_tt_batch batch_of(const struct loop *L, int B)
 	return (botify_tt_batch){ B, L->user, L->start, L->track, L->art, L->y };
 }
 
+/* Sets up a phase over the current batch of `rows` rows, the first
+ * `logged` of them logged pairs. */
+static void phase(struct loop *L, int rows, int logged, int backward)
+{
+	L->rows_now = rows;
+	L->logged_now = logged;
+	L->chunks_now = chunk_count(rows);
+	L->chunk_size = (rows + L->chunks_now - 1) / L->chunks_now;
+	L->backward = backward;
+}
+
+/* Forward (and the dense backward) of the chunks a worker claims. */
+static void run_chunks(void *ctx, int w)
+{
+	struct loop *L = ctx;
+	botify_tt *m = L->m;
+	(void)w;
+	for (int c; (c = atomic_fetch_add(&L->next, 1)) < L->chunks_now;) {
+		int r0 = c * L->chunk_size;
+		int n = L->rows_now - r0 < L->chunk_size ? L->rows_now - r0 : L->chunk_size;
+		L->chunk_sse[c] = L->chunk_sse_neg[c] = 0.0;
+		if (n <= 0)
+			continue;
+		botify_tt_acts a, d;
+		botify_tt_acts_rows(m, &L->acts, r0, n, &a);
+		botify_tt_batch b = { n, L->user + r0, L->start + r0, L->track + r0, L->art + r0,
+				      L->y + r0 };
+		botify_tt_forward(m, &a, &b);
+		int k = L->logged_now - r0;
+		k = k < 0 ? 0 : k > n ? n : k;
+		L->chunk_sse[c] = nn_sse(a.pred, b.y, k);
+		L->chunk_sse_neg[c] = nn_sse(a.pred + k, b.y + k, n - k);
+		if (!L->backward)
+			continue;
+		botify_tt_acts_rows(m, &L->dacts, r0, n, &d);
+		float *block = L->chunk_grad + (size_t)c * L->n_dense;
+		memset(block, 0, L->n_dense * sizeof(float));
+		botify_tt_params g;
+		botify_tt_point_dense(m, block, &g);
+		botify_tt_backward_dense(m, &g, &d, &a, &b, (double)L->rows_now);
+	}
+}
+
+/* The update of part `part` of T parts of the parameters, on worker w. */
+static void update_part(struct loop *L, int w, int part, int T)
+{
+	botify_tt *m = L->m;
+	/* dense layers: elements [lo, hi), the chunks summed in chunk order */
+	size_t base = m->off[BOTIFY_TT_NEMB];
+	size_t lo = L->n_dense * (size_t)part / (size_t)T;
+	size_t hi = L->n_dense * (size_t)(part + 1) / (size_t)T;
+	if (hi > lo) {
+		float *g = m->grad_mem + base;
+		memcpy(g + lo, L->chunk_grad + lo, (hi - lo) * sizeof(float));
+		for (int c = 1; c < L->chunks_now; c++) {
+			const float *cg = L->chunk_grad + (size_t)c * L->n_dense;
+			for (size_t j = lo; j < hi; j++)
+				g[j] += cg[j];
+		}
+		botify_adam_step(&L->adam, m->mem + base + lo, g + lo, m->m_mem + base + lo,
+				 m->v_mem + base + lo, hi - lo);
+	}
+	/* embedding tables: rows of slice `part` */
+	botify_tt_batch b = batch_of(L, L->rows_now);
+	botify_tt_scatter(m, &L->dacts, &L->acts, &b, part, T);
+	for (int k = 0; k < BOTIFY_TT_NEMB; k++) {
+		if (!m->rows[k])
+			continue;
+		size_t o = m->off[k], E = m->cols[k];
+		int32_t rlo = (int32_t)((int64_t)m->rows[k] * part / T);
+		int32_t rhi = (int32_t)((int64_t)m->rows[k] * (part + 1) / T);
+		if (L->dense_emb) {
+			botify_adam_step_table(&L->adam, m->mem + o, m->grad_mem + o, m->m_mem + o,
+					       m->v_mem + o, (int)E, rlo, rhi, L->stamp[k], L->t_now);
+			continue;
+		}
+		int32_t *mine = L->mine[w];
+		int64_t n = 0;
+		for (int64_t i = 0; i < L->n_rows[k]; i++)
+			if (L->rows[k][i] >= rlo && L->rows[k][i] < rhi)
+				mine[n++] = L->rows[k][i];
+		botify_adam_step_rows(&L->adam, m->mem + o, m->grad_mem + o, m->m_mem + o,
+				      m->v_mem + o, mine, n, (int)E);
+		for (int64_t i = 0; i < n; i++)
+			memset(m->grad_mem + o + (size_t)mine[i] * E, 0, E * sizeof(float));
+	}
+}
+
+static void run_update(void *ctx, int w)
+{
+	struct loop *L = ctx;
+	for (int part; (part = atomic_fetch_add(&L->next, 1)) < UPDATE_PARTS;)
+		update_part(L, w, part, UPDATE_PARTS);
+}
+
+static void sum_chunks(const struct loop *L, double *sse, double *sse_neg)
+{
+	*sse = *sse_neg = 0.0;
+	for (int c = 0; c < L->chunks_now; c++) {
+		*sse += L->chunk_sse[c];
+		*sse_neg += L->chunk_sse_neg[c];
+	}
+}
+
 /* Sum of squared errors over idx[0..n) with the current weights: of the
  * logged pairs into *sse and, when negatives are on, of negatives drawn
  * from `purpose` (the same ones at every call) into *sse_neg. */
@@ -132,10 +391,13 @@ static void eval_sse(struct loop *L, const int64_t *idx, int64_t n, uint64_t see
 		int B = (int)(n - i < L->B ? n - i : L->B);
 		fill_batch(L, idx + i, B);
 		int rows = add_negatives(L, B, &r);
-		botify_tt_batch b = batch_of(L, rows);
-		botify_tt_forward(L->m, &L->acts, &b);
-		*sse += nn_sse(L->acts.pred, L->y, B);
-		*sse_neg += nn_sse(L->acts.pred + B, L->y + B, rows - B);
+		phase(L, rows, B, 0);
+		atomic_store(&L->next, 0);
+		pool_run(&L->pool, run_chunks, L);
+		double s, sn;
+		sum_chunks(L, &s, &sn);
+		*sse += s;
+		*sse_neg += sn;
 	}
 }
 
@@ -144,7 +406,6 @@ static void eval_sse(struct loop *L, const int64_t *idx, int64_t n, uint64_t see
 static double step(struct loop *L, int B, int n_logged, int64_t t)
 {
 	botify_tt *m = L->m;
-	botify_tt_batch b = batch_of(L, B);
 	const int32_t *ids[BOTIFY_TT_NEMB] = { L->user, L->start, L->track, L->art };
 	for (int k = 0; k < BOTIFY_TT_NEMB; k++) {
 		L->n_rows[k] = 0;
@@ -162,31 +423,21 @@ static double step(struct loop *L, int B, int n_logged, int64_t t)
 				}
 		}
 	}
-	botify_tt_forward(m, &L->acts, &b);
-	double sse = nn_sse(L->acts.pred, L->y, n_logged);
-	botify_tt_acts_zero(&L->dacts, B);
-	botify_tt_backward(m, &L->dacts, &L->acts, &b);
-
+	L->t_now = t;
+	phase(L, B, n_logged, 1);
+	atomic_store(&L->next, 0);
+	pool_run(&L->pool, run_chunks, L);
+	double sse, sse_neg;
+	sum_chunks(L, &sse, &sse_neg);
 	botify_adam_begin_step(&L->adam);
-	size_t dense = m->off[BOTIFY_TT_NEMB];
-	botify_adam_step(&L->adam, m->mem + dense, m->grad_mem + dense, m->m_mem + dense,
-			 m->v_mem + dense, m->n_params - dense);
-	memset(m->grad_mem + dense, 0, (m->n_params - dense) * sizeof(float));
-	for (int k = 0; k < BOTIFY_TT_NEMB; k++) {
-		if (!L->n_rows[k])
-			continue;
-		size_t o = m->off[k];
-		int E = (int)m->cols[k];
-		botify_adam_step_rows(&L->adam, m->mem + o, m->grad_mem + o, m->m_mem + o, m->v_mem + o,
-				      L->rows[k], L->n_rows[k], E);
-		for (int64_t i = 0; i < L->n_rows[k]; i++)
-			memset(m->grad_mem + o + (size_t)L->rows[k][i] * E, 0, (size_t)E * sizeof(float));
-	}
+	atomic_store(&L->next, 0);
+	pool_run(&L->pool, run_update, L);
 	return sse;
 }
 
 static void loop_free(struct loop *L)
 {
+	pool_stop(&L->pool);
 	botify_tt_acts_free(&L->acts);
 	botify_tt_acts_free(&L->dacts);
 	free(L->user);
@@ -199,19 +450,27 @@ static void loop_free(struct loop *L)
 		free(L->rows[k]);
 		free(L->stamp[k]);
 	}
+	if (L->mine)
+		for (int w = 0; w < L->T; w++)
+			free(L->mine[w]);
+	free(L->mine);
+	free(L->chunk_grad);
 }
 
 static int loop_init(struct loop *L, botify_tt *m, const botify_pairs *p, const int32_t *artist,
-		     int B, int neg, botify_err *err)
+		     int B, const botify_train_opts *o, botify_err *err)
 {
 	memset(L, 0, sizeof(*L));
 	L->m = m;
 	L->p = p;
 	L->artist = artist;
 	L->B = B;
-	L->neg = neg;
+	L->neg = (int)o->negatives;
+	L->dense_emb = o->embedding_adam == BOTIFY_ADAM_DENSE;
+	L->T = o->threads < 1 ? 1 : o->threads > 256 ? 256 : o->threads;
 	L->N = (int32_t)m->cfg.N;
-	B *= 1 + neg; /* buffers hold the negatives too */
+	L->n_dense = m->n_params - m->off[BOTIFY_TT_NEMB];
+	B *= 1 + L->neg; /* buffers hold the negatives too */
 	if (botify_tt_acts_init(&L->acts, m, B, err) != 0 ||
 	    botify_tt_acts_init(&L->dacts, m, B, err) != 0)
 		return -1;
@@ -221,8 +480,15 @@ static int loop_init(struct loop *L, botify_tt *m, const botify_pairs *p, const 
 	L->art = botify_malloc((size_t)B, sizeof(int32_t), "batch", err);
 	L->y = botify_malloc((size_t)B, sizeof(float), "batch", err);
 	L->start_art = botify_malloc((size_t)B, sizeof(int32_t), "batch", err);
-	if (!L->user || !L->start || !L->track || !L->art || !L->y || !L->start_art)
+	L->chunk_grad = botify_calloc((size_t)chunk_count(B), L->n_dense ? L->n_dense * sizeof(float) : 1,
+				      "gradients per chunk", err);
+	L->mine = botify_calloc((size_t)L->T, sizeof(int32_t *), "batch rows", err);
+	if (!L->user || !L->start || !L->track || !L->art || !L->y || !L->start_art ||
+	    !L->chunk_grad || !L->mine)
 		return -1;
+	for (int w = 0; w < L->T; w++)
+		if (!(L->mine[w] = botify_malloc((size_t)B, 2 * sizeof(int32_t), "batch rows", err)))
+			return -1;
 	for (int k = 0; k < BOTIFY_TT_NEMB; k++) {
 		if (!m->rows[k])
 			continue;
@@ -233,7 +499,15 @@ static int loop_init(struct loop *L, botify_tt *m, const botify_pairs *p, const 
 		for (size_t r = 0; r < m->rows[k]; r++)
 			L->stamp[k][r] = -1;
 	}
-	return 0;
+	return pool_start(&L->pool, L->T, err);
+}
+
+double botify_train_same_artist_share(const botify_pairs *p, const int32_t *artist)
+{
+	int64_t same = 0;
+	for (int64_t i = 0; i < p->n; i++)
+		same += artist[p->track[i]] == artist[p->start[i]];
+	return p->n ? (double)same / (double)p->n : 0.0;
 }
 
 int botify_train_user_contexts(botify_tt *m, const botify_pairs *p, botify_err *err)
@@ -279,44 +553,109 @@ out:
 	return rc;
 }
 
+/* Takes o->split (checked against p) or draws the 80/10/10 split. */
+static int make_split(botify_split *sp, const botify_pairs *p, const botify_train_opts *o,
+		      botify_err *err)
+{
+	int64_t n = p->n;
+	memset(sp, 0, sizeof(*sp));
+	if (o->split) {
+		const botify_split *in = o->split;
+		int64_t total = in->n[0] + in->n[1] + in->n[2];
+		if (in->n_pairs != n)
+			return botify_fail(err, BOTIFY_EINVAL,
+					   "the split is of %lld pairs but the logs hold %lld: it was written for other logs",
+					   (long long)in->n_pairs, (long long)n);
+		if (in->n[0] < 1 || in->n[1] < 1 || in->n[2] < 1)
+			return botify_fail(err, BOTIFY_EINVAL, "the split needs train, val and test pairs (%lld/%lld/%lld)",
+					   (long long)in->n[0], (long long)in->n[1], (long long)in->n[2]);
+		unsigned char *seen = botify_calloc((size_t)n, 1, "split", err);
+		if (!seen)
+			return -1;
+		for (int64_t i = 0; i < total; i++) {
+			int64_t k = in->idx[i];
+			if (k < 0 || k >= n || seen[k]) {
+				free(seen);
+				return botify_fail(err, BOTIFY_EINVAL, "split: pair %lld %s", (long long)k,
+						   k < 0 || k >= n ? "out of range" : "listed twice");
+			}
+			seen[k] = 1;
+		}
+		free(seen);
+		sp->idx = botify_malloc((size_t)total, sizeof(int64_t), "split", err);
+		if (!sp->idx)
+			return -1;
+		memcpy(sp->idx, in->idx, (size_t)total * sizeof(int64_t));
+		sp->n_pairs = n;
+		memcpy(sp->n, in->n, sizeof(sp->n));
+		return 0;
+	}
+	int64_t n_val = n / 10, n_test = n / 10, n_train = n - n_val - n_test;
+	if (n_val < 1 || n_train < 1)
+		return botify_fail(err, BOTIFY_EINVAL,
+				   "only %lld training pairs in the logs: need at least 10 for an 80/10/10 split",
+				   (long long)n);
+	sp->idx = botify_malloc((size_t)n, sizeof(int64_t), "pair order", err);
+	if (!sp->idx)
+		return -1;
+	for (int64_t i = 0; i < n; i++)
+		sp->idx[i] = i;
+	botify_rng r;
+	botify_rng_init(&r, o->seed, PURPOSE_SPLIT, 0, 0);
+	shuffle(sp->idx, n, &r);
+	sp->n_pairs = n;
+	sp->n[0] = n_train;
+	sp->n[1] = n_val;
+	sp->n[2] = n_test;
+	return 0;
+}
+
+static int diverged(botify_err *err, int64_t epoch, const char *what, double v, double lr)
+{
+	return botify_fail(err, BOTIFY_ERUNTIME,
+			   "training diverged: the %s became non-finite (%g) in epoch %lld, so there is no model worth saving; "
+			   "check the logs' listen times (they should lie in [0, 1]) or lower --lr (it was %g)",
+			   what, v, (long long)epoch, lr);
+}
+
 int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 		 const botify_train_opts *o, botify_train_result *res, botify_err *err)
 {
 	memset(res, 0, sizeof(*res));
 	m->track_artist = artist; /* the start's artist, for context_artist models */
-	int64_t n = p->n, n_val = n / 10, n_test = n / 10, n_train = n - n_val - n_test;
-	if (n_val < 1 || n_train < 1)
-		return botify_fail(err, BOTIFY_EINVAL,
-				   "only %lld training pairs in the logs: need at least 10 for an 80/10/10 split",
-				   (long long)n);
 	if (o->batch < 1 || o->batch > (1 << 24))
 		return botify_fail(err, BOTIFY_EINVAL, "batch size %lld out of range", (long long)o->batch);
+	if (o->negatives < 0 || o->negatives > 100)
+		return botify_fail(err, BOTIFY_EINVAL, "%lld negatives per pair out of range (0 to 100)",
+				   (long long)o->negatives);
+	if (make_split(&res->split, p, o, err) != 0)
+		return -1;
+	int64_t n_train = res->split.n[0], n_val = res->split.n[1], n_test = res->split.n[2];
 	res->n_train = n_train;
 	res->n_val = n_val;
 	res->n_test = n_test;
 
 	struct loop L;
+	memset(&L, 0, sizeof(L));
 	int64_t *idx = NULL;
 	float *best = NULL;
 	int rc = -1;
 	int B = (int)(o->batch < n_train ? o->batch : n_train);
-	if (o->negatives < 0 || o->negatives > 100 || (int64_t)B * (1 + o->negatives) > (1 << 26))
-		return botify_fail(err, BOTIFY_EINVAL, "%lld negatives per pair out of range (0 to 100)",
-				   (long long)o->negatives);
-	if (loop_init(&L, m, p, artist, B, (int)o->negatives, err) != 0 ||
-	    botify_tt_alloc_training(m, err) != 0)
+	if ((int64_t)B * (1 + o->negatives) > (1 << 26)) {
+		botify_fail(err, BOTIFY_EINVAL, "batch %d with %lld negatives per pair is too large", B,
+			    (long long)o->negatives);
 		goto out;
-	idx = botify_malloc((size_t)n, sizeof(int64_t), "pair order", err);
+	}
+	if (loop_init(&L, m, p, artist, B, o, err) != 0 || botify_tt_alloc_training(m, err) != 0)
+		goto out;
+	idx = botify_malloc((size_t)(n_train + n_val + n_test), sizeof(int64_t), "pair order", err);
 	best = botify_malloc(m->n_params, sizeof(float), "best weights", err);
 	res->history = botify_calloc((size_t)(o->epochs > 0 ? o->epochs : 1), sizeof(botify_epoch_stats),
 				     "training history", err);
 	if (!idx || !best || !res->history)
 		goto out;
-	for (int64_t i = 0; i < n; i++)
-		idx[i] = i;
+	memcpy(idx, res->split.idx, (size_t)(n_train + n_val + n_test) * sizeof(int64_t));
 	botify_rng r;
-	botify_rng_init(&r, o->seed, PURPOSE_SPLIT, 0, 0);
-	shuffle(idx, n, &r);
 	int64_t *train = idx, *val = idx + n_train, *test = idx + n_train + n_val;
 
 	botify_adam_init(&L.adam, (float)o->lr, (float)o->weight_decay);
@@ -337,7 +676,12 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 			int b = (int)(n_train - i < B ? n_train - i : B);
 			fill_batch(&L, train + i, b);
 			int rows = add_negatives(&L, b, &rneg);
-			sse += step(&L, rows, b, t++);
+			double s = step(&L, rows, b, t++);
+			if (!isfinite(s)) {
+				diverged(err, epoch, "training loss", s / b, lr);
+				goto out;
+			}
+			sse += s;
 			done += b;
 			if (o->stop && *o->stop) {
 				interrupted = 1;
@@ -352,17 +696,13 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 		 * objective, negatives included, so that they keep the epoch that
 		 * ranks best rather than the one that fits logged pairs best */
 		double val_obj = (vs + vs_neg) / (double)(n_val * (1 + o->negatives));
-		if (interrupted) {
-			/* the partial epoch's weights count if they validate better */
-			if (val_obj < best_val) {
-				best_val = val_obj;
-				best_val_mse = val_mse;
-				res->best_epoch = epoch;
-				memcpy(best, m->mem, m->n_params * sizeof(float));
-			}
-			res->stop_reason = BOTIFY_STOP_INTERRUPTED;
-			break;
+		if (!isfinite(val_obj)) {
+			diverged(err, epoch, "validation loss", val_obj, lr);
+			goto out;
 		}
+		/* an interrupted epoch is recorded too, marked partial: its weights
+		 * count if they validate better, and best_epoch must name a row of
+		 * the history */
 		botify_epoch_stats *e = &res->history[res->epochs++];
 		e->epoch = epoch;
 		e->train_mse = done ? sse / (double)done : 0.0;
@@ -370,6 +710,7 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 		e->val_objective = val_obj;
 		e->lr = lr;
 		e->samples_per_s = t1 > t0 ? (double)done / (t1 - t0) : 0.0;
+		e->partial = interrupted;
 		if (val_obj < best_val) {
 			best_val = val_obj;
 			best_val_mse = val_mse;
@@ -380,6 +721,11 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 		} else {
 			bad_stop++;
 		}
+		e->seconds = seconds_now() - t0;
+		if (interrupted) {
+			res->stop_reason = BOTIFY_STOP_INTERRUPTED;
+			break;
+		}
 		/* ReduceLROnPlateau: relative threshold 1e-4, cooldown 0 */
 		if (val_obj < sched_best * (1.0 - 1e-4)) {
 			sched_best = val_obj;
@@ -388,7 +734,6 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 			lr *= o->lr_factor;
 			bad_lr = 0;
 		}
-		e->seconds = seconds_now() - t0;
 		if (o->on_epoch)
 			o->on_epoch(o->ctx, e);
 		if (bad_stop >= o->patience) {
@@ -433,5 +778,125 @@ out:
 	free(best);
 	if (rc != 0)
 		botify_train_result_free(res);
+	return rc;
+}
+
+void botify_split_free(botify_split *s)
+{
+	free(s->idx);
+	memset(s, 0, sizeof(*s));
+}
+
+static const char *const split_names[3] = { "train", "val", "test" };
+
+int botify_split_write(const botify_split *s, const char *path, int force, botify_err *err)
+{
+	botify_outfile f;
+	if (botify_outfile_open(&f, path, force, err) != 0)
+		return -1;
+	char buf[1 << 16];
+	size_t len = (size_t)snprintf(buf, sizeof(buf), "{\"pairs\": %lld", (long long)s->n_pairs);
+	const int64_t *idx = s->idx;
+	for (int part = 0; part < 3; part++) {
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, ",\n\"%s\": [", split_names[part]);
+		for (int64_t i = 0; i < s->n[part]; i++) {
+			if (len > sizeof(buf) - 32) {
+				if (botify_outfile_write(&f, buf, len, err) != 0)
+					goto fail;
+				len = 0;
+			}
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%lld", i ? "," : "",
+						(long long)*idx++);
+		}
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "]");
+	}
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len, "}\n");
+	if (botify_outfile_write(&f, buf, len, err) != 0 || botify_outfile_commit(&f, err) != 0)
+		goto fail;
+	return 0;
+fail:
+	botify_outfile_abort(&f);
+	return -1;
+}
+
+/* a split of 2^31 pairs is 20 GB of JSON: far past any log botify reads */
+#define SPLIT_MAX_BYTES ((long long)1 << 34)
+
+int botify_split_read(botify_split *s, const char *path, botify_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return botify_fail_errno(err, errno, "cannot open split '%s'", path);
+	struct stat st;
+	char *text = NULL;
+	cJSON *root = NULL;
+	int rc = -1;
+	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+		botify_fail(err, BOTIFY_EIO, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((long long)st.st_size > SPLIT_MAX_BYTES) {
+		botify_fail(err, BOTIFY_EFORMAT, "%s: %lld bytes is too large for a split", path,
+			    (long long)st.st_size);
+		goto out;
+	}
+	text = botify_malloc((size_t)st.st_size + 1, 1, "split", err);
+	if (!text)
+		goto out;
+	size_t got = fread(text, 1, (size_t)st.st_size, fp);
+	if (got != (size_t)st.st_size) {
+		botify_fail(err, BOTIFY_EIO, "%s: short read", path);
+		goto out;
+	}
+	text[got] = 0;
+	root = cJSON_ParseWithLength(text, got);
+	if (!root || !cJSON_IsObject(root)) {
+		botify_fail(err, BOTIFY_EFORMAT, "%s: not a JSON object", path);
+		goto out;
+	}
+	const cJSON *np = cJSON_GetObjectItemCaseSensitive(root, "pairs");
+	if (!cJSON_IsNumber(np) || np->valuedouble < 0 || np->valuedouble > 9007199254740992.0 ||
+	    np->valuedouble != (double)(int64_t)np->valuedouble) {
+		botify_fail(err, BOTIFY_EFORMAT, "%s: \"pairs\" must be a count", path);
+		goto out;
+	}
+	s->n_pairs = (int64_t)np->valuedouble;
+	const cJSON *parts[3];
+	int64_t total = 0;
+	for (int k = 0; k < 3; k++) {
+		parts[k] = cJSON_GetObjectItemCaseSensitive(root, split_names[k]);
+		if (!cJSON_IsArray(parts[k])) {
+			botify_fail(err, BOTIFY_EFORMAT, "%s: \"%s\" must be an array of pair indices", path,
+				    split_names[k]);
+			goto out;
+		}
+		s->n[k] = cJSON_GetArraySize(parts[k]);
+		total += s->n[k];
+	}
+	s->idx = botify_malloc((size_t)(total ? total : 1), sizeof(int64_t), "split", err);
+	if (!s->idx)
+		goto out;
+	int64_t i = 0;
+	for (int k = 0; k < 3; k++) {
+		const cJSON *v;
+		cJSON_ArrayForEach(v, parts[k]) {
+			if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble >= (double)s->n_pairs ||
+			    v->valuedouble != (double)(int64_t)v->valuedouble) {
+				botify_fail(err, BOTIFY_EFORMAT, "%s: \"%s\" item %lld is not a pair index in [0, %lld)",
+					    path, split_names[k], (long long)(i - (k ? s->n[0] : 0) - (k > 1 ? s->n[1] : 0)),
+					    (long long)s->n_pairs);
+				goto out;
+			}
+			s->idx[i++] = (int64_t)v->valuedouble;
+		}
+	}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	free(text);
+	fclose(fp);
+	if (rc != 0)
+		botify_split_free(s);
 	return rc;
 }

@@ -8,10 +8,11 @@
  * fresh order drawn from (seed, epoch).
  *
  * Optimizer: Adam on the dense layers (coupled L2 weight decay, as
- * torch.optim.Adam(weight_decay=...)); lazy Adam on the embedding tables:
- * only the rows in the batch are updated, decayed and have their moments
- * advanced (torch.optim.SparseAdam semantics, plus the same L2 term on the
- * touched rows).
+ * torch.optim.Adam(weight_decay=...)); on the embedding tables either lazy
+ * Adam (BOTIFY_ADAM_LAZY): only the rows in the batch are updated, decayed
+ * and have their moments advanced (torch.optim.SparseAdam semantics, plus
+ * the same L2 term on the touched rows), or dense Adam (BOTIFY_ADAM_DENSE):
+ * every row every step, as torch.optim.Adam over all parameters does.
  *
  * Schedules, as torch/Lightning define them: the LR is multiplied by
  * lr_factor when the validation MSE has not improved by a relative 1e-4 for
@@ -31,8 +32,23 @@
  * adds the same number of negatives (fixed for the run) to the validation
  * pairs: the training objective, measured on held-out pairs.
  *
- * Determinism: no threads of our own, fixed summation orders; the same
- * seed, pairs and OpenBLAS thread count give the same model bytes.
+ * Split: --split-out writes the pair indices of each part (botify_split_*),
+ * and a split read back replaces the shuffled 80/10/10 one, so another
+ * trainer (PyTorch) can fit exactly the same pairs.
+ *
+ * Threads: a step's batch (logged pairs and negatives) is cut into chunks
+ * whose number and size depend only on the batch's rows; the threads claim
+ * chunks as they come free, each runs forward and the dense part of
+ * backward with single-threaded GEMMs into the chunk's own gradient buffer.
+ * Then they claim the parameters' slices (a fixed number): for its slice a
+ * thread sums the chunks' dense gradients (in chunk order), scatters the
+ * embedding gradients of the slice's table rows (in batch order) and runs
+ * Adam on both. No sum depends on which thread did what, so the model bytes
+ * are the same for any thread count.
+ *
+ * Determinism: fixed summation orders everywhere; the same seed and pairs
+ * give the same model bytes for any number of threads, provided OpenBLAS
+ * runs one thread per call (the caller sets openblas_set_num_threads(1)).
  */
 #ifndef BOTIFY_TRAIN_H
 #define BOTIFY_TRAIN_H
@@ -53,9 +69,27 @@ typedef struct botify_epoch_stats {
 	double seconds;         /* the whole epoch, validation included */
 	double samples_per_s;   /* training pairs / seconds of the training pass */
 	int improved;           /* a new best validation MSE */
+	int partial;            /* interrupted: the epoch did not see every training pair */
 } botify_epoch_stats;
 
 enum { BOTIFY_STOP_EARLY = 0, BOTIFY_STOP_MAX_EPOCHS = 1, BOTIFY_STOP_INTERRUPTED = 2 };
+
+enum { BOTIFY_ADAM_LAZY = 0, BOTIFY_ADAM_DENSE = 1 };
+
+/* Which pairs train, validate and test. */
+typedef struct botify_split {
+	int64_t n_pairs;        /* pairs of the logs it splits */
+	int64_t n[3];           /* train, val, test */
+	int64_t *idx;           /* (n[0] + n[1] + n[2]) pair indices: train, val, test */
+} botify_split;
+
+/* Writes s as JSON {"pairs": N, "train": [...], "val": [...], "test": [...]}
+ * (atomically; an existing path is refused unless force). */
+int botify_split_write(const botify_split *s, const char *path, int force, botify_err *err);
+/* Reads a file written by botify_split_write: every index in [0, pairs),
+ * none twice, each part non-empty. Errors name the file. */
+int botify_split_read(botify_split *s, const char *path, botify_err *err);
+void botify_split_free(botify_split *s);
 
 typedef struct botify_train_opts {
 	int64_t batch;          /* 2048 */
@@ -65,7 +99,10 @@ typedef struct botify_train_opts {
 	double lr_factor;       /* 0.1 */
 	double lr;              /* 1e-3 */
 	double weight_decay;    /* 1e-5 */
-	int64_t negatives;      /* sampled tracks per training pair, target 0 (see below) */
+	int64_t negatives;      /* sampled tracks per training pair, target 0 (see above) */
+	int embedding_adam;     /* BOTIFY_ADAM_LAZY (default) or BOTIFY_ADAM_DENSE */
+	int threads;            /* 1 */
+	const botify_split *split; /* NULL: shuffle with the seed, 80/10/10 */
 	uint64_t seed;
 	/* called after each full epoch (from the training thread) */
 	void (*on_epoch)(void *ctx, const botify_epoch_stats *e);
@@ -79,8 +116,8 @@ void botify_train_defaults(botify_train_opts *o);
 
 typedef struct botify_train_result {
 	int64_t n_train, n_val, n_test;
-	int64_t epochs;         /* full epochs run */
-	int64_t best_epoch;     /* 0 when interrupted before the first epoch ended */
+	int64_t epochs;         /* epochs run (an interrupted one included, marked partial) */
+	int64_t best_epoch;     /* in [1, epochs] */
 	double best_val_mse;    /* validation MSE (logged pairs) of the best epoch */
 	double best_val_objective; /* the objective early stopping chose it by */
 	double test_mse;        /* on logged pairs */
@@ -90,6 +127,7 @@ typedef struct botify_train_result {
 	double train_mean;
 	int stop_reason;        /* BOTIFY_STOP_* */
 	botify_epoch_stats *history; /* (epochs), owned: free with botify_train_result_free */
+	botify_split split;     /* the split used, owned */
 } botify_train_result;
 
 /* Trains m (from botify_tt_init; training blocks are allocated here) on p.
@@ -97,12 +135,18 @@ typedef struct botify_train_result {
  * weights, user_pairs (training pairs per user), user_mean and user_context
  * (each user's context vector averaged over their logged session starts;
  * users without sessions get the average over all sessions of the mean
- * user's context). Fails on too few pairs (< 10) or ENOMEM; an interrupt is
- * not a failure (stop_reason says it). */
+ * user's context). Fails on too few pairs (< 10), a split that does not fit
+ * p, a loss that becomes non-finite (BOTIFY_ERUNTIME: nothing worth saving)
+ * or ENOMEM; an interrupt is not a failure (stop_reason says it). */
 int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 		 const botify_train_opts *o, botify_train_result *res, botify_err *err);
 
 void botify_train_result_free(botify_train_result *res);
+
+/* The share of p's pairs whose track is by the start's artist: near 1 for
+ * the logs of a policy that never leaves the start's artist (sticky_artist),
+ * about 1 / artists for random traffic. 0 for no pairs. */
+double botify_train_same_artist_share(const botify_pairs *p, const int32_t *artist);
 
 /* Fills m->user_context from the sessions in p (see botify_train). */
 int botify_train_user_contexts(botify_tt *m, const botify_pairs *p, botify_err *err);

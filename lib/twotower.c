@@ -213,12 +213,32 @@ void botify_tt_free(botify_tt *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* the activation buffers in their order in mem, with their widths (floats per row) */
+enum { N_ACTS = 21 };
+static void acts_fields(botify_tt_acts *a, float **seq[N_ACTS])
+{
+	float **s[N_ACTS] = { &a->xc, &a->h1c, &a->a1c, &a->h2c, &a->a2c, &a->h3c,
+			      &a->xi, &a->h1i, &a->a1i, &a->h2i, &a->a2i, &a->h3i,
+			      &a->ub, &a->sb, &a->oc, &a->oi, &a->pred,
+			      &a->ut, &a->lin, &a->sdot, &a->z };
+	memcpy(seq, s, sizeof(s));
+}
+
+static void acts_widths(const botify_tt *m, size_t width[N_ACTS])
+{
+	size_t E = (size_t)m->cfg.E, H = (size_t)m->cfg.H, O = (size_t)m->cfg.OUT;
+	size_t w[N_ACTS] = { ctx_in(&m->cfg), H, H, H, H, O, 2 * E, H, H, H, H, O, E, E, O, O, 1,
+			     E, 1, 1, 1 };
+	memcpy(width, w, sizeof(w));
+}
+
 int botify_tt_acts_init(botify_tt_acts *a, const botify_tt *m, int cap, botify_err *err)
 {
 	memset(a, 0, sizeof(*a));
-	size_t B = (size_t)cap, E = (size_t)m->cfg.E, H = (size_t)m->cfg.H, O = (size_t)m->cfg.OUT;
-	size_t XC = ctx_in(&m->cfg);
-	size_t per_row = XC + 2 * E + 2 * (4 * H + O) + 2 * E + 2 * O + 1 + E + 3;
+	size_t B = (size_t)cap, width[N_ACTS], per_row = 0;
+	acts_widths(m, width);
+	for (int i = 0; i < N_ACTS; i++)
+		per_row += width[i];
 	a->mem = botify_calloc(B, per_row * sizeof(float), "activations", err);
 	a->start_art = a->mem ? botify_calloc(B, sizeof(int32_t), "activations", err) : NULL;
 	if (!a->start_art) {
@@ -228,16 +248,42 @@ int botify_tt_acts_init(botify_tt_acts *a, const botify_tt *m, int cap, botify_e
 	a->cap = cap;
 	a->n = B * per_row;
 	float *p = a->mem;
-	float **seq[] = { &a->xc, &a->h1c, &a->a1c, &a->h2c, &a->a2c, &a->h3c,
-			  &a->xi, &a->h1i, &a->a1i, &a->h2i, &a->a2i, &a->h3i,
-			  &a->ub, &a->sb, &a->oc, &a->oi, &a->pred,
-			  &a->ut, &a->lin, &a->sdot, &a->z };
-	size_t width[] = { XC, H, H, H, H, O, 2 * E, H, H, H, H, O, E, E, O, O, 1, E, 1, 1, 1 };
-	for (size_t i = 0; i < sizeof(width) / sizeof(width[0]); i++) {
+	float **seq[N_ACTS];
+	acts_fields(a, seq);
+	for (int i = 0; i < N_ACTS; i++) {
 		*seq[i] = p;
 		p += B * width[i];
 	}
 	return 0;
+}
+
+void botify_tt_acts_rows(const botify_tt *m, const botify_tt_acts *a, int r0, int n,
+			 botify_tt_acts *view)
+{
+	if (r0 < 0 || n < 0 || r0 + n > a->cap)
+		BOTIFY_BUG("rows [%d, %d) of activations of %d", r0, r0 + n, a->cap);
+	*view = *a;
+	view->cap = n;
+	view->mem = NULL; /* a view owns nothing */
+	view->n = 0;
+	view->start_art = a->start_art + r0;
+	size_t width[N_ACTS];
+	acts_widths(m, width);
+	float **seq[N_ACTS];
+	acts_fields(view, seq);
+	for (int i = 0; i < N_ACTS; i++)
+		*seq[i] += (size_t)r0 * width[i];
+}
+
+/* zeroes rows [0, B) of every buffer of a (a view or a whole block) */
+static void acts_zero_rows(const botify_tt *m, botify_tt_acts *a, int B)
+{
+	size_t width[N_ACTS];
+	acts_widths(m, width);
+	float **seq[N_ACTS];
+	acts_fields(a, seq);
+	for (int i = 0; i < N_ACTS; i++)
+		memset(*seq[i], 0, (size_t)B * width[i] * sizeof(float));
 }
 
 void botify_tt_acts_zero(botify_tt_acts *a, int B)
@@ -390,15 +436,15 @@ void botify_tt_forward(const botify_tt *m, botify_tt_acts *a, const botify_tt_ba
 	nn_rowdot_forward(a->pred, a->oc, a->oi, b->B, m->cfg.OUT);
 }
 
-void botify_tt_backward(botify_tt *m, botify_tt_acts *d, const botify_tt_acts *a,
-			const botify_tt_batch *b)
+void botify_tt_backward_dense(const botify_tt *m, const botify_tt_params *g, botify_tt_acts *d,
+			      const botify_tt_acts *a, const botify_tt_batch *b, double n_total)
 {
 	const botify_tt_config *c = &m->cfg;
 	const botify_tt_params *p = &m->params;
-	botify_tt_params *g = &m->grads;
 	int B = b->B, E = c->E, H = c->H, O = c->OUT, XC = (int)ctx_in(c);
 
-	nn_mse_backward(d->pred, a->pred, b->y, B, (double)B);
+	acts_zero_rows(m, d, B);
+	nn_mse_backward(d->pred, a->pred, b->y, B, n_total);
 	if (c->arch == BOTIFY_ARCH_HYBRID) { /* hybrid_head in reverse */
 		nn_sigmoid_backward(d->z, d->pred, a->pred, B);
 		nn_add_backward(d->sdot, d->lin, d->z, B);
@@ -406,9 +452,6 @@ void botify_tt_backward(botify_tt *m, botify_tt_acts *d, const botify_tt_acts *a
 				   E, 1);
 		nn_mul_backward(d->ub, d->oi, d->ut, a->ub, a->oi, (int64_t)B * E);
 		nn_rowdot_backward(d->sb, d->oi, d->sdot, a->sb, a->oi, B, E);
-		nn_embedding_backward(g->track_emb, d->oi, E, b->track, B, E);
-		nn_embedding_backward(g->start_emb, d->sb, E, b->start, B, E);
-		nn_embedding_backward(g->user_emb, d->ub, E, b->user, B, E);
 		return;
 	}
 	nn_rowdot_backward(d->oc, d->oi, d->pred, a->oc, a->oi, B, O);
@@ -417,26 +460,75 @@ void botify_tt_backward(botify_tt *m, botify_tt_acts *d, const botify_tt_acts *a
 			       a->a1i, a->h2i, a->a2i, a->h3i, g->item_w1, g->item_b1, g->item_w2,
 			       g->item_b2, g->item_w3, g->item_b3, p->item_w1, p->item_w2, p->item_w3,
 			       B, 2 * E, H, O);
-		nn_embedding_backward(g->artist_emb, d->xi + E, 2 * E, b->artist, B, E);
-		nn_embedding_backward(g->track_emb, d->xi, 2 * E, b->track, B, E);
 		tower_backward(d->xc, d->h1c, d->a1c, d->h2c, d->a2c, d->h3c, d->oc, a->xc, a->h1c,
 			       a->a1c, a->h2c, a->a2c, a->h3c, g->ctx_w1, g->ctx_b1, g->ctx_w2,
 			       g->ctx_b2, g->ctx_w3, g->ctx_b3, p->ctx_w1, p->ctx_w2, p->ctx_w3, B, XC,
 			       H, O);
-		if (c->context_artist)
-			nn_embedding_backward(g->artist_emb, d->xc + 2 * E, XC, a->start_art, B, E);
-		nn_embedding_backward(g->start_emb, d->xc + E, XC, b->start, B, E);
-		nn_embedding_backward(g->user_emb, d->xc, XC, b->user, B, E);
-	} else {
-		nn_embedding_backward(g->track_emb, d->oi, E, b->track, B, E);
-		if (c->arch == BOTIFY_ARCH_SUM) {
-			nn_add_backward(d->ub, d->sb, d->oc, (int64_t)B * E);
-			nn_embedding_backward(g->start_emb, d->sb, E, b->start, B, E);
-			nn_embedding_backward(g->user_emb, d->ub, E, b->user, B, E);
-		} else {
-			nn_embedding_backward(g->start_emb, d->oc, E, b->start, B, E);
-		}
+	} else if (c->arch == BOTIFY_ARCH_SUM) {
+		nn_add_backward(d->ub, d->sb, d->oc, (int64_t)B * E);
 	}
+}
+
+/* dtable[ids[i]] += dout row i, in batch order, for the ids in [lo, hi) */
+static void scatter_range(float *dtable, const float *dout, int ldo, const int32_t *ids, int B,
+			  int E, int32_t lo, int32_t hi)
+{
+	for (int i = 0; i < B; i++) {
+		if (ids[i] < lo || ids[i] >= hi)
+			continue;
+		float *gr = dtable + (size_t)ids[i] * E;
+		const float *dr = dout + (size_t)i * ldo;
+		for (int e = 0; e < E; e++)
+			gr[e] += dr[e];
+	}
+}
+
+void botify_tt_scatter(botify_tt *m, const botify_tt_acts *d, const botify_tt_acts *a,
+		       const botify_tt_batch *b, int part, int parts)
+{
+	const botify_tt_config *c = &m->cfg;
+	botify_tt_params *g = &m->grads;
+	int B = b->B, E = c->E, XC = (int)ctx_in(c);
+	int32_t lo[BOTIFY_TT_NEMB], hi[BOTIFY_TT_NEMB];
+	for (int k = 0; k < BOTIFY_TT_NEMB; k++) { /* contiguous row ranges, one per part */
+		lo[k] = (int32_t)((int64_t)m->rows[k] * part / parts);
+		hi[k] = (int32_t)((int64_t)m->rows[k] * (part + 1) / parts);
+	}
+	/* per table, the sources in the order of the whole-batch backward, each
+	 * in batch order: a row's sum does not depend on the parts */
+	if (c->arch == BOTIFY_ARCH_TWO_TOWER) {
+		scatter_range(g->artist_emb, d->xi + E, 2 * E, b->artist, B, E, lo[3], hi[3]);
+		scatter_range(g->track_emb, d->xi, 2 * E, b->track, B, E, lo[2], hi[2]);
+		if (c->context_artist)
+			scatter_range(g->artist_emb, d->xc + 2 * E, XC, a->start_art, B, E, lo[3], hi[3]);
+		scatter_range(g->start_emb, d->xc + E, XC, b->start, B, E, lo[1], hi[1]);
+		scatter_range(g->user_emb, d->xc, XC, b->user, B, E, lo[0], hi[0]);
+		return;
+	}
+	scatter_range(g->track_emb, d->oi, E, b->track, B, E, lo[2], hi[2]);
+	if (c->arch == BOTIFY_ARCH_DOT) {
+		scatter_range(g->start_emb, d->oc, E, b->start, B, E, lo[1], hi[1]);
+		return;
+	}
+	scatter_range(g->start_emb, d->sb, E, b->start, B, E, lo[1], hi[1]);
+	scatter_range(g->user_emb, d->ub, E, b->user, B, E, lo[0], hi[0]);
+}
+
+void botify_tt_backward(botify_tt *m, botify_tt_acts *d, const botify_tt_acts *a,
+			const botify_tt_batch *b)
+{
+	botify_tt_backward_dense(m, &m->grads, d, a, b, (double)b->B);
+	botify_tt_scatter(m, d, a, b, 0, 1);
+}
+
+void botify_tt_point_dense(const botify_tt *m, float *block, botify_tt_params *g)
+{
+	float **ptrs[BOTIFY_TT_NTENSORS];
+	tensor_ptrs(g, ptrs);
+	size_t base = m->off[BOTIFY_TT_NEMB];
+	for (int i = 0; i < BOTIFY_TT_NTENSORS; i++)
+		*ptrs[i] = i >= BOTIFY_TT_NEMB && m->rows[i] && m->cols[i] ? block + m->off[i] - base
+									  : NULL;
 }
 
 const float *botify_tt_user_vector(const botify_tt *m, int64_t user)

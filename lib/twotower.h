@@ -161,9 +161,36 @@ void botify_tt_forward(const botify_tt *m, botify_tt_acts *a, const botify_tt_ba
 
 /* Backward of loss = mean over the batch of (pred - y)^2, after forward:
  * accumulates into m->grads (embedding tables: only the batch's rows).
- * d must be zeroed first (botify_tt_acts_zero). */
+ * d must be zeroed first (botify_tt_acts_zero). It is backward_dense then
+ * scatter over the whole batch. */
 void botify_tt_backward(botify_tt *m, botify_tt_acts *d, const botify_tt_acts *a,
 			const botify_tt_batch *b);
+
+/*
+ * The same backward in pieces, for training threads that each take some
+ * rows of a batch (lib/train.c): every piece reads the parameters and
+ * writes only its own rows and buffers, so pieces run concurrently.
+ */
+/* A view of rows [r0, r0 + n) of a: every buffer offset by r0 rows. It owns
+ * nothing (do not free it). */
+void botify_tt_acts_rows(const botify_tt *m, const botify_tt_acts *a, int r0, int n,
+			 botify_tt_acts *view);
+/* The backward of the B rows of b (a view's rows) for a loss whose mean is
+ * over n_total rows: zeroes d's rows, accumulates the dense layers'
+ * gradients into g (tensors 4.., e.g. from botify_tt_point_dense) and leaves
+ * the embedding inputs' gradients in d for botify_tt_scatter. */
+void botify_tt_backward_dense(const botify_tt *m, const botify_tt_params *g, botify_tt_acts *d,
+			      const botify_tt_acts *a, const botify_tt_batch *b, double n_total);
+/* Adds d's embedding gradients (the whole batch b, after backward_dense of
+ * every row) into m->grads, for the table rows of part `part` of `parts`
+ * (contiguous ranges of each table). Each row sums its contributions in a
+ * fixed order (per source, batch order), whatever the parts. */
+void botify_tt_scatter(botify_tt *m, const botify_tt_acts *d, const botify_tt_acts *a,
+		       const botify_tt_batch *b, int part, int parts);
+/* Points g's dense tensors into block, laid out as the parameter block from
+ * tensor BOTIFY_TT_NEMB on (n_params - off[BOTIFY_TT_NEMB] floats); its
+ * embedding tables are NULL. */
+void botify_tt_point_dense(const botify_tt *m, float *block, botify_tt_params *g);
 
 /*
  * Inference.

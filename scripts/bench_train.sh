@@ -6,13 +6,18 @@
 #   BOTIFY=/abs/path/to/botify scripts/bench_train.sh [WORKDIR]
 #
 # Env: THREADS (2), EPISODES (100000 sticky_artist sessions), RANDOM_EPISODES
-# (100000 random sessions: the issue's PyTorch reference trained on random +
-# sticky_artist logs), AB_EPISODES (2000), ARCHS ("two-tower dot sum hybrid"),
-# STICKY_RECIPE (the flags of the extra sticky-only two-tower).
-# Each arch is trained on the sticky log alone and on random + sticky; the
-# A/Bs use the two-tower trained on random + sticky (MODEL= to pick another)
-# and the sticky-only one trained with STICKY_RECIPE. Prints one markdown table per part; the logs and
-# models stay in WORKDIR (default: a temporary directory, removed).
+# (100000 random sessions), AB_EPISODES (2000), ARCHS ("two-tower dot sum
+# hybrid"), SCALING_RUNS (3 pairs of 1- and 2-thread runs; 0 skips that part),
+# SCALING_EPOCHS (3).
+# First the thread scaling: the default two-tower on random + sticky for
+# SCALING_EPOCHS epochs with --threads 1 and --threads 2, alternated
+# SCALING_RUNS times; each run's median epoch samples/s, the medians over runs
+# and their ratio, and whether the models are byte-identical. Then each arch
+# is trained on the sticky log alone (the defaults switch negatives on for it)
+# and on random + sticky; the A/Bs use the two-tower trained on random +
+# sticky (MODEL= to pick another) and the sticky-only one. Prints one
+# markdown table per part; the logs and models stay in WORKDIR (default: a
+# temporary directory, removed).
 set -eu
 : "${BOTIFY:?BOTIFY must point at the botify binary}"
 THREADS=${THREADS:-2}
@@ -47,6 +52,39 @@ row() { # arch data-label model-dir stderr-file
 		'{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, data, sps, $3, $4, $5, $6, $7 }'
 }
 
+SCALING_RUNS=${SCALING_RUNS:-3}
+SCALING_EPOCHS=${SCALING_EPOCHS:-3}
+if [ "$SCALING_RUNS" -gt 0 ]; then
+	echo
+	echo "### threads: two-tower defaults, random + sticky logs, $SCALING_EPOCHS epochs, $SCALING_RUNS paired runs"
+	echo
+	echo "| run | 1 thread samples/s | 2 threads samples/s | ratio |"
+	echo "|---|---:|---:|---:|"
+	: >"$W/scaling.1"
+	: >"$W/scaling.2"
+	for r in $(seq "$SCALING_RUNS"); do
+		for t in 1 2; do
+			echo "== scaling run $r, $t thread(s)" >&2
+			"$BOTIFY" train --log "$W/random.jsonl.gz" "$W/sticky.jsonl.gz" --model "$W/scale.$t" --threads "$t" \
+				--epochs "$SCALING_EPOCHS" --force >/dev/null 2>"$W/scale.$t.err"
+			median_sps "$W/scale.$t.err" >>"$W/scaling.$t"
+		done
+		a=$(tail -n 1 "$W/scaling.1")
+		b=$(tail -n 1 "$W/scaling.2")
+		echo "| $r | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }') |"
+	done
+	med() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+	a=$(med "$W/scaling.1")
+	b=$(med "$W/scaling.2")
+	same=identical
+	for f in "$W"/scale.1/*.npy; do
+		cmp -s "$f" "$W/scale.2/$(basename "$f")" || same=different
+	done
+	echo "| median | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }') |"
+	echo
+	echo "models of 1 and 2 threads: $same"
+fi
+
 echo
 echo "| arch | logs | samples/s (median) | test MSE | avg | rdm | best epoch | epochs |"
 echo "|------|------|-------------------:|---------:|----:|----:|-----------:|-------:|"
@@ -59,15 +97,6 @@ for arch in $ARCHS; do
 		row "$arch" "$data"
 	done
 done
-
-# Logs of sticky_artist alone never pair a start with another artist: the
-# model needs negatives and some more width to rank the catalog from them.
-STICKY_RECIPE=${STICKY_RECIPE:---negatives 1 --emb 64 --hidden 128 --out 64}
-echo "== train two-tower on sticky logs with: $STICKY_RECIPE" >&2
-# shellcheck disable=SC2086
-"$BOTIFY" train --log "$W/sticky.jsonl.gz" --model "$W/two-tower.sticky-recipe" --threads "$THREADS" --force \
-	$STICKY_RECIPE >"$W/two-tower.sticky-recipe.out" 2>"$W/two-tower.sticky-recipe.err"
-row two-tower sticky-recipe
 
 # nn against contextual (built from the same model's export) and sticky_artist
 ab() { # model-dir title
@@ -88,4 +117,4 @@ ab() { # model-dir title
 	done
 }
 ab "$W/${MODEL:-two-tower.mixed}" "${MODEL:-two-tower.mixed} (defaults; mixed = random + sticky_artist logs)"
-ab "$W/two-tower.sticky-recipe" "two-tower, sticky_artist logs only, $STICKY_RECIPE"
+ab "$W/two-tower.sticky" "two-tower, sticky_artist logs only, defaults (negatives switched on)"

@@ -7,15 +7,26 @@
  * artist in it.
  *
  *   check_torch_dump MODEL_DIR WORLD_DIR OUT_DIR
+ *
+ * It also hands scripts/torch_parity.py the training pairs botify reads from
+ * logs, so that PyTorch fits exactly the pairs a --split-out file indexes:
+ *
+ *   check_torch_dump --pairs WORLD_DIR|- OUT_DIR LOG...
+ *
+ * writes pairs.npy (n, 4) = user, start, track, time (ids < 2^24 are exact
+ * in float32), artist.npy (N,) and sizes.npy [U, N, A]; "-" is the built-in
+ * world.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "npy.h"
+#include "pairs.h"
 #include "rng.h"
 #include "twotower.h"
 #include "world.h"
+#include "worldgen.h"
 
 enum { B = 64 };
 
@@ -32,8 +43,47 @@ static int put(const char *dir, const char *name, const float *x, size_t ndim, s
 	return 0;
 }
 
+static int dump_pairs(const char *world_dir, const char *out, const char *const *logs, int n_logs)
+{
+	botify_world w = {0};
+	botify_pairs p = {0};
+	botify_err err = {0};
+	botify_worldgen_params wp;
+	botify_worldgen_defaults(&wp);
+	int rc = strcmp(world_dir, "-") ? botify_world_load(&w, world_dir, &err)
+					: botify_worldgen_generate(&w, &wp, &err);
+	if (rc != 0 || botify_pairs_read(&p, logs, n_logs, w.U, w.N, NULL, &err) != 0) {
+		fprintf(stderr, "check_torch_dump: %s\n", err.msg);
+		return 2;
+	}
+	float *rows = malloc((size_t)p.n * 4 * sizeof(float) + 1);
+	float *art = malloc((size_t)w.N * sizeof(float));
+	float sizes[3] = { (float)w.U, (float)w.N, (float)w.A };
+	if (!rows || !art) {
+		fprintf(stderr, "check_torch_dump: out of memory\n");
+		return 2;
+	}
+	for (int64_t i = 0; i < p.n; i++) {
+		rows[4 * i] = (float)p.user[i];
+		rows[4 * i + 1] = (float)p.start[i];
+		rows[4 * i + 2] = (float)p.track[i];
+		rows[4 * i + 3] = p.time[i];
+	}
+	for (int32_t t = 0; t < w.N; t++)
+		art[t] = (float)w.artist[t];
+	rc = put(out, "pairs", rows, 2, (size_t)p.n, 4) || put(out, "artist", art, 1, (size_t)w.N, 1) ||
+	     put(out, "sizes", sizes, 1, 3, 1);
+	free(rows);
+	free(art);
+	botify_pairs_free(&p);
+	botify_world_free(&w);
+	return rc ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 5 && !strcmp(argv[1], "--pairs"))
+		return dump_pairs(argv[2], argv[3], (const char *const *)argv + 4, argc - 4);
 	if (argc != 4) {
 		fprintf(stderr, "usage: check_torch_dump MODEL_DIR WORLD_DIR OUT_DIR\n");
 		return 2;

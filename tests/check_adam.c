@@ -71,12 +71,46 @@ START_TEST(row_step_touches_only_its_rows)
 }
 END_TEST
 
+/* The table step is the dense step over the rows, bit for bit, reading and
+ * zeroing only the gradients of the stamped rows. */
+START_TEST(table_step_is_the_dense_step_over_its_rows)
+{
+	enum { R = 7, E = 5 };
+	float p[R * E], g[R * E], m[R * E], v[R * E], p2[R * E], g2[R * E], m2[R * E], v2[R * E];
+	int64_t stamp[R] = { 4, 9, 9, 2, 9, 0, 9 };
+	for (int i = 0; i < R * E; i++) {
+		p[i] = p2[i] = 0.1f * (float)(i % 11) - 0.4f;
+		m[i] = m2[i] = 0.01f * (float)(i % 3);
+		v[i] = v2[i] = 0.001f * (float)(i % 4);
+		g[i] = g2[i] = stamp[i / E] == 9 ? 0.05f * (float)(i % 7) - 0.1f : 0.0f;
+	}
+	/* unstamped rows' g must not be read: poison them in the table copy */
+	for (int i = 0; i < R * E; i++)
+		if (stamp[i / E] != 9)
+			g2[i] = NAN;
+	botify_adam a;
+	botify_adam_init(&a, 1e-2f, 1e-2f);
+	botify_adam_begin_step(&a);
+	botify_adam_begin_step(&a);
+	botify_adam_step(&a, p, g, m, v, R * E);
+	botify_adam_step_table(&a, p2, g2, m2, v2, E, 0, 4, stamp, 9);
+	botify_adam_step_table(&a, p2, g2, m2, v2, E, 4, R, stamp, 9);
+	ck_assert(!memcmp(p, p2, sizeof(p)));
+	ck_assert(!memcmp(m, m2, sizeof(m)));
+	ck_assert(!memcmp(v, v2, sizeof(v)));
+	for (int i = 0; i < R * E; i++)
+		if (stamp[i / E] == 9)
+			ck_assert(g2[i] == 0.0f);
+}
+END_TEST
+
 Suite *adam_suite(void)
 {
 	Suite *s = suite_create("adam");
 	TCase *tc = tcase_create("adam");
 	tcase_add_test(tc, dense_step_matches_the_formula_bit_for_bit);
 	tcase_add_test(tc, row_step_touches_only_its_rows);
+	tcase_add_test(tc, table_step_is_the_dense_step_over_its_rows);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -25,6 +25,11 @@ expect_stderr 'interrupted: saving the best model so far'
 expect_stdout '\| interrupted \|$'
 expect_file "$T/m/config.json"
 grep -q '"stopped":[[:space:]]*"interrupted"' "$T/m/metrics.json" || fail "metrics.json does not say interrupted"
+best=$(sed -nE 's/.*"best_epoch":[[:space:]]*([0-9]+).*/\1/p' "$T/m/metrics.json" | head -n 1)
+epochs=$(sed -nE 's/.*"epochs":[[:space:]]*([0-9]+).*/\1/p' "$T/m/metrics.json" | head -n 1)
+[ -n "$best" ] && [ -n "$epochs" ] && [ "$best" -ge 1 ] && [ "$best" -le "$epochs" ] ||
+	fail "best_epoch $best outside [1, epochs $epochs]"
+grep -q '"partial":[[:space:]]*true' "$T/m/metrics.json" || fail "the interrupted epoch is not marked partial"
 ls "$T" | grep -q '\.tmp\.' && fail "a temporary directory was left behind"
 
 check "the saved model exports"
