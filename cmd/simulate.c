@@ -19,7 +19,9 @@ static const struct flag_doc doc = {
 		"experiment) and prints, per arm, mean tracks and listen time per session with\n"
 		"their standard errors. Tracks and time count the session's first track, as the\n"
 		"A/B analysis of the log does (the original simulator's 'reward' is time - 1 and\n"
-		"its 'steps' are tracks - 1). The same seed gives the same log for any --threads.",
+		"its 'steps' are tracks - 1). The same seed gives the same log for any --threads.\n"
+		"The interests' nearest tracks are cached in $XDG_CACHE_HOME/botify (default\n"
+		"~/.cache/botify); stderr says when a run took them from there.",
 	.extra =
 		"recommenders (SPEC is NAME[:key=value,...]):\n"
 		"  random                                  a uniform track\n"

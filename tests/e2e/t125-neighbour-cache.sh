@@ -104,8 +104,10 @@ expect_stderr 'warning: no neighbour cache'
 rm -f "$C"
 
 check "SIGINT during a long neighbour search: exit 130 within a second, nothing left behind"
-"$BOTIFY" datagen --out "$T/big" --users 60000 --seed 2 >/dev/null || fail "datagen failed"
-"$BOTIFY" simulate --world "$T/big" --episodes 10000000 --recommender random --threads 1 --progress \
+# the built-in world (nothing to load) with 100 neighbours per interest: a
+# search of several seconds over its 11 743 interests
+printf '{"interest_neighbours": 100}\n' >"$T/k100.json"
+"$BOTIFY" simulate --episodes 2000000 --config "$T/k100.json" --recommender random --threads 1 --progress \
 	--log "$T/int.jsonl" >"$OUT" 2>"$ERR" &
 pid=$!
 for _ in $(seq 200); do
