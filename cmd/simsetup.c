@@ -137,7 +137,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		cache_load(s, o->progress_label, cache_path, sizeof(cache_path), hex, &cached);
 	if (botify_simrun_prepare(&s->sim, o->episodes, (int)o->threads, &botify_interrupted, err) != 0)
 		return -1;
-	if (cached)
+	if (cached && botify_dist_rank() == 0) /* one line per job, not per rank */
 		fprintf(stderr, "%s: interest neighbours from the cache %s (%lld interests%s)\n",
 			o->progress_label, cache_path, (long long)cached,
 			s->sim.nb_rows > cached ? ", the new ones added" : "");
