@@ -113,9 +113,8 @@ static int run(int argc, char **argv)
 	}
 	const char *name = argv[1];
 	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
-		printf("botify %s (commit %s%s%s)\n", BOTIFY_VERSION, BOTIFY_COMMIT,
-		       botify_dist_library() ? ", MPI: " : ", without MPI",
-		       botify_dist_library() ? botify_dist_library() : "");
+		printf("botify %s (commit %s)\n", BOTIFY_VERSION, BOTIFY_COMMIT);
+		printf("MPI: %s\n", botify_dist_library() ? botify_dist_library() : "not compiled in");
 		return finish_stdout(BOTIFY_EXIT_OK);
 	}
 	if (!strcmp(name, "--help-man") && argc == 2)

@@ -8,7 +8,7 @@
 #   BOTIFY=build/mpi/botify [NP=2] [EPISODES=200000] [REC=sticky_artist] scripts/bench_mpi.sh
 set -eu
 : "${BOTIFY:?BOTIFY must point at an MPI build of botify (make MPI=1 B=build/mpi)}"
-"$BOTIFY" --version | grep -q 'MPI: ' || { echo "$BOTIFY is not built with MPI" >&2; exit 2; }
+"$BOTIFY" --version | grep -q '^MPI: .*MPI' || { echo "$BOTIFY is not built with MPI" >&2; exit 2; }
 NP=${NP:-2}
 RUNS=${RUNS:-3}
 EPISODES=${EPISODES:-200000}

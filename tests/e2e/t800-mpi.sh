@@ -18,9 +18,9 @@ table() { grep '^|' "$1"; }
 
 check "the MPI build says so in --version, the default build says it has none"
 expect_exit 0 "$MPIBOT" --version
-expect_stdout 'MPI: Open MPI'
+expect_stdout '^MPI: Open MPI'
 expect_exit 0 "$BOTIFY" --version
-expect_stdout 'without MPI'
+expect_stdout '^MPI: not compiled in$'
 
 SIM=(simulate --episodes 1500 --experiment AB --arms C=random,T1=sticky_artist --seed 11)
 check "one process without MPI: the reference log and table"
