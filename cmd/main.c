@@ -97,7 +97,10 @@ int main(int argc, char **argv)
 	}
 	int rc = run(argc, argv);
 	if (rc != BOTIFY_EXIT_OK && rc != BOTIFY_EXIT_CHECK) {
-		if (botify_dist_handed_over()) /* rank 0 reports it, cleans up, ends the job */
+		/* rank 0 reports it, removes its temporary files and ends the job:
+		 * ending it from here could kill rank 0 before it has cleaned up.
+		 * Ctrl-C of mpirun interrupts every rank alike. */
+		if (botify_dist_handed_over() || (botify_dist_rank() != 0 && rc >= 128))
 			botify_dist_await_abort(rc, 60);
 		botify_dist_abort(rc);
 	}
