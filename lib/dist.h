@@ -41,6 +41,11 @@ int botify_dist_bcast_int(int *v, botify_err *err);
  * rather than end the job itself before rank 0 has cleaned up. */
 void botify_dist_set_handed_over(void);
 int botify_dist_handed_over(void);
+/* NEEDSWORK: only the episode loop hands failures over. A rank other than 0
+ * that fails after rank 0 has opened its log but before the loop (memory
+ * running out in its neighbour search) ends the job itself, which may kill
+ * rank 0 before it removes its temporary log; an error flag reduced across
+ * ranks at the end of the set-up would close that window. */
 
 /* Waits for rank 0 to end the job, and ends it with code if it has not
  * within timeout seconds. Returns at once in a job of one. */

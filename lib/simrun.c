@@ -191,7 +191,6 @@ static void drain_writes(struct run *r)
 		int rc = write_chunk(r, sl, &err);
 		pthread_mutex_lock(&r->mu);
 		if (rc != 0) {
-			r->send_failed = !r->failed;
 			fail_run(r, &err);
 			break;
 		}
@@ -310,10 +309,12 @@ static void send_chunks(struct run *r)
 		struct chunk_head h = { .chunk = global_chunk(r, j), .n_rows = (int64_t)sl->rows.n };
 		memset(&h.err, 0, sizeof(h.err));
 		memcpy(h.stats, sl->stats, sizeof(h.stats));
-		int rc = botify_dist_send(0, &h, sizeof(h), r->o->stop, &r->cancel, &err);
+		/* not cancelled by a worker's failure: a send left half done would
+		 * read the rows after they are freed; rank 0 takes it, then the error */
+		int rc = botify_dist_send(0, &h, sizeof(h), r->o->stop, NULL, &err);
 		if (rc == 0 && sl->rows.n)
 			rc = botify_dist_send(0, sl->rows.ev, sl->rows.n * sizeof(botify_event), r->o->stop,
-					      &r->cancel, &err);
+					      NULL, &err);
 		pthread_mutex_lock(&r->mu);
 		if (rc != 0) {
 			r->send_failed = !r->failed;
