@@ -20,6 +20,13 @@ ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 INSTALL  ?= install
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ilib
+# MPI=1: build with Open MPI (mpicc; Debian: libopenmpi-dev openmpi-bin) so
+# that simulate and ab split their work over the ranks of mpirun or srun
+# (docs/scale.md). Keep it in its own build dir: make MPI=1 B=build/mpi
+ifeq ($(MPI),1)
+CC       := mpicc
+CPPFLAGS += -DBOTIFY_MPI
+endif
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # OpenBLAS ships a .pc on Debian; fall back to -lopenblas once where it does not.
@@ -59,7 +66,7 @@ BOTIFY    := $(B)/botify
 CHECK_BIN := $(B)/check_botify
 
 .PHONY: all test unit e2e asan bench demo deps clean help fuzz check-torch dev man completions \
-	install uninstall FORCE calibrate-ab paired-gain torch-parity
+	install uninstall FORCE calibrate-ab paired-gain torch-parity bench-mpi
 
 all: $(BOTIFY) ## build the botify binary (and ./botify for the default build)
 ifeq ($(B),build)
@@ -126,6 +133,10 @@ asan: ## the whole test suite under ASan+UBSan, in its own build dir
 
 bench: all ## benchmarks: simulator, ab, train (medians of several runs)
 	BOTIFY=$(abspath $(BOTIFY)) scripts/bench.sh
+
+bench-mpi: ## simulate on 1 and 2 MPI ranks: speed-up and efficiency (builds MPI=1 in build/mpi)
+	$(MAKE) MPI=1 B=build/mpi build/mpi/botify
+	BOTIFY=$(abspath build/mpi/botify) scripts/bench_mpi.sh
 
 calibrate-ab: all ## the A/B calibration battery: false positives and coverage (minutes)
 	BOTIFY=$(abspath $(BOTIFY)) scripts/calibrate_ab.sh --svg calibration-ab/calibration.svg

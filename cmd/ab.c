@@ -20,6 +20,7 @@
 #include "ab.h"
 #include "abgate.h"
 #include "cmd.h"
+#include "dist.h"
 #include "flags.h"
 #include "forestplot.h"
 #include "simsetup.h"
@@ -769,8 +770,12 @@ int cmd_ab(int argc, char **argv)
 		if (capped)
 			fprintf(stderr, "botify: ab: note: %lld sessions reached the step cap and were cut\n",
 				(long long)capped);
-	} else if (read_logs(&ab, &o, &err) != 0) {
+	} else if (botify_dist_rank() == 0 && read_logs(&ab, &o, &err) != 0) {
 		goto fail;
+	}
+	if (botify_dist_rank() != 0) { /* rank 0 has every row, and reports */
+		exit_code = BOTIFY_EXIT_OK;
+		goto out;
 	}
 	if (botify_ab_analyze(&ab, control, treatments, n_treatments, &ao, res, &err) != 0)
 		goto fail;

@@ -14,6 +14,7 @@
 
 #include "cmd.h"
 #include "completion.h"
+#include "dist.h"
 #include "flags.h"
 
 #ifndef BOTIFY_COMMIT
@@ -77,7 +78,37 @@ static int finish_stdout(int rc)
 	return rc;
 }
 
+static int run(int argc, char **argv);
+
+/* Under mpirun every rank runs the command; rank 0 alone prints results.
+ * A rank that fails ends the whole job, which could otherwise wait forever
+ * for it; a requested check that failed (exit 1) is a result, not a failure. */
 int main(int argc, char **argv)
+{
+	botify_err err = {0};
+	if (botify_dist_init(&argc, &argv, &err) != 0) {
+		fprintf(stderr, "botify: %s\n", err.msg);
+		botify_dist_abort(BOTIFY_EXIT_USAGE);
+		return BOTIFY_EXIT_USAGE;
+	}
+	if (botify_dist_rank() != 0 && !freopen("/dev/null", "w", stdout)) {
+		fprintf(stderr, "botify: rank %d: /dev/null: %s\n", botify_dist_rank(), strerror(errno));
+		botify_dist_abort(BOTIFY_EXIT_USAGE);
+	}
+	int rc = run(argc, argv);
+	if (rc != BOTIFY_EXIT_OK && rc != BOTIFY_EXIT_CHECK) {
+		/* rank 0 reports it, removes its temporary files and ends the job:
+		 * ending it from here could kill rank 0 before it has cleaned up.
+		 * Ctrl-C of mpirun interrupts every rank alike. */
+		if (botify_dist_handed_over() || (botify_dist_rank() != 0 && rc >= 128))
+			botify_dist_await_abort(rc, 60);
+		botify_dist_abort(rc);
+	}
+	botify_dist_finalize();
+	return rc;
+}
+
+static int run(int argc, char **argv)
 {
 	if (argc < 2) {
 		list_commands(stderr);
@@ -86,6 +117,7 @@ int main(int argc, char **argv)
 	const char *name = argv[1];
 	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
 		printf("botify %s (commit %s)\n", BOTIFY_VERSION, BOTIFY_COMMIT);
+		printf("MPI: %s\n", botify_dist_library() ? botify_dist_library() : "not compiled in");
 		return finish_stdout(BOTIFY_EXIT_OK);
 	}
 	if (!strcmp(name, "--help-man") && argc == 2)
@@ -117,5 +149,10 @@ int main(int argc, char **argv)
 		return unknown_command("", name);
 	if (argc == 3 && !strcmp(argv[2], "--help-man"))
 		return finish_stdout(man_command_page(c));
+	if (botify_dist_size() > 1 && strcmp(c->name, "simulate") && strcmp(c->name, "ab")) {
+		fprintf(stderr, "botify %s: runs as one process, not %d MPI ranks (simulate and ab use "
+			"several; see docs/scale.md)\n", c->name, botify_dist_size());
+		return BOTIFY_EXIT_USAGE;
+	}
 	return finish_stdout(c->fn(argc - 1, argv + 1));
 }

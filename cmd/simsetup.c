@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "dist.h"
 #include "nbcache.h"
 
 struct progress_ctx {
@@ -120,7 +121,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		return -1;
 	/* open the log first: refusing an existing one should not wait for the
 	 * neighbour search */
-	if (o->log_path) {
+	if (o->log_path && botify_dist_rank() == 0) { /* rank 0 writes the whole log */
 		if (botify_outfile_open(&s->log, o->log_path, o->force, err) != 0)
 			return -1;
 		s->log_open = 1;
@@ -134,15 +135,16 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 	int64_t cached = 0;
 	if (!o->no_cache)
 		cache_load(s, o->progress_label, cache_path, sizeof(cache_path), hex, &cached);
-	if (botify_sim_prepare_until(&s->sim, o->episodes, (int)o->threads, &botify_interrupted, err) != 0)
+	if (botify_simrun_prepare(&s->sim, o->episodes, (int)o->threads, &botify_interrupted, err) != 0)
 		return -1;
-	/* said after the run, so that an error stays the only line of a failed one */
-	if (cached)
+	/* said after the run, so that an error stays the only line of a failed
+	 * one; by rank 0 only, one line per job */
+	if (cached && botify_dist_rank() == 0)
 		snprintf(s->cache_note, sizeof(s->cache_note),
 			 "%s: interest neighbours from the cache %s (%lld interests%s)\n",
 			 o->progress_label, cache_path, (long long)cached,
 			 s->sim.nb_rows > cached ? ", the new ones added" : "");
-	if (cache_path[0] && s->sim.nb_rows > cached) {
+	if (cache_path[0] && s->sim.nb_rows > cached && botify_dist_rank() == 0) {
 		botify_err e = {0};
 		if (botify_nbcache_save(&s->sim, cache_path, hex, &e) != 0)
 			fprintf(stderr, "warning: %s: neighbour cache not written: %s\n", o->progress_label, e.msg);
@@ -152,7 +154,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		.episodes = o->episodes,
 		.threads = (int)o->threads,
 		.recs = rec_ptrs,
-		.log = o->log_path ? &s->log : NULL,
+		.log = s->log_open ? &s->log : NULL,
 		.measure_latency = o->measure_latency,
 		.on_rows = o->on_rows,
 		.rows_ctx = o->rows_ctx,

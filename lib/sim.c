@@ -90,10 +90,21 @@ int botify_sim_prepare(botify_sim *s, int64_t episodes, int threads, botify_err 
 int botify_sim_prepare_until(botify_sim *s, int64_t episodes, int threads,
 			     volatile sig_atomic_t *stop, botify_err *err)
 {
+	return botify_sim_prepare_part(s, episodes, episodes > 0 ? episodes : 1, 0, 1, threads, stop,
+				       err);
+}
+
+int botify_sim_prepare_part(botify_sim *s, int64_t episodes, int64_t chunk, int part, int parts,
+			    int threads, volatile sig_atomic_t *stop, botify_err *err)
+{
 	const botify_world *w = s->world;
 	int64_t rows = s->nb_rows, first_new = rows;
 	/* mark the interests these episodes need that are not prepared yet */
 	for (int64_t i = 0; i < episodes; i++) {
+		if ((i / chunk) % parts != part) {
+			i += chunk - 1 - i % chunk; /* to the end of this chunk */
+			continue;
+		}
 		botify_rng ru;
 		int32_t user, interest;
 		if ((i & 0xffff) == 0 && stop && *stop) {

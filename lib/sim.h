@@ -77,6 +77,10 @@ int botify_sim_prepare(botify_sim *s, int64_t episodes, int threads, botify_err 
  * (stop may be NULL); a stopped or failed call prepares nothing. */
 int botify_sim_prepare_until(botify_sim *s, int64_t episodes, int threads,
 			     volatile sig_atomic_t *stop, botify_err *err);
+/* The same for the episodes of chunks part, part + parts, part + 2 parts...
+ * of chunk episodes each: what one of parts ranks simulates. */
+int botify_sim_prepare_part(botify_sim *s, int64_t episodes, int64_t chunk, int part, int parts,
+			    int threads, volatile sig_atomic_t *stop, botify_err *err);
 
 /* Per-thread scratch: the session history and each arm's recommender state. */
 typedef struct botify_sim_worker {

@@ -9,8 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
+
 enum { CHUNK_EPISODES = 256, SLOTS_PER_THREAD = 4, MAX_THREADS = 256 };
-enum { SLOT_FREE, SLOT_SIMULATING, SLOT_SIMULATED, SLOT_FORMATTING, SLOT_FORMATTED };
+/* SLOT_REMOTE: on rank 0 of several, a chunk another rank simulates, whose
+ * rows the receiving thread is waiting for */
+enum { SLOT_FREE, SLOT_SIMULATING, SLOT_REMOTE, SLOT_SIMULATED, SLOT_FORMATTING, SLOT_FORMATTED };
+
+/* What a rank sends rank 0 for each chunk it simulated, then the rows; or,
+ * with chunk -1, its failure: rank 0 then ends the run with that error,
+ * removing its temporary files before it ends the job. */
+struct chunk_head {
+	int64_t chunk;
+	int64_t n_rows;
+	botify_arm_stats stats[BOTIFY_MAX_ARMS];
+	botify_err err;
+};
 
 struct slot {
 	int64_t chunk;
@@ -41,13 +55,26 @@ struct run {
 	int failed;
 	botify_err err;
 	int need_rows;
+	/* Several ranks: chunk c belongs to rank c % size. Rank 0 runs the
+	 * whole pipeline over every chunk, taking other ranks' chunks from the
+	 * network; another rank's slots hold only its own chunks, numbered
+	 * locally (local j is chunk j * size + rank), and go to rank 0 unformatted. */
+	int rank, size;
+	volatile sig_atomic_t cancel; /* r->failed, for the thread waiting on another rank */
+	int send_failed;
 };
+
+static int64_t global_chunk(const struct run *r, int64_t local)
+{
+	return r->rank == 0 ? local : local * r->size + r->rank;
+}
 
 static void fail_run(struct run *r, const botify_err *err)
 {
 	if (!r->failed) {
 		r->failed = 1;
 		r->err = *err;
+		r->cancel = 1;
 	}
 	pthread_cond_broadcast(&r->cv);
 }
@@ -55,7 +82,7 @@ static void fail_run(struct run *r, const botify_err *err)
 static int simulate_chunk(struct run *r, botify_sim_worker *wk, struct slot *sl, botify_err *err)
 {
 	const botify_simrun_opts *o = r->o;
-	int64_t lo = sl->chunk * CHUNK_EPISODES, hi = lo + CHUNK_EPISODES;
+	int64_t lo = global_chunk(r, sl->chunk) * CHUNK_EPISODES, hi = lo + CHUNK_EPISODES;
 	if (hi > o->episodes)
 		hi = o->episodes;
 	sl->rows.n = 0;
@@ -178,6 +205,8 @@ static void drain_writes(struct run *r)
  * are all simulated. */
 static void assign_offsets(struct run *r)
 {
+	if (r->rank != 0)
+		return; /* rank 0 gives every row its timestamp */
 	while (r->next_offset < r->n_chunks) {
 		struct slot *sl = &r->slots[r->next_offset % r->n_slots];
 		if (sl->chunk != r->next_offset || sl->state < SLOT_SIMULATED)
@@ -237,6 +266,11 @@ static void *worker(void *arg)
 		if (r->next_sim < r->n_chunks && r->next_sim < r->next_write + r->n_slots) {
 			struct slot *sl = &r->slots[r->next_sim % r->n_slots];
 			sl->chunk = r->next_sim++;
+			if (r->rank == 0 && sl->chunk % r->size != 0) {
+				sl->state = SLOT_REMOTE;
+				pthread_cond_broadcast(&r->cv);
+				continue;
+			}
 			sl->state = SLOT_SIMULATING;
 			pthread_mutex_unlock(&r->mu);
 			int rc = simulate_chunk(r, &wk, sl, &err);
@@ -260,6 +294,118 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Another rank: sends its chunks to rank 0 in order as they are simulated. */
+static void send_chunks(struct run *r)
+{
+	botify_err err = {0};
+	pthread_mutex_lock(&r->mu);
+	for (int64_t j = 0; j < r->n_chunks && !r->failed; j++) {
+		struct slot *sl = &r->slots[j % r->n_slots];
+		while (!r->failed && !(sl->chunk == j && sl->state == SLOT_SIMULATED))
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->failed)
+			break;
+		pthread_mutex_unlock(&r->mu);
+		struct chunk_head h = { .chunk = global_chunk(r, j), .n_rows = (int64_t)sl->rows.n };
+		memset(&h.err, 0, sizeof(h.err));
+		memcpy(h.stats, sl->stats, sizeof(h.stats));
+		/* not cancelled by a worker's failure: a send left half done would
+		 * read the rows after they are freed; rank 0 takes it, then the error */
+		int rc = botify_dist_send(0, &h, sizeof(h), r->o->stop, NULL, &err);
+		if (rc == 0 && sl->rows.n)
+			rc = botify_dist_send(0, sl->rows.ev, sl->rows.n * sizeof(botify_event), r->o->stop,
+					      NULL, &err);
+		pthread_mutex_lock(&r->mu);
+		if (rc != 0) {
+			r->send_failed = !r->failed;
+			fail_run(r, &err);
+			break;
+		}
+		sl->state = SLOT_FREE;
+		r->next_write++;
+		pthread_cond_broadcast(&r->cv);
+	}
+	/* a worker's failure goes to rank 0, which is waiting for this rank's
+	 * next chunk; a failed send (the job is ending) has nobody to tell */
+	if (r->failed && !r->send_failed) {
+		struct chunk_head h = { .chunk = -1, .err = r->err };
+		memset(h.stats, 0, sizeof(h.stats));
+		pthread_mutex_unlock(&r->mu);
+		botify_err e = {0};
+		if (botify_dist_send(0, &h, sizeof(h), r->o->stop, NULL, &e) == 0)
+			botify_dist_set_handed_over();
+		pthread_mutex_lock(&r->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+static int recv_chunk(struct run *r, struct slot *sl, botify_err *err)
+{
+	int src = (int)(sl->chunk % r->size);
+	struct chunk_head h;
+	if (botify_dist_recv(src, &h, sizeof(h), r->o->stop, &r->cancel, err) != 0)
+		return -1;
+	if (h.chunk == -1) {
+		h.err.msg[sizeof(h.err.msg) - 1] = 0;
+		*err = h.err;
+		botify_err_prefix(err, "rank %d", src);
+		return -1;
+	}
+	if (h.chunk != sl->chunk || h.n_rows < 0 || (h.n_rows && !r->need_rows))
+		return botify_fail(err, BOTIFY_ERUNTIME, "rank %d sent chunk %lld (%lld rows) where "
+				   "chunk %lld was due", src, (long long)h.chunk, (long long)h.n_rows,
+				   (long long)sl->chunk);
+	if ((size_t)h.n_rows > sl->rows.cap) {
+		botify_event *ev = botify_realloc(sl->rows.ev, (size_t)h.n_rows, sizeof(botify_event),
+						  "chunk rows", err);
+		if (!ev)
+			return -1;
+		sl->rows.ev = ev;
+		sl->rows.cap = (size_t)h.n_rows;
+	}
+	sl->rows.n = (size_t)h.n_rows;
+	memcpy(sl->stats, h.stats, sizeof(sl->stats));
+	if (h.n_rows && botify_dist_recv(src, sl->rows.ev, sl->rows.n * sizeof(botify_event),
+					 r->o->stop, &r->cancel, err) != 0)
+		return -1;
+	return 0;
+}
+
+/* Rank 0 of several: takes the other ranks' chunks in chunk order (each
+ * rank sends its own in order, so every receive is the one due next). */
+static void recv_chunks(struct run *r)
+{
+	botify_err err = {0};
+	pthread_mutex_lock(&r->mu);
+	for (int64_t c = 0; c < r->n_chunks && !r->failed; c++) {
+		if (c % r->size == 0)
+			continue;
+		struct slot *sl = &r->slots[c % r->n_slots];
+		while (!r->failed && !(sl->chunk == c && sl->state == SLOT_REMOTE))
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->failed)
+			break;
+		pthread_mutex_unlock(&r->mu);
+		int rc = recv_chunk(r, sl, &err);
+		pthread_mutex_lock(&r->mu);
+		if (rc != 0) {
+			fail_run(r, &err);
+			break;
+		}
+		sl->state = SLOT_SIMULATED;
+		assign_offsets(r);
+		pthread_cond_broadcast(&r->cv);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+int botify_simrun_prepare(botify_sim *s, int64_t episodes, int threads,
+			  volatile sig_atomic_t *stop, botify_err *err)
+{
+	return botify_sim_prepare_part(s, episodes, CHUNK_EPISODES, botify_dist_rank(),
+				       botify_dist_size(), threads, stop, err);
+}
+
 int botify_simrun(const botify_sim *s, const botify_simrun_opts *o, botify_simrun_result *res,
 		  botify_err *err)
 {
@@ -270,7 +416,15 @@ int botify_simrun(const botify_sim *s, const botify_simrun_opts *o, botify_simru
 		.n_chunks = (o->episodes + CHUNK_EPISODES - 1) / CHUNK_EPISODES,
 		.ts_next = BOTIFY_TIMESTAMP_BASE + s->day * BOTIFY_MS_PER_DAY,
 		.need_rows = o->log || o->on_rows,
+		.rank = botify_dist_rank(),
+		.size = botify_dist_size(),
 	};
+	/* only rank 0 writes the log or reads the rows: the others learn
+	 * whether to keep rows from it */
+	if (botify_dist_bcast_int(&r.need_rows, err) != 0)
+		return -1;
+	if (r.rank > 0)
+		r.n_chunks = r.n_chunks > r.rank ? (r.n_chunks - r.rank + r.size - 1) / r.size : 0;
 	if (r.n_chunks == 0)
 		return 0;
 	if (threads > r.n_chunks)
@@ -287,12 +441,21 @@ int botify_simrun(const botify_sim *s, const botify_simrun_opts *o, botify_simru
 	pthread_t tid[MAX_THREADS];
 	struct worker_arg arg = { &r };
 	int started = 0;
-	for (int t = 1; t < threads; t++) {
+	/* with several ranks this thread talks to the others (MPI is called
+	 * from one thread only) and `threads` workers simulate */
+	for (int t = r.size > 1 ? 0 : 1; t < threads; t++) {
 		if (pthread_create(&tid[started], NULL, worker, &arg) != 0)
 			break; /* fewer threads is slower, not wrong */
 		started++;
 	}
-	worker(&arg);
+	if (r.size == 1)
+		worker(&arg);
+	else if (started == 0)
+		fail_run(&r, &(botify_err){ .code = BOTIFY_ERUNTIME, .msg = "cannot start a thread" });
+	else if (r.rank == 0)
+		recv_chunks(&r);
+	else
+		send_chunks(&r);
 	for (int t = 0; t < started; t++)
 		pthread_join(tid[t], NULL);
 

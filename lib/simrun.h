@@ -8,6 +8,12 @@
  * the day's base) and are formatted, and compressed for .gz logs, by
  * whichever thread is free; a single writer then emits chunks strictly in
  * order. Statistics are merged in chunk order too, so sums are bit-identical.
+ *
+ * In a job of several ranks (dist.h), chunk c is simulated by rank c % size;
+ * the others send their chunks' rows and statistics to rank 0, which
+ * timestamps, formats, writes and merges every chunk in order as above: the
+ * log, the statistics and on_rows are those of one process. Only rank 0's
+ * result and callbacks mean anything.
  */
 #ifndef BOTIFY_SIMRUN_H
 #define BOTIFY_SIMRUN_H
@@ -54,6 +60,11 @@ typedef struct botify_simrun_result {
 /* Runs episodes [0, o->episodes) of s (prepared with botify_sim_prepare). */
 int botify_simrun(const botify_sim *s, const botify_simrun_opts *o, botify_simrun_result *res,
 		  botify_err *err);
+
+/* Prepares the interest neighbours of the episodes of [0, episodes) this
+ * rank simulates (all of them in a job of one), as botify_sim_prepare_until. */
+int botify_simrun_prepare(botify_sim *s, int64_t episodes, int threads,
+			  volatile sig_atomic_t *stop, botify_err *err);
 
 /* Mean and standard error of the mean of a sum/sum-of-squares pair. */
 void botify_mean_sem(double sum, double sq, int64_t n, double *mean, double *sem);

@@ -1,0 +1,223 @@
+/*
+ * dist.c - the job's ranks: Open MPI when built with BOTIFY_MPI, otherwise
+ * a job of one process.
+ */
+#include "dist.h"
+
+static int g_handed_over;
+
+void botify_dist_set_handed_over(void)
+{
+	g_handed_over = 1;
+}
+
+int botify_dist_handed_over(void)
+{
+	return g_handed_over;
+}
+
+#ifdef BOTIFY_MPI
+
+#include <limits.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <time.h>
+
+enum { TAG_DATA = 1 };
+
+static int g_rank, g_size = 1, g_up;
+static char g_library[MPI_MAX_LIBRARY_VERSION_STRING + 1];
+
+int botify_dist_init(int *argc, char ***argv, botify_err *err)
+{
+	int provided = 0;
+	if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+		return botify_fail(err, BOTIFY_ERUNTIME, "MPI_Init_thread failed");
+	g_up = 1;
+	if (provided < MPI_THREAD_FUNNELED)
+		return botify_fail(err, BOTIFY_ERUNTIME, "the MPI library does not allow threads");
+	MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+	MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+	return 0;
+}
+
+void botify_dist_finalize(void)
+{
+	if (g_up)
+		MPI_Finalize();
+	g_up = 0;
+}
+
+void botify_dist_abort(int code)
+{
+	if (g_up && g_size > 1)
+		MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+void botify_dist_await_abort(int code, int timeout)
+{
+	if (!g_up || g_size < 2)
+		return;
+	const struct timespec nap = { 0, 100000000 };
+	for (int i = 0; i < timeout * 10; i++)
+		nanosleep(&nap, NULL);
+	MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+int botify_dist_rank(void)
+{
+	return g_rank;
+}
+
+int botify_dist_size(void)
+{
+	return g_size;
+}
+
+const char *botify_dist_library(void)
+{
+	if (!g_library[0]) {
+		int len = 0;
+		char v[MPI_MAX_LIBRARY_VERSION_STRING];
+		MPI_Get_library_version(v, &len);
+		/* the first line, without the build details that follow a comma */
+		int n = 0;
+		while (n < len && v[n] && v[n] != '\n' && v[n] != ',')
+			n++;
+		snprintf(g_library, sizeof(g_library), "%.*s", n, v);
+	}
+	return g_library;
+}
+
+int botify_dist_bcast_int(int *v, botify_err *err)
+{
+	if (g_size > 1 && MPI_Bcast(v, 1, MPI_INT, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+		return botify_fail(err, BOTIFY_ERUNTIME, "MPI_Bcast failed");
+	return 0;
+}
+
+/* Waits for req, sleeping 100 us between tests: a blocking wait spins a
+ * core that the rank's simulating threads need. */
+static int wait_req(MPI_Request *req, volatile sig_atomic_t *stop, volatile sig_atomic_t *cancel,
+		    const char *what, botify_err *err)
+{
+	const struct timespec nap = { 0, 100000 };
+	for (;;) {
+		int done = 0;
+		if (MPI_Test(req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+			return botify_fail(err, BOTIFY_ERUNTIME, "MPI %s failed", what);
+		if (done)
+			return 0;
+		if (stop && *stop) {
+			/* the job ends right after; the request is left to MPI_Abort */
+			return botify_fail(err, BOTIFY_EINTR, "interrupted");
+		}
+		if (cancel && *cancel)
+			return botify_fail(err, BOTIFY_ERUNTIME, "MPI %s cancelled", what);
+		nanosleep(&nap, NULL);
+	}
+}
+
+int botify_dist_send(int dest, const void *buf, size_t len, volatile sig_atomic_t *stop,
+		     volatile sig_atomic_t *cancel, botify_err *err)
+{
+	const char *p = buf;
+	do { /* MPI counts are ints: big buffers go in pieces */
+		int n = len > INT_MAX ? INT_MAX : (int)len;
+		MPI_Request req;
+		if (MPI_Isend(p, n, MPI_BYTE, dest, TAG_DATA, MPI_COMM_WORLD, &req) != MPI_SUCCESS)
+			return botify_fail(err, BOTIFY_ERUNTIME, "MPI send to rank %d failed", dest);
+		if (wait_req(&req, stop, cancel, "send", err) != 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	} while (len > 0);
+	return 0;
+}
+
+int botify_dist_recv(int src, void *buf, size_t len, volatile sig_atomic_t *stop,
+		     volatile sig_atomic_t *cancel, botify_err *err)
+{
+	char *p = buf;
+	do {
+		int n = len > INT_MAX ? INT_MAX : (int)len;
+		MPI_Request req;
+		if (MPI_Irecv(p, n, MPI_BYTE, src, TAG_DATA, MPI_COMM_WORLD, &req) != MPI_SUCCESS)
+			return botify_fail(err, BOTIFY_ERUNTIME, "MPI receive from rank %d failed", src);
+		if (wait_req(&req, stop, cancel, "receive", err) != 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	} while (len > 0);
+	return 0;
+}
+
+#else /* a job of one process */
+
+int botify_dist_init(int *argc, char ***argv, botify_err *err)
+{
+	(void)argc;
+	(void)argv;
+	(void)err;
+	return 0;
+}
+
+void botify_dist_finalize(void)
+{
+}
+
+void botify_dist_abort(int code)
+{
+	(void)code;
+}
+
+void botify_dist_await_abort(int code, int timeout)
+{
+	(void)code;
+	(void)timeout;
+}
+
+int botify_dist_rank(void)
+{
+	return 0;
+}
+
+int botify_dist_size(void)
+{
+	return 1;
+}
+
+const char *botify_dist_library(void)
+{
+	return NULL;
+}
+
+int botify_dist_bcast_int(int *v, botify_err *err)
+{
+	(void)v;
+	(void)err;
+	return 0;
+}
+
+/* A job of one has no other rank to talk to: a caller that asks is wrong. */
+int botify_dist_send(int dest, const void *buf, size_t len, volatile sig_atomic_t *stop,
+		     volatile sig_atomic_t *cancel, botify_err *err)
+{
+	(void)buf;
+	(void)len;
+	(void)stop;
+	(void)cancel;
+	return botify_fail(err, BOTIFY_EINVAL, "no rank %d: botify was built without MPI", dest);
+}
+
+int botify_dist_recv(int src, void *buf, size_t len, volatile sig_atomic_t *stop,
+		     volatile sig_atomic_t *cancel, botify_err *err)
+{
+	(void)buf;
+	(void)len;
+	(void)stop;
+	(void)cancel;
+	return botify_fail(err, BOTIFY_EINVAL, "no rank %d: botify was built without MPI", src);
+}
+
+#endif

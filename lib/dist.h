@@ -1,0 +1,65 @@
+/*
+ * dist.h - running one botify job as several processes (MPI ranks).
+ *
+ * Built with BOTIFY_MPI (make MPI=1) these wrap Open MPI; without it the
+ * same API describes a world of one process (rank 0 of 1), so callers have
+ * no #ifdef. Only the thread that called botify_dist_init may call the
+ * others (MPI_THREAD_FUNNELED). Messages are raw bytes: every rank must run
+ * the same build on the same architecture (byte order, struct layout).
+ */
+#ifndef BOTIFY_DIST_H
+#define BOTIFY_DIST_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "err.h"
+
+/* Joins the job (MPI_Init_thread) when started by mpirun or srun; a plain
+ * start is a job of one. Call once, first thing in main. */
+int botify_dist_init(int *argc, char ***argv, botify_err *err);
+
+/* Leaves the job after a normal end (MPI_Finalize); a no-op without MPI. */
+void botify_dist_finalize(void);
+
+/* Ends every rank of the job with exit status code (MPI_Abort), for a
+ * failure on this rank that the others cannot know of. Returns only when
+ * the job is one process (or MPI is not running), so the caller can exit. */
+void botify_dist_abort(int code);
+
+int botify_dist_rank(void);
+int botify_dist_size(void);
+
+/* "Open MPI v4.1.4" (the library linked in), or NULL in a build without MPI. */
+const char *botify_dist_library(void);
+
+/* Rank 0's *v on every rank. */
+int botify_dist_bcast_int(int *v, botify_err *err);
+
+/* This rank's failure was handed to rank 0, which reports it and ends the
+ * job: the failing rank should wait for that (botify_dist_await_abort)
+ * rather than end the job itself before rank 0 has cleaned up. */
+void botify_dist_set_handed_over(void);
+int botify_dist_handed_over(void);
+/* NEEDSWORK: only the episode loop hands failures over. A rank other than 0
+ * that fails after rank 0 has opened its log but before the loop (memory
+ * running out in its neighbour search) ends the job itself, which may kill
+ * rank 0 before it removes its temporary log; an error flag reduced across
+ * ranks at the end of the set-up would close that window. */
+
+/* Waits for rank 0 to end the job, and ends it with code if it has not
+ * within timeout seconds. Returns at once in a job of one. */
+void botify_dist_await_abort(int code, int timeout);
+
+/* Point to point, in order between a pair of ranks. Both poll (sleeping
+ * between tests rather than spinning a core, as a blocking MPI call would)
+ * and give up once *stop (a signal: BOTIFY_EINTR) or *cancel (another
+ * thread failed: BOTIFY_ERUNTIME) is set; either may be NULL. The job must
+ * then end (botify_dist_abort): the transfer is left half done.
+ * botify_dist_recv receives exactly len bytes. */
+int botify_dist_send(int dest, const void *buf, size_t len, volatile sig_atomic_t *stop,
+		     volatile sig_atomic_t *cancel, botify_err *err);
+int botify_dist_recv(int src, void *buf, size_t len, volatile sig_atomic_t *stop,
+		     volatile sig_atomic_t *cancel, botify_err *err);
+
+#endif

@@ -1,0 +1,94 @@
+#!/bin/bash
+# Open MPI: the MPI build (make MPI=1 B=build/mpi, or $BOTIFY_MPI) under
+# mpirun gives the log (latency aside), the summary table and the A/B table
+# of a single process without MPI, for any ranks x threads; a failure on one
+# rank ends the job with that rank's message and leaves no temporary file;
+# commands that run as one process refuse several ranks.
+. "$(dirname "$0")/lib.sh"
+
+MPIBOT=${BOTIFY_MPI:-$REPO_DIR/build/mpi/botify}
+[ -x "$MPIBOT" ] || skip_all "no MPI build at $MPIBOT (make MPI=1 B=build/mpi)"
+command -v mpirun >/dev/null || skip_all "mpirun not found (Debian: openmpi-bin)"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# no network interface needed: the ranks are local
+export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
+mpi() { local np=$1; shift; timeout 120 mpirun -np "$np" --oversubscribe "$MPIBOT" "$@"; }
+strip() { sed -E 's/"latency": [0-9.e+-]+//' "$1"; }
+table() { grep '^|' "$1"; }
+
+check "the MPI build says so in --version, the default build says it has none"
+expect_exit 0 "$MPIBOT" --version
+expect_stdout '^MPI: Open MPI'
+expect_exit 0 "$BOTIFY" --version
+expect_stdout '^MPI: not compiled in$'
+
+SIM=(simulate --episodes 1500 --experiment AB --arms C=random,T1=sticky_artist --seed 11)
+check "one process without MPI: the reference log and table"
+expect_exit 0 "$BOTIFY" "${SIM[@]}" --threads 2 --log "$T/ref.jsonl"
+cp "$OUT" "$T/ref.txt"
+
+for rt in 1x1 2x1 2x2 3x1; do
+	np=${rt%x*} th=${rt#*x}
+	check "simulate on $np ranks x $th threads: the same log and table"
+	expect_exit 0 mpi "$np" "${SIM[@]}" --threads "$th" --log "$T/r$rt.jsonl"
+	expect_eq "$(table "$T/ref.txt")" "$(table "$OUT")" "summary table"
+	expect_eq "$(strip "$T/ref.jsonl")" "$(strip "$T/r$rt.jsonl")" "log without latency"
+	ls "$T" | grep -q '\.tmp\.' && fail "a temporary file was left"
+done
+
+check "a paired run with a gzip log on 2 ranks: the same rows"
+expect_exit 0 "$BOTIFY" simulate --episodes 700 --experiment P --arms C=random,T1=sticky_artist \
+	--design paired --seed 4 --log "$T/p1.jsonl.gz"
+expect_exit 0 mpi 2 simulate --episodes 700 --experiment P --arms C=random,T1=sticky_artist \
+	--design paired --seed 4 --threads 1 --log "$T/p2.jsonl.gz"
+expect_eq "$(gzip -dc "$T/p1.jsonl.gz" | sed -E 's/"latency": [0-9.e+-]+//')" \
+	"$(gzip -dc "$T/p2.jsonl.gz" | sed -E 's/"latency": [0-9.e+-]+//')" "paired log"
+
+AB=(ab --control random --treatment sticky_artist --episodes 1200 --seed 7)
+check "in-process ab on 2 ranks: the A/B table of one process (latency rows aside)"
+expect_exit 0 "$BOTIFY" "${AB[@]}" --threads 2
+grep -v latency "$OUT" >"$T/ab1.txt"
+expect_exit 0 mpi 2 "${AB[@]}" --threads 1
+grep -v latency "$OUT" >"$T/ab2.txt"
+grep -q '| T1 |' "$T/ab1.txt" || fail "no table rows"
+expect_eq "$(cat "$T/ab1.txt")" "$(cat "$T/ab2.txt")" "A/B table"
+
+check "a recommender failing on rank 1 only: rank 1's message, exit 2, no temporary log"
+cat >"$T/rec.sh" <<'EOS'
+#!/bin/sh
+[ "${OMPI_COMM_WORLD_RANK:-0}" = 1 ] && { echo "no recommender on rank 1" >&2; exit 3; }
+while read -r line; do echo '{"track": 1}'; done
+EOS
+expect_exit 2 mpi 2 simulate --episodes 1500 --recommender "exec:cmd='sh $T/rec.sh'" --threads 1 \
+	--log "$T/fail.jsonl"
+expect_stderr '^botify: rank 1: episode [0-9]+: .*exited with status 3'
+expect_no_file "$T/fail.jsonl"
+ls "$T" | grep -q '^fail\.jsonl' && fail "a temporary log was left"
+
+check "an existing log is refused on every rank: exit 2, the log untouched"
+echo keep >"$T/keep.jsonl"
+expect_exit 2 mpi 2 simulate --episodes 100 --recommender random --log "$T/keep.jsonl"
+expect_stderr 'exists'
+expect_eq keep "$(cat "$T/keep.jsonl")" "existing log"
+
+check "a command that runs as one process refuses several ranks"
+expect_exit 2 mpi 2 datagen --out "$T/w" --preset "$REPO_DIR/datasets/small.json"
+expect_stderr 'runs as one process, not 2 MPI ranks'
+expect_no_file "$T/w"
+
+check "Ctrl-C of mpirun: every rank stops, no temporary log is left"
+timeout 120 mpirun -np 2 --oversubscribe "$MPIBOT" simulate --episodes 100000000 \
+	--recommender sticky_artist --threads 1 --log "$T/int.jsonl" >/dev/null 2>"$T/int.err" &
+pid=$!
+for _ in $(seq 100); do
+	grep -q 'interest neighbours' "$T/int.err" 2>/dev/null && ls "$T" | grep -q '^int\.jsonl' && break
+	sleep 0.2
+done
+sleep 1
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+[ "$rc" != 0 ] || fail "mpirun exited 0 after Ctrl-C"
+ls "$T" | grep -q '^int\.jsonl' && fail "a temporary log was left: $(ls "$T" | grep '^int')"
+
+finish
