@@ -133,10 +133,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		cache_load(s, o->progress_label, cache_path, sizeof(cache_path), hex, &cached);
 	if (botify_sim_prepare_until(&s->sim, o->episodes, (int)o->threads, &botify_interrupted, err) != 0)
 		return -1;
-	if (cached)
-		fprintf(stderr, "%s: interest neighbours from the cache %s (%lld interests%s)\n",
-			o->progress_label, cache_path, (long long)cached,
-			s->sim.nb_rows > cached ? ", the new ones added" : "");
+	int64_t cache_added = s->sim.nb_rows - cached;
 	if (cache_path[0] && s->sim.nb_rows > cached) {
 		botify_err e = {0};
 		if (botify_nbcache_save(&s->sim, cache_path, hex, &e) != 0)
@@ -164,6 +161,10 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 	s->load_seconds = t_prep - t_load;
 	if (rc != 0)
 		return -1;
+	/* said once the run succeeded: an error stays the one line it is */
+	if (cached)
+		fprintf(stderr, "%s: interest neighbours from the cache %s (%lld interests%s)\n",
+			o->progress_label, cache_path, (long long)cached, cache_added ? ", the new ones added" : "");
 	if (s->log_open) {
 		s->log_open = 0;
 		if (botify_outfile_commit(&s->log, err) != 0)
