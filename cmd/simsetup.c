@@ -137,13 +137,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		cache_load(s, o->progress_label, cache_path, sizeof(cache_path), hex, &cached);
 	if (botify_simrun_prepare(&s->sim, o->episodes, (int)o->threads, &botify_interrupted, err) != 0)
 		return -1;
-	/* said after the run, so that an error stays the only line of a failed
-	 * one; by rank 0 only, one line per job */
-	if (cached && botify_dist_rank() == 0)
-		snprintf(s->cache_note, sizeof(s->cache_note),
-			 "%s: interest neighbours from the cache %s (%lld interests%s)\n",
-			 o->progress_label, cache_path, (long long)cached,
-			 s->sim.nb_rows > cached ? ", the new ones added" : "");
+	int64_t cache_added = s->sim.nb_rows - cached;
 	if (cache_path[0] && s->sim.nb_rows > cached && botify_dist_rank() == 0) {
 		botify_err e = {0};
 		if (botify_nbcache_save(&s->sim, cache_path, hex, &e) != 0)
@@ -171,6 +165,11 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 	s->load_seconds = t_prep - t_load;
 	if (rc != 0)
 		return -1;
+	/* said once the run succeeded: an error stays the one line it is; by
+	 * rank 0 only, one line per job */
+	if (cached && botify_dist_rank() == 0)
+		fprintf(stderr, "%s: interest neighbours from the cache %s (%lld interests%s)\n",
+			o->progress_label, cache_path, (long long)cached, cache_added ? ", the new ones added" : "");
 	if (s->log_open) {
 		s->log_open = 0;
 		if (botify_outfile_commit(&s->log, err) != 0)
@@ -182,7 +181,6 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 				"timestamps; split the traffic over days with --day\n",
 				(long long)s->res.rows, (long long)o->day, (long long)o->day + 1);
 	}
-	fputs(s->cache_note, stderr);
 	return 0;
 }
 

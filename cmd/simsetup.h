@@ -57,7 +57,6 @@ struct sim_setup {
 	int log_open;
 	botify_simrun_result res;
 	double load_seconds, prepare_seconds, loop_seconds;
-	char cache_note[4400];      /* where the neighbours came from, said after a good run */
 };
 
 /* Does the whole run; s must be zeroed. On success the log (if any) is

@@ -18,9 +18,9 @@ set -u
 : "${BOTIFY:?BOTIFY must point at the botify binary}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/botify-e2e.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-# the neighbour cache of every command goes to the scratch directory, never
-# the user's own
-export XDG_CACHE_HOME="$T/cache"
+# the neighbour cache of every command goes to the scratch directory (hidden:
+# tests list $T), never the user's own
+export XDG_CACHE_HOME="$T/.cache"
 OUT="$T/stdout"
 ERR="$T/stderr"
 : >"$OUT"
