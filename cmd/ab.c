@@ -122,6 +122,8 @@ static void print_md_p(double p)
 {
 	if (isnan(p))
 		printf(" n/a |");
+	else if (p < 1e-300)
+		printf(" <1e-300 |"); /* below what a double holds */
 	else if (p >= 0.001)
 		printf(" %.3f |", p);
 	else
