@@ -58,6 +58,35 @@ expect_stderr "the bound must be 0"
 expect_exit 2 "$BOTIFY" ab --control random --episodes 10
 expect_stderr "--control SPEC needs --treatment SPEC"
 
+check "bad analysis options: one line each, exit 2"
+for args in "--power" "--mde 2" "--correction bonferroni" "--ci wald" "--design crossover" \
+	"--metrics time,latency" "--plot x.png" "--power --mde 2 --format csv"; do
+	# shellcheck disable=SC2086
+	expect_exit 2 "$BOTIFY" ab --log "$D/service.jsonl" --experiment AB $args
+	expect_one_line_error
+done
+expect_exit 2 "$BOTIFY" ab --log "$D/service.jsonl" --experiment AB --power
+expect_stderr "--power needs --mde PCT"
+expect_exit 2 "$BOTIFY" ab --log "$D/service.jsonl" --experiment AB --correction bonferroni
+expect_stderr "--correction must be none, holm or bh, not 'bonferroni'"
+expect_exit 2 "$BOTIFY" ab --log "$D/service.jsonl" --experiment AB --metrics time,latency
+expect_stderr "--metrics: unknown metric 'latency'"
+expect_exit 2 "$BOTIFY" ab --log "$D/service.jsonl" --experiment AB --metrics time --require 'sessions>=0'
+expect_stderr "its metric is not in --metrics"
+
+check "--correction holm adjusts over the table's rows and decides with the adjusted p"
+expect_exit 0 "$BOTIFY" ab --log "$D/service.jsonl" --experiment AB --correction holm --format csv
+awk -F, 'NR > 1 && $14 != "nan" { if ($15 + 0 < $14 + 0) bad = 1; if (($8 == "True") != ($15 + 0 < 0.05)) bad = 1 }
+	END { exit bad }' "$OUT" || fail "adjusted p below raw p, or a decision not from the adjusted p: $(cat "$OUT")"
+expect_exit 0 "$BOTIFY" ab --log "$D/service.jsonl" --experiment AB --correction holm
+expect_stdout "significance after Holm's correction over the 10 rows"
+expect_stdout '\| p \| p_adjusted \|$'
+
+check "--power from a log: one line per row with the sessions needed"
+expect_exit 0 "$BOTIFY" ab --log "$D/service.jsonl" --experiment AB --power --mde 5 --metrics mean_time_per_session
+expect_stdout '^power: T1 mean_time_per_session: a 5% effect needs about [0-9]+ sessions per arm for 80% power at alpha 0.05 \(--episodes [0-9]+ --design split\)'
+expect_stdout '^power: T2 mean_time_per_session: '
+
 check "a missing log and a malformed row name the file and line"
 expect_exit 2 "$BOTIFY" ab --log "$T/missing.jsonl" --experiment AB
 expect_stderr "cannot open '.*missing.jsonl'"
