@@ -1,4 +1,4 @@
-/* check_rec_ranked_sticky.c - report 001's recommender on the hand-made
+/* check_rec_ranked_sticky.c - ranked_sticky on the hand-made
  * twelve-track world (rectest.h): the ranked list in order, abandonment,
  * the artist statistics and their tie rule, the contextual fallback,
  * users= lists, plain-bytes state, errors. */

@@ -1,4 +1,4 @@
-/* check_rec_sticky_plus.c - report 004's recommender on the hand-made
+/* check_rec_sticky_plus.c - sticky_plus on the hand-made
  * twelve-track world (rectest.h): likes and dislikes from logs (best
  * listen per user and track, thresholds inclusive, several logs), no
  * replays, the contextual mix, the switch after k misses, errors. */

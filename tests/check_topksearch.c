@@ -1,7 +1,7 @@
 /* check_topksearch.c - the exact pruned search (botify_topk_search) against
  * brute force: every track scored with botify_topk_score and sorted (score
  * descending, id ascending). Generated worlds (tiny, small, the default
- * one), the course catalog when it is beside the repository, and
+ * one), the course catalog when $BOTIFY_COURSE_DATA names it, and
  * adversarial ties: duplicate vectors inside and across groups, zero
  * vectors and a zero query, one group of everything, groups of one. Also:
  * the vectorised score against the scalar one and against long double, any
@@ -155,16 +155,9 @@ END_TEST
  * then gains little but must stay exact). */
 START_TEST(search_exact_on_course_catalog)
 {
-	const char *src = "../shared/data/course";
+	const char *src = tu_course_data();
+	ck_assert_ptr_nonnull(src); /* registered only when set */
 	char p[4096], q[4096];
-	snprintf(p, sizeof(p), "%s/tracks.json.gz", src);
-	if (access(p, R_OK) != 0)
-		src = "/work/shared/data/course";
-	snprintf(p, sizeof(p), "%s/tracks.json.gz", src);
-	if (access(p, R_OK) != 0) {
-		fprintf(stderr, "search_exact_on_course_catalog: SKIPPED, no course catalog beside the repository\n");
-		return;
-	}
 	char dir[128], abs[4096], cwd[2048];
 	tu_mkdtemp(dir, sizeof(dir), "topk-course");
 	if (src[0] == '/')
@@ -321,7 +314,10 @@ Suite *topksearch_suite(void)
 	tcase_add_test(tc, search_exact_on_tiny_world);
 	tcase_add_test(tc, search_exact_on_small_world);
 	tcase_add_test(tc, search_exact_on_default_world);
-	tcase_add_test(tc, search_exact_on_course_catalog);
+	if (tu_course_data())
+		tcase_add_test(tc, search_exact_on_course_catalog);
+	else
+		tu_skip("search_exact_on_course_catalog", "BOTIFY_COURSE_DATA does not name the course files");
 	tcase_add_test(tc, search_same_for_any_thread_count_and_stops);
 	suite_add_tcase(s, tc);
 	return s;
