@@ -8,21 +8,7 @@
 #include <unistd.h>
 
 #include "pairs.h"
-
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-	strcpy(tmpdir, "/tmp/botify-pairs-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
+#include "testutil.h"
 
 /* row(message, timestamp, user, track, time) as the service writes it */
 #define NEXT(ts, u, t, tm) \
@@ -37,7 +23,7 @@ static const char *write_log(const char *name, const char *text)
 	static char path[8][160];
 	static int k;
 	char *p = path[k++ % 8];
-	snprintf(p, 160, "%s/%s", tmpdir, name);
+	tu_fmt(p, 160, "%s/%s", tu_tmp, name);
 	FILE *fp = fopen(p, "w");
 	ck_assert_ptr_nonnull(fp);
 	fputs(text, fp);
@@ -55,7 +41,7 @@ static void expect_pair(const botify_pairs *p, int64_t i, int32_t u, int32_t s, 
 
 START_TEST(two_sessions_of_one_user)
 {
-	make_tmpdir();
+	tu_scratch_setup();
 	const char *log = write_log("a.jsonl",
 		NEXT(100, 3, 10, 1.0) NEXT(101, 3, 11, 0.5) LAST(102, 3, 12, 0.25)
 		NEXT(200, 3, 20, 1.0) LAST(201, 3, 21, 0.75));
@@ -72,13 +58,13 @@ START_TEST(two_sessions_of_one_user)
 	ck_assert_int_eq(p.sess_start[1], 20);
 	ck_assert_int_eq(p.rows, 5);
 	botify_pairs_free(&p);
-	remove_tmpdir();
+	tu_scratch_teardown();
 }
 END_TEST
 
 START_TEST(interleaved_users_and_rows_out_of_order)
 {
-	make_tmpdir();
+	tu_scratch_setup();
 	/* users 1 and 2 listen at the same time (the service logs them
 	 * interleaved); user 2's rows are also out of timestamp order */
 	const char *log = write_log("b.jsonl",
@@ -94,13 +80,13 @@ START_TEST(interleaved_users_and_rows_out_of_order)
 	expect_pair(&p, 3, 2, 7, 9, 0.25f);
 	ck_assert_int_eq(p.n_sessions, 2);
 	botify_pairs_free(&p);
-	remove_tmpdir();
+	tu_scratch_teardown();
 }
 END_TEST
 
 START_TEST(several_files_do_not_mix_sessions)
 {
-	make_tmpdir();
+	tu_scratch_setup();
 	/* two runs that reuse the virtual clock: user 1 in both at the same
 	 * timestamps; a session without a last row ends with its file */
 	const char *logs[2];
@@ -124,13 +110,13 @@ START_TEST(several_files_do_not_mix_sessions)
 	ck_assert_int_eq(p.files, 2);
 	ck_assert_int_eq(p.rows, 5);
 	botify_pairs_free(&p);
-	remove_tmpdir();
+	tu_scratch_teardown();
 }
 END_TEST
 
 START_TEST(a_session_of_one_row_gives_no_pair)
 {
-	make_tmpdir();
+	tu_scratch_setup();
 	const char *log = write_log("d.jsonl", LAST(1, 0, 3, 1.0) NEXT(2, 0, 4, 1.0) LAST(3, 0, 5, 0.5));
 	botify_pairs p;
 	botify_err err = {0};
@@ -139,14 +125,14 @@ START_TEST(a_session_of_one_row_gives_no_pair)
 	expect_pair(&p, 0, 0, 4, 5, 0.5f);
 	ck_assert_int_eq(p.n_sessions, 1);
 	botify_pairs_free(&p);
-	remove_tmpdir();
+	tu_scratch_teardown();
 }
 END_TEST
 
 static void expect_error(const char *text, int32_t U, int32_t N, enum botify_errcode code,
 			 const char *needle)
 {
-	make_tmpdir();
+	tu_scratch_setup();
 	const char *log = write_log("e.jsonl", text);
 	botify_pairs p;
 	botify_err err = {0};
@@ -155,7 +141,7 @@ static void expect_error(const char *text, int32_t U, int32_t N, enum botify_err
 	ck_assert_msg(strstr(err.msg, needle), "'%s' lacks '%s'", err.msg, needle);
 	ck_assert_ptr_null(p.user);
 	ck_assert_int_eq(p.n, 0);
-	remove_tmpdir();
+	tu_scratch_teardown();
 }
 
 START_TEST(errors_name_file_and_line)
@@ -186,7 +172,7 @@ END_TEST
  * to abort in qsort(NULL, 0, ...). */
 START_TEST(an_empty_log_gives_no_pairs)
 {
-	make_tmpdir();
+	tu_scratch_setup();
 	const char *logs[2] = { write_log("empty.jsonl", ""), write_log("blank.jsonl", "\n\n") };
 	botify_pairs p;
 	botify_err err = {0};
@@ -195,7 +181,7 @@ START_TEST(an_empty_log_gives_no_pairs)
 	ck_assert_int_eq(p.rows, 0);
 	ck_assert_int_eq(p.n_sessions, 0);
 	botify_pairs_free(&p);
-	remove_tmpdir();
+	tu_scratch_teardown();
 }
 END_TEST
 
@@ -210,14 +196,14 @@ END_TEST
 
 START_TEST(a_stop_request_interrupts_reading)
 {
-	make_tmpdir();
+	tu_scratch_setup();
 	const char *log = write_log("f.jsonl", NEXT(1, 0, 3, 1.0) LAST(2, 0, 4, 0.5));
 	botify_pairs p;
 	botify_err err = {0};
 	volatile sig_atomic_t stop = 1;
 	ck_assert_int_eq(botify_pairs_read(&p, &log, 1, 10, 50, &stop, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EINTR);
-	remove_tmpdir();
+	tu_scratch_teardown();
 }
 END_TEST
 

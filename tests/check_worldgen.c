@@ -12,28 +12,6 @@
 #include "world.h"
 #include "worldgen.h"
 
-static char root[64], tmp[128];
-
-static void root_setup(void)
-{
-	tu_mkdtemp(root, sizeof(root), "worldgen");
-}
-
-static void root_teardown(void)
-{
-	tu_rm_rf(root);
-}
-
-static void setup(void)
-{
-	tu_mkdtemp_in(tmp, sizeof(tmp), root);
-}
-
-static void teardown(void)
-{
-	tu_rm_rf(tmp);
-}
-
 static void small_params(botify_worldgen_params *p, int64_t seed)
 {
 	botify_worldgen_defaults(p);
@@ -276,7 +254,7 @@ START_TEST(worldgen_save_load_round_trip)
 	botify_err err = {0};
 	char dir[4096], path[4096];
 	generate(&a, &p);
-	tu_fmt(dir, sizeof(dir), "%s/deep/er/world", tmp);
+	tu_fmt(dir, sizeof(dir), "%s/deep/er/world", tu_tmp);
 	ck_assert_msg(botify_world_save(&a, dir, 0, &err) == 0, "%s", err.msg);
 	ck_assert_msg(botify_world_load(&b, dir, &err) == 0, "%s", err.msg);
 	assert_same_world(&a, &b);
@@ -301,7 +279,7 @@ START_TEST(worldgen_save_load_round_trip)
 	a.users[3].artist_discount_gamma = 0.5;
 	a.users[3].interest_neighbours = 4;
 	a.users[3].session_budget = 9;
-	tu_fmt(dir, sizeof(dir), "%s/over", tmp);
+	tu_fmt(dir, sizeof(dir), "%s/over", tu_tmp);
 	ck_assert_msg(botify_world_save(&a, dir, 0, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(botify_world_load(&b, dir, &err), 0);
 	assert_same_world(&a, &b);
@@ -316,7 +294,7 @@ END_TEST
 
 static void write_preset(const char *name, const char *text, char *path)
 {
-	tu_path(path, tmp, name);
+	tu_path(path, tu_tmp, name);
 	tu_write(path, text, 0);
 }
 
@@ -382,7 +360,7 @@ START_TEST(worldgen_preset_errors)
 	botify_err err = {0};
 	char path[4096];
 	botify_worldgen_defaults(&p);
-	ck_assert_int_eq(botify_worldgen_load_preset(&p, tu_path(path, tmp, "none.json"), &err), -1);
+	ck_assert_int_eq(botify_worldgen_load_preset(&p, tu_path(path, tu_tmp, "none.json"), &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	tu_assert_has(err.msg, path);
 }
@@ -463,8 +441,7 @@ Suite *worldgen_suite(void)
 {
 	Suite *s = suite_create("worldgen");
 	TCase *tc = tcase_create("generate");
-	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tu_scratch(tc);
 	tcase_add_test(tc, worldgen_deterministic);
 	tcase_add_test(tc, worldgen_users_leave_catalog_alone);
 	tcase_add_test(tc, worldgen_sizes_and_invariants);
