@@ -393,6 +393,30 @@ START_TEST(worldgen_check_and_generate_refuse_bad_params)
 }
 END_TEST
 
+/* datasets/default.json is the built-in world: applied over a parameter
+ * set where every field is wrong, it must give exactly the compiled
+ * defaults (so it names every field, with the default's value). */
+START_TEST(worldgen_default_preset_equals_compiled_defaults)
+{
+	botify_worldgen_params want, got;
+	memset(&want, 0, sizeof(want));
+	botify_worldgen_defaults(&want);
+	memset(&got, 0x5a, sizeof(got));
+	botify_err err = {0};
+	ck_assert_msg(botify_worldgen_load_preset(&got, "datasets/default.json", &err) == 0, "%s",
+		      err.msg);
+	ck_assert_int_eq(got.tracks, want.tracks);
+	ck_assert_int_eq(got.users, want.users);
+	ck_assert_int_eq(got.dim, want.dim);
+	ck_assert_int_eq(got.seed, want.seed);
+	ck_assert_int_eq(got.genres, want.genres);
+	ck_assert_int_eq(got.interests_per_user, want.interests_per_user);
+	/* every field, doubles bit for bit (the struct has no padding: all
+	 * fields are 8 bytes) */
+	ck_assert_msg(!memcmp(&got, &want, sizeof(got)), "datasets/default.json differs from botify_worldgen_defaults");
+}
+END_TEST
+
 /* The presets in datasets/ (NAME.json), when there are any, parse and pass the checks. */
 START_TEST(worldgen_dataset_presets_parse)
 {
@@ -450,6 +474,7 @@ Suite *worldgen_suite(void)
 	tcase_add_test(tc, worldgen_preset_errors);
 	tcase_add_test(tc, worldgen_check_and_generate_refuse_bad_params);
 	tcase_add_test(tc, worldgen_dataset_presets_parse);
+	tcase_add_test(tc, worldgen_default_preset_equals_compiled_defaults);
 	tcase_add_test(tc, worldgen_default_world_shape);
 	suite_add_tcase(s, tc);
 	return s;
