@@ -411,7 +411,6 @@ END_TEST
 
 START_TEST(context_artist_is_saved_and_loaded)
 {
-	tu_scratch_setup();
 	char dir[128];
 	tu_fmt(dir, sizeof(dir), "%s/ca", tu_tmp);
 	botify_tt m = {0}, l = {0};
@@ -430,7 +429,6 @@ START_TEST(context_artist_is_saved_and_loaded)
 	ck_assert_int_eq(botify_tt_config_check(&c, &err), -1);
 	botify_tt_free(&m);
 	botify_tt_free(&l);
-	tu_scratch_teardown();
 }
 END_TEST
 
@@ -450,7 +448,6 @@ static void saved_model(botify_tt *m, int arch, const char *dir)
 
 START_TEST(save_load_round_trip)
 {
-	tu_scratch_setup();
 	for (int arch = 0; arch < BOTIFY_TT_NARCH; arch++) {
 		char dir[128];
 		tu_fmt(dir, sizeof(dir), "%s/m%d", tu_tmp, arch);
@@ -483,13 +480,11 @@ START_TEST(save_load_round_trip)
 		botify_tt_free(&m);
 		botify_tt_free(&l);
 	}
-	tu_scratch_teardown();
 }
 END_TEST
 
 START_TEST(save_refuses_an_existing_dir_unless_forced)
 {
-	tu_scratch_setup();
 	char dir[128];
 	tu_fmt(dir, sizeof(dir), "%s/m", tu_tmp);
 	botify_tt m = {0}, l = {0};
@@ -529,7 +524,6 @@ START_TEST(save_refuses_an_existing_dir_unless_forced)
 	ck_assert_int_eq(entries, 1);
 	botify_tt_free(&m);
 	botify_tt_free(&l);
-	tu_scratch_teardown();
 }
 END_TEST
 
@@ -551,7 +545,6 @@ static void rewrite_config(const char *dir, const char *from, const char *to)
 
 START_TEST(load_errors_name_the_file)
 {
-	tu_scratch_setup();
 	char dir[128], p[256];
 	botify_tt m = {0}, l = {0};
 	botify_err err = {0};
@@ -595,7 +588,6 @@ START_TEST(load_errors_name_the_file)
 	ck_assert_ptr_nonnull(strstr(err.msg, "no config.json"));
 	ck_assert_ptr_null(l.mem);
 	botify_tt_free(&m);
-	tu_scratch_teardown();
 }
 END_TEST
 
@@ -631,6 +623,7 @@ Suite *twotower_suite(void)
 {
 	Suite *s = suite_create("twotower");
 	TCase *tc = tcase_create("model");
+	tu_scratch(tc);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, two_tower_gradients_match_finite_differences);
 	tcase_add_test(tc, two_tower_context_artist_gradients_match_finite_differences);
