@@ -6,7 +6,7 @@
 #   BOTIFY=/abs/path/to/botify scripts/bench_train.sh [WORKDIR]
 #
 # Env: THREADS (2), EPISODES (100000 sticky_artist sessions), RANDOM_EPISODES
-# (100000 random sessions: the PyTorch reference trained on random +
+# (100000 random sessions: the PyTorch reference this is compared with trained on random +
 # sticky_artist logs), AB_EPISODES (2000), ARCHS ("two-tower dot sum hybrid"),
 # STICKY_RECIPE (the flags of the extra sticky-only two-tower).
 # Each arch is trained on the sticky log alone and on random + sticky; the
