@@ -251,7 +251,7 @@ START_TEST(experiment_salt_splits_afresh_per_run_seed)
 }
 END_TEST
 
-/* Every arm count splits users evenly and uses every arm. */
+/* Every arm count splits users evenly (within 5 sd) and uses every arm. */
 START_TEST(experiment_assign_even_for_every_arm_count)
 {
 	botify_err err = {0};
@@ -259,7 +259,7 @@ START_TEST(experiment_assign_even_for_every_arm_count)
 		botify_experiment e;
 		ck_assert_int_eq(botify_experiment_init(&e, "balance", n, &err), 0);
 		int count[BOTIFY_MAX_ARMS] = {0};
-		enum { U = 16000 };
+		enum { U = 4000 };
 		for (int64_t u = 0; u < U; u++) {
 			int arm = botify_experiment_assign(&e, u);
 			ck_assert_int_ge(arm, 0);
@@ -297,6 +297,7 @@ Suite *experiment_suite(void)
 {
 	Suite *s = suite_create("experiment");
 	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 30); /* hundreds of thousands of hashes; slow under ASan */
 	tcase_add_test(tc, experiment_assign_matches_python_service);
 	tcase_add_test(tc, experiment_assign_first_users);
 	tcase_add_test(tc, experiment_init_checks_name_and_arms);
