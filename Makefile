@@ -186,7 +186,7 @@ fuzz: ## build the libFuzzer targets and run each FUZZ_SECONDS (default 30; need
 	scripts/fuzz.sh
 
 check-torch: $(BOTIFY) $(B)/libbotify.a ## compare the model's forward/backward with PyTorch (needs python3-torch; not in CI)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $(B)/check_torch_dump scripts/check_torch_dump.c $(B)/libbotify.a $(LDLIBS)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $(B)/check_torch_dump tests/torch_dump.c $(B)/libbotify.a $(LDLIBS)
 	$(or $(PYTHON),$(wildcard /usr/bin/python3),python3) scripts/check_torch.py $(abspath $(BOTIFY)) $(abspath $(B)/check_torch_dump)
 
 torch-parity: $(BOTIFY) $(B)/libbotify.a ## botify train vs PyTorch on the same split (needs python3-torch; minutes; not in CI)

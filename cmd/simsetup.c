@@ -32,7 +32,7 @@ static int cache_dir(char *out, size_t n)
 	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	char base[4096];
 	int len;
-	if (x && x[0] == '/') /* the spec ignores a relative one */
+	if (x && x[0] == '/') /* the XDG base directory rules ignore a relative one */
 		len = snprintf(base, sizeof(base), "%s", x);
 	else if (home && home[0])
 		len = snprintf(base, sizeof(base), "%s/.cache", home);

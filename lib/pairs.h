@@ -33,6 +33,10 @@ typedef struct botify_pairs {
 } botify_pairs;
 
 /* Reads the logs into p (its previous content is dropped, not freed).
+ * NEEDSWORK: reading into a filled botify_pairs leaks its arrays, since an
+ * uninitialized struct cannot be told from a filled one here: callers free
+ * it first. Only user, track, time and the session boundaries survive; the
+ * rows' other fields (recommendation, latency, arm) are dropped.
  * Users must be in [0, U) and tracks in [0, N) (the world's), else an error
  * "path:line: track 50013 out of range (catalog has 50000 tracks)". stop
  * (may be NULL) is polled to abandon reading (BOTIFY_EINTR). */

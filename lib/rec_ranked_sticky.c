@@ -1,5 +1,5 @@
 /*
- * rec_ranked_sticky.c - report 001: a ranked list served in order, with an
+ * rec_ranked_sticky.c - a ranked list served in order, with an
  * artist-statistics fallback.
  *
  *   ranked_sticky:model=DIR|users=FILE,recs=FILE[,t=0.1,p=0.3,k=100]

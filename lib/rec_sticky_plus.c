@@ -1,5 +1,5 @@
 /*
- * rec_sticky_plus.c - report 004: sticky_artist that knows what the user
+ * rec_sticky_plus.c - sticky_artist that knows what the user
  * disliked and liked in the logs, mixes in contextual picks, and gives up
  * on the artist after k misses in a row.
  *
@@ -34,7 +34,13 @@
  * for good.
  *
  * Session state (plain bytes): counters and a ring of the last RING tracks
- * played (sessions longer than that may replay a track played earlier).
+ * played.
+ *
+ * NEEDSWORK: a session longer than RING (64) tracks forgets its oldest
+ * tracks and may replay one, which the simulator scores 0.0. A set sized to
+ * the session (or a per-session bitmap over the catalog) would remove the
+ * limit at the cost of variable-size session state, which the service's
+ * fixed-size session records cannot hold today.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -24,8 +24,10 @@ struct botify_session_slot {
 	int64_t ended_ms;  /* when ended last grew */
 };
 
-static int64_t now_ms(void)
+static int64_t now_ms(const botify_sessions *s)
 {
+	if (s->clock_ms)
+		return s->clock_ms(s->clock_arg);
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -96,6 +98,12 @@ void botify_sessions_free(botify_sessions *s)
 		for (int i = 0; i < BOTIFY_SESSIONS_LOCKS; i++)
 			pthread_mutex_destroy(&s->locks[i]);
 	memset(s, 0, sizeof(*s));
+}
+
+void botify_sessions_set_clock(botify_sessions *s, int64_t (*clock_ms)(void *arg), void *arg)
+{
+	s->clock_ms = clock_ms;
+	s->clock_arg = arg;
 }
 
 int botify_sessions_init(botify_sessions *s, const botify_sessions_opts *o, botify_err *err)
@@ -488,7 +496,7 @@ int botify_sessions_get(botify_sessions_conn *c, int64_t user, void *buf, size_t
 	struct botify_session_slot *sl = &s->slots[user];
 	int rc = 0;
 	pthread_mutex_lock(lock_of(s, user));
-	expire(s, sl, now_ms());
+	expire(s, sl, now_ms(s));
 	if (sl->rec && sl->size != size) {
 		rc = botify_fail(err, BOTIFY_EFORMAT, "the session of user %lld has %zu bytes, expected %zu",
 				 (long long)user, sl->size, size);
@@ -522,7 +530,7 @@ int botify_sessions_put(botify_sessions_conn *c, int64_t user, const void *buf, 
 	if (sl->rec) {
 		memcpy(sl->rec, buf, size);
 		sl->size = size;
-		sl->rec_ms = now_ms();
+		sl->rec_ms = now_ms(s);
 	} else {
 		rc = -1;
 	}
@@ -554,7 +562,7 @@ int botify_sessions_end(botify_sessions_conn *c, int64_t user, botify_err *err)
 		return redis_end(c, user, err);
 	struct botify_session_slot *sl = &s->slots[user];
 	pthread_mutex_lock(lock_of(s, user));
-	int64_t now = now_ms();
+	int64_t now = now_ms(s);
 	expire(s, sl, now);
 	free(sl->rec);
 	sl->rec = NULL;

@@ -47,6 +47,8 @@ typedef struct botify_sessions {
 	int redis;                    /* 1: Redis backend */
 	int64_t ttl_ms;
 	/* memory */
+	int64_t (*clock_ms)(void *arg); /* NULL: CLOCK_MONOTONIC; see set_clock */
+	void *clock_arg;
 	int64_t n_users;
 	struct botify_session_slot *slots; /* (n_users) */
 	pthread_mutex_t locks[BOTIFY_SESSIONS_LOCKS];
@@ -91,6 +93,13 @@ int botify_sessions_drop(botify_sessions_conn *c, int64_t user, botify_err *err)
 
 /* Deletes user's record and counts one more ended session. */
 int botify_sessions_end(botify_sessions_conn *c, int64_t user, botify_err *err);
+
+/* Replaces the memory store's clock (milliseconds, never going back) with
+ * clock_ms(arg); NULL restores CLOCK_MONOTONIC. Lets a test age records by
+ * moving a counter instead of sleeping past the ttl. Call before the store
+ * is shared by threads. Redis expires keys on the server's clock, which this
+ * does not change. */
+void botify_sessions_set_clock(botify_sessions *s, int64_t (*clock_ms)(void *arg), void *arg);
 
 /* 1 when the connected socket fd is connected to itself (its local and
  * peer addresses are equal); exposed for tests. */

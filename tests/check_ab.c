@@ -1,7 +1,7 @@
 /* check_ab.c - the A/B accumulation (sessions, unfinished sessions, rows
- * out of order, units per arm), the analysis errors, the CI gate's
- * requirements, the forest plot, and the log reader's two parsing paths
- * giving identical rows. Table-level agreement with pandas is checked end
+ * out of order, units per arm), the analysis errors and decisions, and the
+ * log reader's two parsing paths giving identical rows. The CI gate is in
+ * check_abgate.c, the forest plot in check_forestplot.c. Table-level agreement with pandas is checked end
  * to end in tests/e2e/t300-ab-fixtures.sh. */
 #include <check.h>
 #include <math.h>
@@ -12,7 +12,6 @@
 #include "ab.h"
 #include "abgate.h"
 #include "eventlog.h"
-#include "forestplot.h"
 
 #define AB_DIR DATA_DIR "/ab"
 
@@ -204,94 +203,6 @@ START_TEST(zero_control_mean_leaves_the_effect_undefined)
 	ck_assert_int_eq(botify_ab_req_parse(&r, "time > 0", &err), 0);
 	ck_assert_int_eq(botify_ab_req_holds(&r, e), 1);
 	botify_ab_free(&ab);
-}
-END_TEST
-
-START_TEST(requirements_parse_and_hold)
-{
-	botify_ab_req r;
-	botify_err err = {0};
-	botify_ab_effect up = { .metric = 4, .control_mean = 1, .treatment_mean = 2, .significant = 1 };
-	botify_ab_effect down = { .metric = 4, .control_mean = 2, .treatment_mean = 1, .significant = 1 };
-	botify_ab_effect flat = { .metric = 4, .control_mean = 2, .treatment_mean = 1, .significant = 0 };
-	const struct { const char *s; int up, down, flat; } cases[] = {
-		{ "mean_time_per_session>0", 1, 0, 0 }, { "mean_time_per_session<0", 0, 1, 0 },
-		{ "mean_time_per_session!=0", 1, 1, 0 }, { "mean_time_per_session>=0", 1, 0, 1 },
-		{ " mean_time_per_session <= 0 ", 0, 1, 1 },
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ck_assert_int_eq(botify_ab_req_parse(&r, cases[i].s, &err), 0);
-		ck_assert_int_eq(r.metric, 4);
-		ck_assert_int_eq(botify_ab_req_holds(&r, &up), cases[i].up);
-		ck_assert_int_eq(botify_ab_req_holds(&r, &down), cases[i].down);
-		ck_assert_int_eq(botify_ab_req_holds(&r, &flat), cases[i].flat);
-	}
-	ck_assert_str_eq(r.text, "mean_time_per_session<=0");
-	ck_assert_int_eq(botify_ab_req_parse(&r, "speed>0", &err), -1);
-	ck_assert_ptr_nonnull(strstr(err.msg, "unknown metric 'speed'"));
-	ck_assert_int_eq(botify_ab_req_parse(&r, "time>5", &err), -1);
-	ck_assert_ptr_nonnull(strstr(err.msg, "the bound must be 0"));
-	ck_assert_int_eq(botify_ab_req_parse(&r, "time", &err), -1);
-	ck_assert_int_eq(botify_ab_req_parse(&r, "time=>0", &err), -1);
-	ck_assert_int_eq(botify_ab_metric_index("sessions"), BOTIFY_AB_SESSIONS);
-	ck_assert_ptr_null(botify_ab_metric_name(5));
-}
-END_TEST
-
-static int count(const char *s, const char *what)
-{
-	int n = 0;
-	for (const char *p = s; (p = strstr(p, what)) != NULL; p += strlen(what))
-		n++;
-	return n;
-}
-
-START_TEST(forest_plot_is_complete_svg)
-{
-	/* group, label, effect, lower, upper, significant, better, note */
-	botify_forest_row rows[] = {
-		{ "T1", "time", 12.5, 3.0, 22.0, 1, 1, NULL },
-		{ "T1", "sessions", -1.0, -4.0, 2.0, 0, 1, NULL },
-		{ "T1", "mean_request_latency", 900.0, 850.0, 950.0, 1, -1, NULL },
-		{ "T2", "time", NAN, NAN, NAN, 0, 1, "n/a: the control mean is 0" },
-		{ "T2", "a<b & c", -20.0, -30.0, -10.0, 1, 1, NULL },
-	};
-	botify_forest f = { "title & more", "sub", "effect, %", "%", rows, 5 };
-	char *svg = NULL;
-	size_t len = 0;
-	botify_err err = {0};
-	ck_assert_int_eq(botify_forest_svg(&f, &svg, &len, &err), 0);
-	ck_assert_uint_eq(strlen(svg), len);
-	ck_assert_ptr_nonnull(strstr(svg, "<svg xmlns="));
-	ck_assert_ptr_nonnull(strstr(svg, "</svg>\n"));
-	ck_assert_ptr_nonnull(strstr(svg, "title &amp; more"));
-	ck_assert_ptr_nonnull(strstr(svg, "a&lt;b &amp; c"));
-	ck_assert_ptr_nonnull(strstr(svg, "n/a: the control mean is 0"));
-	/* colour by the user: more time is better (green); 900 % more latency
-	 * and 20 % less of a higher-is-better metric are worse (red), so the
-	 * legend's red dot and those two rows: bar, two arrow heads or caps,
-	 * the marker and the numbers */
-	ck_assert_ptr_nonnull(strstr(svg, "fill=\"#1a9850\""));
-	ck_assert_int_ge(count(svg, "#d73027"), 8);
-	/* the 900 % effect lies beyond the cut axis: no dot, an arrow and its value */
-	ck_assert_ptr_nonnull(strstr(svg, "<path d="));
-	ck_assert_ptr_nonnull(strstr(svg, "font-weight=\"bold\" fill=\"#d73027\">+900%</text>"));
-	ck_assert_int_eq(count(svg, "<circle"), 3 /* time, sessions, a<b */ + 3 /* legend */);
-	ck_assert_ptr_null(strstr(svg, "nan"));
-	free(svg);
-	/* a long title wraps instead of running off the picture */
-	char title[400];
-	memset(title, 0, sizeof(title));
-	for (int i = 0; i < 30; i++)
-		strcat(title, "word12345 ");
-	f.title = title;
-	ck_assert_int_eq(botify_forest_svg(&f, &svg, &len, &err), 0);
-	ck_assert_int_eq(count(svg, "font-size=\"17\""), 4); /* 300 characters, 92 a line */
-	ck_assert_ptr_null(strstr(svg, "word12345 word12345 word12345 word12345 word12345 word12345 word12345 "
-				       "word12345 word12345 word12345"));
-	free(svg);
-	ck_assert_int_eq(botify_forest_write(&f, "/dev/null/x.svg", 0, &err), -1);
-	ck_assert_int_eq(err.code, BOTIFY_EIO);
 }
 END_TEST
 
@@ -505,8 +416,6 @@ Suite *ab_suite(void)
 	tcase_add_test(tc, analysis_errors_name_the_problem);
 	tcase_add_test(tc, effects_follow_the_notebook_formulas);
 	tcase_add_test(tc, zero_control_mean_leaves_the_effect_undefined);
-	tcase_add_test(tc, requirements_parse_and_hold);
-	tcase_add_test(tc, forest_plot_is_complete_svg);
 	tcase_add_test(tc, fast_and_cjson_parsers_agree);
 	tcase_add_test(tc, parser_details);
 	tcase_add_test(tc, read_log_counts_what_it_leaves_out);

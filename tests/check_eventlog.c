@@ -10,28 +10,6 @@
 #include "experiment.h"
 #include "testutil.h"
 
-static char root[64], tmp[128];
-
-static void root_setup(void)
-{
-	tu_mkdtemp(root, sizeof(root), "eventlog");
-}
-
-static void root_teardown(void)
-{
-	tu_rm_rf(root);
-}
-
-static void setup(void)
-{
-	tu_mkdtemp_in(tmp, sizeof(tmp), root);
-}
-
-static void teardown(void)
-{
-	tu_rm_rf(tmp);
-}
-
 static botify_event ev(int msg, int64_t ts, int64_t user, int32_t track, double time, double lat,
 		       int32_t rec, int arm)
 {
@@ -225,7 +203,7 @@ START_TEST(eventlog_reads_python_service_rows)
 {
 	char p[4096];
 	for (int gz = 0; gz < 2; gz++) {
-		tu_fmt(p, sizeof(p), "%s/data%d.json%s", tmp, gz, gz ? ".gz" : "");
+		tu_fmt(p, sizeof(p), "%s/data%d.json%s", tu_tmp, gz, gz ? ".gz" : "");
 		tu_write(p, PY_LOG, gz);
 		botify_eventlog_reader r;
 		botify_err err = {0};
@@ -305,7 +283,7 @@ static void expect_read_fail(const char *bad, enum botify_errcode code, const ch
 {
 	char p[4096], want[4300];
 	static int n;
-	tu_fmt(p, sizeof(p), "%s/bad%d.json", tmp, n++);
+	tu_fmt(p, sizeof(p), "%s/bad%d.json", tu_tmp, n++);
 	char text[2048];
 	tu_fmt(text, sizeof(text),
 	       "{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": 1, \"time\": 1.0, "
@@ -508,7 +486,7 @@ START_TEST(eventlog_missing_file)
 	botify_eventlog_reader r;
 	botify_err err = {0};
 	char p[4096];
-	ck_assert_int_eq(botify_eventlog_open(&r, tu_path(p, tmp, "none.json"), NULL, &err), -1);
+	ck_assert_int_eq(botify_eventlog_open(&r, tu_path(p, tu_tmp, "none.json"), NULL, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	tu_assert_has(err.msg, p);
 	botify_eventlog_close(&r);
@@ -528,8 +506,7 @@ Suite *eventlog_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("read");
 	tcase_set_timeout(tc, 30);
-	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tu_scratch(tc);
 	tcase_add_test(tc, eventlog_reads_python_service_rows);
 	tcase_add_test(tc, eventlog_parse_errors);
 	tcase_add_test(tc, eventlog_missing_file);

@@ -14,11 +14,11 @@
 #include "tracklists.h"
 #include "twotower.h"
 #include "worldgen.h"
+#include "testutil.h"
 
-static char tmpdir[64];
 static botify_world world;
 static botify_tt model;
-static char model_dir[128];
+static char model_dir[160];
 
 /* A small generated world and a random two-tower model of its catalog,
  * saved to model_dir; users 0..4 trained, 5..9 unknown. */
@@ -26,8 +26,7 @@ static void setup(int arch)
 {
 	botify_err err = {0};
 	botify_worldgen_params p;
-	strcpy(tmpdir, "/tmp/botify-export-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_scratch_setup();
 	botify_worldgen_defaults(&p);
 	p.tracks = 60;
 	p.users = 10;
@@ -43,16 +42,15 @@ static void setup(int arch)
 	botify_tt_update_user_mean(&model);
 	for (int i = 0; i < world.U * c.OUT; i++)
 		model.user_context[i] = (float)((i * 37) % 11) / 5.0f - 1.0f;
-	snprintf(model_dir, sizeof(model_dir), "%s/model", tmpdir);
+	tu_fmt(model_dir, sizeof(model_dir), "%s/model", tu_tmp);
 	ck_assert_int_eq(botify_tt_save(&model, model_dir, 0, NULL, NULL, &err), 0);
 }
 
 static void teardown(void)
 {
-	botify_err err = {0};
 	botify_tt_free(&model);
 	botify_world_free(&world);
-	botify_remove_tree(tmpdir, &err);
+	tu_scratch_teardown();
 }
 
 /* the k best of scores by brute force (score desc, id asc), excluding ex */
@@ -89,8 +87,8 @@ static void check_track_recs(int arch)
 	float *items = malloc((size_t)N * O * sizeof(float)), *scores = malloc((size_t)N * sizeof(float));
 	ck_assert_int_eq(botify_export_items(&model, world.artist, items, &err), 0);
 	char path[160], npy[160];
-	snprintf(path, sizeof(path), "%s/tracks_with_recs.json", tmpdir);
-	snprintf(npy, sizeof(npy), "%s/vectors.npy", tmpdir);
+	tu_fmt(path, sizeof(path), "%s/tracks_with_recs.json", tu_tmp);
+	tu_fmt(npy, sizeof(npy), "%s/vectors.npy", tu_tmp);
 	ck_assert_int_eq(botify_export_track_recs(&model, &world, items, k, 2, path, 0, &err), 0);
 	ck_assert_int_eq(botify_npy_write(npy, items, 2, (size_t)N, (size_t)O, 0, &err), 0);
 
@@ -178,7 +176,7 @@ START_TEST(overflowing_scores_are_refused)
 	float *items = malloc((size_t)N * O * sizeof(float));
 	ck_assert_int_eq(botify_export_items(&model, world.artist, items, &err), 0);
 	char path[160];
-	snprintf(path, sizeof(path), "%s/tracks_with_recs.json", tmpdir);
+	tu_fmt(path, sizeof(path), "%s/tracks_with_recs.json", tu_tmp);
 	ck_assert_int_eq(botify_export_track_recs(&model, &world, items, 5, 1, path, 0, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_ERANGE);
 	ck_assert_ptr_nonnull(strstr(err.msg, "overflow"));
@@ -209,7 +207,7 @@ START_TEST(user_recs_read_back_by_indexed)
 	float *items = malloc((size_t)N * O * sizeof(float)), scores[64];
 	ck_assert_int_eq(botify_export_items(&model, world.artist, items, &err), 0);
 	char path[160];
-	snprintf(path, sizeof(path), "%s/recommendations.json", tmpdir);
+	tu_fmt(path, sizeof(path), "%s/recommendations.json", tu_tmp);
 	ck_assert_int_eq(botify_export_user_recs(&model, items, k, 1, path, 0, &err), 0);
 	botify_tracklists l;
 	ck_assert_int_eq(botify_tracklists_load(&l, path, "user", "tracks", world.U - 1, N, &err), 0);

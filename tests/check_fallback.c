@@ -8,31 +8,21 @@
 
 #include "rectest.h"
 
-static char root[64], tmp[128], recs[4096], users[4096], day1_log[4096];
+static char recs[4096], users[4096], day1_log[4096];
 static botify_world W;
-
-static void root_setup(void)
-{
-	tu_mkdtemp(root, sizeof(root), "fb");
-}
-
-static void root_teardown(void)
-{
-	tu_rm_rf(root);
-}
 
 static void setup(void)
 {
-	tu_mkdtemp_in(tmp, sizeof(tmp), root);
-	rt_write_world(tmp);
+	tu_scratch_setup();
+	rt_write_world(tu_tmp);
 	botify_err err = {0};
-	ck_assert_msg(botify_world_load(&W, tmp, &err) == 0, "%s", err.msg);
-	tu_write(tu_path(recs, tmp, "tracks_with_recs.json"),
+	ck_assert_msg(botify_world_load(&W, tu_tmp, &err) == 0, "%s", err.msg);
+	tu_write(tu_path(recs, tu_tmp, "tracks_with_recs.json"),
 		 "{\"track\": 0, \"recommendations\": [1, 2]}\n"
 		 "{\"track\": 5, \"recommendations\": []}\n", 0);
-	tu_write(tu_path(users, tmp, "recommendations.json"),
+	tu_write(tu_path(users, tu_tmp, "recommendations.json"),
 		 "{\"user\": 0, \"tracks\": [7, 8]}\n", 0);
-	tu_write(tu_path(day1_log, tmp, "log.jsonl"),
+	tu_write(tu_path(day1_log, tu_tmp, "log.jsonl"),
 		 "{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": 4, \"time\": 0.1, \"latency\": 0}\n",
 		 0);
 }
@@ -40,7 +30,7 @@ static void setup(void)
 static void teardown(void)
 {
 	botify_world_free(&W);
-	tu_rm_rf(tmp);
+	tu_scratch_teardown();
 }
 
 /* the tracks r picks for (user, track) over n sessions of one call */
@@ -115,7 +105,7 @@ START_TEST(errors_name_the_chain)
 	char spec[8192];
 	tu_fmt(spec, sizeof(spec), "contextual:file=%s,fallback=nosuch", recs);
 	rt_create_fails(&W, spec, "contextual: fallback: unknown recommender 'nosuch'");
-	tu_fmt(spec, sizeof(spec), "contextual:file=%s,fallback='indexed:file=%s/none.json'", recs, tmp);
+	tu_fmt(spec, sizeof(spec), "contextual:file=%s,fallback='indexed:file=%s/none.json'", recs, tu_tmp);
 	rt_create_fails(&W, spec, "contextual: fallback: indexed: ");
 	rt_create_fails(&W, spec, "none.json");
 	tu_fmt(spec, sizeof(spec), "indexed:file=%s,fallback='toppop:k=0'", users);
@@ -127,7 +117,6 @@ Suite *fallback_suite(void)
 {
 	Suite *s = suite_create("fallback");
 	TCase *tc = tcase_create("chains");
-	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, contextual_then_indexed_then_toppop);
 	tcase_add_test(tc, a_stateful_child_lives_in_the_parents_state);

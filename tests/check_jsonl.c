@@ -1,7 +1,7 @@
 /* check_jsonl.c - JSON lines, plain and gzip: line numbers that count blank
  * lines, CRLF, long lines, broken gzip streams, and field helpers whose
  * messages name file, line and key. Fixtures: tests/data/jsonl, made by
- * tests/data/gen_io_fixtures.py; scratch files go to a mkdtemp directory. */
+ * tests/data/gen_io_fixtures.py; scratch files go to the test's scratch directory (tu_scratch). */
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -13,39 +13,17 @@
 
 #include "jsonl.h"
 #include "outfile.h"
+#include "testutil.h"
 
 #define JSONL_DIR DATA_DIR "/jsonl"
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-	strcpy(tmpdir, "/tmp/botify-jsonl-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char p[512];
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
-			unlink(p);
-		}
-	if (d)
-		closedir(d);
-	rmdir(tmpdir);
-}
-
-/* Writes bytes to tmpdir/name (gzip when name ends in .gz); returns the path. */
+/* Writes bytes to tu_tmp/name (gzip when name ends in .gz); returns the path. */
 static const char *put_file(const char *name, const void *buf, size_t n)
 {
 	static char path[256];
 	botify_outfile f = {0};
 	botify_err err = {0};
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	tu_fmt(path, sizeof(path), "%s/%s", tu_tmp, name);
 	ck_assert_int_eq(botify_outfile_open(&f, path, 1, &err), 0);
 	ck_assert_int_eq(botify_outfile_write(&f, buf, n, &err), 0);
 	ck_assert_int_eq(botify_outfile_commit(&f, &err), 0);
@@ -207,7 +185,7 @@ START_TEST(jsonl_corrupt_gzip_is_an_error)
 	ck_assert_int_eq(botify_gzip_member(text, strlen(text), 6, &gz, &len, &cap, &err), 0);
 	gz[len - 8] ^= 0xff; /* the CRC-32 in the trailer */
 	char path[256];
-	snprintf(path, sizeof(path), "%s/bad.jsonl.gz", tmpdir);
+	tu_fmt(path, sizeof(path), "%s/bad.jsonl.gz", tu_tmp);
 	FILE *fp = fopen(path, "wb");
 	ck_assert_ptr_nonnull(fp);
 	ck_assert_uint_eq(fwrite(gz, 1, len, fp), len);
@@ -312,19 +290,19 @@ START_TEST(jsonl_refuses_special_files)
 	botify_jsonl r = {0};
 	botify_err err = {0};
 	char fifo[256], link[256];
-	snprintf(fifo, sizeof(fifo), "%s/tracks.json", tmpdir);
+	tu_fmt(fifo, sizeof(fifo), "%s/tracks.json", tu_tmp);
 	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 	ck_assert_int_eq(botify_jsonl_open(&r, fifo, &err), -1);
 	assert_msg(&err, BOTIFY_EIO, "is a FIFO, not a regular file");
 	ck_assert_ptr_null(botify_json_read_file(fifo, &err));
 	assert_msg(&err, BOTIFY_EIO, "is a FIFO");
-	snprintf(link, sizeof(link), "%s/zero.json", tmpdir);
+	tu_fmt(link, sizeof(link), "%s/zero.json", tu_tmp);
 	ck_assert_int_eq(symlink("/dev/zero", link), 0);
 	ck_assert_int_eq(botify_jsonl_open(&r, link, &err), -1);
 	assert_msg(&err, BOTIFY_EIO, "is a character device");
 	ck_assert_ptr_null(botify_json_read_file(link, &err));
 	assert_msg(&err, BOTIFY_EIO, "is a character device");
-	ck_assert_int_eq(botify_jsonl_open(&r, tmpdir, &err), -1);
+	ck_assert_int_eq(botify_jsonl_open(&r, tu_tmp, &err), -1);
 	assert_msg(&err, BOTIFY_EIO, "is a directory");
 }
 END_TEST
@@ -336,7 +314,7 @@ START_TEST(jsonl_streams_are_read_with_a_bounded_line)
 	botify_jsonl r = {0};
 	botify_err err = {0};
 	char fifo[256];
-	snprintf(fifo, sizeof(fifo), "%s/log.jsonl", tmpdir);
+	tu_fmt(fifo, sizeof(fifo), "%s/log.jsonl", tu_tmp);
 	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -404,7 +382,7 @@ START_TEST(jsonl_missing_file_names_a_stale_temporary)
 	botify_jsonl r = {0};
 	botify_err err = {0};
 	char path[256], stale[300];
-	snprintf(path, sizeof(path), "%s/log.jsonl", tmpdir);
+	tu_fmt(path, sizeof(path), "%s/log.jsonl", tu_tmp);
 	/* pid 2^22 + 1 is above Linux's largest pid: no such process */
 	snprintf(stale, sizeof(stale), "%s.tmp.4194305.abcdef", path);
 	put_file("log.jsonl.tmp.4194305.abcdef", "x", 1);
@@ -425,7 +403,7 @@ Suite *jsonl_suite(void)
 	Suite *s = suite_create("jsonl");
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 60); /* 64 MiB of /dev/zero under sanitizers */
-	tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
+	tu_scratch(tc);
 	tcase_add_test(tc, jsonl_plain_and_gzip_count_every_line);
 	tcase_add_test(tc, jsonl_reads_a_line_over_1mb);
 	tcase_add_test(tc, jsonl_malformed_line_names_file_and_line);

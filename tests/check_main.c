@@ -9,6 +9,9 @@
  * A test that cannot run here is not registered but recorded with tu_skip
  * (testutil.h); the summary counts passed, failed and skipped tests and
  * names each skip, so a skip never reads as a pass.
+ *
+ * Scratch directories (tu_scratch, testutil.h) live under one root made
+ * here and removed when the run ends.
  */
 #include <check.h>
 #include <stdio.h>
@@ -25,6 +28,20 @@ static struct {
 static int n_skips;
 static const char *building;  /* the suite being created */
 
+static char scratch_root[64];
+char tu_tmp[128];
+
+void tu_scratch_setup(void)
+{
+	tu_mkdtemp_in(tu_tmp, sizeof(tu_tmp), scratch_root);
+}
+
+void tu_scratch_teardown(void)
+{
+	tu_rm_rf(tu_tmp);
+	tu_tmp[0] = 0;
+}
+
 void tu_skip(const char *test, const char *why)
 {
 	/* with CK_RUN_SUITE, only the suite that runs can skip */
@@ -40,6 +57,11 @@ void tu_skip(const char *test, const char *why)
 
 int main(void)
 {
+	snprintf(scratch_root, sizeof(scratch_root), "/tmp/botify-unit-XXXXXX");
+	if (!mkdtemp(scratch_root)) {
+		perror("check_botify: mkdtemp");
+		return EXIT_FAILURE;
+	}
 	SRunner *sr = srunner_create(NULL);
 #define X(name) building = #name, srunner_add_suite(sr, name##_suite());
 	BOTIFY_SUITES
@@ -47,6 +69,7 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr), run = srunner_ntests_run(sr);
 	srunner_free(sr);
+	tu_rm_rf(scratch_root);
 	for (int i = 0; i < n_skips && i < MAX_SKIPS; i++)
 		printf("skipped: %s (%s)\n", skips[i].test, skips[i].why);
 	printf("unit: %d passed, %d failed, %d skipped\n", run - failed, failed, n_skips);

@@ -10,31 +10,9 @@
 #include <unistd.h>
 
 #include "npy.h"
+#include "testutil.h"
 
 #define NPY_DIR DATA_DIR "/npy"
-
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-	strcpy(tmpdir, "/tmp/botify-npy-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char p[512];
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
-			unlink(p);
-		}
-	if (d)
-		closedir(d);
-	rmdir(tmpdir);
-}
 
 static unsigned char *slurp(const char *path, size_t *len)
 {
@@ -129,7 +107,7 @@ START_TEST(npy_write_matches_numpy_and_round_trips)
 	};
 	botify_err err = {0};
 	char path[128];
-	snprintf(path, sizeof(path), "%s/out.npy", tmpdir);
+	tu_fmt(path, sizeof(path), "%s/out.npy", tu_tmp);
 	for (int k = 0; k < 2; k++) {
 		ck_assert_int_eq(botify_npy_write(path, c[k].data, c[k].ndim, c[k].rows, c[k].cols, 1,
 						  &err), 0);
@@ -160,7 +138,7 @@ START_TEST(npy_write_large_and_empty_round_trip)
 		m[i] = (float)i / 7;
 	botify_err err = {0};
 	char path[128];
-	snprintf(path, sizeof(path), "%s/big.npy", tmpdir);
+	tu_fmt(path, sizeof(path), "%s/big.npy", tu_tmp);
 	ck_assert_int_eq(botify_npy_write(path, m, 2, R, C, 0, &err), 0);
 	botify_npy a = {0};
 	ck_assert_int_eq(botify_npy_read(&a, path, &err), 0);
@@ -170,7 +148,7 @@ START_TEST(npy_write_large_and_empty_round_trip)
 	botify_npy_free(&a);
 	free(m);
 
-	snprintf(path, sizeof(path), "%s/empty.npy", tmpdir);
+	tu_fmt(path, sizeof(path), "%s/empty.npy", tu_tmp);
 	ck_assert_int_eq(botify_npy_write(path, NULL, 2, 0, 8, 0, &err), 0);
 	ck_assert_int_eq(botify_npy_read(&a, path, &err), 0);
 	ck_assert_uint_eq(a.rows, 0);
@@ -185,7 +163,7 @@ START_TEST(npy_write_refuses_existing_and_bad_shape)
 	const float v[2] = { 1, 2 };
 	botify_err err = {0};
 	char path[128];
-	snprintf(path, sizeof(path), "%s/x.npy", tmpdir);
+	tu_fmt(path, sizeof(path), "%s/x.npy", tu_tmp);
 	ck_assert_int_eq(botify_npy_write(path, v, 1, 2, 1, 0, &err), 0);
 	ck_assert_int_eq(botify_npy_write(path, v, 1, 2, 1, 0, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EEXIST);
@@ -197,7 +175,7 @@ START_TEST(npy_write_refuses_existing_and_bad_shape)
 	ck_assert_int_eq(botify_npy_write(path, v, 2, SIZE_MAX / 2, 3, 1, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EINVAL);
 	/* a parent that cannot be created (it is a file) */
-	snprintf(path, sizeof(path), "%s/x.npy/x.npy", tmpdir);
+	tu_fmt(path, sizeof(path), "%s/x.npy/x.npy", tu_tmp);
 	ck_assert_int_eq(botify_npy_write(path, v, 1, 2, 1, 0, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
@@ -214,11 +192,11 @@ END_TEST
 START_TEST(npy_special_files_are_refused)
 {
 	char fifo[128], link[128];
-	snprintf(fifo, sizeof(fifo), "%s/tracks.npy", tmpdir);
+	tu_fmt(fifo, sizeof(fifo), "%s/tracks.npy", tu_tmp);
 	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 	expect_fail(fifo, BOTIFY_EIO, "is a FIFO, not a regular file");
 	unlink(fifo);
-	snprintf(link, sizeof(link), "%s/zero.npy", tmpdir);
+	tu_fmt(link, sizeof(link), "%s/zero.npy", tu_tmp);
 	ck_assert_int_eq(symlink("/dev/zero", link), 0);
 	expect_fail(link, BOTIFY_EIO, "is a character device, not a regular file");
 	unlink(link);
@@ -331,7 +309,7 @@ Suite *npy_suite(void)
 	Suite *s = suite_create("npy");
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 30);
-	tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
+	tu_scratch(tc);
 	tcase_add_test(tc, npy_reads_numpy_f4_2d);
 	tcase_add_test(tc, npy_reads_f8_v2_v3_and_scalar);
 	tcase_add_test(tc, npy_write_matches_numpy_and_round_trips);

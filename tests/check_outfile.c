@@ -1,7 +1,7 @@
 /* check_outfile.c - atomic outputs: commit, abort, --force, gzip streams and
  * members, and errors that must not pass for success (missing directory,
- * a write that hits the file size limit). Scratch files live in a mkdtemp
- * directory that each test gets fresh. */
+ * a write that hits the file size limit). Scratch files live in the test's
+ * fresh scratch directory (tu_scratch). */
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,39 +16,21 @@
 #include <zlib.h>
 
 #include "outfile.h"
+#include "testutil.h"
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
+/* Number of entries in tu_tmp. */
+static int scan_tmpdir(void)
 {
-	strcpy(tmpdir, "/tmp/botify-outfile-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-/* Number of entries in tmpdir; with remove set, deletes them and the dir. */
-static int scan_tmpdir(int remove)
-{
-	DIR *d = opendir(tmpdir);
+	DIR *d = opendir(tu_tmp);
 	struct dirent *e;
-	char p[512];
 	int n = 0;
 	while (d && (e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
 			n++;
-			snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
-			if (remove)
-				unlink(p);
 		}
 	if (d)
 		closedir(d);
-	if (remove)
-		rmdir(tmpdir);
 	return n;
-}
-
-static void remove_tmpdir(void)
-{
-	scan_tmpdir(1);
 }
 
 static char *in_tmp(const char *name)
@@ -56,7 +38,7 @@ static char *in_tmp(const char *name)
 	static char p[4][256];
 	static int i;
 	i = (i + 1) % 4;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", tmpdir, name);
+	tu_fmt(p[i], sizeof(p[i]), "%s/%s", tu_tmp, name);
 	return p[i];
 }
 
@@ -98,7 +80,7 @@ START_TEST(outfile_commit_renames)
 	char buf[64];
 	ck_assert_uint_eq(read_plain(path, buf, sizeof(buf)), 12);
 	ck_assert_int_eq(memcmp(buf, "hello world\n", 12), 0);
-	ck_assert_int_eq(scan_tmpdir(0), 1);
+	ck_assert_int_eq(scan_tmpdir(), 1);
 }
 END_TEST
 
@@ -108,15 +90,15 @@ START_TEST(outfile_abort_leaves_nothing)
 	botify_err err = {0};
 	ck_assert_int_eq(botify_outfile_open(&f, in_tmp("a.txt"), 0, &err), 0);
 	ck_assert_int_eq(botify_outfile_write(&f, "partial", 7, &err), 0);
-	ck_assert_int_eq(scan_tmpdir(0), 1); /* the temporary file */
+	ck_assert_int_eq(scan_tmpdir(), 1); /* the temporary file */
 	botify_outfile_abort(&f);
 	botify_outfile_abort(&f);
-	ck_assert_int_eq(scan_tmpdir(0), 0);
+	ck_assert_int_eq(scan_tmpdir(), 0);
 
 	ck_assert_int_eq(botify_outfile_open(&f, in_tmp("b.gz"), 0, &err), 0);
 	ck_assert_int_eq(botify_outfile_write(&f, "partial", 7, &err), 0);
 	botify_outfile_abort(&f);
-	ck_assert_int_eq(scan_tmpdir(0), 0);
+	ck_assert_int_eq(scan_tmpdir(), 0);
 
 	/* commit after abort fails instead of pretending */
 	ck_assert_int_eq(botify_outfile_commit(&f, &err), -1);
@@ -140,7 +122,7 @@ START_TEST(outfile_existing_needs_force)
 	snprintf(want, sizeof(want), "'%s' exists (use --force to replace it)", path);
 	ck_assert_str_eq(err.msg, want);
 	botify_outfile_abort(&f);
-	ck_assert_int_eq(scan_tmpdir(0), 1);
+	ck_assert_int_eq(scan_tmpdir(), 1);
 
 	ck_assert_int_eq(botify_outfile_open(&f, path, 1, &err), 0);
 	ck_assert_int_eq(botify_outfile_write(&f, "new!", 4, &err), 0);
@@ -149,7 +131,7 @@ START_TEST(outfile_existing_needs_force)
 	ck_assert_int_eq(botify_outfile_commit(&f, &err), 0);
 	ck_assert_uint_eq(read_plain(path, buf, sizeof(buf)), 4);
 	ck_assert_int_eq(memcmp(buf, "new!", 4), 0);
-	ck_assert_int_eq(scan_tmpdir(0), 1);
+	ck_assert_int_eq(scan_tmpdir(), 1);
 }
 END_TEST
 
@@ -216,7 +198,7 @@ START_TEST(outfile_writes_through_devices_and_fifos)
 	close(rd);
 	ck_assert_int_eq(lstat(fifo, &st), 0);
 	ck_assert(S_ISFIFO(st.st_mode));
-	ck_assert_int_eq(scan_tmpdir(0), 1); /* no temporary next to it */
+	ck_assert_int_eq(scan_tmpdir(), 1); /* no temporary next to it */
 	unlink(fifo);
 
 	ck_assert_int_eq(mkdir(in_tmp("d"), 0700), 0);
@@ -282,7 +264,7 @@ START_TEST(outfile_commit_without_force_never_clobbers)
 	ck_assert_int_eq(err.code, BOTIFY_EEXIST);
 	char buf[16];
 	ck_assert_uint_eq(read_plain(path, buf, sizeof(buf)), 6);
-	ck_assert_int_eq(scan_tmpdir(0), 1);
+	ck_assert_int_eq(scan_tmpdir(), 1);
 }
 END_TEST
 
@@ -312,7 +294,7 @@ START_TEST(outfile_finish_publish_and_stop)
 	ck_assert_int_eq(rc, -1);
 	ck_assert_int_eq(err.code, BOTIFY_EINTR);
 	botify_outfile_abort(&f);
-	ck_assert_int_eq(scan_tmpdir(0), 1);
+	ck_assert_int_eq(scan_tmpdir(), 1);
 }
 END_TEST
 
@@ -428,7 +410,7 @@ START_TEST(outfile_write_error_is_reported)
 	ck_assert_int_eq(later_write, -1);
 	ck_assert_int_eq(later_commit, -1);
 	ck_assert_int_eq(access(path, F_OK), -1);
-	ck_assert_int_eq(scan_tmpdir(0), 0);
+	ck_assert_int_eq(scan_tmpdir(), 0);
 }
 END_TEST
 
@@ -437,7 +419,7 @@ Suite *outfile_suite(void)
 	Suite *s = suite_create("outfile");
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 30); /* fsyncs on a busy disk */
-	tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
+	tu_scratch(tc);
 	tcase_add_test(tc, outfile_commit_renames);
 	tcase_add_test(tc, outfile_abort_leaves_nothing);
 	tcase_add_test(tc, outfile_existing_needs_force);

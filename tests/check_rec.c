@@ -11,33 +11,22 @@
 #include "testutil.h"
 #include "world.h"
 
-static char root[64], tmp[128];
-
-static void root_setup(void)
-{
-	tu_mkdtemp(root, sizeof(root), "rec");
-}
-
-static void root_teardown(void)
-{
-	tu_rm_rf(root);
-}
 static botify_world W;
 
 /* the world of tests/rectest.h */
 static void setup(void)
 {
-	tu_mkdtemp_in(tmp, sizeof(tmp), root);
-	rt_write_world(tmp);
+	tu_scratch_setup();
+	rt_write_world(tu_tmp);
 	botify_err err = {0};
-	ck_assert_msg(botify_world_load(&W, tmp, &err) == 0, "%s", err.msg);
+	ck_assert_msg(botify_world_load(&W, tu_tmp, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(W.A, 4);
 }
 
 static void teardown(void)
 {
 	botify_world_free(&W);
-	tu_rm_rf(tmp);
+	tu_scratch_teardown();
 }
 
 static void create(botify_rec *r, const char *spec)
@@ -249,30 +238,30 @@ START_TEST(rec_file_errors)
 	char p[4096], spec[4200];
 	const char *kinds[] = { "toppop:file", "toppop:log", "indexed:file", "contextual:file" };
 	for (int i = 0; i < 4; i++) {
-		tu_fmt(spec, sizeof(spec), "%s=%s", kinds[i], tu_path(p, tmp, "missing.json"));
+		tu_fmt(spec, sizeof(spec), "%s=%s", kinds[i], tu_path(p, tu_tmp, "missing.json"));
 		expect_create_fail(spec, BOTIFY_EIO, p);
 		char rec[32];
 		tu_fmt(rec, sizeof(rec), "%.*s: ", (int)strcspn(kinds[i], ":"), kinds[i]);
 		expect_create_fail(spec, BOTIFY_EIO, rec);
 	}
 	/* content errors name file and line */
-	tu_write(tu_path(p, tmp, "recs.json"), "{\"user\": 0, \"tracks\": [1]}\n{\"user\": 1, \"tracks\": [12]}\n", 0);
+	tu_write(tu_path(p, tu_tmp, "recs.json"), "{\"user\": 0, \"tracks\": [1]}\n{\"user\": 1, \"tracks\": [12]}\n", 0);
 	tu_fmt(spec, sizeof(spec), "indexed:file=%s", p);
 	char want[4200];
 	expect_create_fail(spec, BOTIFY_ERANGE, tu_fmt(want, sizeof(want), "indexed: %s:2: track 12 out of range (catalog has 12)", p));
-	tu_write(tu_path(p, tmp, "twr.json"), "{\"track\": 12, \"recommendations\": [1]}\n", 0);
+	tu_write(tu_path(p, tu_tmp, "twr.json"), "{\"track\": 12, \"recommendations\": [1]}\n", 0);
 	tu_fmt(spec, sizeof(spec), "contextual:file=%s", p);
 	expect_create_fail(spec, BOTIFY_ERANGE, tu_fmt(want, sizeof(want), "contextual: %s:1: 'track'", p));
-	tu_write(tu_path(p, tmp, "top.json"), "[1, 2, 40]", 0);
+	tu_write(tu_path(p, tu_tmp, "top.json"), "[1, 2, 40]", 0);
 	tu_fmt(spec, sizeof(spec), "toppop:file=%s", p);
 	expect_create_fail(spec, BOTIFY_ERANGE, tu_fmt(want, sizeof(want), "toppop: %s: element 2: track 40 out of range", p));
-	tu_write(tu_path(p, tmp, "top2.json"), "{\"tracks\": [1]}", 0);
+	tu_write(tu_path(p, tu_tmp, "top2.json"), "{\"tracks\": [1]}", 0);
 	tu_fmt(spec, sizeof(spec), "toppop:file=%s", p);
 	expect_create_fail(spec, BOTIFY_EFORMAT, "expected a JSON array");
-	tu_write(tu_path(p, tmp, "top3.json"), "[]", 0);
+	tu_write(tu_path(p, tu_tmp, "top3.json"), "[]", 0);
 	tu_fmt(spec, sizeof(spec), "toppop:file=%s", p);
 	expect_create_fail(spec, BOTIFY_EINVAL, "toppop: the popularity list is empty");
-	tu_write(tu_path(p, tmp, "bad.log"),
+	tu_write(tu_path(p, tu_tmp, "bad.log"),
 		 "{\"message\": \"next\", \"timestamp\": 1, \"user\": 0, \"track\": 3, \"time\": 1.0, "
 		 "\"latency\": 0, \"recommendation\": 1}\n"
 		 "{\"message\": \"last\", \"timestamp\": 2, \"user\": 0, \"track\": 99, \"time\": 1.0, "
@@ -280,7 +269,7 @@ START_TEST(rec_file_errors)
 		 0);
 	tu_fmt(spec, sizeof(spec), "toppop:log=%s", p);
 	expect_create_fail(spec, BOTIFY_ERANGE, tu_fmt(want, sizeof(want), "toppop: %s:2: track 99 out of range", p));
-	tu_write(tu_path(p, tmp, "empty.log"), "", 0);
+	tu_write(tu_path(p, tu_tmp, "empty.log"), "", 0);
 	tu_fmt(spec, sizeof(spec), "toppop:log=%s", p);
 	expect_create_fail(spec, BOTIFY_EFORMAT, "the log has no plays to rank");
 }
@@ -324,7 +313,7 @@ END_TEST
 START_TEST(rec_indexed_policy)
 {
 	char p[4096], spec[4200];
-	tu_write(tu_path(p, tmp, "recommendations.json"),
+	tu_write(tu_path(p, tu_tmp, "recommendations.json"),
 		 "{\"user\": 0, \"tracks\": [4, 5]}\n{\"user\": 2, \"tracks\": [11]}\n", 0);
 	tu_fmt(spec, sizeof(spec), "indexed:file=%s", p);
 	botify_rec r;
@@ -346,7 +335,7 @@ END_TEST
 START_TEST(rec_contextual_policy)
 {
 	char p[4096], spec[4200];
-	tu_write(tu_path(p, tmp, "tracks_with_recs.json.gz"),
+	tu_write(tu_path(p, tu_tmp, "tracks_with_recs.json.gz"),
 		 "{\"track\": 0, \"artist\": \"A\", \"title\": \"t0\", \"recommendations\": [1, 2]}\n"
 		 "{\"track\": 5, \"artist\": \"C\", \"title\": \"t5\", \"recommendations\": []}\n"
 		 "{\"track\": 7, \"artist\": \"A\", \"title\": \"t7\", \"recommendations\": [7]}\n",
@@ -372,7 +361,7 @@ START_TEST(rec_toppop_file_and_world)
 	char p[4096], spec[4200];
 	botify_rec r;
 	int seen[12];
-	tu_write(tu_path(p, tmp, "top.json"), "[9, 8, 7, 6, 5]", 0);
+	tu_write(tu_path(p, tu_tmp, "top.json"), "[9, 8, 7, 6, 5]", 0);
 	tu_fmt(spec, sizeof(spec), "toppop:file=%s,k=3", p);
 	create(&r, spec);
 	collect(&r, 0, 0, 200, seen);
@@ -396,7 +385,7 @@ START_TEST(rec_toppop_file_and_world)
 
 	/* a world without one needs file= or log= */
 	char dir[4096];
-	tu_fmt(dir, sizeof(dir), "%s/notop", tmp);
+	tu_fmt(dir, sizeof(dir), "%s/notop", tu_tmp);
 	ck_assert_int_eq(mkdir(dir, 0777), 0);
 	rt_write_world(dir);
 	char top[4096];
@@ -434,7 +423,7 @@ START_TEST(rec_toppop_log_ranking)
 		       i % 2 ? "" : ", \"recommendation\": 0");
 		strcat(text, line);
 	}
-	tu_write(tu_path(p, tmp, "data.json.gz"), text, 1);
+	tu_write(tu_path(p, tu_tmp, "data.json.gz"), text, 1);
 	for (int k = 1; k <= 7; k++) {
 		tu_fmt(spec, sizeof(spec), "toppop:log=%s,k=%d", p, k);
 		botify_rec r;
@@ -556,7 +545,6 @@ Suite *rec_suite(void)
 	tcase_add_test(tc, rec_pick_fallback);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("recommenders");
-	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, rec_registry_and_create_errors);
 	tcase_add_test(tc, rec_file_errors);

@@ -1,4 +1,4 @@
-/* check_rec_ranked_sticky.c - report 001's recommender on the hand-made
+/* check_rec_ranked_sticky.c - ranked_sticky on the hand-made
  * twelve-track world (rectest.h): the ranked list in order, abandonment,
  * the artist statistics and their tie rule, the contextual fallback,
  * users= lists, plain-bytes state, errors. */
@@ -12,18 +12,8 @@
 #include "rectest.h"
 #include "twotower.h"
 
-static char root[64], tmp[128], model[4096], recs[4096], users[4096];
+static char model[4096], recs[4096], users[4096];
 static botify_world W;
-
-static void root_setup(void)
-{
-	tu_mkdtemp(root, sizeof(root), "rs");
-}
-
-static void root_teardown(void)
-{
-	tu_rm_rf(root);
-}
 
 /* A sum model with E = 1: score(u, s, t) = (start[s] + user[u]) * track[t]
  * with start 0, track[t] = t + 1, user 0 -> +1 (ids descending), user 1 ->
@@ -50,23 +40,23 @@ static void write_model(const char *dir)
 
 static void setup(void)
 {
-	tu_mkdtemp_in(tmp, sizeof(tmp), root);
-	rt_write_world(tmp);
+	tu_scratch_setup();
+	rt_write_world(tu_tmp);
 	botify_err err = {0};
-	ck_assert_msg(botify_world_load(&W, tmp, &err) == 0, "%s", err.msg);
-	tu_path(model, tmp, "model");
+	ck_assert_msg(botify_world_load(&W, tu_tmp, &err) == 0, "%s", err.msg);
+	tu_path(model, tu_tmp, "model");
 	write_model(model);
-	tu_write(tu_path(recs, tmp, "tracks_with_recs.json"),
+	tu_write(tu_path(recs, tu_tmp, "tracks_with_recs.json"),
 		 "{\"track\": 9, \"recommendations\": [1, 2]}\n"
 		 "{\"track\": 4, \"recommendations\": [3]}\n", 0);
-	tu_write(tu_path(users, tmp, "recommendations.json"),
+	tu_write(tu_path(users, tu_tmp, "recommendations.json"),
 		 "{\"user\": 0, \"tracks\": [5, 3, 9, 3]}\n{\"user\": 1, \"tracks\": []}\n", 0);
 }
 
 static void teardown(void)
 {
 	botify_world_free(&W);
-	tu_rm_rf(tmp);
+	tu_scratch_teardown();
 }
 
 static void spec_of(char *spec, const char *extra)
@@ -157,7 +147,7 @@ START_TEST(a_full_artist_table_keeps_first_played_order)
 {
 	/* 40 tracks, one artist each, so track t is artist t */
 	char dir[4096], line[128], text[8192] = "", path[4096];
-	tu_fmt(dir, sizeof(dir), "%s/wide", tmp);
+	tu_fmt(dir, sizeof(dir), "%s/wide", tu_tmp);
 	ck_assert_int_eq(mkdir(dir, 0777), 0);
 	for (int t = 0; t < 40; t++) {
 		tu_fmt(line, sizeof(line), "{\"track\": %d, \"artist\": \"a%d\", \"title\": \"t\"}\n",
@@ -267,9 +257,9 @@ START_TEST(spec_errors)
 	rt_create_fails(&W, spec, "p=x: expected a number");
 	spec_of(spec, ",k=12");
 	rt_create_fails(&W, spec, "k=12: out of range");
-	tu_fmt(spec, sizeof(spec), "ranked_sticky:model=%s/nowhere,recs=%s", tmp, recs);
+	tu_fmt(spec, sizeof(spec), "ranked_sticky:model=%s/nowhere,recs=%s", tu_tmp, recs);
 	rt_create_fails(&W, spec, "nowhere");
-	tu_fmt(spec, sizeof(spec), "ranked_sticky:users=%s,recs=%s/none.json", users, tmp);
+	tu_fmt(spec, sizeof(spec), "ranked_sticky:users=%s,recs=%s/none.json", users, tu_tmp);
 	rt_create_fails(&W, spec, "none.json");
 }
 END_TEST
@@ -278,7 +268,6 @@ Suite *rec_ranked_sticky_suite(void)
 {
 	Suite *s = suite_create("rec_ranked_sticky");
 	TCase *tc = tcase_create("policy");
-	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, serves_the_model_list_in_rank_order);
 	tcase_add_test(tc, a_short_listen_abandons_the_list_for_good);

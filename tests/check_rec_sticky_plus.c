@@ -1,4 +1,4 @@
-/* check_rec_sticky_plus.c - report 004's recommender on the hand-made
+/* check_rec_sticky_plus.c - sticky_plus on the hand-made
  * twelve-track world (rectest.h): likes and dislikes from logs (best
  * listen per user and track, thresholds inclusive, several logs), no
  * replays, the contextual mix, the switch after k misses, errors. */
@@ -9,18 +9,8 @@
 
 #include "rectest.h"
 
-static char root[64], tmp[128], day1_log[4096], day2_log[4096], recs[4096];
+static char day1_log[4096], day2_log[4096], recs[4096];
 static botify_world W;
-
-static void root_setup(void)
-{
-	tu_mkdtemp(root, sizeof(root), "sp");
-}
-
-static void root_teardown(void)
-{
-	tu_rm_rf(root);
-}
 
 /* rows: {user, track, time x 100} */
 static void write_log(const char *path, const int (*rows)[3], int n)
@@ -39,20 +29,20 @@ static void write_log(const char *path, const int (*rows)[3], int n)
 
 static void setup(void)
 {
-	tu_mkdtemp_in(tmp, sizeof(tmp), root);
-	rt_write_world(tmp);
+	tu_scratch_setup();
+	rt_write_world(tu_tmp);
 	botify_err err = {0};
-	ck_assert_msg(botify_world_load(&W, tmp, &err) == 0, "%s", err.msg);
+	ck_assert_msg(botify_world_load(&W, tu_tmp, &err) == 0, "%s", err.msg);
 	/* user 0: 4 and 8 disliked, 5 neutral (best 0.5), 6 and 1 liked;
 	 * user 2: 11 disliked at exactly 0.2, 10 liked at exactly 0.8 */
 	static const int rows1[][3] = {
 		{ 0, 4, 10 }, { 0, 5, 10 }, { 0, 6, 90 }, { 0, 5, 50 }, { 0, 8, 0 },
 		{ 0, 1, 85 }, { 2, 11, 20 }, { 2, 10, 80 }, { 1, 3, 50 },
 	};
-	write_log(tu_path(day1_log, tmp, "day1.jsonl"), rows1, 9);
+	write_log(tu_path(day1_log, tu_tmp, "day1.jsonl"), rows1, 9);
 	static const int rows2[][3] = { { 0, 4, 30 }, { 1, 0, 0 }, { 1, 0, 0 } };
-	write_log(tu_path(day2_log, tmp, "day2.jsonl"), rows2, 3);
-	tu_write(tu_path(recs, tmp, "tracks_with_recs.json"),
+	write_log(tu_path(day2_log, tu_tmp, "day2.jsonl"), rows2, 3);
+	tu_write(tu_path(recs, tu_tmp, "tracks_with_recs.json"),
 		 "{\"track\": 11, \"recommendations\": [1, 2, 9]}\n"
 		 "{\"track\": 5, \"recommendations\": [3]}\n", 0);
 }
@@ -60,7 +50,7 @@ static void setup(void)
 static void teardown(void)
 {
 	botify_world_free(&W);
-	tu_rm_rf(tmp);
+	tu_scratch_teardown();
 }
 
 START_TEST(likes_first_no_dislikes_no_replays)
@@ -138,7 +128,7 @@ START_TEST(a_user_who_dislikes_nearly_everything)
 			rows[i++][2] = 0;
 		}
 	char log[4096], spec[8192];
-	write_log(tu_path(log, tmp, "hater.jsonl"), (const int (*)[3])rows, 11);
+	write_log(tu_path(log, tu_tmp, "hater.jsonl"), (const int (*)[3])rows, 11);
 	tu_fmt(spec, sizeof(spec), "sticky_plus:dislikes=%s,mix=1", log);
 	botify_rec r;
 	rt_create(&r, &W, spec);
@@ -209,14 +199,14 @@ START_TEST(spec_and_log_errors)
 {
 	char spec[8192], bad[4096];
 	rt_create_fails(&W, "sticky_plus", "needs dislikes=LOG");
-	tu_fmt(spec, sizeof(spec), "sticky_plus:dislikes=%s/missing.jsonl", tmp);
+	tu_fmt(spec, sizeof(spec), "sticky_plus:dislikes=%s/missing.jsonl", tu_tmp);
 	rt_create_fails(&W, spec, "missing.jsonl");
 	static const int users[][3] = { { 0, 1, 50 }, { 7, 1, 50 } };
-	write_log(tu_path(bad, tmp, "bad_user.jsonl"), users, 2);
+	write_log(tu_path(bad, tu_tmp, "bad_user.jsonl"), users, 2);
 	tu_fmt(spec, sizeof(spec), "sticky_plus:dislikes=%s", bad);
 	rt_create_fails(&W, spec, "bad_user.jsonl:2: user 7 out of range (the world has 3 users)");
 	static const int tracks[][3] = { { 0, 12, 50 } };
-	write_log(tu_path(bad, tmp, "bad_track.jsonl"), tracks, 1);
+	write_log(tu_path(bad, tu_tmp, "bad_track.jsonl"), tracks, 1);
 	tu_fmt(spec, sizeof(spec), "sticky_plus:dislikes=%s", bad);
 	rt_create_fails(&W, spec, "bad_track.jsonl:1: track 12 out of range");
 	tu_fmt(spec, sizeof(spec), "sticky_plus:dislikes='%s,'", day1_log);
@@ -225,7 +215,7 @@ START_TEST(spec_and_log_errors)
 	rt_create_fails(&W, spec, "sticky_plus: k=0: out of range");
 	tu_fmt(spec, sizeof(spec), "sticky_plus:dislikes=%s,mix=2", day1_log);
 	rt_create_fails(&W, spec, "mix=2: out of range");
-	tu_fmt(spec, sizeof(spec), "sticky_plus:dislikes=%s,recs=%s/none.json", day1_log, tmp);
+	tu_fmt(spec, sizeof(spec), "sticky_plus:dislikes=%s,recs=%s/none.json", day1_log, tu_tmp);
 	rt_create_fails(&W, spec, "none.json");
 }
 END_TEST
@@ -234,7 +224,6 @@ Suite *rec_sticky_plus_suite(void)
 {
 	Suite *s = suite_create("rec_sticky_plus");
 	TCase *tc = tcase_create("policy");
-	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, likes_first_no_dislikes_no_replays);
 	tcase_add_test(tc, several_logs_keep_the_best_listen);

@@ -11,18 +11,6 @@
 #include "servelog.h"
 #include "testutil.h"
 
-static char dir[128];
-
-static void make_dir(void)
-{
-	tu_mkdtemp(dir, sizeof(dir), "servelog");
-}
-
-static void remove_dir(void)
-{
-	tu_rm_rf(dir);
-}
-
 struct writer {
 	botify_servelog *log;
 	int id, rows, ok;
@@ -57,7 +45,7 @@ static int count_rows(const char *text)
 static void threads_all_written(int gz)
 {
 	char path[256];
-	tu_fmt(path, sizeof(path), "%s/log.jsonl%s", dir, gz ? ".gz" : "");
+	tu_fmt(path, sizeof(path), "%s/log.jsonl%s", tu_tmp, gz ? ".gz" : "");
 	botify_outfile f;
 	botify_servelog log;
 	botify_err err = {0};
@@ -97,7 +85,7 @@ static void file_size_limit(int gz)
 {
 	signal(SIGXFSZ, SIG_IGN); /* writes past the limit fail with EFBIG */
 	char path[256], partial[300];
-	tu_fmt(path, sizeof(path), "%s/big.jsonl%s", dir, gz ? ".gz" : "");
+	tu_fmt(path, sizeof(path), "%s/big.jsonl%s", tu_tmp, gz ? ".gz" : "");
 	tu_fmt(partial, sizeof(partial), "%s.partial", path);
 	botify_outfile f;
 	botify_servelog log;
@@ -145,7 +133,7 @@ Suite *servelog_suite(void)
 {
 	Suite *s = suite_create("servelog");
 	TCase *tc = tcase_create("core");
-	tcase_add_checked_fixture(tc, make_dir, remove_dir);
+	tu_scratch(tc);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, rows_from_threads_are_all_written);
 	tcase_add_test(tc, gzip_rows_from_threads_are_all_written);

@@ -85,21 +85,50 @@ START_TEST(sizes_and_users_are_checked)
 }
 END_TEST
 
+static int64_t fake_clock(void *arg)
+{
+	return *(int64_t *)arg;
+}
+
+/* The memory store on a clock the test moves: a record lives exactly ttl ms
+ * after its last write, an ended-session count ttl ms after it last grew,
+ * and a write restarts the record's ttl. */
 START_TEST(records_and_counts_expire)
 {
 	botify_sessions s;
 	botify_sessions_conn c;
 	open_store(&s, &c, 4, 0.05);
+	int64_t now = 1000;
+	botify_sessions_set_clock(&s, fake_clock, &now);
 	botify_err err = {0};
 	unsigned char rec[8] = { 5 };
 	uint64_t ended = 0;
 	ck_assert_int_eq(botify_sessions_end(&c, 1, &err), 0);
 	ck_assert_int_eq(botify_sessions_put(&c, 1, rec, sizeof(rec), &err), 0);
+	now += 50; /* exactly ttl: still alive */
 	ck_assert_int_eq(botify_sessions_get(&c, 1, rec, sizeof(rec), &ended, &err), 1);
-	struct timespec nap = { 0, 120 * 1000000L };
-	nanosleep(&nap, NULL);
+	ck_assert_int_eq(botify_sessions_put(&c, 1, rec, sizeof(rec), &err), 0);
+	now += 50; /* the write above restarted the record's ttl */
+	ck_assert_int_eq(botify_sessions_get(&c, 1, rec, sizeof(rec), &ended, &err), 1);
+	now += 1;  /* past it */
 	ck_assert_int_eq(botify_sessions_get(&c, 1, rec, sizeof(rec), &ended, &err), 0);
+	ck_assert_uint_eq(ended, 0); /* the count, 101 ms old, went too */
+
+	/* a count lives ttl after its last increment */
+	ck_assert_int_eq(botify_sessions_end(&c, 2, &err), 0);
+	now += 40;
+	ck_assert_int_eq(botify_sessions_end(&c, 2, &err), 0);
+	now += 50;
+	ck_assert_int_eq(botify_sessions_get(&c, 2, rec, sizeof(rec), &ended, &err), 0);
+	ck_assert_uint_eq(ended, 2);
+	now += 1;
+	ck_assert_int_eq(botify_sessions_get(&c, 2, rec, sizeof(rec), &ended, &err), 0);
 	ck_assert_uint_eq(ended, 0);
+
+	/* the real clock again: a fresh record is alive */
+	botify_sessions_set_clock(&s, NULL, NULL);
+	ck_assert_int_eq(botify_sessions_put(&c, 3, rec, sizeof(rec), &err), 0);
+	ck_assert_int_eq(botify_sessions_get(&c, 3, rec, sizeof(rec), &ended, &err), 1);
 	botify_sessions_conn_close(&c);
 	botify_sessions_free(&s);
 }

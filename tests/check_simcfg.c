@@ -6,28 +6,6 @@
 #include "simcfg.h"
 #include "testutil.h"
 
-static char root[64], tmp[128];
-
-static void root_setup(void)
-{
-	tu_mkdtemp(root, sizeof(root), "simcfg");
-}
-
-static void root_teardown(void)
-{
-	tu_rm_rf(root);
-}
-
-static void setup(void)
-{
-	tu_mkdtemp_in(tmp, sizeof(tmp), root);
-}
-
-static void teardown(void)
-{
-	tu_rm_rf(tmp);
-}
-
 static void assert_same_cfg(const botify_simcfg *a, const botify_simcfg *b)
 {
 	ck_assert_int_eq(a->interest_neighbours, b->interest_neighbours);
@@ -77,7 +55,7 @@ START_TEST(simcfg_load_overrides)
 	botify_simcfg c, d;
 	botify_err err = {0};
 	char p[4096];
-	tu_write(tu_path(p, tmp, "sim.json"),
+	tu_write(tu_path(p, tu_tmp, "sim.json"),
 		 "{\"_comment\": \"x\", \"session_budget\": 3, \"artist_discount_gamma\": 0,"
 		 " \"consume_bias\": -2.5, \"max_steps\": 7}",
 		 0);
@@ -90,7 +68,7 @@ START_TEST(simcfg_load_overrides)
 	ck_assert_int_eq(c.interest_neighbours, d.interest_neighbours);
 	ck_assert(c.consume_sharpness == d.consume_sharpness);
 	/* an empty object is the defaults; gzip works too */
-	tu_write(tu_path(p, tmp, "empty.json.gz"), "{}", 1);
+	tu_write(tu_path(p, tu_tmp, "empty.json.gz"), "{}", 1);
 	ck_assert_msg(botify_simcfg_load(&c, p, &err) == 0, "%s", err.msg);
 	assert_same_cfg(&c, &d);
 }
@@ -101,7 +79,7 @@ static void expect_fail(const char *text, enum botify_errcode code, const char *
 	botify_simcfg c;
 	botify_err err = {0};
 	char p[4096], want[4200];
-	tu_write(tu_path(p, tmp, "bad.json"), text, 0);
+	tu_write(tu_path(p, tu_tmp, "bad.json"), text, 0);
 	ck_assert_msg(botify_simcfg_load(&c, p, &err) == -1, "'%s' loaded", text);
 	ck_assert_msg(err.code == code, "code %d, want %d: %s", err.code, code, err.msg);
 	tu_fmt(want, sizeof(want), "%s: %s", p, needle);
@@ -127,7 +105,7 @@ START_TEST(simcfg_errors_name_the_file)
 	botify_simcfg c;
 	botify_err err = {0};
 	char p[4096];
-	ck_assert_int_eq(botify_simcfg_load(&c, tu_path(p, tmp, "missing.json"), &err), -1);
+	ck_assert_int_eq(botify_simcfg_load(&c, tu_path(p, tu_tmp, "missing.json"), &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	tu_assert_has(err.msg, p);
 }
@@ -137,8 +115,7 @@ Suite *simcfg_suite(void)
 {
 	Suite *s = suite_create("simcfg");
 	TCase *tc = tcase_create("core");
-	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tu_scratch(tc);
 	tcase_add_test(tc, simcfg_defaults);
 	tcase_add_test(tc, simcfg_config_file_equals_defaults);
 	tcase_add_test(tc, simcfg_load_overrides);

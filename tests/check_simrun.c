@@ -13,17 +13,6 @@
 #include "testutil.h"
 #include "worldgen.h"
 
-static char root[64], tmp[128];
-
-static void root_setup(void)
-{
-	tu_mkdtemp(root, sizeof(root), "simrun");
-}
-
-static void root_teardown(void)
-{
-	tu_rm_rf(root);
-}
 static botify_world W;
 static botify_rec R_random, R_sticky;
 
@@ -31,7 +20,7 @@ enum { EPISODES = 2000, DAY = 2 };
 
 static void setup(void)
 {
-	tu_mkdtemp_in(tmp, sizeof(tmp), root);
+	tu_scratch_setup();
 	botify_worldgen_params p;
 	botify_worldgen_defaults(&p);
 	p.tracks = 300;
@@ -52,7 +41,7 @@ static void teardown(void)
 	botify_rec_free(&R_random);
 	botify_rec_free(&R_sticky);
 	botify_world_free(&W);
-	tu_rm_rf(tmp);
+	tu_scratch_teardown();
 }
 
 /* on_rows: appends every row; fails on call fail_at (1-based) if set. */
@@ -236,7 +225,7 @@ START_TEST(simrun_log_reads_back)
 		char p[4096];
 		botify_err err = {0};
 		botify_outfile f = {0};
-		ck_assert_int_eq(botify_outfile_open(&f, tu_path(p, tmp, names[k]), 0, &err), 0);
+		ck_assert_int_eq(botify_outfile_open(&f, tu_path(p, tu_tmp, names[k]), 0, &err), 0);
 		run r;
 		ck_assert_msg(simulate(&r, 3, &f, NULL, 0, &err) == 0, "%s", err.msg);
 		ck_assert_msg(botify_outfile_commit(&f, &err) == 0, "%s", err.msg);
@@ -290,7 +279,7 @@ START_TEST(simrun_log_without_callback)
 	botify_err err = {0};
 	char p[4096], q[4096];
 	botify_outfile f = {0};
-	ck_assert_int_eq(botify_outfile_open(&f, tu_path(p, tmp, "a.json"), 0, &err), 0);
+	ck_assert_int_eq(botify_outfile_open(&f, tu_path(p, tu_tmp, "a.json"), 0, &err), 0);
 	run r;
 	ck_assert_int_eq(simulate(&r, 2, &f, NULL, 0, &err), 0);
 	ck_assert_int_eq(botify_outfile_commit(&f, &err), 0);
@@ -305,7 +294,7 @@ START_TEST(simrun_log_without_callback)
 	ck_assert_int_eq(botify_sim_prepare(&s, EPISODES, 1, &err), 0);
 	botify_rec *recs[2] = { &R_random, &R_sticky };
 	botify_outfile g = {0};
-	ck_assert_int_eq(botify_outfile_open(&g, tu_path(q, tmp, "b.json"), 0, &err), 0);
+	ck_assert_int_eq(botify_outfile_open(&g, tu_path(q, tu_tmp, "b.json"), 0, &err), 0);
 	botify_simrun_opts o = { .episodes = EPISODES, .threads = 4, .recs = recs, .log = &g };
 	botify_simrun_result res;
 	ck_assert_int_eq(botify_simrun(&s, &o, &res, &err), 0);
@@ -363,7 +352,7 @@ START_TEST(simrun_errors_propagate)
 	botify_rec_env env = { .world = &W, .max_steps = 1000 };
 	botify_err err = {0};
 	char p[4096], spec[4200];
-	tu_write(tu_path(p, tmp, "recs.json"), "{\"user\": 0, \"tracks\": [1]}\n", 0);
+	tu_write(tu_path(p, tu_tmp, "recs.json"), "{\"user\": 0, \"tracks\": [1]}\n", 0);
 	tu_fmt(spec, sizeof(spec), "indexed:file=%s", p);
 	botify_rec ix;
 	ck_assert_int_eq(botify_rec_create(&ix, spec, &env, &err), 0);
@@ -415,7 +404,6 @@ Suite *simrun_suite(void)
 {
 	Suite *s = suite_create("simrun");
 	TCase *tc = tcase_create("run");
-	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, simrun_same_for_any_thread_count);
 	tcase_add_test(tc, simrun_events_and_stats);

@@ -1,7 +1,7 @@
 /* check_topksearch.c - the exact pruned search (botify_topk_search) against
  * brute force: every track scored with botify_topk_score and sorted (score
  * descending, id ascending). Generated worlds (tiny, small, the default
- * one), the course catalog when it is beside the repository, and
+ * one), the course catalog when $BOTIFY_COURSE_DATA names it, and
  * adversarial ties: duplicate vectors inside and across groups, zero
  * vectors and a zero query, one group of everything, groups of one. Also:
  * the vectorised score against the scalar one and against long double, any
@@ -155,9 +155,11 @@ END_TEST
  * then gains little but must stay exact). */
 START_TEST(search_exact_on_course_catalog)
 {
-	const char *src = tu_course_data(); /* registered only when set */
-	char p[4096], q[4096], dir[128], abs[4096], cwd[2048];
-	tu_mkdtemp(dir, sizeof(dir), "topk-course");
+	const char *src = tu_course_data();
+	ck_assert_ptr_nonnull(src); /* registered only when set */
+	char p[4096], q[4096];
+	char abs[4096], cwd[2048];
+	const char *dir = tu_tmp;
 	if (src[0] == '/')
 		tu_fmt(abs, sizeof(abs), "%s", src);
 	else
@@ -173,7 +175,6 @@ START_TEST(search_exact_on_course_catalog)
 	ck_assert_int_eq(botify_npy_write(tu_fmt(q, sizeof(q), "%s/tracks.npy", dir), E, 2, N, D, 0, &err), 0);
 	botify_world w = {0};
 	ck_assert_msg(botify_world_load(&w, dir, &err) == 0, "%s", err.msg);
-	tu_rm_rf(dir);
 	ck_assert_int_eq(w.N, N);
 	botify_rng r;
 	for (int clustered = 1; clustered >= 0; clustered--) {
@@ -307,6 +308,7 @@ Suite *topksearch_suite(void)
 	Suite *s = suite_create("topksearch");
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 120); /* brute force on the default world; slow under ASan */
+	tu_scratch(tc);
 	tcase_add_test(tc, score_rows_equals_scalar);
 	tcase_add_test(tc, search_exact_with_adversarial_ties);
 	tcase_add_test(tc, search_exact_on_tiny_world);

@@ -9,28 +9,6 @@
 #include "testutil.h"
 #include "tracklists.h"
 
-static char root[64], tmp[128];
-
-static void root_setup(void)
-{
-	tu_mkdtemp(root, sizeof(root), "tracklists");
-}
-
-static void root_teardown(void)
-{
-	tu_rm_rf(root);
-}
-
-static void setup(void)
-{
-	tu_mkdtemp_in(tmp, sizeof(tmp), root);
-}
-
-static void teardown(void)
-{
-	tu_rm_rf(tmp);
-}
-
 static void expect_list(const botify_tracklists *l, int64_t key, const int32_t *want, int64_t n)
 {
 	int64_t got_n = -1;
@@ -44,7 +22,7 @@ static void expect_list(const botify_tracklists *l, int64_t key, const int32_t *
 START_TEST(tracklists_user_lists)
 {
 	char p[4096];
-	tu_write(tu_path(p, tmp, "recommendations.json"),
+	tu_write(tu_path(p, tu_tmp, "recommendations.json"),
 		 "{\"user\": 2, \"tracks\": [3, 1, 3]}\n"
 		 "{\"tracks\": [], \"user\": 0}\n"
 		 "\n"
@@ -78,7 +56,7 @@ END_TEST
 START_TEST(tracklists_track_lists_gz)
 {
 	char p[4096];
-	tu_write(tu_path(p, tmp, "tracks_with_recs.json.gz"),
+	tu_write(tu_path(p, tu_tmp, "tracks_with_recs.json.gz"),
 		 "{\"track\": 1, \"artist\": \"A\", \"title\": \"x\", \"recommendations\": [4, 0]}\n"
 		 "{\"track\": 0, \"artist\": \"A\", \"title\": \"y\"}\n"
 		 "{\"track\": 3, \"artist\": \"B\", \"title\": \"z\", \"recommendations\": null}\n"
@@ -104,7 +82,7 @@ START_TEST(tracklists_empty_and_large)
 	char p[4096];
 	botify_tracklists l;
 	botify_err err = {0};
-	tu_write(tu_path(p, tmp, "empty.json"), "", 0);
+	tu_write(tu_path(p, tu_tmp, "empty.json"), "", 0);
 	ck_assert_msg(botify_tracklists_load(&l, p, "user", "tracks", 10, 5, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(l.n_keys, 0);
 	ck_assert_int_eq(l.n_lists, 0);
@@ -112,7 +90,7 @@ START_TEST(tracklists_empty_and_large)
 	botify_tracklists_free(&l);
 
 	/* lines, but only empty lists: no track pool at all */
-	tu_write(tu_path(p, tmp, "empties.json"), "{\"user\": 1, \"tracks\": []}\n", 0);
+	tu_write(tu_path(p, tu_tmp, "empties.json"), "{\"user\": 1, \"tracks\": []}\n", 0);
 	ck_assert_msg(botify_tracklists_load(&l, p, "user", "tracks", 10, 5, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(l.n_lists, 1);
 	expect_list(&l, 1, NULL, 0);
@@ -128,7 +106,7 @@ START_TEST(tracklists_empty_and_large)
 			q += sprintf(q, "%s%d", i ? "," : "", (i * 7 + k) % 50000);
 		q += sprintf(q, "]}\n");
 	}
-	tu_write(tu_path(p, tmp, "big.json"), text, 0);
+	tu_write(tu_path(p, tu_tmp, "big.json"), text, 0);
 	free(text);
 	ck_assert_msg(botify_tracklists_load(&l, p, "user", "tracks", 10, 50000, &err) == 0, "%s",
 		      err.msg);
@@ -152,7 +130,7 @@ static void expect_fail(const char *bad, int32_t n_tracks, enum botify_errcode c
 {
 	char p[4096], want[4300], text[1024];
 	static int n;
-	tu_fmt(p, sizeof(p), "%s/bad%d.json", tmp, n++);
+	tu_fmt(p, sizeof(p), "%s/bad%d.json", tu_tmp, n++);
 	tu_fmt(text, sizeof(text), "{\"user\": 0, \"tracks\": [1]}\n\n%s\n{\"user\": 9, \"tracks\": []}\n",
 	       bad);
 	tu_write(p, text, 0);
@@ -193,7 +171,7 @@ START_TEST(tracklists_errors)
 	botify_tracklists l;
 	botify_err err = {0};
 	char p[4096];
-	ck_assert_int_eq(botify_tracklists_load(&l, tu_path(p, tmp, "none.json"), "user", "tracks", 9,
+	ck_assert_int_eq(botify_tracklists_load(&l, tu_path(p, tu_tmp, "none.json"), "user", "tracks", 9,
 						5, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	tu_assert_has(err.msg, p);
@@ -205,8 +183,7 @@ Suite *tracklists_suite(void)
 	Suite *s = suite_create("tracklists");
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 30);
-	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tu_scratch(tc);
 	tcase_add_test(tc, tracklists_user_lists);
 	tcase_add_test(tc, tracklists_track_lists_gz);
 	tcase_add_test(tc, tracklists_empty_and_large);

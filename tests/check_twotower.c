@@ -15,20 +15,7 @@
 #include "pairs.h"
 #include "train.h"
 #include "twotower.h"
-
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-	strcpy(tmpdir, "/tmp/botify-tt-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-	botify_err err = {0};
-	botify_remove_tree(tmpdir, &err);
-}
+#include "testutil.h"
 
 static botify_tt_config tiny_config(int arch)
 {
@@ -428,9 +415,8 @@ END_TEST
 
 START_TEST(context_artist_is_saved_and_loaded)
 {
-	make_tmpdir();
 	char dir[128];
-	snprintf(dir, sizeof(dir), "%s/ca", tmpdir);
+	tu_fmt(dir, sizeof(dir), "%s/ca", tu_tmp);
 	botify_tt m = {0}, l = {0};
 	botify_err err = {0};
 	botify_tt_config c = tiny_config(BOTIFY_ARCH_TWO_TOWER);
@@ -447,7 +433,6 @@ START_TEST(context_artist_is_saved_and_loaded)
 	ck_assert_int_eq(botify_tt_config_check(&c, &err), -1);
 	botify_tt_free(&m);
 	botify_tt_free(&l);
-	remove_tmpdir();
 }
 END_TEST
 
@@ -467,10 +452,9 @@ static void saved_model(botify_tt *m, int arch, const char *dir)
 
 START_TEST(save_load_round_trip)
 {
-	make_tmpdir();
 	for (int arch = 0; arch < BOTIFY_TT_NARCH; arch++) {
 		char dir[128];
-		snprintf(dir, sizeof(dir), "%s/m%d", tmpdir, arch);
+		tu_fmt(dir, sizeof(dir), "%s/m%d", tu_tmp, arch);
 		botify_tt m = {0}, l = {0};
 		botify_err err = {0};
 		saved_model(&m, arch, dir);
@@ -500,15 +484,13 @@ START_TEST(save_load_round_trip)
 		botify_tt_free(&m);
 		botify_tt_free(&l);
 	}
-	remove_tmpdir();
 }
 END_TEST
 
 START_TEST(save_refuses_an_existing_dir_unless_forced)
 {
-	make_tmpdir();
 	char dir[128];
-	snprintf(dir, sizeof(dir), "%s/m", tmpdir);
+	tu_fmt(dir, sizeof(dir), "%s/m", tu_tmp);
 	botify_tt m = {0}, l = {0};
 	botify_err err = {0};
 	saved_model(&m, BOTIFY_ARCH_SUM, dir);
@@ -537,7 +519,7 @@ START_TEST(save_refuses_an_existing_dir_unless_forced)
 	ck_assert_int_eq(botify_tt_load(&l, dir, &err), 0);
 	ck_assert_float_eq(l.params.start_emb[0], 42.0f);
 	/* nothing temporary is left behind: the model is all there is */
-	DIR *d = opendir(tmpdir);
+	DIR *d = opendir(tu_tmp);
 	struct dirent *e;
 	int entries = 0;
 	while ((e = readdir(d)))
@@ -546,7 +528,6 @@ START_TEST(save_refuses_an_existing_dir_unless_forced)
 	ck_assert_int_eq(entries, 1);
 	botify_tt_free(&m);
 	botify_tt_free(&l);
-	remove_tmpdir();
 }
 END_TEST
 
@@ -568,11 +549,10 @@ static void rewrite_config(const char *dir, const char *from, const char *to)
 
 START_TEST(load_errors_name_the_file)
 {
-	make_tmpdir();
 	char dir[128], p[256];
 	botify_tt m = {0}, l = {0};
 	botify_err err = {0};
-	snprintf(dir, sizeof(dir), "%s/m", tmpdir);
+	tu_fmt(dir, sizeof(dir), "%s/m", tu_tmp);
 	saved_model(&m, BOTIFY_ARCH_TWO_TOWER, dir);
 
 	/* a wrong format_version */
@@ -612,7 +592,6 @@ START_TEST(load_errors_name_the_file)
 	ck_assert_ptr_nonnull(strstr(err.msg, "no config.json"));
 	ck_assert_ptr_null(l.mem);
 	botify_tt_free(&m);
-	remove_tmpdir();
 }
 END_TEST
 
@@ -648,6 +627,7 @@ Suite *twotower_suite(void)
 {
 	Suite *s = suite_create("twotower");
 	TCase *tc = tcase_create("model");
+	tu_scratch(tc);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, two_tower_gradients_match_finite_differences);
 	tcase_add_test(tc, two_tower_context_artist_gradients_match_finite_differences);

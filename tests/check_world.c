@@ -12,28 +12,6 @@
 #include "testutil.h"
 #include "world.h"
 
-static char root[64], tmp[128];
-
-static void root_setup(void)
-{
-	tu_mkdtemp(root, sizeof(root), "world");
-}
-
-static void root_teardown(void)
-{
-	tu_rm_rf(root);
-}
-
-static void setup(void)
-{
-	tu_mkdtemp_in(tmp, sizeof(tmp), root);
-}
-
-static void teardown(void)
-{
-	tu_rm_rf(tmp);
-}
-
 /* A five-track world, ids out of order, a track without a title, a blank line
  * and an extra field. Artists by first track id: A (0), C (1), B (2). */
 static const char *TRACKS =
@@ -131,12 +109,12 @@ static void check_small_world(const botify_world *w, int with_top)
 
 START_TEST(world_loads_plain_files)
 {
-	write_world(tmp, TRACKS, USERS, "[4, 0, 1]\n", 0);
+	write_world(tu_tmp, TRACKS, USERS, "[4, 0, 1]\n", 0);
 	botify_world w = {0};
 	botify_err err = {0};
-	ck_assert_msg(botify_world_load(&w, tmp, &err) == 0, "%s", err.msg);
+	ck_assert_msg(botify_world_load(&w, tu_tmp, &err) == 0, "%s", err.msg);
 	check_small_world(&w, 1);
-	ck_assert_str_eq(w.source, tmp);
+	ck_assert_str_eq(w.source, tu_tmp);
 	botify_world_free(&w);
 	ck_assert_ptr_null(w.E);
 	ck_assert_int_eq(w.N, 0);
@@ -147,10 +125,10 @@ END_TEST
 START_TEST(world_loads_gzipped_files)
 {
 	/* top_tracks.json spread over lines, as json.dump(indent=...) writes it */
-	write_world(tmp, TRACKS, USERS, "[\n  4,\n  0,\n  1\n]\n", 1);
+	write_world(tu_tmp, TRACKS, USERS, "[\n  4,\n  0,\n  1\n]\n", 1);
 	botify_world w = {0};
 	botify_err err = {0};
-	ck_assert_msg(botify_world_load(&w, tmp, &err) == 0, "%s", err.msg);
+	ck_assert_msg(botify_world_load(&w, tu_tmp, &err) == 0, "%s", err.msg);
 	check_small_world(&w, 1);
 	botify_world_free(&w);
 }
@@ -158,10 +136,10 @@ END_TEST
 
 START_TEST(world_top_tracks_optional)
 {
-	write_world(tmp, TRACKS, USERS, NULL, 0);
+	write_world(tu_tmp, TRACKS, USERS, NULL, 0);
 	botify_world w = {0};
 	botify_err err = {0};
-	ck_assert_msg(botify_world_load(&w, tmp, &err) == 0, "%s", err.msg);
+	ck_assert_msg(botify_world_load(&w, tu_tmp, &err) == 0, "%s", err.msg);
 	check_small_world(&w, 0);
 	botify_world_free(&w);
 }
@@ -169,20 +147,20 @@ END_TEST
 
 START_TEST(world_catalog_needs_no_users)
 {
-	write_world(tmp, TRACKS, NULL, NULL, 0);
+	write_world(tu_tmp, TRACKS, NULL, NULL, 0);
 	botify_world w = {0};
 	botify_err err = {0};
-	ck_assert_msg(botify_world_load_catalog(&w, tmp, &err) == 0, "%s", err.msg);
+	ck_assert_msg(botify_world_load_catalog(&w, tu_tmp, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(w.N, 5);
 	ck_assert_int_eq(w.A, 3);
 	ck_assert_int_eq(w.U, 0);
 	ck_assert_int_eq(w.artist[4], 0);
 	botify_world_free(&w);
 	/* the full loader does need them */
-	ck_assert_int_eq(botify_world_load(&w, tmp, &err), -1);
+	ck_assert_int_eq(botify_world_load(&w, tu_tmp, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	tu_assert_has(err.msg, "no users.json or users.json.gz");
-	tu_assert_has(err.msg, tmp);
+	tu_assert_has(err.msg, tu_tmp);
 	ck_assert_ptr_null(w.E);
 }
 END_TEST
@@ -190,14 +168,14 @@ END_TEST
 START_TEST(world_find_file_prefers_plain)
 {
 	char out[4096], want[4096];
-	ck_assert_int_eq(botify_world_find_file(tmp, "x.json", out, sizeof(out)), 0);
-	ck_assert_str_eq(out, tu_path(want, tmp, "x.json"));
-	tu_write_in(tmp, "x.json", "{}", 1);
-	ck_assert_int_eq(botify_world_find_file(tmp, "x.json", out, sizeof(out)), 1);
-	ck_assert_str_eq(out, tu_path(want, tmp, "x.json.gz"));
-	tu_write_in(tmp, "x.json", "{}", 0);
-	ck_assert_int_eq(botify_world_find_file(tmp, "x.json", out, sizeof(out)), 1);
-	ck_assert_str_eq(out, tu_path(want, tmp, "x.json"));
+	ck_assert_int_eq(botify_world_find_file(tu_tmp, "x.json", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, tu_path(want, tu_tmp, "x.json"));
+	tu_write_in(tu_tmp, "x.json", "{}", 1);
+	ck_assert_int_eq(botify_world_find_file(tu_tmp, "x.json", out, sizeof(out)), 1);
+	ck_assert_str_eq(out, tu_path(want, tu_tmp, "x.json.gz"));
+	tu_write_in(tu_tmp, "x.json", "{}", 0);
+	ck_assert_int_eq(botify_world_find_file(tu_tmp, "x.json", out, sizeof(out)), 1);
+	ck_assert_str_eq(out, tu_path(want, tu_tmp, "x.json"));
 }
 END_TEST
 
@@ -208,7 +186,7 @@ static void expect_load_fail(const char *tracks, const char *users, const char *
 {
 	char dir[4096];
 	static int n;
-	tu_fmt(dir, sizeof(dir), "%s/w%d", tmp, n++);
+	tu_fmt(dir, sizeof(dir), "%s/w%d", tu_tmp, n++);
 	ck_assert_int_eq(mkdir(dir, 0777), 0);
 	tu_write_in(dir, "tracks.json", tracks, 0);
 	if (users)
@@ -267,30 +245,30 @@ START_TEST(world_embedding_errors)
 	botify_world w = {0};
 	botify_err err = {0};
 	char p[4096];
-	tu_write_in(tmp, "tracks.json", TRACKS5, 0);
-	tu_write_in(tmp, "users.json", USER0, 0);
+	tu_write_in(tu_tmp, "tracks.json", TRACKS5, 0);
+	tu_write_in(tu_tmp, "users.json", USER0, 0);
 
 	/* missing: the error says how to make embeddings */
-	ck_assert_int_eq(botify_world_load(&w, tmp, &err), -1);
+	ck_assert_int_eq(botify_world_load(&w, tu_tmp, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
-	tu_assert_has(err.msg, tu_path(p, tmp, "tracks.npy"));
+	tu_assert_has(err.msg, tu_path(p, tu_tmp, "tracks.npy"));
 	tu_assert_has(err.msg, "has no tracks.npy");
 	tu_assert_has(err.msg, "botify export --model MODEL --embeddings");
 	tu_assert_has(err.msg, "botify datagen --out TMP --tracks 5");
 
 	/* a row too few, a row too many, a vector */
-	write_npy(tmp, E5, 2, 4, 3);
-	ck_assert_int_eq(botify_world_load(&w, tmp, &err), -1);
+	write_npy(tu_tmp, E5, 2, 4, 3);
+	ck_assert_int_eq(botify_world_load(&w, tu_tmp, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EFORMAT);
-	tu_assert_has(err.msg, tu_path(p, tmp, "tracks.npy: expected shape (5, D)"));
+	tu_assert_has(err.msg, tu_path(p, tu_tmp, "tracks.npy: expected shape (5, D)"));
 	tu_assert_has(err.msg, "found (4, 3)");
 	float six[6 * 3] = {0};
-	write_npy(tmp, six, 2, 6, 3);
-	ck_assert_int_eq(botify_world_load(&w, tmp, &err), -1);
+	write_npy(tu_tmp, six, 2, 6, 3);
+	ck_assert_int_eq(botify_world_load(&w, tu_tmp, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EFORMAT);
 	tu_assert_has(err.msg, "found (6, 3)");
-	write_npy(tmp, E5, 1, 5, 1);
-	ck_assert_int_eq(botify_world_load(&w, tmp, &err), -1);
+	write_npy(tu_tmp, E5, 1, 5, 1);
+	ck_assert_int_eq(botify_world_load(&w, tu_tmp, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EFORMAT);
 	tu_assert_has(err.msg, "tracks.npy: expected shape (5, D)");
 
@@ -298,20 +276,20 @@ START_TEST(world_embedding_errors)
 	float bad[5 * 3];
 	memcpy(bad, E5, sizeof(bad));
 	bad[1 * 3 + 2] = NAN;
-	write_npy(tmp, bad, 2, 5, 3);
-	ck_assert_int_eq(botify_world_load(&w, tmp, &err), -1);
+	write_npy(tu_tmp, bad, 2, 5, 3);
+	ck_assert_int_eq(botify_world_load(&w, tu_tmp, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EFORMAT);
 	tu_assert_has(err.msg, "tracks.npy: row 1 column 2 is not finite");
 	memcpy(bad, E5, sizeof(bad));
 	bad[4 * 3 + 0] = -INFINITY;
-	write_npy(tmp, bad, 2, 5, 3);
-	ck_assert_int_eq(botify_world_load(&w, tmp, &err), -1);
+	write_npy(tu_tmp, bad, 2, 5, 3);
+	ck_assert_int_eq(botify_world_load(&w, tu_tmp, &err), -1);
 	tu_assert_has(err.msg, "tracks.npy: row 4 column 0 is not finite");
 	ck_assert_ptr_null(w.E);
 
 	/* and a good one loads */
-	write_npy(tmp, E5, 2, 5, 3);
-	ck_assert_msg(botify_world_load(&w, tmp, &err) == 0, "%s", err.msg);
+	write_npy(tu_tmp, E5, 2, 5, 3);
+	ck_assert_msg(botify_world_load(&w, tu_tmp, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(w.A, 3);
 	botify_world_free(&w);
 }
@@ -380,21 +358,21 @@ START_TEST(world_missing_files)
 	botify_world w = {0};
 	botify_err err = {0};
 	char p[4096];
-	ck_assert_int_eq(botify_world_load(&w, tu_path(p, tmp, "nope"), &err), -1);
+	ck_assert_int_eq(botify_world_load(&w, tu_path(p, tu_tmp, "nope"), &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	tu_assert_has(err.msg, "no tracks.json or tracks.json.gz");
 	tu_assert_has(err.msg, p);
 	/* a corrupt gzip file is an error, not a short catalog */
-	tu_write_in(tmp, "tracks.json", TRACKS5 TRACKS5 TRACKS5, 1);
-	write_npy(tmp, E5, 2, 5, 3);
-	FILE *fp = fopen(tu_path(p, tmp, "tracks.json.gz"), "rb");
+	tu_write_in(tu_tmp, "tracks.json", TRACKS5 TRACKS5 TRACKS5, 1);
+	write_npy(tu_tmp, E5, 2, 5, 3);
+	FILE *fp = fopen(tu_path(p, tu_tmp, "tracks.json.gz"), "rb");
 	unsigned char buf[4096];
 	size_t n = fread(buf, 1, sizeof(buf), fp);
 	fclose(fp);
 	fp = fopen(p, "wb");
 	fwrite(buf, 1, n - 12, fp); /* drop the tail and the trailer */
 	fclose(fp);
-	ck_assert_int_eq(botify_world_load(&w, tmp, &err), -1);
+	ck_assert_int_eq(botify_world_load(&w, tu_tmp, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EFORMAT);
 	tu_assert_has(err.msg, p);
 	tu_assert_has(err.msg, "corrupt or truncated gzip");
@@ -405,10 +383,10 @@ END_TEST
 /* check_users on a world built in memory */
 START_TEST(world_check_users_in_memory)
 {
-	write_world(tmp, TRACKS, USERS, NULL, 0);
+	write_world(tu_tmp, TRACKS, USERS, NULL, 0);
 	botify_world w = {0};
 	botify_err err = {0};
-	ck_assert_int_eq(botify_world_load(&w, tmp, &err), 0);
+	ck_assert_int_eq(botify_world_load(&w, tu_tmp, &err), 0);
 	ck_assert_int_eq(botify_world_check_users(&w, "mem", &err), 0);
 	w.interests[w.users[2].first_interest] = 5;
 	ck_assert_int_eq(botify_world_check_users(&w, "mem", &err), -1);
@@ -433,18 +411,18 @@ START_TEST(world_loads_course_files)
 	const char *files[] = { "tracks.json.gz", "users.json.gz", "top_tracks.json.gz" };
 	for (int i = 0; i < 3; i++) {
 		tu_fmt(p, sizeof(p), "%s/%s", abs, files[i]);
-		ck_assert_int_eq(symlink(p, tu_path(q, tmp, files[i])), 0);
+		ck_assert_int_eq(symlink(p, tu_path(q, tu_tmp, files[i])), 0);
 	}
 	enum { N = 50000, D = 4 };
 	float *E = malloc(sizeof(float) * N * D);
 	for (int i = 0; i < N * D; i++)
 		E[i] = (float)(i % 97) / 97;
-	write_npy(tmp, E, 2, N, D);
+	write_npy(tu_tmp, E, 2, N, D);
 	free(E);
 
 	botify_world w = {0};
 	botify_err err = {0};
-	ck_assert_msg(botify_world_load(&w, tmp, &err) == 0, "%s", err.msg);
+	ck_assert_msg(botify_world_load(&w, tu_tmp, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(w.N, 50000);
 	ck_assert_int_eq(w.A, 11464);
 	ck_assert_int_eq(w.U, 10000);
@@ -479,8 +457,7 @@ Suite *world_suite(void)
 	/* the course files take seconds under sanitizers on a loaded machine:
 	 * Check's 4 s default is not enough */
 	tcase_set_timeout(tc, 60);
-	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tu_scratch(tc);
 	tcase_add_test(tc, world_loads_plain_files);
 	tcase_add_test(tc, world_loads_gzipped_files);
 	tcase_add_test(tc, world_top_tracks_optional);
@@ -497,8 +474,7 @@ Suite *world_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_set_timeout(tc, 60);
-	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tu_scratch(tc);
 	tcase_add_test(tc, world_track_errors);
 	tcase_add_test(tc, world_embedding_errors);
 	tcase_add_test(tc, world_user_errors);

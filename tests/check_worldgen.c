@@ -12,28 +12,6 @@
 #include "world.h"
 #include "worldgen.h"
 
-static char root[64], tmp[128];
-
-static void root_setup(void)
-{
-	tu_mkdtemp(root, sizeof(root), "worldgen");
-}
-
-static void root_teardown(void)
-{
-	tu_rm_rf(root);
-}
-
-static void setup(void)
-{
-	tu_mkdtemp_in(tmp, sizeof(tmp), root);
-}
-
-static void teardown(void)
-{
-	tu_rm_rf(tmp);
-}
-
 static void small_params(botify_worldgen_params *p, int64_t seed)
 {
 	botify_worldgen_defaults(p);
@@ -276,7 +254,7 @@ START_TEST(worldgen_save_load_round_trip)
 	botify_err err = {0};
 	char dir[4096], path[4096];
 	generate(&a, &p);
-	tu_fmt(dir, sizeof(dir), "%s/deep/er/world", tmp);
+	tu_fmt(dir, sizeof(dir), "%s/deep/er/world", tu_tmp);
 	ck_assert_msg(botify_world_save(&a, dir, 0, &err) == 0, "%s", err.msg);
 	ck_assert_msg(botify_world_load(&b, dir, &err) == 0, "%s", err.msg);
 	assert_same_world(&a, &b);
@@ -301,7 +279,7 @@ START_TEST(worldgen_save_load_round_trip)
 	a.users[3].artist_discount_gamma = 0.5;
 	a.users[3].interest_neighbours = 4;
 	a.users[3].session_budget = 9;
-	tu_fmt(dir, sizeof(dir), "%s/over", tmp);
+	tu_fmt(dir, sizeof(dir), "%s/over", tu_tmp);
 	ck_assert_msg(botify_world_save(&a, dir, 0, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(botify_world_load(&b, dir, &err), 0);
 	assert_same_world(&a, &b);
@@ -316,7 +294,7 @@ END_TEST
 
 static void write_preset(const char *name, const char *text, char *path)
 {
-	tu_path(path, tmp, name);
+	tu_path(path, tu_tmp, name);
 	tu_write(path, text, 0);
 }
 
@@ -382,7 +360,7 @@ START_TEST(worldgen_preset_errors)
 	botify_err err = {0};
 	char path[4096];
 	botify_worldgen_defaults(&p);
-	ck_assert_int_eq(botify_worldgen_load_preset(&p, tu_path(path, tmp, "none.json"), &err), -1);
+	ck_assert_int_eq(botify_worldgen_load_preset(&p, tu_path(path, tu_tmp, "none.json"), &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	tu_assert_has(err.msg, path);
 }
@@ -412,6 +390,30 @@ START_TEST(worldgen_check_and_generate_refuse_bad_params)
 	ck_assert_int_eq(botify_worldgen_check(&p, &err), -1);
 	tu_assert_has(err.msg, "interests in all");
 	botify_world_free(&w);
+}
+END_TEST
+
+/* datasets/default.json is the built-in world: applied over a parameter
+ * set where every field is wrong, it must give exactly the compiled
+ * defaults (so it names every field, with the default's value). */
+START_TEST(worldgen_default_preset_equals_compiled_defaults)
+{
+	botify_worldgen_params want, got;
+	memset(&want, 0, sizeof(want));
+	botify_worldgen_defaults(&want);
+	memset(&got, 0x5a, sizeof(got));
+	botify_err err = {0};
+	ck_assert_msg(botify_worldgen_load_preset(&got, "datasets/default.json", &err) == 0, "%s",
+		      err.msg);
+	ck_assert_int_eq(got.tracks, want.tracks);
+	ck_assert_int_eq(got.users, want.users);
+	ck_assert_int_eq(got.dim, want.dim);
+	ck_assert_int_eq(got.seed, want.seed);
+	ck_assert_int_eq(got.genres, want.genres);
+	ck_assert_int_eq(got.interests_per_user, want.interests_per_user);
+	/* every field, doubles bit for bit (the struct has no padding: all
+	 * fields are 8 bytes) */
+	ck_assert_msg(!memcmp(&got, &want, sizeof(got)), "datasets/default.json differs from botify_worldgen_defaults");
 }
 END_TEST
 
@@ -463,8 +465,7 @@ Suite *worldgen_suite(void)
 {
 	Suite *s = suite_create("worldgen");
 	TCase *tc = tcase_create("generate");
-	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tu_scratch(tc);
 	tcase_add_test(tc, worldgen_deterministic);
 	tcase_add_test(tc, worldgen_users_leave_catalog_alone);
 	tcase_add_test(tc, worldgen_sizes_and_invariants);
@@ -473,6 +474,7 @@ Suite *worldgen_suite(void)
 	tcase_add_test(tc, worldgen_preset_errors);
 	tcase_add_test(tc, worldgen_check_and_generate_refuse_bad_params);
 	tcase_add_test(tc, worldgen_dataset_presets_parse);
+	tcase_add_test(tc, worldgen_default_preset_equals_compiled_defaults);
 	tcase_add_test(tc, worldgen_default_world_shape);
 	suite_add_tcase(s, tc);
 	return s;

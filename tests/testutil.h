@@ -29,6 +29,21 @@ static inline __attribute__((format(printf, 3, 4))) char *tu_fmt(char *buf, size
 	return buf;
 }
 
+/* The scratch directory of the test that runs, for suites that add the
+ * fixture with tu_scratch(tc): a fresh directory made before each test (in
+ * the test's fork) and removed after it. Every one lives under a root the
+ * runner (check_main.c) makes before the first suite and removes at the
+ * end, so a test that fails, and so skips its teardown, leaves nothing
+ * behind. A suite with a setup of its own calls tu_scratch_setup() first
+ * in it and tu_scratch_teardown() last in its teardown instead. */
+extern char tu_tmp[128];
+void tu_scratch_setup(void);
+void tu_scratch_teardown(void);
+static inline void tu_scratch(TCase *tc)
+{
+	tcase_add_checked_fixture(tc, tu_scratch_setup, tu_scratch_teardown);
+}
+
 /* Creates /tmp/botify-<tag>-XXXXXX into buf (at least 64 bytes). */
 static inline void tu_mkdtemp(char *buf, size_t n, const char *tag)
 {
@@ -36,16 +51,15 @@ static inline void tu_mkdtemp(char *buf, size_t n, const char *tag)
 	ck_assert_ptr_nonnull(mkdtemp(buf));
 }
 
-/* A fresh directory root/t-XXXXXX for one test (dir: at least 128 bytes).
- * Suites make root in an unchecked fixture, which runs in the runner's own
- * process, so root is removed even after a test fails in its fork. */
+/* A fresh directory root/t-XXXXXX (dir: at least 128 bytes). */
 static inline void tu_mkdtemp_in(char *dir, size_t n, const char *root)
 {
 	tu_fmt(dir, n, "%s/t-XXXXXX", root);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
-/* Removes path and everything below it (symlinks are removed, not followed). */
+/* Removes path and everything below it (symlinks are removed, not followed).
+ * Safe outside a test (the runner removes the scratch root with it). */
 static inline void tu_rm_rf(const char *path)
 {
 	struct stat st;
@@ -59,7 +73,10 @@ static inline void tu_rm_rf(const char *path)
 				continue;
 			size_t len = strlen(path) + strlen(e->d_name) + 2;
 			char *p = malloc(len);
-			tu_fmt(p, len, "%s/%s", path, e->d_name);
+			/* no ck_assert here: the runner calls this outside any test */
+			if (!p)
+				break;
+			snprintf(p, len, "%s/%s", path, e->d_name);
 			tu_rm_rf(p);
 			free(p);
 		}

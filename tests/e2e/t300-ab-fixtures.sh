@@ -111,7 +111,7 @@ expect_exit 0 "$BOTIFY" ab --log "$D/service.jsonl" --experiment AB --format jso
 expect_no_stderr "sample ratio mismatch"
 expect_stdout '"srm": false'
 
-check "json rows carry the SPEC's keys, the absolute difference, p-values and per-arm summaries"
+check "json rows carry the original analysis's keys, the absolute difference, p-values and per-arm summaries"
 for k in treatment metric effect lower upper control_mean treatment_mean significant n_control n_treatment srm_p \
 	diff diff_lower diff_upper p p_adjusted effect_se design ci correction arms users sessions mean; do
 	grep -q "\"$k\": " "$OUT" || fail "missing key $k"

@@ -1,5 +1,5 @@
 /*
- * check_torch_dump.c - helper of `make check-torch`: loads a model
+ * torch_dump.c - helper of `make check-torch`: loads a model
  * directory, runs one forward/backward on a fixed batch and writes the
  * batch, the predictions, the loss and every parameter gradient as .npy
  * files for scripts/check_torch.py to compare with PyTorch. The world is
