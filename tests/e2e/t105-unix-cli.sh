@@ -102,7 +102,7 @@ run bash -c '
 expect_stdout '^complete -F _botify botify$'
 expect_stdout '^simulate$'
 expect_stdout '^--episodes$'
-expect_stdout '^sticky_artist sticky_plus:$'
+expect_stdout '^sticky_artist: sticky_plus:$'   # both take key=value options
 expect_stdout '^file= fallback=$'
 expect_stdout '^table json$'
 expect_exit 0 "$BOTIFY" completion zsh
