@@ -53,6 +53,7 @@ int cmd_export(int argc, char **argv)
 		FLAG_LONG("k", &k, "K", "tracks per list", 1, 1000000),
 		FLAG_LONG("threads", &threads, "T", "threads (default: all cores)", 1, 256),
 		FLAG_BOOL("force", &force, "replace existing output files"),
+		FLAG_BOOL("quiet", &botify_quiet, "no note of what was written on stderr"),
 		FLAG_END,
 	};
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
@@ -116,11 +117,11 @@ int cmd_export(int argc, char **argv)
 			goto fail;
 		}
 	if (emb_path)
-		printf("wrote %s: %d x %d track vectors\n", emb_path, m.cfg.N, m.cfg.OUT);
+		note("wrote %s: %d x %d track vectors\n", emb_path, m.cfg.N, m.cfg.OUT);
 	if (recs_path)
-		printf("wrote %s: top %lld for each of %d tracks\n", recs_path, (long long)k, m.cfg.N);
+		note("wrote %s: top %lld for each of %d tracks\n", recs_path, (long long)k, m.cfg.N);
 	if (user_path)
-		printf("wrote %s: top %lld for each of %d users\n", user_path, (long long)k, m.cfg.U);
+		note("wrote %s: top %lld for each of %d users\n", user_path, (long long)k, m.cfg.U);
 	fprintf(stderr, "export took %.2f s\n", now_seconds() - t0);
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;

@@ -136,7 +136,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		cache_load(s, o->progress_label, cache_path, sizeof(cache_path), hex, &cached);
 	if (botify_sim_prepare_until(&s->sim, o->episodes, (int)o->threads, &botify_interrupted, err) != 0)
 		return -1;
-	if (cached)
+	if (cached && !botify_quiet)
 		fprintf(stderr, "%s: interest neighbours from the cache %s (%lld interests%s)\n",
 			o->progress_label, cache_path, (long long)cached,
 			s->sim.nb_rows > cached ? ", the new ones added" : "");
