@@ -43,6 +43,7 @@ static const struct flag_doc doc = {
 		"  botify train --log logs/day1.jsonl.gz --model models/nn\n"
 		"  botify train --log logs/random.jsonl.gz logs/sticky.jsonl.gz --model models/dot --arch dot --force\n"
 		"  botify train --log logs/sticky.jsonl.gz --model models/nn --negatives 1 --emb 64 --hidden 128 --out 64\n"
+		"  botify simulate --world worlds/tiny --episodes 2000 --log tiny.jsonl   # worlds/tiny: see datagen --help\n"
 		"  botify train --world worlds/tiny --log tiny.jsonl --model m --epochs 5 --emb 8 --hidden 16 --out 8\n"
 		"\nThe model directory holds config.json, metrics.json and one .npy per tensor;\n"
 		"docs/train.md describes them.\n",
@@ -141,9 +142,13 @@ int cmd_train(int argc, char **argv)
 	for (int i = 0; i < n_more; i++)
 		paths[n_paths++] = more[i];
 	if (!logs.n)
-		return usage_error("train", n_more ? "log files must follow --log" : "--log FILE is required");
+		return usage_error("train", n_more ? "log files must follow --log" :
+				   "--log FILE is required, the logs to learn from: e.g. botify simulate --episodes "
+				   "100000 --experiment DAY1 --arms C=random,T1=sticky_artist --log logs/day1.jsonl.gz "
+				   "&& botify train --log logs/day1.jsonl.gz --model models/nn");
 	if (!model_dir)
-		return usage_error("train", "--model DIR is required");
+		return usage_error("train", "--model DIR is required, where the model goes: e.g. botify train "
+				   "--log %s%s --model models/nn", paths[0], n_paths > 1 ? " ..." : "");
 	int arch = botify_tt_arch_parse(arch_name);
 	if (arch < 0)
 		return usage_error("train", "--arch must be two-tower, dot, sum or hybrid, not '%s'", arch_name);

@@ -54,6 +54,25 @@ for m in mean_time_per_session mean_tracks_per_session; do
 	[ -n "$a" ] && [ "$a" = "$b" ] || fail "$m: piped '$a' vs file '$b'"
 done
 
+check "bare train says what to run next, in one line"
+expect_exit 2 "$BOTIFY" train
+expect_one_line_error
+expect_stderr 'botify simulate --episodes [0-9]+ .*--log logs/day1.jsonl.gz && botify train --log logs/day1.jsonl.gz --model models/nn'
+expect_exit 2 "$BOTIFY" train --log "$T/ab.jsonl"
+expect_one_line_error
+expect_stderr "botify train --log $T/ab.jsonl --model models/nn"
+
+check "train --log - reads the log from stdin"
+"$BOTIFY" simulate --world "$W" --episodes 300 --seed 6 --log - --quiet 2>/dev/null |
+	"$BOTIFY" train --world "$W" --log - --model "$T/m-stdin" --epochs 1 >"$T/train.out" 2>"$T/train.err" ||
+	fail "train --log - failed: $(tail -n 2 "$T/train.err")"
+expect_file "$T/m-stdin/config.json"
+
+check "bare ab runs the default 2000 paired episodes"
+expect_exit 0 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --format json
+expect_stdout 'each of 2000 episodes played under every arm'
+expect_stdout '"sessions": 2000'
+
 check "simulate --plot draws both distributions for every arm"
 expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 300 --experiment AB --arms C=random,T1=sticky_artist --plot "$T/plots/s.svg"
 expect_file "$T/plots/s.svg"
