@@ -68,6 +68,17 @@ check "train --log - reads the log from stdin"
 	fail "train --log - failed: $(tail -n 2 "$T/train.err")"
 expect_file "$T/m-stdin/config.json"
 
+check "export draws progress with an ETA when asked, and --quiet silences its notes"
+expect_exit 0 "$BOTIFY" export --world "$W" --model "$T/m-stdin" --recs "$T/x/recs.json" --user-recs "$T/x/users.json" --k 10 --progress
+expect_stderr 'export: track lists \[#+\] 100% 300/300 .*eta 0s'
+expect_stderr 'export: user lists \[#+\] 100% 40/40'
+expect_stderr "wrote $T/x/recs.json"
+[ -s "$OUT" ] && fail "export wrote on stdout: $(head -n 2 "$OUT")"
+expect_exit 0 "$BOTIFY" export --world "$W" --model "$T/m-stdin" --recs "$T/x/recs2.json" --k 10 --quiet
+[ -s "$ERR" ] && fail "export --quiet wrote on stderr: $(head -n 2 "$ERR")"
+expect_exit 0 "$BOTIFY" ab --log "$T/ab.jsonl" --experiment AB --quiet --progress
+expect_stderr 'ab: reading \[#+\] 100%'
+
 check "bare ab runs the default 2000 paired episodes"
 expect_exit 0 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --format json
 expect_stdout 'each of 2000 episodes played under every arm'
