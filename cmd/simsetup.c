@@ -14,6 +14,7 @@
 
 #include "cmd.h"
 #include "nbcache.h"
+#include "topk.h"
 
 struct progress_ctx {
 	progress bar;
@@ -125,16 +126,23 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 			return -1;
 		s->log_open = 1;
 	}
-	struct progress_ctx pc;
+	struct progress_ctx pc, nbc;
 	progress_init(&pc.bar, o->progress_label, o->show_progress);
-	if (pc.bar.enabled)
+	char nb_label[96];
+	snprintf(nb_label, sizeof(nb_label), "%s: interest neighbours", o->progress_label);
+	progress_init(&nbc.bar, nb_label, o->show_progress);
+	if (nbc.bar.enabled)
 		fprintf(stderr, "%s: finding the interest neighbours...\r", o->progress_label);
+	botify_topk_set_progress(on_progress, &nbc);
 	double t_prep = now_seconds();
 	char cache_path[4200] = "", hex[33];
 	int64_t cached = 0;
 	if (!o->no_cache)
 		cache_load(s, o->progress_label, cache_path, sizeof(cache_path), hex, &cached);
-	if (botify_sim_prepare_until(&s->sim, o->episodes, (int)o->threads, &botify_interrupted, err) != 0)
+	int prep_rc = botify_sim_prepare_until(&s->sim, o->episodes, (int)o->threads, &botify_interrupted, err);
+	botify_topk_set_progress(NULL, NULL);
+	progress_finish(&nbc.bar);
+	if (prep_rc != 0)
 		return -1;
 	if (cached && !botify_quiet)
 		fprintf(stderr, "%s: interest neighbours from the cache %s (%lld interests%s)\n",

@@ -25,6 +25,13 @@ expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 50 --quiet --log "$T/q.
 [ -s "$ERR" ] && fail "stderr is not empty: $(head -n 2 "$ERR")"
 expect_stdout '^\| - \| random \| 50 \|'
 
+check "simulate --progress draws the neighbour search and the episodes with an ETA; --quiet alone draws nothing"
+expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 300 --no-cache --progress --quiet
+expect_stderr 'simulate: interest neighbours \[#+\] 100% [0-9]+/[0-9]+ .*eta 0s'
+expect_stderr 'simulate \[#+\] 100% 300/300 .*eta'
+expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 300 --no-cache --quiet
+[ -s "$ERR" ] && fail "--quiet wrote on stderr: $(head -n 2 "$ERR")"
+
 check "datagen and export report what they wrote on stderr, not stdout"
 expect_exit 0 "$BOTIFY" datagen --out "$T/w" --tracks 300 --users 20 --dim 8
 [ -s "$OUT" ] && fail "stdout is not empty: $(head -n 2 "$OUT")"
