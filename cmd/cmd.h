@@ -56,6 +56,8 @@ void progress_init(progress *p, const char *label, int force);
 /* done of total units; redraws at most ~10 times a second. */
 void progress_update(progress *p, uint64_t done, uint64_t total);
 void progress_finish(progress *p);
+/* Erases the bar's line (for a bar that a one-line summary replaces). */
+void progress_clear(progress *p);
 
 /* The world of --world DIR, or the built-in default world when dir is NULL.
  * catalog_only skips users.json (for commands that need only tracks). */

@@ -49,9 +49,35 @@ static const struct flag_doc doc = {
 		"docs/train.md describes them.\n",
 };
 
+/* a bar within each epoch, replaced by the epoch's line when it ends */
+struct train_progress {
+	progress bar;
+	int64_t epoch, max_epochs;
+	int force;
+	double epoch_start;    /* when the next epoch's first batch began */
+	char label[64];
+};
+
+static void on_batch(void *ctx, int64_t epoch, int64_t done, int64_t n)
+{
+	struct train_progress *tp = ctx;
+	if (epoch != tp->epoch) {
+		tp->epoch = epoch;
+		snprintf(tp->label, sizeof(tp->label), "epoch %lld (of at most %lld)", (long long)epoch,
+			 (long long)tp->max_epochs);
+		progress_init(&tp->bar, tp->label, tp->force);
+		tp->bar.start = tp->epoch_start; /* the first batch is already done */
+	}
+	progress_update(&tp->bar, (uint64_t)done, (uint64_t)n);
+}
+
 static void on_epoch(void *ctx, const botify_epoch_stats *e)
 {
-	(void)ctx;
+	struct train_progress *tp = ctx;
+	progress_clear(&tp->bar);
+	tp->epoch_start = now_seconds();
+	if (botify_quiet)
+		return;
 	char obj[48] = "";
 	if (e->val_objective != e->val_mse) /* negatives are on */
 		snprintf(obj, sizeof(obj), "  val+neg %.6f", e->val_objective);
@@ -106,7 +132,7 @@ int cmd_train(int argc, char **argv)
 	botify_train_opts o;
 	botify_train_defaults(&o);
 	int64_t seed = 1, emb = 32, hidden = 64, out = 32, threads = cpu_count();
-	int no_context_artist = 0, force = 0, seen_out = 0;
+	int no_context_artist = 0, force = 0, seen_out = 0, show_progress = 0;
 	char *more[64];
 	int n_more = 0;
 	struct flag flags[] = {
@@ -129,6 +155,8 @@ int cmd_train(int argc, char **argv)
 		FLAG_LONG("threads", &threads, "T", "OpenBLAS threads (default: all cores)", 1, 256),
 		FLAG_BOOL("no-context-artist", &no_context_artist, "leave the start's artist out of the context tower"),
 		FLAG_BOOL("force", &force, "replace an existing model directory (one botify wrote)"),
+		FLAG_BOOL("progress", &show_progress, "show each epoch's progress even when stderr is not a terminal"),
+		FLAG_BOOL("quiet", &botify_quiet, "no epoch lines, notes or progress on stderr"),
 		FLAG_END,
 	};
 	flags[9].seen = &seen_out;
@@ -177,7 +205,7 @@ int cmd_train(int argc, char **argv)
 		goto fail;
 	if (botify_pairs_read(&p, paths, n_paths, w.U, w.N, &botify_interrupted, &err) != 0)
 		goto fail;
-	fprintf(stderr, "%lld pairs from %lld sessions in %lld rows of %d log%s (%.1f s); world: %s\n",
+	note("%lld pairs from %lld sessions in %lld rows of %d log%s (%.1f s); world: %s\n",
 		(long long)p.n, (long long)p.n_sessions, (long long)p.rows, n_paths, n_paths > 1 ? "s" : "",
 		now_seconds() - t0, w.source);
 	botify_tt_config cfg = { arch, w.U, w.N, w.A, (int)emb, (int)hidden,
@@ -186,7 +214,11 @@ int cmd_train(int argc, char **argv)
 	if (botify_tt_init(&m, &cfg, o.seed, &err) != 0)
 		goto fail;
 	m.catalog_hash = botify_tt_catalog_hash(w.artist, w.N, w.A);
+	struct train_progress tp = { .max_epochs = o.epochs, .force = show_progress };
+	tp.epoch_start = now_seconds();
 	o.on_epoch = on_epoch;
+	o.on_batch = on_batch;
+	o.ctx = &tp;
 	o.stop = &botify_interrupted;
 	if (botify_train(&m, &p, w.artist, &o, &res, &err) != 0)
 		goto fail;

@@ -94,6 +94,15 @@ void progress_update(progress *p, uint64_t done, uint64_t total)
 	fflush(stderr);
 }
 
+void progress_clear(progress *p)
+{
+	if (p->enabled && p->drawn) {
+		fprintf(stderr, "\r%*s\r", 110, "");
+		fflush(stderr);
+		p->drawn = 0;
+	}
+}
+
 void progress_finish(progress *p)
 {
 	if (p->enabled && p->drawn) {

@@ -86,6 +86,13 @@ expect_exit 0 "$BOTIFY" export --world "$W" --model "$T/m-stdin" --recs "$T/x/re
 expect_exit 0 "$BOTIFY" ab --log "$T/ab.jsonl" --experiment AB --quiet --progress
 expect_stderr 'ab: reading \[#+\] 100%'
 
+check "train draws each epoch's progress when asked, and --quiet silences its lines"
+expect_exit 0 "$BOTIFY" train --world "$W" --log "$T/ab.jsonl" --model "$T/m-progress" --epochs 2 --batch 64 --progress
+expect_stderr 'epoch 1 \(of at most 2\) \[#+\] 100% [0-9]+/[0-9]+ .*eta 0s'
+tr '\r' '\n' <"$ERR" | grep -q '^ *epoch   2  train ' || fail "no line for epoch 2 after its bar"
+expect_exit 0 "$BOTIFY" train --world "$W" --log "$T/ab.jsonl" --model "$T/m-quiet" --epochs 2 --quiet
+grep -v '^warning' "$ERR" | grep -q . && fail "train --quiet wrote on stderr: $(head -n 2 "$ERR")"
+
 check "bare ab runs the default 2000 paired episodes"
 expect_exit 0 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --format json
 expect_stdout 'each of 2000 episodes played under every arm'
