@@ -10,6 +10,7 @@
 #define BOTIFY_CMD_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -35,7 +36,14 @@ int report_error(const botify_err *err);
 extern volatile sig_atomic_t botify_interrupted;
 void install_interrupt_handler(void);
 
-/* A progress bar on stderr, shown only when stderr is a terminal or force. */
+/* Set by --quiet: notes (note()) and the automatic progress bar are
+ * silenced; warnings and errors are not. */
+extern int botify_quiet;
+/* A diagnostic for the person at the terminal, on stderr (stdout is for data). */
+void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A progress bar on stderr with rate and ETA, shown when stderr is a terminal
+ * (and not --quiet), or when force (--progress). */
 typedef struct progress {
 	int enabled;
 	const char *label;
@@ -48,6 +56,8 @@ void progress_init(progress *p, const char *label, int force);
 /* done of total units; redraws at most ~10 times a second. */
 void progress_update(progress *p, uint64_t done, uint64_t total);
 void progress_finish(progress *p);
+/* Erases the bar's line (for a bar that a one-line summary replaces). */
+void progress_clear(progress *p);
 
 /* The world of --world DIR, or the built-in default world when dir is NULL.
  * catalog_only skips users.json (for commands that need only tracks). */
@@ -62,5 +72,6 @@ int cpu_count(void);
 
 /* Prints s on stdout as a JSON string, quotes included. */
 void print_json_str(const char *s);
+void fprint_json_str(FILE *f, const char *s);
 
 #endif

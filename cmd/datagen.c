@@ -37,6 +37,7 @@ int cmd_datagen(int argc, char **argv)
 		FLAG_LONG("seed", &seed, "S", "generator seed", 0, 9007199254740992.0),
 		FLAG_STR("preset", &preset, "FILE", "JSON file of generator parameters (datasets/*.json)"),
 		FLAG_BOOL("force", &force, "replace existing files"),
+		FLAG_BOOL("quiet", &botify_quiet, "no note of what was written on stderr"),
 		FLAG_END,
 	};
 	flags[1].seen = &seen_tracks;
@@ -75,8 +76,8 @@ int cmd_datagen(int argc, char **argv)
 		return report_error(&err);
 	}
 	botify_outfile_set_stop(NULL);
-	printf("wrote %s: %d tracks x %d dims, %d artists, %d users (generated in %.3f s, written in %.3f s)\n",
-	       out, w.N, w.D, w.A, w.U, t1 - t0, now_seconds() - t1);
+	note("wrote %s: %d tracks x %d dims, %d artists, %d users (generated in %.3f s, written in %.3f s)\n",
+	     out, w.N, w.D, w.A, w.U, t1 - t0, now_seconds() - t1);
 	botify_world_free(&w);
 	return BOTIFY_EXIT_OK;
 }

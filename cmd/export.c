@@ -38,12 +38,17 @@ static const struct flag_doc doc = {
 		"  botify simulate --episodes 2000 --recommender contextual:file=models/nn/tracks_with_recs.json\n",
 };
 
+static void on_progress(void *ctx, int64_t done, int64_t total)
+{
+	progress_update(ctx, (uint64_t)done, (uint64_t)total);
+}
+
 int cmd_export(int argc, char **argv)
 {
 	const char *model_dir = NULL, *world_dir = NULL, *emb_path = NULL, *recs_path = NULL;
 	const char *user_path = NULL;
 	int64_t k = 100, threads = cpu_count();
-	int force = 0;
+	int force = 0, show_progress = 0;
 	struct flag flags[] = {
 		FLAG_STR("model", &model_dir, "DIR", "model directory written by botify train"),
 		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
@@ -53,6 +58,8 @@ int cmd_export(int argc, char **argv)
 		FLAG_LONG("k", &k, "K", "tracks per list", 1, 1000000),
 		FLAG_LONG("threads", &threads, "T", "threads (default: all cores)", 1, 256),
 		FLAG_BOOL("force", &force, "replace existing output files"),
+		FLAG_BOOL("quiet", &botify_quiet, "no notes or progress on stderr"),
+		FLAG_BOOL("progress", &show_progress, "show progress even when stderr is not a terminal"),
 		FLAG_END,
 	};
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
@@ -100,10 +107,24 @@ int cmd_export(int argc, char **argv)
 		goto model_fail;
 	if (emb_path && botify_npy_write_to(&outs[EMB], items, 2, (size_t)m.cfg.N, (size_t)m.cfg.OUT, &err) != 0)
 		goto fail;
-	if (recs_path && botify_export_track_recs_to(&m, &w, items, (int32_t)k, (int)threads, &outs[RECS], &err) != 0)
-		goto model_fail;
-	if (user_path && botify_export_user_recs_to(&m, items, (int32_t)k, (int)threads, &outs[USERS], &err) != 0)
-		goto model_fail;
+	progress bar;
+	if (recs_path) {
+		progress_init(&bar, "export: track lists", show_progress);
+		botify_export_set_progress(on_progress, &bar);
+		rc = botify_export_track_recs_to(&m, &w, items, (int32_t)k, (int)threads, &outs[RECS], &err);
+		progress_finish(&bar);
+		if (rc != 0)
+			goto model_fail;
+	}
+	if (user_path) {
+		progress_init(&bar, "export: user lists", show_progress);
+		botify_export_set_progress(on_progress, &bar);
+		rc = botify_export_user_recs_to(&m, items, (int32_t)k, (int)threads, &outs[USERS], &err);
+		progress_finish(&bar);
+		if (rc != 0)
+			goto model_fail;
+	}
+	botify_export_set_progress(NULL, NULL);
 	for (int i = 0; i < NOUT; i++)
 		if (paths[i] && botify_outfile_finish(&outs[i], &err) != 0)
 			goto fail;
@@ -116,12 +137,12 @@ int cmd_export(int argc, char **argv)
 			goto fail;
 		}
 	if (emb_path)
-		printf("wrote %s: %d x %d track vectors\n", emb_path, m.cfg.N, m.cfg.OUT);
+		note("wrote %s: %d x %d track vectors\n", emb_path, m.cfg.N, m.cfg.OUT);
 	if (recs_path)
-		printf("wrote %s: top %lld for each of %d tracks\n", recs_path, (long long)k, m.cfg.N);
+		note("wrote %s: top %lld for each of %d tracks\n", recs_path, (long long)k, m.cfg.N);
 	if (user_path)
-		printf("wrote %s: top %lld for each of %d users\n", user_path, (long long)k, m.cfg.U);
-	fprintf(stderr, "export took %.2f s\n", now_seconds() - t0);
+		note("wrote %s: top %lld for each of %d users\n", user_path, (long long)k, m.cfg.U);
+	note("export took %.2f s\n", now_seconds() - t0);
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
 model_fail:

@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "dist.h"
 #include "nbcache.h"
+#include "topk.h"
 
 struct progress_ctx {
 	progress bar;
@@ -126,16 +127,23 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 			return -1;
 		s->log_open = 1;
 	}
-	struct progress_ctx pc;
+	struct progress_ctx pc, nbc;
 	progress_init(&pc.bar, o->progress_label, o->show_progress);
-	if (pc.bar.enabled)
+	char nb_label[96];
+	snprintf(nb_label, sizeof(nb_label), "%s: interest neighbours", o->progress_label);
+	progress_init(&nbc.bar, nb_label, o->show_progress);
+	if (nbc.bar.enabled)
 		fprintf(stderr, "%s: finding the interest neighbours...\r", o->progress_label);
+	botify_topk_set_progress(on_progress, &nbc);
 	double t_prep = now_seconds();
 	char cache_path[4200] = "", hex[33];
 	int64_t cached = 0;
 	if (!o->no_cache)
 		cache_load(s, o->progress_label, cache_path, sizeof(cache_path), hex, &cached);
-	if (botify_simrun_prepare(&s->sim, o->episodes, (int)o->threads, &botify_interrupted, err) != 0)
+	int prep_rc = botify_simrun_prepare(&s->sim, o->episodes, (int)o->threads, &botify_interrupted, err);
+	botify_topk_set_progress(NULL, NULL);
+	progress_finish(&nbc.bar);
+	if (prep_rc != 0)
 		return -1;
 	int64_t cache_added = s->sim.nb_rows - cached;
 	if (cache_path[0] && s->sim.nb_rows > cached && botify_dist_rank() == 0) {
@@ -167,7 +175,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		return -1;
 	/* said once the run succeeded: an error stays the one line it is; by
 	 * rank 0 only, one line per job */
-	if (cached && botify_dist_rank() == 0)
+	if (cached && botify_dist_rank() == 0 && !botify_quiet)
 		fprintf(stderr, "%s: interest neighbours from the cache %s (%lld interests%s)\n",
 			o->progress_label, cache_path, (long long)cached, cache_added ? ", the new ones added" : "");
 	if (s->log_open) {

@@ -51,6 +51,8 @@ static const struct flag_doc doc = {
 		"  botify train --log logs/random.jsonl.gz logs/sticky.jsonl.gz --model models/dot --arch dot --force\n"
 		"  botify train --log logs/random.jsonl.gz logs/sticky.jsonl.gz --model models/nn2 --optimizer adam \\\n"
 		"               --plot models/curves.svg --split-out models/split.json\n"
+		"  botify train --log logs/sticky.jsonl.gz --model models/nn --negatives 1 --emb 64 --hidden 128 --out 64\n"
+		"  botify simulate --world worlds/tiny --episodes 2000 --log tiny.jsonl   # worlds/tiny: see datagen --help\n"
 		"  botify train --world worlds/tiny --log tiny.jsonl --model m --epochs 5 --emb 8 --hidden 16 --out 8\n"
 		"\nThe model directory holds config.json, metrics.json and one .npy per tensor;\n"
 		"docs/train.md describes them.\n",
@@ -60,10 +62,35 @@ static const struct flag_doc doc = {
  * policy that never leaves it (sticky_artist: 100%; random: 0.01%; the two
  * mixed half and half: about 55%) */
 #define SINGLE_POLICY_SHARE 0.9
+/* a bar within each epoch, replaced by the epoch's line when it ends */
+struct train_progress {
+	progress bar;
+	int64_t epoch, max_epochs;
+	int force;
+	double epoch_start;    /* when the next epoch's first batch began */
+	char label[64];
+};
+
+static void on_batch(void *ctx, int64_t epoch, int64_t done, int64_t n)
+{
+	struct train_progress *tp = ctx;
+	if (epoch != tp->epoch) {
+		tp->epoch = epoch;
+		snprintf(tp->label, sizeof(tp->label), "epoch %lld (of at most %lld)", (long long)epoch,
+			 (long long)tp->max_epochs);
+		progress_init(&tp->bar, tp->label, tp->force);
+		tp->bar.start = tp->epoch_start; /* the first batch is already done */
+	}
+	progress_update(&tp->bar, (uint64_t)done, (uint64_t)n);
+}
 
 static void on_epoch(void *ctx, const botify_epoch_stats *e)
 {
-	(void)ctx;
+	struct train_progress *tp = ctx;
+	progress_clear(&tp->bar);
+	tp->epoch_start = now_seconds();
+	if (botify_quiet)
+		return;
 	char obj[48] = "";
 	if (e->val_objective != e->val_mse) /* negatives are on */
 		snprintf(obj, sizeof(obj), "  val+neg %.6f", e->val_objective);
@@ -146,7 +173,7 @@ int cmd_train(int argc, char **argv)
 	botify_train_opts o;
 	botify_train_defaults(&o);
 	int64_t seed = 1, emb = 32, hidden = 64, out = 32, threads = cpu_count();
-	int no_context_artist = 0, force = 0, seen_out = 0;
+	int no_context_artist = 0, force = 0, seen_out = 0, show_progress = 0;
 	char *more[64];
 	int n_more = 0;
 	struct flag flags[] = {
@@ -173,6 +200,8 @@ int cmd_train(int argc, char **argv)
 		FLAG_STR("split", &split_in, "FILE", "train/val/test pair indices from FILE (as --split-out writes) instead of 80/10/10"),
 		FLAG_STR("split-out", &split_out, "FILE", "write the split's pair indices to FILE (JSON)"),
 		FLAG_STR("plot", &plot, "FILE.svg", "draw train/validation MSE per epoch with the baselines and the best epoch"),
+		FLAG_BOOL("progress", &show_progress, "show each epoch's progress even when stderr is not a terminal"),
+		FLAG_BOOL("quiet", &botify_quiet, "no epoch lines, notes or progress on stderr"),
 		FLAG_END,
 	};
 	int seen_neg = 0, seen_emb = 0, seen_hidden = 0;
@@ -196,9 +225,13 @@ int cmd_train(int argc, char **argv)
 	for (int i = 0; i < n_more; i++)
 		paths[n_paths++] = more[i];
 	if (!logs.n)
-		return usage_error("train", n_more ? "log files must follow --log" : "--log FILE is required");
+		return usage_error("train", n_more ? "log files must follow --log" :
+				   "--log FILE is required, the logs to learn from: e.g. botify simulate --episodes "
+				   "100000 --experiment DAY1 --arms C=random,T1=sticky_artist --log logs/day1.jsonl.gz "
+				   "&& botify train --log logs/day1.jsonl.gz --model models/nn");
 	if (!model_dir)
-		return usage_error("train", "--model DIR is required");
+		return usage_error("train", "--model DIR is required, where the model goes: e.g. botify train "
+				   "--log %s%s --model models/nn", paths[0], n_paths > 1 ? " ..." : "");
 	int arch = botify_tt_arch_parse(arch_name);
 	if (arch < 0)
 		return usage_error("train", "--arch must be two-tower, dot, sum or hybrid, not '%s'", arch_name);
@@ -241,7 +274,7 @@ int cmd_train(int argc, char **argv)
 		goto fail;
 	if (botify_pairs_read(&p, paths, n_paths, w.U, w.N, &botify_interrupted, &err) != 0)
 		goto fail;
-	fprintf(stderr, "%lld pairs from %lld sessions in %lld rows of %d log%s (%.1f s); world: %s\n",
+	note("%lld pairs from %lld sessions in %lld rows of %d log%s (%.1f s); world: %s\n",
 		(long long)p.n, (long long)p.n_sessions, (long long)p.rows, n_paths, n_paths > 1 ? "s" : "",
 		now_seconds() - t0, w.source);
 	double same = botify_train_same_artist_share(&p, w.artist);
@@ -272,7 +305,11 @@ int cmd_train(int argc, char **argv)
 		o.split = &split;
 	}
 	m.catalog_hash = botify_tt_catalog_hash(w.artist, w.N, w.A);
+	struct train_progress tp = { .max_epochs = o.epochs, .force = show_progress };
+	tp.epoch_start = now_seconds();
 	o.on_epoch = on_epoch;
+	o.on_batch = on_batch;
+	o.ctx = &tp;
 	o.stop = &botify_interrupted;
 	if (botify_train(&m, &p, w.artist, &o, &res, &err) != 0) {
 		if (split_in)

@@ -3,6 +3,7 @@
  */
 #include "cmd.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +12,17 @@
 #include "worldgen.h"
 
 volatile sig_atomic_t botify_interrupted;
+int botify_quiet;
+
+void note(const char *fmt, ...)
+{
+	if (botify_quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
 
 int report_error(const botify_err *err)
 {
@@ -54,7 +66,8 @@ int cpu_count(void)
 void progress_init(progress *p, const char *label, int force)
 {
 	memset(p, 0, sizeof(*p));
-	p->enabled = force || isatty(STDERR_FILENO);
+	/* --progress wins over --quiet: asking for the bar off a terminal is explicit */
+	p->enabled = force || (!botify_quiet && isatty(STDERR_FILENO));
 	p->label = label;
 	p->start = now_seconds();
 }
@@ -81,6 +94,15 @@ void progress_update(progress *p, uint64_t done, uint64_t total)
 	fflush(stderr);
 }
 
+void progress_clear(progress *p)
+{
+	if (p->enabled && p->drawn) {
+		fprintf(stderr, "\r%*s\r", 110, "");
+		fflush(stderr);
+		p->drawn = 0;
+	}
+}
+
 void progress_finish(progress *p)
 {
 	if (p->enabled && p->drawn) {
@@ -99,16 +121,21 @@ int load_world(struct botify_world *w, const char *dir, int catalog_only, botify
 	return botify_worldgen_generate(w, &p, err);
 }
 
-void print_json_str(const char *s)
+void fprint_json_str(FILE *f, const char *s)
 {
-	putchar('"');
+	fputc('"', f);
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
+			fprintf(f, "\\%c", *s);
 		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
+			fprintf(f, "\\u%04x", *s);
 		else
-			putchar(*s);
+			fputc(*s, f);
 	}
-	putchar('"');
+	fputc('"', f);
+}
+
+void print_json_str(const char *s)
+{
+	fprint_json_str(stdout, s);
 }

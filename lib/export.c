@@ -14,7 +14,24 @@
 #include "outfile.h"
 #include "topk.h"
 
-enum { CHUNK = 4096 };
+/* rows per top-k batch: big enough for sgemm, small enough for a progress
+ * bar to move every second or so on 50 000 tracks */
+enum { CHUNK = 1024 };
+
+static void (*progress_fn)(void *ctx, int64_t done, int64_t total);
+static void *progress_ctx;
+
+void botify_export_set_progress(void (*fn)(void *ctx, int64_t done, int64_t total), void *ctx)
+{
+	progress_fn = fn;
+	progress_ctx = ctx;
+}
+
+static void progress(int64_t done, int64_t total)
+{
+	if (progress_fn)
+		progress_fn(progress_ctx, done, total);
+}
 
 /* The largest magnitude in x, or -1 when x holds a NaN or an infinity. */
 static double max_abs(const float *x, size_t n)
@@ -160,6 +177,7 @@ int botify_export_track_recs_to(const botify_tt *m, const botify_world *w, const
 			if (botify_outfile_write(f, line, len + 3, err) != 0)
 				goto out;
 		}
+		progress(t0 + B, N);
 	}
 	rc = 0;
 out:
@@ -197,6 +215,7 @@ int botify_export_user_recs_to(const botify_tt *m, const float *items, int32_t k
 			if (botify_outfile_write(f, line, len + 3, err) != 0)
 				goto out;
 		}
+		progress(u0 + B, U);
 	}
 	rc = 0;
 out:

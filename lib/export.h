@@ -23,6 +23,11 @@
 #include "twotower.h"
 #include "world.h"
 
+/* Progress of the top-K exports: fn(ctx, rows done, rows in total) after each
+ * chunk of rows (tracks or users); NULL for none. Process-wide, as
+ * botify_outfile_set_stop: a command's export runs one at a time. */
+void botify_export_set_progress(void (*fn)(void *ctx, int64_t done, int64_t total), void *ctx);
+
 /* items (N, OUT) = item vectors of every track; artist (N) from the world. */
 int botify_export_items(const botify_tt *m, const int32_t *artist, float *items, botify_err *err);
 

@@ -632,7 +632,17 @@ static void best_sort(struct best *b)
 	}
 }
 
+static void (*search_progress)(void *ctx, int64_t done, int64_t total);
+static void *search_progress_ctx;
+
+void botify_topk_set_progress(void (*fn)(void *ctx, int64_t done, int64_t total), void *ctx)
+{
+	search_progress = fn;
+	search_progress_ctx = ctx;
+}
+
 struct search_job {
+	int64_t *done;   /* queries finished by every thread (atomic) */
 	const botify_topk_index *ix;
 	const float *queries;
 	const int64_t *perm; /* row i of queries is query perm[i]; NULL: itself */
@@ -915,6 +925,10 @@ static void *search_blocks(void *arg)
 			seen++;
 			seen_scored += scored;
 		}
+		int64_t done = __atomic_add_fetch(j->done, rows, __ATOMIC_RELAXED);
+		/* the calling thread reports for all: callbacks need not be thread-safe */
+		if (j->t == 0 && search_progress)
+			search_progress(search_progress_ctx, done, j->Q);
 	}
 out:
 	free(S);
@@ -1010,10 +1024,11 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
 	if (ix->M > 1 && Q > 1 && order_queries(ix, queries, Q, &perm, &qp, err) != 0)
 		return -1;
 	struct search_job jobs[MAX_THREADS];
+	int64_t done = 0;
 	pthread_t tid[MAX_THREADS];
 	char started[MAX_THREADS] = {0};
 	for (int t = 0; t < threads; t++) {
-		jobs[t] = (struct search_job){ ix, qp ? qp : queries, perm, Q, QB, k, stop, ids, scores,
+		jobs[t] = (struct search_job){ &done, ix, qp ? qp : queries, perm, Q, QB, k, stop, ids, scores,
 					       t, threads, 0, {0, 0} };
 		if (t > 0)
 			started[t] = pthread_create(&tid[t], NULL, search_blocks, &jobs[t]) == 0;

@@ -86,4 +86,9 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
 		       int threads, volatile sig_atomic_t *stop, int32_t *ids, double *scores,
 		       botify_topk_stats *stats, botify_err *err);
 
+/* Progress of botify_topk_search: fn(ctx, queries done, Q), called from the
+ * calling thread between its blocks; NULL for none. Process-wide (a command
+ * runs one search at a time). */
+void botify_topk_set_progress(void (*fn)(void *ctx, int64_t done, int64_t total), void *ctx);
+
 #endif

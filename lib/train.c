@@ -683,6 +683,8 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 			}
 			sse += s;
 			done += b;
+			if (o->on_batch)
+				o->on_batch(o->ctx, epoch, done, n_train);
 			if (o->stop && *o->stop) {
 				interrupted = 1;
 				break;

@@ -106,6 +106,9 @@ typedef struct botify_train_opts {
 	uint64_t seed;
 	/* called after each full epoch (from the training thread) */
 	void (*on_epoch)(void *ctx, const botify_epoch_stats *e);
+	/* called after every batch with the epoch and its training pairs done
+	 * of n (for progress bars), or NULL */
+	void (*on_batch)(void *ctx, int64_t epoch, int64_t done, int64_t n);
 	void *ctx;
 	/* polled after every batch: stop, keep the best weights so far */
 	volatile sig_atomic_t *stop;

@@ -37,12 +37,16 @@ cd "$W" # specs in the tables use paths relative to WORKDIR
 # ---- timing ----
 declare -a STEP_NAMES=() STEP_SECS=()
 T_STEP=$(date +%s.%N)
-step_done() { # name
+T_START=$T_STEP
+# day-1 traffic, 5 trainings, 4 exports, 8 experiments per size, the recommenders alone
+STEPS_TOTAL=$((11 + 8 * $(echo $SIZES | wc -w)))
+step_done() { # name: prints the step's time, the progress and a rough ETA at the pace so far
 	local now
 	now=$(date +%s.%N)
 	STEP_NAMES+=("$1")
 	STEP_SECS+=("$(awk -v a="$T_STEP" -v b="$now" 'BEGIN { printf "%.0f", b - a }')")
-	echo "== $1: ${STEP_SECS[-1]} s" >&2
+	echo "== [${#STEP_NAMES[@]}/$STEPS_TOTAL] $1: ${STEP_SECS[-1]} s ($(awk -v a="$T_START" -v b="$now" \
+		-v k="${#STEP_NAMES[@]}" -v n="$STEPS_TOTAL" 'BEGIN { e = b - a; printf "%.0f s so far, eta %.0f s", e, e / k * (n - k) }'))" >&2
 	T_STEP=$now
 }
 B() { "$BOTIFY" "$@"; }

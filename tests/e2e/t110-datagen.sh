@@ -5,7 +5,7 @@
 check "datagen writes the four world files"
 expect_exit 0 "$BOTIFY" datagen --out "$T/w" --tracks 500 --users 100 --dim 16 --seed 7
 for f in tracks.json tracks.npy users.json top_tracks.json; do expect_file "$T/w/$f"; done
-expect_stdout '500 tracks x 16 dims'
+expect_stderr '500 tracks x 16 dims'
 expect_eq 500 "$(wc -l <"$T/w/tracks.json")" "tracks.json lines"
 expect_eq 100 "$(wc -l <"$T/w/users.json")" "users.json lines"
 
@@ -39,7 +39,7 @@ expect_stdout '\| sticky_artist \| 50 \|'
 check "a preset file sets generator parameters; flags win over it"
 echo '{"tracks": 200, "users": 30, "dim": 4, "genres": 5}' >"$T/preset.json"
 expect_exit 0 "$BOTIFY" datagen --out "$T/p" --preset "$T/preset.json" --users 20
-expect_stdout '200 tracks x 4 dims, [0-9]+ artists, 20 users'
+expect_stderr '200 tracks x 4 dims, [0-9]+ artists, 20 users'
 
 check "a preset with an unknown key is refused"
 echo '{"trakcs": 200}' >"$T/bad.json"

@@ -9,15 +9,15 @@ check "simulate prints a per-arm summary"
 expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 200 --recommender random --seed 5
 expect_stdout '^\| arm \| recommender \| episodes \| tracks/session'
 expect_stdout '^\| - \| random \| 200 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| 0 \|$'
-expect_stdout 'episodes/s'
+expect_stderr 'episodes/s'
 
 check "the built-in world is used without --world"
 expect_exit 0 "$BOTIFY" simulate --episodes 100 --recommender sticky_artist --seed 31337
-expect_stdout 'built-in world \(seed 1\)'
+expect_stderr 'built-in world \(seed 1\)'
 
 check "a plain log has one JSON line per call, next rows then one last row per session"
 expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 100 --recommender sticky_artist --seed 1 --log "$T/a.jsonl"
-expect_stdout "log: $T/a.jsonl \([0-9]+ rows\)"
+expect_stderr "log: $T/a.jsonl \([0-9]+ rows\)"
 expect_eq 100 "$(grep -c '"message": "last"' "$T/a.jsonl")" "last rows"
 head -n 1 "$T/a.jsonl" | grep -Eq '^\{"message": "next", "timestamp": 1700000000000, "user": [0-9]+, "track": [0-9]+, "time": 1.0, "latency": [0-9.e-]+, "recommendation": [0-9]+, "experiments": \{\}\}$' ||
 	fail "first row has an unexpected shape: $(head -n 1 "$T/a.jsonl")"
@@ -87,7 +87,7 @@ check "--max-steps caps sessions and reports how many"
 expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 200 --recommender sticky_artist --max-steps 2 --format json
 expect_stdout '"capped": [1-9][0-9]*'
 expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 200 --recommender sticky_artist --max-steps 2
-expect_stdout 'sessions reached --max-steps 2 and were cut'
+expect_stderr 'sessions reached --max-steps 2 and were cut'
 
 check "--config swaps the user-model defaults"
 echo '{"session_budget": 1, "interest_neighbours": 1}' >"$T/cfg.json"

@@ -50,7 +50,7 @@ expect_file "$T/sum/user_emb.npy"
 check "export writes vectors, per-track and per-user lists"
 expect_exit 0 "$BOTIFY" export --world "$W" --model "$T/m" --embeddings "$T/m/track_vectors.npy" \
 	--recs "$T/m/tracks_with_recs.json" --user-recs "$T/m/recommendations.json" --k 20
-expect_stdout "wrote $T/m/track_vectors.npy: 500 x 8 track vectors"
+expect_stderr "wrote $T/m/track_vectors.npy: 500 x 8 track vectors"
 expect_eq 500 "$(wc -l <"$T/m/tracks_with_recs.json")" "tracks_with_recs lines"
 expect_eq 100 "$(wc -l <"$T/m/recommendations.json")" "recommendations lines"
 head -n 1 "$T/m/tracks_with_recs.json" | grep -Eq '^\{"track": 0, "artist": ".*", "title": ".*", "recommendations": \[[0-9]+(, [0-9]+){19}\]\}$' ||
