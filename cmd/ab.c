@@ -55,13 +55,14 @@ static const struct flag_doc doc = {
 		"  METRIC<=0   not significantly better\n"
 		"\nexamples:\n"
 		"  botify ab --control random --treatment sticky_artist\n"
-		"  botify ab --control random --treatment sticky_artist --episodes 20000 --seed 7 --plot ab.svg\n"
+		"  botify ab --control random --treatment sticky_artist --episodes 20000 --seed 7 --plot ab.svg --log ab.jsonl.gz\n"
+		"  botify ab --log ab.jsonl.gz --experiment AB --format json\n"
 		"  botify ab --control random --treatment random --design split --seed 3       # an A/A test\n"
 		"  botify ab --control sticky_artist --treatment random --power --mde 2 --metrics mean_time_per_session\n"
-		"  botify ab --log logs/day1.jsonl.gz --experiment AB\n"
-		"  botify ab --log a.jsonl --log b.jsonl.gz --experiment RECS --control C --treatment T1,T3 --format json\n"
-		"  botify ab --control-log logs/random.jsonl.gz --treatment-log logs/sticky.jsonl.gz\n"
-		"  botify ab --control random --treatment sticky_artist --treatment toppop --correction holm \\\n"
+		"  botify simulate --episodes 2000 --seed 1 --log random.jsonl\n"
+		"  botify simulate --episodes 2000 --recommender sticky_artist --seed 2 --log sticky.jsonl\n"
+		"  botify ab --control-log random.jsonl --treatment-log sticky.jsonl\n"
+		"  botify ab --control random --treatment sticky_artist --correction holm \\\n"
 		"      --require 'mean_time_per_session>0' --require 'time>=0' && echo ship it\n",
 };
 

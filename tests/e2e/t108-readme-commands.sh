@@ -1,6 +1,7 @@
 #!/bin/bash
 # The documentation's commands run as written: every ```sh block of README.md
-# and docs/*.md, in order, so that they cannot rot.
+# and docs/*.md, in order, and the examples of every command's --help, so
+# that they cannot rot.
 #
 # Conventions for whoever writes the docs:
 #  - a ```sh block holds commands a reader may paste; this test runs it;
@@ -120,5 +121,43 @@ grep -lq 'scripts/deps.sh' "$T/probe"/*.sh 2>/dev/null && fail "the README's ins
 for page in README.md docs/*.md; do
 	run_page "$page"
 done
+
+# help_examples CMD OUTDIR: each example line of `botify CMD --help` (lines
+# ending in \ or | continue) as OUTDIR/NNN.sh
+help_examples() {
+	mkdir -p "$2"
+	"$BOTIFY" "$1" --help | awk -v out="$2" -v cmd="$1" '
+		/^examples:/ { on = 1; next }
+		on && /^[^ ]/ { on = 0 }
+		!on || !/[^ ]/ { next }
+		{ line = $0; sub(/^ +/, "", line) }
+		cont { text = text " " line } !cont { text = line }
+		{ cont = text ~ /[\\|][ \t]*$/; if (cont) { sub(/\\[ \t]*$/, "", text); next } }
+		{ n++; f = sprintf("%s/%s-%02d.sh", out, cmd, n); print text > f; close(f) }'
+}
+
+# The --help examples, every command's in one copy in the order a reader
+# meets them (train's models feed export's examples); serve's start a server
+# in the foreground, which is the README's and docs/serve.md's business.
+dir="$T/run-help"
+fresh_copy "$dir"
+for c in datagen simulate train export ab; do
+	help_examples "$c" "$T/help"
+done
+n_help=$(ls "$T/help" | wc -l)
+check "every command's --help has examples, and they are extracted"
+[ "$n_help" -ge 20 ] || fail "only $n_help examples"
+for c in datagen simulate train export ab; do
+	for b in "$T/help/$c"-*.sh; do
+		check "botify $c --help: example $(basename "$b" .sh | sed 's/.*-//') runs as written"
+		(cd "$dir" && PATH="$T/bin:$PATH" timeout 300 bash -e -o pipefail "$b") >"$OUT" 2>"$ERR" </dev/null
+		_last_rc=$?
+		_last_cmd="$(cat "$b")"
+		[ "$_last_rc" = 0 ] || { grep -q -- "--require" "$b" && [ "$_last_rc" = 1 ]; } ||
+			fail "exit $_last_rc: $(cat "$b"); stderr: $(tail -n 4 "$ERR")"
+	done
+done
+check "botify serve --help: examples"
+skip "botify serve --help: its examples start a server in the foreground (docs/serve.md's blocks run it)"
 
 finish
