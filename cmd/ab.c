@@ -392,7 +392,7 @@ static void print_table(const botify_ab_result *res, const char *format, const s
 /* Notes about what was left out, and warnings, on stderr. */
 static void print_notes(const botify_ab *ab, const botify_ab_result *res, const char *experiment)
 {
-	if (ab->rows_without_arm) {
+	if (ab->rows_without_arm && !botify_quiet) {
 		fprintf(stderr, "botify: ab: note: %lld rows without experiment '%s' left out",
 			(long long)ab->rows_without_arm, experiment);
 		if (ab->rows_other_experiment)
@@ -400,7 +400,7 @@ static void print_notes(const botify_ab *ab, const botify_ab_result *res, const 
 				(long long)ab->rows_other_experiment);
 		fputc('\n', stderr);
 	}
-	if (ab->rows_other_arm)
+	if (ab->rows_other_arm && !botify_quiet)
 		fprintf(stderr, "botify: ab: note: %lld rows with an arm name other than C, T1, T2, ... "
 			"left out\n", (long long)ab->rows_other_arm);
 	int64_t open = 0, open_rows = 0, only = 0;
@@ -409,7 +409,7 @@ static void print_notes(const botify_ab *ab, const botify_ab_result *res, const 
 		open_rows += res->arm[a].unfinished_rows;
 		only += res->arm[a].units_unfinished_only;
 	}
-	if (open) {
+	if (open && !botify_quiet) {
 		fprintf(stderr, "botify: ab: note: %lld unfinished sessions (%lld rows without a 'last' "
 			"row) left out", (long long)open, (long long)open_rows);
 		if (only)
@@ -417,10 +417,10 @@ static void print_notes(const botify_ab *ab, const botify_ab_result *res, const 
 				(long long)only);
 		fputc('\n', stderr);
 	}
-	if (ab->rows_out_of_order)
+	if (ab->rows_out_of_order && !botify_quiet)
 		fprintf(stderr, "botify: ab: note: %lld rows came earlier than their user's previous "
 			"row; sessions were rebuilt in timestamp order\n", (long long)ab->rows_out_of_order);
-	if (res->unpaired_users > 0)
+	if (res->unpaired_users > 0 && !botify_quiet)
 		fprintf(stderr, "botify: ab: note: %lld users without a finished session in every "
 			"analysed arm left out of the pairs\n", (long long)res->unpaired_users);
 	if (res->users_in_several_arms > 0)
@@ -771,7 +771,7 @@ int cmd_ab(int argc, char **argv)
 		sim_setup_free(&run);
 		if (rc != 0)
 			goto fail;
-		if (capped)
+		if (capped && !botify_quiet)
 			fprintf(stderr, "botify: ab: note: %lld sessions reached the step cap and were cut\n",
 				(long long)capped);
 	} else if (botify_dist_rank() == 0 && read_logs(&ab, &o, &err) != 0) {

@@ -50,12 +50,16 @@ typedef struct progress {
 	double start;      /* seconds, monotonic */
 	double last_draw;
 	int drawn;
+	uint64_t last_total;  /* of the last update, for progress_complete */
 } progress;
 
 void progress_init(progress *p, const char *label, int force);
 /* done of total units; redraws at most ~10 times a second. */
 void progress_update(progress *p, uint64_t done, uint64_t total);
 void progress_finish(progress *p);
+/* Draws a bar that was shown at 100 % (the last updates may have been
+ * skipped to keep to ~10 redraws a second). */
+void progress_complete(progress *p);
 /* Erases the bar's line (for a bar that a one-line summary replaces). */
 void progress_clear(progress *p);
 

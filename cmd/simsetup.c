@@ -142,6 +142,8 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		cache_load(s, o->progress_label, cache_path, sizeof(cache_path), hex, &cached);
 	int prep_rc = botify_simrun_prepare(&s->sim, o->episodes, (int)o->threads, &botify_interrupted, err);
 	botify_topk_set_progress(NULL, NULL);
+	if (prep_rc == 0)
+		progress_complete(&nbc.bar);
 	progress_finish(&nbc.bar);
 	if (prep_rc != 0)
 		return -1;

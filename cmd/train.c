@@ -64,6 +64,11 @@ static const struct flag_doc doc = {
  * policy that never leaves it (sticky_artist: 100%; random: 0.01%; the two
  * mixed half and half: about 55%) */
 #define SINGLE_POLICY_SHARE 0.9
+static void on_read(void *ctx, uint64_t done, uint64_t total)
+{
+	progress_update(ctx, done, total);
+}
+
 /* a bar within each epoch, replaced by the epoch's line when it ends */
 struct train_progress {
 	progress bar;
@@ -274,7 +279,12 @@ int cmd_train(int argc, char **argv)
 	double t0 = now_seconds();
 	if (load_world(&w, world_dir, 0, &err) != 0)
 		goto fail;
-	if (botify_pairs_read(&p, paths, n_paths, w.U, w.N, &botify_interrupted, &err) != 0)
+	progress read_bar;
+	progress_init(&read_bar, "train: reading the logs", show_progress);
+	rc = botify_pairs_read_progress(&p, paths, n_paths, w.U, w.N, &botify_interrupted, on_read,
+					&read_bar, &err);
+	progress_finish(&read_bar);
+	if (rc != 0)
 		goto fail;
 	note("%lld pairs from %lld sessions in %lld rows of %d log%s (%.1f s); world: %s\n",
 		(long long)p.n, (long long)p.n_sessions, (long long)p.rows, n_paths, n_paths > 1 ? "s" : "",
@@ -361,9 +371,9 @@ int cmd_train(int argc, char **argv)
 	       (long long)res.n_val, (long long)res.n_test, model_dir);
 	if (!(res.test_mse < res.avg_mse))
 		fprintf(stderr,
-			"warning: the model's test MSE %.6f does not beat the 'avg' baseline %.6f (always\n"
-			"predicting the training mean). Try: --negatives 1 if the logs come from one policy,\n"
-			"more sessions or logs with random traffic, a lower --lr, or --arch two-tower.\n",
+			"warning: the model's test MSE %.6f does not beat the 'avg' baseline %.6f (always "
+			"predicting the training mean); try --negatives 1 if the logs come from one policy, "
+			"more sessions or logs with random traffic, a lower --lr, or --arch two-tower\n",
 			res.test_mse, res.avg_mse);
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;

@@ -76,6 +76,7 @@ void progress_update(progress *p, uint64_t done, uint64_t total)
 {
 	if (!p->enabled || !total)
 		return;
+	p->last_total = total;
 	double t = now_seconds();
 	if (p->drawn && t - p->last_draw < 0.1 && done < total)
 		return;
@@ -101,6 +102,12 @@ void progress_clear(progress *p)
 		fflush(stderr);
 		p->drawn = 0;
 	}
+}
+
+void progress_complete(progress *p)
+{
+	if (p->drawn)
+		progress_update(p, p->last_total, p->last_total);
 }
 
 void progress_finish(progress *p)

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "eventlog.h"
 
@@ -83,9 +84,23 @@ static int reserve_sessions(botify_pairs *p, struct caps *c, int64_t need, botif
 	return 0;
 }
 
+/* Progress over all the files: bytes of the files done plus the current
+ * one's offset, of their sizes (0 when a size is unknown: a stream). */
+struct read_progress {
+	botify_pairs_progress fn;
+	void *ctx;
+	uint64_t done, total;
+};
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+}
+
 /* Reads one file's rows into *rows (grown as needed). */
 static int read_rows(const char *path, int32_t U, int32_t N, struct row **rows, int64_t *n,
-		     int64_t *cap, volatile sig_atomic_t *stop, botify_err *err)
+		     int64_t *cap, volatile sig_atomic_t *stop, struct read_progress *pr, botify_err *err)
 {
 	botify_eventlog_reader r;
 	botify_event e;
@@ -94,6 +109,8 @@ static int read_rows(const char *path, int32_t U, int32_t N, struct row **rows, 
 	if (botify_eventlog_open(&r, path, NULL, err) != 0)
 		return -1;
 	while ((more = botify_eventlog_next(&r, &e, err)) == 1) {
+		if (pr->fn && (r.rows & 0xffff) == 0)
+			pr->fn(pr->ctx, pr->done + botify_eventlog_offset(&r), pr->total);
 		if (stop && *stop) {
 			botify_eventlog_close(&r);
 			return botify_fail(err, BOTIFY_EINTR, "interrupted while reading %s", path);
@@ -125,14 +142,27 @@ static int read_rows(const char *path, int32_t U, int32_t N, struct row **rows, 
 int botify_pairs_read(botify_pairs *p, const char *const *paths, int n_paths, int32_t U,
 		      int32_t N, volatile sig_atomic_t *stop, botify_err *err)
 {
+	return botify_pairs_read_progress(p, paths, n_paths, U, N, stop, NULL, NULL, err);
+}
+
+int botify_pairs_read_progress(botify_pairs *p, const char *const *paths, int n_paths, int32_t U,
+			       int32_t N, volatile sig_atomic_t *stop, botify_pairs_progress progress,
+			       void *ctx, botify_err *err)
+{
 	struct row *rows = NULL;
 	int64_t n_rows = 0, cap_rows = 0;
 	struct caps c = { 0, 0 };
 	int rc = -1;
+	struct read_progress pr = { progress, ctx, 0, 0 };
 	memset(p, 0, sizeof(*p));
+	for (int f = 0; progress && f < n_paths; f++)
+		pr.total += file_size(paths[f]);
 	for (int f = 0; f < n_paths; f++) {
-		if (read_rows(paths[f], U, N, &rows, &n_rows, &cap_rows, stop, err) != 0)
+		if (read_rows(paths[f], U, N, &rows, &n_rows, &cap_rows, stop, &pr, err) != 0)
 			goto out;
+		pr.done += file_size(paths[f]);
+		if (progress)
+			progress(ctx, pr.done, pr.total);
 		p->rows += n_rows;
 		p->files++;
 		if (n_rows > 1) /* an empty log has no rows array: qsort(NULL, 0) is undefined */

@@ -43,6 +43,13 @@ typedef struct botify_pairs {
 int botify_pairs_read(botify_pairs *p, const char *const *paths, int n_paths, int32_t U,
 		      int32_t N, volatile sig_atomic_t *stop, botify_err *err);
 
+/* The same, calling progress(ctx, bytes read, bytes in all the files) now
+ * and then (compressed bytes for .gz; total 0 when a log is a stream). */
+typedef void (*botify_pairs_progress)(void *ctx, uint64_t done, uint64_t total);
+int botify_pairs_read_progress(botify_pairs *p, const char *const *paths, int n_paths, int32_t U,
+			       int32_t N, volatile sig_atomic_t *stop, botify_pairs_progress progress,
+			       void *ctx, botify_err *err);
+
 void botify_pairs_free(botify_pairs *p);
 
 #endif

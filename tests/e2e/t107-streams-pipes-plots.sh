@@ -85,10 +85,15 @@ expect_exit 0 "$BOTIFY" export --world "$W" --model "$T/m-stdin" --recs "$T/x/re
 [ -s "$ERR" ] && fail "export --quiet wrote on stderr: $(head -n 2 "$ERR")"
 expect_exit 0 "$BOTIFY" ab --log "$T/ab.jsonl" --experiment AB --quiet --progress
 expect_stderr 'ab: reading \[#+\] 100%'
+expect_exit 0 "$BOTIFY" ab --log "$DATA_DIR/ab/service.jsonl" --experiment AB
+expect_stderr 'note: 17 unfinished sessions'
+expect_exit 0 "$BOTIFY" ab --log "$DATA_DIR/ab/service.jsonl" --experiment AB --quiet
+[ -s "$ERR" ] && fail "ab --quiet wrote notes on stderr: $(head -n 2 "$ERR")"
 
 check "train draws each epoch's progress when asked, and --quiet silences its lines"
 expect_exit 0 "$BOTIFY" train --world "$W" --log "$T/ab.jsonl" --model "$T/m-progress" --epochs 2 --batch 64 --progress
 expect_stderr 'epoch 1 \(of at most 2\) \[#+\] 100% [0-9]+/[0-9]+ .*eta 0s'
+expect_stderr 'train: reading the logs \[#+\] 100%'
 tr '\r' '\n' <"$ERR" | grep -q '^ *epoch   2  train ' || fail "no line for epoch 2 after its bar"
 expect_exit 0 "$BOTIFY" train --world "$W" --log "$T/ab.jsonl" --model "$T/m-quiet" --epochs 2 --quiet
 grep -v '^warning' "$ERR" | grep -q . && fail "train --quiet wrote on stderr: $(head -n 2 "$ERR")"

@@ -86,7 +86,7 @@ expect_no_stderr "stay with the start's artist"
 check "a model that does not beat the avg baseline is saved with a warning that says what to try"
 expect_exit 0 "$BOTIFY" train "${SMALL[@]}" --model "$T/weak" --lr 1e-12 --epochs 1
 expect_stderr "warning: the model's test MSE [0-9.]+ does not beat the 'avg' baseline"
-expect_stderr "Try: --negatives 1"
+expect_stderr "try --negatives 1 if the logs come from one policy"
 expect_file "$T/weak/config.json"
 expect_exit 0 "$BOTIFY" train "${SMALL[@]}" --model "$T/fine" --lr 0.01 --epochs 30
 expect_no_stderr "does not beat"
