@@ -5,12 +5,11 @@
 #include "curveplot.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "outfile.h"
+#include "svg.h"
 
 enum { WIDTH = 860, HEIGHT = 520, X0 = 84, X1 = 660, Y0 = 78, Y1 = 420, LABEL_X = 672 };
 
@@ -18,55 +17,6 @@ enum { WIDTH = 860, HEIGHT = 520, X0 = 84, X1 = 660, Y0 = 78, Y1 = 420, LABEL_X 
 #define VAL_C "#d6604d"
 #define BASE_C "#7a7a7a"
 #define BEST_C "#1a9850"
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct buf *b, const char *fmt, ...)
-{
-	if (b->failed)
-		return;
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->failed = 1;
-			return;
-		}
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = 2 * b->cap + (size_t)n + 1024;
-		char *q = realloc(b->p, cap);
-		if (!q) {
-			b->failed = 1;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-}
-
-static void put_text(struct buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&': put(b, "&amp;"); break;
-		case '<': put(b, "&lt;"); break;
-		case '>': put(b, "&gt;"); break;
-		case '"': put(b, "&quot;"); break;
-		default: put(b, "%c", *s);
-		}
-	}
-}
 
 struct axes {
 	double lx0, lx1;   /* epochs */
@@ -127,18 +77,18 @@ static void range(const botify_curves *c, struct axes *a)
 	a->lx1 = c->n > 1 ? c->n : 2;
 }
 
-static void y_tick(struct buf *b, const struct axes *a, double v)
+static void y_tick(botify_svg *b, const struct axes *a, double v)
 {
 	double y = Y(a, v);
-	put(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>", X0, y, X1, y);
-	put(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#333\">%g</text>\n", X0 - 6,
+	botify_svg_put(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>", X0, y, X1, y);
+	botify_svg_put(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#333\">%g</text>\n", X0 - 6,
 	    y + 4, v);
 }
 
 /* y ticks: 1, 2, 5 x 10^k on an axis of a decade or more; on a narrower
  * one, evenly spaced values (1, 2 or 5 x 10^k apart) so it still gets a
  * handful of labels */
-static void y_ticks(struct buf *b, const struct axes *a)
+static void y_ticks(botify_svg *b, const struct axes *a)
 {
 	if (a->ly1 - a->ly0 >= 1) {
 		for (int k = (int)floor(a->ly0); k <= (int)ceil(a->ly1); k++)
@@ -156,7 +106,7 @@ static void y_ticks(struct buf *b, const struct axes *a)
 		y_tick(b, a, v);
 }
 
-static void x_ticks(struct buf *b, const struct axes *a, int n)
+static void x_ticks(botify_svg *b, const struct axes *a, int n)
 {
 	double raw = (a->lx1 - a->lx0) / 8, p = pow(10, floor(log10(raw > 1 ? raw : 1))), f = raw / p;
 	double step = p * (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10);
@@ -164,38 +114,38 @@ static void x_ticks(struct buf *b, const struct axes *a, int n)
 		step = 1;
 	for (double e = 1; e <= n + 1e-9; e = e == 1 && step > 1 ? step : e + step) {
 		double x = X(a, e);
-		put(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e3e3e3\"/>", x, Y0, x,
+		botify_svg_put(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e3e3e3\"/>", x, Y0, x,
 		    Y1);
-		put(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#222\"/>", x, Y1, x,
+		botify_svg_put(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#222\"/>", x, Y1, x,
 		    Y1 + 5);
-		put(b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#333\">%g</text>\n", x,
+		botify_svg_put(b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#333\">%g</text>\n", x,
 		    Y1 + 19, e);
 	}
 }
 
-static void polyline(struct buf *b, const struct axes *a, const double *v, int n,
+static void polyline(botify_svg *b, const struct axes *a, const double *v, int n,
 		     const char *color, const char *dash)
 {
-	put(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s%s%s points=\"", color,
+	botify_svg_put(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s%s%s points=\"", color,
 	    dash ? " stroke-dasharray=\"" : "", dash ? dash : "", dash ? "\"" : "");
 	for (int i = 0; i < n; i++)
 		if (usable(v[i]))
-			put(b, "%.1f,%.1f ", X(a, i + 1), Y(a, v[i]));
-	put(b, "\"/>\n");
+			botify_svg_put(b, "%.1f,%.1f ", X(a, i + 1), Y(a, v[i]));
+	botify_svg_put(b, "\"/>\n");
 	for (int i = 0; i < n; i++)
 		if (usable(v[i]))
-			put(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>", X(a, i + 1),
+			botify_svg_put(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>", X(a, i + 1),
 			    Y(a, v[i]), color);
-	put(b, "\n");
+	botify_svg_put(b, "\n");
 }
 
 /* a horizontal baseline with its name and value at the right */
-static void baseline(struct buf *b, const struct axes *a, double v, const char *name, double *last_y)
+static void baseline(botify_svg *b, const struct axes *a, double v, const char *name, double *last_y)
 {
 	if (!usable(v))
 		return;
 	if (log10(v) > a->ly1) {
-		put(b, "<text x=\"%d\" y=\"%d\" fill=\"" BASE_C "\">&#8593; %s %.4f</text>\n", LABEL_X,
+		botify_svg_put(b, "<text x=\"%d\" y=\"%d\" fill=\"" BASE_C "\">&#8593; %s %.4f</text>\n", LABEL_X,
 		    Y0 + 4, name, v);
 		*last_y = Y0 + 4;
 		return;
@@ -204,34 +154,34 @@ static void baseline(struct buf *b, const struct axes *a, double v, const char *
 	if (fabs(ty - *last_y) < 15) /* keep the two labels apart */
 		ty = *last_y + (ty < *last_y ? -15 : 15);
 	*last_y = ty;
-	put(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"" BASE_C "\" "
+	botify_svg_put(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"" BASE_C "\" "
 	       "stroke-width=\"1.5\" stroke-dasharray=\"7 4\"/>\n", X0, y, X1, y);
-	put(b, "<text x=\"%d\" y=\"%.1f\" fill=\"" BASE_C "\">%s %.4f</text>\n", LABEL_X, ty, name, v);
+	botify_svg_put(b, "<text x=\"%d\" y=\"%.1f\" fill=\"" BASE_C "\">%s %.4f</text>\n", LABEL_X, ty, name, v);
 }
 
 int botify_curves_svg(const botify_curves *c, char **svg, size_t *len, botify_err *err)
 {
 	if (c->n < 1)
 		return botify_fail(err, BOTIFY_EINVAL, "no epochs to plot");
-	struct buf b = {0};
+	botify_svg b = {0};
 	struct axes a;
 	range(c, &a);
-	put(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	botify_svg_put(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 		"viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Arial, Helvetica, sans-serif\" "
 		"font-size=\"13\">\n", WIDTH, HEIGHT, WIDTH, HEIGHT);
-	put(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-	put(&b, "<text x=\"16\" y=\"28\" font-size=\"17\" font-weight=\"bold\">");
-	put_text(&b, c->title);
-	put(&b, "</text>\n");
+	botify_svg_put(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+	botify_svg_put(&b, "<text x=\"16\" y=\"28\" font-size=\"17\" font-weight=\"bold\">");
+	botify_svg_text(&b, c->title);
+	botify_svg_put(&b, "</text>\n");
 	if (c->subtitle) {
-		put(&b, "<text x=\"16\" y=\"50\" fill=\"#444\">");
-		put_text(&b, c->subtitle);
-		put(&b, "</text>\n");
+		botify_svg_put(&b, "<text x=\"16\" y=\"50\" fill=\"#444\">");
+		botify_svg_text(&b, c->subtitle);
+		botify_svg_put(&b, "</text>\n");
 	}
 	y_ticks(&b, &a);
 	x_ticks(&b, &a, c->n);
-	put(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#222\"/>\n",
+	botify_svg_put(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#222\"/>\n",
 	    X0, Y0, X1 - X0, Y1 - Y0);
 
 	double last_y = -100;
@@ -246,9 +196,9 @@ int botify_curves_svg(const botify_curves *c, char **svg, size_t *len, botify_er
 	/* the best epoch: a vertical line and a ring on the validation curve */
 	if (c->best_epoch >= 1 && c->best_epoch <= c->n) {
 		double x = X(&a, c->best_epoch);
-		put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"" BEST_C "\" "
+		botify_svg_put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"" BEST_C "\" "
 			"stroke-width=\"1.5\" stroke-dasharray=\"2 3\"/>\n", x, Y0, x, Y1);
-		put(&b, "<text x=\"%.1f\" y=\"%d\" fill=\"" BEST_C "\" text-anchor=\"%s\">best epoch %d</text>\n",
+		botify_svg_put(&b, "<text x=\"%.1f\" y=\"%d\" fill=\"" BEST_C "\" text-anchor=\"%s\">best epoch %d</text>\n",
 		    x + (x > (X0 + X1) / 2 ? -4 : 4), Y0 + 16, x > (X0 + X1) / 2 ? "end" : "start",
 		    c->best_epoch);
 	}
@@ -259,45 +209,39 @@ int botify_curves_svg(const botify_curves *c, char **svg, size_t *len, botify_er
 	if (c->best_epoch >= 1 && c->best_epoch <= c->n) {
 		const double *watched = c->objective ? c->objective : c->val;
 		if (usable(watched[c->best_epoch - 1]))
-			put(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"7\" fill=\"none\" stroke=\"" BEST_C "\" "
+			botify_svg_put(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"7\" fill=\"none\" stroke=\"" BEST_C "\" "
 				"stroke-width=\"2.5\"/>\n", X(&a, c->best_epoch),
 			    Y(&a, watched[c->best_epoch - 1]));
 	}
 	if (c->last_partial)
-		put(&b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\" fill=\"#444\" font-size=\"11\">"
+		botify_svg_put(&b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\" fill=\"#444\" font-size=\"11\">"
 			"last epoch interrupted</text>\n", X(&a, c->n), Y1 - 6);
 
-	put(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-weight=\"bold\">epoch</text>\n",
+	botify_svg_put(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-weight=\"bold\">epoch</text>\n",
 	    (X0 + X1) / 2, Y1 + 40);
-	put(&b, "<text transform=\"translate(22 %d) rotate(-90)\" text-anchor=\"middle\" "
+	botify_svg_put(&b, "<text transform=\"translate(22 %d) rotate(-90)\" text-anchor=\"middle\" "
 		"font-weight=\"bold\">MSE (log scale)</text>\n", (Y0 + Y1) / 2);
 
 	/* legend */
 	int ly = HEIGHT - 24, lx = X0;
-	put(&b, "<g font-size=\"12\">");
-	put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"" TRAIN_C "\" stroke-width=\"2\"/>"
+	botify_svg_put(&b, "<g font-size=\"12\">");
+	botify_svg_put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"" TRAIN_C "\" stroke-width=\"2\"/>"
 		"<text x=\"%d\" y=\"%d\">train MSE</text>", lx, ly - 4, lx + 24, ly - 4, lx + 30, ly);
 	lx += 110;
-	put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"" VAL_C "\" stroke-width=\"2\"/>"
+	botify_svg_put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"" VAL_C "\" stroke-width=\"2\"/>"
 		"<text x=\"%d\" y=\"%d\">validation MSE</text>", lx, ly - 4, lx + 24, ly - 4, lx + 30, ly);
 	lx += 140;
 	if (c->objective) {
-		put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"" VAL_C "\" stroke-width=\"2\" "
+		botify_svg_put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"" VAL_C "\" stroke-width=\"2\" "
 			"stroke-dasharray=\"4 3\"/><text x=\"%d\" y=\"%d\">validation with negatives</text>",
 		    lx, ly - 4, lx + 24, ly - 4, lx + 30, ly);
 		lx += 200;
 	}
-	put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"" BASE_C "\" stroke-width=\"1.5\" "
+	botify_svg_put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"" BASE_C "\" stroke-width=\"1.5\" "
 		"stroke-dasharray=\"7 4\"/><text x=\"%d\" y=\"%d\">baselines (test)</text>",
 	    lx, ly - 4, lx + 24, ly - 4, lx + 30, ly);
-	put(&b, "</g>\n</svg>\n");
-	if (b.failed) {
-		free(b.p);
-		return botify_fail(err, BOTIFY_ENOMEM, "out of memory drawing the plot");
-	}
-	*svg = b.p;
-	*len = b.len;
-	return 0;
+	botify_svg_put(&b, "</g>\n</svg>\n");
+	return botify_svg_finish(&b, svg, len, err);
 }
 
 int botify_curves_write(const botify_curves *c, const char *path, int force, botify_err *err)
@@ -306,12 +250,7 @@ int botify_curves_write(const botify_curves *c, const char *path, int force, bot
 	size_t len = 0;
 	if (botify_curves_svg(c, &svg, &len, err) != 0)
 		return -1;
-	botify_outfile out = {0};
-	int rc = -1;
-	if (botify_outfile_open(&out, path, force, err) == 0 &&
-	    botify_outfile_write(&out, svg, len, err) == 0 && botify_outfile_commit(&out, err) == 0)
-		rc = 0;
-	botify_outfile_abort(&out);
+	int rc = botify_svg_write_file(svg, len, path, force, err);
 	free(svg);
 	return rc;
 }

@@ -8,12 +8,11 @@
 #include "forestplot.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "outfile.h"
+#include "svg.h"
 
 enum {
 	WIDTH = 980, LEFT_GROUP = 16, LEFT_LABEL = 80, PLOT_X0 = 320, PLOT_X1 = 700,
@@ -27,56 +26,6 @@ enum {
 
 /* Characters per title and subtitle line at their font sizes. */
 enum { TITLE_CHARS = 92, SUBTITLE_CHARS = 135, TITLE_LINE = 22, SUBTITLE_LINE = 18 };
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct buf *b, const char *fmt, ...)
-{
-	if (b->failed)
-		return;
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->failed = 1;
-			return;
-		}
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = 2 * b->cap + (size_t)n + 1024;
-		char *q = realloc(b->p, cap);
-		if (!q) {
-			b->failed = 1;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-}
-
-/* Appends s with XML's special characters escaped. */
-static void put_text(struct buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&': put(b, "&amp;"); break;
-		case '<': put(b, "&lt;"); break;
-		case '>': put(b, "&gt;"); break;
-		case '"': put(b, "&quot;"); break;
-		default: put(b, "%c", *s);
-		}
-	}
-}
 
 /* The length of the line of s starting at `at`: at most width characters,
  * broken at a space (a word longer than a line is broken inside). */
@@ -100,17 +49,17 @@ static size_t skip_spaces(const char *s, size_t at, size_t n)
 
 /* Writes s as <text> lines of at most width characters from baseline y on;
  * returns the baseline after the last line. */
-static int put_wrapped(struct buf *b, const char *s, int x, int y, int width, int line_h,
+static int put_wrapped(botify_svg *b, const char *s, int x, int y, int width, int line_h,
 		       const char *attrs)
 {
 	size_t n = s ? strlen(s) : 0;
 	for (size_t at = 0, len; at < n; at = skip_spaces(s, at + len, n)) {
 		len = line_len(s, at, n, width);
-		put(b, "<text x=\"%d\" y=\"%d\" %s>", x, y, attrs);
+		botify_svg_put(b, "<text x=\"%d\" y=\"%d\" %s>", x, y, attrs);
 		char line[256];
 		snprintf(line, sizeof(line), "%.*s", (int)len, s + at);
-		put_text(b, line);
-		put(b, "</text>\n");
+		botify_svg_text(b, line);
+		botify_svg_put(b, "</text>\n");
 		y += line_h;
 	}
 	return y;
@@ -190,17 +139,17 @@ static double xpos(double v, double lo, double hi)
 	return PLOT_X0 + (v - lo) / (hi - lo) * (PLOT_X1 - PLOT_X0);
 }
 
-static void put_number(struct buf *b, double v, const char *unit)
+static void put_number(botify_svg *b, double v, const char *unit)
 {
 	if (!isfinite(v))
-		put(b, "n/a");
+		botify_svg_put(b, "n/a");
 	else
-		put(b, "%+.*f%s", fabs(v) >= 100 ? 0 : 1, v, unit ? unit : "");
+		botify_svg_put(b, "%+.*f%s", fabs(v) >= 100 ? 0 : 1, v, unit ? unit : "");
 }
 
 int botify_forest_svg(const botify_forest *f, char **svg, size_t *len, botify_err *err)
 {
-	struct buf b = {0};
+	botify_svg b = {0};
 	double lo, hi;
 	axis_range(f, &lo, &hi);
 	int t_lines = wrapped_lines(f->title, TITLE_CHARS), s_lines = wrapped_lines(f->subtitle, SUBTITLE_CHARS);
@@ -212,27 +161,27 @@ int botify_forest_svg(const botify_forest *f, char **svg, size_t *len, botify_er
 	int axis_y = top + plot_h + AXIS_GAP;
 	int height = axis_y + 96;
 
-	put(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	botify_svg_put(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 		"viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Arial, Helvetica, sans-serif\" "
 		"font-size=\"13\">\n", WIDTH, height, WIDTH, height);
-	put(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+	botify_svg_put(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
 	int y = put_wrapped(&b, f->title, LEFT_GROUP, 28, TITLE_CHARS, TITLE_LINE,
 			    "font-size=\"17\" font-weight=\"bold\"");
 	if (f->subtitle)
 		put_wrapped(&b, f->subtitle, LEFT_GROUP, y, SUBTITLE_CHARS, SUBTITLE_LINE, "fill=\"#444\"");
 	/* column heads */
-	put(&b, "<g font-weight=\"bold\" fill=\"#333\"><text x=\"%d\" y=\"%d\">arm</text>"
+	botify_svg_put(&b, "<g font-weight=\"bold\" fill=\"#333\"><text x=\"%d\" y=\"%d\">arm</text>"
 		"<text x=\"%d\" y=\"%d\">metric</text><text x=\"%d\" y=\"%d\">effect [CI]</text></g>\n",
 	    LEFT_GROUP, top - 8, LEFT_LABEL, top - 8, NUM_X, top - 8);
 
 	/* ticks and grid */
 	double step = nice_step(hi - lo, 6);
-	put(&b, "<g stroke=\"#e3e3e3\">\n");
+	botify_svg_put(&b, "<g stroke=\"#e3e3e3\">\n");
 	for (double v = ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step)
-		put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", xpos(v, lo, hi), top,
+		botify_svg_put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", xpos(v, lo, hi), top,
 		    xpos(v, lo, hi), axis_y);
-	put(&b, "</g>\n");
+	botify_svg_put(&b, "</g>\n");
 
 	/* rows */
 	for (int i = 0; i < f->n_rows; i++) {
@@ -241,25 +190,25 @@ int botify_forest_svg(const botify_forest *f, char **svg, size_t *len, botify_er
 		int new_group = i == 0 || !r->group || !f->rows[i - 1].group ||
 				strcmp(r->group, f->rows[i - 1].group);
 		if (i % 2 == 0)
-			put(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f6f6f6\"/>\n",
+			botify_svg_put(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f6f6f6\"/>\n",
 			    LEFT_GROUP - 8, y0, WIDTH - 2 * (LEFT_GROUP - 8), ROW_H);
 		if (new_group && i > 0)
-			put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>\n",
+			botify_svg_put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>\n",
 			    LEFT_GROUP - 8, y0, WIDTH - LEFT_GROUP + 8, y0);
 		if (new_group && r->group) {
-			put(&b, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">", LEFT_GROUP, yc + 5);
-			put_text(&b, r->group);
-			put(&b, "</text>\n");
+			botify_svg_put(&b, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">", LEFT_GROUP, yc + 5);
+			botify_svg_text(&b, r->group);
+			botify_svg_put(&b, "</text>\n");
 		}
-		put(&b, "<text x=\"%d\" y=\"%d\">", LEFT_LABEL, yc + 5);
-		put_text(&b, r->label);
-		put(&b, "</text>\n");
+		botify_svg_put(&b, "<text x=\"%d\" y=\"%d\">", LEFT_LABEL, yc + 5);
+		botify_svg_text(&b, r->label);
+		botify_svg_put(&b, "</text>\n");
 		/* better or worse for the user, not up or down */
 		const char *color = !r->significant || !isfinite(r->effect) ? GREY
 				    : !r->better ? BLUE : (r->effect > 0) == (r->better > 0) ? GREEN : RED;
 		if (isfinite(r->lower) && isfinite(r->upper)) {
 			double x1 = xpos(r->lower, lo, hi), x2 = xpos(r->upper, lo, hi);
-			put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" "
+			botify_svg_put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" "
 				"stroke-width=\"3\"/>\n", x1, yc, x2, yc, color);
 			/* caps, or arrows where the axis cuts the bar */
 			double xs[2] = { x1, x2 }, bound[2] = { r->lower, r->upper };
@@ -267,64 +216,64 @@ int botify_forest_svg(const botify_forest *f, char **svg, size_t *len, botify_er
 				int cut = k ? bound[k] > hi : bound[k] < lo;
 				double dir = k ? 1 : -1;
 				if (cut)
-					put(&b, "<path d=\"M%.1f %d l%.1f %d l0 %d z\" fill=\"%s\"/>\n",
+					botify_svg_put(&b, "<path d=\"M%.1f %d l%.1f %d l0 %d z\" fill=\"%s\"/>\n",
 					    xs[k] + dir * 2, yc, -dir * 9, -6, 12, color);
 				else
-					put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" "
+					botify_svg_put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" "
 						"stroke-width=\"2\"/>\n", xs[k], yc - 6, xs[k], yc + 6, color);
 			}
 		}
 		if (isfinite(r->effect) && r->effect >= lo && r->effect <= hi) {
-			put(&b, "<circle cx=\"%.1f\" cy=\"%d\" r=\"5.5\" fill=\"%s\" stroke=\"white\" "
+			botify_svg_put(&b, "<circle cx=\"%.1f\" cy=\"%d\" r=\"5.5\" fill=\"%s\" stroke=\"white\" "
 				"stroke-width=\"1.5\"/>\n", xpos(r->effect, lo, hi), yc, color);
 		} else if (isfinite(r->effect)) {
 			/* off the axis: an arrow at the edge, with the value inside the plot */
 			int right = r->effect > hi;
 			double x = right ? PLOT_X1 : PLOT_X0;
-			put(&b, "<path d=\"M%.1f %d l%d -8 l0 16 z\" fill=\"%s\"/>\n", x + (right ? 4 : -4),
+			botify_svg_put(&b, "<path d=\"M%.1f %d l%d -8 l0 16 z\" fill=\"%s\"/>\n", x + (right ? 4 : -4),
 			    yc, right ? -13 : 13, color);
-			put(&b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\" font-size=\"11\" "
+			botify_svg_put(&b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\" font-size=\"11\" "
 				"font-weight=\"bold\" fill=\"%s\">", x + (right ? -14 : 14), yc - 7,
 			    right ? "end" : "start", color);
 			put_number(&b, r->effect, f->unit);
-			put(&b, "</text>\n");
+			botify_svg_put(&b, "</text>\n");
 		}
-		put(&b, "<text x=\"%d\" y=\"%d\" fill=\"%s\">", NUM_X, yc + 5,
+		botify_svg_put(&b, "<text x=\"%d\" y=\"%d\" fill=\"%s\">", NUM_X, yc + 5,
 		    r->significant && isfinite(r->effect) ? color : "#333");
 		if (!isfinite(r->effect)) {
-			put_text(&b, r->note ? r->note : "n/a");
+			botify_svg_text(&b, r->note ? r->note : "n/a");
 		} else {
 			put_number(&b, r->effect, f->unit);
-			put(&b, " [");
+			botify_svg_put(&b, " [");
 			put_number(&b, r->lower, f->unit);
-			put(&b, ", ");
+			botify_svg_put(&b, ", ");
 			put_number(&b, r->upper, f->unit);
-			put(&b, "]%s", r->significant ? " *" : "");
+			botify_svg_put(&b, "]%s", r->significant ? " *" : "");
 		}
-		put(&b, "</text>\n");
+		botify_svg_put(&b, "</text>\n");
 	}
 
 	/* the 0 line, the axis, tick labels, axis label */
-	put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#222\" "
+	botify_svg_put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#222\" "
 		"stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n", xpos(0, lo, hi), top - 2,
 	    xpos(0, lo, hi), axis_y);
-	put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#222\"/>\n", PLOT_X0, axis_y,
+	botify_svg_put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#222\"/>\n", PLOT_X0, axis_y,
 	    PLOT_X1, axis_y);
-	put(&b, "<g text-anchor=\"middle\" fill=\"#333\">\n");
+	botify_svg_put(&b, "<g text-anchor=\"middle\" fill=\"#333\">\n");
 	for (double v = ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) {
 		double x = xpos(v, lo, hi), shown = fabs(v) < 1e-9 * step ? 0 : v;
-		put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#222\"/>", x, axis_y,
+		botify_svg_put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#222\"/>", x, axis_y,
 		    x, axis_y + 5);
-		put(&b, "<text x=\"%.1f\" y=\"%d\">%g%s</text>\n", x, axis_y + 19, shown,
+		botify_svg_put(&b, "<text x=\"%.1f\" y=\"%d\">%g%s</text>\n", x, axis_y + 19, shown,
 		    f->unit ? f->unit : "");
 	}
-	put(&b, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">", (PLOT_X0 + PLOT_X1) / 2, axis_y + 40);
-	put_text(&b, f->axis_label);
-	put(&b, "</text>\n</g>\n");
+	botify_svg_put(&b, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">", (PLOT_X0 + PLOT_X1) / 2, axis_y + 40);
+	botify_svg_text(&b, f->axis_label);
+	botify_svg_put(&b, "</text>\n</g>\n");
 
 	/* legend */
 	int ly = axis_y + 72;
-	put(&b, "<g font-size=\"12\">"
+	botify_svg_put(&b, "<g font-size=\"12\">"
 		"<circle cx=\"%d\" cy=\"%d\" r=\"5.5\" fill=\"" GREEN "\"/>"
 		"<text x=\"%d\" y=\"%d\">significantly better for the user</text>"
 		"<circle cx=\"%d\" cy=\"%d\" r=\"5.5\" fill=\"" RED "\"/>"
@@ -333,14 +282,8 @@ int botify_forest_svg(const botify_forest *f, char **svg, size_t *len, botify_er
 		"<text x=\"%d\" y=\"%d\">not significant (interval contains 0)</text></g>\n",
 	    LEFT_GROUP + 6, ly - 4, LEFT_GROUP + 16, ly, LEFT_GROUP + 266, ly - 4, LEFT_GROUP + 276, ly,
 	    LEFT_GROUP + 426, ly - 4, LEFT_GROUP + 436, ly);
-	put(&b, "</svg>\n");
-	if (b.failed) {
-		free(b.p);
-		return botify_fail(err, BOTIFY_ENOMEM, "out of memory drawing the plot");
-	}
-	*svg = b.p;
-	*len = b.len;
-	return 0;
+	botify_svg_put(&b, "</svg>\n");
+	return botify_svg_finish(&b, svg, len, err);
 }
 
 int botify_forest_write(const botify_forest *f, const char *path, int force, botify_err *err)
@@ -349,12 +292,7 @@ int botify_forest_write(const botify_forest *f, const char *path, int force, bot
 	size_t len = 0;
 	if (botify_forest_svg(f, &svg, &len, err) != 0)
 		return -1;
-	botify_outfile out = {0};
-	int rc = -1;
-	if (botify_outfile_open(&out, path, force, err) == 0 &&
-	    botify_outfile_write(&out, svg, len, err) == 0 && botify_outfile_commit(&out, err) == 0)
-		rc = 0;
-	botify_outfile_abort(&out);
+	int rc = botify_svg_write_file(svg, len, path, force, err);
 	free(svg);
 	return rc;
 }
