@@ -10,32 +10,36 @@
 
 #include <cblas.h>
 
-/* a ranks above b: higher score, then lower id */
-static inline int better(float sa, int32_t ia, float sb, int32_t ib)
-{
-	return sa > sb || (sa == sb && ia < ib);
-}
-
-/* min-heap on "better": the root is the worst kept item */
-static void sift_down(float *s, int32_t *id, int32_t n, int32_t i)
-{
-	for (;;) {
-		int32_t l = 2 * i + 1, r = l + 1, w = i;
-		if (l < n && better(s[w], id[w], s[l], id[l]))
-			w = l;
-		if (r < n && better(s[w], id[w], s[r], id[r]))
-			w = r;
-		if (w == i)
-			return;
-		float ts = s[i];
-		s[i] = s[w];
-		s[w] = ts;
-		int32_t ti = id[i];
-		id[i] = id[w];
-		id[w] = ti;
-		i = w;
+/* a ranks above b: higher score, then lower id; and a min-heap on that
+ * order whose root is the worst kept item. One definition for the float
+ * scores of the brute-force path and the double scores of the pruned one. */
+#define DEFINE_RANKED_HEAP(better, sift_down, score_t)                                  \
+	static inline int better(score_t sa, int32_t ia, score_t sb, int32_t ib)       \
+	{                                                                               \
+		return sa > sb || (sa == sb && ia < ib);                                \
+	}                                                                               \
+	static void sift_down(score_t *s, int32_t *id, int32_t n, int32_t i)           \
+	{                                                                               \
+		for (;;) {                                                              \
+			int32_t l = 2 * i + 1, r = l + 1, w = i;                        \
+			if (l < n && better(s[w], id[w], s[l], id[l]))                  \
+				w = l;                                                  \
+			if (r < n && better(s[w], id[w], s[r], id[r]))                  \
+				w = r;                                                  \
+			if (w == i)                                                     \
+				return;                                                 \
+			score_t ts = s[i];                                              \
+			s[i] = s[w];                                                    \
+			s[w] = ts;                                                      \
+			int32_t ti = id[i];                                             \
+			id[i] = id[w];                                                  \
+			id[w] = ti;                                                     \
+			i = w;                                                          \
+		}                                                                       \
 	}
-}
+
+DEFINE_RANKED_HEAP(better, sift_down, float)
+DEFINE_RANKED_HEAP(dbetter, dsift_down, double)
 
 /* The k-heap over every score: for large k. */
 static void heap_select(const float *scores, int32_t N, int32_t k, int32_t exclude, int32_t *ids,
@@ -565,31 +569,8 @@ out:
 	return rc;
 }
 
-/* the k best so far, as botify_topk_select's heap but on double scores */
-static inline int dbetter(double sa, int32_t ia, double sb, int32_t ib)
-{
-	return sa > sb || (sa == sb && ia < ib);
-}
-
-static void dsift_down(double *s, int32_t *id, int32_t n, int32_t i)
-{
-	for (;;) {
-		int32_t l = 2 * i + 1, r = l + 1, w = i;
-		if (l < n && dbetter(s[w], id[w], s[l], id[l]))
-			w = l;
-		if (r < n && dbetter(s[w], id[w], s[r], id[r]))
-			w = r;
-		if (w == i)
-			return;
-		double ts = s[i];
-		s[i] = s[w];
-		s[w] = ts;
-		int32_t ti = id[i];
-		id[i] = id[w];
-		id[w] = ti;
-		i = w;
-	}
-}
+/* the k best so far, as botify_topk_select's heap but on double scores
+ * (dbetter, dsift_down: DEFINE_RANKED_HEAP above) */
 
 struct best {
 	double *s;
