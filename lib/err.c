@@ -137,3 +137,21 @@ void *botify_realloc(void *old, size_t n, size_t size, const char *what, botify_
 		botify_fail(err, BOTIFY_ENOMEM, "out of memory allocating %zu bytes for %s", bytes, what);
 	return p;
 }
+
+int botify_grow_array(void *ptr_addr, size_t *cap, size_t need, size_t size, const char *what,
+		      botify_err *err)
+{
+	/* the pointer travels by its bytes, so one function serves every element
+	 * type without aliasing an int32_t * as a void * */
+	void *old;
+	memcpy(&old, ptr_addr, sizeof(old));
+	size_t ncap = *cap / 2 < SIZE_MAX - *cap - 16 ? *cap + *cap / 2 + 16 : SIZE_MAX;
+	if (ncap < need)
+		ncap = need;
+	void *p = botify_realloc(old, ncap, size, what, err);
+	if (!p)
+		return -1;
+	memcpy(ptr_addr, &p, sizeof(p));
+	*cap = ncap;
+	return 0;
+}

@@ -60,4 +60,17 @@ void *botify_malloc(size_t n, size_t size, const char *what, botify_err *err);
 void *botify_calloc(size_t n, size_t size, const char *what, botify_err *err);
 void *botify_realloc(void *p, size_t n, size_t size, const char *what, botify_err *err);
 
+/* Makes room for at least need elements in the array ptr of capacity cap
+ * (a size_t lvalue): grows to half again plus 16, or to need if that is more,
+ * so n appends cost O(n) copies (git's ALLOC_GROW). Evaluates to 0, or to -1
+ * with ptr and cap unchanged (still owned by the caller) and err set. ptr must
+ * be an lvalue of object-pointer type; it and cap are evaluated more than
+ * once. */
+#define BOTIFY_ALLOC_GROW(ptr, need, cap, what, err)                                        \
+	((size_t)(need) <= (cap) ? 0                                                        \
+				 : botify_grow_array((void *)&(ptr), &(cap), (size_t)(need),        \
+						     sizeof(*(ptr)), (what), (err)))
+int botify_grow_array(void *ptr_addr, size_t *cap, size_t need, size_t size, const char *what,
+		      botify_err *err);
+
 #endif

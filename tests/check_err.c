@@ -41,6 +41,39 @@ START_TEST(size_arithmetic_detects_overflow)
 }
 END_TEST
 
+START_TEST(alloc_grow_amortises_and_keeps_the_array_on_failure)
+{
+	botify_err err = {0};
+	int32_t *a = NULL;
+	size_t cap = 0, grows = 0;
+	for (size_t n = 0; n < 100000; n++) {
+		size_t before = cap;
+		ck_assert_int_eq(BOTIFY_ALLOC_GROW(a, n + 1, cap, "numbers", &err), 0);
+		ck_assert_uint_ge(cap, n + 1);
+		grows += cap != before;
+		a[n] = (int32_t)n;
+	}
+	/* half again each time: about log1.5(100000 / 16) + 1 reallocations */
+	ck_assert_uint_le(grows, 30);
+	for (size_t n = 0; n < 100000; n++)
+		ck_assert_int_eq(a[n], (int32_t)n);
+	/* a jump straight to a large need takes exactly that need */
+	size_t big = cap * 4;
+	ck_assert_int_eq(BOTIFY_ALLOC_GROW(a, big, cap, "numbers", &err), 0);
+	ck_assert_uint_eq(cap, big);
+	/* an impossible size fails and leaves the array and its capacity as they were */
+	int32_t *keep = a;
+	size_t keep_cap = cap;
+	ck_assert_int_eq(BOTIFY_ALLOC_GROW(a, SIZE_MAX / 2, cap, "numbers", &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_ENOMEM);
+	ck_assert_ptr_nonnull(strstr(err.msg, "numbers"));
+	ck_assert_ptr_eq(a, keep);
+	ck_assert_uint_eq(cap, keep_cap);
+	ck_assert_int_eq(a[99999], 99999);
+	free(a);
+}
+END_TEST
+
 Suite *err_suite(void)
 {
 	Suite *s = suite_create("err");
@@ -48,6 +81,7 @@ Suite *err_suite(void)
 	tcase_add_test(tc, fail_sets_code_and_message);
 	tcase_add_test(tc, fail_errno_appends_strerror);
 	tcase_add_test(tc, size_arithmetic_detects_overflow);
+	tcase_add_test(tc, alloc_grow_amortises_and_keeps_the_array_on_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }
