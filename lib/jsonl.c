@@ -219,6 +219,7 @@ uint64_t botify_jsonl_offset(const botify_jsonl *r)
 
 void botify_jsonl_close(botify_jsonl *r)
 {
+	cJSON_Delete(r->obj);
 	src_close(r->src);
 	free(r->path);
 	free(r->line);
@@ -307,6 +308,22 @@ cJSON *botify_jsonl_parse(botify_jsonl *r, botify_err *err)
 		botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: malformed JSON near byte %zu", r->path,
 			    r->lineno, end ? (size_t)(end - line) + 1 : 1);
 	return v;
+}
+
+int botify_jsonl_next_object(botify_jsonl *r, botify_err *err)
+{
+	cJSON_Delete(r->obj);
+	r->obj = NULL;
+	int rc = botify_jsonl_next(r, err);
+	if (rc <= 0)
+		return rc;
+	r->obj = botify_jsonl_parse(r, err);
+	if (!r->obj)
+		return -1;
+	if (!cJSON_IsObject(r->obj))
+		return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: expected a JSON object", r->path,
+				   r->lineno);
+	return 1;
 }
 
 /* Describes a value for "got ..." in messages. */
