@@ -270,16 +270,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			up->too_big = 1;
 			return MHD_YES;
 		}
-		if (up->len + n + 1 > up->cap) {
-			size_t cap = up->cap ? up->cap : 256;
-			while (cap < up->len + n + 1)
-				cap *= 2;
-			char *b = realloc(up->body, cap);
-			if (!b)
-				return MHD_NO;
-			up->body = b;
-			up->cap = cap;
-		}
+		if (BOTIFY_ALLOC_GROW(up->body, up->len + n + 1, up->cap, "a request body", NULL))
+			return MHD_NO;
 		memcpy(up->body + up->len, upload_data, n);
 		up->len += n;
 		up->body[up->len] = 0;

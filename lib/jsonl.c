@@ -247,18 +247,9 @@ static int read_line(botify_jsonl *r, botify_err *err)
 			return botify_fail(err, BOTIFY_EFORMAT,
 					   "%s:%zu: line longer than %d MiB (is this a JSON-lines file?)", r->path,
 					   r->lineno + 1, BOTIFY_JSONL_MAX_LINE >> 20);
-		if (r->len + n + 1 > r->cap) { /* room for the NUL */
-			size_t cap = r->cap ? r->cap : 256;
-			while (cap < r->len + n + 1)
-				cap *= 2;
-			if (cap > (size_t)BOTIFY_JSONL_MAX_LINE + 1)
-				cap = (size_t)BOTIFY_JSONL_MAX_LINE + 1;
-			char *p = botify_realloc(r->line, cap, 1, "a JSON line", err);
-			if (!p)
-				return botify_err_prefix(err, "%s:%zu", r->path, r->lineno + 1);
-			r->line = p;
-			r->cap = cap;
-		}
+		/* room for the NUL */
+		if (BOTIFY_ALLOC_GROW(r->line, r->len + n + 1, r->cap, "a JSON line", err))
+			return botify_err_prefix(err, "%s:%zu", r->path, r->lineno + 1);
 		memcpy(r->line + r->len, s->cur, n);
 		r->len += n;
 		s->cur += n + (e ? 1 : 0);
@@ -437,16 +428,8 @@ cJSON *botify_json_read_file(const char *path, botify_err *err)
 	cJSON *v = NULL;
 	int rc;
 	while ((rc = src_more(in, 0, err)) == 1) {
-		if (len + in->cur_len + 1 > cap) {
-			size_t ncap = cap ? cap : 65536;
-			while (ncap < len + in->cur_len + 1)
-				ncap *= 2;
-			char *p = botify_realloc(buf, ncap, 1, path, err);
-			if (!p)
-				goto out;
-			buf = p;
-			cap = ncap;
-		}
+		if (BOTIFY_ALLOC_GROW(buf, len + in->cur_len + 1, cap, path, err))
+			goto out;
 		memcpy(buf + len, in->cur, in->cur_len);
 		len += in->cur_len;
 		in->cur_len = 0;
