@@ -60,7 +60,8 @@ void botify_http_reply_error(botify_http_reply *reply, int status, const char *m
 {
 	char *p = reply->buf, *end = reply->buf + sizeof(reply->buf) - 8; /* room for "\"}" */
 	p += snprintf(p, (size_t)(end - p), "{\"error\": \"");
-	for (const unsigned char *s = (const unsigned char *)msg; *s && p < end - BOTIFY_JSON_CHAR_MAX; s++)
+	const unsigned char *s = (const unsigned char *)msg;
+	for (; *s && p < end - BOTIFY_JSON_CHAR_MAX; s++)
 		p = botify_json_put_char(p, *s); /* UTF-8 passes through */
 	memcpy(p, "\"}", 3);
 	p += 2;

@@ -15,17 +15,6 @@ static const char *what(const botify_jsoncfg *t)
 	return t->what ? t->what : "key";
 }
 
-/* "got ..." for a value of the wrong type. */
-static const char *describe(const cJSON *v, char *buf, size_t cap)
-{
-	if (cJSON_IsNumber(v)) {
-		snprintf(buf, cap, "%.15g", v->valuedouble);
-		return buf;
-	}
-	return cJSON_IsString(v) ? "a string" : cJSON_IsTrue(v) ? "true" : cJSON_IsFalse(v) ? "false"
-	       : cJSON_IsNull(v) ? "null" : cJSON_IsArray(v) ? "an array" : "an object";
-}
-
 static const botify_jsoncfg_field *find(const botify_jsoncfg *t, const char *key)
 {
 	for (size_t i = 0; i < t->n_fields; i++)
@@ -55,13 +44,13 @@ static int store(const botify_jsoncfg_field *f, const cJSON *v, const char *path
 	case BOTIFY_JSONCFG_BOOL:
 		if (!cJSON_IsBool(v))
 			return botify_fail(err, BOTIFY_EFORMAT, "%s: '%s' must be true or false, got %s",
-					   path, f->key, describe(v, got, sizeof(got)));
+					   path, f->key, botify_json_describe(v, got, sizeof(got)));
 		*(int *)dst = cJSON_IsTrue(v);
 		return 0;
 	case BOTIFY_JSONCFG_STRING:
 		if (!cJSON_IsString(v))
 			return botify_fail(err, BOTIFY_EFORMAT, "%s: '%s' must be a string, got %s", path,
-					   f->key, describe(v, got, sizeof(got)));
+					   f->key, botify_json_describe(v, got, sizeof(got)));
 		*(const char **)dst = v->valuestring;
 		return 0;
 	default:
@@ -71,7 +60,8 @@ static int store(const botify_jsoncfg_field *f, const cJSON *v, const char *path
 	double x = v->valuedouble;
 	if (!cJSON_IsNumber(v) || !isfinite(x) || (integral && x != floor(x)))
 		return botify_fail(err, BOTIFY_EFORMAT, "%s: '%s' must be %s, got %s", path, f->key,
-				   integral ? "an integer" : "a number", describe(v, got, sizeof(got)));
+				   integral ? "an integer" : "a number",
+				   botify_json_describe(v, got, sizeof(got)));
 	/* before storing: converting 1e30 to an integer is undefined */
 	if (x < f->lo || x > f->hi)
 		return botify_fail(err, BOTIFY_ERANGE, "%s: '%s' is %g, out of range (%g to %g)", path,

@@ -317,8 +317,7 @@ int botify_jsonl_next_object(botify_jsonl *r, botify_err *err)
 	return 1;
 }
 
-/* Describes a value for "got ..." in messages. */
-static const char *describe(const cJSON *v, char *buf, size_t cap)
+const char *botify_json_describe(const cJSON *v, char *buf, size_t cap)
 {
 	if (cJSON_IsNumber(v)) {
 		snprintf(buf, cap, "%.15g", v->valuedouble);
@@ -336,7 +335,7 @@ static int field(const botify_jsonl *r, const cJSON *obj, const char *key, int r
 	char got[32];
 	if (!cJSON_IsObject(obj))
 		return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: expected a JSON object, got %s",
-				   r->path, r->lineno, describe(obj, got, sizeof(got)));
+				   r->path, r->lineno, botify_json_describe(obj, got, sizeof(got)));
 	*item = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (*item)
 		return 0;
@@ -357,13 +356,13 @@ int botify_jsonl_int(const botify_jsonl *r, const cJSON *obj, const char *key, i
 	double d = v->valuedouble;
 	if (!cJSON_IsNumber(v) || !isfinite(d) || d != floor(d))
 		return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: '%s' must be an integer, got %s",
-				   r->path, r->lineno, key, describe(v, got, sizeof(got)));
+				   r->path, r->lineno, key, botify_json_describe(v, got, sizeof(got)));
 	/* cJSON keeps numbers as doubles: beyond 2^53 the file's digits are
 	 * already lost, so refuse rather than use a neighbouring integer */
 	if (fabs(d) > 9007199254740992.0)
 		return botify_fail(err, BOTIFY_ERANGE,
 				   "%s:%zu: '%s' is %s, too large to be read exactly (limit 2^53)",
-				   r->path, r->lineno, key, describe(v, got, sizeof(got)));
+				   r->path, r->lineno, key, botify_json_describe(v, got, sizeof(got)));
 	int64_t i = (int64_t)d;
 	if (i < min || i > max)
 		return botify_fail(err, BOTIFY_ERANGE,
@@ -383,7 +382,7 @@ int botify_jsonl_double(const botify_jsonl *r, const cJSON *obj, const char *key
 		return rc;
 	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
 		return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: '%s' must be a finite number, got %s",
-				   r->path, r->lineno, key, describe(v, got, sizeof(got)));
+				   r->path, r->lineno, key, botify_json_describe(v, got, sizeof(got)));
 	*out = v->valuedouble;
 	return 0;
 }
@@ -398,7 +397,7 @@ int botify_jsonl_string(const botify_jsonl *r, const cJSON *obj, const char *key
 		return rc;
 	if (!cJSON_IsString(v))
 		return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: '%s' must be a string, got %s",
-				   r->path, r->lineno, key, describe(v, got, sizeof(got)));
+				   r->path, r->lineno, key, botify_json_describe(v, got, sizeof(got)));
 	*out = v->valuestring;
 	return 0;
 }

@@ -78,6 +78,10 @@ int botify_jsonl_double(const botify_jsonl *r, const cJSON *obj, const char *key
 int botify_jsonl_string(const botify_jsonl *r, const cJSON *obj, const char *key,
 			int required, const char **out, botify_err *err); /* points into obj */
 
+/* A value as "got ..." in messages names it: "1.5", "a string", "null", "an
+ * array". Numbers are written into buf (32 bytes are enough). */
+const char *botify_json_describe(const cJSON *v, char *buf, size_t cap);
+
 /* Reads a whole regular file (plain or gzip, at most BOTIFY_JSON_MAX_FILE
  * bytes decompressed) that holds one JSON value, e.g. a JSON array on one or
  * many lines. Returns the tree or NULL with an error. */

@@ -36,7 +36,8 @@ void botify_worldgen_defaults(botify_worldgen_params *p)
 	p->consume_bias_max = 10.0;
 }
 
-#define F(member, kind, lo, hi) BOTIFY_JSONCFG_FIELD(botify_worldgen_params, member, kind, lo, hi, 0)
+#define F(member, kind, lo, hi) \
+	BOTIFY_JSONCFG_FIELD(botify_worldgen_params, member, kind, lo, hi, 0)
 static const botify_jsoncfg_field fields[] = {
 	F(tracks, INT64, 1, 50000000),
 	F(users, INT64, 1, 50000000),

@@ -89,7 +89,8 @@ END_TEST
 START_TEST(jsoncfg_refuses_with_one_message)
 {
 	expect_fail(&all, "{\"i\": 2.5}", BOTIFY_EFORMAT, "c.json: 'i' must be an integer, got 2.5");
-	expect_fail(&all, "{\"i\": \"1\"}", BOTIFY_EFORMAT, "c.json: 'i' must be an integer, got a string");
+	expect_fail(&all, "{\"i\": \"1\"}", BOTIFY_EFORMAT,
+		    "c.json: 'i' must be an integer, got a string");
 	expect_fail(&all, "{\"d\": null}", BOTIFY_EFORMAT, "c.json: 'd' must be a number, got null");
 	expect_fail(&all, "{\"d\": [1]}", BOTIFY_EFORMAT, "c.json: 'd' must be a number, got an array");
 	expect_fail(&all, "{\"b\": 1}", BOTIFY_EFORMAT, "c.json: 'b' must be true or false, got 1");
@@ -101,7 +102,8 @@ START_TEST(jsoncfg_refuses_with_one_message)
 	expect_fail(&all, "{\"i64\": -1e300}", BOTIFY_ERANGE,
 		    "c.json: 'i64' is -1e+300, out of range (-9.0072e+15 to 9.0072e+15)");
 	expect_fail(&all, "{\"d\": 1.5}", BOTIFY_ERANGE, "c.json: 'd' is 1.5, out of range (-1 to 1)");
-	expect_fail(&all, "{\"x\": 1}", BOTIFY_EFORMAT, "c.json: unknown key 'x' (known: i, i32, i64, d, b, s)");
+	expect_fail(&all, "{\"x\": 1}", BOTIFY_EFORMAT,
+		    "c.json: unknown key 'x' (known: i, i32, i64, d, b, s)");
 	expect_fail(&named, "{\"trakcs\": 1}", BOTIFY_EFORMAT,
 		    "c.json: unknown world parameter 'trakcs' (known: i, i32, i64, d, b, s)");
 	expect_fail(&all, "[1]", BOTIFY_EFORMAT, "c.json: expected a JSON object");
@@ -118,7 +120,8 @@ START_TEST(jsoncfg_model_config_shape)
 	ck_assert_int_eq(c.i, 64);
 	ck_assert_int_eq(c.b, 0);
 	ck_assert_str_eq(c.s, "dot");
-	expect_fail(&model, "{\"i\": 0, \"s\": \"a\"}", BOTIFY_ERANGE, "c.json: 'i' is 0, out of range (1 to 4096)");
+	expect_fail(&model, "{\"i\": 0, \"s\": \"a\"}", BOTIFY_ERANGE,
+		    "c.json: 'i' is 0, out of range (1 to 4096)");
 }
 END_TEST
 
