@@ -35,8 +35,17 @@ static int unknown(const botify_jsoncfg *t, const char *path, const char *key, b
 			   known);
 }
 
-static int store(const botify_jsoncfg_field *f, const cJSON *v, const char *path, void *out,
-		 botify_err *err)
+/* "path: world parameter 'tracks' is 0, out of range (1 to 5e+07)"; path may be NULL. */
+static int out_of_range(const botify_jsoncfg *t, const char *path, const botify_jsoncfg_field *f,
+			double x, botify_err *err)
+{
+	return botify_fail(err, BOTIFY_ERANGE, "%s%s%s%s'%s' is %g, out of range (%g to %g)",
+			   path ? path : "", path ? ": " : "", t->what ? t->what : "",
+			   t->what ? " " : "", f->key, x, f->lo, f->hi);
+}
+
+static int store(const botify_jsoncfg *t, const botify_jsoncfg_field *f, const cJSON *v,
+		 const char *path, void *out, botify_err *err)
 {
 	char got[32];
 	char *dst = (char *)out + f->offset;
@@ -64,8 +73,7 @@ static int store(const botify_jsoncfg_field *f, const cJSON *v, const char *path
 				   botify_json_describe(v, got, sizeof(got)));
 	/* before storing: converting 1e30 to an integer is undefined */
 	if (x < f->lo || x > f->hi)
-		return botify_fail(err, BOTIFY_ERANGE, "%s: '%s' is %g, out of range (%g to %g)", path,
-				   f->key, x, f->lo, f->hi);
+		return out_of_range(t, path, f, x, err);
 	switch (f->type) {
 	case BOTIFY_JSONCFG_INT: *(int *)dst = (int)x; break;
 	case BOTIFY_JSONCFG_INT32: *(int32_t *)dst = (int32_t)x; break;
@@ -91,7 +99,7 @@ int botify_jsoncfg_apply(const botify_jsoncfg *t, const cJSON *obj, const char *
 				continue;
 			return unknown(t, path, it->string, err);
 		}
-		if (store(f, it, path, out, err) != 0)
+		if (store(t, f, it, path, out, err) != 0)
 			return -1;
 	}
 	for (size_t i = 0; i < t->n_fields; i++)
@@ -115,15 +123,26 @@ int botify_jsoncfg_load(const botify_jsoncfg *t, const char *path, void *out, bo
 	return rc;
 }
 
-double botify_jsoncfg_get(const botify_jsoncfg_field *f, const void *in)
+static double get(const botify_jsoncfg_field *f, const void *in)
 {
 	const char *src = (const char *)in + f->offset;
 	switch (f->type) {
 	case BOTIFY_JSONCFG_INT: return *(const int *)src;
-	case BOTIFY_JSONCFG_BOOL: return *(const int *)src;
 	case BOTIFY_JSONCFG_INT32: return *(const int32_t *)src;
 	case BOTIFY_JSONCFG_INT64: return (double)*(const int64_t *)src;
-	case BOTIFY_JSONCFG_DOUBLE: return *(const double *)src;
-	default: BOTIFY_BUG("jsoncfg: '%s' is not a number", f->key);
+	default: return *(const double *)src;
 	}
+}
+
+int botify_jsoncfg_check(const botify_jsoncfg *t, const void *in, botify_err *err)
+{
+	for (size_t i = 0; i < t->n_fields; i++) {
+		const botify_jsoncfg_field *f = &t->fields[i];
+		if (f->type == BOTIFY_JSONCFG_BOOL || f->type == BOTIFY_JSONCFG_STRING)
+			continue;
+		double x = get(f, in);
+		if (!(x >= f->lo && x <= f->hi)) /* NaN too */
+			return out_of_range(t, NULL, f, x, err);
+	}
+	return 0;
 }

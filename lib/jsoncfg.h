@@ -7,6 +7,7 @@
  *   sim.json: unknown key 'session_budjet' (known: interest_neighbours, ...)
  *   sim.json: 'max_steps' must be an integer, got 2.5
  *   sim.json: 'max_steps' is 0, out of range (1 to 1e+09)
+ *   tiny.json: world parameter 'dim' is 0, out of range (1 to 4096)
  *   config.json: 'users' is missing
  *
  * Keys that start with '_' ("_comment") are documentation and skipped. A key
@@ -61,8 +62,9 @@ int botify_jsoncfg_apply(const botify_jsoncfg *t, const cJSON *obj, const char *
  * hold strings, which would outlive the tree. */
 int botify_jsoncfg_load(const botify_jsoncfg *t, const char *path, void *out, botify_err *err);
 
-/* The number in a numeric field of in, as a double (for range checks of
- * values that did not come from a file). */
-double botify_jsoncfg_get(const botify_jsoncfg_field *f, const void *in);
+/* Checks the numbers of in against the table's ranges, for values that did
+ * not come from a file (flags): "world parameter 'tracks' is 0, out of range
+ * (1 to 5e+07)", BOTIFY_ERANGE. */
+int botify_jsoncfg_check(const botify_jsoncfg *t, const void *in, botify_err *err);
 
 #endif

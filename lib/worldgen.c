@@ -70,12 +70,8 @@ static int contains(const int32_t *a, int64_t n, int32_t x)
 
 int botify_worldgen_check(const botify_worldgen_params *p, botify_err *err)
 {
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		double v = botify_jsoncfg_get(&fields[i], p);
-		if (v < fields[i].lo || v > fields[i].hi)
-			return botify_fail(err, BOTIFY_ERANGE, "world parameter %s = %g is out of range (%g to %g)",
-					   fields[i].key, v, fields[i].lo, fields[i].hi);
-	}
+	if (botify_jsoncfg_check(&preset_table, p, err) != 0)
+		return -1;
 	if (p->interests_per_user > p->tracks)
 		return botify_fail(err, BOTIFY_ERANGE, "%lld interests per user need at least as many tracks",
 				   (long long)p->interests_per_user);

@@ -3,6 +3,7 @@
  * required keys, and a table shaped like a model's config.json (ints, a
  * bool, a string, other keys left to the caller). */
 #include <check.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -67,19 +68,25 @@ static void expect_fail(const botify_jsoncfg *t, const char *text, enum botify_e
 
 START_TEST(jsoncfg_stores_every_type)
 {
-	struct cfg c = { .i = 9, .d = 0.5 };
+	struct cfg c = { .i = 4, .d = 0.5 };
 	botify_err err = {0};
 	ck_assert_msg(apply(&all, "{\"i32\": 2147483647, \"i64\": -9007199254740992, \"b\": true,"
 				  " \"_comment\": [1, {}], \"s\": \"x\", \"d\": -1}", &c, &err) == 0,
 		      "%s", err.msg);
-	ck_assert_int_eq(c.i, 9); /* absent: untouched, so defaults survive */
+	ck_assert_int_eq(c.i, 4); /* absent: untouched, so defaults survive */
 	ck_assert_int_eq(c.i32, INT32_MAX);
 	ck_assert(c.i64 == -9007199254740992LL);
 	ck_assert(c.d == -1);
 	ck_assert_int_eq(c.b, 1);
 	ck_assert_str_eq(c.s, "x");
-	ck_assert(botify_jsoncfg_get(&all_fields[1], &c) == 2147483647.0);
-	ck_assert(botify_jsoncfg_get(&all_fields[3], &c) == -1);
+	ck_assert_int_eq(botify_jsoncfg_check(&all, &c, &err), 0);
+	c.d = 1.5; /* as a flag would set it */
+	ck_assert_int_eq(botify_jsoncfg_check(&named, &c, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_ERANGE);
+	ck_assert_str_eq(err.msg, "world parameter 'd' is 1.5, out of range (-1 to 1)");
+	c.d = NAN;
+	ck_assert_int_eq(botify_jsoncfg_check(&all, &c, &err), -1);
+	c.d = 0;
 	ck_assert(apply(&all, "{\"b\": false, \"i\": -5, \"i\": 5}", &c, &err) == 0);
 	ck_assert_int_eq(c.b, 0);
 	ck_assert_int_eq(c.i, 5); /* the last of a repeated key */
@@ -104,6 +111,8 @@ START_TEST(jsoncfg_refuses_with_one_message)
 	expect_fail(&all, "{\"d\": 1.5}", BOTIFY_ERANGE, "c.json: 'd' is 1.5, out of range (-1 to 1)");
 	expect_fail(&all, "{\"x\": 1}", BOTIFY_EFORMAT,
 		    "c.json: unknown key 'x' (known: i, i32, i64, d, b, s)");
+	expect_fail(&named, "{\"d\": -2}", BOTIFY_ERANGE,
+		    "c.json: world parameter 'd' is -2, out of range (-1 to 1)");
 	expect_fail(&named, "{\"trakcs\": 1}", BOTIFY_EFORMAT,
 		    "c.json: unknown world parameter 'trakcs' (known: i, i32, i64, d, b, s)");
 	expect_fail(&all, "[1]", BOTIFY_EFORMAT, "c.json: expected a JSON object");
