@@ -42,6 +42,9 @@ typedef struct botify_jsoncfg_field {
 /* A row: BOTIFY_JSONCFG_FIELD(struct botify_simcfg, max_steps, INT64, 1, 1e9, 0). */
 #define BOTIFY_JSONCFG_FIELD(type_, member, kind, lo, hi, required)                              \
 	{ #member, BOTIFY_JSONCFG_##kind, offsetof(type_, member), (lo), (hi), (required) }
+/* A row whose key is not the member's name ("users" into cfg.U). */
+#define BOTIFY_JSONCFG_KEY(type_, key, member, kind, lo, hi, required)                           \
+	{ (key), BOTIFY_JSONCFG_##kind, offsetof(type_, member), (lo), (hi), (required) }
 
 typedef struct botify_jsoncfg {
 	const char *what;    /* names a key in messages: "world parameter"; NULL: "key" */
