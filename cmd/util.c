@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonfmt.h"
 #include "worldgen.h"
 
 volatile sig_atomic_t botify_interrupted;
@@ -130,15 +131,10 @@ int load_world(struct botify_world *w, const char *dir, int catalog_only, botify
 
 void fprint_json_str(FILE *f, const char *s)
 {
+	char esc[BOTIFY_JSON_CHAR_MAX];
 	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
+	for (; *s; s++)
+		fwrite(esc, 1, (size_t)(botify_json_put_char(esc, (unsigned char)*s) - esc), f);
 	fputc('"', f);
 }
 

@@ -44,7 +44,8 @@ struct botify_ab_unit {
 	int64_t user;
 	int8_t arm;
 	uint8_t used;
-	uint32_t n_pend, cap_pend;
+	uint32_t n_pend;
+	size_t cap_pend;
 	struct pending *pend;      /* the open session's rows, arrival order */
 	int64_t last_ts;           /* newest "last" row; INT64_MIN before one */
 	int64_t max_ts;            /* newest row of any kind */
@@ -184,17 +185,10 @@ int botify_ab_add(botify_ab *ab, const botify_event *e, botify_err *err)
 		close_session(u, e->timestamp, e->time, lat);
 		return 0;
 	}
-	if (u->n_pend == u->cap_pend) {
-		uint32_t cap = u->cap_pend ? 2 * u->cap_pend : 8;
-		if (cap < u->cap_pend)
-			return botify_fail(err, BOTIFY_ENOMEM, "session of user %lld too long",
-					   (long long)e->user);
-		struct pending *p = botify_realloc(u->pend, cap, sizeof(*p), "an open session", err);
-		if (!p)
-			return -1;
-		u->pend = p;
-		u->cap_pend = cap;
-	}
+	if (u->n_pend == UINT32_MAX)
+		return botify_fail(err, BOTIFY_ENOMEM, "session of user %lld too long", (long long)e->user);
+	if (BOTIFY_ALLOC_GROW(u->pend, u->n_pend + 1, u->cap_pend, "an open session", err))
+		return -1;
 	u->pend[u->n_pend++] = (struct pending){ e->timestamp, e->time, lat };
 	return 0;
 }

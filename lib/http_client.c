@@ -31,16 +31,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 		c->overflow = 1;
 		return len; /* keep reading (the connection stays usable), drop the bytes */
 	}
-	if (c->len + len + 1 > c->cap) {
-		size_t cap = c->cap ? c->cap : 4096;
-		while (cap < c->len + len + 1)
-			cap *= 2;
-		char *b = realloc(c->body, cap);
-		if (!b)
-			return 0; /* libcurl fails the transfer with CURLE_WRITE_ERROR */
-		c->body = b;
-		c->cap = cap;
-	}
+	if (BOTIFY_ALLOC_GROW(c->body, c->len + len + 1, c->cap, "an answer", NULL))
+		return 0; /* libcurl fails the transfer with CURLE_WRITE_ERROR */
 	memcpy(c->body + c->len, p, len);
 	c->len += len;
 	c->body[c->len] = 0;

@@ -17,6 +17,8 @@
 
 #include <microhttpd.h>
 
+#include "jsonfmt.h"
+
 /* One TCP connection, on the server's list while open: when its current
  * request began (the connection opened, or the previous answer went out),
  * and whether that request has fully arrived. */
@@ -58,16 +60,9 @@ void botify_http_reply_error(botify_http_reply *reply, int status, const char *m
 {
 	char *p = reply->buf, *end = reply->buf + sizeof(reply->buf) - 8; /* room for "\"}" */
 	p += snprintf(p, (size_t)(end - p), "{\"error\": \"");
-	for (const unsigned char *s = (const unsigned char *)msg; *s && p < end - 6; s++) {
-		if (*s == '"' || *s == '\\') {
-			*p++ = '\\';
-			*p++ = (char)*s;
-		} else if (*s < 0x20 || *s == 0x7f) {
-			p += snprintf(p, 7, "\\u%04x", *s);
-		} else {
-			*p++ = (char)*s; /* UTF-8 passes through */
-		}
-	}
+	const unsigned char *s = (const unsigned char *)msg;
+	for (; *s && p < end - BOTIFY_JSON_CHAR_MAX; s++)
+		p = botify_json_put_char(p, *s); /* UTF-8 passes through */
 	memcpy(p, "\"}", 3);
 	p += 2;
 	reply->status = status;
@@ -270,16 +265,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			up->too_big = 1;
 			return MHD_YES;
 		}
-		if (up->len + n + 1 > up->cap) {
-			size_t cap = up->cap ? up->cap : 256;
-			while (cap < up->len + n + 1)
-				cap *= 2;
-			char *b = realloc(up->body, cap);
-			if (!b)
-				return MHD_NO;
-			up->body = b;
-			up->cap = cap;
-		}
+		if (BOTIFY_ALLOC_GROW(up->body, up->len + n + 1, up->cap, "a request body", NULL))
+			return MHD_NO;
 		memcpy(up->body + up->len, upload_data, n);
 		up->len += n;
 		up->body[up->len] = 0;

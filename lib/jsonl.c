@@ -219,6 +219,7 @@ uint64_t botify_jsonl_offset(const botify_jsonl *r)
 
 void botify_jsonl_close(botify_jsonl *r)
 {
+	cJSON_Delete(r->obj);
 	src_close(r->src);
 	free(r->path);
 	free(r->line);
@@ -246,18 +247,9 @@ static int read_line(botify_jsonl *r, botify_err *err)
 			return botify_fail(err, BOTIFY_EFORMAT,
 					   "%s:%zu: line longer than %d MiB (is this a JSON-lines file?)", r->path,
 					   r->lineno + 1, BOTIFY_JSONL_MAX_LINE >> 20);
-		if (r->len + n + 1 > r->cap) { /* room for the NUL */
-			size_t cap = r->cap ? r->cap : 256;
-			while (cap < r->len + n + 1)
-				cap *= 2;
-			if (cap > (size_t)BOTIFY_JSONL_MAX_LINE + 1)
-				cap = (size_t)BOTIFY_JSONL_MAX_LINE + 1;
-			char *p = botify_realloc(r->line, cap, 1, "a JSON line", err);
-			if (!p)
-				return botify_err_prefix(err, "%s:%zu", r->path, r->lineno + 1);
-			r->line = p;
-			r->cap = cap;
-		}
+		/* room for the NUL */
+		if (BOTIFY_ALLOC_GROW(r->line, r->len + n + 1, r->cap, "a JSON line", err))
+			return botify_err_prefix(err, "%s:%zu", r->path, r->lineno + 1);
 		memcpy(r->line + r->len, s->cur, n);
 		r->len += n;
 		s->cur += n + (e ? 1 : 0);
@@ -309,8 +301,23 @@ cJSON *botify_jsonl_parse(botify_jsonl *r, botify_err *err)
 	return v;
 }
 
-/* Describes a value for "got ..." in messages. */
-static const char *describe(const cJSON *v, char *buf, size_t cap)
+int botify_jsonl_next_object(botify_jsonl *r, botify_err *err)
+{
+	cJSON_Delete(r->obj);
+	r->obj = NULL;
+	int rc = botify_jsonl_next(r, err);
+	if (rc <= 0)
+		return rc;
+	r->obj = botify_jsonl_parse(r, err);
+	if (!r->obj)
+		return -1;
+	if (!cJSON_IsObject(r->obj))
+		return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: expected a JSON object", r->path,
+				   r->lineno);
+	return 1;
+}
+
+const char *botify_json_describe(const cJSON *v, char *buf, size_t cap)
 {
 	if (cJSON_IsNumber(v)) {
 		snprintf(buf, cap, "%.15g", v->valuedouble);
@@ -328,7 +335,7 @@ static int field(const botify_jsonl *r, const cJSON *obj, const char *key, int r
 	char got[32];
 	if (!cJSON_IsObject(obj))
 		return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: expected a JSON object, got %s",
-				   r->path, r->lineno, describe(obj, got, sizeof(got)));
+				   r->path, r->lineno, botify_json_describe(obj, got, sizeof(got)));
 	*item = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (*item)
 		return 0;
@@ -349,13 +356,13 @@ int botify_jsonl_int(const botify_jsonl *r, const cJSON *obj, const char *key, i
 	double d = v->valuedouble;
 	if (!cJSON_IsNumber(v) || !isfinite(d) || d != floor(d))
 		return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: '%s' must be an integer, got %s",
-				   r->path, r->lineno, key, describe(v, got, sizeof(got)));
+				   r->path, r->lineno, key, botify_json_describe(v, got, sizeof(got)));
 	/* cJSON keeps numbers as doubles: beyond 2^53 the file's digits are
 	 * already lost, so refuse rather than use a neighbouring integer */
 	if (fabs(d) > 9007199254740992.0)
 		return botify_fail(err, BOTIFY_ERANGE,
 				   "%s:%zu: '%s' is %s, too large to be read exactly (limit 2^53)",
-				   r->path, r->lineno, key, describe(v, got, sizeof(got)));
+				   r->path, r->lineno, key, botify_json_describe(v, got, sizeof(got)));
 	int64_t i = (int64_t)d;
 	if (i < min || i > max)
 		return botify_fail(err, BOTIFY_ERANGE,
@@ -375,7 +382,7 @@ int botify_jsonl_double(const botify_jsonl *r, const cJSON *obj, const char *key
 		return rc;
 	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
 		return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: '%s' must be a finite number, got %s",
-				   r->path, r->lineno, key, describe(v, got, sizeof(got)));
+				   r->path, r->lineno, key, botify_json_describe(v, got, sizeof(got)));
 	*out = v->valuedouble;
 	return 0;
 }
@@ -390,7 +397,7 @@ int botify_jsonl_string(const botify_jsonl *r, const cJSON *obj, const char *key
 		return rc;
 	if (!cJSON_IsString(v))
 		return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: '%s' must be a string, got %s",
-				   r->path, r->lineno, key, describe(v, got, sizeof(got)));
+				   r->path, r->lineno, key, botify_json_describe(v, got, sizeof(got)));
 	*out = v->valuestring;
 	return 0;
 }
@@ -420,16 +427,8 @@ cJSON *botify_json_read_file(const char *path, botify_err *err)
 	cJSON *v = NULL;
 	int rc;
 	while ((rc = src_more(in, 0, err)) == 1) {
-		if (len + in->cur_len + 1 > cap) {
-			size_t ncap = cap ? cap : 65536;
-			while (ncap < len + in->cur_len + 1)
-				ncap *= 2;
-			char *p = botify_realloc(buf, ncap, 1, path, err);
-			if (!p)
-				goto out;
-			buf = p;
-			cap = ncap;
-		}
+		if (BOTIFY_ALLOC_GROW(buf, len + in->cur_len + 1, cap, path, err))
+			goto out;
 		memcpy(buf + len, in->cur, in->cur_len);
 		len += in->cur_len;
 		in->cur_len = 0;

@@ -33,6 +33,8 @@ typedef struct botify_jsonl {
 	size_t cap;
 	size_t lineno;    /* 1-based number of the current line */
 	int eof;
+	cJSON *obj;       /* the current line's object (botify_jsonl_next_object);
+			     owned by the reader, freed by the next call or close */
 } botify_jsonl;
 
 /* Opens path for reading (plain or gzip). BOTIFY_EIO names the path; a path
@@ -53,7 +55,14 @@ int botify_jsonl_next(botify_jsonl *r, botify_err *err);
  * cJSON_Delete, or NULL with "path:line: malformed JSON near byte K". */
 cJSON *botify_jsonl_parse(botify_jsonl *r, botify_err *err);
 
-/* Closes the file and frees the buffers; safe to call twice. */
+/* Reads the next non-blank line and parses it as a JSON object into r->obj,
+ * which the reader owns: it lives until the next call or botify_jsonl_close,
+ * so a loop can leave at any point without freeing it. Returns 1, 0 at end
+ * of file, or -1 with "path:line: malformed JSON near byte K" or
+ * "path:line: expected a JSON object". */
+int botify_jsonl_next_object(botify_jsonl *r, botify_err *err);
+
+/* Closes the file and frees the buffers and r->obj; safe to call twice. */
 void botify_jsonl_close(botify_jsonl *r);
 
 /*
@@ -68,6 +77,10 @@ int botify_jsonl_double(const botify_jsonl *r, const cJSON *obj, const char *key
 			int required, double *out, botify_err *err); /* finite only */
 int botify_jsonl_string(const botify_jsonl *r, const cJSON *obj, const char *key,
 			int required, const char **out, botify_err *err); /* points into obj */
+
+/* A value as "got ..." in messages names it: "1.5", "a string", "null", "an
+ * array". Numbers are written into buf (32 bytes are enough). */
+const char *botify_json_describe(const cJSON *v, char *buf, size_t cap);
 
 /* Reads a whole regular file (plain or gzip, at most BOTIFY_JSON_MAX_FILE
  * bytes decompressed) that holds one JSON value, e.g. a JSON array on one or

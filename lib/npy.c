@@ -278,7 +278,7 @@ static int read_all(const char *path, unsigned char **buf, size_t *len, botify_e
 		return botify_fail_errno(err, e, "cannot open '%s'", path);
 	}
 	unsigned char *b = NULL;
-	size_t n = 0, cap = 0, ncap;
+	size_t n = 0, cap = 0;
 	struct stat st;
 	/* a regular file is read in one allocation; one byte more sees EOF */
 	if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size < SIZE_MAX) {
@@ -287,17 +287,8 @@ static int read_all(const char *path, unsigned char **buf, size_t *len, botify_e
 		cap = (size_t)st.st_size + 1;
 	}
 	for (;;) {
-		if (n == cap) {
-			if (botify_size_add(cap, cap + 65536, &ncap) != 0) {
-				botify_fail(err, BOTIFY_ENOMEM, "%s: file too large", path);
-				goto fail;
-			}
-			unsigned char *q = botify_realloc(b, ncap, 1, path, err);
-			if (!q)
-				goto fail;
-			b = q;
-			cap = ncap;
-		}
+		if (n == cap && BOTIFY_ALLOC_GROW(b, n + 65536, cap, path, err))
+			goto fail;
 		size_t got = fread(b + n, 1, cap - n, fp);
 		n += got;
 		if (got == 0)

@@ -1,33 +1,21 @@
 /*
- * pyfmt.c - Python's float repr.
+ * pyfmt.c - Python's float repr: the shortest digits (jsonfmt.c) laid out
+ * as repr lays them out.
  */
 #include "pyfmt.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
+
+#include "jsonfmt.h"
 
 char *botify_put_pyfloat(char *p, double x)
 {
 	if (!isfinite(x))
 		return botify_put_str(p, isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity");
-	/* the shortest significand that reads back as x ... */
-	char e[40];
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(e, sizeof(e), "%.*e", prec - 1, x);
-		if (strtod(e, NULL) == x)
-			break;
-	}
-	/* ... laid out as repr lays it out */
-	char digits[20] = "0";
-	const char *q = e;
-	int n = 0;
-	if (*q == '-')
-		*p++ = *q++;
-	for (; *q != 'e'; q++)
-		if (*q != '.')
-			digits[n++] = *q;
-	int exp = atoi(q + 1);
+	char digits[18];
+	int exp, n = botify_shortest_digits(x, digits, &exp);
+	if (signbit(x))
+		*p++ = '-';
 	if (exp < -4 || exp >= 16) {
 		*p++ = digits[0];
 		if (n > 1) {

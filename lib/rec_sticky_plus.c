@@ -127,14 +127,9 @@ static int read_log(struct ut **v, size_t *n, size_t *cap, const char *path, int
 		if (*n == *cap) {
 			/* collapse first: the buffer only grows with distinct pairs */
 			*n = collapse(*v, *n);
-			if (*n > *cap / 2) {
-				struct ut *v2 = botify_realloc(*v, *cap * 2, sizeof(**v), "dislikes", err);
-				if (!v2) {
-					rc = -1;
-					break;
-				}
-				*v = v2;
-				*cap *= 2;
+			if (*n > *cap / 2 && BOTIFY_ALLOC_GROW(*v, 2 * *n, *cap, "dislikes", err)) {
+				rc = -1;
+				break;
 			}
 		}
 		(*v)[(*n)++] = (struct ut){ (uint64_t)e.user << 32 | (uint32_t)e.track, (float)e.time };

@@ -136,13 +136,8 @@ static int write_batch(botify_servelog *l, const char *p, size_t n, botify_err *
 	zs->avail_in = (uInt)n;
 	size_t out = 0;
 	do {
-		if (l->zcap - out < ZBUF + 13) {
-			unsigned char *b = realloc(l->zbuf, l->zcap * 2);
-			if (!b)
-				return botify_fail(err, BOTIFY_ENOMEM, "out of memory compressing '%s'", l->f->path);
-			l->zbuf = b;
-			l->zcap *= 2;
-		}
+		if (BOTIFY_ALLOC_GROW(l->zbuf, out + ZBUF + 13, l->zcap, "compressed rows", err))
+			return botify_err_prefix(err, "compressing '%s'", l->f->path);
 		zs->next_out = l->zbuf + out;
 		zs->avail_out = ZBUF;
 		deflate(zs, Z_SYNC_FLUSH); /* cannot fail: the stream is valid */

@@ -213,14 +213,8 @@ double botify_sim_listen_time(const botify_sim_user *u, float score, int artist_
 
 static int push_row(botify_event_buf *b, const botify_event *e, botify_err *err)
 {
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		botify_event *p = botify_realloc(b->ev, cap, sizeof(*p), "event buffer", err);
-		if (!p)
-			return -1;
-		b->ev = p;
-		b->cap = cap;
-	}
+	if (BOTIFY_ALLOC_GROW(b->ev, b->n + 1, b->cap, "event buffer", err))
+		return -1;
 	b->ev[b->n++] = *e;
 	return 0;
 }

@@ -119,13 +119,8 @@ static int format_chunk(struct run *r, struct slot *sl, botify_err *err)
 	if (!o->log)
 		return 0;
 	size_t need = sl->rows.n * BOTIFY_EVENT_MAX_LINE;
-	if (need > sl->text_cap) {
-		char *p = botify_realloc(sl->text, need, 1, "log buffer", err);
-		if (!p)
-			return -1;
-		sl->text = p;
-		sl->text_cap = need;
-	}
+	if (BOTIFY_ALLOC_GROW(sl->text, need, sl->text_cap, "log buffer", err))
+		return -1;
 	const char *exp = botify_sim_experiment_name(r->sim);
 	size_t len = 0;
 	for (size_t i = 0; i < sl->rows.n; i++)
@@ -355,14 +350,8 @@ static int recv_chunk(struct run *r, struct slot *sl, botify_err *err)
 		return botify_fail(err, BOTIFY_ERUNTIME, "rank %d sent chunk %lld (%lld rows) where "
 				   "chunk %lld was due", src, (long long)h.chunk, (long long)h.n_rows,
 				   (long long)sl->chunk);
-	if ((size_t)h.n_rows > sl->rows.cap) {
-		botify_event *ev = botify_realloc(sl->rows.ev, (size_t)h.n_rows, sizeof(botify_event),
-						  "chunk rows", err);
-		if (!ev)
-			return -1;
-		sl->rows.ev = ev;
-		sl->rows.cap = (size_t)h.n_rows;
-	}
+	if (BOTIFY_ALLOC_GROW(sl->rows.ev, (size_t)h.n_rows, sl->rows.cap, "chunk rows", err))
+		return -1;
 	sl->rows.n = (size_t)h.n_rows;
 	memcpy(sl->stats, h.stats, sizeof(sl->stats));
 	if (h.n_rows && botify_dist_recv(src, sl->rows.ev, sl->rows.n * sizeof(botify_event),

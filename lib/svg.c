@@ -26,14 +26,10 @@ void botify_svg_put(botify_svg *b, const char *fmt, ...)
 			b->len += (size_t)n;
 			return;
 		}
-		size_t cap = 2 * b->cap + (size_t)n + 1024;
-		char *q = realloc(b->p, cap);
-		if (!q) {
+		if (BOTIFY_ALLOC_GROW(b->p, b->len + (size_t)n + 1, b->cap, "SVG text", NULL)) {
 			b->failed = 1;
 			return;
 		}
-		b->p = q;
-		b->cap = cap;
 	}
 }
 

@@ -40,16 +40,8 @@ int botify_world_intern_string(botify_world *w, const char *s, uint32_t *off, bo
 	size_t len = strlen(s) + 1;
 	if (w->strings_len + len > UINT32_MAX)
 		return botify_fail(err, BOTIFY_ENOMEM, "catalog names exceed 4 GiB");
-	if (w->strings_len + len > w->strings_cap) {
-		size_t cap = w->strings_cap ? w->strings_cap * 2 : 1 << 16;
-		while (cap < w->strings_len + len)
-			cap *= 2;
-		char *p = botify_realloc(w->strings, cap, 1, "catalog names", err);
-		if (!p)
-			return -1;
-		w->strings = p;
-		w->strings_cap = cap;
-	}
+	if (BOTIFY_ALLOC_GROW(w->strings, w->strings_len + len, w->strings_cap, "catalog names", err))
+		return -1;
 	memcpy(w->strings + w->strings_len, s, len);
 	*off = (uint32_t)w->strings_len;
 	w->strings_len += len;
@@ -118,65 +110,50 @@ static int intern_artists(botify_world *w, const uint32_t *name_off, botify_err 
 	return botify_world_index_artists(w, err);
 }
 
+/* A line of tracks.json, kept until the ids are checked: the pool offsets
+ * of its title and artist name, and its line for messages. */
+struct track_line {
+	int32_t id;
+	uint32_t title, name;
+	size_t lineno;
+};
+
+static int read_track_lines(botify_world *w, botify_jsonl *r, struct track_line **lines,
+			    size_t *n, botify_err *err)
+{
+	size_t cap = 0;
+	int more;
+	while ((more = botify_jsonl_next_object(r, err)) == 1) {
+		int64_t id;
+		const char *artist, *title = "";
+		if (botify_jsonl_int(r, r->obj, "track", 1, 0, INT32_MAX - 1, &id, err) < 0 ||
+		    botify_jsonl_string(r, r->obj, "artist", 1, &artist, err) < 0 ||
+		    botify_jsonl_string(r, r->obj, "title", 0, &title, err) < 0 ||
+		    BOTIFY_ALLOC_GROW(*lines, *n + 1, cap, "track ids", err))
+			return -1;
+		struct track_line *t = &(*lines)[*n];
+		t->id = (int32_t)id;
+		t->lineno = r->lineno;
+		if (botify_world_intern_string(w, title, &t->title, err) != 0 ||
+		    botify_world_intern_string(w, artist, &t->name, err) != 0)
+			return -1;
+		++*n;
+	}
+	return more;
+}
+
 static int load_tracks(botify_world *w, const char *path, botify_err *err)
 {
-	botify_jsonl r = {0};
+	botify_jsonl r;
 	uint32_t *name_off = NULL;
 	uint8_t *seen = NULL;
-	int32_t *ids = NULL;
-	uint32_t *titles = NULL, *names = NULL;
-	size_t *lines = NULL; /* line of each track, for messages */
-	size_t n = 0, cap = 0;
-	int rc = -1, more;
+	struct track_line *lines = NULL;
+	size_t n = 0;
+	int rc = -1;
 
 	if (botify_jsonl_open(&r, path, err) != 0)
 		return -1;
-	while ((more = botify_jsonl_next(&r, err)) == 1) {
-		cJSON *o = botify_jsonl_parse(&r, err);
-		if (!o)
-			goto out;
-		int64_t id;
-		const char *artist, *title = "";
-		if (!cJSON_IsObject(o)) {
-			cJSON_Delete(o);
-			botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: expected a JSON object", path, r.lineno);
-			goto out;
-		}
-		if (botify_jsonl_int(&r, o, "track", 1, 0, INT32_MAX - 1, &id, err) < 0 ||
-		    botify_jsonl_string(&r, o, "artist", 1, &artist, err) < 0 ||
-		    botify_jsonl_string(&r, o, "title", 0, &title, err) < 0) {
-			cJSON_Delete(o);
-			goto out;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			int32_t *i2 = botify_realloc(ids, cap, sizeof(int32_t), "track ids", err);
-			if (i2)
-				ids = i2;
-			uint32_t *t2 = i2 ? botify_realloc(titles, cap, sizeof(uint32_t), "titles", err) : NULL;
-			if (t2)
-				titles = t2;
-			uint32_t *n2 = t2 ? botify_realloc(names, cap, sizeof(uint32_t), "artists", err) : NULL;
-			if (n2)
-				names = n2;
-			size_t *l2 = n2 ? botify_realloc(lines, cap, sizeof(size_t), "track ids", err) : NULL;
-			if (!l2) {
-				cJSON_Delete(o);
-				goto out;
-			}
-			lines = l2;
-		}
-		ids[n] = (int32_t)id;
-		lines[n] = r.lineno;
-		if (botify_world_intern_string(w, title, &titles[n], err) != 0 ||
-		    botify_world_intern_string(w, artist, &names[n], err) != 0) {
-			cJSON_Delete(o);
-			goto out;
-		}
-		n++;
-		cJSON_Delete(o);
-	}
-	if (more < 0)
+	if (read_track_lines(w, &r, &lines, &n, err) < 0)
 		goto out;
 	if (n == 0) {
 		botify_fail(err, BOTIFY_EFORMAT, "%s: no tracks", path);
@@ -190,29 +167,27 @@ static int load_tracks(botify_world *w, const char *path, botify_err *err)
 	if (!seen || !name_off || !w->title)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		if ((size_t)ids[i] >= n) {
+		int32_t id = lines[i].id;
+		if ((size_t)id >= n) {
 			botify_fail(err, BOTIFY_ERANGE,
 				    "%s:%zu: track id %d out of range: %zu tracks must have ids 0..%zu",
-				    path, lines[i], ids[i], n, n - 1);
+				    path, lines[i].lineno, id, n, n - 1);
 			goto out;
 		}
-		if (seen[ids[i]]) {
+		if (seen[id]) {
 			botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: track id %d appears twice", path,
-				    lines[i], ids[i]);
+				    lines[i].lineno, id);
 			goto out;
 		}
-		seen[ids[i]] = 1;
-		name_off[ids[i]] = names[i];
-		w->title[ids[i]] = titles[i];
+		seen[id] = 1;
+		name_off[id] = lines[i].name;
+		w->title[id] = lines[i].title;
 	}
 	rc = intern_artists(w, name_off, err);
 out:
 	botify_jsonl_close(&r);
 	free(name_off);
 	free(seen);
-	free(ids);
-	free(titles);
-	free(names);
 	free(lines);
 	return rc;
 }
@@ -256,11 +231,9 @@ int botify_world_parse_user(botify_world *w, const botify_jsonl *r, const void *
 				   "%s:%zu: 'interests' must be a non-empty array of track ids", r->path,
 				   r->lineno);
 	int n = cJSON_GetArraySize(in);
-	int32_t *pool = botify_realloc(w->interests, (size_t)w->n_interests + (size_t)n,
-				       sizeof(int32_t), "interests", err);
-	if (!pool)
+	if (BOTIFY_ALLOC_GROW(w->interests, (size_t)w->n_interests + (size_t)n, w->interests_cap,
+			      "interests", err))
 		return -1;
-	w->interests = pool;
 	u->first_interest = w->n_interests;
 	u->n_interests = n;
 	const cJSON *it;
@@ -301,43 +274,29 @@ int botify_world_parse_user(botify_world *w, const botify_jsonl *r, const void *
 	return 0;
 }
 
+/* A line of users.json, kept until the ids are checked. */
+struct user_line {
+	botify_user u;
+	int32_t id;
+	size_t lineno;
+};
+
 static int load_users(botify_world *w, const char *path, botify_err *err)
 {
-	botify_jsonl r = {0};
-	botify_user *by_line = NULL;
-	int32_t *ids = NULL;
-	size_t *lines = NULL; /* line of each user, for messages */
+	botify_jsonl r;
+	struct user_line *lines = NULL;
 	size_t n = 0, cap = 0;
 	int rc = -1, more;
 
 	if (botify_jsonl_open(&r, path, err) != 0)
 		return -1;
-	while ((more = botify_jsonl_next(&r, err)) == 1) {
-		cJSON *o = botify_jsonl_parse(&r, err);
-		if (!o)
-			goto out;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			botify_user *u2 = botify_realloc(by_line, cap, sizeof(*u2), "users", err);
-			if (u2)
-				by_line = u2;
-			int32_t *i2 = u2 ? botify_realloc(ids, cap, sizeof(*i2), "users", err) : NULL;
-			if (i2)
-				ids = i2;
-			size_t *l2 = i2 ? botify_realloc(lines, cap, sizeof(*l2), "users", err) : NULL;
-			if (!l2) {
-				cJSON_Delete(o);
-				goto out;
-			}
-			lines = l2;
-		}
+	while ((more = botify_jsonl_next_object(&r, err)) == 1) {
 		int64_t id;
-		int prc = botify_world_parse_user(w, &r, o, &id, &by_line[n], err);
-		cJSON_Delete(o);
-		if (prc != 0)
+		if (BOTIFY_ALLOC_GROW(lines, n + 1, cap, "users", err) ||
+		    botify_world_parse_user(w, &r, r.obj, &id, &lines[n].u, err) != 0)
 			goto out;
-		lines[n] = r.lineno;
-		ids[n++] = (int32_t)id;
+		lines[n].lineno = r.lineno;
+		lines[n++].id = (int32_t)id;
 	}
 	if (more < 0)
 		goto out;
@@ -351,25 +310,24 @@ static int load_users(botify_world *w, const char *path, botify_err *err)
 	for (size_t i = 0; i < n; i++)
 		w->users[i].n_interests = -1;
 	for (size_t i = 0; i < n; i++) {
-		if ((size_t)ids[i] >= n) {
+		int32_t id = lines[i].id;
+		if ((size_t)id >= n) {
 			botify_fail(err, BOTIFY_ERANGE,
 				    "%s:%zu: user id %d out of range: %zu users must have ids 0..%zu", path,
-				    lines[i], ids[i], n, n - 1);
+				    lines[i].lineno, id, n, n - 1);
 			goto out;
 		}
-		if (w->users[ids[i]].n_interests >= 0) {
+		if (w->users[id].n_interests >= 0) {
 			botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: user id %d appears twice", path,
-				    lines[i], ids[i]);
+				    lines[i].lineno, id);
 			goto out;
 		}
-		w->users[ids[i]] = by_line[i];
+		w->users[id] = lines[i].u;
 	}
 	w->U = (int32_t)n;
 	rc = 0;
 out:
 	botify_jsonl_close(&r);
-	free(by_line);
-	free(ids);
 	free(lines);
 	return rc;
 }

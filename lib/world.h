@@ -45,6 +45,7 @@ typedef struct botify_world {
 	botify_user *users;   /* (U) */
 	int32_t *interests;   /* pool of every user's interests */
 	int32_t n_interests;
+	size_t interests_cap; /* its allocated length (0 when allocated exactly) */
 	int32_t *top_tracks;  /* popularity order, most popular first; may be NULL */
 	int32_t n_top;
 	char source[256];     /* "built-in world (seed 1)" or the directory */

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "fs.h"
+#include "jsonfmt.h"
 #include "npy.h"
 #include "outfile.h"
 #include "worldgen.h"
@@ -35,12 +36,8 @@ static int put_line(botify_outfile *f, cJSON *o, botify_err *err)
  * generated consume_bias; a saved world must simulate like the original. */
 static void add_double(cJSON *o, const char *key, double v)
 {
-	char buf[40];
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			break;
-	}
+	char buf[BOTIFY_JSON_DOUBLE_MAX + 1];
+	*botify_json_put_double(buf, v) = '\0';
 	cJSON_AddRawToObject(o, key, buf);
 }
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonl.h"
+#include "jsoncfg.h"
 #include "rng.h"
 
 enum { PHASE_ARTISTS = 1, PHASE_GENRES, PHASE_VECTORS, PHASE_POPULARITY, PHASE_USERS, PHASE_IDS };
@@ -36,46 +36,29 @@ void botify_worldgen_defaults(botify_worldgen_params *p)
 	p->consume_bias_max = 10.0;
 }
 
-static const struct field {
-	const char *name;
-	size_t off;
-	int integral;
-	double lo, hi;
-} fields[] = {
-#define F(n, integral, lo, hi) { #n, offsetof(botify_worldgen_params, n), integral, lo, hi }
-	F(tracks, 1, 1, 50000000),
-	F(users, 1, 1, 50000000),
-	F(dim, 1, 1, 4096),
-	F(seed, 1, 0, 9007199254740992.0),
-	F(genres, 1, 1, 1000000),
-	F(interests_per_user, 1, 1, 1000),
-	F(tracks_per_artist, 0, 1, 1e9),
-	F(artist_size_decay, 0, 1e-6, 1e6),
-	F(genre_zipf, 0, 0, 10),
-	F(popularity_zipf, 0, 0, 10),
-	F(popularity_genre, 0, 0, 100),
-	F(popularity_artist, 0, 0, 100),
-	F(genre_scale, 0, 0, 1e3),
-	F(artist_scale, 0, 0, 1e3),
-	F(track_scale, 0, 0, 1e3),
-	F(consume_bias_max, 0, 0, 1e6),
-#undef F
+#define F(member, kind, lo, hi) \
+	BOTIFY_JSONCFG_FIELD(botify_worldgen_params, member, kind, lo, hi, 0)
+static const botify_jsoncfg_field fields[] = {
+	F(tracks, INT64, 1, 50000000),
+	F(users, INT64, 1, 50000000),
+	F(dim, INT64, 1, 4096),
+	F(seed, INT64, 0, 9007199254740992.0),
+	F(genres, INT64, 1, 1000000),
+	F(interests_per_user, INT64, 1, 1000),
+	F(tracks_per_artist, DOUBLE, 1, 1e9),
+	F(artist_size_decay, DOUBLE, 1e-6, 1e6),
+	F(genre_zipf, DOUBLE, 0, 10),
+	F(popularity_zipf, DOUBLE, 0, 10),
+	F(popularity_genre, DOUBLE, 0, 100),
+	F(popularity_artist, DOUBLE, 0, 100),
+	F(genre_scale, DOUBLE, 0, 1e3),
+	F(artist_scale, DOUBLE, 0, 1e3),
+	F(track_scale, DOUBLE, 0, 1e3),
+	F(consume_bias_max, DOUBLE, 0, 1e6),
 };
-
-static double get_field(const botify_worldgen_params *p, const struct field *f)
-{
-	const char *base = (const char *)p + f->off;
-	return f->integral ? (double)*(const int64_t *)base : *(const double *)base;
-}
-
-static void set_field(botify_worldgen_params *p, const struct field *f, double v)
-{
-	char *base = (char *)p + f->off;
-	if (f->integral)
-		*(int64_t *)base = (int64_t)v;
-	else
-		*(double *)base = v;
-}
+#undef F
+static const botify_jsoncfg preset_table = { "world parameter", fields,
+					     sizeof(fields) / sizeof(fields[0]), 0 };
 
 static int contains(const int32_t *a, int64_t n, int32_t x)
 {
@@ -87,12 +70,8 @@ static int contains(const int32_t *a, int64_t n, int32_t x)
 
 int botify_worldgen_check(const botify_worldgen_params *p, botify_err *err)
 {
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		double v = get_field(p, &fields[i]);
-		if (v < fields[i].lo || v > fields[i].hi)
-			return botify_fail(err, BOTIFY_ERANGE, "world parameter %s = %g is out of range (%g to %g)",
-					   fields[i].name, v, fields[i].lo, fields[i].hi);
-	}
+	if (botify_jsoncfg_check(&preset_table, p, err) != 0)
+		return -1;
 	if (p->interests_per_user > p->tracks)
 		return botify_fail(err, BOTIFY_ERANGE, "%lld interests per user need at least as many tracks",
 				   (long long)p->interests_per_user);
@@ -104,47 +83,11 @@ int botify_worldgen_check(const botify_worldgen_params *p, botify_err *err)
 
 int botify_worldgen_load_preset(botify_worldgen_params *p, const char *path, botify_err *err)
 {
-	cJSON *o = botify_json_read_file(path, err);
-	if (!o)
+	if (botify_jsoncfg_load(&preset_table, path, p, err) != 0)
 		return -1;
-	int rc = -1;
-	if (!cJSON_IsObject(o)) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: expected a JSON object of world parameters", path);
-		goto out;
-	}
-	const cJSON *it;
-	cJSON_ArrayForEach(it, o)
-	{
-		if (it->string[0] == '_')
-			continue; /* "_comment" */
-		const struct field *f = NULL;
-		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-			if (!strcmp(fields[i].name, it->string))
-				f = &fields[i];
-		if (!f) {
-			botify_fail(err, BOTIFY_EFORMAT, "%s: unknown world parameter '%s'", path, it->string);
-			goto out;
-		}
-		if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) ||
-		    (f->integral && it->valuedouble != floor(it->valuedouble))) {
-			botify_fail(err, BOTIFY_EFORMAT, "%s: '%s' must be %s", path, it->string,
-				    f->integral ? "an integer" : "a number");
-			goto out;
-		}
-		/* before storing: converting 1e30 to int64_t is undefined */
-		if (it->valuedouble < f->lo || it->valuedouble > f->hi) {
-			botify_fail(err, BOTIFY_ERANGE, "%s: world parameter %s = %g is out of range (%g to %g)",
-				    path, f->name, it->valuedouble, f->lo, f->hi);
-			goto out;
-		}
-		set_field(p, f, it->valuedouble);
-	}
-	rc = botify_worldgen_check(p, err);
-	if (rc)
-		botify_err_prefix(err, "%s", path);
-out:
-	cJSON_Delete(o);
-	return rc;
+	if (botify_worldgen_check(p, err) != 0)
+		return botify_err_prefix(err, "%s", path);
+	return 0;
 }
 
 struct remainder {

@@ -398,6 +398,52 @@ START_TEST(jsonl_missing_file_names_a_stale_temporary)
 }
 END_TEST
 
+/* The iterator owns each line's object: a loop may stop at any line without
+ * freeing it (ASan's leak check covers the early exits), and a line that is
+ * not an object, or not JSON, names file and line. */
+START_TEST(jsonl_next_object_owns_the_object)
+{
+	const char *text = "{\"id\": 1}\n\n{\"id\": 2}\n[3]\n{\"id\": 4}\n";
+	const char *path = put_file("objs.jsonl", text, strlen(text));
+	botify_jsonl r;
+	botify_err err = {0};
+	int64_t id = -1;
+	ck_assert_int_eq(botify_jsonl_open(&r, path, &err), 0);
+	ck_assert_int_eq(botify_jsonl_next_object(&r, &err), 1);
+	ck_assert_int_eq(botify_jsonl_int(&r, r.obj, "id", 1, 0, 9, &id, &err), 0);
+	ck_assert_int_eq(id, 1);
+	ck_assert_int_eq(botify_jsonl_next_object(&r, &err), 1);
+	ck_assert_uint_eq(r.lineno, 3);
+	ck_assert_int_eq(botify_jsonl_int(&r, r.obj, "id", 1, 0, 9, &id, &err), 0);
+	ck_assert_int_eq(id, 2);
+	ck_assert_int_eq(botify_jsonl_next_object(&r, &err), -1);
+	assert_msg(&err, BOTIFY_EFORMAT, "objs.jsonl:4: expected a JSON object");
+	botify_jsonl_close(&r);
+	ck_assert_ptr_null(r.obj);
+	botify_jsonl_close(&r); /* twice is safe */
+
+	/* stopping with an object in hand, then the end of the file */
+	ck_assert_int_eq(botify_jsonl_open(&r, path, &err), 0);
+	ck_assert_int_eq(botify_jsonl_next_object(&r, &err), 1);
+	ck_assert_ptr_nonnull(r.obj);
+	botify_jsonl_close(&r);
+	path = put_file("one.jsonl", "{}\n", 3);
+	ck_assert_int_eq(botify_jsonl_open(&r, path, &err), 0);
+	ck_assert_int_eq(botify_jsonl_next_object(&r, &err), 1);
+	ck_assert_int_eq(botify_jsonl_next_object(&r, &err), 0);
+	ck_assert_ptr_null(r.obj);
+	botify_jsonl_close(&r);
+
+	text = "{}\n{\"id\": }\n";
+	path = put_file("bad.jsonl.gz", text, strlen(text));
+	ck_assert_int_eq(botify_jsonl_open(&r, path, &err), 0);
+	ck_assert_int_eq(botify_jsonl_next_object(&r, &err), 1);
+	ck_assert_int_eq(botify_jsonl_next_object(&r, &err), -1);
+	assert_msg(&err, BOTIFY_EFORMAT, "bad.jsonl.gz:2: malformed JSON near byte 8");
+	botify_jsonl_close(&r);
+}
+END_TEST
+
 Suite *jsonl_suite(void)
 {
 	Suite *s = suite_create("jsonl");
@@ -416,6 +462,7 @@ Suite *jsonl_suite(void)
 	tcase_add_test(tc, jsonl_streams_are_read_with_a_bounded_line);
 	tcase_add_test(tc, jsonl_data_after_gzip_is_an_error);
 	tcase_add_test(tc, jsonl_missing_file_names_a_stale_temporary);
+	tcase_add_test(tc, jsonl_next_object_owns_the_object);
 	suite_add_tcase(s, tc);
 	return s;
 }

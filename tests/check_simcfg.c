@@ -95,7 +95,7 @@ START_TEST(simcfg_errors_name_the_file)
 		    "'interest_neighbours' must be an integer");
 	expect_fail("{\"max_steps\": 0}", BOTIFY_ERANGE, "'max_steps'");
 	expect_fail("{\"max_steps\": 1e12}", BOTIFY_ERANGE, "'max_steps'");
-	expect_fail("{\"max_steps\": \"10\"}", BOTIFY_EFORMAT, "'max_steps' must be a number");
+	expect_fail("{\"max_steps\": \"10\"}", BOTIFY_EFORMAT, "'max_steps' must be an integer, got a string");
 	expect_fail("{\"artist_discount_gamma\": -0.1}", BOTIFY_ERANGE, "'artist_discount_gamma'");
 	expect_fail("{\"consume_bias\": null}", BOTIFY_EFORMAT, "'consume_bias' must be a number");
 	expect_fail("{\"consume_sharpness\": 1e10}", BOTIFY_ERANGE, "'consume_sharpness'");

@@ -1,5 +1,5 @@
-/* libFuzzer entry point: a users.json file (JSON lines through the reader
- * and botify_world_parse_user), checked against a 1000-track catalog. */
+/* libFuzzer entry point: a users.json file (JSON lines through the object
+ * iterator and botify_world_parse_user), checked against a 1000-track catalog. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,15 +26,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	botify_jsonl r = {0};
 	botify_err err = {0};
 	if (botify_jsonl_open(&r, path, &err) == 0) {
-		while (botify_jsonl_next(&r, &err) == 1) {
-			cJSON *o = botify_jsonl_parse(&r, &err);
-			if (!o)
-				continue;
-			int64_t id;
-			botify_user u;
-			botify_world_parse_user(&w, &r, o, &id, &u, &err);
-			cJSON_Delete(o);
-		}
+		/* as load_users reads: objects owned by the reader; a bad line
+		 * ends the file there */
+		int64_t id;
+		botify_user u;
+		while (botify_jsonl_next_object(&r, &err) == 1)
+			botify_world_parse_user(&w, &r, r.obj, &id, &u, &err);
 		botify_jsonl_close(&r);
 	}
 	free(w.interests);
