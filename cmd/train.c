@@ -16,6 +16,7 @@
 #include "pairs.h"
 #include "train.h"
 #include "twotower.h"
+#include "twotower_io.h"
 #include "world.h"
 
 static const struct flag_doc doc = {

@@ -413,7 +413,7 @@ static double step(struct loop *L, int B, int n_logged, int64_t t)
 			continue;
 		/* the artist table is read by both towers when the start's artist
 		 * joins the context */
-		int passes = k == 3 && m->cfg.context_artist ? 2 : 1;
+		int passes = k == BOTIFY_TT_ARTIST_EMB && m->cfg.context_artist ? 2 : 1;
 		for (int pass = 0; pass < passes; pass++) {
 			const int32_t *id = pass ? L->start_art : ids[k];
 			for (int i = 0; i < B; i++)
