@@ -21,6 +21,7 @@ int botify_dist_handed_over(void)
 #include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 enum { TAG_DATA = 1 };
@@ -93,6 +94,41 @@ int botify_dist_bcast_int(int *v, botify_err *err)
 {
 	if (g_size > 1 && MPI_Bcast(v, 1, MPI_INT, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
 		return botify_fail(err, BOTIFY_ERUNTIME, "MPI_Bcast failed");
+	return 0;
+}
+
+int botify_dist_allgather_parts(void *buf, size_t unit, const int64_t *bounds, botify_err *err)
+{
+	if (g_size == 1 || unit == 0)
+		return 0;
+	if (bounds[g_size] > INT_MAX || unit > INT_MAX)
+		return botify_fail(err, BOTIFY_EINVAL, "MPI exchange of %lld parts of %zu bytes is too large",
+				   (long long)bounds[g_size], unit);
+	int *counts = botify_malloc((size_t)g_size, 2 * sizeof(int), "MPI exchange", err);
+	if (!counts)
+		return -1;
+	int *displs = counts + g_size;
+	for (int r = 0; r < g_size; r++) {
+		counts[r] = (int)(bounds[r + 1] - bounds[r]);
+		displs[r] = (int)bounds[r];
+	}
+	MPI_Datatype t;
+	int rc = MPI_Type_contiguous((int)unit, MPI_BYTE, &t) == MPI_SUCCESS && MPI_Type_commit(&t) == MPI_SUCCESS
+			 ? MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, t,
+					  MPI_COMM_WORLD)
+			 : MPI_ERR_TYPE;
+	MPI_Type_free(&t);
+	free(counts);
+	if (rc != MPI_SUCCESS)
+		return botify_fail(err, BOTIFY_ERUNTIME, "MPI_Allgatherv failed");
+	return 0;
+}
+
+int botify_dist_any(int flag, int *any, botify_err *err)
+{
+	*any = flag != 0;
+	if (g_size > 1 && MPI_Allreduce(MPI_IN_PLACE, any, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD) != MPI_SUCCESS)
+		return botify_fail(err, BOTIFY_ERUNTIME, "MPI_Allreduce failed");
 	return 0;
 }
 
@@ -196,6 +232,22 @@ int botify_dist_bcast_int(int *v, botify_err *err)
 {
 	(void)v;
 	(void)err;
+	return 0;
+}
+
+int botify_dist_allgather_parts(void *buf, size_t unit, const int64_t *bounds, botify_err *err)
+{
+	(void)buf;
+	(void)unit;
+	(void)bounds;
+	(void)err;
+	return 0;
+}
+
+int botify_dist_any(int flag, int *any, botify_err *err)
+{
+	(void)err;
+	*any = flag != 0;
 	return 0;
 }
 

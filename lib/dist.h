@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -35,6 +36,17 @@ const char *botify_dist_library(void);
 
 /* Rank 0's *v on every rank. */
 int botify_dist_bcast_int(int *v, botify_err *err);
+
+/* Collectives: every rank calls them, in the same order, from the thread
+ * that called botify_dist_init. They block (MPI spins while it waits). */
+/* In place: rank r holds units [bounds[r], bounds[r + 1]) of buf (unit
+ * bytes each; bounds has size + 1 entries, the same on every rank); on
+ * return every rank holds all of them (MPI_Allgatherv). Nothing is summed,
+ * so what the caller adds up from the parts does not depend on MPI's
+ * reduction order. */
+int botify_dist_allgather_parts(void *buf, size_t unit, const int64_t *bounds, botify_err *err);
+/* *any = 1 on every rank when flag is non-zero on any rank. */
+int botify_dist_any(int flag, int *any, botify_err *err);
 
 /* This rank's failure was handed to rank 0, which reports it and ends the
  * job: the failing rank should wait for that (botify_dist_await_abort)

@@ -533,6 +533,28 @@ void botify_tt_scatter(botify_tt *m, const botify_tt_acts *d, const botify_tt_ac
 	scatter_range(g->user_emb, d->ub, E, b->user, B, E, lo[BOTIFY_TT_USER_EMB], hi[BOTIFY_TT_USER_EMB]);
 }
 
+int botify_tt_scatter_inputs(const botify_tt *m, const botify_tt_acts *d,
+			     float *buf[BOTIFY_TT_SCATTER_INPUTS],
+			     size_t width[BOTIFY_TT_SCATTER_INPUTS])
+{
+	size_t E = (size_t)m->cfg.E;
+	switch (m->cfg.arch) {
+	case BOTIFY_ARCH_TWO_TOWER:
+		buf[0] = d->xi, width[0] = 2 * E;
+		buf[1] = d->xc, width[1] = ctx_in(&m->cfg);
+		return 2;
+	case BOTIFY_ARCH_DOT:
+		buf[0] = d->oi, width[0] = E;
+		buf[1] = d->oc, width[1] = E;
+		return 2;
+	default:
+		buf[0] = d->oi, width[0] = E;
+		buf[1] = d->sb, width[1] = E;
+		buf[2] = d->ub, width[2] = E;
+		return 3;
+	}
+}
+
 void botify_tt_backward(botify_tt *m, botify_tt_acts *d, const botify_tt_acts *a,
 			const botify_tt_batch *b)
 {

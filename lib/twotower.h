@@ -200,6 +200,13 @@ void botify_tt_backward_dense(const botify_tt *m, const botify_tt_params *g, bot
  * fixed order (per source, batch order), whatever the parts. */
 void botify_tt_scatter(botify_tt *m, const botify_tt_acts *d, const botify_tt_acts *a,
 		       const botify_tt_batch *b, int part, int parts);
+/* The buffers of d that botify_tt_scatter reads (per-row gradients of the
+ * embedding lookups) into buf, their widths in floats per row into width;
+ * returns how many (at most BOTIFY_TT_SCATTER_INPUTS). */
+#define BOTIFY_TT_SCATTER_INPUTS 3
+int botify_tt_scatter_inputs(const botify_tt *m, const botify_tt_acts *d,
+			     float *buf[BOTIFY_TT_SCATTER_INPUTS],
+			     size_t width[BOTIFY_TT_SCATTER_INPUTS]);
 /* Points g's dense tensors into block, laid out as the parameter block from
  * tensor BOTIFY_TT_NEMB on (n_params - off[BOTIFY_TT_NEMB] floats); its
  * embedding tables are NULL. */
