@@ -220,7 +220,10 @@ struct loop {
 	/* MPI ranks: rank `rank` of `ranks` computes chunks [c_lo, c_hi) of
 	 * each batch, then every rank gathers every chunk's results */
 	int rank, ranks;
-	int64_t *bounds;           /* (ranks + 1) scratch */
+	int64_t *bounds;           /* (3, ranks + 1): chunks, rows and ranks of each rank */
+	int *stops;                /* (ranks) each rank's interrupt flag at the exchange */
+	int stop_any;              /* any of them: every rank stops after the same batch */
+	volatile sig_atomic_t *stop_src; /* this rank's flag (opts) */
 	/* the current phase */
 	int rows_now, logged_now, chunks_now, chunk_size, backward, c_lo, c_hi;
 	int64_t t_now;             /* the step: stamps equal to it mark the batch's rows */
@@ -344,27 +347,39 @@ static int exchange(struct loop *L, botify_err *err)
 {
 	if (L->ranks == 1)
 		return 0;
-	for (int r = 0; r <= L->ranks; r++)
-		L->bounds[r] = chunk_lo(L, r);
-	if (botify_dist_allgather_parts(L->chunk_sse, sizeof(double), L->bounds, err) != 0 ||
-	    botify_dist_allgather_parts(L->chunk_sse_neg, sizeof(double), L->bounds, err) != 0)
-		return -1;
-	if (!L->backward)
-		return 0;
-	if (botify_dist_allgather_parts(L->chunk_grad, L->n_dense * sizeof(float), L->bounds, err) != 0)
-		return -1;
-	for (int r = 0; r <= L->ranks; r++) {
-		int64_t row = L->bounds[r] * L->chunk_size;
-		L->bounds[r] = row < L->rows_now ? row : L->rows_now;
+	int R = L->ranks;
+	int64_t *chunks = L->bounds, *rows = chunks + R + 1, *ranks = rows + R + 1;
+	for (int r = 0; r <= R; r++) {
+		chunks[r] = chunk_lo(L, r);
+		int64_t row = chunks[r] * L->chunk_size;
+		rows[r] = row < L->rows_now ? row : L->rows_now;
+		ranks[r] = r;
 	}
-	float *buf[BOTIFY_TT_SCATTER_INPUTS];
-	size_t width[BOTIFY_TT_SCATTER_INPUTS];
-	int n = botify_tt_scatter_inputs(L->m, &L->dacts, buf, width);
-	for (int i = 0; i < n; i++)
-		if (botify_dist_allgather_parts(buf[i], width[i] * sizeof(float), L->bounds, err) != 0)
-			return -1;
+	/* the interrupt rides along: sampled here, it reaches every rank in
+	 * the same exchange, so all stop after the same batch */
+	L->stops[L->rank] = L->stop_src && *L->stop_src;
+	botify_dist_part parts[BOTIFY_DIST_MAX_PARTS] = {
+		{ L->chunk_sse, sizeof(double), chunks },
+		{ L->chunk_sse_neg, sizeof(double), chunks },
+		{ L->stops, sizeof(int), ranks },
+	};
+	int n = 3;
+	if (L->backward) {
+		parts[n++] = (botify_dist_part){ L->chunk_grad, L->n_dense * sizeof(float), chunks };
+		float *buf[BOTIFY_TT_SCATTER_INPUTS];
+		size_t width[BOTIFY_TT_SCATTER_INPUTS];
+		int k = botify_tt_scatter_inputs(L->m, &L->dacts, buf, width);
+		for (int i = 0; i < k; i++)
+			parts[n++] = (botify_dist_part){ buf[i], width[i] * sizeof(float), rows };
+	}
+	if (botify_dist_allgather_parts(parts, n, err) != 0)
+		return -1;
+	L->stop_any = 0;
+	for (int r = 0; r < R; r++)
+		L->stop_any |= L->stops[r];
 	/* the starts' artists that forward looked up on the other ranks */
-	memcpy(L->acts.start_art, L->start_art, (size_t)L->rows_now * sizeof(int32_t));
+	if (L->backward)
+		memcpy(L->acts.start_art, L->start_art, (size_t)L->rows_now * sizeof(int32_t));
 	return 0;
 }
 
@@ -512,6 +527,7 @@ static void loop_free(struct loop *L)
 	free(L->mine);
 	free(L->chunk_grad);
 	free(L->bounds);
+	free(L->stops);
 }
 
 static int loop_init(struct loop *L, botify_tt *m, const botify_pairs *p, const int32_t *artist,
@@ -542,8 +558,10 @@ static int loop_init(struct loop *L, botify_tt *m, const botify_pairs *p, const 
 	L->chunk_grad = botify_calloc((size_t)chunk_count(B), L->n_dense ? L->n_dense * sizeof(float) : 1,
 				      "gradients per chunk", err);
 	L->mine = botify_calloc((size_t)L->T, sizeof(int32_t *), "batch rows", err);
-	L->bounds = botify_calloc((size_t)L->ranks + 1, sizeof(int64_t), "ranks", err);
-	if (!L->bounds || !L->user || !L->start || !L->track || !L->art || !L->y || !L->start_art ||
+	L->bounds = botify_calloc(3 * ((size_t)L->ranks + 1), sizeof(int64_t), "ranks", err);
+	L->stops = botify_calloc((size_t)L->ranks, sizeof(int), "ranks", err);
+	L->stop_src = o->stop;
+	if (!L->bounds || !L->stops || !L->user || !L->start || !L->track || !L->art || !L->y || !L->start_art ||
 	    !L->chunk_grad || !L->mine)
 		return -1;
 	for (int w = 0; w < L->T; w++)
@@ -705,12 +723,9 @@ static int run_epoch(struct loop *L, int64_t *train, int64_t n_train, int64_t ep
 		*done += b;
 		if (o->on_batch)
 			o->on_batch(o->ctx, epoch, *done, n_train);
-		/* every rank stops after the same batch, or the others would
-		 * wait for it in the next exchange */
-		int stop = o->stop && *o->stop;
-		if (L->ranks > 1 && botify_dist_any(stop, &stop, err) != 0)
-			return -1;
-		if (stop)
+		/* ranks: every rank stops after the same batch (the flags of
+		 * the step's exchange), or the others would wait for it */
+		if (L->ranks > 1 ? L->stop_any : o->stop && *o->stop)
 			return 1;
 	}
 	return 0;

@@ -107,6 +107,21 @@ for f in "$T"/d1/*.npy; do
 	cmp -s "$f" "$T/d3/$(basename "$f")" || fail "$(basename "$f"): 3 ranks differ from 1 process"
 done
 
+check "Ctrl-C of mpirun during train on 2 ranks: both stop after the same batch, rank 0 saves the best model"
+timeout 120 mpirun -np 2 --oversubscribe "$MPIBOT" "${TR[@]}" --epochs 100000 --patience 100000 --threads 1 \
+	--model "$T/mi" >"$T/mi.out" 2>"$T/mi.err" &
+pid=$!
+for _ in $(seq 300); do
+	grep -q '^epoch +2 ' "$T/mi.err" 2>/dev/null && break
+	sleep 0.2
+done
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+grep -q 'interrupted: saving the best model so far' "$T/mi.err" || fail "no interrupt note: $(tail -n 3 "$T/mi.err")"
+grep -q '| interrupted |' "$T/mi.out" || fail "the table does not say interrupted"
+[ -f "$T/mi/config.json" ] || fail "no model saved after the interrupt"
+ls "$T" | grep -q '^mi\.tmp' && fail "a temporary model directory was left"
+
 check "a command that runs as one process refuses several ranks"
 expect_exit 2 mpi 2 datagen --out "$T/w" --preset "$REPO_DIR/datasets/small.json"
 expect_stderr 'runs as one process, not 2 MPI ranks'
