@@ -311,6 +311,44 @@ out:
 	return rc;
 }
 
+/* The model's config.json (parsed as o, read from path) into c and the
+ * catalog hash: every field checked, errors naming the file. */
+static int read_config(const cJSON *o, const char *path, botify_tt_config *c, uint64_t *hash,
+		       botify_err *err)
+{
+	int arch;
+	if (!cJSON_IsObject(o))
+		return botify_fail(err, BOTIFY_EFORMAT, "%s: expected a JSON object", path);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "format_version");
+	if (!cJSON_IsNumber(v))
+		return botify_fail(err, BOTIFY_EFORMAT, "%s: 'format_version' is missing", path);
+	if (v->valuedouble != BOTIFY_TT_FORMAT_VERSION)
+		return botify_fail(err, BOTIFY_EFORMAT, "%s: format_version %g is not supported (this botify reads %d)",
+				   path, v->valuedouble, BOTIFY_TT_FORMAT_VERSION);
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "arch");
+	if (!cJSON_IsString(a) || (arch = botify_tt_arch_parse(a->valuestring)) < 0)
+		return botify_fail(err, BOTIFY_EFORMAT, "%s: 'arch' must be \"two-tower\", \"dot\", \"sum\" or \"hybrid\"", path);
+	c->arch = arch;
+	if (cfg_int(o, "users", path, 1, INT32_MAX, &c->U, err) ||
+	    cfg_int(o, "tracks", path, 1, INT32_MAX, &c->N, err) ||
+	    cfg_int(o, "artists", path, 1, INT32_MAX, &c->A, err) ||
+	    cfg_int(o, "emb", path, 1, 4096, &c->E, err) ||
+	    cfg_int(o, "hidden", path, 1, 16384, &c->H, err) ||
+	    cfg_int(o, "out", path, 1, 4096, &c->OUT, err))
+		return -1;
+	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(o, "context_artist");
+	if (ca && !cJSON_IsBool(ca))
+		return botify_fail(err, BOTIFY_EFORMAT, "%s: 'context_artist' must be true or false", path);
+	c->context_artist = cJSON_IsTrue(ca);
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "catalog_hash");
+	char *end = NULL;
+	unsigned long long h16 = cJSON_IsString(h) ? strtoull(h->valuestring, &end, 16) : 0;
+	if (!cJSON_IsString(h) || end == h->valuestring || *end)
+		return botify_fail(err, BOTIFY_EFORMAT, "%s: 'catalog_hash' must be a hex string", path);
+	*hash = h16;
+	return 0;
+}
+
 int botify_tt_load(botify_tt *m, const char *dir, botify_err *err)
 {
 	char path[4096];
@@ -328,48 +366,11 @@ int botify_tt_load(botify_tt *m, const char *dir, botify_err *err)
 	cJSON *o = botify_json_read_file(path, err);
 	if (!o)
 		return -1;
-	int rc = -1, arch;
+	int rc = -1;
 	botify_tt_config c = {0};
-	if (!cJSON_IsObject(o)) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: expected a JSON object", path);
+	uint64_t hash = 0;
+	if (read_config(o, path, &c, &hash, err) != 0)
 		goto out;
-	}
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "format_version");
-	if (!cJSON_IsNumber(v)) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: 'format_version' is missing", path);
-		goto out;
-	}
-	if (v->valuedouble != BOTIFY_TT_FORMAT_VERSION) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: format_version %g is not supported (this botify reads %d)",
-			    path, v->valuedouble, BOTIFY_TT_FORMAT_VERSION);
-		goto out;
-	}
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "arch");
-	if (!cJSON_IsString(a) || (arch = botify_tt_arch_parse(a->valuestring)) < 0) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: 'arch' must be \"two-tower\", \"dot\", \"sum\" or \"hybrid\"", path);
-		goto out;
-	}
-	c.arch = arch;
-	if (cfg_int(o, "users", path, 1, INT32_MAX, &c.U, err) ||
-	    cfg_int(o, "tracks", path, 1, INT32_MAX, &c.N, err) ||
-	    cfg_int(o, "artists", path, 1, INT32_MAX, &c.A, err) ||
-	    cfg_int(o, "emb", path, 1, 4096, &c.E, err) ||
-	    cfg_int(o, "hidden", path, 1, 16384, &c.H, err) ||
-	    cfg_int(o, "out", path, 1, 4096, &c.OUT, err))
-		goto out;
-	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(o, "context_artist");
-	if (ca && !cJSON_IsBool(ca)) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: 'context_artist' must be true or false", path);
-		goto out;
-	}
-	c.context_artist = cJSON_IsTrue(ca);
-	const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "catalog_hash");
-	char *end = NULL;
-	unsigned long long hash = cJSON_IsString(h) ? strtoull(h->valuestring, &end, 16) : 0;
-	if (!cJSON_IsString(h) || end == h->valuestring || *end) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: 'catalog_hash' must be a hex string", path);
-		goto out;
-	}
 	if (botify_tt_alloc(m, &c, err) != 0) {
 		botify_err_prefix(err, "%s", path);
 		goto out;
