@@ -21,7 +21,7 @@ INSTALL  ?= install
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ilib
 # MPI=1: build with Open MPI (mpicc; Debian: libopenmpi-dev openmpi-bin) so
-# that simulate and ab split their work over the ranks of mpirun or srun
+# that simulate, ab and train split their work over the ranks of mpirun or srun
 # (docs/scale.md). Keep it in its own build dir: make MPI=1 B=build/mpi
 ifeq ($(MPI),1)
 CC       := mpicc
@@ -134,7 +134,7 @@ asan: ## the whole test suite under ASan+UBSan, in its own build dir
 bench: all ## benchmarks: simulator, ab, train (medians of several runs)
 	BOTIFY=$(abspath $(BOTIFY)) scripts/bench.sh
 
-bench-mpi: ## simulate on 1 and 2 MPI ranks: speed-up and efficiency (builds MPI=1 in build/mpi)
+bench-mpi: ## simulate and train on 1 and 2 MPI ranks: speed-up and efficiency (builds MPI=1 in build/mpi)
 	$(MAKE) MPI=1 B=build/mpi build/mpi/botify
 	BOTIFY=$(abspath build/mpi/botify) scripts/bench_mpi.sh
 

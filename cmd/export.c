@@ -15,6 +15,8 @@
 #include "npy.h"
 #include "outfile.h"
 #include "twotower.h"
+#include "twotower_infer.h"
+#include "twotower_io.h"
 #include "world.h"
 
 static const struct flag_doc doc = {
@@ -103,7 +105,7 @@ int cmd_export(int argc, char **argv)
 		if (paths[i] && botify_outfile_open(&outs[i], paths[i], force, &err) != 0)
 			goto fail;
 	items = botify_malloc((size_t)m.cfg.N * (size_t)m.cfg.OUT, sizeof(float), "track vectors", &err);
-	if (!items || botify_export_items(&m, w.artist, items, &err) != 0)
+	if (!items || botify_tt_item_vectors(&m, w.artist, items, &err) != 0)
 		goto model_fail;
 	if (emb_path && botify_npy_write_to(&outs[EMB], items, 2, (size_t)m.cfg.N, (size_t)m.cfg.OUT, &err) != 0)
 		goto fail;

@@ -288,8 +288,8 @@ int cmd_simulate(int argc, char **argv)
 		for (int a = 0; a < n_arms; a++) {
 			const botify_arm_stats *st = &res->arm[a];
 			double mt, st_t, mtime, st_time;
-			botify_mean_sem(st->tracks_sum, st->tracks_sq, st->episodes, &mt, &st_t);
-			botify_mean_sem(st->time_sum, st->time_sq, st->episodes, &mtime, &st_time);
+			botify_mean_sem(&st->tracks, &mt, &st_t);
+			botify_mean_sem(&st->time, &mtime, &st_time);
 			fprintf(out, "%s{\"arm\": \"%s\", \"recommender\": ", a ? ", " : "",
 			       experiment ? botify_arm_name(a) : "-");
 			fprint_json_str(out, recs[a].spec);
@@ -308,8 +308,8 @@ int cmd_simulate(int argc, char **argv)
 		for (int a = 0; a < n_arms; a++) {
 			const botify_arm_stats *st = &res->arm[a];
 			double mt, st_t, mtime, st_time;
-			botify_mean_sem(st->tracks_sum, st->tracks_sq, st->episodes, &mt, &st_t);
-			botify_mean_sem(st->time_sum, st->time_sq, st->episodes, &mtime, &st_time);
+			botify_mean_sem(&st->tracks, &mt, &st_t);
+			botify_mean_sem(&st->time, &mtime, &st_time);
 			fprintf(out, "| %s | %s | %lld | %.3f | %.3f | %.3f | %.3f | %lld |\n",
 			       experiment ? botify_arm_name(a) : "-", recs[a].spec, (long long)st->episodes,
 			       mt, st_t, mtime, st_time, (long long)st->capped);

@@ -12,10 +12,12 @@
 
 #include "cmd.h"
 #include "curveplot.h"
+#include "dist.h"
 #include "flags.h"
 #include "pairs.h"
 #include "train.h"
 #include "twotower.h"
+#include "twotower_io.h"
 #include "world.h"
 
 static const struct flag_doc doc = {
@@ -225,6 +227,13 @@ int cmd_train(int argc, char **argv)
 	int rc = flags_parse(flags, &doc, argc, argv, more, 64, &n_more);
 	if (rc != FLAGS_OK)
 		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
+	/* under MPI every rank trains the same model on its share of each
+	 * batch; rank 0 speaks and writes */
+	int rank = botify_dist_rank();
+	if (rank != 0) {
+		botify_quiet = 1;
+		show_progress = 0;
+	}
 	const char *paths[128];
 	int n_paths = 0;
 	for (int i = 0; i < logs.n; i++)
@@ -300,7 +309,8 @@ int cmd_train(int argc, char **argv)
 			emb = out = 64;
 			hidden = 128;
 		}
-		fprintf(stderr,
+		if (rank == 0)
+			fprintf(stderr,
 			"%.1f%% of the pairs stay with the start's artist (logs of one policy): training with "
 			"--negatives 1%s (give --negatives 0 to train on logged pairs only)\n",
 			100.0 * same, arch == BOTIFY_ARCH_TWO_TOWER && emb == 64 && hidden == 128 && out == 64
@@ -328,6 +338,10 @@ int cmd_train(int argc, char **argv)
 			botify_err_prefix(&err, "%s", split_in);
 		goto fail;
 	}
+	if (rank != 0) { /* the same model as rank 0's, which writes it */
+		exit_code = BOTIFY_EXIT_OK;
+		goto out;
+	}
 	if (split_out && botify_split_write(&res.split, split_out, force, &err) != 0)
 		goto fail;
 	if (res.stop_reason == BOTIFY_STOP_INTERRUPTED)
@@ -351,6 +365,8 @@ int cmd_train(int argc, char **argv)
 	cJSON_AddNumberToObject(training, "lr_patience", (double)o.lr_patience);
 	cJSON_AddNumberToObject(training, "lr_factor", o.lr_factor);
 	cJSON_AddNumberToObject(training, "threads", (double)threads);
+	if (botify_dist_size() > 1)
+		cJSON_AddNumberToObject(training, "ranks", botify_dist_size());
 	cJSON_AddStringToObject(training, "optimizer", optimizer);
 	if (split_in)
 		cJSON_AddStringToObject(training, "split", split_in);

@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -35,6 +36,21 @@ const char *botify_dist_library(void);
 
 /* Rank 0's *v on every rank. */
 int botify_dist_bcast_int(int *v, botify_err *err);
+
+/* A collective: every rank calls it, in the same order, from the thread
+ * that called botify_dist_init. Part i: rank r holds units
+ * [bounds[r], bounds[r + 1]) of buf (unit bytes each; bounds has size + 1
+ * entries, the same on every rank); on return every rank holds all of
+ * them (MPI_Iallgatherv, all parts at once). Nothing is summed, so what
+ * the caller adds up from the parts does not depend on MPI's reduction
+ * order. The wait sleeps between tests rather than spinning a core. */
+#define BOTIFY_DIST_MAX_PARTS 8
+typedef struct botify_dist_part {
+	void *buf;
+	size_t unit;          /* bytes per unit; 0: nothing to exchange */
+	const int64_t *bounds;
+} botify_dist_part;
+int botify_dist_allgather_parts(const botify_dist_part *parts, int n, botify_err *err);
 
 /* This rank's failure was handed to rank 0, which reports it and ends the
  * job: the failing rank should wait for that (botify_dist_await_abort)

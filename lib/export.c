@@ -63,23 +63,6 @@ static int check_scores(double qmax, double imax, int dims, const char *what, bo
 	return 0;
 }
 
-int botify_export_items(const botify_tt *m, const int32_t *artist, float *items, botify_err *err)
-{
-	botify_tt_acts a;
-	int32_t N = m->cfg.N;
-	int32_t tracks[CHUNK];
-	if (botify_tt_acts_init(&a, m, CHUNK, err) != 0)
-		return -1;
-	for (int32_t t0 = 0; t0 < N; t0 += CHUNK) {
-		int B = N - t0 < CHUNK ? N - t0 : CHUNK;
-		for (int i = 0; i < B; i++)
-			tracks[i] = t0 + i;
-		botify_tt_items(m, &a, B, tracks, artist + t0, items + (size_t)t0 * m->cfg.OUT);
-	}
-	botify_tt_acts_free(&a);
-	return check_scores(0, max_abs(items, (size_t)N * (size_t)m->cfg.OUT), m->cfg.OUT, "track", err);
-}
-
 /* Grows *buf to at least need bytes. */
 static int ensure(char **buf, size_t *cap, size_t need, botify_err *err)
 {

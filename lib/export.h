@@ -2,6 +2,7 @@
  * export.h - what a trained model exports for the list-based recommenders:
  *
  *   item vectors     (N, OUT) .npy: the item tower's output for every track
+ *                    (botify_tt_item_vectors)
  *   tracks_with_recs tracks.json lines plus "recommendations": the top-K
  *                    tracks for the context (mean user, that track as the
  *                    start), the track itself excluded (contextual reads it)
@@ -27,9 +28,6 @@
  * chunk of rows (tracks or users); NULL for none. Process-wide, as
  * botify_outfile_set_stop: a command's export runs one at a time. */
 void botify_export_set_progress(void (*fn)(void *ctx, int64_t done, int64_t total), void *ctx);
-
-/* items (N, OUT) = item vectors of every track; artist (N) from the world. */
-int botify_export_items(const botify_tt *m, const int32_t *artist, float *items, botify_err *err);
 
 /* Writes tracks_with_recs.json for the world's catalog (the model's). */
 int botify_export_track_recs(const botify_tt *m, const botify_world *w, const float *items,

@@ -9,8 +9,9 @@
 
 #include <cblas.h>
 
-#include "export.h"
 #include "topk.h"
+#include "twotower_infer.h"
+#include "twotower_io.h"
 
 int botify_ranker_load(botify_ranker *r, const char *dir, const botify_world *w, int32_t k,
 		       botify_err *err)
@@ -26,7 +27,7 @@ int botify_ranker_load(botify_ranker *r, const char *dir, const botify_world *w,
 		goto fail;
 	r->items = botify_malloc((size_t)w->N * (size_t)r->model.cfg.OUT, sizeof(float),
 				 "track vectors", err);
-	if (!r->items || botify_export_items(&r->model, w->artist, r->items, err) != 0)
+	if (!r->items || botify_tt_item_vectors(&r->model, w->artist, r->items, err) != 0)
 		goto fail;
 	return 0;
 fail:

@@ -4,7 +4,6 @@
  */
 #include "simrun.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,10 +102,8 @@ static int simulate_chunk(struct run *r, botify_sim_worker *wk, struct slot *sl,
 		st->episodes++;
 		st->steps += ep.steps;
 		st->capped += ep.capped;
-		st->tracks_sum += tracks;
-		st->tracks_sq += tracks * tracks;
-		st->time_sum += ep.time;
-		st->time_sq += ep.time * ep.time;
+		botify_moments_add(&st->tracks, tracks);
+		botify_moments_add(&st->time, ep.time);
 	}
 	return 0;
 }
@@ -153,10 +150,8 @@ static int write_chunk(struct run *r, struct slot *sl, botify_err *err)
 		d->episodes += s->episodes;
 		d->steps += s->steps;
 		d->capped += s->capped;
-		d->tracks_sum += s->tracks_sum;
-		d->tracks_sq += s->tracks_sq;
-		d->time_sum += s->time_sum;
-		d->time_sq += s->time_sq;
+		botify_moments_merge(&d->tracks, &s->tracks);
+		botify_moments_merge(&d->time, &s->time);
 		res->steps += s->steps;
 	}
 	/* a row per recommendation plus a "last" row per session, whether or
@@ -461,15 +456,4 @@ int botify_simrun(const botify_sim *s, const botify_simrun_opts *o, botify_simru
 		return -1;
 	}
 	return 0;
-}
-
-void botify_mean_sem(double sum, double sq, int64_t n, double *mean, double *sem)
-{
-	*mean = n > 0 ? sum / (double)n : NAN;
-	if (n < 2) {
-		*sem = NAN;
-		return;
-	}
-	double var = (sq - sum * sum / (double)n) / (double)(n - 1);
-	*sem = sqrt(var > 0 ? var / (double)n : 0);
 }

@@ -25,13 +25,14 @@
 #include "eventlog.h"
 #include "outfile.h"
 #include "sim.h"
+#include "stats.h"
 
 typedef struct botify_arm_stats {
 	int64_t episodes;
 	int64_t steps;       /* recommendations */
 	int64_t capped;      /* sessions ended by max_steps */
-	double tracks_sum, tracks_sq;  /* tracks per session = steps + 1 */
-	double time_sum, time_sq;      /* listen time per session, first track included */
+	botify_moments tracks;  /* tracks per session = steps + 1 */
+	botify_moments time;    /* listen time per session, first track included */
 } botify_arm_stats;
 
 typedef struct botify_simrun_opts {
@@ -65,8 +66,5 @@ int botify_simrun(const botify_sim *s, const botify_simrun_opts *o, botify_simru
  * rank simulates (all of them in a job of one), as botify_sim_prepare_until. */
 int botify_simrun_prepare(botify_sim *s, int64_t episodes, int threads,
 			  volatile sig_atomic_t *stop, botify_err *err);
-
-/* Mean and standard error of the mean of a sum/sum-of-squares pair. */
-void botify_mean_sem(double sum, double sq, int64_t n, double *mean, double *sem);
 
 #endif

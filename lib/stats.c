@@ -391,3 +391,41 @@ double botify_power_at(double se, double mde, double alpha)
 	/* both tails: the wrong-sign one is tiny but real */
 	return 0.5 * erfc((z - d) / sqrt(2.0)) + 0.5 * erfc((z + d) / sqrt(2.0));
 }
+
+void botify_moments_add(botify_moments *m, double x)
+{
+	if (m->n == 0) {
+		*m = (botify_moments){ 1, x, 0.0 };
+		return;
+	}
+	double before = m->sum / (double)m->n;
+	m->n++;
+	m->sum += x;
+	m->m2 += (x - before) * (x - m->sum / (double)m->n);
+}
+
+void botify_moments_merge(botify_moments *into, const botify_moments *from)
+{
+	if (from->n == 0)
+		return;
+	if (into->n == 0) {
+		*into = *from;
+		return;
+	}
+	double na = (double)into->n, nb = (double)from->n;
+	double delta = from->sum / nb - into->sum / na;
+	into->m2 += from->m2 + delta * delta * (na * nb / (na + nb));
+	into->n += from->n;
+	into->sum += from->sum;
+}
+
+void botify_mean_sem(const botify_moments *m, double *mean, double *sem)
+{
+	*mean = m->n > 0 ? m->sum / (double)m->n : NAN;
+	if (m->n < 2) {
+		*sem = NAN;
+		return;
+	}
+	double var = m->m2 / (double)(m->n - 1);
+	*sem = sqrt(var > 0 ? var / (double)m->n : 0);
+}

@@ -68,4 +68,21 @@ double botify_power_n(double n_pilot, double se, double mde, double alpha, doubl
  * |estimate / se| > z_{1-alpha/2} when the true effect is mde. */
 double botify_power_at(double se, double mde, double alpha);
 
+/* A sample's count, sum and sum of squared deviations from its mean,
+ * updated one value at a time (Welford) and merged (Chan et al.): its
+ * variance does not lose the digits that sum-of-squares formulas lose to
+ * cancellation when the mean is large against the spread. The mean is the
+ * plain sum / n. All-zero is the empty sample. */
+typedef struct botify_moments {
+	int64_t n;
+	double sum, m2;
+} botify_moments;
+
+void botify_moments_add(botify_moments *m, double x);
+/* into = the union of the two samples; from is unchanged. */
+void botify_moments_merge(botify_moments *into, const botify_moments *from);
+/* The mean (NaN for n = 0) and the standard error of the mean, sqrt of the
+ * (n - 1) variance over n (NaN for n < 2). */
+void botify_mean_sem(const botify_moments *m, double *mean, double *sem);
+
 #endif

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "adam.h"
+#include "dist.h"
 #include "nn.h"
 #include "outfile.h"
 #include "rng.h"
@@ -216,8 +217,15 @@ struct loop {
 	size_t n_dense;            /* floats of the dense tensors */
 	float *chunk_grad;         /* (MAX_CHUNKS, n_dense) */
 	double chunk_sse[MAX_CHUNKS], chunk_sse_neg[MAX_CHUNKS];
+	/* MPI ranks: rank `rank` of `ranks` computes chunks [c_lo, c_hi) of
+	 * each batch, then every rank gathers every chunk's results */
+	int rank, ranks;
+	int64_t *bounds;           /* (3, ranks + 1): chunks, rows and ranks of each rank */
+	int *stops;                /* (ranks) each rank's interrupt flag at the exchange */
+	int stop_any;              /* any of them: every rank stops after the same batch */
+	volatile sig_atomic_t *stop_src; /* this rank's flag (opts) */
 	/* the current phase */
-	int rows_now, logged_now, chunks_now, chunk_size, backward;
+	int rows_now, logged_now, chunks_now, chunk_size, backward, c_lo, c_hi;
 	int64_t t_now;             /* the step: stamps equal to it mark the batch's rows */
 	/* the next chunk or part to claim: work goes to whichever thread is free,
 	 * so a thread the machine descheduled holds up less of a step; what a
@@ -274,6 +282,13 @@ static botify_tt_batch batch_of(const struct loop *L, int B)
 	return (botify_tt_batch){ B, L->user, L->start, L->track, L->art, L->y };
 }
 
+/* The first chunk of rank r: contiguous ranges, a function of the batch's
+ * rows and the rank count only. */
+static int chunk_lo(const struct loop *L, int r)
+{
+	return (int)((int64_t)L->chunks_now * r / L->ranks);
+}
+
 /* Sets up a phase over the current batch of `rows` rows, the first
  * `logged` of them logged pairs. */
 static void phase(struct loop *L, int rows, int logged, int backward)
@@ -283,6 +298,8 @@ static void phase(struct loop *L, int rows, int logged, int backward)
 	L->chunks_now = chunk_count(rows);
 	L->chunk_size = (rows + L->chunks_now - 1) / L->chunks_now;
 	L->backward = backward;
+	L->c_lo = chunk_lo(L, L->rank);
+	L->c_hi = chunk_lo(L, L->rank + 1);
 }
 
 /* Forward (and the dense backward) of the chunks a worker claims. */
@@ -291,7 +308,7 @@ static void run_chunks(void *ctx, int w)
 	struct loop *L = ctx;
 	botify_tt *m = L->m;
 	(void)w;
-	for (int c; (c = atomic_fetch_add(&L->next, 1)) < L->chunks_now;) {
+	for (int c; (c = L->c_lo + atomic_fetch_add(&L->next, 1)) < L->c_hi;) {
 		int r0 = c * L->chunk_size;
 		int n = L->rows_now - r0 < L->chunk_size ? L->rows_now - r0 : L->chunk_size;
 		L->chunk_sse[c] = L->chunk_sse_neg[c] = 0.0;
@@ -315,6 +332,55 @@ static void run_chunks(void *ctx, int w)
 		botify_tt_point_dense(m, block, &g);
 		botify_tt_backward_dense(m, &g, &d, &a, &b, (double)L->rows_now);
 	}
+}
+
+/* Data parallelism over MPI ranks: after each rank ran its chunks, every
+ * rank gathers every chunk's SSE and, in a training step, every chunk's
+ * dense gradient block and the per-row gradients of the embedding lookups
+ * (the rows of the batch are the same on every rank, so these rows say
+ * which table rows they touch). Each rank then sums the chunks in chunk
+ * order and scatters the rows in batch order exactly as one process does:
+ * the model is the same bytes for any number of ranks. Nothing is reduced
+ * by MPI, whose summation order is its own. Bytes per step and rank:
+ * chunks x dense floats + rows x lookup widths, times 4. */
+static int exchange(struct loop *L, botify_err *err)
+{
+	if (L->ranks == 1)
+		return 0;
+	int R = L->ranks;
+	int64_t *chunks = L->bounds, *rows = chunks + R + 1, *ranks = rows + R + 1;
+	for (int r = 0; r <= R; r++) {
+		chunks[r] = chunk_lo(L, r);
+		int64_t row = chunks[r] * L->chunk_size;
+		rows[r] = row < L->rows_now ? row : L->rows_now;
+		ranks[r] = r;
+	}
+	/* the interrupt rides along: sampled here, it reaches every rank in
+	 * the same exchange, so all stop after the same batch */
+	L->stops[L->rank] = L->stop_src && *L->stop_src;
+	botify_dist_part parts[BOTIFY_DIST_MAX_PARTS] = {
+		{ L->chunk_sse, sizeof(double), chunks },
+		{ L->chunk_sse_neg, sizeof(double), chunks },
+		{ L->stops, sizeof(int), ranks },
+	};
+	int n = 3;
+	if (L->backward) {
+		parts[n++] = (botify_dist_part){ L->chunk_grad, L->n_dense * sizeof(float), chunks };
+		float *buf[BOTIFY_TT_SCATTER_INPUTS];
+		size_t width[BOTIFY_TT_SCATTER_INPUTS];
+		int k = botify_tt_scatter_inputs(L->m, &L->dacts, buf, width);
+		for (int i = 0; i < k; i++)
+			parts[n++] = (botify_dist_part){ buf[i], width[i] * sizeof(float), rows };
+	}
+	if (botify_dist_allgather_parts(parts, n, err) != 0)
+		return -1;
+	L->stop_any = 0;
+	for (int r = 0; r < R; r++)
+		L->stop_any |= L->stops[r];
+	/* the starts' artists that forward looked up on the other ranks */
+	if (L->backward)
+		memcpy(L->acts.start_art, L->start_art, (size_t)L->rows_now * sizeof(int32_t));
+	return 0;
 }
 
 /* The update of part `part` of T parts of the parameters, on worker w. */
@@ -381,8 +447,8 @@ static void sum_chunks(const struct loop *L, double *sse, double *sse_neg)
 /* Sum of squared errors over idx[0..n) with the current weights: of the
  * logged pairs into *sse and, when negatives are on, of negatives drawn
  * from `purpose` (the same ones at every call) into *sse_neg. */
-static void eval_sse(struct loop *L, const int64_t *idx, int64_t n, uint64_t seed,
-		     uint64_t purpose, double *sse, double *sse_neg)
+static int eval_sse(struct loop *L, const int64_t *idx, int64_t n, uint64_t seed,
+		    uint64_t purpose, double *sse, double *sse_neg, botify_err *err)
 {
 	botify_rng r;
 	botify_rng_init(&r, seed, purpose, 0, 0);
@@ -394,16 +460,19 @@ static void eval_sse(struct loop *L, const int64_t *idx, int64_t n, uint64_t see
 		phase(L, rows, B, 0);
 		atomic_store(&L->next, 0);
 		pool_run(&L->pool, run_chunks, L);
+		if (exchange(L, err) != 0)
+			return -1;
 		double s, sn;
 		sum_chunks(L, &s, &sn);
 		*sse += s;
 		*sse_neg += sn;
 	}
+	return 0;
 }
 
-/* One optimizer step on the B rows in L; returns the SSE of the first
+/* One optimizer step on the B rows in L; *sse = the SSE of the first
  * n_logged rows (the logged pairs). */
-static double step(struct loop *L, int B, int n_logged, int64_t t)
+static int step(struct loop *L, int B, int n_logged, int64_t t, double *sse, botify_err *err)
 {
 	botify_tt *m = L->m;
 	const int32_t *ids[BOTIFY_TT_NEMB] = { L->user, L->start, L->track, L->art };
@@ -413,7 +482,7 @@ static double step(struct loop *L, int B, int n_logged, int64_t t)
 			continue;
 		/* the artist table is read by both towers when the start's artist
 		 * joins the context */
-		int passes = k == 3 && m->cfg.context_artist ? 2 : 1;
+		int passes = k == BOTIFY_TT_ARTIST_EMB && m->cfg.context_artist ? 2 : 1;
 		for (int pass = 0; pass < passes; pass++) {
 			const int32_t *id = pass ? L->start_art : ids[k];
 			for (int i = 0; i < B; i++)
@@ -427,12 +496,14 @@ static double step(struct loop *L, int B, int n_logged, int64_t t)
 	phase(L, B, n_logged, 1);
 	atomic_store(&L->next, 0);
 	pool_run(&L->pool, run_chunks, L);
-	double sse, sse_neg;
-	sum_chunks(L, &sse, &sse_neg);
+	if (exchange(L, err) != 0)
+		return -1;
+	double sse_neg;
+	sum_chunks(L, sse, &sse_neg);
 	botify_adam_begin_step(&L->adam);
 	atomic_store(&L->next, 0);
 	pool_run(&L->pool, run_update, L);
-	return sse;
+	return 0;
 }
 
 static void loop_free(struct loop *L)
@@ -455,6 +526,8 @@ static void loop_free(struct loop *L)
 			free(L->mine[w]);
 	free(L->mine);
 	free(L->chunk_grad);
+	free(L->bounds);
+	free(L->stops);
 }
 
 static int loop_init(struct loop *L, botify_tt *m, const botify_pairs *p, const int32_t *artist,
@@ -469,6 +542,8 @@ static int loop_init(struct loop *L, botify_tt *m, const botify_pairs *p, const 
 	L->dense_emb = o->embedding_adam == BOTIFY_ADAM_DENSE;
 	L->T = o->threads < 1 ? 1 : o->threads > 256 ? 256 : o->threads;
 	L->N = (int32_t)m->cfg.N;
+	L->rank = botify_dist_rank();
+	L->ranks = botify_dist_size();
 	L->n_dense = m->n_params - m->off[BOTIFY_TT_NEMB];
 	B *= 1 + L->neg; /* buffers hold the negatives too */
 	if (botify_tt_acts_init(&L->acts, m, B, err) != 0 ||
@@ -483,7 +558,10 @@ static int loop_init(struct loop *L, botify_tt *m, const botify_pairs *p, const 
 	L->chunk_grad = botify_calloc((size_t)chunk_count(B), L->n_dense ? L->n_dense * sizeof(float) : 1,
 				      "gradients per chunk", err);
 	L->mine = botify_calloc((size_t)L->T, sizeof(int32_t *), "batch rows", err);
-	if (!L->user || !L->start || !L->track || !L->art || !L->y || !L->start_art ||
+	L->bounds = botify_calloc(3 * ((size_t)L->ranks + 1), sizeof(int64_t), "ranks", err);
+	L->stops = botify_calloc((size_t)L->ranks, sizeof(int), "ranks", err);
+	L->stop_src = o->stop;
+	if (!L->bounds || !L->stops || !L->user || !L->start || !L->track || !L->art || !L->y || !L->start_art ||
 	    !L->chunk_grad || !L->mine)
 		return -1;
 	for (int w = 0; w < L->T; w++)
@@ -618,6 +696,115 @@ static int diverged(botify_err *err, int64_t epoch, const char *what, double v, 
 			   what, v, (long long)epoch, lr);
 }
 
+/* One pass over the training pairs in a fresh order: its SSE on logged
+ * pairs into *sse over *done pairs; 1 when *o->stop cut it short. Step t
+ * counts on across epochs (the sparse rows' stamps). */
+static int run_epoch(struct loop *L, int64_t *train, int64_t n_train, int64_t epoch, double lr,
+		     const botify_train_opts *o, int64_t *t, double *sse, int64_t *done,
+		     botify_err *err)
+{
+	botify_rng r, rneg;
+	botify_rng_init(&r, o->seed, PURPOSE_EPOCH, (uint64_t)epoch, 0);
+	shuffle(train, n_train, &r);
+	botify_rng_init(&rneg, o->seed, PURPOSE_NEG, (uint64_t)epoch, 0);
+	L->adam.lr = (float)lr;
+	*sse = 0.0;
+	*done = 0;
+	for (int64_t i = 0; i < n_train; i += L->B) {
+		int b = (int)(n_train - i < L->B ? n_train - i : L->B);
+		fill_batch(L, train + i, b);
+		int rows = add_negatives(L, b, &rneg);
+		double s;
+		if (step(L, rows, b, (*t)++, &s, err) != 0)
+			return -1;
+		if (!isfinite(s))
+			return diverged(err, epoch, "training loss", s / b, lr);
+		*sse += s;
+		*done += b;
+		if (o->on_batch)
+			o->on_batch(o->ctx, epoch, *done, n_train);
+		/* ranks: every rank stops after the same batch (the flags of
+		 * the step's exchange), or the others would wait for it */
+		if (L->ranks > 1 ? L->stop_any : o->stop && *o->stop)
+			return 1;
+	}
+	return 0;
+}
+
+/* What early stopping and the LR schedule know between epochs. */
+struct plateau {
+	double lr;
+	double best_val, best_val_mse; /* the best epoch's objective and MSE */
+	double sched_best;             /* ReduceLROnPlateau's best */
+	int64_t bad_lr, bad_stop;      /* epochs without improvement, per rule */
+};
+
+static void plateau_init(struct plateau *pl, double lr)
+{
+	*pl = (struct plateau){ lr, INFINITY, INFINITY, INFINITY, 0, 0 };
+}
+
+/* Takes an epoch's validation objective (and MSE): 1 when it is the best
+ * so far (the caller keeps the weights). */
+static int plateau_best(struct plateau *pl, double val_obj, double val_mse)
+{
+	if (val_obj < pl->best_val) {
+		pl->best_val = val_obj;
+		pl->best_val_mse = val_mse;
+		pl->bad_stop = 0;
+		return 1;
+	}
+	pl->bad_stop++;
+	return 0;
+}
+
+/* The LR for the next epoch (ReduceLROnPlateau: relative threshold 1e-4,
+ * cooldown 0); 1 when early stopping ends training. */
+static int plateau_next(struct plateau *pl, double val_obj, const botify_train_opts *o)
+{
+	if (val_obj < pl->sched_best * (1.0 - 1e-4)) {
+		pl->sched_best = val_obj;
+		pl->bad_lr = 0;
+	} else if (++pl->bad_lr > o->lr_patience) {
+		pl->lr *= o->lr_factor;
+		pl->bad_lr = 0;
+	}
+	return pl->bad_stop >= o->patience;
+}
+
+/* The test MSE of the baselines: the training mean, and uniform random
+ * predictions. */
+static void baselines(botify_train_result *res, const botify_pairs *p, const int64_t *train,
+		      int64_t n_train, const int64_t *test, int64_t n_test, uint64_t seed)
+{
+	double mean = 0.0, avg = 0.0, rdm = 0.0;
+	for (int64_t i = 0; i < n_train; i++)
+		mean += p->time[train[i]];
+	mean /= (double)n_train;
+	botify_rng r;
+	botify_rng_init(&r, seed, PURPOSE_RDM, 0, 0);
+	for (int64_t i = 0; i < n_test; i++) {
+		double y = p->time[test[i]], u = botify_rng_uniform(&r);
+		avg += (mean - y) * (mean - y);
+		rdm += (u - y) * (u - y);
+	}
+	res->train_mean = mean;
+	res->avg_mse = n_test ? avg / (double)n_test : 0.0;
+	res->rdm_mse = n_test ? rdm / (double)n_test : 0.0;
+}
+
+/* What inference needs to know about users: pairs per user, the mean user
+ * and each user's context. */
+static int user_stats(botify_tt *m, const botify_pairs *p, const int64_t *train, int64_t n_train,
+		      botify_err *err)
+{
+	memset(m->user_pairs, 0, (size_t)m->cfg.U * sizeof(float));
+	for (int64_t i = 0; i < n_train; i++)
+		m->user_pairs[p->user[train[i]]] += 1.0f;
+	botify_tt_update_user_mean(m);
+	return botify_train_user_contexts(m, p, err);
+}
+
 int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 		 const botify_train_opts *o, botify_train_result *res, botify_err *err)
 {
@@ -655,51 +842,31 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 	if (!idx || !best || !res->history)
 		goto out;
 	memcpy(idx, res->split.idx, (size_t)(n_train + n_val + n_test) * sizeof(int64_t));
-	botify_rng r;
 	int64_t *train = idx, *val = idx + n_train, *test = idx + n_train + n_val;
 
 	botify_adam_init(&L.adam, (float)o->lr, (float)o->weight_decay);
-	double lr = o->lr, best_val = INFINITY, best_val_mse = INFINITY, sched_best = INFINITY;
-	int64_t bad_lr = 0, bad_stop = 0, t = 0;
+	struct plateau pl;
+	plateau_init(&pl, o->lr);
+	int64_t t = 0;
 	memcpy(best, m->mem, m->n_params * sizeof(float));
 	res->stop_reason = BOTIFY_STOP_MAX_EPOCHS;
 	for (int64_t epoch = 1; epoch <= o->epochs; epoch++) {
-		double t0 = seconds_now(), sse = 0.0;
-		int64_t done = 0;
-		botify_rng_init(&r, o->seed, PURPOSE_EPOCH, (uint64_t)epoch, 0);
-		shuffle(train, n_train, &r);
-		botify_rng rneg;
-		botify_rng_init(&rneg, o->seed, PURPOSE_NEG, (uint64_t)epoch, 0);
-		L.adam.lr = (float)lr;
-		int interrupted = 0;
-		for (int64_t i = 0; i < n_train; i += B) {
-			int b = (int)(n_train - i < B ? n_train - i : B);
-			fill_batch(&L, train + i, b);
-			int rows = add_negatives(&L, b, &rneg);
-			double s = step(&L, rows, b, t++);
-			if (!isfinite(s)) {
-				diverged(err, epoch, "training loss", s / b, lr);
-				goto out;
-			}
-			sse += s;
-			done += b;
-			if (o->on_batch)
-				o->on_batch(o->ctx, epoch, done, n_train);
-			if (o->stop && *o->stop) {
-				interrupted = 1;
-				break;
-			}
-		}
+		double t0 = seconds_now(), sse;
+		int64_t done;
+		int interrupted = run_epoch(&L, train, n_train, epoch, pl.lr, o, &t, &sse, &done, err);
+		if (interrupted < 0)
+			goto out;
 		double t1 = seconds_now();
 		double vs, vs_neg;
-		eval_sse(&L, val, n_val, o->seed, PURPOSE_NEG_VAL, &vs, &vs_neg);
+		if (eval_sse(&L, val, n_val, o->seed, PURPOSE_NEG_VAL, &vs, &vs_neg, err) != 0)
+			goto out;
 		double val_mse = vs / (double)n_val;
 		/* what early stopping and the LR schedule watch: the training
 		 * objective, negatives included, so that they keep the epoch that
 		 * ranks best rather than the one that fits logged pairs best */
 		double val_obj = (vs + vs_neg) / (double)(n_val * (1 + o->negatives));
 		if (!isfinite(val_obj)) {
-			diverged(err, epoch, "validation loss", val_obj, lr);
+			diverged(err, epoch, "validation loss", val_obj, pl.lr);
 			goto out;
 		}
 		/* an interrupted epoch is recorded too, marked partial: its weights
@@ -710,68 +877,37 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 		e->train_mse = done ? sse / (double)done : 0.0;
 		e->val_mse = val_mse;
 		e->val_objective = val_obj;
-		e->lr = lr;
+		e->lr = pl.lr;
 		e->samples_per_s = t1 > t0 ? (double)done / (t1 - t0) : 0.0;
 		e->partial = interrupted;
-		if (val_obj < best_val) {
-			best_val = val_obj;
-			best_val_mse = val_mse;
+		if (plateau_best(&pl, val_obj, val_mse)) {
 			res->best_epoch = epoch;
 			memcpy(best, m->mem, m->n_params * sizeof(float));
 			e->improved = 1;
-			bad_stop = 0;
-		} else {
-			bad_stop++;
 		}
 		e->seconds = seconds_now() - t0;
 		if (interrupted) {
 			res->stop_reason = BOTIFY_STOP_INTERRUPTED;
 			break;
 		}
-		/* ReduceLROnPlateau: relative threshold 1e-4, cooldown 0 */
-		if (val_obj < sched_best * (1.0 - 1e-4)) {
-			sched_best = val_obj;
-			bad_lr = 0;
-		} else if (++bad_lr > o->lr_patience) {
-			lr *= o->lr_factor;
-			bad_lr = 0;
-		}
+		int stop = plateau_next(&pl, val_obj, o);
 		if (o->on_epoch)
 			o->on_epoch(o->ctx, e);
-		if (bad_stop >= o->patience) {
+		if (stop) {
 			res->stop_reason = BOTIFY_STOP_EARLY;
 			break;
 		}
 	}
 	memcpy(m->mem, best, m->n_params * sizeof(float));
-	res->best_val_mse = best_val_mse;
-	res->best_val_objective = best_val;
+	res->best_val_mse = pl.best_val_mse;
+	res->best_val_objective = pl.best_val;
 	double ts, ts_neg;
-	eval_sse(&L, test, n_test, o->seed, PURPOSE_NEG_TEST, &ts, &ts_neg);
+	if (eval_sse(&L, test, n_test, o->seed, PURPOSE_NEG_TEST, &ts, &ts_neg, err) != 0)
+		goto out;
 	res->test_mse = ts / (double)(n_test ? n_test : 1);
 	res->test_neg_mse = o->negatives ? ts_neg / (double)(n_test * o->negatives) : 0.0;
-
-	/* baselines: the training mean, and uniform random predictions */
-	double mean = 0.0, avg = 0.0, rdm = 0.0;
-	for (int64_t i = 0; i < n_train; i++)
-		mean += p->time[train[i]];
-	mean /= (double)n_train;
-	botify_rng_init(&r, o->seed, PURPOSE_RDM, 0, 0);
-	for (int64_t i = 0; i < n_test; i++) {
-		double y = p->time[test[i]], u = botify_rng_uniform(&r);
-		avg += (mean - y) * (mean - y);
-		rdm += (u - y) * (u - y);
-	}
-	res->train_mean = mean;
-	res->avg_mse = n_test ? avg / (double)n_test : 0.0;
-	res->rdm_mse = n_test ? rdm / (double)n_test : 0.0;
-
-	/* what inference needs to know about users */
-	memset(m->user_pairs, 0, (size_t)m->cfg.U * sizeof(float));
-	for (int64_t i = 0; i < n_train; i++)
-		m->user_pairs[p->user[train[i]]] += 1.0f;
-	botify_tt_update_user_mean(m);
-	if (botify_train_user_contexts(m, p, err) != 0)
+	baselines(res, p, train, n_train, test, n_test, o->seed);
+	if (user_stats(m, p, train, n_train, err) != 0)
 		goto out;
 	rc = 0;
 out:

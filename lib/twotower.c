@@ -1,31 +1,36 @@
 /*
  * twotower.c - the model: parameter layout, forward/backward as a straight
- * list of layer calls (backward in exact reverse order), inference helpers
- * and the model directory.
+ * list of layer calls (backward in exact reverse order) and the context and
+ * item vectors inference ranks by. Its directory is twotower_io.c.
  */
 #include "twotower.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "fs.h"
-#include "jsonl.h"
 #include "nn.h"
-#include "npy.h"
-#include "outfile.h"
 #include "rng.h"
 
 static const char *const tensor_names[BOTIFY_TT_NTENSORS] = {
-	"user_emb", "start_emb", "track_emb", "artist_emb",
-	"ctx_w1",   "ctx_b1",    "ctx_w2",    "ctx_b2",    "ctx_w3",  "ctx_b3",
-	"item_w1",  "item_b1",   "item_w2",   "item_b2",   "item_w3", "item_b3",
-	"user_lin_w", "user_lin_b",
+	[BOTIFY_TT_USER_EMB] = "user_emb",
+	[BOTIFY_TT_START_EMB] = "start_emb",
+	[BOTIFY_TT_TRACK_EMB] = "track_emb",
+	[BOTIFY_TT_ARTIST_EMB] = "artist_emb",
+	[BOTIFY_TT_CTX_W1] = "ctx_w1",
+	[BOTIFY_TT_CTX_B1] = "ctx_b1",
+	[BOTIFY_TT_CTX_W2] = "ctx_w2",
+	[BOTIFY_TT_CTX_B2] = "ctx_b2",
+	[BOTIFY_TT_CTX_W3] = "ctx_w3",
+	[BOTIFY_TT_CTX_B3] = "ctx_b3",
+	[BOTIFY_TT_ITEM_W1] = "item_w1",
+	[BOTIFY_TT_ITEM_B1] = "item_b1",
+	[BOTIFY_TT_ITEM_W2] = "item_w2",
+	[BOTIFY_TT_ITEM_B2] = "item_b2",
+	[BOTIFY_TT_ITEM_W3] = "item_w3",
+	[BOTIFY_TT_ITEM_B3] = "item_b3",
+	[BOTIFY_TT_USER_LIN_W] = "user_lin_w",
+	[BOTIFY_TT_USER_LIN_B] = "user_lin_b",
 };
 
 const char *botify_tt_tensor_name(int i)
@@ -61,10 +66,24 @@ int botify_tt_arch_parse(const char *name)
 static float **tensor_ptrs(botify_tt_params *p, float **out[BOTIFY_TT_NTENSORS])
 {
 	float **ptrs[BOTIFY_TT_NTENSORS] = {
-		&p->user_emb, &p->start_emb, &p->track_emb, &p->artist_emb,
-		&p->ctx_w1,   &p->ctx_b1,    &p->ctx_w2,    &p->ctx_b2,    &p->ctx_w3,  &p->ctx_b3,
-		&p->item_w1,  &p->item_b1,   &p->item_w2,   &p->item_b2,   &p->item_w3, &p->item_b3,
-		&p->user_lin_w, &p->user_lin_b,
+		[BOTIFY_TT_USER_EMB] = &p->user_emb,
+		[BOTIFY_TT_START_EMB] = &p->start_emb,
+		[BOTIFY_TT_TRACK_EMB] = &p->track_emb,
+		[BOTIFY_TT_ARTIST_EMB] = &p->artist_emb,
+		[BOTIFY_TT_CTX_W1] = &p->ctx_w1,
+		[BOTIFY_TT_CTX_B1] = &p->ctx_b1,
+		[BOTIFY_TT_CTX_W2] = &p->ctx_w2,
+		[BOTIFY_TT_CTX_B2] = &p->ctx_b2,
+		[BOTIFY_TT_CTX_W3] = &p->ctx_w3,
+		[BOTIFY_TT_CTX_B3] = &p->ctx_b3,
+		[BOTIFY_TT_ITEM_W1] = &p->item_w1,
+		[BOTIFY_TT_ITEM_B1] = &p->item_b1,
+		[BOTIFY_TT_ITEM_W2] = &p->item_w2,
+		[BOTIFY_TT_ITEM_B2] = &p->item_b2,
+		[BOTIFY_TT_ITEM_W3] = &p->item_w3,
+		[BOTIFY_TT_ITEM_B3] = &p->item_b3,
+		[BOTIFY_TT_USER_LIN_W] = &p->user_lin_w,
+		[BOTIFY_TT_USER_LIN_B] = &p->user_lin_b,
 	};
 	memcpy(out, ptrs, sizeof(ptrs));
 	return out[0];
@@ -91,26 +110,27 @@ static void tensor_shape(const botify_tt_config *c, int i, size_t *rows, size_t 
 	int tt = c->arch == BOTIFY_ARCH_TWO_TOWER;
 	size_t E = (size_t)c->E, H = (size_t)c->H, O = (size_t)c->OUT;
 	size_t r = 0, k = 1;
-	switch (i) {
-	case 0: r = c->arch == BOTIFY_ARCH_DOT ? 0 : (size_t)c->U; k = E; break;
-	case 1: r = (size_t)c->N; k = E; break;
-	case 2: r = (size_t)c->N; k = E; break;
-	case 3: r = tt ? (size_t)c->A : 0; k = E; break;
-	case 4: r = tt ? H : 0; k = ctx_in(c); break;
-	case 10: r = tt ? H : 0; k = 2 * E; break;
-	case 5: case 11: r = tt ? H : 0; break;
-	case 6: case 12: r = tt ? H : 0; k = H; break;
-	case 7: case 13: r = tt ? H : 0; break;
-	case 8: case 14: r = tt ? O : 0; k = H; break;
-	case 9: case 15: r = tt ? O : 0; break;
-	case 16: r = c->arch == BOTIFY_ARCH_HYBRID ? 1 : 0; k = E; break;
-	case 17: r = c->arch == BOTIFY_ARCH_HYBRID ? 1 : 0; break;
+	switch ((enum botify_tt_tensor)i) {
+	case BOTIFY_TT_USER_EMB: r = c->arch == BOTIFY_ARCH_DOT ? 0 : (size_t)c->U; k = E; break;
+	case BOTIFY_TT_START_EMB: r = (size_t)c->N; k = E; break;
+	case BOTIFY_TT_TRACK_EMB: r = (size_t)c->N; k = E; break;
+	case BOTIFY_TT_ARTIST_EMB: r = tt ? (size_t)c->A : 0; k = E; break;
+	case BOTIFY_TT_CTX_W1: r = tt ? H : 0; k = ctx_in(c); break;
+	case BOTIFY_TT_ITEM_W1: r = tt ? H : 0; k = 2 * E; break;
+	case BOTIFY_TT_CTX_B1: case BOTIFY_TT_ITEM_B1: r = tt ? H : 0; break;
+	case BOTIFY_TT_CTX_W2: case BOTIFY_TT_ITEM_W2: r = tt ? H : 0; k = H; break;
+	case BOTIFY_TT_CTX_B2: case BOTIFY_TT_ITEM_B2: r = tt ? H : 0; break;
+	case BOTIFY_TT_CTX_W3: case BOTIFY_TT_ITEM_W3: r = tt ? O : 0; k = H; break;
+	case BOTIFY_TT_CTX_B3: case BOTIFY_TT_ITEM_B3: r = tt ? O : 0; break;
+	case BOTIFY_TT_USER_LIN_W: r = c->arch == BOTIFY_ARCH_HYBRID ? 1 : 0; k = E; break;
+	case BOTIFY_TT_USER_LIN_B: r = c->arch == BOTIFY_ARCH_HYBRID ? 1 : 0; break;
+	case BOTIFY_TT_NTENSORS: break;
 	}
 	*rows = r;
 	*cols = r ? k : 0;
 }
 
-static int is_bias(int i)
+int botify_tt_tensor_is_bias(int i)
 {
 	return i >= BOTIFY_TT_NEMB && (i - BOTIFY_TT_NEMB) % 2 == 1;
 }
@@ -133,8 +153,7 @@ int botify_tt_config_check(const botify_tt_config *c, botify_err *err)
 	return 0;
 }
 
-/* Lays the tensors out and allocates the parameter block. */
-static int layout(botify_tt *m, const botify_tt_config *cfg, botify_err *err)
+int botify_tt_alloc(botify_tt *m, const botify_tt_config *cfg, botify_err *err)
 {
 	memset(m, 0, sizeof(*m));
 	if (botify_tt_config_check(cfg, err) != 0)
@@ -165,7 +184,7 @@ static int layout(botify_tt *m, const botify_tt_config *cfg, botify_err *err)
 
 int botify_tt_init(botify_tt *m, const botify_tt_config *cfg, uint64_t seed, botify_err *err)
 {
-	if (layout(m, cfg, err) != 0)
+	if (botify_tt_alloc(m, cfg, err) != 0)
 		return -1;
 	float **ptrs[BOTIFY_TT_NTENSORS];
 	tensor_ptrs(&m->params, ptrs);
@@ -181,7 +200,7 @@ int botify_tt_init(botify_tt *m, const botify_tt_config *cfg, uint64_t seed, bot
 				p[k] = (float)(sd * botify_rng_normal(&r));
 		} else {
 			/* fan-in of the layer this weight or bias belongs to */
-			int w = is_bias(i) ? i - 1 : i;
+			int w = botify_tt_tensor_is_bias(i) ? i - 1 : i;
 			double bound = 1.0 / sqrt((double)m->cols[w]);
 			for (size_t k = 0; k < n; k++)
 				p[k] = (float)((2.0 * botify_rng_uniform(&r) - 1.0) * bound);
@@ -497,21 +516,43 @@ void botify_tt_scatter(botify_tt *m, const botify_tt_acts *d, const botify_tt_ac
 	/* per table, the sources in the order of the whole-batch backward, each
 	 * in batch order: a row's sum does not depend on the parts */
 	if (c->arch == BOTIFY_ARCH_TWO_TOWER) {
-		scatter_range(g->artist_emb, d->xi + E, 2 * E, b->artist, B, E, lo[3], hi[3]);
-		scatter_range(g->track_emb, d->xi, 2 * E, b->track, B, E, lo[2], hi[2]);
+		scatter_range(g->artist_emb, d->xi + E, 2 * E, b->artist, B, E, lo[BOTIFY_TT_ARTIST_EMB], hi[BOTIFY_TT_ARTIST_EMB]);
+		scatter_range(g->track_emb, d->xi, 2 * E, b->track, B, E, lo[BOTIFY_TT_TRACK_EMB], hi[BOTIFY_TT_TRACK_EMB]);
 		if (c->context_artist)
-			scatter_range(g->artist_emb, d->xc + 2 * E, XC, a->start_art, B, E, lo[3], hi[3]);
-		scatter_range(g->start_emb, d->xc + E, XC, b->start, B, E, lo[1], hi[1]);
-		scatter_range(g->user_emb, d->xc, XC, b->user, B, E, lo[0], hi[0]);
+			scatter_range(g->artist_emb, d->xc + 2 * E, XC, a->start_art, B, E, lo[BOTIFY_TT_ARTIST_EMB], hi[BOTIFY_TT_ARTIST_EMB]);
+		scatter_range(g->start_emb, d->xc + E, XC, b->start, B, E, lo[BOTIFY_TT_START_EMB], hi[BOTIFY_TT_START_EMB]);
+		scatter_range(g->user_emb, d->xc, XC, b->user, B, E, lo[BOTIFY_TT_USER_EMB], hi[BOTIFY_TT_USER_EMB]);
 		return;
 	}
-	scatter_range(g->track_emb, d->oi, E, b->track, B, E, lo[2], hi[2]);
+	scatter_range(g->track_emb, d->oi, E, b->track, B, E, lo[BOTIFY_TT_TRACK_EMB], hi[BOTIFY_TT_TRACK_EMB]);
 	if (c->arch == BOTIFY_ARCH_DOT) {
-		scatter_range(g->start_emb, d->oc, E, b->start, B, E, lo[1], hi[1]);
+		scatter_range(g->start_emb, d->oc, E, b->start, B, E, lo[BOTIFY_TT_START_EMB], hi[BOTIFY_TT_START_EMB]);
 		return;
 	}
-	scatter_range(g->start_emb, d->sb, E, b->start, B, E, lo[1], hi[1]);
-	scatter_range(g->user_emb, d->ub, E, b->user, B, E, lo[0], hi[0]);
+	scatter_range(g->start_emb, d->sb, E, b->start, B, E, lo[BOTIFY_TT_START_EMB], hi[BOTIFY_TT_START_EMB]);
+	scatter_range(g->user_emb, d->ub, E, b->user, B, E, lo[BOTIFY_TT_USER_EMB], hi[BOTIFY_TT_USER_EMB]);
+}
+
+int botify_tt_scatter_inputs(const botify_tt *m, const botify_tt_acts *d,
+			     float *buf[BOTIFY_TT_SCATTER_INPUTS],
+			     size_t width[BOTIFY_TT_SCATTER_INPUTS])
+{
+	size_t E = (size_t)m->cfg.E;
+	switch (m->cfg.arch) {
+	case BOTIFY_ARCH_TWO_TOWER:
+		buf[0] = d->xi, width[0] = 2 * E;
+		buf[1] = d->xc, width[1] = ctx_in(&m->cfg);
+		return 2;
+	case BOTIFY_ARCH_DOT:
+		buf[0] = d->oi, width[0] = E;
+		buf[1] = d->oc, width[1] = E;
+		return 2;
+	default:
+		buf[0] = d->oi, width[0] = E;
+		buf[1] = d->sb, width[1] = E;
+		buf[2] = d->ub, width[2] = E;
+		return 3;
+	}
 }
 
 void botify_tt_backward(botify_tt *m, botify_tt_acts *d, const botify_tt_acts *a,
@@ -594,377 +635,4 @@ void botify_tt_update_user_mean(botify_tt *m)
 	}
 	for (int e = 0; e < E; e++)
 		m->user_mean[e] = known ? (float)(acc[e] / (double)known) : 0.0f;
-}
-
-uint64_t botify_tt_catalog_hash(const int32_t *artist, int32_t N, int32_t A)
-{
-	uint64_t h = 1469598103934665603ULL;
-	uint32_t head[2] = { (uint32_t)N, (uint32_t)A };
-	const unsigned char *p = (const unsigned char *)head;
-	for (size_t i = 0; i < sizeof(head); i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	for (int32_t t = 0; t < N; t++) {
-		uint32_t v = (uint32_t)artist[t];
-		for (int k = 0; k < 4; k++)
-			h = (h ^ ((v >> (8 * k)) & 0xff)) * 1099511628211ULL;
-	}
-	return h;
-}
-
-int botify_tt_bind_catalog(botify_tt *m, const int32_t *artist, int32_t N, int32_t A,
-			   const char *what, botify_err *err)
-{
-	if (N != m->cfg.N || A != m->cfg.A)
-		return botify_fail(err, BOTIFY_EINVAL,
-				   "%s was trained on a catalog of %d tracks and %d artists, the world has %d and %d",
-				   what, m->cfg.N, m->cfg.A, N, A);
-	if (botify_tt_catalog_hash(artist, N, A) != m->catalog_hash)
-		return botify_fail(err, BOTIFY_EINVAL,
-				   "%s was trained on another catalog (its tracks' artists differ from the world's)",
-				   what);
-	m->track_artist = artist;
-	return 0;
-}
-
-/*
- * The model directory.
- */
-static int path_join(char *out, size_t n, const char *dir, const char *name, botify_err *err)
-{
-	if ((size_t)snprintf(out, n, "%s/%s", dir, name) >= n)
-		return botify_fail(err, BOTIFY_EINVAL, "path too long: '%s/%s'", dir, name);
-	return 0;
-}
-
-static int write_json(const char *path, const cJSON *o, botify_err *err)
-{
-	char *s = cJSON_Print(o);
-	if (!s)
-		return botify_fail(err, BOTIFY_ENOMEM, "out of memory formatting %s", path);
-	botify_outfile f = {0};
-	int rc = botify_outfile_open(&f, path, 1, err);
-	if (rc == 0)
-		rc = botify_outfile_write(&f, s, strlen(s), err);
-	if (rc == 0)
-		rc = botify_outfile_write(&f, "\n", 1, err);
-	if (rc == 0)
-		rc = botify_outfile_commit(&f, err);
-	else
-		botify_outfile_abort(&f);
-	free(s);
-	return rc;
-}
-
-static cJSON *config_json(const botify_tt *m, const cJSON *training)
-{
-	const botify_tt_config *c = &m->cfg;
-	char hash[24];
-	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)m->catalog_hash);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "format_version", BOTIFY_TT_FORMAT_VERSION);
-	cJSON_AddStringToObject(o, "arch", botify_tt_arch_name(c->arch));
-	cJSON_AddNumberToObject(o, "users", c->U);
-	cJSON_AddNumberToObject(o, "tracks", c->N);
-	cJSON_AddNumberToObject(o, "artists", c->A);
-	cJSON_AddNumberToObject(o, "emb", c->E);
-	cJSON_AddNumberToObject(o, "hidden", c->H);
-	cJSON_AddNumberToObject(o, "out", c->OUT);
-	cJSON_AddBoolToObject(o, "context_artist", c->context_artist);
-	cJSON_AddNumberToObject(o, "leaky_relu_slope", 0.01);
-	cJSON_AddStringToObject(o, "catalog_hash", hash);
-	cJSON *t = cJSON_AddObjectToObject(o, "tensors");
-	for (int i = 0; i < BOTIFY_TT_NTENSORS; i++) {
-		if (!m->rows[i])
-			continue;
-		int shape[2] = { (int)m->rows[i], (int)m->cols[i] };
-		cJSON_AddItemToObject(t, tensor_names[i], cJSON_CreateIntArray(shape, is_bias(i) ? 1 : 2));
-	}
-	int us[2] = { c->U, c->OUT };
-	cJSON_AddItemToObject(t, "user_pairs", cJSON_CreateIntArray(us, 1));
-	cJSON_AddItemToObject(t, "user_context", cJSON_CreateIntArray(us, 2));
-	if (training)
-		cJSON_AddItemToObject(o, "training", cJSON_Duplicate(training, 1));
-	return o;
-}
-
-static int write_tensors(const botify_tt *m, const char *dir, const cJSON *training,
-			 const cJSON *metrics, botify_err *err)
-{
-	char path[4096];
-	for (int i = 0; i < BOTIFY_TT_NTENSORS; i++) {
-		if (!m->rows[i])
-			continue;
-		char name[64];
-		snprintf(name, sizeof(name), "%s.npy", tensor_names[i]);
-		if (path_join(path, sizeof(path), dir, name, err) != 0 ||
-		    botify_npy_write(path, m->mem + m->off[i], is_bias(i) ? 1 : 2, m->rows[i],
-				     is_bias(i) ? 1 : m->cols[i], 1, err) != 0)
-			return -1;
-	}
-	if (path_join(path, sizeof(path), dir, "user_pairs.npy", err) != 0 ||
-	    botify_npy_write(path, m->user_pairs, 1, (size_t)m->cfg.U, 1, 1, err) != 0 ||
-	    path_join(path, sizeof(path), dir, "user_context.npy", err) != 0 ||
-	    botify_npy_write(path, m->user_context, 2, (size_t)m->cfg.U, (size_t)m->cfg.OUT, 1, err) != 0)
-		return -1;
-	if (metrics && (path_join(path, sizeof(path), dir, "metrics.json", err) != 0 ||
-			write_json(path, metrics, err) != 0))
-		return -1;
-	/* config.json last: a directory with it is complete */
-	cJSON *cfg = config_json(m, training);
-	int rc = path_join(path, sizeof(path), dir, "config.json", err) == 0 &&
-				 write_json(path, cfg, err) == 0 ? 0 : -1;
-	cJSON_Delete(cfg);
-	return rc;
-}
-
-/* The names botify writes in a model directory: the model's files, and the
- * export outputs docs/train.md suggests keeping next to them. */
-static int owned_name(const char *name)
-{
-	static const char *const extra[] = {
-		"config.json", "metrics.json", "user_pairs.npy", "user_context.npy",
-		"track_vectors.npy", "tracks_with_recs.json", "tracks_with_recs.json.gz",
-		"recommendations.json", "recommendations.json.gz",
-	};
-	char base[96];
-	size_t len = strlen(name);
-	if (len >= sizeof(base))
-		return 0;
-	memcpy(base, name, len + 1);
-	/* a temporary of one of them, left by a killed export */
-	char *t = strstr(base, ".tmp.");
-	if (t && t[5] >= '0' && t[5] <= '9')
-		*t = '\0';
-	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
-		if (!strcmp(base, extra[i]))
-			return 1;
-	for (int i = 0; i < BOTIFY_TT_NTENSORS; i++) {
-		size_t n = strlen(tensor_names[i]);
-		if (!strncmp(base, tensor_names[i], n) && !strcmp(base + n, ".npy"))
-			return 1;
-	}
-	return 0;
-}
-
-int botify_tt_check_replaceable(const char *dir, botify_err *err)
-{
-	struct stat st;
-	if (lstat(dir, &st) != 0)
-		return errno == ENOENT ? 0 : botify_fail_errno(err, errno, "cannot read '%s'", dir);
-	if (!S_ISDIR(st.st_mode))
-		return botify_fail(err, BOTIFY_EEXIST,
-				   "'%s' exists and is %s, not a model directory: not replacing it", dir,
-				   S_ISLNK(st.st_mode) ? "a symbolic link" : botify_file_kind(st.st_mode));
-	char path[4096];
-	if (path_join(path, sizeof(path), dir, "config.json", err) != 0)
-		return -1;
-	cJSON *o = lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? botify_json_read_file(path, err) : NULL;
-	int ok = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "format_version")) &&
-		 cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "arch"));
-	cJSON_Delete(o);
-	if (!ok)
-		return botify_fail(err, BOTIFY_EEXIST,
-				   "'%s' is not a botify model directory (no model config.json): --force replaces only models, not replacing it",
-				   dir);
-	DIR *d = opendir(dir);
-	if (!d)
-		return botify_fail_errno(err, errno, "cannot read directory '%s'", dir);
-	struct dirent *e;
-	int rc = 0;
-	while (rc == 0 && (e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (path_join(path, sizeof(path), dir, e->d_name, err) != 0) {
-			rc = -1;
-			break;
-		}
-		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || !owned_name(e->d_name))
-			rc = botify_fail(err, BOTIFY_EEXIST,
-					 "'%s' holds '%s', which botify did not write there: not replacing it (move it away or choose another --model)",
-					 dir, e->d_name);
-	}
-	closedir(d);
-	return rc;
-}
-
-int botify_tt_save(const botify_tt *m, const char *dir_arg, int force, const cJSON *training,
-		   const cJSON *metrics, botify_err *err)
-{
-	char tmp[4096], dir[4096];
-	struct stat st;
-	/* "models/nn/" names models/nn: its temporary goes beside it, not in it */
-	size_t dn = strlen(dir_arg);
-	while (dn > 1 && dir_arg[dn - 1] == '/')
-		dn--;
-	if (dn >= sizeof(dir))
-		return botify_fail(err, BOTIFY_EINVAL, "model directory name too long: '%s'", dir_arg);
-	memcpy(dir, dir_arg, dn);
-	dir[dn] = '\0';
-	int exists = lstat(dir, &st) == 0;
-	if (exists && !force)
-		return botify_fail(err, BOTIFY_EEXIST, "'%s' exists (use --force to replace it)", dir);
-	if (exists && botify_tt_check_replaceable(dir, err) != 0)
-		return -1;
-	if (botify_mkdir_parents(dir, err) != 0)
-		return -1;
-	int made = 0;
-	for (int tries = 0; !made && tries < 100; tries++) {
-		if (botify_temp_name(tmp, sizeof(tmp), dir, err) != 0)
-			return -1;
-		if (mkdir(tmp, 0777) == 0)
-			made = 1;
-		else if (errno != EEXIST)
-			break;
-	}
-	if (!made)
-		return botify_fail_errno(err, errno, "cannot create directory '%s'", tmp);
-	if (write_tensors(m, tmp, training, metrics, err) != 0)
-		goto fail;
-	/* check again: the directory may have changed during the writes */
-	if (lstat(dir, &st) == 0) {
-		if (botify_tt_check_replaceable(dir, err) != 0)
-			goto fail;
-		/* the old model becomes tmp in one step, then goes */
-		if (botify_swap_dirs(tmp, dir, err) != 0)
-			goto fail;
-		botify_err ignored = {0};
-		botify_remove_tree(tmp, &ignored); /* best effort: the new model is in place */
-		return 0;
-	}
-	if (rename(tmp, dir) != 0) {
-		botify_fail_errno(err, errno, "cannot rename '%s' to '%s'", tmp, dir);
-		goto fail;
-	}
-	return 0;
-fail:;
-	botify_err ignored = {0};
-	botify_remove_tree(tmp, &ignored);
-	return -1;
-}
-
-static int cfg_int(const cJSON *o, const char *key, const char *path, int min, int max, int *out,
-		   botify_err *err)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble))
-		return botify_fail(err, BOTIFY_EFORMAT, "%s: '%s' must be an integer", path, key);
-	if (it->valuedouble < min || it->valuedouble > max)
-		return botify_fail(err, BOTIFY_ERANGE, "%s: '%s' %.0f is out of range (%d to %d)", path,
-				   key, it->valuedouble, min, max);
-	*out = (int)it->valuedouble;
-	return 0;
-}
-
-/* Reads dir/name.npy into dst, which must have the given shape. */
-static int read_tensor(const char *dir, const char *name, float *dst, size_t ndim, size_t rows,
-		       size_t cols, botify_err *err)
-{
-	char path[4096], file[96];
-	snprintf(file, sizeof(file), "%s.npy", name);
-	if (path_join(path, sizeof(path), dir, file, err) != 0)
-		return -1;
-	botify_npy a = {0};
-	if (botify_npy_read(&a, path, err) != 0)
-		return -1;
-	int rc = -1;
-	if (a.ndim != ndim || a.rows != rows || a.cols != cols) {
-		if (ndim == 1)
-			botify_fail(err, BOTIFY_EFORMAT, "%s: shape (%zu, %zu) of %zu dims, expected (%zu,) for this config.json",
-				    path, a.rows, a.cols, a.ndim, rows);
-		else
-			botify_fail(err, BOTIFY_EFORMAT, "%s: shape (%zu, %zu) of %zu dims, expected (%zu, %zu) for this config.json",
-				    path, a.rows, a.cols, a.ndim, rows, cols);
-		goto out;
-	}
-	size_t n = rows * cols;
-	for (size_t i = 0; i < n; i++)
-		if (!isfinite(a.data[i])) {
-			botify_fail(err, BOTIFY_EFORMAT, "%s: element %zu is not a finite number", path, i);
-			goto out;
-		}
-	memcpy(dst, a.data, n * sizeof(float));
-	rc = 0;
-out:
-	botify_npy_free(&a);
-	return rc;
-}
-
-int botify_tt_load(botify_tt *m, const char *dir, botify_err *err)
-{
-	char path[4096];
-	memset(m, 0, sizeof(*m));
-	if (path_join(path, sizeof(path), dir, "config.json", err) != 0)
-		return -1;
-	struct stat st;
-	if (stat(dir, &st) != 0) {
-		int e = errno;
-		botify_fail_errno(err, e, "cannot open model directory '%s'", dir);
-		return e == ENOENT ? botify_note_stale(dir, err) : -1;
-	}
-	if (stat(path, &st) != 0)
-		return botify_fail(err, BOTIFY_EIO, "%s: not a botify model directory (no config.json)", dir);
-	cJSON *o = botify_json_read_file(path, err);
-	if (!o)
-		return -1;
-	int rc = -1, arch;
-	botify_tt_config c = {0};
-	if (!cJSON_IsObject(o)) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: expected a JSON object", path);
-		goto out;
-	}
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "format_version");
-	if (!cJSON_IsNumber(v)) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: 'format_version' is missing", path);
-		goto out;
-	}
-	if (v->valuedouble != BOTIFY_TT_FORMAT_VERSION) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: format_version %g is not supported (this botify reads %d)",
-			    path, v->valuedouble, BOTIFY_TT_FORMAT_VERSION);
-		goto out;
-	}
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "arch");
-	if (!cJSON_IsString(a) || (arch = botify_tt_arch_parse(a->valuestring)) < 0) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: 'arch' must be \"two-tower\", \"dot\", \"sum\" or \"hybrid\"", path);
-		goto out;
-	}
-	c.arch = arch;
-	if (cfg_int(o, "users", path, 1, INT32_MAX, &c.U, err) ||
-	    cfg_int(o, "tracks", path, 1, INT32_MAX, &c.N, err) ||
-	    cfg_int(o, "artists", path, 1, INT32_MAX, &c.A, err) ||
-	    cfg_int(o, "emb", path, 1, 4096, &c.E, err) ||
-	    cfg_int(o, "hidden", path, 1, 16384, &c.H, err) ||
-	    cfg_int(o, "out", path, 1, 4096, &c.OUT, err))
-		goto out;
-	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(o, "context_artist");
-	if (ca && !cJSON_IsBool(ca)) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: 'context_artist' must be true or false", path);
-		goto out;
-	}
-	c.context_artist = cJSON_IsTrue(ca);
-	const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "catalog_hash");
-	char *end = NULL;
-	unsigned long long hash = cJSON_IsString(h) ? strtoull(h->valuestring, &end, 16) : 0;
-	if (!cJSON_IsString(h) || end == h->valuestring || *end) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: 'catalog_hash' must be a hex string", path);
-		goto out;
-	}
-	if (layout(m, &c, err) != 0) {
-		botify_err_prefix(err, "%s", path);
-		goto out;
-	}
-	m->catalog_hash = hash;
-	for (int i = 0; i < BOTIFY_TT_NTENSORS; i++)
-		if (m->rows[i] && read_tensor(dir, tensor_names[i], m->mem + m->off[i], is_bias(i) ? 1 : 2,
-					      m->rows[i], is_bias(i) ? 1 : m->cols[i], err) != 0)
-			goto out;
-	if (read_tensor(dir, "user_pairs", m->user_pairs, 1, (size_t)c.U, 1, err) != 0 ||
-	    read_tensor(dir, "user_context", m->user_context, 2, (size_t)c.U, (size_t)c.OUT, err) != 0)
-		goto out;
-	botify_tt_update_user_mean(m);
-	rc = 0;
-out:
-	cJSON_Delete(o);
-	if (rc != 0)
-		botify_tt_free(m);
-	return rc;
 }

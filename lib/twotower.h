@@ -1,7 +1,8 @@
 /*
  * twotower.h - the recommendation model trained by `botify train`: its
- * parameters, forward/backward over a batch, inference helpers, and the
- * model directory (config.json + one .npy per tensor).
+ * parameters, forward/backward over a batch and the context and item
+ * vectors inference ranks by. The model directory is twotower_io.h, the
+ * vectors of the whole catalog twotower_infer.h.
  *
  * Architectures (prediction = listen time of `track` in a session that
  * started with `start`, for `user`; trained with MSE):
@@ -38,12 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #include "err.h"
-#include "fs.h" /* botify_remove_tree */
 
-#define BOTIFY_TT_FORMAT_VERSION 1
 #define BOTIFY_TT_SLOPE 0.01f   /* LeakyReLU negative slope */
 
 enum botify_tt_arch {
@@ -87,9 +84,19 @@ typedef struct botify_tt_params {
 	float *user_lin_b;  /* (1) */
 } botify_tt_params;
 
-#define BOTIFY_TT_NTENSORS 18
-/* Tensors 0..3 are embedding tables (sparse gradients), the rest dense. */
-#define BOTIFY_TT_NEMB 4
+/* The tensors, in file and memory order (the fields above). */
+enum botify_tt_tensor {
+	BOTIFY_TT_USER_EMB, BOTIFY_TT_START_EMB, BOTIFY_TT_TRACK_EMB, BOTIFY_TT_ARTIST_EMB,
+	BOTIFY_TT_CTX_W1, BOTIFY_TT_CTX_B1, BOTIFY_TT_CTX_W2, BOTIFY_TT_CTX_B2,
+	BOTIFY_TT_CTX_W3, BOTIFY_TT_CTX_B3,
+	BOTIFY_TT_ITEM_W1, BOTIFY_TT_ITEM_B1, BOTIFY_TT_ITEM_W2, BOTIFY_TT_ITEM_B2,
+	BOTIFY_TT_ITEM_W3, BOTIFY_TT_ITEM_B3,
+	BOTIFY_TT_USER_LIN_W, BOTIFY_TT_USER_LIN_B,
+	BOTIFY_TT_NTENSORS
+};
+/* The embedding tables (sparse gradients) come first, then the dense
+ * layers, each weight followed by its bias. */
+#define BOTIFY_TT_NEMB BOTIFY_TT_CTX_W1
 
 typedef struct botify_tt {
 	botify_tt_config cfg;
@@ -113,9 +120,15 @@ typedef struct botify_tt {
 
 /* Name of tensor i ("user_emb"), for files and messages. */
 const char *botify_tt_tensor_name(int i);
+/* 1 for a bias: (n x 1) in memory, saved 1-dimensional. */
+int botify_tt_tensor_is_bias(int i);
 
 /* Checks cfg's sizes (>= 1, products that fit in memory). */
 int botify_tt_config_check(const botify_tt_config *cfg, botify_err *err);
+
+/* Allocates the parameters of cfg into m (all-zero or freed), zeroed, with
+ * user_pairs, user_context and user_mean (what a load fills). */
+int botify_tt_alloc(botify_tt *m, const botify_tt_config *cfg, botify_err *err);
 
 /* Allocates the parameters of cfg into m (all-zero or freed) and
  * initializes them from seed: two-tower embeddings N(0,1) and Linear layers
@@ -177,7 +190,7 @@ void botify_tt_acts_rows(const botify_tt *m, const botify_tt_acts *a, int r0, in
 			 botify_tt_acts *view);
 /* The backward of the B rows of b (a view's rows) for a loss whose mean is
  * over n_total rows: zeroes d's rows, accumulates the dense layers'
- * gradients into g (tensors 4.., e.g. from botify_tt_point_dense) and leaves
+ * gradients into g (tensors BOTIFY_TT_NEMB.., e.g. from botify_tt_point_dense) and leaves
  * the embedding inputs' gradients in d for botify_tt_scatter. */
 void botify_tt_backward_dense(const botify_tt *m, const botify_tt_params *g, botify_tt_acts *d,
 			      const botify_tt_acts *a, const botify_tt_batch *b, double n_total);
@@ -187,6 +200,13 @@ void botify_tt_backward_dense(const botify_tt *m, const botify_tt_params *g, bot
  * fixed order (per source, batch order), whatever the parts. */
 void botify_tt_scatter(botify_tt *m, const botify_tt_acts *d, const botify_tt_acts *a,
 		       const botify_tt_batch *b, int part, int parts);
+/* The buffers of d that botify_tt_scatter reads (per-row gradients of the
+ * embedding lookups) into buf, their widths in floats per row into width;
+ * returns how many (at most BOTIFY_TT_SCATTER_INPUTS). */
+#define BOTIFY_TT_SCATTER_INPUTS 3
+int botify_tt_scatter_inputs(const botify_tt *m, const botify_tt_acts *d,
+			     float *buf[BOTIFY_TT_SCATTER_INPUTS],
+			     size_t width[BOTIFY_TT_SCATTER_INPUTS]);
 /* Points g's dense tensors into block, laid out as the parameter block from
  * tensor BOTIFY_TT_NEMB on (n_params - off[BOTIFY_TT_NEMB] floats); its
  * embedding tables are NULL. */
@@ -212,40 +232,5 @@ void botify_tt_items(const botify_tt *m, botify_tt_acts *a, int B, const int32_t
 
 /* Recomputes user_mean from user_emb and user_pairs (fixed order). */
 void botify_tt_update_user_mean(botify_tt *m);
-
-/* FNV-1a over N, A and each track's artist: identifies a catalog. */
-uint64_t botify_tt_catalog_hash(const int32_t *artist, int32_t N, int32_t A);
-
-/* Checks that a world's catalog is the one the model was trained on and
- * binds it: m keeps artist (borrowed; it must outlive m's use) to look up
- * the start's artist. what names the model for messages. */
-int botify_tt_bind_catalog(botify_tt *m, const int32_t *artist, int32_t N, int32_t A,
-			   const char *what, botify_err *err);
-
-/*
- * The model directory: config.json, one .npy per non-empty tensor named
- * like its field, user_pairs.npy, user_context.npy and metrics.json.
- */
-/* Writes m into dir atomically: everything goes into a temporary directory
- * next to it ("dir.tmp.<pid>.<random>"), which is renamed to dir when
- * complete (an existing model is swapped with it in one rename, then
- * removed). An existing dir is refused (EEXIST) unless force, and even then
- * unless botify_tt_check_replaceable allows it. Missing parents are made. training and
- * metrics (borrowed, may be NULL) become config.json's "training" object
- * and metrics.json. */
-int botify_tt_save(const botify_tt *m, const char *dir, int force, const cJSON *training,
-		   const cJSON *metrics, botify_err *err);
-
-/* Loads a model directory into m (all-zero or freed): checks format_version,
- * the arch, every tensor's shape and that values are finite. Errors name
- * the file. Training blocks are not allocated. */
-int botify_tt_load(botify_tt *m, const char *dir, botify_err *err);
-
-/* 0 when dir is missing or may be replaced by --force: a directory with a
- * model's config.json that holds only regular files botify writes there
- * (the model's files, export's track_vectors.npy, tracks_with_recs.json and
- * recommendations.json). Anything else is BOTIFY_EEXIST, naming what is in
- * the way. */
-int botify_tt_check_replaceable(const char *dir, botify_err *err);
 
 #endif

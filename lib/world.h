@@ -85,6 +85,11 @@ int botify_world_index_artists(botify_world *w, botify_err *err);
  * names the source for messages. */
 int botify_world_check_users(const botify_world *w, const char *what, botify_err *err);
 
+/* Writes w as a world directory (tracks.json, tracks.npy, users.json,
+ * top_tracks.json), each file atomically; creates dir if needed. Existing
+ * files are refused unless force. (lib/world_save.c) */
+int botify_world_save(const botify_world *w, const char *dir, int force, botify_err *err);
+
 /* Parses one users.json line (already parsed JSON) into u, appending its
  * interests to the world's pool. Exposed for the fuzz target. */
 struct botify_jsonl;

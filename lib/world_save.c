@@ -15,7 +15,7 @@
 #include "jsonfmt.h"
 #include "npy.h"
 #include "outfile.h"
-#include "worldgen.h"
+#include "world.h"
 
 /* Writes one cJSON value as a line; frees it. */
 static int put_line(botify_outfile *f, cJSON *o, botify_err *err)

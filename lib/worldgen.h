@@ -49,9 +49,4 @@ int botify_worldgen_check(const botify_worldgen_params *p, botify_err *err);
 /* Generates the world into w (all-zero or freed). */
 int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, botify_err *err);
 
-/* Writes w as a world directory (tracks.json, tracks.npy, users.json,
- * top_tracks.json), each file atomically; creates dir if needed. Existing
- * files are refused unless force. */
-int botify_world_save(const botify_world *w, const char *dir, int force, botify_err *err);
-
 #endif

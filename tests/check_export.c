@@ -13,6 +13,8 @@
 #include "rec.h"
 #include "tracklists.h"
 #include "twotower.h"
+#include "twotower_infer.h"
+#include "twotower_io.h"
 #include "worldgen.h"
 #include "testutil.h"
 
@@ -85,7 +87,7 @@ static void check_track_recs(int arch)
 	botify_err err = {0};
 	int32_t N = world.N, O = model.cfg.OUT, k = 7;
 	float *items = malloc((size_t)N * O * sizeof(float)), *scores = malloc((size_t)N * sizeof(float));
-	ck_assert_int_eq(botify_export_items(&model, world.artist, items, &err), 0);
+	ck_assert_int_eq(botify_tt_item_vectors(&model, world.artist, items, &err), 0);
 	char path[160], npy[160];
 	tu_fmt(path, sizeof(path), "%s/tracks_with_recs.json", tu_tmp);
 	tu_fmt(npy, sizeof(npy), "%s/vectors.npy", tu_tmp);
@@ -174,7 +176,7 @@ START_TEST(overflowing_scores_are_refused)
 	for (size_t i = 0; i < model.n_params; i++)
 		model.mem[i] = 3e38f;
 	float *items = malloc((size_t)N * O * sizeof(float));
-	ck_assert_int_eq(botify_export_items(&model, world.artist, items, &err), 0);
+	ck_assert_int_eq(botify_tt_item_vectors(&model, world.artist, items, &err), 0);
 	char path[160];
 	tu_fmt(path, sizeof(path), "%s/tracks_with_recs.json", tu_tmp);
 	ck_assert_int_eq(botify_export_track_recs(&model, &world, items, 5, 1, path, 0, &err), -1);
@@ -192,7 +194,7 @@ START_TEST(overflowing_scores_are_refused)
 	for (size_t i = 0; i < model.n_params; i++)
 		model.mem[i] = 3e38f;
 	items = malloc((size_t)world.N * model.cfg.OUT * sizeof(float));
-	ck_assert_int_eq(botify_export_items(&model, world.artist, items, &err), -1);
+	ck_assert_int_eq(botify_tt_item_vectors(&model, world.artist, items, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "non-finite"));
 	free(items);
 	teardown();
@@ -205,7 +207,7 @@ START_TEST(user_recs_read_back_by_indexed)
 	botify_err err = {0};
 	int32_t N = world.N, O = model.cfg.OUT, k = 5;
 	float *items = malloc((size_t)N * O * sizeof(float)), scores[64];
-	ck_assert_int_eq(botify_export_items(&model, world.artist, items, &err), 0);
+	ck_assert_int_eq(botify_tt_item_vectors(&model, world.artist, items, &err), 0);
 	char path[160];
 	tu_fmt(path, sizeof(path), "%s/recommendations.json", tu_tmp);
 	ck_assert_int_eq(botify_export_user_recs(&model, items, k, 1, path, 0, &err), 0);
@@ -241,7 +243,7 @@ static void nn_expected(int64_t user, int32_t start, int32_t k, int32_t *ids)
 	int32_t N = world.N, O = model.cfg.OUT;
 	float *items = malloc((size_t)N * O * sizeof(float)), scores[64], c[8];
 	botify_tt_acts a;
-	ck_assert_int_eq(botify_export_items(&model, world.artist, items, &err), 0);
+	ck_assert_int_eq(botify_tt_item_vectors(&model, world.artist, items, &err), 0);
 	ck_assert_int_eq(botify_tt_acts_init(&a, &model, 1, &err), 0);
 	botify_tt_context(&model, &a, 1, &user, &start, c);
 	score_all(items, c, N, O, scores);

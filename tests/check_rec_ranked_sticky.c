@@ -11,6 +11,7 @@
 #include "npy.h"
 #include "rectest.h"
 #include "twotower.h"
+#include "twotower_io.h"
 
 static char model[4096], recs[4096], users[4096];
 static botify_world W;

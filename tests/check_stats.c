@@ -218,6 +218,63 @@ START_TEST(power_matches_the_closed_form)
 }
 END_TEST
 
+static botify_moments sample(const double *x, int n)
+{
+	botify_moments m = {0};
+	for (int i = 0; i < n; i++)
+		botify_moments_add(&m, x[i]);
+	return m;
+}
+
+START_TEST(mean_sem_small_cases)
+{
+	double mean, sem;
+	const double a[] = { 1, 2, 3, 4 }, b[] = { 7 }, c[] = { 2, 2, 2 };
+	botify_moments m = sample(a, 4); /* mean 2.5, sample variance 5/3 */
+	botify_mean_sem(&m, &mean, &sem);
+	ck_assert_double_eq_tol(mean, 2.5, 1e-15);
+	ck_assert_double_eq_tol(sem, sqrt(5.0 / 12), 1e-15);
+	m = sample(b, 1);
+	botify_mean_sem(&m, &mean, &sem);
+	ck_assert(mean == 7 && isnan(sem));
+	m = sample(NULL, 0);
+	botify_mean_sem(&m, &mean, &sem);
+	ck_assert(isnan(mean) && isnan(sem));
+	m = sample(c, 3);
+	botify_mean_sem(&m, &mean, &sem);
+	ck_assert(mean == 2 && sem == 0);
+}
+END_TEST
+
+/* A mean large against the spread: sum-of-squares loses every digit of the
+ * variance (the squares near 1e18 are 128 apart in a double), Welford keeps
+ * them; a merge of two halves gives the same as one pass. */
+START_TEST(mean_sem_stable_where_sum_of_squares_fails)
+{
+	const double x[] = { 1e9 + 4, 1e9 + 7, 1e9 + 13, 1e9 + 16 };
+	double sum = 0, sq = 0;
+	for (int i = 0; i < 4; i++) {
+		sum += x[i];
+		sq += x[i] * x[i];
+	}
+	double naive_var = (sq - sum * sum / 4) / 3, var = 30; /* deviations 6, 3, 3, 6 */
+	ck_assert_msg(fabs(naive_var - var) > 1, "the naive formula should fail here: %g", naive_var);
+	double mean, sem;
+	botify_moments m = sample(x, 4);
+	botify_mean_sem(&m, &mean, &sem);
+	ck_assert_double_eq(mean, 1e9 + 10);
+	ck_assert_double_eq_tol(sem, sqrt(var / 4), 1e-12);
+	botify_moments lo = sample(x, 2), hi = sample(x + 2, 2), empty = {0};
+	botify_moments_merge(&lo, &hi);
+	botify_moments_merge(&lo, &empty);
+	botify_moments_merge(&empty, &lo);
+	botify_mean_sem(&empty, &mean, &sem);
+	ck_assert_int_eq(empty.n, 4);
+	ck_assert_double_eq(mean, 1e9 + 10);
+	ck_assert_double_eq_tol(sem, sqrt(var / 4), 1e-12);
+}
+END_TEST
+
 Suite *stats_suite(void)
 {
 	Suite *s = suite_create("stats");
@@ -226,6 +283,8 @@ Suite *stats_suite(void)
 	tcase_add_test(tc, t_quantile_special_cases);
 	tcase_add_test(tc, t_cdf_inverts_the_quantile);
 	tcase_add_test(tc, welch_df_matches_numpy);
+	tcase_add_test(tc, mean_sem_small_cases);
+	tcase_add_test(tc, mean_sem_stable_where_sum_of_squares_fails);
 	tcase_add_test(tc, chi2_sf_matches_scipy);
 	tcase_add_test(tc, two_sided_p_matches_scipy);
 	tcase_add_test(tc, p_adjust_matches_known_examples);

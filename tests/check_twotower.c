@@ -15,6 +15,7 @@
 #include "pairs.h"
 #include "train.h"
 #include "twotower.h"
+#include "twotower_io.h"
 #include "testutil.h"
 
 static botify_tt_config tiny_config(int arch)

@@ -25,6 +25,7 @@
 #include "pairs.h"
 #include "rng.h"
 #include "twotower.h"
+#include "twotower_io.h"
 #include "world.h"
 #include "worldgen.h"
 

@@ -3,7 +3,8 @@
 # mpirun gives the log (latency aside), the summary table and the A/B table
 # of a single process without MPI, for any ranks x threads; a failure on one
 # rank ends the job with that rank's message and leaves no temporary file;
-# commands that run as one process refuse several ranks.
+# train on several ranks writes the model of a single process, byte for
+# byte; commands that run as one process refuse several ranks.
 . "$(dirname "$0")/lib.sh"
 
 MPIBOT=${BOTIFY_MPI:-$REPO_DIR/build/mpi/botify}
@@ -70,6 +71,56 @@ echo keep >"$T/keep.jsonl"
 expect_exit 2 mpi 2 simulate --episodes 100 --recommender random --log "$T/keep.jsonl"
 expect_stderr 'exists'
 expect_eq keep "$(cat "$T/keep.jsonl")" "existing log"
+
+check "train on 2 ranks: rank 0 writes the model, the same bytes (and test MSE) as one process"
+tiny_world "$T/tw" 2>/dev/null
+expect_exit 0 "$BOTIFY" simulate --world "$T/tw" --episodes 600 --recommender random --seed 3 --log "$T/tr.jsonl"
+expect_exit 0 "$BOTIFY" simulate --world "$T/tw" --episodes 600 --recommender sticky_artist --seed 4 \
+	--log "$T/ts.jsonl"
+TR=(train --world "$T/tw" --log "$T/tr.jsonl" "$T/ts.jsonl" --epochs 4 --batch 500 --negatives 1 --emb 8
+	--hidden 16 --out 8)
+expect_exit 0 "$BOTIFY" "${TR[@]}" --threads 2 --model "$T/m1" --split-out "$T/split.json"
+mse1=$(awk -F'|' '/^\| two-tower/ { print $3 }' "$OUT")
+for run in a b; do
+	expect_exit 0 mpi 2 "${TR[@]}" --threads 1 --split "$T/split.json" --model "$T/m2$run"
+	mse2=$(awk -F'|' '/^\| two-tower/ { print $3 }' "$OUT")
+	[ -n "$mse2" ] || fail "no test MSE in the -np 2 run"
+	expect_eq "$mse1" "$mse2" "test MSE, 1 process vs 2 ranks"
+	expect_file "$T/m2$run/config.json"
+done
+n=0
+for f in "$T"/m1/*.npy; do
+	n=$((n + 1))
+	cmp -s "$f" "$T/m2a/$(basename "$f")" || fail "$(basename "$f"): 2 ranks differ from 1 process"
+	cmp -s "$T/m2a/$(basename "$f")" "$T/m2b/$(basename "$f")" || fail "$(basename "$f"): two -np 2 runs differ"
+done
+[ "$n" -ge 18 ] || fail "only $n tensors compared"
+grep -q '"ranks":	2' "$T/m2a/config.json" || fail "config.json does not record the 2 ranks"
+ls "$T" | grep -q '\.tmp\.' && fail "a temporary model directory was left"
+
+check "train on 3 ranks, dot arch with dense Adam: the model of one process"
+expect_exit 0 "$BOTIFY" "${TR[@]}" --arch dot --optimizer adam --threads 1 --split "$T/split.json" \
+	--model "$T/d1"
+expect_exit 0 mpi 3 "${TR[@]}" --arch dot --optimizer adam --threads 2 --split "$T/split.json" \
+	--model "$T/d3"
+for f in "$T"/d1/*.npy; do
+	cmp -s "$f" "$T/d3/$(basename "$f")" || fail "$(basename "$f"): 3 ranks differ from 1 process"
+done
+
+check "Ctrl-C of mpirun during train on 2 ranks: both stop after the same batch, rank 0 saves the best model"
+timeout 120 mpirun -np 2 --oversubscribe "$MPIBOT" "${TR[@]}" --epochs 100000 --patience 100000 --threads 1 \
+	--model "$T/mi" >"$T/mi.out" 2>"$T/mi.err" &
+pid=$!
+for _ in $(seq 300); do
+	grep -q '^epoch +2 ' "$T/mi.err" 2>/dev/null && break
+	sleep 0.2
+done
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+grep -q 'interrupted: saving the best model so far' "$T/mi.err" || fail "no interrupt note: $(tail -n 3 "$T/mi.err")"
+grep -q '| interrupted |' "$T/mi.out" || fail "the table does not say interrupted"
+[ -f "$T/mi/config.json" ] || fail "no model saved after the interrupt"
+ls "$T" | grep -q '^mi\.tmp' && fail "a temporary model directory was left"
 
 check "a command that runs as one process refuses several ranks"
 expect_exit 2 mpi 2 datagen --out "$T/w" --preset "$REPO_DIR/datasets/small.json"
