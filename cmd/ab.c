@@ -21,6 +21,7 @@
 #include "abgate.h"
 #include "cmd.h"
 #include "dist.h"
+#include "eventlog.h"
 #include "flags.h"
 #include "forestplot.h"
 #include "simsetup.h"

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "eventlog.h"
 #include "stats.h"
 
 static const char *const metric_names[BOTIFY_AB_N_METRICS] = {

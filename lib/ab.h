@@ -53,7 +53,7 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "eventlog.h"
+#include "event.h"
 #include "experiment.h"
 
 enum botify_ab_metric {

@@ -12,6 +12,7 @@
 #include "ab.h"
 #include "abgate.h"
 #include "eventlog.h"
+#include "logscan.h"
 
 #define AB_DIR DATA_DIR "/ab"
 
@@ -229,8 +230,8 @@ START_TEST(fast_and_cjson_parsers_agree)
 		memset(&b, 0x5a, sizeof(b));
 		int ma = -7, mb = -7;
 		botify_err ea = {0}, eb = {0};
-		int ra = botify_event_parse(line, strlen(line), "AB", &a, &ma, "f", lineno, &ea);
-		int rb = botify_event_parse(forced, strlen(forced), "AB", &b, &mb, "f", lineno, &eb);
+		int ra = botify_logscan_row(line, strlen(line), "AB", &a, &ma, "f", lineno, &ea);
+		int rb = botify_logscan_row(forced, strlen(forced), "AB", &b, &mb, "f", lineno, &eb);
 		ck_assert_msg(ra == rb, "line %zu: %d vs %d (%s | %s)", lineno, ra, rb, ea.msg, eb.msg);
 		if (ra != 0) {
 			rejected++;
@@ -257,20 +258,20 @@ START_TEST(parser_details)
 	const char *row = "{\"message\": \"last\", \"timestamp\": 1714594690071, \"user\": 3255, "
 			  "\"track\": 414, \"time\": 0.75, \"latency\": 6.747245788574219e-05, "
 			  "\"recommendation\": null, \"experiments\": {\"AA\": \"C\", \"AB\": \"T1\"}}";
-	ck_assert_int_eq(botify_event_parse(row, strlen(row), "AB", &e, &miss, "f", 1, &err), 0);
+	ck_assert_int_eq(botify_logscan_row(row, strlen(row), "AB", &e, &miss, "f", 1, &err), 0);
 	ck_assert(e.latency == 6.747245788574219e-05 && e.time == 0.75);
 	ck_assert_int_eq(e.arm, 1);
-	ck_assert_int_eq(miss, 0);
+	ck_assert_int_eq(miss, BOTIFY_LOGSCAN_ARM);
 	ck_assert_int_eq(e.recommendation, -1);
-	ck_assert_int_eq(botify_event_parse(row, strlen(row), "AC", &e, &miss, "f", 1, &err), 0);
-	ck_assert_int_eq(miss, 3); /* other experiments, not this one */
+	ck_assert_int_eq(botify_logscan_row(row, strlen(row), "AC", &e, &miss, "f", 1, &err), 0);
+	ck_assert_int_eq(miss, BOTIFY_LOGSCAN_OTHER_EXPERIMENTS); /* other experiments, not this one */
 	const char *bad = "{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": 1, "
 			  "\"time\": 1e400, \"latency\": 0}";
-	ck_assert_int_eq(botify_event_parse(bad, strlen(bad), NULL, &e, &miss, "log.jsonl", 9, &err), -1);
+	ck_assert_int_eq(botify_logscan_row(bad, strlen(bad), NULL, &e, &miss, "log.jsonl", 9, &err), -1);
 	ck_assert_str_eq(err.msg, "log.jsonl:9: 'time' must be a finite number");
 	const char *trail = "{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": 1, "
 			    "\"time\": 1, \"latency\": 0} x";
-	ck_assert_int_eq(botify_event_parse(trail, strlen(trail), NULL, &e, &miss, "log.jsonl", 2, &err), -1);
+	ck_assert_int_eq(botify_logscan_row(trail, strlen(trail), NULL, &e, &miss, "log.jsonl", 2, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "log.jsonl:2: malformed JSON near byte"));
 }
 END_TEST
