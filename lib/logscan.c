@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "experiment.h"
+#include "jsonl.h"
 
 /*
  * Parsing. Rows are parsed by a hand-written scanner for the flat shape
@@ -212,7 +213,11 @@ static const char *scan_experiments(const char *p, const char *end, const char *
 			found = 1;
 			char name[8];
 			int arm = -1;
-			if (vn < sizeof(name)) {
+			if (vn == 1 && v[0] == 'C') /* the common names without a search */
+				arm = 0;
+			else if (vn == 2 && v[0] == 'T' && v[1] >= '1' && v[1] <= '9')
+				arm = v[1] - '0';
+			else if (vn < sizeof(name)) {
 				memcpy(name, v, vn);
 				name[vn] = '\0';
 				arm = botify_arm_index(name);
@@ -233,6 +238,71 @@ done_empty:
 	if (experiment && !found)
 		*arm_status = entries ? BOTIFY_LOGSCAN_OTHER_EXPERIMENTS : BOTIFY_LOGSCAN_NO_EXPERIMENT;
 	return p + 1;
+}
+
+/* A plain non-negative integer of at most 15 digits (as scan_number reads
+ * it exactly), or NULL. */
+static const char *canon_uint(const char *p, const char *end, int64_t *out)
+{
+	const char *s = p;
+	uint64_t v = 0;
+	while (p < end && (unsigned)(*p - '0') < 10)
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	if (p == s || p - s > 15 || (*s == '0' && p - s > 1))
+		return NULL;
+	*out = (int64_t)v;
+	return p;
+}
+
+#define LIT(p, end, s) ((size_t)((end) - (p)) >= sizeof(s) - 1 && !memcmp((p), (s), sizeof(s) - 1) \
+			? (p) + sizeof(s) - 1 : NULL)
+
+/* The rows botify and the service write, keys in their order: read without
+ * looking at the keys. 0 with *e filled exactly as fast_parse fills it, or
+ * -1 for fast_parse to read the row. */
+static int canon_parse(const char *line, size_t len, const char *experiment, botify_event *e,
+		       int *arm_status)
+{
+	const char *p = line, *end = line + len;
+	int64_t v;
+	double d, dv;
+	int64_t iv;
+	int is_int;
+	e->recommendation = -1;
+	e->arm = -1;
+	*arm_status = experiment ? BOTIFY_LOGSCAN_NO_EXPERIMENT : BOTIFY_LOGSCAN_ARM;
+	if (!(p = LIT(p, end, "{\"message\": \"")) || end - p < 4)
+		return -1;
+	if (!memcmp(p, "next", 4))
+		e->message = BOTIFY_MSG_NEXT;
+	else if (!memcmp(p, "last", 4))
+		e->message = BOTIFY_MSG_LAST;
+	else
+		return -1;
+	p += 4;
+	if (!(p = LIT(p, end, "\", \"timestamp\": ")) || !(p = canon_uint(p, end, &e->timestamp)) ||
+	    !(p = LIT(p, end, ", \"user\": ")) || !(p = canon_uint(p, end, &e->user)) ||
+	    !(p = LIT(p, end, ", \"track\": ")) || !(p = canon_uint(p, end, &v)) || v > INT32_MAX ||
+	    !(p = LIT(p, end, ", \"time\": ")) || !(p = scan_number(p, end, &d, &iv, &is_int)) ||
+	    !(d >= 0 && d <= 1) ||
+	    !(p = LIT(p, end, ", \"latency\": ")) || !(p = scan_number(p, end, &dv, &iv, &is_int)) ||
+	    !isfinite(dv))
+		return -1;
+	e->track = (int32_t)v;
+	e->time = d;
+	e->latency = dv;
+	if (e->message == BOTIFY_MSG_NEXT) {
+		if (!(p = LIT(p, end, ", \"recommendation\": ")) || !(p = canon_uint(p, end, &v)) ||
+		    v > INT32_MAX)
+			return -1;
+		e->recommendation = (int32_t)v;
+	}
+	if (!(p = LIT(p, end, ", \"experiments\": ")) || p == end || *p != '{' ||
+	    !(p = scan_experiments(p, end, experiment, experiment ? strlen(experiment) : 0, e,
+				   arm_status)) ||
+	    p == end || *p != '}' || skip_ws(p + 1, end) != end)
+		return -1;
+	return 0;
 }
 
 /* The fast path: 0 with *e filled, or -1 to let the cJSON path decide. */
@@ -484,7 +554,8 @@ out:
 int botify_logscan_row(const char *line, size_t len, const char *experiment, botify_event *e,
 		       int *arm, const char *what, size_t lineno, botify_err *err)
 {
-	if (fast_parse(line, len, experiment, e, arm) == 0)
+	if (canon_parse(line, len, experiment, e, arm) == 0 ||
+	    fast_parse(line, len, experiment, e, arm) == 0)
 		return 0;
 	return slow_parse(line, len, experiment, e, arm, what, lineno, err);
 }
@@ -494,4 +565,53 @@ int botify_logscan_row_cjson(const char *line, size_t len, const char *experimen
 			     botify_err *err)
 {
 	return slow_parse(line, len, experiment, e, arm, what, lineno, err);
+}
+
+/*
+ * Lines of a buffer, by the rules of jsonl.c: a line ends at '\n' (a last
+ * line may lack it), one '\r' before the end is dropped, lines of spaces
+ * and tabs only are skipped but counted, and a line longer than
+ * BOTIFY_JSONL_MAX_LINE (its '\r' included) is an error.
+ */
+void botify_logscan_lines_init(botify_logscan_lines *c, const char *buf, size_t len)
+{
+	c->p = buf;
+	c->end = buf + len;
+	c->lineno = 0;
+}
+
+int botify_logscan_lines_next(botify_logscan_lines *c, const char **line, size_t *len)
+{
+	while (c->p < c->end) {
+		const char *s = c->p;
+		const char *nl = memchr(s, '\n', (size_t)(c->end - s));
+		const char *e = nl ? nl : c->end;
+		c->lineno++;
+		if ((size_t)(e - s) > (size_t)BOTIFY_JSONL_MAX_LINE)
+			return -1;
+		c->p = nl ? nl + 1 : c->end;
+		if (e > s && e[-1] == '\r')
+			e--;
+		const char *q = s;
+		while (q < e && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q == e)
+			continue; /* blank */
+		*line = s;
+		*len = (size_t)(e - s);
+		return 1;
+	}
+	return 0;
+}
+
+size_t botify_logscan_cut(const char *buf, size_t len, size_t from, size_t target)
+{
+	if (target <= from)
+		return from;
+	if (target >= len)
+		return len;
+	/* the line that holds byte target - 1 ends the part */
+	size_t s = target - 1;
+	const char *nl = memchr(buf + s, '\n', len - s);
+	return nl ? (size_t)(nl - buf) + 1 : len;
 }

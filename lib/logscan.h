@@ -39,4 +39,24 @@ int botify_logscan_row_cjson(const char *line, size_t len, const char *experimen
 			     botify_event *e, int *arm, const char *what, size_t lineno,
 			     botify_err *err);
 
+/* Whole lines of an in-memory piece of a log, numbered from 1, by the rules
+ * of the line reader of jsonl.h (blank lines skipped but counted, a '\r'
+ * before the newline dropped, a last line without a newline kept), so a log
+ * cut into pieces at newlines reads as the whole file does. */
+typedef struct botify_logscan_lines {
+	const char *p, *end;
+	size_t lineno;          /* of the line returned last (or refused) */
+} botify_logscan_lines;
+
+void botify_logscan_lines_init(botify_logscan_lines *c, const char *buf, size_t len);
+/* 1 with the next non-blank line (not NUL-terminated), 0 at the end, -1
+ * when line c->lineno is longer than the reader's limit. */
+int botify_logscan_lines_next(botify_logscan_lines *c, const char **line, size_t *len);
+
+/* Where to end a piece of buf[0..len) that starts at from and should end
+ * near target: just after the newline that ends the line holding byte
+ * target - 1 (len when there is none), never before from. Cutting at these
+ * places splits a log between lines only. */
+size_t botify_logscan_cut(const char *buf, size_t len, size_t from, size_t target);
+
 #endif
