@@ -327,10 +327,10 @@ static void *parse_part(void *arg_)
 	size_t len;
 	int rc;
 	uint32_t idx = 0;
+	botify_err scratch; /* the message is made again at the row's line number */
 	while ((rc = botify_logscan_lines_next(&lines, &line, &len)) == 1) {
 		botify_event e;
 		int st;
-		botify_err scratch = {0};
 		if (botify_logscan_row(line, len, pr->arm >= 0 ? NULL : pr->experiment, &e, &st, "", 0,
 				       &scratch) != 0) {
 			pt->failed = FAIL_ROW;
@@ -363,8 +363,6 @@ static void *parse_part(void *arg_)
 		pt->fail_line = lines.lineno;
 	}
 	pt->lines = lines.lineno;
-	if (pt->len && pt->buf[pt->len - 1] != '\n' && !pt->failed)
-		pt->lines = lines.lineno; /* a last line without newline counts once */
 	return NULL;
 }
 
