@@ -7,8 +7,9 @@
 # variant the median wall time, MB/s of plain JSON lines, rows/s, and MB
 # per CPU-second (user + system: what one core does, whatever the load).
 # Then the peak RSS (/usr/bin/time -v) for 1x and 4x the rows over the same
-# users, to show that memory follows users, not rows. Every variant must
-# print the same table. Gate: >= 100 MB/s on plain input with one thread.
+# users, to show that memory follows users, not rows. Every thread count
+# must print the same table. Gate: >= 100 MB per CPU-second on plain input
+# with one thread (CPU time, so that a busy machine does not fail it).
 #
 # Usage: BOTIFY=/abs/path/botify [RUNS=5] scripts/bench_ab.sh [EPISODES]   (default 130000)
 set -eu
@@ -22,7 +23,10 @@ trap 'rm -rf "$dir"' EXIT
 echo "bench ab: making a log of $episodes sessions ($("$BOTIFY" --version | grep gzip)) ..."
 "$BOTIFY" simulate --episodes "$episodes" --experiment AB --arms C=random,T1=sticky_artist \
 	--seed 1 --log "$dir/day1.jsonl" >/dev/null 2>&1
-gzip -c "$dir/day1.jsonl" >"$dir/day1.jsonl.gz"
+# the gzip log as simulate writes it (members of a few hundred KB); its
+# latencies differ from the plain log's, so its table is its own
+"$BOTIFY" simulate --episodes "$episodes" --experiment AB --arms C=random,T1=sticky_artist \
+	--seed 1 --log "$dir/day1.jsonl.gz" >/dev/null 2>&1
 for d in 2 3 4; do
 	"$BOTIFY" simulate --episodes "$episodes" --experiment AB --arms C=random,T1=sticky_artist \
 		--seed "$d" --day "$d" --log "$dir/day$d.jsonl" >/dev/null 2>&1
@@ -43,8 +47,8 @@ for i in $(seq "$RUNS"); do
 done >"$dir/times"
 for v in "${variants[@]}"; do
 	set -- $v
-	cmp -s "$dir/table.day1.jsonl.1" "$dir/table.$1.$2" ||
-		{ echo "bench ab: $1 with $2 threads printed another table" >&2; exit 1; }
+	cmp -s "$dir/table.$1.1" "$dir/table.$1.$2" ||
+		{ echo "bench ab: $1 with $2 threads printed another table than with 1" >&2; exit 1; }
 done
 awk -v r="$rows" -v b="$bytes" '
 	{ k = $1 " " $2; wall[k] = wall[k] " " $3; cpu[k] = cpu[k] " " ($4 + $5); n[k]++ }
@@ -62,9 +66,9 @@ awk -v r="$rows" -v b="$bytes" '
 			if (f[1] ~ /gz$/) kind = "gzip"
 			printf "ab %-5s %d thread(s): %.3f s (median of %d): %5.0f MB/s, %4.2f M rows/s; %4.0f MB per CPU-second\n",
 				kind, f[2], w, n[k], b / 1e6 / w, r / w / 1e6, b / 1e6 / c
-			if (o == 1) plain1 = b / 1e6 / w
+			if (o == 1) plain1 = b / 1e6 / c
 		}
-		if (plain1 < 100) { print "ab: below the 100 MB/s floor on plain input"; exit 1 }
+		if (plain1 < 100) { print "ab: below the floor of 100 MB per CPU-second on plain input"; exit 1 }
 	}' "$dir/times"
 
 # peak RSS for 1x and 4x the rows (four days of the same users)
