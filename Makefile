@@ -37,6 +37,16 @@ PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson -lz
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
+# libdeflate (Debian: libdeflate-dev) inflates gzip logs about three times
+# faster than zlib; used when pkg-config finds it, zlib otherwise (or with
+# LIBDEFLATE=0). `botify --version` says which.
+LIBDEFLATE  ?= $(shell pkg-config --exists libdeflate 2>/dev/null && echo 1)
+ifeq ($(LIBDEFLATE),1)
+CPPFLAGS    += -DBOTIFY_LIBDEFLATE
+PKG_CFLAGS  += $(shell pkg-config --cflags libdeflate)
+PKG_LIBS    += $(shell pkg-config --libs libdeflate)
+endif
+
 ALL_CPPFLAGS = $(CPPFLAGS) $(BLAS_CFLAGS) $(PKG_CFLAGS)
 ALL_CFLAGS   = $(WARN) $(CFLAGS) -MMD -MP        # WARN survives `make CFLAGS=...`
 LDLIBS      += $(BLAS_LIBS) $(PKG_LIBS) -lpthread -lm

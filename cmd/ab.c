@@ -21,6 +21,7 @@
 #include "abgate.h"
 #include "cmd.h"
 #include "dist.h"
+#include "eventlog.h"
 #include "flags.h"
 #include "forestplot.h"
 #include "simsetup.h"
@@ -620,7 +621,7 @@ int cmd_ab(int argc, char **argv)
 		FLAG_LONG("episodes", &o.episodes, "N", "in-process: simulated sessions", 1, 1e15),
 		FLAG_STR("world", &o.world_dir, "DIR", "in-process: world directory (default: built-in)"),
 		FLAG_LONG("seed", &o.seed, "S", "in-process: random seed (also draws a split's salt)", 0, 9007199254740992.0),
-		FLAG_LONG("threads", &o.threads, "T", "in-process: worker threads (default: all cores)", 1, 256),
+		FLAG_LONG("threads", &o.threads, "T", "threads reading the logs, or simulating in-process (default: all cores)", 1, 256),
 		FLAG_LONG("day", &o.day, "D", "in-process: day of the run (shifts the clock)", 0, 100000),
 		FLAG_LONG("max-steps", &o.max_steps, "M", "in-process: cap on recommendations per session", 1, 1e9),
 		FLAG_STR("config", &o.config, "FILE", "in-process: user-model defaults"),
@@ -736,6 +737,7 @@ int cmd_ab(int argc, char **argv)
 	}
 	if (botify_ab_init(&ab, &err) != 0)
 		goto fail;
+	ab.threads = (int)o.threads;
 	if (simulate) {
 		struct sim_setup run = {0};
 		const struct sim_setup_opts so = {

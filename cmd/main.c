@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ab.h"
 #include "cmd.h"
 #include "completion.h"
 #include "dist.h"
@@ -118,6 +119,7 @@ static int run(int argc, char **argv)
 	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
 		printf("botify %s (commit %s)\n", BOTIFY_VERSION, BOTIFY_COMMIT);
 		printf("MPI: %s\n", botify_dist_library() ? botify_dist_library() : "not compiled in");
+		printf("gzip logs read with: %s\n", botify_ab_inflater());
 		return finish_stdout(BOTIFY_EXIT_OK);
 	}
 	if (!strcmp(name, "--help-man") && argc == 2)

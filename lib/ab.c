@@ -9,11 +9,23 @@
 #include "ab.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <zlib.h>
+#ifdef BOTIFY_LIBDEFLATE
+#include <libdeflate.h>
+#endif
+
+#include "eventlog.h"
+#include "fs.h"
+#include "jsonl.h"
+#include "logscan.h"
 #include "stats.h"
 
 static const char *const metric_names[BOTIFY_AB_N_METRICS] = {
@@ -44,6 +56,8 @@ struct botify_ab_unit {
 	int64_t user;
 	int8_t arm;
 	uint8_t used;
+	uint8_t existed;           /* a reading thread's copy of a unit the caller had */
+	int64_t first;             /* seq of its first row: the order units were made in */
 	uint32_t n_pend;
 	size_t cap_pend;
 	struct pending *pend;      /* the open session's rows, arrival order */
@@ -53,7 +67,7 @@ struct botify_ab_unit {
 	double time, latency_ms;
 };
 
-enum { INITIAL_CAP = 1024 };
+enum { INITIAL_CAP = 1024, BLOCK_PER_THREAD = 4 << 20 };
 
 static uint64_t mix(int64_t user, int arm)
 {
@@ -105,7 +119,23 @@ static int grow(botify_ab *ab, botify_err *err)
 	return 0;
 }
 
-static struct botify_ab_unit *find_unit(botify_ab *ab, int64_t user, int arm, botify_err *err)
+/* The unit of (user, arm), or NULL. */
+static struct botify_ab_unit *lookup_unit(const botify_ab *ab, int64_t user, int arm)
+{
+	size_t j = mix(user, arm) & (ab->cap - 1);
+	for (;; j = (j + 1) & (ab->cap - 1)) {
+		struct botify_ab_unit *u = &ab->units[j];
+		if (!u->used)
+			return NULL;
+		if (u->user == user && u->arm == arm)
+			return u;
+	}
+}
+
+/* The unit of (user, arm), made when new: as a copy of prior's when prior
+ * (the caller's table, read by a reading thread) has it. */
+static struct botify_ab_unit *find_unit(botify_ab *ab, const botify_ab *prior, int64_t user,
+					int arm, botify_err *err)
 {
 	size_t j = mix(user, arm) & (ab->cap - 1);
 	for (;;) {
@@ -119,14 +149,30 @@ static struct botify_ab_unit *find_unit(botify_ab *ab, int64_t user, int arm, bo
 	if (2 * (ab->n_units + 1) > ab->cap) { /* keep the load at most 1/2 */
 		if (grow(ab, err) != 0)
 			return NULL;
-		return find_unit(ab, user, arm, err);
+		return find_unit(ab, prior, user, arm, err);
 	}
+	const struct botify_ab_unit *had = prior ? lookup_unit(prior, user, arm) : NULL;
 	struct botify_ab_unit *u = &ab->units[j];
-	u->used = 1;
-	u->user = user;
-	u->arm = (int8_t)arm;
-	u->last_ts = INT64_MIN;
-	u->max_ts = INT64_MIN;
+	if (had) {
+		struct pending *pend = NULL;
+		if (had->n_pend) {
+			pend = botify_calloc(had->n_pend, sizeof(*pend), "an open session", err);
+			if (!pend)
+				return NULL;
+			memcpy(pend, had->pend, had->n_pend * sizeof(*pend));
+		}
+		*u = *had;
+		u->pend = pend;
+		u->cap_pend = had->n_pend;
+		u->existed = 1;
+	} else {
+		u->used = 1;
+		u->user = user;
+		u->arm = (int8_t)arm;
+		u->last_ts = INT64_MIN;
+		u->max_ts = INT64_MIN;
+	}
+	u->first = ab->seq;
 	ab->n_units++;
 	return u;
 }
@@ -155,42 +201,50 @@ static void close_session(struct botify_ab_unit *u, int64_t ts, double time, dou
 	u->sessions++;
 }
 
+/* A row of an arm (lat in ms) into its unit. */
+static int add_used(botify_ab *ab, const botify_ab *prior, int64_t user, int arm, int64_t ts,
+		    double time, double lat, int last, botify_err *err)
+{
+	struct botify_ab_unit *u = find_unit(ab, prior, user, arm, err);
+	if (!u)
+		return -1;
+	ab->rows_used++;
+	ab->seq++;
+	if (ts < u->max_ts)
+		ab->rows_out_of_order++;
+	else
+		u->max_ts = ts;
+	if (last)
+		ab->last_rows++;
+	if (ts < u->last_ts) {
+		/* before the newest "last": inside a finished session */
+		u->tracks++;
+		u->time += time;
+		u->latency_ms += lat;
+		u->sessions += last;
+		return 0;
+	}
+	if (last) {
+		u->last_ts = ts;
+		close_session(u, ts, time, lat);
+		return 0;
+	}
+	if (u->n_pend == UINT32_MAX)
+		return botify_fail(err, BOTIFY_ENOMEM, "session of user %lld too long", (long long)user);
+	if (BOTIFY_ALLOC_GROW(u->pend, u->n_pend + 1, u->cap_pend, "an open session", err))
+		return -1;
+	u->pend[u->n_pend++] = (struct pending){ ts, time, lat };
+	return 0;
+}
+
 int botify_ab_add(botify_ab *ab, const botify_event *e, botify_err *err)
 {
 	ab->rows++;
 	if (e->arm < 0 || e->arm >= BOTIFY_MAX_ARMS)
 		return 0;
-	struct botify_ab_unit *u = find_unit(ab, e->user, e->arm, err);
-	if (!u)
-		return -1;
-	ab->rows_used++;
-	ab->seq++;
-	double lat = e->latency * 1000;   /* ms, row by row, as the notebook */
-	if (e->timestamp < u->max_ts)
-		ab->rows_out_of_order++;
-	else
-		u->max_ts = e->timestamp;
-	if (e->message == BOTIFY_MSG_LAST)
-		ab->last_rows++;
-	if (e->timestamp < u->last_ts) {
-		/* before the newest "last": inside a finished session */
-		u->tracks++;
-		u->time += e->time;
-		u->latency_ms += lat;
-		u->sessions += e->message == BOTIFY_MSG_LAST;
-		return 0;
-	}
-	if (e->message == BOTIFY_MSG_LAST) {
-		u->last_ts = e->timestamp;
-		close_session(u, e->timestamp, e->time, lat);
-		return 0;
-	}
-	if (u->n_pend == UINT32_MAX)
-		return botify_fail(err, BOTIFY_ENOMEM, "session of user %lld too long", (long long)e->user);
-	if (BOTIFY_ALLOC_GROW(u->pend, u->n_pend + 1, u->cap_pend, "an open session", err))
-		return -1;
-	u->pend[u->n_pend++] = (struct pending){ e->timestamp, e->time, lat };
-	return 0;
+	/* ms, row by row, as the notebook */
+	return add_used(ab, NULL, e->user, e->arm, e->timestamp, e->time, e->latency * 1000,
+			e->message == BOTIFY_MSG_LAST, err);
 }
 
 static uint64_t file_size(const char *path)
@@ -199,9 +253,572 @@ static uint64_t file_size(const char *path)
 	return stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
 }
 
-int botify_ab_read_log(botify_ab *ab, const char *path, const char *experiment, int arm,
-		       void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+/*
+ * Reading a regular file on threads. The file goes by blocks (mapped, or
+ * inflated); each block is cut at newlines into one part per thread.
+ * Phase 1: each thread parses its part and routes every used row to the
+ * thread that owns its unit (a hash of user and arm), with its place among
+ * the part's used rows. Phase 2: each thread adds the rows of its units,
+ * part after part, to a table of its own with botify_ab's own rule, so a
+ * unit sees its rows in file order whichever part they fell in. At the end
+ * of the file the units go into the caller's table: those it had are
+ * replaced, the new ones are inserted in the order of their first row --
+ * the order a single pass inserts them in, so the table (and the order of
+ * every later sum over it) is the same for any thread count.
+ */
+
+/* A used row on its way to its unit's thread. */
+struct routed {
+	int64_t user, ts;
+	double time, latency_ms;
+	uint32_t idx;       /* among the used rows of its part */
+	int8_t arm;
+	uint8_t message;
+};
+
+struct part {
+	const char *buf;
+	size_t len;
+	struct routed **out;        /* per owner thread */
+	size_t *n_out, *cap_out;
+	int64_t rows, used, without_arm, other_experiment, other_arm;
+	size_t lines;               /* physical lines, blank ones too */
+	int failed;                 /* FAIL_* */
+	size_t fail_line;           /* in the part */
+	const char *fail_text;
+	size_t fail_len;
+	botify_err err;             /* FAIL_MEMORY */
+};
+
+enum { FAIL_NONE, FAIL_ROW, FAIL_LONG, FAIL_MEMORY };
+
+struct par_read {
+	const botify_ab *main;      /* read only while the threads run */
+	const char *experiment;
+	int arm;                    /* >= 0: every row is a row of this arm */
+	int n;
+	botify_ab *local;           /* n tables */
+	struct part *parts;         /* n, of the current block */
+	int64_t *used_before;       /* n: used rows of the block before each part */
+	int64_t seq;                /* the caller's seq plus used rows before the block */
+	botify_err *errs;           /* n, phase 2 */
+	int *phase2_failed;
+};
+
+static unsigned owner_of(int64_t user, int arm, int n)
+{
+	return (unsigned)((mix(user, arm) >> 32) % (uint64_t)n);
+}
+
+static void *parse_part(void *arg_)
+{
+	struct { struct par_read *pr; int k; } *arg = arg_;
+	struct par_read *pr = arg->pr;
+	struct part *pt = &pr->parts[arg->k];
+	botify_logscan_lines lines;
+	botify_logscan_lines_init(&lines, pt->buf, pt->len);
+	const char *line;
+	size_t len;
+	int rc;
+	uint32_t idx = 0;
+	botify_err scratch; /* the message is made again at the row's line number */
+	while ((rc = botify_logscan_lines_next(&lines, &line, &len)) == 1) {
+		botify_event e;
+		int st;
+		if (botify_logscan_row(line, len, pr->arm >= 0 ? NULL : pr->experiment, &e, &st, "", 0,
+				       &scratch) != 0) {
+			pt->failed = FAIL_ROW;
+			pt->fail_line = lines.lineno;
+			pt->fail_text = line;
+			pt->fail_len = len;
+			break;
+		}
+		pt->rows++;
+		pt->without_arm += st == BOTIFY_LOGSCAN_NO_EXPERIMENT || st == BOTIFY_LOGSCAN_OTHER_EXPERIMENTS;
+		pt->other_experiment += st == BOTIFY_LOGSCAN_OTHER_EXPERIMENTS;
+		pt->other_arm += st == BOTIFY_LOGSCAN_OTHER_ARM;
+		if (pr->arm >= 0)
+			e.arm = (int8_t)pr->arm;
+		if (e.arm < 0 || e.arm >= BOTIFY_MAX_ARMS)
+			continue;
+		unsigned o = owner_of(e.user, e.arm, pr->n);
+		if (BOTIFY_ALLOC_GROW(pt->out[o], pt->n_out[o] + 1, pt->cap_out[o], "rows of a log part",
+				      &pt->err) != 0) {
+			pt->failed = FAIL_MEMORY;
+			break;
+		}
+		/* ms row by row, as botify_ab_add computes it */
+		pt->out[o][pt->n_out[o]++] = (struct routed){ e.user, e.timestamp, e.time,
+							      e.latency * 1000, idx++, e.arm, e.message };
+		pt->used++;
+	}
+	if (rc < 0) {
+		pt->failed = FAIL_LONG;
+		pt->fail_line = lines.lineno;
+	}
+	pt->lines = lines.lineno;
+	return NULL;
+}
+
+static void *add_parts(void *arg_)
+{
+	struct { struct par_read *pr; int k; } *arg = arg_;
+	struct par_read *pr = arg->pr;
+	int k = arg->k;
+	botify_ab *t = &pr->local[k];
+	for (int c = 0; c < pr->n; c++) {
+		const struct part *pt = &pr->parts[c];
+		for (size_t i = 0; i < pt->n_out[k]; i++) {
+			const struct routed *r = &pt->out[k][i];
+			t->seq = pr->seq + pr->used_before[c] + r->idx;
+			if (add_used(t, pr->main, r->user, r->arm, r->ts, r->time, r->latency_ms,
+				     r->message == BOTIFY_MSG_LAST, &pr->errs[k]) != 0) {
+				pr->phase2_failed[k] = 1;
+				return NULL;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Runs fn for k = 0..n-1, on n - 1 new threads and this one. */
+static void run_threads(struct par_read *pr, void *(*fn)(void *))
+{
+	struct { struct par_read *pr; int k; } args[BOTIFY_AB_MAX_THREADS];
+	pthread_t tid[BOTIFY_AB_MAX_THREADS];
+	int started[BOTIFY_AB_MAX_THREADS] = { 0 };
+	for (int k = 0; k < pr->n; k++) {
+		args[k].pr = pr;
+		args[k].k = k;
+	}
+	for (int k = 1; k < pr->n; k++)
+		started[k] = pthread_create(&tid[k], NULL, fn, &args[k]) == 0;
+	fn(&args[0]);
+	for (int k = 1; k < pr->n; k++) {
+		if (started[k])
+			pthread_join(tid[k], NULL);
+		else
+			fn(&args[k]); /* no thread to be had: the work is the same here */
+	}
+}
+
+/* Totals of the file so far. */
+struct par_totals {
+	int64_t rows, used, without_arm, other_experiment, other_arm;
+	size_t lines;
+};
+
+/* One block of whole lines: both phases. Errors name path and the line. */
+static int run_block(struct par_read *pr, struct par_totals *tot, const char *buf, size_t len,
+		     const char *path, botify_err *err)
+{
+	int n = pr->n;
+	size_t from = 0;
+	for (int k = 0; k < n; k++) {
+		struct part *pt = &pr->parts[k];
+		size_t to = k == n - 1 ? len : botify_logscan_cut(buf, len, from, len / (size_t)n * (size_t)(k + 1));
+		pt->buf = buf + from;
+		pt->len = to - from;
+		for (int o = 0; o < n; o++)
+			pt->n_out[o] = 0;
+		pt->rows = pt->used = pt->without_arm = pt->other_experiment = pt->other_arm = 0;
+		pt->lines = 0;
+		pt->failed = FAIL_NONE;
+		from = to;
+	}
+	run_threads(pr, parse_part);
+	size_t line = tot->lines;
+	int64_t used = 0;
+	for (int k = 0; k < n; k++) {
+		struct part *pt = &pr->parts[k];
+		if (pt->failed == FAIL_ROW) {
+			/* the message the row gets when read alone, at its line */
+			botify_event e;
+			int st;
+			if (botify_logscan_row(pt->fail_text, pt->fail_len, pr->arm >= 0 ? NULL : pr->experiment,
+					       &e, &st, path, line + pt->fail_line, err) == 0)
+				return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: a row read differently twice",
+						   path, line + pt->fail_line);
+			return -1;
+		}
+		if (pt->failed == FAIL_LONG)
+			return botify_fail(err, BOTIFY_EFORMAT,
+					   "%s:%zu: line longer than %d MiB (is this a JSON-lines file?)", path,
+					   line + pt->fail_line, BOTIFY_JSONL_MAX_LINE >> 20);
+		if (pt->failed == FAIL_MEMORY) {
+			*err = pt->err;
+			return -1;
+		}
+		line += pt->lines;
+		pr->used_before[k] = used;
+		used += pt->used;
+	}
+	run_threads(pr, add_parts);
+	for (int k = 0; k < n; k++)
+		if (pr->phase2_failed[k]) {
+			*err = pr->errs[k];
+			return -1;
+		}
+	for (int k = 0; k < n; k++) {
+		const struct part *pt = &pr->parts[k];
+		tot->rows += pt->rows;
+		tot->without_arm += pt->without_arm;
+		tot->other_experiment += pt->other_experiment;
+		tot->other_arm += pt->other_arm;
+	}
+	tot->used += used;
+	tot->lines = line;
+	pr->seq += used;
+	return 0;
+}
+
+static int cmp_first(const void *pa, const void *pb)
+{
+	const struct botify_ab_unit *a = *(const struct botify_ab_unit *const *)pa;
+	const struct botify_ab_unit *b = *(const struct botify_ab_unit *const *)pb;
+	return (a->first > b->first) - (a->first < b->first);
+}
+
+/* The threads' units into ab (see above), and the file's counts. */
+static int merge_local(botify_ab *ab, struct par_read *pr, const struct par_totals *tot,
 		       botify_err *err)
+{
+	size_t n_new = 0;
+	for (int k = 0; k < pr->n; k++)
+		for (size_t i = 0; i < pr->local[k].cap; i++)
+			n_new += pr->local[k].units[i].used && !pr->local[k].units[i].existed;
+	struct botify_ab_unit **v = botify_calloc(n_new ? n_new : 1, sizeof(*v), "A/B users", err);
+	if (!v)
+		return -1;
+	size_t j = 0;
+	for (int k = 0; k < pr->n; k++) {
+		botify_ab *t = &pr->local[k];
+		for (size_t i = 0; i < t->cap; i++) {
+			struct botify_ab_unit *u = &t->units[i];
+			if (!u->used)
+				continue;
+			if (!u->existed) {
+				v[j++] = u;
+				continue;
+			}
+			struct botify_ab_unit *m = lookup_unit(ab, u->user, u->arm);
+			free(m->pend);
+			*m = *u;
+			m->existed = 0;
+			u->pend = NULL;
+			u->used = 0;
+		}
+	}
+	qsort(v, n_new, sizeof(*v), cmp_first);
+	int rc = 0;
+	for (size_t i = 0; i < n_new; i++) {
+		struct botify_ab_unit *m = find_unit(ab, NULL, v[i]->user, v[i]->arm, err);
+		if (!m) {
+			rc = -1;
+			break;
+		}
+		*m = *v[i];
+		v[i]->pend = NULL;
+		v[i]->used = 0;
+	}
+	free(v);
+	ab->rows += tot->rows;
+	ab->rows_used += tot->used;
+	ab->seq += tot->used;
+	ab->rows_without_arm += tot->without_arm;
+	ab->rows_other_experiment += tot->other_experiment;
+	ab->rows_other_arm += tot->other_arm;
+	for (int k = 0; k < pr->n; k++) {
+		ab->rows_out_of_order += pr->local[k].rows_out_of_order;
+		ab->last_rows += pr->local[k].last_rows;
+	}
+	return rc;
+}
+
+static void par_free(struct par_read *pr)
+{
+	for (int k = 0; k < pr->n; k++) {
+		if (pr->local)
+			botify_ab_free(&pr->local[k]);
+		if (pr->parts && pr->parts[k].out) {
+			for (int o = 0; o < pr->n; o++)
+				free(pr->parts[k].out[o]);
+			free(pr->parts[k].out);
+			free(pr->parts[k].n_out);
+			free(pr->parts[k].cap_out);
+		}
+	}
+	free(pr->local);
+	free(pr->parts);
+	free(pr->used_before);
+	free(pr->errs);
+	free(pr->phase2_failed);
+	memset(pr, 0, sizeof(*pr));
+}
+
+static int par_init(struct par_read *pr, const botify_ab *ab, int n, const char *experiment,
+		    int arm, botify_err *err)
+{
+	memset(pr, 0, sizeof(*pr));
+	pr->main = ab;
+	pr->experiment = experiment;
+	pr->arm = arm;
+	pr->seq = ab->seq;
+	pr->local = botify_calloc((size_t)n, sizeof(*pr->local), "A/B reading", err);
+	pr->parts = botify_calloc((size_t)n, sizeof(*pr->parts), "A/B reading", err);
+	pr->used_before = botify_calloc((size_t)n, sizeof(*pr->used_before), "A/B reading", err);
+	pr->errs = botify_calloc((size_t)n, sizeof(*pr->errs), "A/B reading", err);
+	pr->phase2_failed = botify_calloc((size_t)n, sizeof(*pr->phase2_failed), "A/B reading", err);
+	if (!pr->local || !pr->parts || !pr->used_before || !pr->errs || !pr->phase2_failed) {
+		par_free(pr);
+		return -1;
+	}
+	pr->n = n;
+	for (int k = 0; k < n; k++) {
+		struct part *pt = &pr->parts[k];
+		pt->out = botify_calloc((size_t)n, sizeof(*pt->out), "A/B reading", err);
+		pt->n_out = botify_calloc((size_t)n, sizeof(*pt->n_out), "A/B reading", err);
+		pt->cap_out = botify_calloc((size_t)n, sizeof(*pt->cap_out), "A/B reading", err);
+		if (!pt->out || !pt->n_out || !pt->cap_out || botify_ab_init(&pr->local[k], err) != 0) {
+			par_free(pr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+typedef void (*progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/* A plain file, mapped: blocks cut at newlines. 1 when it cannot be mapped. */
+static int read_mapped(struct par_read *pr, struct par_totals *tot, int fd, uint64_t size,
+		       size_t ab_block, const char *path, progress_fn progress, void *ctx,
+		       botify_err *err)
+{
+	if (size > SIZE_MAX)
+		return 1;
+	/* a window per block, unmapped after it, so that memory follows the
+	 * users and not the size of the file */
+	size_t block = (ab_block ? ab_block : (size_t)BLOCK_PER_THREAD) * (size_t)pr->n;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), from = 0, win = block + (1 << 16);
+	int rc = 0;
+	while (from < size && rc == 0) {
+		size_t off = from - from % page, end = size - from > win ? from + win : (size_t)size;
+		/* NEEDSWORK: a file truncated while mapped ends the process with
+		 * SIGBUS; the row-at-a-time reader sees a short file instead. */
+		char *map = mmap(NULL, end - off, PROT_READ, MAP_PRIVATE, fd, (off_t)off);
+		if (map == MAP_FAILED) {
+			if (from == 0)
+				return 1; /* the row-at-a-time reader, then */
+			return botify_fail(err, BOTIFY_ENOMEM, "%s: cannot map %zu bytes", path, end - off);
+		}
+		posix_madvise(map, end - off, POSIX_MADV_SEQUENTIAL);
+		const char *base = map + (from - off);
+		size_t len = end - from, to = botify_logscan_cut(base, len, 0, len < block ? len : block);
+		if (to == len && end < size) {
+			win *= 2; /* no newline in the window: a longer line */
+		} else {
+			rc = run_block(pr, tot, base, to, path, err);
+			from += to;
+			win = block + (1 << 16);
+		}
+		munmap(map, end - off);
+		if (progress && rc == 0)
+			progress(ctx, from, size);
+	}
+	return rc;
+}
+
+/* The exact message of the row-at-a-time reader for a file this reader
+ * found damaged: whatever it meets first, a bad row or the damage. */
+static int first_error(const char *path, const char *experiment, botify_err *err)
+{
+	botify_eventlog_reader r;
+	if (botify_eventlog_open(&r, path, experiment, err) != 0)
+		return -1;
+	botify_event e;
+	int rc;
+	while ((rc = botify_eventlog_next(&r, &e, err)) == 1)
+		;
+	botify_eventlog_close(&r);
+	if (rc < 0)
+		return -1;
+	return botify_fail(err, BOTIFY_EFORMAT, "%s: corrupt or truncated gzip data", path);
+}
+
+/*
+ * A gzip file (any number of members), mapped and inflated a block at a
+ * time. With libdeflate (built in when its headers are found), whole
+ * members are inflated in one call, about three times zlib's speed on the
+ * logs simulate writes (members of a few hundred KB); a member larger than
+ * GZ_MAX_BUF (so that memory stays bounded), and every member without
+ * libdeflate, streams through zlib. Either way the same bytes come out.
+ */
+enum { GZ_MAX_BUF = 256 << 20 };
+
+struct inflater {
+	const unsigned char *in;
+	size_t n, pos;          /* compressed bytes, consumed */
+	size_t ld_max;          /* the buffer libdeflate may grow to */
+	z_stream zs;
+	int zinit, in_member;   /* zlib: a member begun and not finished */
+#ifdef BOTIFY_LIBDEFLATE
+	struct libdeflate_decompressor *ld;
+	int zlib_member;        /* this member is too large: zlib has it */
+#endif
+};
+
+/* Inflates more into buf[*len..cap): 1 progress, 0 the buffer is too small
+ * for the next member (libdeflate), -1 damage. At the end pos == n. */
+static int inflate_more(struct inflater *g, char *buf, size_t *len, size_t cap)
+{
+#ifdef BOTIFY_LIBDEFLATE
+	if (!g->zlib_member) {
+		size_t in_used, out_used;
+		enum libdeflate_result r = libdeflate_gzip_decompress_ex(
+			g->ld, g->in + g->pos, g->n - g->pos, buf + *len, cap - *len, &in_used, &out_used);
+		if (r == LIBDEFLATE_SUCCESS) {
+			g->pos += in_used;
+			*len += out_used;
+			return 1;
+		}
+		if (r != LIBDEFLATE_INSUFFICIENT_SPACE)
+			return -1;
+		if (cap < g->ld_max)
+			return 0;
+		g->zlib_member = 1; /* larger than the buffer may grow: stream it */
+	}
+#endif
+	if (!g->zinit) {
+		if (inflateInit2(&g->zs, 15 + 16) != Z_OK)
+			return -1;
+		g->zinit = 1;
+	}
+	size_t in_left = g->n - g->pos, out_left = cap - *len;
+	g->zs.next_in = (unsigned char *)g->in + g->pos;
+	g->zs.avail_in = (uInt)(in_left > (1u << 30) ? (1u << 30) : in_left);
+	g->zs.next_out = (unsigned char *)buf + *len;
+	g->zs.avail_out = (uInt)(out_left > (1u << 30) ? (1u << 30) : out_left);
+	uInt before_in = g->zs.avail_in, before_out = g->zs.avail_out;
+	int zrc = inflate(&g->zs, Z_NO_FLUSH);
+	g->pos += before_in - g->zs.avail_in;
+	*len += before_out - g->zs.avail_out;
+	if (before_in != g->zs.avail_in)
+		g->in_member = 1;
+	if (zrc == Z_STREAM_END) {
+		g->in_member = 0;
+		inflateReset(&g->zs);
+#ifdef BOTIFY_LIBDEFLATE
+		g->zlib_member = 0;
+#endif
+		return 1;
+	}
+	if (zrc != Z_OK && zrc != Z_BUF_ERROR)
+		return -1;
+	if (before_in == g->zs.avail_in && before_out == g->zs.avail_out)
+		return g->pos == g->n ? -1 : 0; /* truncated, or no room */
+	return 1;
+}
+
+static int read_gzip(struct par_read *pr, struct par_totals *tot, int fd, uint64_t size,
+		     size_t ab_block, const char *path, progress_fn progress, void *ctx,
+		     botify_err *err)
+{
+	if (size > SIZE_MAX)
+		return 1;
+	struct inflater g;
+	memset(&g, 0, sizeof(g));
+	g.n = (size_t)size;
+	void *map = mmap(NULL, g.n, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		return 1;
+	posix_madvise(map, g.n, POSIX_MADV_SEQUENTIAL);
+	g.in = map;
+	size_t block = (ab_block ? ab_block : (size_t)BLOCK_PER_THREAD) * (size_t)pr->n;
+	g.ld_max = block < GZ_MAX_BUF / 64 ? 64 * block : GZ_MAX_BUF;
+	size_t cap = 2 * block, len = 0, want = block;
+	char *buf = botify_malloc(cap, 1, "inflating a log", err);
+	int rc = buf ? 0 : -1;
+#ifdef BOTIFY_LIBDEFLATE
+	if (rc == 0 && !(g.ld = libdeflate_alloc_decompressor()))
+		rc = botify_fail(err, BOTIFY_ENOMEM, "%s: out of memory decompressing", path);
+#endif
+	while (rc == 0) {
+		int full = 0, damaged = 0;
+		/* inflate until a block's worth is there, the end, or damage */
+		while (len < want && (g.pos < g.n || g.in_member)) {
+			int r = inflate_more(&g, buf, &len, cap);
+			damaged = r < 0;
+			full = r == 0;
+			if (r <= 0)
+				break;
+		}
+		if (damaged) {
+			rc = first_error(path, pr->arm >= 0 ? NULL : pr->experiment, err);
+			break;
+		}
+		int eof = g.pos == g.n && !g.in_member;
+		/* whole lines to the threads; the rest waits for more */
+		size_t cut = len;
+		if (!eof) {
+			while (cut > 0 && buf[cut - 1] != '\n')
+				cut--;
+			if (cut == 0 && len > (size_t)BOTIFY_JSONL_MAX_LINE) {
+				cut = len; /* a line beyond the limit: the threads report it */
+			} else if (cut == 0 || (full && len < cap / 2)) {
+				/* a line or a member larger than the room left; the
+				 * last member's size ends the file: for a file of one
+				 * member (gzip's), room for all of it at once */
+				const unsigned char *t = g.in + g.n - 4; /* a gzip file has >= 18 bytes */
+				size_t ncap = 2 * cap, isize = g.n < 18 ? 0 : (size_t)t[0] | (size_t)t[1] << 8 |
+									(size_t)t[2] << 16 | (size_t)t[3] << 24;
+				if (full && len + isize + 1 > ncap && len + isize < g.ld_max)
+					ncap = len + isize + 1;
+				char *p = botify_realloc(buf, ncap, 1, "inflating a log", err);
+				if (!p) {
+					rc = -1;
+					break;
+				}
+				buf = p;
+				cap = ncap;
+				if (cut == 0) {
+					want = cap;
+					continue;
+				}
+			}
+		}
+		if (cut)
+			rc = run_block(pr, tot, buf, cut, path, err);
+		memmove(buf, buf + cut, len - cut);
+		len -= cut;
+		want = len < block ? block : cap;
+		if (progress && rc == 0)
+			progress(ctx, g.pos, size);
+		if (eof && len == 0)
+			break;
+	}
+	if (g.zinit)
+		inflateEnd(&g.zs);
+#ifdef BOTIFY_LIBDEFLATE
+	if (g.ld)
+		libdeflate_free_decompressor(g.ld);
+#endif
+	free(buf);
+	munmap(map, g.n);
+	return rc;
+}
+
+const char *botify_ab_inflater(void)
+{
+#ifdef BOTIFY_LIBDEFLATE
+	return "libdeflate " LIBDEFLATE_VERSION_STRING;
+#else
+	return "zlib " ZLIB_VERSION;
+#endif
+}
+
+/* The row-at-a-time reader: streams (stdin, FIFOs), and files it cannot map. */
+static int read_serial(botify_ab *ab, const char *path, const char *experiment, int arm,
+		       progress_fn progress, void *ctx, botify_err *err)
 {
 	botify_eventlog_reader r;
 	if (botify_eventlog_open(&r, path, arm >= 0 ? NULL : experiment, err) != 0)
@@ -226,6 +843,76 @@ int botify_ab_read_log(botify_ab *ab, const char *path, const char *experiment, 
 	ab->rows_other_arm += r.rows_other_arm;
 	botify_eventlog_close(&r);
 	return rc < 0 ? -1 : 0;
+}
+
+int botify_ab_read_log(botify_ab *ab, const char *path, const char *experiment, int arm,
+		       progress_fn progress, void *ctx, botify_err *err)
+{
+	if (!strcmp(path, "-"))
+		return read_serial(ab, path, experiment, arm, progress, ctx, err);
+	int fd = botify_open_input(path, BOTIFY_IN_STREAM, err);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	unsigned char magic[2];
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0) {
+		close(fd);
+		return read_serial(ab, path, experiment, arm, progress, ctx, err);
+	}
+	uint64_t size = (uint64_t)st.st_size;
+	int gzip = pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+	int n = ab->threads < 1 ? 1 : ab->threads > BOTIFY_AB_MAX_THREADS ? BOTIFY_AB_MAX_THREADS : ab->threads;
+	struct par_read pr;
+	struct par_totals tot = { 0 };
+	if (par_init(&pr, ab, n, experiment, arm, err) != 0) {
+		close(fd);
+		return -1;
+	}
+	int rc = gzip ? read_gzip(&pr, &tot, fd, size, ab->read_block, path, progress, ctx, err)
+		      : read_mapped(&pr, &tot, fd, size, ab->read_block, path, progress, ctx, err);
+	close(fd);
+	if (rc == 0)
+		rc = merge_local(ab, &pr, &tot, err);
+	par_free(&pr);
+	if (rc == 1) /* not mapped: nothing was read */
+		return read_serial(ab, path, experiment, arm, progress, ctx, err);
+	if (rc == 0 && progress)
+		progress(ctx, size, size);
+	return rc;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3u;
+	return h;
+}
+
+uint64_t botify_ab_digest(const botify_ab *ab)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+	const int64_t counts[] = { ab->rows, ab->rows_used, ab->seq, ab->rows_without_arm,
+				   ab->rows_other_experiment, ab->rows_other_arm,
+				   ab->rows_out_of_order, ab->last_rows, (int64_t)ab->n_units,
+				   (int64_t)ab->cap };
+	h = fnv(h, counts, sizeof(counts));
+	for (size_t i = 0; i < ab->cap; i++) {
+		const struct botify_ab_unit *u = &ab->units[i];
+		if (!u->used)
+			continue;
+		const int64_t f[] = { (int64_t)i, u->user, u->arm, u->last_ts, u->max_ts, u->sessions,
+				      u->tracks, u->n_pend };
+		h = fnv(h, f, sizeof(f));
+		h = fnv(h, &u->time, sizeof(u->time));
+		h = fnv(h, &u->latency_ms, sizeof(u->latency_ms));
+		for (uint32_t j = 0; j < u->n_pend; j++) {
+			h = fnv(h, &u->pend[j].ts, sizeof(u->pend[j].ts));
+			h = fnv(h, &u->pend[j].time, sizeof(u->pend[j].time));
+			h = fnv(h, &u->pend[j].latency_ms, sizeof(u->pend[j].latency_ms));
+		}
+	}
+	return h;
 }
 
 /* The value of a metric for a unit with at least one finished session. */

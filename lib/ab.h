@@ -53,7 +53,7 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "eventlog.h"
+#include "event.h"
 #include "experiment.h"
 
 enum botify_ab_metric {
@@ -86,7 +86,12 @@ typedef struct botify_ab {
 	int64_t rows_other_arm;         /* an arm name that is not C/T<n> */
 	int64_t rows_out_of_order;      /* earlier than the unit's previous row */
 	int64_t last_rows;              /* "last" rows used */
+	int threads;                    /* reading threads (botify_ab_read_log); < 2: one */
+	size_t read_block;              /* bytes per thread and block read; 0: 4 MiB */
 } botify_ab;
+
+/* The most threads botify_ab_read_log uses. */
+#define BOTIFY_AB_MAX_THREADS 256
 
 int botify_ab_init(botify_ab *ab, botify_err *err);
 void botify_ab_free(botify_ab *ab);
@@ -98,10 +103,24 @@ int botify_ab_add(botify_ab *ab, const botify_event *e, botify_err *err);
 /* Reads a log (plain or gzip) and adds its rows of experiment, or, when
  * arm >= 0, every row as a row of that arm (a log of one run without an
  * experiment). progress, when set, is called now and then with the
- * compressed bytes read and the file size. Errors name the file and line. */
+ * compressed bytes read and the file size. Errors name the file and line.
+ * A regular file is read on ab->threads threads, in blocks cut at newlines;
+ * the result is the same, bit for bit, as adding its rows one by one in
+ * file order with botify_ab_add, for any number of threads. Streams (stdin,
+ * FIFOs) are read a row at a time. On an error ab keeps what it had before
+ * the file, or (streams) the rows before the bad one. */
 int botify_ab_read_log(botify_ab *ab, const char *path, const char *experiment, int arm,
 		       void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
 		       botify_err *err);
+
+/* "libdeflate 1.14" or "zlib 1.2.13": what inflates gzip logs in this build. */
+const char *botify_ab_inflater(void);
+
+/* A digest of the accumulator's whole state: every unit with its place in
+ * the table (which sets the order of every later sum), its totals bit for
+ * bit and its open session, and the counts. Two reads of the same rows give
+ * the same digest exactly when they would give the same numbers. */
+uint64_t botify_ab_digest(const botify_ab *ab);
 
 /* Which relative interval (see the top of this file). */
 typedef enum botify_ab_ci { BOTIFY_AB_CI_DELTA, BOTIFY_AB_CI_NOTEBOOK } botify_ab_ci;

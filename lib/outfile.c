@@ -22,7 +22,6 @@
 
 #include "fs.h"
 
-enum { MODE_UNUSED, MODE_STREAM, MODE_RAW };
 enum { ZBUF_SIZE = 1 << 16, GZ_LEVEL = 6, GZ_WINDOW = 15 + 16 /* gzip wrapper */ };
 
 int botify_path_is_gzip(const char *path)
@@ -210,7 +209,7 @@ static int start_stream(botify_outfile *f, botify_err *err)
 		discard(f);
 		return botify_fail(err, BOTIFY_ENOMEM, "out of memory compressing '%s'", f->path);
 	}
-	f->mode = MODE_STREAM;
+	f->mode = BOTIFY_OUTFILE_STREAM;
 	return 0;
 }
 
@@ -220,9 +219,9 @@ int botify_outfile_write(botify_outfile *f, const void *buf, size_t n, botify_er
 		return not_open(f, err);
 	if (!f->gzip)
 		return put(f, buf, n, err);
-	if (f->mode == MODE_RAW)
+	if (f->mode == BOTIFY_OUTFILE_RAW)
 		return botify_fail(err, BOTIFY_EINVAL, "'%s': streamed write after raw gzip members", f->path);
-	if (f->mode == MODE_UNUSED && start_stream(f, err) != 0)
+	if (f->mode == BOTIFY_OUTFILE_UNUSED && start_stream(f, err) != 0)
 		return -1;
 
 	z_stream *zs = f->zs;
@@ -243,9 +242,9 @@ int botify_outfile_write_raw(botify_outfile *f, const void *buf, size_t n, botif
 {
 	if (!f->open || f->finished)
 		return not_open(f, err);
-	if (f->mode == MODE_STREAM)
+	if (f->mode == BOTIFY_OUTFILE_STREAM)
 		return botify_fail(err, BOTIFY_EINVAL, "'%s': raw write after streamed gzip data", f->path);
-	f->mode = MODE_RAW;
+	f->mode = BOTIFY_OUTFILE_RAW;
 	return put(f, buf, n, err);
 }
 
@@ -257,8 +256,8 @@ int botify_outfile_finish(botify_outfile *f, botify_err *err)
 		return -1;
 	}
 	/* an empty .gz output is still one valid (empty) gzip member */
-	if (f->gzip && f->mode != MODE_RAW) {
-		if (f->mode == MODE_UNUSED && start_stream(f, err) != 0)
+	if (f->gzip && f->mode != BOTIFY_OUTFILE_RAW) {
+		if (f->mode == BOTIFY_OUTFILE_UNUSED && start_stream(f, err) != 0)
 			goto fail;
 		if (pump(f, Z_FINISH, err) != 0)
 			goto fail;

@@ -23,6 +23,13 @@
 
 #include <signal.h>
 
+/* How a file's bytes arrive: the first write decides, and a file keeps it. */
+enum botify_outfile_mode {
+	BOTIFY_OUTFILE_UNUSED,   /* nothing written yet */
+	BOTIFY_OUTFILE_STREAM,   /* botify_outfile_write (compressed here for .gz) */
+	BOTIFY_OUTFILE_RAW,      /* botify_outfile_write_raw (whole gzip members) */
+};
+
 typedef struct botify_outfile {
 	char *path;       /* final name */
 	char *tmp;        /* temporary name; NULL when direct, committed or aborted */
@@ -34,7 +41,7 @@ typedef struct botify_outfile {
 	void *zs;         /* z_stream * while streaming gzip */
 	unsigned char *zbuf;
 	int gzip;         /* path ends in .gz */
-	int mode;         /* 0 unused yet, 1 streamed, 2 raw */
+	enum botify_outfile_mode mode;
 	size_t bytes;     /* bytes written to disk so far */
 } botify_outfile;
 

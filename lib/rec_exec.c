@@ -42,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "eventlog.h"
+#include "event.h"
 #include "rec.h"
 #include "recproto.h"
 

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eventlog.h"
+#include "event.h"
 #include "http_client.h"
 #include "rec.h"
 #include "recproto.h"

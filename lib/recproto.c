@@ -12,7 +12,7 @@
 
 #include <cJSON.h>
 
-#include "eventlog.h"
+#include "event.h"
 #include "pyfmt.h"
 
 size_t botify_recproto_double(char *buf, double x)

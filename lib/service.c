@@ -12,7 +12,7 @@
 
 #include <cJSON.h>
 
-#include "eventlog.h"
+#include "event.h"
 #include "murmur3.h"
 #include "recproto.h"
 #include "rng.h"

@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "eventlog.h"
+#include "event.h"
 #include "experiment.h"
 #include "rec.h"
 #include "simcfg.h"

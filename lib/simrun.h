@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "eventlog.h"
+#include "event.h"
 #include "outfile.h"
 #include "sim.h"
 #include "stats.h"

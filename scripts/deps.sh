@@ -9,8 +9,9 @@ set -e
 # curl, procps, iproute2: the serve tests; wrk and time: the benchmarks; python3-numpy and
 # librsvg2-bin: the tests' cross-checks (numpy reads our .npy, the forest plot
 # renders); man-db, groff-base and zsh: the install test renders the man pages
-# and loads the completions
-PKGS="build-essential pkg-config libopenblas-dev libcjson-dev zlib1g-dev check
+# and loads the completions; libdeflate-dev: botify ab inflates gzip logs
+# with it (about three times zlib's speed; the build falls back to zlib)
+PKGS="build-essential pkg-config libopenblas-dev libcjson-dev zlib1g-dev libdeflate-dev check
       libcurl4-openssl-dev libmicrohttpd-dev libhiredis-dev redis-server curl procps iproute2 wrk time
       python3-numpy librsvg2-bin man-db groff-base zsh"
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

@@ -1,6 +1,7 @@
 /* check_ab.c - the A/B accumulation (sessions, unfinished sessions, rows
  * out of order, units per arm), the analysis errors and decisions, and the
- * log reader's two parsing paths giving identical rows. The CI gate is in
+ * log reader's two parsing paths giving identical rows, and reading on threads
+ * giving what reading row by row gives, bit for bit. The CI gate is in
  * check_abgate.c, the forest plot in check_forestplot.c. Table-level agreement with pandas is checked end
  * to end in tests/e2e/t300-ab-fixtures.sh. */
 #include <check.h>
@@ -12,6 +13,8 @@
 #include "ab.h"
 #include "abgate.h"
 #include "eventlog.h"
+#include "logscan.h"
+#include "testutil.h"
 
 #define AB_DIR DATA_DIR "/ab"
 
@@ -229,8 +232,8 @@ START_TEST(fast_and_cjson_parsers_agree)
 		memset(&b, 0x5a, sizeof(b));
 		int ma = -7, mb = -7;
 		botify_err ea = {0}, eb = {0};
-		int ra = botify_event_parse(line, strlen(line), "AB", &a, &ma, "f", lineno, &ea);
-		int rb = botify_event_parse(forced, strlen(forced), "AB", &b, &mb, "f", lineno, &eb);
+		int ra = botify_logscan_row(line, strlen(line), "AB", &a, &ma, "f", lineno, &ea);
+		int rb = botify_logscan_row(forced, strlen(forced), "AB", &b, &mb, "f", lineno, &eb);
 		ck_assert_msg(ra == rb, "line %zu: %d vs %d (%s | %s)", lineno, ra, rb, ea.msg, eb.msg);
 		if (ra != 0) {
 			rejected++;
@@ -257,20 +260,20 @@ START_TEST(parser_details)
 	const char *row = "{\"message\": \"last\", \"timestamp\": 1714594690071, \"user\": 3255, "
 			  "\"track\": 414, \"time\": 0.75, \"latency\": 6.747245788574219e-05, "
 			  "\"recommendation\": null, \"experiments\": {\"AA\": \"C\", \"AB\": \"T1\"}}";
-	ck_assert_int_eq(botify_event_parse(row, strlen(row), "AB", &e, &miss, "f", 1, &err), 0);
+	ck_assert_int_eq(botify_logscan_row(row, strlen(row), "AB", &e, &miss, "f", 1, &err), 0);
 	ck_assert(e.latency == 6.747245788574219e-05 && e.time == 0.75);
 	ck_assert_int_eq(e.arm, 1);
-	ck_assert_int_eq(miss, 0);
+	ck_assert_int_eq(miss, BOTIFY_LOGSCAN_ARM);
 	ck_assert_int_eq(e.recommendation, -1);
-	ck_assert_int_eq(botify_event_parse(row, strlen(row), "AC", &e, &miss, "f", 1, &err), 0);
-	ck_assert_int_eq(miss, 3); /* other experiments, not this one */
+	ck_assert_int_eq(botify_logscan_row(row, strlen(row), "AC", &e, &miss, "f", 1, &err), 0);
+	ck_assert_int_eq(miss, BOTIFY_LOGSCAN_OTHER_EXPERIMENTS); /* other experiments, not this one */
 	const char *bad = "{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": 1, "
 			  "\"time\": 1e400, \"latency\": 0}";
-	ck_assert_int_eq(botify_event_parse(bad, strlen(bad), NULL, &e, &miss, "log.jsonl", 9, &err), -1);
+	ck_assert_int_eq(botify_logscan_row(bad, strlen(bad), NULL, &e, &miss, "log.jsonl", 9, &err), -1);
 	ck_assert_str_eq(err.msg, "log.jsonl:9: 'time' must be a finite number");
 	const char *trail = "{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": 1, "
 			    "\"time\": 1, \"latency\": 0} x";
-	ck_assert_int_eq(botify_event_parse(trail, strlen(trail), NULL, &e, &miss, "log.jsonl", 2, &err), -1);
+	ck_assert_int_eq(botify_logscan_row(trail, strlen(trail), NULL, &e, &miss, "log.jsonl", 2, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "log.jsonl:2: malformed JSON near byte"));
 }
 END_TEST
@@ -406,6 +409,258 @@ START_TEST(a_whole_log_can_be_one_arm)
 }
 END_TEST
 
+/*
+ * Reading on threads. A log made to be awkward: 2000 users whose rows
+ * interleave (so every cut between parts and blocks falls inside some
+ * user's session), rows out of timestamp order, CRLF endings, blank and
+ * whitespace-only lines, rows the fast scanner leaves to cJSON, rows of
+ * other experiments and arms, unfinished sessions, no final newline.
+ */
+static char *awkward_log(uint64_t seed, int rows)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	uint64_t x = seed;
+	for (int i = 0; i < rows; i++) {
+		x = x * 6364136223846793005u + 1442695040888963407u;
+		unsigned r = (unsigned)(x >> 33);
+		int user = (int)(r % 2000), kind = (int)((r >> 8) % 23);
+		const char *arm = user % 3 == 0 ? "C" : user % 3 == 1 ? "T1" : "T2";
+		if (user % 17 == 0)
+			arm = (r >> 16) & 1 ? "C" : "T1"; /* in two arms */
+		int64_t t = BOTIFY_TIMESTAMP_BASE + 10 * i - ((r >> 12) % 5 == 0 ? 25 : 0);
+		int last = (r >> 20) % 6 == 0;
+		double time = (double)((r >> 4) % 101) / 100, lat = (double)((r >> 3) % 977) / 1e6;
+		const char *msg = last ? "last" : "next";
+		const char *end = (r >> 24) % 7 == 0 ? "\r\n" : "\n";
+		if (kind == 0)
+			fprintf(f, "%s", (r >> 26) & 1 ? "\n" : " \t \r\n");
+		if (kind == 1) /* to cJSON: a nested extra field, keys out of order */
+			fprintf(f, "{\"extra\": {\"a\": [1, 2]}, \"user\": %d, \"message\": \"%s\", \"timestamp\": %lld, "
+				"\"track\": 3, \"time\": %g, \"latency\": %g, \"recommendation\": null, "
+				"\"experiments\": {\"AB\": \"%s\"}}%s", user, msg, (long long)t, time, lat, arm, end);
+		else if (kind == 2)
+			fprintf(f, "{\"message\": \"%s\", \"timestamp\": %lld, \"user\": %d, \"track\": 3, \"time\": %g, "
+				"\"latency\": %g, \"recommendation\": 4, \"experiments\": {\"XY\": \"C\"}}%s", msg,
+				(long long)t, user, time, lat, end);
+		else if (kind == 3)
+			fprintf(f, "{\"message\": \"%s\", \"timestamp\": %lld, \"user\": %d, \"track\": 3, \"time\": %g, "
+				"\"latency\": %g, \"experiments\": {\"AB\": \"Z9\"}}%s", msg, (long long)t, user, time,
+				lat, end);
+		else if (kind == 4)
+			fprintf(f, "{\"message\": \"%s\", \"timestamp\": %lld, \"user\": %d, \"track\": 3, \"time\": %g, "
+				"\"latency\": %g, \"experiments\": {}}%s", msg, (long long)t, user, time, lat, end);
+		else
+			fprintf(f, "{\"message\": \"%s\", \"timestamp\": %lld, \"user\": %d, \"track\": 3, \"time\": %g, "
+				"\"latency\": %g, \"recommendation\": 4, \"experiments\": {\"AB\": \"%s\"}}%s", msg,
+				(long long)t, user, time, lat, arm, end);
+	}
+	fprintf(f, "{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": 3, \"time\": 1.0, "
+		"\"latency\": 0.001, \"experiments\": {\"AB\": \"T1\"}}");
+	ck_assert_int_eq(fclose(f), 0);
+	return text;
+}
+
+/* A file's bytes as they are on disk; caller frees. */
+static char *slurp_raw(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	char *buf = malloc(1 << 20);
+	ck_assert_ptr_nonnull(buf);
+	*n = fread(buf, 1, 1 << 20, f);
+	ck_assert(feof(f));
+	fclose(f);
+	return buf;
+}
+
+/* text as gzip members of 1/7, 2/7 and the rest of it, as simulate's
+ * threads write them (but cut anywhere). */
+static void write_members(const char *path, const char *text)
+{
+	size_t n = strlen(text), cuts[4] = { 0, n / 7, n / 7 * 3, n };
+	remove(path);
+	for (int i = 0; i < 3; i++) {
+		gzFile g = gzopen(path, "ab");
+		ck_assert_ptr_nonnull(g);
+		ck_assert_int_eq(gzwrite(g, text + cuts[i], (unsigned)(cuts[i + 1] - cuts[i])),
+				 (int)(cuts[i + 1] - cuts[i]));
+		ck_assert_int_eq(gzclose(g), Z_OK);
+	}
+}
+
+/* The reference: the log row by row through botify_ab_add. */
+static int read_row_by_row(botify_ab *ab, const char *path, const char *experiment, botify_err *err)
+{
+	botify_eventlog_reader r;
+	if (botify_eventlog_open(&r, path, experiment, err) != 0)
+		return -1;
+	botify_event e;
+	int rc;
+	while ((rc = botify_eventlog_next(&r, &e, err)) == 1)
+		ck_assert_int_eq(botify_ab_add(ab, &e, err), 0);
+	ab->rows_without_arm += r.rows_without_arm;
+	ab->rows_other_experiment += r.rows_other_experiment;
+	ab->rows_other_arm += r.rows_other_arm;
+	botify_eventlog_close(&r);
+	return rc;
+}
+
+/* Same state (the digest: counts, every unit in its place, bit for bit),
+ * and so bit-identical per-arm moments and effects. */
+static void same_ab(const botify_ab *a, const botify_ab *b, const char *what)
+{
+	ck_assert_msg(botify_ab_digest(a) == botify_ab_digest(b), "%s: states differ", what);
+	ck_assert_msg(a->rows == b->rows && a->rows_used == b->rows_used && a->seq == b->seq &&
+		      a->rows_without_arm == b->rows_without_arm &&
+		      a->rows_other_experiment == b->rows_other_experiment &&
+		      a->rows_other_arm == b->rows_other_arm &&
+		      a->rows_out_of_order == b->rows_out_of_order && a->last_rows == b->last_rows &&
+		      a->n_units == b->n_units && a->cap == b->cap,
+		      "%s: counts differ (rows %lld/%lld, units %zu/%zu, out of order %lld/%lld)", what,
+		      (long long)a->rows, (long long)b->rows, a->n_units, b->n_units,
+		      (long long)a->rows_out_of_order, (long long)b->rows_out_of_order);
+	static botify_ab_result ra, rb;
+	botify_ab_arms(a, &ra);
+	botify_ab_arms(b, &rb);
+	ck_assert_msg(!memcmp(ra.arm, rb.arm, sizeof(ra.arm)), "%s: per-arm figures differ", what);
+	botify_ab_opts o = { .alpha = 0.05, .design = BOTIFY_DESIGN_SPLIT, .ci = BOTIFY_AB_CI_DELTA };
+	botify_err ea = {0}, eb = {0};
+	ck_assert_int_eq(botify_ab_analyze(a, 0, NULL, 0, &o, &ra, &ea), 0);
+	ck_assert_int_eq(botify_ab_analyze(b, 0, NULL, 0, &o, &rb, &eb), 0);
+	ck_assert_int_eq(ra.n_effects, rb.n_effects);
+	for (int i = 0; i < ra.n_effects; i++)
+		ck_assert_msg(!memcmp(&ra.effects[i].effect, &rb.effects[i].effect, sizeof(double)) &&
+			      !memcmp(&ra.effects[i].lower, &rb.effects[i].lower, sizeof(double)) &&
+			      !memcmp(&ra.effects[i].p, &rb.effects[i].p, sizeof(double)),
+			      "%s: effect %d differs", what, i);
+}
+
+START_TEST(threads_read_exactly_as_row_by_row)
+{
+	char a[4096], b[4096];
+	char *la = awkward_log(1, 12000), *lb = awkward_log(2, 8000);
+	/* plain, gzip of one member, gzip of several (cut inside lines) */
+	for (int gz = 0; gz < 3; gz++) {
+		tu_fmt(a, sizeof(a), "%s/a.jsonl%s", tu_tmp, gz ? ".gz" : "");
+		tu_fmt(b, sizeof(b), "%s/b.jsonl%s", tu_tmp, gz ? ".gz" : "");
+		if (gz == 2) {
+			write_members(a, la);
+			write_members(b, lb);
+		} else {
+			tu_write(a, la, gz);
+			tu_write(b, lb, gz);
+		}
+		/* two files: the second continues the first one's open sessions */
+		botify_ab ref = {0};
+		botify_err err = {0};
+		ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
+		ck_assert_int_eq(read_row_by_row(&ref, a, "AB", &err), 0);
+		ck_assert_int_eq(read_row_by_row(&ref, b, "AB", &err), 0);
+		ck_assert_int_gt(ref.rows_out_of_order, 0);
+		ck_assert_int_gt(ref.rows_other_experiment, 0);
+		ck_assert_int_gt(ref.rows_other_arm, 0);
+		static const size_t blocks[] = { 0, 97, 4096 };
+		for (int t = 1; t <= 4; t++)
+			for (size_t k = 0; k < sizeof(blocks) / sizeof(*blocks); k++) {
+				botify_ab ab = {0};
+				char what[64];
+				tu_fmt(what, sizeof(what), "%s, %d threads, blocks of %zu",
+				       gz == 2 ? "gzip members" : gz ? "gzip" : "plain", t, blocks[k]);
+				ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+				ab.threads = t;
+				ab.read_block = blocks[k];
+				ck_assert_msg(botify_ab_read_log(&ab, a, "AB", -1, NULL, NULL, &err) == 0, "%s", err.msg);
+				ck_assert_msg(botify_ab_read_log(&ab, b, "AB", -1, NULL, NULL, &err) == 0, "%s", err.msg);
+				same_ab(&ref, &ab, what);
+				botify_ab_free(&ab);
+			}
+		botify_ab_free(&ref);
+	}
+	free(la);
+	free(lb);
+}
+END_TEST
+
+START_TEST(threads_report_the_first_bad_row_as_row_by_row)
+{
+	char *text = awkward_log(3, 2000), path[4096];
+	/* a bad row two thirds in: an unquoted word where a number goes */
+	char *at = text + strlen(text) * 2 / 3;
+	at = strchr(at, '\n') + 1;
+	char *bad = strstr(at, "\"track\": 3");
+	ck_assert_ptr_nonnull(bad);
+	memcpy(bad, "\"track\": x", 10);
+	for (int gz = 0; gz < 2; gz++) {
+		tu_fmt(path, sizeof(path), "%s/bad.jsonl%s", tu_tmp, gz ? ".gz" : "");
+		tu_write(path, text, gz);
+		botify_ab ref = {0};
+		botify_err want = {0}, err = {0};
+		ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
+		ck_assert_int_eq(read_row_by_row(&ref, path, "AB", &want), -1);
+		ck_assert_ptr_nonnull(strstr(want.msg, "malformed JSON"));
+		botify_ab_free(&ref);
+		for (int t = 1; t <= 4; t++) {
+			botify_ab ab = {0};
+			ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+			ab.threads = t;
+			ab.read_block = 211;
+			ck_assert_int_eq(botify_ab_read_log(&ab, path, "AB", -1, NULL, NULL, &err), -1);
+			ck_assert_msg(!strcmp(err.msg, want.msg) && err.code == want.code, "'%s' vs '%s'",
+				      err.msg, want.msg);
+			ck_assert_int_eq(ab.rows, 0); /* nothing of the file kept */
+			botify_ab_free(&ab);
+		}
+	}
+	free(text);
+}
+END_TEST
+
+START_TEST(threads_report_damaged_gzip_as_row_by_row)
+{
+	char *text = awkward_log(4, 4000), path[4096];
+	tu_fmt(path, sizeof(path), "%s/cut.jsonl.gz", tu_tmp);
+	tu_write(path, text, 1);
+	size_t n;
+	char *gz = slurp_raw(path, &n);
+	for (int cut = 0; cut < 3; cut++) {
+		FILE *f = fopen(path, "wb");
+		ck_assert_ptr_nonnull(f);
+		if (cut == 0) { /* truncated */
+			ck_assert_uint_eq(fwrite(gz, 1, n / 2, f), n / 2);
+		} else if (cut == 1) { /* bytes flipped in the middle */
+			gz[n / 2] ^= 0x55;
+			gz[n / 2 + 1] ^= 0x55;
+			ck_assert_uint_eq(fwrite(gz, 1, n, f), n);
+		} else { /* data appended */
+			gz[n / 2] ^= 0x55;
+			gz[n / 2 + 1] ^= 0x55;
+			ck_assert_uint_eq(fwrite(gz, 1, n, f), n);
+			fputs("trailing", f);
+		}
+		ck_assert_int_eq(fclose(f), 0);
+		botify_ab ref = {0};
+		botify_err want = {0}, err = {0};
+		ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
+		ck_assert_int_eq(read_row_by_row(&ref, path, "AB", &want), -1);
+		botify_ab_free(&ref);
+		for (int t = 1; t <= 3; t++) {
+			botify_ab ab = {0};
+			ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+			ab.threads = t;
+			ab.read_block = 1000;
+			ck_assert_int_eq(botify_ab_read_log(&ab, path, "AB", -1, NULL, NULL, &err), -1);
+			ck_assert_msg(!strcmp(err.msg, want.msg), "'%s' vs '%s'", err.msg, want.msg);
+			botify_ab_free(&ab);
+		}
+	}
+	free(gz);
+	free(text);
+}
+END_TEST
+
 Suite *ab_suite(void)
 {
 	Suite *s = suite_create("ab");
@@ -423,5 +678,12 @@ Suite *ab_suite(void)
 	tcase_add_test(tc, corrections_decide_significance);
 	tcase_add_test(tc, a_whole_log_can_be_one_arm);
 	suite_add_tcase(s, tc);
+	TCase *rd = tcase_create("read on threads");
+	tu_scratch(rd);
+	tcase_set_timeout(rd, 60);
+	tcase_add_test(rd, threads_read_exactly_as_row_by_row);
+	tcase_add_test(rd, threads_report_the_first_bad_row_as_row_by_row);
+	tcase_add_test(rd, threads_report_damaged_gzip_as_row_by_row);
+	suite_add_tcase(s, rd);
 	return s;
 }

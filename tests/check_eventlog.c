@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "eventlog.h"
+#include "logscan.h"
 #include "experiment.h"
 #include "testutil.h"
 
@@ -144,7 +145,7 @@ END_TEST
 static void parse_ok(const char *line, const char *experiment, botify_event *e, int *missing)
 {
 	botify_err err = {0};
-	ck_assert_msg(botify_event_parse(line, strlen(line), experiment, e, missing, "mem", 1, &err) == 0,
+	ck_assert_msg(botify_logscan_row(line, strlen(line), experiment, e, missing, "mem", 1, &err) == 0,
 		      "%s", err.msg);
 }
 
@@ -170,7 +171,7 @@ START_TEST(event_format_parse_round_trip)
 		ck_assert(back.time == e.time);
 		ck_assert(back.latency == e.latency);
 		ck_assert_int_eq(back.arm, exp ? e.arm : -1);
-		ck_assert_int_eq(missing, 0);
+		ck_assert_int_eq(missing, BOTIFY_LOGSCAN_ARM);
 	}
 }
 END_TEST
@@ -355,30 +356,30 @@ START_TEST(event_parse_direct)
 	ck_assert_int_eq(e.message, BOTIFY_MSG_LAST);
 	ck_assert_int_eq(e.recommendation, -1);
 	ck_assert_int_eq(e.arm, 2);
-	ck_assert_int_eq(missing, 0);
+	ck_assert_int_eq(missing, BOTIFY_LOGSCAN_ARM);
 	/* other experiments but not this one */
 	parse_ok(line, "CD", &e, &missing);
 	ck_assert_int_eq(e.arm, -1);
-	ck_assert_int_eq(missing, 3);
+	ck_assert_int_eq(missing, BOTIFY_LOGSCAN_OTHER_EXPERIMENTS);
 	/* an arm value that is no arm */
 	parse_ok("{\"message\": \"last\", \"timestamp\": 9, \"user\": 2, \"track\": 3, "
 		 "\"time\": 0.25, \"latency\": 0.5, \"experiments\": {\"AB\": \"T\"}}",
 		 "AB", &e, &missing);
 	ck_assert_int_eq(e.arm, -1);
-	ck_assert_int_eq(missing, 2);
+	ck_assert_int_eq(missing, BOTIFY_LOGSCAN_OTHER_ARM);
 	/* no experiments at all */
 	parse_ok("{\"message\": \"last\", \"timestamp\": 9, \"user\": 2, \"track\": 3, "
 		 "\"time\": 0.25, \"latency\": 0.5}",
 		 "AB", &e, &missing);
-	ck_assert_int_eq(missing, 1);
+	ck_assert_int_eq(missing, BOTIFY_LOGSCAN_NO_EXPERIMENT);
 	parse_ok(line, NULL, &e, &missing);
 	ck_assert_int_eq(e.arm, -1);
-	ck_assert_int_eq(missing, 0);
+	ck_assert_int_eq(missing, BOTIFY_LOGSCAN_ARM);
 	/* a length shorter than the string: only that much is parsed */
-	ck_assert_int_eq(botify_event_parse(line, 20, NULL, &e, &missing, "in.json", 42, &err), -1);
+	ck_assert_int_eq(botify_logscan_row(line, 20, NULL, &e, &missing, "in.json", 42, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EFORMAT);
 	tu_assert_has(err.msg, "in.json:42: malformed JSON");
-	ck_assert_int_eq(botify_event_parse("", 0, NULL, &e, &missing, "in.json", 7, &err), -1);
+	ck_assert_int_eq(botify_logscan_row("", 0, NULL, &e, &missing, "in.json", 7, &err), -1);
 	tu_assert_has(err.msg, "in.json:7: malformed JSON");
 }
 END_TEST
@@ -432,7 +433,7 @@ START_TEST(event_parse_unusual_spellings)
 		"\"time\": 1.0, \"latency\": 0, \"x\": \"\\u0041\"}",
 	};
 	for (size_t i = 0; i < 2; i++) {
-		ck_assert_int_eq(botify_event_parse(big[i], strlen(big[i]), NULL, &e, &missing, "b", 1, &err), -1);
+		ck_assert_int_eq(botify_logscan_row(big[i], strlen(big[i]), NULL, &e, &missing, "b", 1, &err), -1);
 		ck_assert_int_eq(err.code, BOTIFY_ERANGE);
 		tu_assert_has(err.msg, "'user' 9007199254740992 is out of range");
 	}
@@ -444,7 +445,7 @@ START_TEST(event_parse_unusual_spellings)
 		"{\"message\": \"last\", \"timestamp\": 1, \"user\": 1, \"track\": 1, \"time\": 1.0, \"latency\": 0}{}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_int_eq(botify_event_parse(bad[i], strlen(bad[i]), NULL, &e, &missing, "b", 1, &err), -1);
+		ck_assert_int_eq(botify_logscan_row(bad[i], strlen(bad[i]), NULL, &e, &missing, "b", 1, &err), -1);
 		ck_assert_int_eq(err.code, BOTIFY_EFORMAT);
 		tu_assert_has(err.msg, "b:1: malformed JSON");
 	}
@@ -468,7 +469,7 @@ START_TEST(eventlog_time_outside_unit_interval_is_refused)
 				 "\"time\": %s, \"latency\": 0, \"recommendation\": 2%s}",
 				 times[i], slow ? ", \"x\": \"\\u0041\"" : "");
 			memset(&err, 0, sizeof(err));
-			ck_assert_msg(botify_event_parse(row, strlen(row), NULL, &e, &missing, "log.jsonl", 7,
+			ck_assert_msg(botify_logscan_row(row, strlen(row), NULL, &e, &missing, "log.jsonl", 7,
 							 &err) == -1, "accepted %s", row);
 			ck_assert_msg(strstr(err.msg, "log.jsonl:7: 'time'"), "%s: %s", row, err.msg);
 		}

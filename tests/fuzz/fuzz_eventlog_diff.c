@@ -1,5 +1,5 @@
 /* libFuzzer entry point, differential: the fast event-log parser against
- * the cJSON path (botify_event_parse_cjson). Whatever one accepts the other
+ * the cJSON path (botify_logscan_row_cjson). Whatever one accepts the other
  * accepts with bit-identical values; whatever one refuses the other refuses
  * with the same message. Both with and without an experiment to look up. */
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "eventlog.h"
+#include "logscan.h"
 
 static void same(const char *line, size_t size, const char *experiment)
 {
@@ -17,8 +18,8 @@ static void same(const char *line, size_t size, const char *experiment)
 	memset(&b, 0x5a, sizeof(b));
 	int ma = -7, mb = -7;
 	botify_err ea = {0}, eb = {0};
-	int ra = botify_event_parse(line, size, experiment, &a, &ma, "f", 3, &ea);
-	int rb = botify_event_parse_cjson(line, size, experiment, &b, &mb, "f", 3, &eb);
+	int ra = botify_logscan_row(line, size, experiment, &a, &ma, "f", 3, &ea);
+	int rb = botify_logscan_row_cjson(line, size, experiment, &b, &mb, "f", 3, &eb);
 	if (ra != rb) {
 		fprintf(stderr, "fast path %s, cJSON path %s: %s%s\n", ra ? "refuses" : "accepts",
 			rb ? "refuses" : "accepts", ea.msg, eb.msg);
