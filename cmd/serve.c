@@ -195,7 +195,7 @@ int cmd_serve(int argc, char **argv)
 	char password[256];
 	if (redis_url && read_password(password_file, password, sizeof(password), &err) != 0)
 		goto fail;
-	if (load_world(&w, world_dir, 0, &err) != 0)
+	if (botify_world_open(&w, world_dir, BOTIFY_WORLD_ALL, &err) != 0)
 		goto fail;
 	botify_rec_env env = { .world = &w, .max_steps = max_steps, .rec_timeout = rec_timeout };
 	for (int a = 0; a < n_arms; a++) {

@@ -101,7 +101,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 	}
 	install_interrupt_handler();
 	double t_load = now_seconds();
-	if (load_world(&s->w, o->world_dir, 0, err) != 0)
+	if (botify_world_open(&s->w, o->world_dir, BOTIFY_WORLD_ALL, err) != 0)
 		return -1;
 	botify_rec_env env = { .world = &s->w, .max_steps = s->cfg.max_steps,
 			       .rec_timeout = o->rec_timeout };

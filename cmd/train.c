@@ -277,7 +277,7 @@ int cmd_train(int argc, char **argv)
 	 * OpenBLAS's own threads spun on these small products */
 	openblas_set_num_threads(1);
 	double t0 = now_seconds();
-	if (load_world(&w, world_dir, 0, &err) != 0)
+	if (botify_world_open(&w, world_dir, BOTIFY_WORLD_ALL, &err) != 0)
 		goto fail;
 	progress read_bar;
 	progress_init(&read_bar, "train: reading the logs", show_progress);

@@ -9,7 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "worldgen.h"
 
 volatile sig_atomic_t botify_interrupted;
 int botify_quiet;
@@ -116,16 +115,6 @@ void progress_finish(progress *p)
 		fputc('\n', stderr);
 		fflush(stderr);
 	}
-}
-
-int load_world(struct botify_world *w, const char *dir, int catalog_only, botify_err *err)
-{
-	if (dir)
-		return catalog_only ? botify_world_load_catalog(w, dir, err)
-				    : botify_world_load(w, dir, err);
-	botify_worldgen_params p;
-	botify_worldgen_defaults(&p);
-	return botify_worldgen_generate(w, &p, err);
 }
 
 void fprint_json_str(FILE *f, const char *s)
