@@ -518,15 +518,6 @@ static int parse_arm_list(const struct flag_list *l, int *arms, int *n)
 	return 0;
 }
 
-/* Index of a flag by name, to hook its `seen` field. */
-static struct flag *flag_named(struct flag *flags, const char *name)
-{
-	for (struct flag *f = flags; f->name; f++)
-		if (!strcmp(f->name, name))
-			return f;
-	return NULL;
-}
-
 /* "time,mean_time_per_session" to a bit mask. */
 static int parse_metrics(const char *list, unsigned *mask)
 {
@@ -617,12 +608,12 @@ int cmd_ab(int argc, char **argv)
 		FLAG_DOUBLE("power-target", &o.power_target, "P", "with --power: the power to reach", 0.01, 0.9999),
 		FLAG_STR("plot", &o.plot, "FILE.svg", "write a forest plot of the effects"),
 		FLAG_BOOL("force", &o.force, "replace an existing --plot (and, in-process, --log)"),
-		FLAG_LONG("episodes", &o.episodes, "N", "in-process: simulated sessions", 1, 1e15),
+		FLAG_LONG_SEEN("episodes", &o.episodes, "N", "in-process: simulated sessions", 1, 1e15, &o.seen_episodes),
 		FLAG_STR("world", &o.world_dir, "DIR", "in-process: world directory (default: built-in)"),
-		FLAG_LONG("seed", &o.seed, "S", "in-process: random seed (also draws a split's salt)", 0, 9007199254740992.0),
+		FLAG_LONG_SEEN("seed", &o.seed, "S", "in-process: random seed (also draws a split's salt)", 0, 9007199254740992.0, &o.seen_seed),
 		FLAG_LONG("threads", &o.threads, "T", "in-process: worker threads (default: all cores)", 1, 256),
 		FLAG_LONG("day", &o.day, "D", "in-process: day of the run (shifts the clock)", 0, 100000),
-		FLAG_LONG("max-steps", &o.max_steps, "M", "in-process: cap on recommendations per session", 1, 1e9),
+		FLAG_LONG_SEEN("max-steps", &o.max_steps, "M", "in-process: cap on recommendations per session", 1, 1e9, &o.seen_max_steps),
 		FLAG_STR("config", &o.config, "FILE", "in-process: user-model defaults"),
 		FLAG_BOOL("progress", &o.show_progress, "show progress even when stderr is not a terminal"),
 		FLAG_BOOL("no-cache", &o.no_cache, "in-process: compute the interest neighbours without the cache"),
@@ -630,9 +621,6 @@ int cmd_ab(int argc, char **argv)
 		FLAG_DOUBLE("rec-timeout", &o.rec_timeout, "S", "in-process: seconds an exec:/remote: recommender may take per call", 0.001, 86400),
 		FLAG_END,
 	};
-	flag_named(flags, "max-steps")->seen = &o.seen_max_steps;
-	flag_named(flags, "seed")->seen = &o.seen_seed;
-	flag_named(flags, "episodes")->seen = &o.seen_episodes;
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
 	if (rc != FLAGS_OK)
 		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;

@@ -197,7 +197,7 @@ int cmd_simulate(int argc, char **argv)
 		FLAG_STR("experiment", &experiment, "NAME", "split users into arms by experiment NAME"),
 		FLAG_STR("arms", &arms_list, "C=SPEC,T1=SPEC,...", "the recommender of each arm"),
 		FLAG_LONG("day", &day, "D", "day of the run: shifts the log's clock by D days", 0, 100000),
-		FLAG_LONG("max-steps", &max_steps, "M", "cap on recommendations per session (default 1000)", 1, 1e9),
+		FLAG_LONG_SEEN("max-steps", &max_steps, "M", "cap on recommendations per session (default 1000)", 1, 1e9, &seen_max_steps),
 		FLAG_STR("config", &config, "FILE", "user-model defaults (default: built-in configs/sim.json)"),
 		FLAG_STR("format", &format, "table|json", "summary format"),
 		FLAG_BOOL("progress", &show_progress, "show progress even when stderr is not a terminal"),
@@ -206,9 +206,6 @@ int cmd_simulate(int argc, char **argv)
 		FLAG_BOOL("no-cache", &no_cache, "compute the interest neighbours without the cache"),
 		FLAG_END,
 	};
-	for (struct flag *f = flags; f->name; f++)
-		if (!strcmp(f->name, "max-steps"))
-			f->seen = &seen_max_steps;
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
 	if (rc != FLAGS_OK)
 		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
