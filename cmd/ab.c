@@ -19,6 +19,7 @@
 
 #include "ab.h"
 #include "abgate.h"
+#include "armflags.h"
 #include "cmd.h"
 #include "dist.h"
 #include "flags.h"
@@ -70,11 +71,12 @@ enum { DEFAULT_EPISODES = 2000 };
 
 struct ab_opts {
 	struct flag_list logs, treatments, requires;
-	const char *experiment, *control, *format, *plot, *world_dir, *config, *out_log;
+	const char *experiment, *control, *format, *plot, *config, *out_log;
 	const char *design, *ci, *correction, *metrics, *control_log, *treatment_log;
-	double alpha, rec_timeout, mde, power_target;
-	int64_t episodes, seed, threads, day, max_steps;
-	int seen_max_steps, seen_seed, seen_episodes, force, show_progress, power, no_cache;
+	double alpha, mde, power_target;
+	int64_t episodes, day;
+	struct arm_flags run;         /* world, seed, threads, max-steps, rec-timeout */
+	int seen_episodes, force, show_progress, power, no_cache;
 };
 
 /* ---- reading ---- */
@@ -586,9 +588,9 @@ static int read_logs(botify_ab *ab, const struct ab_opts *o, botify_err *err)
 
 int cmd_ab(int argc, char **argv)
 {
-	struct ab_opts o = { .alpha = 0.05, .format = "md", .seed = 1, .threads = cpu_count(),
-			     .rec_timeout = BOTIFY_REC_TIMEOUT, .ci = "delta", .correction = "none",
+	struct ab_opts o = { .alpha = 0.05, .format = "md", .ci = "delta", .correction = "none",
 			     .power_target = 0.8, .episodes = DEFAULT_EPISODES };
+	arm_flags_init(&o.run);
 	struct flag flags[] = {
 		FLAG_LIST("log", &o.logs, "FILE", "a log to analyse (plain or .gz); with --episodes: keep the log here"),
 		FLAG_STR("experiment", &o.experiment, "NAME", "the experiment whose arms to compare; in-process: split as the service splits NAME"),
@@ -609,16 +611,12 @@ int cmd_ab(int argc, char **argv)
 		FLAG_STR("plot", &o.plot, "FILE.svg", "write a forest plot of the effects"),
 		FLAG_BOOL("force", &o.force, "replace an existing --plot (and, in-process, --log)"),
 		FLAG_LONG_SEEN("episodes", &o.episodes, "N", "in-process: simulated sessions", 1, 1e15, &o.seen_episodes),
-		FLAG_STR("world", &o.world_dir, "DIR", "in-process: world directory (default: built-in)"),
-		FLAG_LONG_SEEN("seed", &o.seed, "S", "in-process: random seed (also draws a split's salt)", 0, 9007199254740992.0, &o.seen_seed),
-		FLAG_LONG("threads", &o.threads, "T", "in-process: worker threads (default: all cores)", 1, 256),
+		RUN_FLAGS(&o.run, "in-process: "),
 		FLAG_LONG("day", &o.day, "D", "in-process: day of the run (shifts the clock)", 0, 100000),
-		FLAG_LONG_SEEN("max-steps", &o.max_steps, "M", "in-process: cap on recommendations per session", 1, 1e9, &o.seen_max_steps),
 		FLAG_STR("config", &o.config, "FILE", "in-process: user-model defaults"),
 		FLAG_BOOL("progress", &o.show_progress, "show progress even when stderr is not a terminal"),
 		FLAG_BOOL("no-cache", &o.no_cache, "in-process: compute the interest neighbours without the cache"),
 		FLAG_BOOL("quiet", &botify_quiet, "no progress bars or notes on stderr (warnings stay)"),
-		FLAG_DOUBLE("rec-timeout", &o.rec_timeout, "S", "in-process: seconds an exec:/remote: recommender may take per call", 0.001, 86400),
 		FLAG_END,
 	};
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
@@ -661,7 +659,7 @@ int cmd_ab(int argc, char **argv)
 	int control = 0, treatments[BOTIFY_MAX_ARMS], n_treatments = 0;
 	const char *specs[BOTIFY_MAX_ARMS] = { 0 };
 	const char *arm_logs[2] = { o.control_log, o.treatment_log };
-	struct ab_desc desc = { .experiment = o.experiment, .seed = o.seed };
+	struct ab_desc desc = { .experiment = o.experiment, .seed = o.run.seed };
 	if (simulate) {
 		if (o.control && !o.treatments.n)
 			return usage_error("ab", "in-process, --control SPEC needs --treatment SPEC (one per "
@@ -690,7 +688,7 @@ int cmd_ab(int argc, char **argv)
 			specs[i + 1] = o.treatments.v[i];
 		o.out_log = o.logs.n ? o.logs.v[0] : NULL;
 	} else {
-		if (o.world_dir || o.config || o.seen_max_steps || o.seen_seed || o.no_cache)
+		if (o.run.world || o.config || o.run.seen_max_steps || o.run.seen_seed || o.no_cache)
 			return usage_error("ab", "--world, --config, --max-steps, --seed and --no-cache "
 					   "are for running an experiment (--control SPEC --treatment SPEC)");
 		if (two_logs) {
@@ -727,15 +725,15 @@ int cmd_ab(int argc, char **argv)
 	if (simulate) {
 		struct sim_setup run = {0};
 		const struct sim_setup_opts so = {
-			.world_dir = o.world_dir,
+			.world_dir = o.run.world,
 			.config = o.config,
-			.max_steps = o.max_steps,
-			.max_steps_given = o.seen_max_steps,
+			.max_steps = o.run.max_steps,
+			.max_steps_given = o.run.seen_max_steps,
 			.episodes = desc.episodes,
-			.seed = o.seed,
+			.seed = o.run.seed,
 			.day = o.day,
-			.threads = o.threads,
-			.rec_timeout = o.rec_timeout,
+			.threads = o.run.threads,
+			.rec_timeout = o.run.rec_timeout,
 			.experiment = desc.experiment,
 			.specs = specs,
 			.n_specs = 1 + o.treatments.n,
@@ -752,9 +750,9 @@ int cmd_ab(int argc, char **argv)
 		};
 		rc = sim_setup_run(&run, &so, &err);
 		int64_t capped = 0;
-		for (int a = 0; a < run.n_arms; a++)
+		for (int a = 0; a < run.arms.n; a++)
 			capped += run.res.arm[a].capped;
-		desc.salt = run.exp.seed;
+		desc.salt = run.arms.exp.seed;
 		pw.world_users = run.w.U;
 		sim_setup_free(&run);
 		if (rc != 0)

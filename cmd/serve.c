@@ -22,6 +22,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "armflags.h"
+#include "armset.h"
 #include "cmd.h"
 #include "experiment.h"
 #include "flags.h"
@@ -99,7 +101,8 @@ static const struct flag_doc doc = {
 		"/last/<user> with {\"track\": int, \"time\": float}. Every call is logged in the\n"
 		"data.json format; the log appears under its name when the server stops (SIGINT\n"
 		"or SIGTERM). Session state lives in memory, or in Redis with --redis so that\n"
-		"several servers share sessions. See docs/serve.md and docs/PROTOCOL.md.",
+		"several servers share sessions; --rec-timeout also bounds each Redis command.\n"
+		"See docs/serve.md and docs/PROTOCOL.md.",
 	.extra =
 		"examples:\n"
 		"  botify serve --port 5000 --recommender sticky_artist --log logs/served.jsonl\n"
@@ -110,16 +113,15 @@ static const struct flag_doc doc = {
 
 int cmd_serve(int argc, char **argv)
 {
-	const char *world_dir = NULL, *rec_spec = NULL, *log_path = NULL, *experiment = NULL;
-	const char *arms_list = NULL, *redis_url = NULL, *redis_prefix = "botify", *host = "127.0.0.1";
+	const char *log_path = NULL, *redis_url = NULL, *redis_prefix = "botify", *host = "127.0.0.1";
 	const char *password_file = NULL;
-	int64_t port = 5000, threads = cpu_count(), seed = 1, max_steps = 1000, max_body = 4096;
-	double rec_timeout = BOTIFY_REC_TIMEOUT, ttl = 3600, request_timeout = 30;
+	int64_t port = 5000, max_body = 4096;
+	double ttl = 3600, request_timeout = 30;
 	int force = 0;
+	struct arm_flags af;
+	arm_flags_init(&af);
 	struct flag flags[] = {
-		FLAG_STR("recommender", &rec_spec, "SPEC", "the recommender, e.g. nn:model=DIR"),
-		FLAG_STR("experiment", &experiment, "NAME", "split users into arms by experiment NAME"),
-		FLAG_STR("arms", &arms_list, "C=SPEC,T1=SPEC,...", "the recommender of each arm"),
+		ARM_FLAGS(&af),
 		FLAG_LONG("port", &port, "P", "TCP port (0: any free port, printed at start)", 0, 65535),
 		FLAG_STR("host", &host, "ADDR", "IPv4 address to listen on (0.0.0.0: every interface)"),
 		FLAG_STR("log", &log_path, "FILE", "log every call here (gzip when FILE ends in .gz)"),
@@ -129,11 +131,7 @@ int cmd_serve(int argc, char **argv)
 		FLAG_STR("redis-password-file", &password_file, "FILE",
 			 "the Redis password: FILE's first line (or set " PASSWORD_ENV ")"),
 		FLAG_DOUBLE("session-ttl", &ttl, "S", "seconds a session lives without a call", 0.001, 1e9),
-		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
-		FLAG_LONG("threads", &threads, "T", "request threads (default: all cores)", 1, 256),
-		FLAG_LONG("seed", &seed, "S", "seed of the sessions' random streams", 0, 9007199254740992.0),
-		FLAG_LONG("max-steps", &max_steps, "M", "\"next\" calls a session may make", 1, 1e9),
-		FLAG_DOUBLE("rec-timeout", &rec_timeout, "S", "seconds per exec:/remote: call and Redis command", 0.001, 86400),
+		RUN_FLAGS(&af, ""),
 		FLAG_LONG("max-body", &max_body, "BYTES", "largest request body accepted", 64, 1 << 24),
 		FLAG_DOUBLE("request-timeout", &request_timeout, "S",
 			    "seconds a request may take to arrive whole (slow clients are cut)", 0.1, 3600),
@@ -142,14 +140,12 @@ int cmd_serve(int argc, char **argv)
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
 	if (rc != FLAGS_OK)
 		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
-	if (!rec_spec && !experiment)
-		return usage_error("serve", "give --recommender SPEC, or --experiment NAME with --arms");
-	if (rec_spec && (experiment || arms_list))
-		return usage_error("serve", "--recommender and --experiment/--arms are exclusive");
-	if (experiment && !arms_list)
-		return usage_error("serve", "--experiment needs --arms C=SPEC,T1=SPEC,...");
-	if (arms_list && !experiment)
-		return usage_error("serve", "--arms needs --experiment NAME");
+	if (arm_flags_check("serve", &af, 1) != 0)
+		return BOTIFY_EXIT_USAGE;
+	const char *experiment = af.experiment, *rec_spec = af.recommender;
+	/* "next" calls a session may make: the simulator's default cap */
+	int64_t max_steps = af.seen_max_steps ? af.max_steps : 1000, threads = af.threads;
+	double rec_timeout = af.rec_timeout;
 	if (redis_url && strchr(redis_url, '@'))
 		return usage_error("serve", "no password in --redis: the process list shows it to every "
 				   "local user (use " PASSWORD_ENV " or --redis-password-file)");
@@ -158,16 +154,12 @@ int cmd_serve(int argc, char **argv)
 
 	botify_err err = {0};
 	botify_world w = {0};
-	botify_arms arms = {0};
-	botify_experiment exp;
-	botify_rec recs[BOTIFY_MAX_ARMS];
-	botify_rec *rec_ptrs[BOTIFY_MAX_ARMS];
+	botify_armset arms = {0};
 	botify_sessions store = {0};
 	botify_outfile log = {0};
 	botify_service svc = {0};
 	botify_http_server server = {0};
-	int n_arms = 1, n_recs = 0, log_open = 0, exit_code = BOTIFY_EXIT_USAGE;
-	memset(recs, 0, sizeof(recs));
+	int log_open = 0, exit_code = BOTIFY_EXIT_USAGE;
 
 	/* before any thread of ours exists, so that they inherit the mask; a
 	 * signal during start-up waits in the semaphore */
@@ -186,27 +178,17 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (experiment) {
-		if (botify_arms_parse(&arms, arms_list, &err) != 0 ||
-		    botify_experiment_init(&exp, experiment, arms.n, &err) != 0)
-			goto fail;
-		n_arms = arms.n;
-	}
+	const botify_armset_opts ao = arm_flags_armset(&af);
+	if (botify_armset_init(&arms, &ao, &err) != 0)
+		goto fail;
 	char password[256];
 	if (redis_url && read_password(password_file, password, sizeof(password), &err) != 0)
 		goto fail;
-	if (botify_world_open(&w, world_dir, BOTIFY_WORLD_ALL, &err) != 0)
+	if (botify_world_open(&w, af.world, BOTIFY_WORLD_ALL, &err) != 0)
 		goto fail;
 	botify_rec_env env = { .world = &w, .max_steps = max_steps, .rec_timeout = rec_timeout };
-	for (int a = 0; a < n_arms; a++) {
-		if (botify_rec_create(&recs[a], experiment ? arms.spec[a] : rec_spec, &env, &err) != 0) {
-			if (experiment)
-				botify_err_prefix(&err, "arm %s", botify_arm_name(a));
-			goto fail;
-		}
-		rec_ptrs[a] = &recs[a];
-		n_recs++;
-	}
+	if (botify_armset_create(&arms, &env, &err) != 0)
+		goto fail;
 	const botify_sessions_opts so = {
 		.redis_url = redis_url, .prefix = redis_prefix, .n_users = w.U, .ttl = ttl,
 		.timeout = rec_timeout, .password = redis_url && password[0] ? password : NULL,
@@ -219,8 +201,7 @@ int cmd_serve(int argc, char **argv)
 		log_open = 1;
 	}
 	const botify_service_opts vo = {
-		.world = &w, .recs = rec_ptrs, .n_arms = n_arms, .experiment = experiment ? &exp : NULL,
-		.sessions = &store, .log = log_path ? &log : NULL, .seed = (uint64_t)seed,
+		.world = &w, .arms = &arms, .sessions = &store, .log = log_path ? &log : NULL, .seed = (uint64_t)af.seed,
 		.max_steps = max_steps, .workers = (int)threads,
 	};
 	if (botify_service_init(&svc, &vo, &err) != 0)
@@ -269,9 +250,7 @@ out:
 	if (log_open)
 		botify_outfile_abort(&log);
 	botify_sessions_free(&store);
-	for (int a = 0; a < n_recs; a++)
-		botify_rec_free(&recs[a]);
-	botify_arms_free(&arms);
+	botify_armset_free(&arms);
 	botify_world_free(&w);
 	return exit_code;
 }

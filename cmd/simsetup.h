@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
+#include "armset.h"
 #include "err.h"
-#include "experiment.h"
 #include "outfile.h"
 #include "rec.h"
 #include "simcfg.h"
@@ -48,10 +48,7 @@ struct sim_setup_opts {
 struct sim_setup {
 	botify_simcfg cfg;
 	botify_world w;
-	botify_arms arms;
-	botify_experiment exp;
-	botify_rec recs[BOTIFY_MAX_ARMS];
-	int n_arms, n_recs;
+	botify_armset arms;
 	botify_sim sim;
 	botify_outfile log;
 	int log_open;

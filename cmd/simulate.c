@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "armflags.h"
 #include "cmd.h"
 #include "experiment.h"
 #include "flags.h"
@@ -127,7 +128,7 @@ static int write_plot(struct session_hists *h, const struct sim_setup *run, cons
 {
 	int arms[BOTIFY_MAX_ARMS], k = 0;
 	int64_t episodes = 0;
-	for (int a = 0; a < run->n_arms; a++)
+	for (int a = 0; a < run->arms.n; a++)
 		if (h->sessions[a])
 			arms[k++] = a, episodes += h->sessions[a];
 	if (!k)
@@ -155,7 +156,7 @@ static int write_plot(struct session_hists *h, const struct sim_setup *run, cons
 		rebin(h->tracks[a], TRACKS_MAX + 1, 1, 0.5, tw, tcount[i], tn);
 		rebin(h->time[a], TRACKS_MAX * TIME_PER_UNIT + 1, TIME_RES, 0, mw, mcount[i], mn);
 		snprintf(names[i], sizeof(names[i]), "%s%s%s", experiment ? botify_arm_name(a) : "",
-			 experiment ? ": " : "", run->recs[a].spec);
+			 experiment ? ": " : "", run->arms.rec[a].spec);
 		th[i] = (botify_hist){ .name = names[i], .count = tcount[i],
 				       .mean = h->sum_tracks[a] / (double)h->sessions[a] };
 		mh[i] = (botify_hist){ .name = names[i], .count = mcount[i],
@@ -178,31 +179,25 @@ static int write_plot(struct session_hists *h, const struct sim_setup *run, cons
 
 int cmd_simulate(int argc, char **argv)
 {
-	const char *world_dir = NULL, *rec_spec = NULL, *log_path = NULL, *experiment = NULL;
-	const char *arms_list = NULL, *config = NULL, *format = "table", *design = "split";
+	const char *log_path = NULL, *config = NULL, *format = "table", *design = "split";
 	const char *plot_path = NULL;
-	int64_t episodes = -1, seed = 1, threads = cpu_count(), day = 0, max_steps = 0;
-	int force = 0, show_progress = 0, seen_max_steps = 0, no_cache = 0;
-	double rec_timeout = BOTIFY_REC_TIMEOUT;
+	int64_t episodes = -1, day = 0;
+	int force = 0, show_progress = 0, no_cache = 0;
+	struct arm_flags af;
+	arm_flags_init(&af);
 	struct flag flags[] = {
-		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
 		FLAG_LONG("episodes", &episodes, "N", "sessions to simulate", 1, 1e15),
-		FLAG_STR("recommender", &rec_spec, "SPEC", "the recommender (default random), e.g. sticky_artist"),
-		FLAG_LONG("seed", &seed, "S", "random seed", 0, 9007199254740992.0),
-		FLAG_LONG("threads", &threads, "T", "worker threads (default: all cores)", 1, 256),
+		ARM_FLAGS(&af),
+		FLAG_STR("design", &design, "split|paired", "with --experiment: split users as the service does, or play every episode under every arm"),
+		RUN_FLAGS(&af, ""),
 		FLAG_STR("log", &log_path, "FILE", "write the event log (gzip when FILE ends in .gz; - for stdout)"),
 		FLAG_BOOL("force", &force, "replace an existing --log or --plot"),
 		FLAG_STR("plot", &plot_path, "FILE.svg", "draw the distributions of session length and listen time per arm"),
 		FLAG_BOOL("quiet", &botify_quiet, "no notes or progress on stderr (the summary and warnings stay)"),
-		FLAG_STR("experiment", &experiment, "NAME", "split users into arms by experiment NAME"),
-		FLAG_STR("arms", &arms_list, "C=SPEC,T1=SPEC,...", "the recommender of each arm"),
 		FLAG_LONG("day", &day, "D", "day of the run: shifts the log's clock by D days", 0, 100000),
-		FLAG_LONG_SEEN("max-steps", &max_steps, "M", "cap on recommendations per session (default 1000)", 1, 1e9, &seen_max_steps),
 		FLAG_STR("config", &config, "FILE", "user-model defaults (default: built-in configs/sim.json)"),
 		FLAG_STR("format", &format, "table|json", "summary format"),
 		FLAG_BOOL("progress", &show_progress, "show progress even when stderr is not a terminal"),
-		FLAG_DOUBLE("rec-timeout", &rec_timeout, "S", "seconds an exec:/remote: recommender may take per call", 0.001, 86400),
-		FLAG_STR("design", &design, "split|paired", "with --experiment: split users as the service does, or play every episode under every arm"),
 		FLAG_BOOL("no-cache", &no_cache, "compute the interest neighbours without the cache"),
 		FLAG_END,
 	};
@@ -211,12 +206,9 @@ int cmd_simulate(int argc, char **argv)
 		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
 	if (episodes < 0)
 		return usage_error("simulate", "--episodes N is required");
-	if (rec_spec && (experiment || arms_list))
-		return usage_error("simulate", "--recommender and --experiment/--arms are exclusive");
-	if (experiment && !arms_list)
-		return usage_error("simulate", "--experiment needs --arms C=SPEC,T1=SPEC,...");
-	if (arms_list && !experiment)
-		return usage_error("simulate", "--arms needs --experiment NAME");
+	if (arm_flags_check("simulate", &af, 0) != 0)
+		return BOTIFY_EXIT_USAGE;
+	const char *experiment = af.experiment;
 	int design_id = botify_design_parse(design);
 	if (design_id < 0)
 		return usage_error("simulate", "--design must be split or paired, not '%s'", design);
@@ -229,10 +221,11 @@ int cmd_simulate(int argc, char **argv)
 				   "rsvg-convert plot.svg -o plot.png)", plot_path);
 	if (plot_path && log_path && !strcmp(plot_path, log_path))
 		return usage_error("simulate", "'%s' is given for both --log and --plot", plot_path);
-	if (!rec_spec && !experiment) {
-		rec_spec = "random";
+	if (!af.recommender && !experiment) {
+		af.recommender = "random";
 		note("simulate: recommender random (a uniform track; --recommender SPEC picks another)\n");
 	}
+	int64_t seed = af.seed, threads = af.threads;
 	/* with the log on stdout, the summary goes to stderr: stdout is only the log */
 	FILE *out = log_path && !strcmp(log_path, "-") ? stderr : stdout;
 	struct session_hists hists = {0};
@@ -241,18 +234,18 @@ int cmd_simulate(int argc, char **argv)
 	struct sim_setup run = {0};
 	int exit_code = BOTIFY_EXIT_USAGE;
 	const struct sim_setup_opts so = {
-		.world_dir = world_dir,
+		.world_dir = af.world,
 		.config = config,
-		.max_steps = max_steps,
-		.max_steps_given = seen_max_steps,
+		.max_steps = af.max_steps,
+		.max_steps_given = af.seen_max_steps,
 		.episodes = episodes,
 		.seed = seed,
 		.day = day,
 		.threads = threads,
-		.rec_timeout = rec_timeout,
-		.rec_spec = rec_spec,
+		.rec_timeout = af.rec_timeout,
+		.rec_spec = af.recommender,
 		.experiment = experiment,
-		.arms_list = arms_list,
+		.arms_list = af.arms,
 		.design = design_id,
 		.log_path = log_path,
 		.force = force,
@@ -266,8 +259,8 @@ int cmd_simulate(int argc, char **argv)
 	if (sim_setup_run(&run, &so, &err) != 0)
 		goto fail;
 	const botify_simrun_result *res = &run.res;
-	const botify_rec *recs = run.recs;
-	int n_arms = run.n_arms;
+	const botify_rec *recs = run.arms.rec;
+	int n_arms = run.arms.n;
 
 	double loop = run.loop_seconds, prep = run.prepare_seconds, load = run.load_seconds;
 	double eps = loop > 0 ? (double)episodes / loop : 0, sps = loop > 0 ? (double)res->steps / loop : 0;

@@ -61,9 +61,9 @@ static int64_t wall_ms(void)
 
 static void free_worker(const botify_service *s, struct botify_service_worker *wk)
 {
-	for (int a = 0; a < s->o.n_arms; a++)
+	for (int a = 0; a < s->o.arms->n; a++)
 		if (wk->rec_worker[a])
-			botify_rec_worker_free(s->o.recs[a], wk->rec_worker[a]);
+			botify_rec_worker_free(s->o.arms->recs[a], wk->rec_worker[a]);
 	if (wk->conn_open)
 		botify_sessions_conn_close(&wk->conn);
 	free(wk->record);
@@ -90,17 +90,16 @@ int botify_service_init(botify_service *s, const botify_service_opts *o, botify_
 {
 	memset(s, 0, sizeof(*s));
 	s->o = *o;
-	if (o->n_arms < 1 || o->n_arms > BOTIFY_MAX_ARMS)
-		return botify_fail(err, BOTIFY_EINVAL, "%d arms (1 to %d)", o->n_arms, BOTIFY_MAX_ARMS);
-	if (o->experiment && o->experiment->n_arms != o->n_arms)
-		return botify_fail(err, BOTIFY_EINVAL, "the experiment has %d arms, %d recommenders given",
-				   o->experiment->n_arms, o->n_arms);
+	const botify_armset *arms = o->arms;
+	if (arms->n < 1 || arms->n_recs != arms->n)
+		return botify_fail(err, BOTIFY_EINVAL, "%d of %d arms have a recommender", arms->n_recs,
+				   arms->n);
 	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_cond_init(&s->pool_cv, NULL);
 	pthread_mutex_init(&s->log_mu, NULL);
 	s->ready = 1;
-	for (int a = 0; a < o->n_arms; a++) {
-		size_t n = sizeof(struct session_header) + o->recs[a]->state_size;
+	for (int a = 0; a < arms->n; a++) {
+		size_t n = sizeof(struct session_header) + arms->recs[a]->state_size;
 		if (n > s->record_max)
 			s->record_max = n;
 	}
@@ -116,8 +115,8 @@ int botify_service_init(botify_service *s, const botify_service_opts *o, botify_
 		struct botify_service_worker *wk = &s->workers[i];
 		if (!(wk->record = botify_malloc(1, s->record_max, "session record", err)))
 			goto fail;
-		for (int a = 0; a < o->n_arms; a++)
-			if (botify_rec_worker_init(o->recs[a], &wk->rec_worker[a], err) != 0)
+		for (int a = 0; a < arms->n; a++)
+			if (botify_rec_worker_init(arms->recs[a], &wk->rec_worker[a], err) != 0)
 				goto fail;
 		if (botify_sessions_conn_open(&wk->conn, o->sessions, err) != 0)
 			goto fail;
@@ -127,9 +126,9 @@ int botify_service_init(botify_service *s, const botify_service_opts *o, botify_
 	/* children that cannot run have exited by now; one wait for all */
 	double deadline = botify_rec_now() + START_CHECK_WAIT;
 	for (int i = 0; i < n; i++)
-		for (int a = 0; a < o->n_arms; a++)
-			if (botify_rec_worker_check(o->recs[a], s->workers[i].rec_worker[a], deadline, err) != 0) {
-				if (o->experiment)
+		for (int a = 0; a < arms->n; a++)
+			if (botify_rec_worker_check(arms->recs[a], s->workers[i].rec_worker[a], deadline, err) != 0) {
+				if (arms->has_experiment)
 					botify_err_prefix(err, "arm %s", botify_arm_name(a));
 				goto fail;
 			}
@@ -163,7 +162,8 @@ static int log_row(botify_service *s, const botify_event *e)
 	if (!s->o.log)
 		return 0;
 	char line[BOTIFY_EVENT_MAX_LINE];
-	size_t n = botify_event_format(line, e, s->o.experiment ? s->o.experiment->name : NULL);
+	const botify_experiment *exp = botify_armset_experiment(s->o.arms);
+	size_t n = botify_event_format(line, e, exp ? exp->name : NULL);
 	return botify_servelog_row(&s->log, line, n);
 }
 
@@ -305,8 +305,8 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 		reply_error(s, reply, 404, "unknown track %d (the catalog has %d tracks)", call.track, w->N);
 		return;
 	}
-	int arm = s->o.experiment ? botify_experiment_assign(s->o.experiment, user) : 0;
-	const botify_rec *rec = s->o.recs[arm];
+	int arm = botify_armset_assign(s->o.arms, user);
+	const botify_rec *rec = s->o.arms->recs[arm];
 	size_t size = sizeof(struct session_header) + rec->state_size;
 
 	struct botify_service_worker *wk = borrow(s);
@@ -363,7 +363,7 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 		.recommendation = message == BOTIFY_MSG_NEXT ? out : -1,
 		.time = call.time,
 		.message = (uint8_t)message,
-		.arm = (int8_t)(s->o.experiment ? arm : -1),
+		.arm = (int8_t)botify_armset_log_arm(s->o.arms, arm),
 	};
 	e.latency = mono() - t0;
 	if (log_row(s, &e) != 0) {
@@ -445,7 +445,7 @@ void botify_service_handle(void *service, const botify_http_request *req, botify
 		else
 			reply_text(reply, 200, "{\"status\": \"alive\", \"message\": \"botify %s: "
 				   "recommendations at POST /next/<user>\"}",
-				   s->o.experiment ? "serving an experiment" : "serving");
+				   s->o.arms->has_experiment ? "serving an experiment" : "serving");
 	} else if ((id = segment(p, "/next/", &len)) || (id = segment(p, "/last/", &len))) {
 		if (!post)
 			reply_error(s, reply, 405, "%s %s is not allowed (use POST)", m,

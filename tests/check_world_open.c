@@ -82,6 +82,7 @@ Suite *world_open_suite(void)
 {
 	Suite *s = suite_create("world_open");
 	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 60); /* the built-in world, generated twice, on a loaded machine */
 	tu_scratch(tc);
 	tcase_add_test(tc, world_open_null_is_the_builtin_world);
 	tcase_add_test(tc, world_open_directory_whole_or_catalog);
