@@ -49,6 +49,7 @@ static const struct flag_doc doc = {
 		"uses the service's split for NAME instead). --log FILE keeps the log.\n"
 		"Logs are analysed as paired when every user is in every arm, else as split.\n\n"
 		"Exit status: 0 ok, 1 a --require failed, 2 bad usage or bad input.",
+	.more = print_recommenders,
 	.extra =
 		"requirements (--require, repeatable; checked for every treatment):\n"
 		"  METRIC>0    significantly better      METRIC<0    significantly worse\n"

@@ -52,6 +52,9 @@ struct flag_doc {
 	const char *usage;        /* "botify simulate [--world DIR] --episodes N ..." */
 	const char *summary;      /* one paragraph under the usage line */
 	const char *extra;        /* examples and notes after the options, or NULL */
+	/* a block printed between the options and extra, made at run time
+	 * from a table (the recommender registry), or NULL */
+	void (*more)(FILE *out);
 };
 
 /* Parses argv[1..] (argv[0] is the subcommand name) against flags. Long flags

@@ -103,6 +103,7 @@ static const struct flag_doc doc = {
 		"or SIGTERM). Session state lives in memory, or in Redis with --redis so that\n"
 		"several servers share sessions; --rec-timeout also bounds each Redis command.\n"
 		"See docs/serve.md and docs/PROTOCOL.md.",
+	.more = print_recommenders,
 	.extra =
 		"examples:\n"
 		"  botify serve --port 5000 --recommender sticky_artist --log logs/served.jsonl\n"

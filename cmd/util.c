@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rec.h"
+
 
 volatile sig_atomic_t botify_interrupted;
 int botify_quiet;
@@ -134,4 +136,38 @@ void fprint_json_str(FILE *f, const char *s)
 void print_json_str(const char *s)
 {
 	fprint_json_str(stdout, s);
+}
+
+void print_recommenders(FILE *out)
+{
+	fprintf(out, "recommenders (SPEC is NAME[:key=value,...]):\n");
+	for (const botify_rec_ops *const *r = botify_recommenders; *r; r++)
+		fprintf(out, "  %s\n      %s\n", (*r)->usage, (*r)->summary);
+	fprintf(out, "details: docs/recommenders.md\n");
+}
+
+/* s in a Markdown table cell: '|' would end the cell and, outside a code
+ * span, "<user>" would read as an HTML tag */
+static void md_cell(FILE *out, const char *s, int code)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", out);
+		else if (*s == '<' && !code)
+			fputs("&lt;", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+void print_recommenders_md(FILE *out)
+{
+	fprintf(out, "| spec | behaviour |\n|---|---|\n");
+	for (const botify_rec_ops *const *r = botify_recommenders; *r; r++) {
+		fputs("| `", out);
+		md_cell(out, (*r)->usage, 1);
+		fputs("` | ", out);
+		md_cell(out, (*r)->summary, 0);
+		fputs(" |\n", out);
+	}
 }
