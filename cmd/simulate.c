@@ -164,148 +164,178 @@ static int write_plot(struct session_hists *h, const struct sim_setup *run, cons
 	return botify_histplot_write(&p, path, force, err);
 }
 
-int cmd_simulate(int argc, char **argv)
-{
-	const char *log_path = NULL, *config = NULL, *format = "table", *design = "split";
-	const char *plot_path = NULL;
-	int64_t episodes = -1, day = 0;
-	int force = 0, show_progress = 0, no_cache = 0;
+/* ---- the command ---- */
+
+struct sim_cli {
+	const char *log_path, *config, *format, *design, *plot_path;
+	int64_t episodes, day;
+	int force, show_progress, no_cache, design_id;
 	struct arm_flags af;
-	arm_flags_init(&af);
+};
+
+/* Parses and checks the options: -1 to go on, else the exit code. */
+static int parse_options(struct sim_cli *c, int argc, char **argv)
+{
+	*c = (struct sim_cli){ .format = "table", .design = "split", .episodes = -1 };
+	arm_flags_init(&c->af);
 	struct flag flags[] = {
-		FLAG_LONG("episodes", &episodes, "N", "sessions to simulate", 1, 1e15),
-		ARM_FLAGS(&af),
-		FLAG_STR("design", &design, "split|paired", "with --experiment: split users as the service does, or play every episode under every arm"),
-		RUN_FLAGS(&af, ""),
-		FLAG_STR("log", &log_path, "FILE", "write the event log (gzip when FILE ends in .gz; - for stdout)"),
-		FLAG_BOOL("force", &force, "replace an existing --log or --plot"),
-		FLAG_STR("plot", &plot_path, "FILE.svg", "draw the distributions of session length and listen time per arm"),
+		FLAG_LONG("episodes", &c->episodes, "N", "sessions to simulate", 1, 1e15),
+		ARM_FLAGS(&c->af),
+		FLAG_STR("design", &c->design, "split|paired", "with --experiment: split users as the service does, or play every episode under every arm"),
+		RUN_FLAGS(&c->af, ""),
+		FLAG_STR("log", &c->log_path, "FILE", "write the event log (gzip when FILE ends in .gz; - for stdout)"),
+		FLAG_BOOL("force", &c->force, "replace an existing --log or --plot"),
+		FLAG_STR("plot", &c->plot_path, "FILE.svg", "draw the distributions of session length and listen time per arm"),
 		FLAG_BOOL("quiet", &botify_quiet, "no notes or progress on stderr (the summary and warnings stay)"),
-		FLAG_LONG("day", &day, "D", "day of the run: shifts the log's clock by D days", 0, 100000),
-		FLAG_STR("config", &config, "FILE", "user-model defaults (default: built-in configs/sim.json)"),
-		FLAG_STR("format", &format, "table|json", "summary format"),
-		FLAG_BOOL("progress", &show_progress, "show progress even when stderr is not a terminal"),
-		FLAG_BOOL("no-cache", &no_cache, "compute the interest neighbours without the cache"),
+		FLAG_LONG("day", &c->day, "D", "day of the run: shifts the log's clock by D days", 0, 100000),
+		FLAG_STR("config", &c->config, "FILE", "user-model defaults (default: built-in configs/sim.json)"),
+		FLAG_STR("format", &c->format, "table|json", "summary format"),
+		FLAG_BOOL("progress", &c->show_progress, "show progress even when stderr is not a terminal"),
+		FLAG_BOOL("no-cache", &c->no_cache, "compute the interest neighbours without the cache"),
 		FLAG_END,
 	};
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
 	if (rc != FLAGS_OK)
 		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
-	if (episodes < 0)
+	if (c->episodes < 0)
 		return usage_error("simulate", "--episodes N is required");
-	if (arm_flags_check("simulate", &af, 0) != 0)
+	if (arm_flags_check("simulate", &c->af, 0) != 0)
 		return BOTIFY_EXIT_USAGE;
-	const char *experiment = af.experiment;
-	int design_id = botify_design_parse(design);
-	if (design_id < 0)
-		return usage_error("simulate", "--design must be split or paired, not '%s'", design);
-	if (design_id == BOTIFY_DESIGN_PAIRED && !experiment)
+	c->design_id = botify_design_parse(c->design);
+	if (c->design_id < 0)
+		return usage_error("simulate", "--design must be split or paired, not '%s'", c->design);
+	if (c->design_id == BOTIFY_DESIGN_PAIRED && !c->af.experiment)
 		return usage_error("simulate", "--design paired needs --experiment NAME with --arms");
-	if (strcmp(format, "table") && strcmp(format, "json"))
-		return usage_error("simulate", "--format must be table or json, not '%s'", format);
-	if (plot_path && (strlen(plot_path) < 4 || strcmp(plot_path + strlen(plot_path) - 4, ".svg")))
+	if (strcmp(c->format, "table") && strcmp(c->format, "json"))
+		return usage_error("simulate", "--format must be table or json, not '%s'", c->format);
+	const char *plot = c->plot_path;
+	if (plot && (strlen(plot) < 4 || strcmp(plot + strlen(plot) - 4, ".svg")))
 		return usage_error("simulate", "--plot writes SVG: name the file *.svg, not '%s' (a PNG: "
-				   "rsvg-convert plot.svg -o plot.png)", plot_path);
-	if (plot_path && log_path && !strcmp(plot_path, log_path))
-		return usage_error("simulate", "'%s' is given for both --log and --plot", plot_path);
-	if (!af.recommender && !experiment) {
-		af.recommender = "random";
+				   "rsvg-convert plot.svg -o plot.png)", plot);
+	if (plot && c->log_path && !strcmp(plot, c->log_path))
+		return usage_error("simulate", "'%s' is given for both --log and --plot", plot);
+	if (!c->af.recommender && !c->af.experiment) {
+		c->af.recommender = "random";
 		note("simulate: recommender random (a uniform track; --recommender SPEC picks another)\n");
 	}
-	int64_t seed = af.seed, threads = af.threads;
+	return -1;
+}
+
+static const char *arm_label(const struct sim_cli *c, int a)
+{
+	return c->af.experiment ? botify_arm_name(a) : "-";
+}
+
+static void print_json_summary(FILE *out, const struct sim_cli *c, const struct sim_setup *run,
+			       int64_t capped, double eps, double sps)
+{
+	const botify_simrun_result *res = &run->res;
+	fprintf(out, "{\"world\": ");
+	fprint_json_str(out, run->w.source);
+	fprintf(out, ", \"seed\": %lld, \"day\": %lld, \"threads\": %lld, \"episodes\": %lld, \"steps\": %lld, "
+	       "\"rows\": %lld, \"capped\": %lld, \"load_seconds\": %.6f, \"prepare_seconds\": %.6f, "
+	       "\"loop_seconds\": %.6f, \"episodes_per_second\": %.1f, \"steps_per_second\": %.1f, \"arms\": [",
+	       (long long)c->af.seed, (long long)c->day, (long long)c->af.threads, (long long)c->episodes,
+	       (long long)res->steps, (long long)res->rows, (long long)capped, run->load_seconds,
+	       run->prepare_seconds, run->loop_seconds, eps, sps);
+	for (int a = 0; a < run->arms.n; a++) {
+		const botify_arm_stats *st = &res->arm[a];
+		double mt, st_t, mtime, st_time;
+		botify_mean_sem(st->tracks_sum, st->tracks_sq, st->episodes, &mt, &st_t);
+		botify_mean_sem(st->time_sum, st->time_sq, st->episodes, &mtime, &st_time);
+		fprintf(out, "%s{\"arm\": \"%s\", \"recommender\": ", a ? ", " : "", arm_label(c, a));
+		fprint_json_str(out, run->arms.rec[a].spec);
+		fprintf(out, ", \"episodes\": %lld, \"steps\": %lld, \"capped\": %lld, "
+		       "\"mean_tracks_per_session\": %.17g, \"sem_tracks_per_session\": %.17g, "
+		       "\"mean_time_per_session\": %.17g, \"sem_time_per_session\": %.17g}",
+		       (long long)st->episodes, (long long)st->steps, (long long)st->capped, mt,
+		       isnan(st_t) ? 0 : st_t, mtime, isnan(st_time) ? 0 : st_time);
+	}
+	fprintf(out, "]}\n");
+}
+
+/* The table on out; notes, the timing line and warnings on stderr. */
+static void print_table_summary(FILE *out, const struct sim_cli *c, const struct sim_setup *run,
+				int64_t capped, double eps, double sps)
+{
+	const botify_simrun_result *res = &run->res;
+	note("world: %s; seed %lld, day %lld, %lld threads\n", run->w.source, (long long)c->af.seed,
+	     (long long)c->day, (long long)c->af.threads);
+	fprintf(out, "| arm | recommender | episodes | tracks/session | ± sem | time/session | ± sem | capped |\n");
+	fprintf(out, "|-----|-------------|---------:|---------------:|------:|-------------:|------:|-------:|\n");
+	for (int a = 0; a < run->arms.n; a++) {
+		const botify_arm_stats *st = &res->arm[a];
+		double mt, st_t, mtime, st_time;
+		botify_mean_sem(st->tracks_sum, st->tracks_sq, st->episodes, &mt, &st_t);
+		botify_mean_sem(st->time_sum, st->time_sq, st->episodes, &mtime, &st_time);
+		fprintf(out, "| %s | %s | %lld | %.3f | %.3f | %.3f | %.3f | %lld |\n", arm_label(c, a),
+		       run->arms.rec[a].spec, (long long)st->episodes, mt, st_t, mtime, st_time,
+		       (long long)st->capped);
+	}
+	note("%lld episodes, %lld steps in %.2f s (+ %.2f s world, %.2f s interest neighbours): "
+	       "%.0f episodes/s, %.0f steps/s\n",
+	       (long long)c->episodes, (long long)res->steps, run->loop_seconds, run->load_seconds,
+	       run->prepare_seconds, eps, sps);
+	if (capped)
+		fprintf(stderr, "simulate: %lld sessions reached --max-steps %lld and were cut\n", (long long)capped,
+		       (long long)run->cfg.max_steps);
+	if (c->log_path)
+		note("log: %s (%lld rows)\n", strcmp(c->log_path, "-") ? c->log_path : "stdout",
+		     (long long)res->rows);
+}
+
+int cmd_simulate(int argc, char **argv)
+{
+	struct sim_cli c;
+	int rc = parse_options(&c, argc, argv);
+	if (rc >= 0)
+		return rc;
 	/* with the log on stdout, the summary goes to stderr: stdout is only the log */
-	FILE *out = log_path && !strcmp(log_path, "-") ? stderr : stdout;
+	FILE *out = c.log_path && !strcmp(c.log_path, "-") ? stderr : stdout;
 	struct session_hists hists = {0};
 
 	botify_err err = {0};
 	struct sim_setup run = {0};
 	int exit_code = BOTIFY_EXIT_USAGE;
 	const struct sim_setup_opts so = {
-		.world_dir = af.world,
-		.config = config,
-		.max_steps = af.max_steps,
-		.max_steps_given = af.seen_max_steps,
-		.episodes = episodes,
-		.seed = seed,
-		.day = day,
-		.threads = threads,
-		.rec_timeout = af.rec_timeout,
-		.rec_spec = af.recommender,
-		.experiment = experiment,
-		.arms_list = af.arms,
-		.design = design_id,
-		.log_path = log_path,
-		.force = force,
-		.measure_latency = log_path != NULL,
-		.show_progress = show_progress,
+		.world_dir = c.af.world,
+		.config = c.config,
+		.max_steps = c.af.max_steps,
+		.max_steps_given = c.af.seen_max_steps,
+		.episodes = c.episodes,
+		.seed = c.af.seed,
+		.day = c.day,
+		.threads = c.af.threads,
+		.rec_timeout = c.af.rec_timeout,
+		.rec_spec = c.af.recommender,
+		.experiment = c.af.experiment,
+		.arms_list = c.af.arms,
+		.design = c.design_id,
+		.log_path = c.log_path,
+		.force = c.force,
+		.measure_latency = c.log_path != NULL,
+		.show_progress = c.show_progress,
 		.progress_label = "simulate",
-		.no_cache = no_cache,
-		.on_rows = plot_path ? on_rows : NULL,
+		.no_cache = c.no_cache,
+		.on_rows = c.plot_path ? on_rows : NULL,
 		.rows_ctx = &hists,
 	};
 	if (sim_setup_run(&run, &so, &err) != 0)
 		goto fail;
-	const botify_simrun_result *res = &run.res;
-	const botify_rec *recs = run.arms.rec;
-	int n_arms = run.arms.n;
-
-	double loop = run.loop_seconds, prep = run.prepare_seconds, load = run.load_seconds;
-	double eps = loop > 0 ? (double)episodes / loop : 0, sps = loop > 0 ? (double)res->steps / loop : 0;
+	double loop = run.loop_seconds;
+	double eps = loop > 0 ? (double)c.episodes / loop : 0, sps = loop > 0 ? (double)run.res.steps / loop : 0;
 	int64_t capped = 0;
-	for (int a = 0; a < n_arms; a++)
-		capped += res->arm[a].capped;
-	if (!strcmp(format, "json")) {
-		fprintf(out, "{\"world\": ");
-		fprint_json_str(out, run.w.source);
-		fprintf(out, ", \"seed\": %lld, \"day\": %lld, \"threads\": %lld, \"episodes\": %lld, \"steps\": %lld, "
-		       "\"rows\": %lld, \"capped\": %lld, \"load_seconds\": %.6f, \"prepare_seconds\": %.6f, "
-		       "\"loop_seconds\": %.6f, \"episodes_per_second\": %.1f, \"steps_per_second\": %.1f, \"arms\": [",
-		       (long long)seed, (long long)day, (long long)threads, (long long)episodes,
-		       (long long)res->steps, (long long)res->rows, (long long)capped, load, prep, loop, eps, sps);
-		for (int a = 0; a < n_arms; a++) {
-			const botify_arm_stats *st = &res->arm[a];
-			double mt, st_t, mtime, st_time;
-			botify_mean_sem(st->tracks_sum, st->tracks_sq, st->episodes, &mt, &st_t);
-			botify_mean_sem(st->time_sum, st->time_sq, st->episodes, &mtime, &st_time);
-			fprintf(out, "%s{\"arm\": \"%s\", \"recommender\": ", a ? ", " : "",
-			       experiment ? botify_arm_name(a) : "-");
-			fprint_json_str(out, recs[a].spec);
-			fprintf(out, ", \"episodes\": %lld, \"steps\": %lld, \"capped\": %lld, "
-			       "\"mean_tracks_per_session\": %.17g, \"sem_tracks_per_session\": %.17g, "
-			       "\"mean_time_per_session\": %.17g, \"sem_time_per_session\": %.17g}",
-			       (long long)st->episodes, (long long)st->steps, (long long)st->capped, mt,
-			       isnan(st_t) ? 0 : st_t, mtime, isnan(st_time) ? 0 : st_time);
-		}
-		fprintf(out, "]}\n");
-	} else {
-		note("world: %s; seed %lld, day %lld, %lld threads\n", run.w.source, (long long)seed,
-		     (long long)day, (long long)threads);
-		fprintf(out, "| arm | recommender | episodes | tracks/session | ± sem | time/session | ± sem | capped |\n");
-		fprintf(out, "|-----|-------------|---------:|---------------:|------:|-------------:|------:|-------:|\n");
-		for (int a = 0; a < n_arms; a++) {
-			const botify_arm_stats *st = &res->arm[a];
-			double mt, st_t, mtime, st_time;
-			botify_mean_sem(st->tracks_sum, st->tracks_sq, st->episodes, &mt, &st_t);
-			botify_mean_sem(st->time_sum, st->time_sq, st->episodes, &mtime, &st_time);
-			fprintf(out, "| %s | %s | %lld | %.3f | %.3f | %.3f | %.3f | %lld |\n",
-			       experiment ? botify_arm_name(a) : "-", recs[a].spec, (long long)st->episodes,
-			       mt, st_t, mtime, st_time, (long long)st->capped);
-		}
-		note("%lld episodes, %lld steps in %.2f s (+ %.2f s world, %.2f s interest neighbours): "
-		       "%.0f episodes/s, %.0f steps/s\n",
-		       (long long)episodes, (long long)res->steps, loop, load, prep, eps, sps);
-		if (capped)
-			fprintf(stderr, "simulate: %lld sessions reached --max-steps %lld and were cut\n", (long long)capped,
-			       (long long)run.cfg.max_steps);
-		if (log_path)
-			note("log: %s (%lld rows)\n", strcmp(log_path, "-") ? log_path : "stdout",
-			     (long long)res->rows);
-	}
+	for (int a = 0; a < run.arms.n; a++)
+		capped += run.res.arm[a].capped;
+	if (!strcmp(c.format, "json"))
+		print_json_summary(out, &c, &run, capped, eps, sps);
+	else
+		print_table_summary(out, &c, &run, capped, eps, sps);
 	fflush(out);
-	if (plot_path && write_plot(&hists, &run, experiment, plot_path, force, &err) != 0)
+	if (c.plot_path && write_plot(&hists, &run, c.af.experiment, c.plot_path, c.force, &err) != 0)
 		goto fail;
-	if (plot_path)
-		note("plot: %s\n", plot_path);
+	if (c.plot_path)
+		note("plot: %s\n", c.plot_path);
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
 fail:
