@@ -273,62 +273,60 @@ static void drop_record(struct botify_service_worker *wk, int64_t user, botify_e
 		snprintf(err->msg + n, sizeof(err->msg) - n, "; dropping it failed: %s", derr.msg);
 }
 
-/* POST /next/<user> and /last/<user>, after the path was matched. */
-static void handle_call(botify_service *s, int message, const char *id, size_t id_len,
-			const botify_http_request *req, botify_http_reply *reply)
+/* The call's user (from the path) and body, checked against the world: 0,
+ * or -1 once the error is answered. */
+static int read_call(botify_service *s, const char *id, size_t id_len, const botify_http_request *req,
+		     botify_http_reply *reply, botify_rec_call *call)
 {
-	double t0 = mono();
 	const botify_world *w = s->o.world;
 	char q[64];
 	int64_t user;
 	if (botify_recproto_parse_id(id, id_len, &user) != 0) {
 		reply_error(s, reply, 400, "user '%s' is not a non-negative integer",
 			    botify_recproto_quote(q, sizeof(q), id, id_len));
-		return;
+		return -1;
 	}
 	if (user >= w->U) { /* the id as given: a huge one was clamped */
 		reply_error(s, reply, 404, "unknown user %s (the world has %d users)",
 			    botify_recproto_quote(q, sizeof(q), id, id_len), w->U);
-		return;
+		return -1;
 	}
-	botify_rec_call call = { user, 0, 0 };
+	*call = (botify_rec_call){ user, 0, 0 };
 	botify_err err = {0};
-	if (botify_recproto_parse_body(req->body, req->body_len, &call.track, &call.time, &err) != 0) {
+	if (botify_recproto_parse_body(req->body, req->body_len, &call->track, &call->time, &err) != 0) {
 		reply_error(s, reply, 400, "%s", err.msg);
-		return;
+		return -1;
 	}
-	if (!(call.time >= 0 && call.time <= 1)) { /* a share of the track */
-		reply_error(s, reply, 400, "'time' must be from 0 to 1, not %g", call.time);
-		return;
+	if (!(call->time >= 0 && call->time <= 1)) { /* a share of the track */
+		reply_error(s, reply, 400, "'time' must be from 0 to 1, not %g", call->time);
+		return -1;
 	}
-	if (call.track >= w->N) {
-		reply_error(s, reply, 404, "unknown track %d (the catalog has %d tracks)", call.track, w->N);
-		return;
+	if (call->track >= w->N) {
+		reply_error(s, reply, 404, "unknown track %d (the catalog has %d tracks)", call->track, w->N);
+		return -1;
 	}
-	int arm = botify_armset_assign(s->o.arms, user);
-	const botify_rec *rec = s->o.arms->recs[arm];
-	size_t size = sizeof(struct session_header) + rec->state_size;
+	return 0;
+}
 
-	struct botify_service_worker *wk = borrow(s);
+/* The user's session record in wk->record (size bytes): the stored one,
+ * checked, or a new one. 0, or the HTTP status of the failure with err
+ * set; an unusable stored record is dropped. */
+static int open_session(botify_service *s, struct botify_service_worker *wk, int arm,
+			const botify_rec *rec, int64_t user, size_t size, botify_err *err)
+{
 	struct session_header *h = (struct session_header *)wk->record;
-	int status = 0;
-	int32_t out = -1;
 	uint64_t ended = 0;
-	int found = botify_sessions_get(&wk->conn, user, wk->record, size, &ended, &err);
-	if (found < 0 && err.code == BOTIFY_EFORMAT) { /* a record of the wrong size */
-		drop_record(wk, user, &err);
-		status = 500;
-		goto done;
+	int found = botify_sessions_get(&wk->conn, user, wk->record, size, &ended, err);
+	if (found < 0 && err->code == BOTIFY_EFORMAT) { /* a record of the wrong size */
+		drop_record(wk, user, err);
+		return 500;
 	}
-	if (found < 0) {
-		status = err.code == BOTIFY_ERUNTIME ? 503 : 500;
-		goto done;
-	}
+	if (found < 0)
+		return err->code == BOTIFY_ERUNTIME ? 503 : 500;
 	uint32_t spec_hash = botify_murmur3_32(rec->spec, strlen(rec->spec), 0);
-	if (found && check_record(s, rec, arm, spec_hash, user, wk->record, &err) != 0) {
-		drop_record(wk, user, &err);
-		status = 500;
-		goto done;
+	if (found && check_record(s, rec, arm, spec_hash, user, wk->record, err) != 0) {
+		drop_record(wk, user, err);
+		return 500;
 	}
 	if (!found) {
 		memset(wk->record, 0, size);
@@ -339,6 +337,47 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 		h->serial = ended;
 		botify_rng_init(&h->rng, s->o.seed, SESSION_STREAM, (uint64_t)user, ended);
 	}
+	return 0;
+}
+
+/* The call's row, then its session stored ("next") or ended ("last"): 0,
+ * or the HTTP status of the failure with err set. A call whose row cannot
+ * be written is answered 503 and leaves its session as it was. */
+static int record_call(botify_service *s, struct botify_service_worker *wk, int message,
+		       const botify_event *e, size_t size, botify_err *err)
+{
+	if (log_row(s, e) != 0) {
+		botify_fail(err, BOTIFY_EIO, "the log cannot be written: %s", s->log.err.msg);
+		return 503;
+	}
+	int rc = message == BOTIFY_MSG_NEXT ? botify_sessions_put(&wk->conn, e->user, wk->record, size, err)
+					    : botify_sessions_end(&wk->conn, e->user, err);
+	if (rc == 0)
+		return 0;
+	logged_unanswered(s, rc);
+	return err->code == BOTIFY_ERUNTIME ? 503 : 500;
+}
+
+/* POST /next/<user> and /last/<user>, after the path was matched. */
+static void handle_call(botify_service *s, int message, const char *id, size_t id_len,
+			const botify_http_request *req, botify_http_reply *reply)
+{
+	double t0 = mono();
+	botify_rec_call call;
+	if (read_call(s, id, id_len, req, reply, &call) != 0)
+		return;
+	int64_t user = call.user;
+	int arm = botify_armset_assign(s->o.arms, user);
+	const botify_rec *rec = s->o.arms->recs[arm];
+	size_t size = sizeof(struct session_header) + rec->state_size;
+
+	struct botify_service_worker *wk = borrow(s);
+	struct session_header *h = (struct session_header *)wk->record;
+	botify_err err = {0};
+	int32_t out = -1;
+	int status = open_session(s, wk, arm, rec, user, size, &err);
+	if (status)
+		goto done;
 	if (message == BOTIFY_MSG_NEXT && h->calls >= (uint64_t)s->o.max_steps) {
 		botify_fail(&err, BOTIFY_ERANGE, "the session of user %lld reached %lld calls (--max-steps); "
 			    "end it with POST /last/%lld", (long long)user, (long long)s->o.max_steps,
@@ -354,8 +393,6 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 		goto done;
 	}
 	h->calls++;
-	/* the row first: a call whose row cannot be written is answered 503
-	 * and leaves its session as it was */
 	botify_event e = {
 		.timestamp = wall_ms(),
 		.user = user,
@@ -366,17 +403,7 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 		.arm = (int8_t)botify_armset_log_arm(s->o.arms, arm),
 	};
 	e.latency = mono() - t0;
-	if (log_row(s, &e) != 0) {
-		botify_fail(&err, BOTIFY_EIO, "the log cannot be written: %s", s->log.err.msg);
-		status = 503;
-		goto done;
-	}
-	rc = message == BOTIFY_MSG_NEXT ? botify_sessions_put(&wk->conn, user, wk->record, size, &err)
-					: botify_sessions_end(&wk->conn, user, &err);
-	if (rc != 0) {
-		status = err.code == BOTIFY_ERUNTIME ? 503 : 500;
-		logged_unanswered(s, rc);
-	}
+	status = record_call(s, wk, message, &e, size, &err);
 done:
 	give_back(s, wk);
 	if (status) {
