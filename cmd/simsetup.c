@@ -84,11 +84,8 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		return -1;
 	if (o->max_steps_given)
 		s->cfg.max_steps = o->max_steps;
-	const botify_armset_opts ao = {
-		.recommender = o->rec_spec, .experiment = o->experiment, .arms = o->arms_list,
-		.specs = o->specs, .n_specs = o->n_specs, .design = o->design,
-		.fresh_split = o->fresh_split, .seed = (uint64_t)o->seed,
-	};
+	botify_armset_opts ao = o->arms;
+	ao.seed = (uint64_t)o->seed; /* a fresh split's salt is drawn from the run's seed */
 	if (botify_armset_init(&s->arms, &ao, err) != 0)
 		return -1;
 	install_interrupt_handler();

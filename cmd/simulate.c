@@ -297,7 +297,7 @@ int cmd_simulate(int argc, char **argv)
 	botify_err err = {0};
 	struct sim_setup run = {0};
 	int exit_code = BOTIFY_EXIT_USAGE;
-	const struct sim_setup_opts so = {
+	struct sim_setup_opts so = {
 		.world_dir = c.af.world,
 		.config = c.config,
 		.max_steps = c.af.max_steps,
@@ -307,10 +307,7 @@ int cmd_simulate(int argc, char **argv)
 		.day = c.day,
 		.threads = c.af.threads,
 		.rec_timeout = c.af.rec_timeout,
-		.rec_spec = c.af.recommender,
-		.experiment = c.af.experiment,
-		.arms_list = c.af.arms,
-		.design = c.design_id,
+		.arms = arm_flags_armset(&c.af),
 		.log_path = c.log_path,
 		.force = c.force,
 		.measure_latency = c.log_path != NULL,
@@ -320,6 +317,7 @@ int cmd_simulate(int argc, char **argv)
 		.on_rows = c.plot_path ? on_rows : NULL,
 		.rows_ctx = &hists,
 	};
+	so.arms.design = c.design_id;
 	if (sim_setup_run(&run, &so, &err) != 0)
 		goto fail;
 	double loop = run.loop_seconds;
