@@ -4,7 +4,10 @@
  * alone, and the usage errors of bad values. */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../cmd/flags.h"
 
@@ -68,8 +71,17 @@ END_TEST
 
 START_TEST(flags_bad_values_are_usage_errors)
 {
-	const char *bad[][2] = { { "--max-steps", "0" }, { "--max-steps", "12x" }, { "--rec-timeout", "nan" },
-				 { "--seed", "-1" } };
+	/* the errors go to stderr: kept in a file (this test runs in a fork of its own) */
+	char path[] = "/tmp/botify-flags-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_ptr_nonnull(freopen(path, "w+", stderr));
+	close(fd);
+	unlink(path);
+	const char *bad[][3] = { { "--max-steps", "0", "--max-steps 0 is out of range" },
+				 { "--max-steps", "12x", "--max-steps expects an integer, got '12x'" },
+				 { "--rec-timeout", "nan", "--rec-timeout expects a number" },
+				 { "--seed", "-1", "--seed -1 is out of range" } };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct vals v = { .steps = 1000, .seed = 1, .timeout = 10 };
 		char *argv[] = { "test", (char *)bad[i][0], (char *)bad[i][1], NULL };
@@ -79,6 +91,14 @@ START_TEST(flags_bad_values_are_usage_errors)
 	char *argv[] = { "test", "--max-step", "3", NULL };
 	ck_assert_int_eq(parse(&v, 1, 3, argv), FLAGS_ERROR);
 	ck_assert_int_eq(v.seen_steps, 0);
+	char said[2048] = "";
+	fflush(stderr);
+	rewind(stderr);
+	size_t n = fread(said, 1, sizeof(said) - 1, stderr);
+	said[n] = 0;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(strstr(said, bad[i][2]) != NULL, "no '%s' in: %s", bad[i][2], said);
+	ck_assert_msg(strstr(said, "did you mean --max-steps?") != NULL, "%s", said);
 }
 END_TEST
 
