@@ -118,8 +118,9 @@ $(B)/tests/suites.h: Makefile $(CHECK_SRC)
 $(B)/tests/check_main.o: $(B)/tests/suites.h
 $(B)/tests/%.o: ALL_CPPFLAGS += $(CHECK_CFLAGS) -I$(B)/tests -DDATA_DIR='"tests/data"'
 
-$(CHECK_BIN): $(CHECK_OBJ) $(B)/libbotify.a
-	$(CC) $(LDFLAGS) -o $@ $(CHECK_OBJ) $(B)/libbotify.a $(CHECK_LIBS) $(LDLIBS)
+# the flag table's parser is cmd/ code with a suite of its own (check_flags.c)
+$(CHECK_BIN): $(CHECK_OBJ) $(B)/cmd/flags.o $(B)/libbotify.a
+	$(CC) $(LDFLAGS) -o $@ $(CHECK_OBJ) $(B)/cmd/flags.o $(B)/libbotify.a $(CHECK_LIBS) $(LDLIBS)
 
 deps: ## install missing Debian packages (needs root or sudo); no other target runs it
 	@sh scripts/deps.sh

@@ -19,6 +19,7 @@
 
 #include "ab.h"
 #include "abgate.h"
+#include "armflags.h"
 #include "cmd.h"
 #include "dist.h"
 #include "eventlog.h"
@@ -49,6 +50,7 @@ static const struct flag_doc doc = {
 		"uses the service's split for NAME instead). --log FILE keeps the log.\n"
 		"Logs are analysed as paired when every user is in every arm, else as split.\n\n"
 		"Exit status: 0 ok, 1 a --require failed, 2 bad usage or bad input.",
+	.more = print_recommenders,
 	.extra =
 		"requirements (--require, repeatable; checked for every treatment):\n"
 		"  METRIC>0    significantly better      METRIC<0    significantly worse\n"
@@ -71,11 +73,12 @@ enum { DEFAULT_EPISODES = 2000 };
 
 struct ab_opts {
 	struct flag_list logs, treatments, requires;
-	const char *experiment, *control, *format, *plot, *world_dir, *config, *out_log;
+	const char *experiment, *control, *format, *plot, *config, *out_log;
 	const char *design, *ci, *correction, *metrics, *control_log, *treatment_log;
-	double alpha, rec_timeout, mde, power_target;
-	int64_t episodes, seed, threads, day, max_steps;
-	int seen_max_steps, seen_seed, seen_episodes, force, show_progress, power, no_cache;
+	double alpha, mde, power_target;
+	int64_t episodes, day;
+	struct arm_flags run;         /* world, seed, threads, max-steps, rec-timeout */
+	int seen_episodes, force, show_progress, power, no_cache;
 };
 
 /* ---- reading ---- */
@@ -519,15 +522,6 @@ static int parse_arm_list(const struct flag_list *l, int *arms, int *n)
 	return 0;
 }
 
-/* Index of a flag by name, to hook its `seen` field. */
-static struct flag *flag_named(struct flag *flags, const char *name)
-{
-	for (struct flag *f = flags; f->name; f++)
-		if (!strcmp(f->name, name))
-			return f;
-	return NULL;
-}
-
 /* "time,mean_time_per_session" to a bit mask. */
 static int parse_metrics(const char *list, unsigned *mask)
 {
@@ -594,227 +588,240 @@ static int read_logs(botify_ab *ab, const struct ab_opts *o, botify_err *err)
 	return 0;
 }
 
-int cmd_ab(int argc, char **argv)
+/* What cmd_ab decided from the options: which mode, the analysis, the
+ * gates, and for an in-process run each arm's recommender. */
+struct ab_plan {
+	int simulate;                 /* run the experiment here, else read logs */
+	botify_ab_opts ao;
+	botify_ab_req reqs[64];
+	int control, treatments[BOTIFY_MAX_ARMS], n_treatments;
+	const char *specs[BOTIFY_MAX_ARMS];
+	const char *arm_logs[2];
+	struct ab_desc desc;
+};
+
+/* The options of the analysis, whatever the mode: -1 to go on, else the
+ * exit code. */
+static int check_analysis(struct ab_opts *o, struct ab_plan *p)
 {
-	struct ab_opts o = { .alpha = 0.05, .format = "md", .seed = 1, .threads = cpu_count(),
-			     .rec_timeout = BOTIFY_REC_TIMEOUT, .ci = "delta", .correction = "none",
-			     .power_target = 0.8, .episodes = DEFAULT_EPISODES };
+	botify_ab_opts *ao = &p->ao;
+	*ao = (botify_ab_opts){ .alpha = o->alpha, .design = BOTIFY_AB_DESIGN_DETECT };
+	if (strcmp(o->format, "md") && strcmp(o->format, "json") && strcmp(o->format, "csv"))
+		return usage_error("ab", "--format must be md, json or csv, not '%s'", o->format);
+	if ((ao->ci = botify_ab_ci_parse(o->ci)) < 0)
+		return usage_error("ab", "--ci must be delta or notebook, not '%s'", o->ci);
+	if ((ao->correction = botify_p_adjust_parse(o->correction)) < 0)
+		return usage_error("ab", "--correction must be none, holm or bh, not '%s'", o->correction);
+	if (o->design && strcmp(o->design, "auto") && (ao->design = botify_design_parse(o->design)) < 0)
+		return usage_error("ab", "--design must be paired, split or auto, not '%s'", o->design);
+	if (o->metrics && parse_metrics(o->metrics, &ao->metrics) != 0)
+		return BOTIFY_EXIT_USAGE;
+	if (o->power && !(o->mde > 0))
+		return usage_error("ab", "--power needs --mde PCT, the smallest effect worth detecting "
+				   "(e.g. --mde 2 for 2%%)");
+	if (!o->power && o->mde > 0)
+		return usage_error("ab", "--mde is for --power");
+	if (o->plot && (strlen(o->plot) < 4 || strcmp(o->plot + strlen(o->plot) - 4, ".svg")))
+		return usage_error("ab", "--plot writes SVG: name the file *.svg, not '%s' (a PNG: "
+				   "rsvg-convert plot.svg -o plot.png)", o->plot);
+	if (o->power && !strcmp(o->format, "csv"))
+		return usage_error("ab", "--power prints with --format md or json");
+	botify_err err = {0};
+	for (int i = 0; i < o->requires.n; i++)
+		if (botify_ab_req_parse(&p->reqs[i], o->requires.v[i], &err) != 0)
+			return usage_error("ab", "%s", err.msg);
+	for (int i = 0; i < o->requires.n; i++)
+		if (ao->metrics && !(ao->metrics & (1u << p->reqs[i].metric)))
+			return usage_error("ab", "--require '%s': its metric is not in --metrics", o->requires.v[i]);
+	return -1;
+}
+
+/* In-process: the arms' recommenders and the design. */
+static int plan_experiment(struct ab_opts *o, struct ab_plan *p)
+{
+	if (o->control && !o->treatments.n)
+		return usage_error("ab", "in-process, --control SPEC needs --treatment SPEC (one per "
+				   "treatment arm)");
+	if (!o->control || !o->treatments.n)
+		return usage_error("ab", "give --control SPEC --treatment SPEC to run an experiment, "
+				   "--log FILE... --experiment NAME, or --control-log FILE "
+				   "--treatment-log FILE");
+	if (o->logs.n > 1)
+		return usage_error("ab", "in-process, --log names the one log to keep");
+	if (o->treatments.n > BOTIFY_MAX_ARMS - 1)
+		return usage_error("ab", "at most %d treatments", BOTIFY_MAX_ARMS - 1);
+	botify_ab_opts *ao = &p->ao;
+	if (ao->design == BOTIFY_AB_DESIGN_DETECT)
+		ao->design = o->design ? -2 : BOTIFY_DESIGN_PAIRED;
+	if (ao->design == -2)
+		return usage_error("ab", "--design auto is for logs; in-process use paired or split");
+	if (ao->design == BOTIFY_DESIGN_PAIRED && o->experiment)
+		return usage_error("ab", "--experiment NAME reproduces the service's split: use it "
+				   "with --design split (a paired run splits no users)");
+	p->desc.experiment = o->experiment ? o->experiment : "AB";
+	p->desc.salted = ao->design == BOTIFY_DESIGN_SPLIT && !o->experiment;
+	p->desc.episodes = o->episodes;
+	p->desc.specs = p->specs;
+	p->specs[0] = o->control;
+	for (int i = 0; i < o->treatments.n; i++)
+		p->specs[i + 1] = o->treatments.v[i];
+	o->out_log = o->logs.n ? o->logs.v[0] : NULL;
+	return -1;
+}
+
+/* From logs: one experiment's arms, or two whole logs. */
+static int plan_logs(struct ab_opts *o, struct ab_plan *p, int two_logs)
+{
+	if (o->run.world || o->config || o->run.seen_max_steps || o->run.seen_seed || o->no_cache)
+		return usage_error("ab", "--world, --config, --max-steps, --seed and --no-cache "
+				   "are for running an experiment (--control SPEC --treatment SPEC)");
+	if (two_logs) {
+		if (!o->control_log || !o->treatment_log)
+			return usage_error("ab", "--control-log and --treatment-log go together");
+		if (o->logs.n || o->experiment || o->control || o->treatments.n)
+			return usage_error("ab", "--control-log/--treatment-log compare two whole logs: "
+					   "no --log, --experiment, --control or --treatment");
+		p->desc.experiment = "two logs";
+		p->desc.arm_logs = p->arm_logs;
+		return -1;
+	}
+	if (!o->experiment)
+		return usage_error("ab", "--experiment NAME is required with --log (or compare two "
+				   "runs with --control-log FILE --treatment-log FILE; to keep the "
+				   "log of an experiment run here, give --episodes N)");
+	if (o->control && (p->control = botify_arm_index(o->control)) < 0)
+		return usage_error("ab", "--control: unknown arm '%s' (arms are C, T1, ... T%d)",
+				   o->control, BOTIFY_MAX_ARMS - 1);
+	if (parse_arm_list(&o->treatments, p->treatments, &p->n_treatments) != 0)
+		return BOTIFY_EXIT_USAGE;
+	return -1;
+}
+
+/* Parses and checks the options into o and p: -1 to go on, else the exit code. */
+static int parse_options(struct ab_opts *o, struct ab_plan *p, int argc, char **argv)
+{
+	*o = (struct ab_opts){ .alpha = 0.05, .format = "md", .ci = "delta", .correction = "none",
+			       .power_target = 0.8, .episodes = DEFAULT_EPISODES };
+	arm_flags_init(&o->run);
 	struct flag flags[] = {
-		FLAG_LIST("log", &o.logs, "FILE", "a log to analyse (plain or .gz); with --episodes: keep the log here"),
-		FLAG_STR("experiment", &o.experiment, "NAME", "the experiment whose arms to compare; in-process: split as the service splits NAME"),
-		FLAG_STR("control", &o.control, "C|SPEC", "the control arm (default C); in-process its recommender"),
-		FLAG_LIST("treatment", &o.treatments, "T1,T2|SPEC", "treatment arms (default: all others); in-process a recommender per flag"),
-		FLAG_STR("control-log", &o.control_log, "FILE", "a log of one run (no experiment needed): the control arm"),
-		FLAG_STR("treatment-log", &o.treatment_log, "FILE", "a log of another run: the treatment arm"),
-		FLAG_STR("design", &o.design, "paired|split|auto", "in-process: paired twin runs (default) or a split; logs: auto (default) detects it"),
-		FLAG_STR("ci", &o.ci, "delta|notebook", "relative interval: delta method, or the notebook's difference / control mean"),
-		FLAG_STR("correction", &o.correction, "none|holm|bh", "multiple-comparison correction across metrics x treatments"),
-		FLAG_STR("metrics", &o.metrics, "M1,M2", "metrics to analyse (default: all five)"),
-		FLAG_DOUBLE("alpha", &o.alpha, "A", "1 - confidence level of the intervals", 1e-12, 0.5),
-		FLAG_STR("format", &o.format, "md|json|csv", "output format"),
-		FLAG_LIST("require", &o.requires, "METRIC>0", "a requirement for exit status 0 (see below)"),
-		FLAG_BOOL("power", &o.power, "estimate the sessions needed to detect --mde (from this run as a pilot)"),
-		FLAG_DOUBLE("mde", &o.mde, "PCT", "with --power: the smallest effect worth detecting, in %", 1e-9, 1e9),
-		FLAG_DOUBLE("power-target", &o.power_target, "P", "with --power: the power to reach", 0.01, 0.9999),
-		FLAG_STR("plot", &o.plot, "FILE.svg", "write a forest plot of the effects"),
-		FLAG_BOOL("force", &o.force, "replace an existing --plot (and, in-process, --log)"),
-		FLAG_LONG("episodes", &o.episodes, "N", "in-process: simulated sessions", 1, 1e15),
-		FLAG_STR("world", &o.world_dir, "DIR", "in-process: world directory (default: built-in)"),
-		FLAG_LONG("seed", &o.seed, "S", "in-process: random seed (also draws a split's salt)", 0, 9007199254740992.0),
-		FLAG_LONG("threads", &o.threads, "T", "threads reading the logs, or simulating in-process (default: all cores)", 1, 256),
-		FLAG_LONG("day", &o.day, "D", "in-process: day of the run (shifts the clock)", 0, 100000),
-		FLAG_LONG("max-steps", &o.max_steps, "M", "in-process: cap on recommendations per session", 1, 1e9),
-		FLAG_STR("config", &o.config, "FILE", "in-process: user-model defaults"),
-		FLAG_BOOL("progress", &o.show_progress, "show progress even when stderr is not a terminal"),
-		FLAG_BOOL("no-cache", &o.no_cache, "in-process: compute the interest neighbours without the cache"),
+		FLAG_LIST("log", &o->logs, "FILE", "a log to analyse (plain or .gz); with --episodes: keep the log here"),
+		FLAG_STR("experiment", &o->experiment, "NAME", "the experiment whose arms to compare; in-process: split as the service splits NAME"),
+		FLAG_STR("control", &o->control, "C|SPEC", "the control arm (default C); in-process its recommender"),
+		FLAG_LIST("treatment", &o->treatments, "T1,T2|SPEC", "treatment arms (default: all others); in-process a recommender per flag"),
+		FLAG_STR("control-log", &o->control_log, "FILE", "a log of one run (no experiment needed): the control arm"),
+		FLAG_STR("treatment-log", &o->treatment_log, "FILE", "a log of another run: the treatment arm"),
+		FLAG_STR("design", &o->design, "paired|split|auto", "in-process: paired twin runs (default) or a split; logs: auto (default) detects it"),
+		FLAG_STR("ci", &o->ci, "delta|notebook", "relative interval: delta method, or the notebook's difference / control mean"),
+		FLAG_STR("correction", &o->correction, "none|holm|bh", "multiple-comparison correction across metrics x treatments"),
+		FLAG_STR("metrics", &o->metrics, "M1,M2", "metrics to analyse (default: all five)"),
+		FLAG_DOUBLE("alpha", &o->alpha, "A", "1 - confidence level of the intervals", 1e-12, 0.5),
+		FLAG_STR("format", &o->format, "md|json|csv", "output format"),
+		FLAG_LIST("require", &o->requires, "METRIC>0", "a requirement for exit status 0 (see below)"),
+		FLAG_BOOL("power", &o->power, "estimate the sessions needed to detect --mde (from this run as a pilot)"),
+		FLAG_DOUBLE("mde", &o->mde, "PCT", "with --power: the smallest effect worth detecting, in %", 1e-9, 1e9),
+		FLAG_DOUBLE("power-target", &o->power_target, "P", "with --power: the power to reach", 0.01, 0.9999),
+		FLAG_STR("plot", &o->plot, "FILE.svg", "write a forest plot of the effects"),
+		FLAG_BOOL("force", &o->force, "replace an existing --plot (and, in-process, --log)"),
+		FLAG_LONG_SEEN("episodes", &o->episodes, "N", "in-process: simulated sessions", 1, 1e15, &o->seen_episodes),
+		RUN_FLAGS(&o->run, "in-process: "),
+		FLAG_LONG("day", &o->day, "D", "in-process: day of the run (shifts the clock)", 0, 100000),
+		FLAG_STR("config", &o->config, "FILE", "in-process: user-model defaults"),
+		FLAG_BOOL("progress", &o->show_progress, "show progress even when stderr is not a terminal"),
+		FLAG_BOOL("no-cache", &o->no_cache, "in-process: compute the interest neighbours without the cache"),
 		FLAG_BOOL("quiet", &botify_quiet, "no progress bars or notes on stderr (warnings stay)"),
-		FLAG_DOUBLE("rec-timeout", &o.rec_timeout, "S", "in-process: seconds an exec:/remote: recommender may take per call", 0.001, 86400),
 		FLAG_END,
 	};
-	flag_named(flags, "max-steps")->seen = &o.seen_max_steps;
-	flag_named(flags, "seed")->seen = &o.seen_seed;
-	flag_named(flags, "episodes")->seen = &o.seen_episodes;
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
 	if (rc != FLAGS_OK)
 		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
-	int two_logs = o.control_log || o.treatment_log;
+	int two_logs = o->control_log || o->treatment_log;
 	/* with --episodes, --log is the log to keep; without, the logs to read */
-	int simulate = !two_logs && (!o.logs.n || o.seen_episodes);
-	if (strcmp(o.format, "md") && strcmp(o.format, "json") && strcmp(o.format, "csv"))
-		return usage_error("ab", "--format must be md, json or csv, not '%s'", o.format);
-	botify_ab_opts ao = { .alpha = o.alpha, .design = BOTIFY_AB_DESIGN_DETECT };
-	if ((ao.ci = botify_ab_ci_parse(o.ci)) < 0)
-		return usage_error("ab", "--ci must be delta or notebook, not '%s'", o.ci);
-	if ((ao.correction = botify_p_adjust_parse(o.correction)) < 0)
-		return usage_error("ab", "--correction must be none, holm or bh, not '%s'", o.correction);
-	if (o.design && strcmp(o.design, "auto") && (ao.design = botify_design_parse(o.design)) < 0)
-		return usage_error("ab", "--design must be paired, split or auto, not '%s'", o.design);
-	if (o.metrics && parse_metrics(o.metrics, &ao.metrics) != 0)
-		return BOTIFY_EXIT_USAGE;
-	if (o.power && !(o.mde > 0))
-		return usage_error("ab", "--power needs --mde PCT, the smallest effect worth detecting "
-				   "(e.g. --mde 2 for 2%%)");
-	if (!o.power && o.mde > 0)
-		return usage_error("ab", "--mde is for --power");
-	if (o.plot && (strlen(o.plot) < 4 || strcmp(o.plot + strlen(o.plot) - 4, ".svg")))
-		return usage_error("ab", "--plot writes SVG: name the file *.svg, not '%s' (a PNG: "
-				   "rsvg-convert plot.svg -o plot.png)", o.plot);
-	if (o.power && !strcmp(o.format, "csv"))
-		return usage_error("ab", "--power prints with --format md or json");
+	p->simulate = !two_logs && (!o->logs.n || o->seen_episodes);
+	if ((rc = check_analysis(o, p)) >= 0)
+		return rc;
+	p->arm_logs[0] = o->control_log;
+	p->arm_logs[1] = o->treatment_log;
+	p->desc = (struct ab_desc){ .experiment = o->experiment, .seed = o->run.seed };
+	return p->simulate ? plan_experiment(o, p) : plan_logs(o, p, two_logs);
+}
 
-	botify_ab_req reqs[64];
-	botify_err err = {0};
-	for (int i = 0; i < o.requires.n; i++)
-		if (botify_ab_req_parse(&reqs[i], o.requires.v[i], &err) != 0)
-			return usage_error("ab", "%s", err.msg);
-	for (int i = 0; i < o.requires.n; i++)
-		if (ao.metrics && !(ao.metrics & (1u << reqs[i].metric)))
-			return usage_error("ab", "--require '%s': its metric is not in --metrics", o.requires.v[i]);
+/* Simulates the experiment, its rows going straight into ab. */
+static int run_experiment(botify_ab *ab, const struct ab_opts *o, struct ab_plan *p,
+			  struct power_req *pw, botify_err *err)
+{
+	struct sim_setup run = {0};
+	const struct sim_setup_opts so = {
+		.world_dir = o->run.world,
+		.config = o->config,
+		.max_steps = o->run.max_steps,
+		.max_steps_given = o->run.seen_max_steps,
+		.episodes = p->desc.episodes,
+		.seed = o->run.seed,
+		.day = o->day,
+		.threads = o->run.threads,
+		.rec_timeout = o->run.rec_timeout,
+		.arms = { .experiment = p->desc.experiment, .specs = p->specs, .n_specs = 1 + o->treatments.n,
+			  .design = p->ao.design, .fresh_split = p->desc.salted },
+		.no_cache = o->no_cache,
+		.log_path = o->out_log,
+		.force = o->force,
+		.measure_latency = 1,
+		.show_progress = o->show_progress,
+		.progress_label = "ab: simulate",
+		.on_rows = on_rows,
+		.rows_ctx = ab,
+	};
+	int rc = sim_setup_run(&run, &so, err);
+	int64_t capped = 0;
+	for (int a = 0; a < run.arms.n; a++)
+		capped += run.res.arm[a].capped;
+	p->desc.salt = run.arms.exp.seed;
+	pw->world_users = run.w.U;
+	sim_setup_free(&run);
+	if (rc != 0)
+		return -1;
+	if (capped && !botify_quiet)
+		fprintf(stderr, "botify: ab: note: %lld sessions reached the step cap and were cut\n",
+			(long long)capped);
+	return 0;
+}
 
-	int control = 0, treatments[BOTIFY_MAX_ARMS], n_treatments = 0;
-	const char *specs[BOTIFY_MAX_ARMS] = { 0 };
-	const char *arm_logs[2] = { o.control_log, o.treatment_log };
-	struct ab_desc desc = { .experiment = o.experiment, .seed = o.seed };
-	if (simulate) {
-		if (o.control && !o.treatments.n)
-			return usage_error("ab", "in-process, --control SPEC needs --treatment SPEC (one per "
-					   "treatment arm)");
-		if (!o.control || !o.treatments.n)
-			return usage_error("ab", "give --control SPEC --treatment SPEC to run an experiment, "
-					   "--log FILE... --experiment NAME, or --control-log FILE "
-					   "--treatment-log FILE");
-		if (o.logs.n > 1)
-			return usage_error("ab", "in-process, --log names the one log to keep");
-		if (o.treatments.n > BOTIFY_MAX_ARMS - 1)
-			return usage_error("ab", "at most %d treatments", BOTIFY_MAX_ARMS - 1);
-		if (ao.design == BOTIFY_AB_DESIGN_DETECT)
-			ao.design = o.design ? -2 : BOTIFY_DESIGN_PAIRED;
-		if (ao.design == -2)
-			return usage_error("ab", "--design auto is for logs; in-process use paired or split");
-		if (ao.design == BOTIFY_DESIGN_PAIRED && o.experiment)
-			return usage_error("ab", "--experiment NAME reproduces the service's split: use it "
-					   "with --design split (a paired run splits no users)");
-		desc.experiment = o.experiment ? o.experiment : "AB";
-		desc.salted = ao.design == BOTIFY_DESIGN_SPLIT && !o.experiment;
-		desc.episodes = o.episodes;
-		desc.specs = specs;
-		specs[0] = o.control;
-		for (int i = 0; i < o.treatments.n; i++)
-			specs[i + 1] = o.treatments.v[i];
-		o.out_log = o.logs.n ? o.logs.v[0] : NULL;
-	} else {
-		if (o.world_dir || o.config || o.seen_max_steps || o.seen_seed || o.no_cache)
-			return usage_error("ab", "--world, --config, --max-steps, --seed and --no-cache "
-					   "are for running an experiment (--control SPEC --treatment SPEC)");
-		if (two_logs) {
-			if (!o.control_log || !o.treatment_log)
-				return usage_error("ab", "--control-log and --treatment-log go together");
-			if (o.logs.n || o.experiment || o.control || o.treatments.n)
-				return usage_error("ab", "--control-log/--treatment-log compare two whole logs: "
-						   "no --log, --experiment, --control or --treatment");
-			desc.experiment = "two logs";
-			desc.arm_logs = arm_logs;
-		} else {
-			if (!o.experiment)
-				return usage_error("ab", "--experiment NAME is required with --log (or compare two "
-						   "runs with --control-log FILE --treatment-log FILE; to keep the "
-						   "log of an experiment run here, give --episodes N)");
-			if (o.control && (control = botify_arm_index(o.control)) < 0)
-				return usage_error("ab", "--control: unknown arm '%s' (arms are C, T1, ... T%d)",
-						   o.control, BOTIFY_MAX_ARMS - 1);
-			if (parse_arm_list(&o.treatments, treatments, &n_treatments) != 0)
-				return BOTIFY_EXIT_USAGE;
-		}
-	}
-
-	botify_ab ab = {0};
-	botify_ab_result *res = calloc(1, sizeof(*res));
-	int exit_code = BOTIFY_EXIT_USAGE;
-	struct power_req pw = { .mde = o.mde, .target = o.power_target };
-	if (!res) {
-		botify_fail(&err, BOTIFY_ENOMEM, "out of memory");
-		goto fail;
-	}
-	if (botify_ab_init(&ab, &err) != 0)
-		goto fail;
-	ab.threads = (int)o.threads;
-	if (simulate) {
-		struct sim_setup run = {0};
-		const struct sim_setup_opts so = {
-			.world_dir = o.world_dir,
-			.config = o.config,
-			.max_steps = o.max_steps,
-			.max_steps_given = o.seen_max_steps,
-			.episodes = desc.episodes,
-			.seed = o.seed,
-			.day = o.day,
-			.threads = o.threads,
-			.rec_timeout = o.rec_timeout,
-			.experiment = desc.experiment,
-			.specs = specs,
-			.n_specs = 1 + o.treatments.n,
-			.design = ao.design,
-			.fresh_split = desc.salted,
-			.no_cache = o.no_cache,
-			.log_path = o.out_log,
-			.force = o.force,
-			.measure_latency = 1,
-			.show_progress = o.show_progress,
-			.progress_label = "ab: simulate",
-			.on_rows = on_rows,
-			.rows_ctx = &ab,
-		};
-		rc = sim_setup_run(&run, &so, &err);
-		int64_t capped = 0;
-		for (int a = 0; a < run.n_arms; a++)
-			capped += run.res.arm[a].capped;
-		desc.salt = run.exp.seed;
-		pw.world_users = run.w.U;
-		sim_setup_free(&run);
-		if (rc != 0)
-			goto fail;
-		if (capped && !botify_quiet)
-			fprintf(stderr, "botify: ab: note: %lld sessions reached the step cap and were cut\n",
-				(long long)capped);
-	} else if (botify_dist_rank() == 0 && read_logs(&ab, &o, &err) != 0) {
-		goto fail;
-	}
-	if (botify_dist_rank() != 0) { /* rank 0 has every row, and reports */
-		exit_code = BOTIFY_EXIT_OK;
-		goto out;
-	}
-	if (botify_ab_analyze(&ab, control, treatments, n_treatments, &ao, res, &err) != 0)
-		goto fail;
-	print_notes(&ab, res, desc.experiment);
-	if (o.power) {
+/* The table (or JSON or CSV) on stdout, with --power's estimate. */
+static void print_results(const botify_ab_result *res, const struct ab_opts *o, const struct ab_plan *p,
+			  struct power_req *pw)
+{
+	if (o->power) {
 		int arms[BOTIFY_MAX_ARMS], k = table_arms(res, arms);
 		double sessions = 0;
 		for (int i = 0; i < k; i++)
 			sessions += (double)res->arm[arms[i]].sessions;
-		pw.pilot_per_arm = sessions / k;
-		pw.episodes_per_arm = res->design == BOTIFY_DESIGN_PAIRED;
-		pw.n_arms = simulate ? 1 + o.treatments.n : k;
+		pw->pilot_per_arm = sessions / k;
+		pw->episodes_per_arm = res->design == BOTIFY_DESIGN_PAIRED;
+		pw->n_arms = p->simulate ? 1 + o->treatments.n : k;
 	}
-	if (!strcmp(o.format, "json")) {
-		print_json(res, &desc, o.power ? &pw : NULL);
+	if (!strcmp(o->format, "json")) {
+		print_json(res, &p->desc, o->power ? pw : NULL);
 	} else {
-		print_table(res, o.format, &desc);
-		if (o.power) {
+		print_table(res, o->format, &p->desc);
+		if (o->power) {
 			putchar('\n');
-			print_power(res, &pw, 0);
+			print_power(res, pw, 0);
 		}
 	}
 	fflush(stdout);
-	if (o.plot && write_plot(res, o.plot, o.force, &desc, &err) != 0)
-		goto fail;
+}
 
-	exit_code = BOTIFY_EXIT_OK;
-	for (int r = 0; r < o.requires.n; r++)
+/* --require: BOTIFY_EXIT_CHECK, each failure said on stderr, when any fails. */
+static int check_requirements(const botify_ab_result *res, const struct ab_opts *o, const struct ab_plan *p)
+{
+	int exit_code = BOTIFY_EXIT_OK;
+	for (int r = 0; r < o->requires.n; r++)
 		for (int i = 0; i < res->n_effects; i++) {
 			const botify_ab_effect *e = &res->effects[i];
-			if (e->metric != reqs[r].metric || botify_ab_req_holds(&reqs[r], e))
+			const botify_ab_req *req = &p->reqs[r];
+			if (e->metric != req->metric || botify_ab_req_holds(req, e))
 				continue;
-			fprintf(stderr, "botify: ab: requirement '%s' failed for %s: effect ", reqs[r].text,
+			fprintf(stderr, "botify: ab: requirement '%s' failed for %s: effect ", req->text,
 				botify_arm_name(e->treatment));
 			if (e->zero_control)
 				fprintf(stderr, "n/a (control mean 0), difference %.6g",
@@ -829,6 +836,44 @@ int cmd_ab(int argc, char **argv)
 				e->treatment_mean);
 			exit_code = BOTIFY_EXIT_CHECK;
 		}
+	return exit_code;
+}
+
+int cmd_ab(int argc, char **argv)
+{
+	struct ab_opts o;
+	struct ab_plan p;
+	memset(&p, 0, sizeof(p));
+	int rc = parse_options(&o, &p, argc, argv);
+	if (rc >= 0)
+		return rc;
+
+	botify_err err = {0};
+	botify_ab ab = {0};
+	botify_ab_result *res = calloc(1, sizeof(*res));
+	int exit_code = BOTIFY_EXIT_USAGE;
+	struct power_req pw = { .mde = o.mde, .target = o.power_target };
+	if (!res) {
+		botify_fail(&err, BOTIFY_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (botify_ab_init(&ab, &err) != 0)
+		goto fail;
+	ab.threads = (int)o.run.threads;
+	if (p.simulate ? run_experiment(&ab, &o, &p, &pw, &err) != 0
+		       : botify_dist_rank() == 0 && read_logs(&ab, &o, &err) != 0)
+		goto fail;
+	if (botify_dist_rank() != 0) { /* rank 0 has every row, and reports */
+		exit_code = BOTIFY_EXIT_OK;
+		goto out;
+	}
+	if (botify_ab_analyze(&ab, p.control, p.treatments, p.n_treatments, &p.ao, res, &err) != 0)
+		goto fail;
+	print_notes(&ab, res, p.desc.experiment);
+	print_results(res, &o, &p, &pw);
+	if (o.plot && write_plot(res, o.plot, o.force, &p.desc, &err) != 0)
+		goto fail;
+	exit_code = check_requirements(res, &o, &p);
 	goto out;
 fail:
 	exit_code = report_error(&err);

@@ -63,10 +63,11 @@ void progress_complete(progress *p);
 /* Erases the bar's line (for a bar that a one-line summary replaces). */
 void progress_clear(progress *p);
 
-/* The world of --world DIR, or the built-in default world when dir is NULL.
- * catalog_only skips users.json (for commands that need only tracks). */
-struct botify_world;
-int load_world(struct botify_world *w, const char *dir, int catalog_only, botify_err *err);
+/* The recommender registry (lib/rec.c: each one's usage and summary): as
+ * the --help of commands that take a SPEC prints it, and as the Markdown
+ * table of the README (botify --help-recommenders-md). */
+void print_recommenders(FILE *out);
+void print_recommenders_md(FILE *out);
 
 /* Monotonic clock in seconds. */
 double now_seconds(void);

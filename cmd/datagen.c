@@ -31,19 +31,15 @@ int cmd_datagen(int argc, char **argv)
 	int64_t tracks = p.tracks, users = p.users, dim = p.dim, seed = p.seed;
 	struct flag flags[] = {
 		FLAG_STR("out", &out, "DIR", "directory to write (created if missing)"),
-		FLAG_LONG("tracks", &tracks, "N", "tracks in the catalog", 1, 50000000),
-		FLAG_LONG("users", &users, "N", "users", 1, 50000000),
-		FLAG_LONG("dim", &dim, "D", "embedding width", 1, 4096),
-		FLAG_LONG("seed", &seed, "S", "generator seed", 0, 9007199254740992.0),
+		FLAG_LONG_SEEN("tracks", &tracks, "N", "tracks in the catalog", 1, 50000000, &seen_tracks),
+		FLAG_LONG_SEEN("users", &users, "N", "users", 1, 50000000, &seen_users),
+		FLAG_LONG_SEEN("dim", &dim, "D", "embedding width", 1, 4096, &seen_dim),
+		FLAG_LONG_SEEN("seed", &seed, "S", "generator seed", 0, 9007199254740992.0, &seen_seed),
 		FLAG_STR("preset", &preset, "FILE", "JSON file of generator parameters (datasets/*.json)"),
 		FLAG_BOOL("force", &force, "replace existing files"),
 		FLAG_BOOL("quiet", &botify_quiet, "no note of what was written on stderr"),
 		FLAG_END,
 	};
-	flags[1].seen = &seen_tracks;
-	flags[2].seen = &seen_users;
-	flags[3].seen = &seen_dim;
-	flags[4].seen = &seen_seed;
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
 	if (rc != FLAGS_OK)
 		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;

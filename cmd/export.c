@@ -86,7 +86,7 @@ int cmd_export(int argc, char **argv)
 	botify_outfile_set_stop(&botify_interrupted);
 	openblas_set_num_threads((int)threads);
 	double t0 = now_seconds();
-	if (botify_tt_load(&m, model_dir, &err) != 0 || load_world(&w, world_dir, 1, &err) != 0 ||
+	if (botify_tt_load(&m, model_dir, &err) != 0 || botify_world_open(&w, world_dir, BOTIFY_WORLD_CATALOG_ONLY, &err) != 0 ||
 	    botify_tt_bind_catalog(&m, w.artist, w.N, w.A, model_dir, &err) != 0)
 		goto fail;
 	if (k > (recs_path ? w.N - 1 : w.N)) {

@@ -269,6 +269,10 @@ void flags_help(const struct flag *flags, const struct flag_doc *doc)
 		printf("  %-24s %s%s\n", left, f->help, flag_note(f, note, sizeof(note)));
 	}
 	printf("  %-24s %s\n", "-h, --help", "show this help and exit");
+	if (doc->more) {
+		putchar('\n');
+		doc->more(stdout);
+	}
 	if (doc->extra)
 		printf("\n%s", doc->extra);
 }
@@ -404,8 +408,21 @@ void flags_man(FILE *out, const struct flag *flags, const struct flag_doc *doc, 
 		fputs(".\n", out);
 	}
 	fputs(".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\nshow the help and exit.\n", out);
-	if (doc->extra)
+	/* one run of notes: the block of `more` is a heading and lines as extra's are */
+	char *more = NULL;
+	size_t more_len = 0;
+	FILE *m = doc->more ? open_memstream(&more, &more_len) : NULL;
+	if (m) {
+		doc->more(m);
+		if (doc->extra)
+			fprintf(m, "\n%s", doc->extra);
+		fclose(m);
+	}
+	if (more)
+		man_extra(out, more);
+	else if (doc->extra)
 		man_extra(out, doc->extra);
+	free(more);
 	fputs(".SH EXIT STATUS\n0 success, 1 a requested check failed, 2 bad usage or bad input,\n"
 	      "130 interrupted.\n.SH SEE ALSO\n.BR botify (1)\n", out);
 }

@@ -35,6 +35,12 @@ struct flag {
 #define FLAG_STR(n, p, m, h)            { FLAG_T_STR, n, p, m, h, 0, 0, NULL }
 #define FLAG_LONG(n, p, m, h, lo, hi)   { FLAG_T_LONG, n, p, m, h, lo, hi, NULL }
 #define FLAG_DOUBLE(n, p, m, h, lo, hi) { FLAG_T_DOUBLE, n, p, m, h, lo, hi, NULL }
+/* The same, setting *s to 1 when the flag is given: for a default that
+ * depends on whether the option was given at all. The pointer lives in the
+ * table entry, so reordering a table cannot attach it to another flag. */
+#define FLAG_STR_SEEN(n, p, m, h, s)            { FLAG_T_STR, n, p, m, h, 0, 0, s }
+#define FLAG_LONG_SEEN(n, p, m, h, lo, hi, s)   { FLAG_T_LONG, n, p, m, h, lo, hi, s }
+#define FLAG_DOUBLE_SEEN(n, p, m, h, lo, hi, s) { FLAG_T_DOUBLE, n, p, m, h, lo, hi, s }
 #define FLAG_BOOL(n, p, h)              { FLAG_T_BOOL, n, p, NULL, h, 0, 0, NULL }
 #define FLAG_LIST(n, p, m, h)           { FLAG_T_LIST, n, p, m, h, 0, 0, NULL }
 #define FLAG_END                        { FLAG_T_END, NULL, NULL, NULL, NULL, 0, 0, NULL }
@@ -46,6 +52,9 @@ struct flag_doc {
 	const char *usage;        /* "botify simulate [--world DIR] --episodes N ..." */
 	const char *summary;      /* one paragraph under the usage line */
 	const char *extra;        /* examples and notes after the options, or NULL */
+	/* a block printed between the options and extra, made at run time
+	 * from a table (the recommender registry), or NULL */
+	void (*more)(FILE *out);
 };
 
 /* Parses argv[1..] (argv[0] is the subcommand name) against flags. Long flags

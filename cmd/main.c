@@ -1,6 +1,7 @@
 /*
  * main.c - the subcommand table, top-level help, --version, and the hidden
- * --help-man that renders the man pages.
+ * --help-man that renders the man pages and --help-recommenders-md that
+ * renders the README's table of recommenders.
  *
  * Exit codes: 0 ok, 1 a requested check failed (an A/B gate), 2 bad usage or
  * bad input. After the subcommand returns, stdout is flushed and closed; a
@@ -124,6 +125,10 @@ static int run(int argc, char **argv)
 	}
 	if (!strcmp(name, "--help-man") && argc == 2)
 		return finish_stdout(man_main_page(commands, N_COMMANDS));
+	if (!strcmp(name, "--help-recommenders-md") && argc == 2) { /* the README's table */
+		print_recommenders_md(stdout);
+		return finish_stdout(BOTIFY_EXIT_OK);
+	}
 	if (!strcmp(name, "completion"))
 		return finish_stdout(cmd_completion(argc - 1, argv + 1, commands, N_COMMANDS));
 	if (!strcmp(name, "--help") || !strcmp(name, "-h") ||

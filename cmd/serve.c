@@ -22,6 +22,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "armflags.h"
+#include "armset.h"
 #include "cmd.h"
 #include "experiment.h"
 #include "flags.h"
@@ -99,7 +101,9 @@ static const struct flag_doc doc = {
 		"/last/<user> with {\"track\": int, \"time\": float}. Every call is logged in the\n"
 		"data.json format; the log appears under its name when the server stops (SIGINT\n"
 		"or SIGTERM). Session state lives in memory, or in Redis with --redis so that\n"
-		"several servers share sessions. See docs/serve.md and docs/PROTOCOL.md.",
+		"several servers share sessions; --rec-timeout also bounds each Redis command.\n"
+		"See docs/serve.md and docs/PROTOCOL.md.",
+	.more = print_recommenders,
 	.extra =
 		"examples:\n"
 		"  botify serve --port 5000 --recommender sticky_artist --log logs/served.jsonl\n"
@@ -108,69 +112,57 @@ static const struct flag_doc doc = {
 		"  botify simulate --episodes 1000 --recommender remote:url=http://127.0.0.1:5000\n",
 };
 
-int cmd_serve(int argc, char **argv)
+struct serve_cli {
+	const char *log_path, *redis_url, *redis_prefix, *host, *password_file;
+	int64_t port, max_body, max_steps;
+	double ttl, request_timeout;
+	int force;
+	struct arm_flags af;
+};
+
+/* Parses and checks the options: -1 to go on, else the exit code. */
+static int parse_options(struct serve_cli *c, int argc, char **argv)
 {
-	const char *world_dir = NULL, *rec_spec = NULL, *log_path = NULL, *experiment = NULL;
-	const char *arms_list = NULL, *redis_url = NULL, *redis_prefix = "botify", *host = "127.0.0.1";
-	const char *password_file = NULL;
-	int64_t port = 5000, threads = cpu_count(), seed = 1, max_steps = 1000, max_body = 4096;
-	double rec_timeout = BOTIFY_REC_TIMEOUT, ttl = 3600, request_timeout = 30;
-	int force = 0;
+	*c = (struct serve_cli){ .redis_prefix = "botify", .host = "127.0.0.1", .port = 5000,
+				 .max_body = 4096, .ttl = 3600, .request_timeout = 30 };
+	arm_flags_init(&c->af);
 	struct flag flags[] = {
-		FLAG_STR("recommender", &rec_spec, "SPEC", "the recommender, e.g. nn:model=DIR"),
-		FLAG_STR("experiment", &experiment, "NAME", "split users into arms by experiment NAME"),
-		FLAG_STR("arms", &arms_list, "C=SPEC,T1=SPEC,...", "the recommender of each arm"),
-		FLAG_LONG("port", &port, "P", "TCP port (0: any free port, printed at start)", 0, 65535),
-		FLAG_STR("host", &host, "ADDR", "IPv4 address to listen on (0.0.0.0: every interface)"),
-		FLAG_STR("log", &log_path, "FILE", "log every call here (gzip when FILE ends in .gz)"),
-		FLAG_BOOL("force", &force, "replace an existing --log"),
-		FLAG_STR("redis", &redis_url, "URL", "keep sessions in Redis: redis://HOST[:PORT][/DB]"),
-		FLAG_STR("redis-prefix", &redis_prefix, "P", "prefix of the Redis keys"),
-		FLAG_STR("redis-password-file", &password_file, "FILE",
+		ARM_FLAGS(&c->af),
+		FLAG_LONG("port", &c->port, "P", "TCP port (0: any free port, printed at start)", 0, 65535),
+		FLAG_STR("host", &c->host, "ADDR", "IPv4 address to listen on (0.0.0.0: every interface)"),
+		FLAG_STR("log", &c->log_path, "FILE", "log every call here (gzip when FILE ends in .gz)"),
+		FLAG_BOOL("force", &c->force, "replace an existing --log"),
+		FLAG_STR("redis", &c->redis_url, "URL", "keep sessions in Redis: redis://HOST[:PORT][/DB]"),
+		FLAG_STR("redis-prefix", &c->redis_prefix, "P", "prefix of the Redis keys"),
+		FLAG_STR("redis-password-file", &c->password_file, "FILE",
 			 "the Redis password: FILE's first line (or set " PASSWORD_ENV ")"),
-		FLAG_DOUBLE("session-ttl", &ttl, "S", "seconds a session lives without a call", 0.001, 1e9),
-		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
-		FLAG_LONG("threads", &threads, "T", "request threads (default: all cores)", 1, 256),
-		FLAG_LONG("seed", &seed, "S", "seed of the sessions' random streams", 0, 9007199254740992.0),
-		FLAG_LONG("max-steps", &max_steps, "M", "\"next\" calls a session may make", 1, 1e9),
-		FLAG_DOUBLE("rec-timeout", &rec_timeout, "S", "seconds per exec:/remote: call and Redis command", 0.001, 86400),
-		FLAG_LONG("max-body", &max_body, "BYTES", "largest request body accepted", 64, 1 << 24),
-		FLAG_DOUBLE("request-timeout", &request_timeout, "S",
+		FLAG_DOUBLE("session-ttl", &c->ttl, "S", "seconds a session lives without a call", 0.001, 1e9),
+		RUN_FLAGS(&c->af, ""),
+		FLAG_LONG("max-body", &c->max_body, "BYTES", "largest request body accepted", 64, 1 << 24),
+		FLAG_DOUBLE("request-timeout", &c->request_timeout, "S",
 			    "seconds a request may take to arrive whole (slow clients are cut)", 0.1, 3600),
 		FLAG_END,
 	};
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
 	if (rc != FLAGS_OK)
 		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
-	if (!rec_spec && !experiment)
-		return usage_error("serve", "give --recommender SPEC, or --experiment NAME with --arms");
-	if (rec_spec && (experiment || arms_list))
-		return usage_error("serve", "--recommender and --experiment/--arms are exclusive");
-	if (experiment && !arms_list)
-		return usage_error("serve", "--experiment needs --arms C=SPEC,T1=SPEC,...");
-	if (arms_list && !experiment)
-		return usage_error("serve", "--arms needs --experiment NAME");
-	if (redis_url && strchr(redis_url, '@'))
+	if (arm_flags_check("serve", &c->af, 1) != 0)
+		return BOTIFY_EXIT_USAGE;
+	/* "next" calls a session may make: the simulator's default cap */
+	c->max_steps = c->af.seen_max_steps ? c->af.max_steps : 1000;
+	if (c->redis_url && strchr(c->redis_url, '@'))
 		return usage_error("serve", "no password in --redis: the process list shows it to every "
 				   "local user (use " PASSWORD_ENV " or --redis-password-file)");
-	if (password_file && !redis_url)
+	if (c->password_file && !c->redis_url)
 		return usage_error("serve", "--redis-password-file needs --redis");
+	return -1;
+}
 
-	botify_err err = {0};
-	botify_world w = {0};
-	botify_arms arms = {0};
-	botify_experiment exp;
-	botify_rec recs[BOTIFY_MAX_ARMS];
-	botify_rec *rec_ptrs[BOTIFY_MAX_ARMS];
-	botify_sessions store = {0};
-	botify_outfile log = {0};
-	botify_service svc = {0};
-	botify_http_server server = {0};
-	int n_arms = 1, n_recs = 0, log_open = 0, exit_code = BOTIFY_EXIT_USAGE;
-	memset(recs, 0, sizeof(recs));
-
-	/* before any thread of ours exists, so that they inherit the mask; a
-	 * signal during start-up waits in the semaphore */
+/* Routes SIGINT and SIGTERM to the semaphore and blocks them (stop_set) in
+ * this thread: before any thread of ours exists, so that they inherit the
+ * mask; a signal during start-up waits in the semaphore. */
+static void catch_stop_signals(sigset_t *stop_set)
+{
 	sem_init(&stop_sem, 0, 0);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -179,99 +171,141 @@ int cmd_serve(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	sigset_t stop_set;
-	sigemptyset(&stop_set);
-	sigaddset(&stop_set, SIGINT);
-	sigaddset(&stop_set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+	sigemptyset(stop_set);
+	sigaddset(stop_set, SIGINT);
+	sigaddset(stop_set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, stop_set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	if (experiment) {
-		if (botify_arms_parse(&arms, arms_list, &err) != 0 ||
-		    botify_experiment_init(&exp, experiment, arms.n, &err) != 0)
-			goto fail;
-		n_arms = arms.n;
-	}
+/* What a running server holds, freed in reverse by server_free. */
+struct server {
+	botify_world w;
+	botify_armset arms;
+	botify_sessions store;
+	botify_outfile log;
+	int log_open;
+	botify_service svc;
+	botify_http_server http;
+};
+
+/* The arms, the world, the recommenders, the session store, the log, the
+ * service and its HTTP server, in that order: the cheap checks first, the
+ * port opened last. */
+static int server_start(struct server *s, const struct serve_cli *c, botify_err *err)
+{
+	const botify_armset_opts ao = arm_flags_armset(&c->af);
+	if (botify_armset_init(&s->arms, &ao, err) != 0)
+		return -1;
 	char password[256];
-	if (redis_url && read_password(password_file, password, sizeof(password), &err) != 0)
-		goto fail;
-	if (load_world(&w, world_dir, 0, &err) != 0)
-		goto fail;
-	botify_rec_env env = { .world = &w, .max_steps = max_steps, .rec_timeout = rec_timeout };
-	for (int a = 0; a < n_arms; a++) {
-		if (botify_rec_create(&recs[a], experiment ? arms.spec[a] : rec_spec, &env, &err) != 0) {
-			if (experiment)
-				botify_err_prefix(&err, "arm %s", botify_arm_name(a));
-			goto fail;
-		}
-		rec_ptrs[a] = &recs[a];
-		n_recs++;
-	}
+	if (c->redis_url && read_password(c->password_file, password, sizeof(password), err) != 0)
+		return -1;
+	if (botify_world_open(&s->w, c->af.world, BOTIFY_WORLD_ALL, err) != 0)
+		return -1;
+	botify_rec_env env = { .world = &s->w, .max_steps = c->max_steps, .rec_timeout = c->af.rec_timeout };
+	if (botify_armset_create(&s->arms, &env, err) != 0)
+		return -1;
 	const botify_sessions_opts so = {
-		.redis_url = redis_url, .prefix = redis_prefix, .n_users = w.U, .ttl = ttl,
-		.timeout = rec_timeout, .password = redis_url && password[0] ? password : NULL,
+		.redis_url = c->redis_url, .prefix = c->redis_prefix, .n_users = s->w.U, .ttl = c->ttl,
+		.timeout = c->af.rec_timeout, .password = c->redis_url && password[0] ? password : NULL,
 	};
-	if (botify_sessions_init(&store, &so, &err) != 0)
-		goto fail;
-	if (log_path) {
-		if (botify_outfile_open(&log, log_path, force, &err) != 0)
-			goto fail;
-		log_open = 1;
+	if (botify_sessions_init(&s->store, &so, err) != 0)
+		return -1;
+	if (c->log_path) {
+		if (botify_outfile_open(&s->log, c->log_path, c->force, err) != 0)
+			return -1;
+		s->log_open = 1;
 	}
 	const botify_service_opts vo = {
-		.world = &w, .recs = rec_ptrs, .n_arms = n_arms, .experiment = experiment ? &exp : NULL,
-		.sessions = &store, .log = log_path ? &log : NULL, .seed = (uint64_t)seed,
-		.max_steps = max_steps, .workers = (int)threads,
+		.world = &s->w, .arms = &s->arms, .sessions = &s->store, .log = c->log_path ? &s->log : NULL,
+		.seed = (uint64_t)c->af.seed, .max_steps = c->max_steps, .workers = (int)c->af.threads,
 	};
-	if (botify_service_init(&svc, &vo, &err) != 0)
-		goto fail;
+	if (botify_service_init(&s->svc, &vo, err) != 0)
+		return -1;
 	const botify_http_server_opts ho = {
-		.host = host, .port = (int)port, .threads = (int)threads, .max_body = (size_t)max_body,
-		.max_connections = connection_budget(), .request_timeout = request_timeout,
-		.handler = botify_service_handle, .ctx = &svc,
+		.host = c->host, .port = (int)c->port, .threads = (int)c->af.threads,
+		.max_body = (size_t)c->max_body, .max_connections = connection_budget(),
+		.request_timeout = c->request_timeout, .handler = botify_service_handle, .ctx = &s->svc,
 	};
-	if (botify_http_server_start(&server, &ho, &err) != 0)
-		goto fail;
+	return botify_http_server_start(&s->http, &ho, err);
+}
+
+/* Stops taking requests (running handlers finish) and closes the log:
+ * committed, or kept as .partial and an error. */
+static int server_stop(struct server *s, botify_service_stats *st, botify_err *err)
+{
+	botify_http_server_stop(&s->http);
+	*st = botify_service_get_stats(&s->svc);
+	if (!s->log_open)
+		return 0;
+	s->log_open = 0; /* committed or kept as .partial: done either way */
+	return botify_service_close_log(&s->svc, err);
+}
+
+static void server_free(struct server *s)
+{
+	botify_http_server_stop(&s->http);
+	botify_service_free(&s->svc);
+	if (s->log_open)
+		botify_outfile_abort(&s->log);
+	botify_sessions_free(&s->store);
+	botify_armset_free(&s->arms);
+	botify_world_free(&s->w);
+}
+
+static void report_listening(const struct serve_cli *c, const struct server *s)
+{
 	char where[320] = "memory";
-	if (redis_url) /* from the parsed URL: never a password */
-		snprintf(where, sizeof(where), "redis %s:%d/%d%s", store.host, store.port, store.db,
-			 store.password[0] ? " with a password" : "");
+	if (c->redis_url) /* from the parsed URL: never a password */
+		snprintf(where, sizeof(where), "redis %s:%d/%d%s", s->store.host, s->store.port, s->store.db,
+			 s->store.password[0] ? " with a password" : "");
 	fprintf(stderr, "botify serve: listening on http://%s:%d (%s, %lld threads, sessions in %s)\n",
-		host, server.port, experiment ? experiment : rec_spec, (long long)threads, where);
+		c->host, s->http.port, c->af.experiment ? c->af.experiment : c->af.recommender,
+		(long long)c->af.threads, where);
 	fflush(stderr);
+}
+
+static void report_stats(const struct serve_cli *c, const botify_service_stats *st)
+{
+	char logged[96] = "";
+	if (st->logged_failed)
+		snprintf(logged, sizeof(logged), " (%lld of them logged: their session could not be stored)",
+			 (long long)st->logged_failed);
+	fprintf(stderr, "botify serve: answered %lld next and %lld last calls; %lld requests rejected, %lld failed%s%s%s\n",
+		(long long)st->next, (long long)st->last, (long long)st->rejected, (long long)st->failed, logged,
+		c->log_path ? "; log: " : "", c->log_path ? c->log_path : "");
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_cli c;
+	int rc = parse_options(&c, argc, argv);
+	if (rc >= 0)
+		return rc;
+	botify_err err = {0};
+	struct server s;
+	memset(&s, 0, sizeof(s));
+	int exit_code = BOTIFY_EXIT_USAGE;
+	sigset_t stop_set;
+	catch_stop_signals(&stop_set);
+	if (server_start(&s, &c, &err) != 0)
+		goto fail;
+	report_listening(&c, &s);
 
 	pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
 	while (sem_wait(&stop_sem) != 0 && errno == EINTR)
 		;
 	int sig = stop_signal;
 	fprintf(stderr, "botify serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
-	botify_http_server_stop(&server);
-	botify_service_stats st = botify_service_get_stats(&svc);
-	if (log_open) {
-		log_open = 0; /* committed or kept as .partial: done either way */
-		if (botify_service_close_log(&svc, &err) != 0)
-			goto fail;
-	}
-	char logged[96] = "";
-	if (st.logged_failed)
-		snprintf(logged, sizeof(logged), " (%lld of them logged: their session could not be stored)",
-			 (long long)st.logged_failed);
-	fprintf(stderr, "botify serve: answered %lld next and %lld last calls; %lld requests rejected, %lld failed%s%s%s\n",
-		(long long)st.next, (long long)st.last, (long long)st.rejected, (long long)st.failed, logged,
-		log_path ? "; log: " : "", log_path ? log_path : "");
+	botify_service_stats st;
+	if (server_stop(&s, &st, &err) != 0)
+		goto fail;
+	report_stats(&c, &st);
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
 fail:
 	exit_code = report_error(&err);
 out:
-	botify_http_server_stop(&server);
-	botify_service_free(&svc);
-	if (log_open)
-		botify_outfile_abort(&log);
-	botify_sessions_free(&store);
-	for (int a = 0; a < n_recs; a++)
-		botify_rec_free(&recs[a]);
-	botify_arms_free(&arms);
-	botify_world_free(&w);
+	server_free(&s);
 	return exit_code;
 }

@@ -79,46 +79,25 @@ static void cache_load(struct sim_setup *s, const char *label, char *path, size_
 
 int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_err *err)
 {
-	s->n_arms = 1;
 	if (o->config ? botify_simcfg_load(&s->cfg, o->config, err) != 0
 		      : (botify_simcfg_defaults(&s->cfg), 0))
 		return -1;
 	if (o->max_steps_given)
 		s->cfg.max_steps = o->max_steps;
-	if (o->experiment) {
-		if (o->arms_list) {
-			if (botify_arms_parse(&s->arms, o->arms_list, err) != 0)
-				return -1;
-			s->n_arms = s->arms.n;
-		} else {
-			s->n_arms = o->n_specs;
-		}
-		if (botify_experiment_init(&s->exp, o->experiment, s->n_arms, err) != 0)
-			return -1;
-		s->exp.design = o->design;
-		if (o->fresh_split)
-			botify_experiment_salt(&s->exp, (uint64_t)o->seed);
-	}
+	botify_armset_opts ao = o->arms;
+	ao.seed = (uint64_t)o->seed; /* a fresh split's salt is drawn from the run's seed */
+	if (botify_armset_init(&s->arms, &ao, err) != 0)
+		return -1;
 	install_interrupt_handler();
 	double t_load = now_seconds();
-	if (load_world(&s->w, o->world_dir, 0, err) != 0)
+	if (botify_world_open(&s->w, o->world_dir, BOTIFY_WORLD_ALL, err) != 0)
 		return -1;
 	botify_rec_env env = { .world = &s->w, .max_steps = s->cfg.max_steps,
 			       .rec_timeout = o->rec_timeout };
-	botify_rec *rec_ptrs[BOTIFY_MAX_ARMS];
-	for (int a = 0; a < s->n_arms; a++) {
-		const char *spec = !o->experiment ? o->rec_spec
-				   : o->arms_list ? s->arms.spec[a] : o->specs[a];
-		if (botify_rec_create(&s->recs[a], spec, &env, err) != 0) {
-			if (o->experiment)
-				botify_err_prefix(err, "arm %s", botify_arm_name(a));
-			return -1;
-		}
-		rec_ptrs[a] = &s->recs[a];
-		s->n_recs++;
-	}
+	if (botify_armset_create(&s->arms, &env, err) != 0)
+		return -1;
 	if (botify_sim_init(&s->sim, &s->w, &s->cfg, (uint64_t)o->seed, o->day,
-			    o->experiment ? &s->exp : NULL, err) != 0)
+			    botify_armset_experiment(&s->arms), err) != 0)
 		return -1;
 	/* open the log first: refusing an existing one should not wait for the
 	 * neighbour search */
@@ -157,7 +136,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 	botify_simrun_opts ro = {
 		.episodes = o->episodes,
 		.threads = (int)o->threads,
-		.recs = rec_ptrs,
+		.recs = s->arms.recs,
 		.log = s->log_open ? &s->log : NULL,
 		.measure_latency = o->measure_latency,
 		.on_rows = o->on_rows,
@@ -200,9 +179,6 @@ void sim_setup_free(struct sim_setup *s)
 		botify_outfile_abort(&s->log);
 	s->log_open = 0;
 	botify_sim_free(&s->sim);
-	for (int a = 0; a < s->n_recs; a++)
-		botify_rec_free(&s->recs[a]);
-	s->n_recs = 0;
-	botify_arms_free(&s->arms);
+	botify_armset_free(&s->arms);
 	botify_world_free(&s->w);
 }

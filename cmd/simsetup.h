@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
+#include "armset.h"
 #include "err.h"
-#include "experiment.h"
 #include "outfile.h"
 #include "rec.h"
 #include "simcfg.h"
@@ -25,15 +25,7 @@ struct sim_setup_opts {
 	int max_steps_given;
 	int64_t episodes, seed, day, threads;
 	double rec_timeout;         /* seconds per external recommender call; 0: default */
-	/* one recommender (rec_spec), or an experiment with its arms: either
-	 * arms_list ("C=SPEC,T1=SPEC") or n_specs specs, arm i = specs[i] */
-	const char *rec_spec;
-	const char *experiment;
-	const char *arms_list;
-	const char *const *specs;
-	int n_specs;
-	int design;                 /* botify_design of the experiment */
-	int fresh_split;            /* split by a salt drawn from seed, not the name's hash */
+	botify_armset_opts arms;    /* one recommender, or an experiment's arms (its seed: seed's) */
 	const char *log_path;       /* NULL: no log */
 	int force;                  /* replace an existing log */
 	int measure_latency;
@@ -48,10 +40,7 @@ struct sim_setup_opts {
 struct sim_setup {
 	botify_simcfg cfg;
 	botify_world w;
-	botify_arms arms;
-	botify_experiment exp;
-	botify_rec recs[BOTIFY_MAX_ARMS];
-	int n_arms, n_recs;
+	botify_armset arms;
 	botify_sim sim;
 	botify_outfile log;
 	int log_open;

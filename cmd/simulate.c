@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "armflags.h"
 #include "cmd.h"
 #include "experiment.h"
 #include "flags.h"
@@ -26,22 +27,9 @@ static const struct flag_doc doc = {
 		"Without --recommender (or --experiment) the recommender is random.\n"
 		"The summary goes to stdout, notes and progress to stderr; with --log - the log\n"
 		"goes to stdout and the summary to stderr, so the log can be piped.",
+	.more = print_recommenders,
 	.extra =
-		"recommenders (SPEC is NAME[:key=value,...]):\n"
-		"  random                                  a uniform track\n"
-		"  toppop[:file=F|log=LOG][,k=100]         a uniform track among the k most popular\n"
-		"  sticky_artist                           a uniform track by the previous track's artist\n"
-		"  indexed:file=recommendations.json       a uniform track from the user's list\n"
-		"  contextual:file=tracks_with_recs.json   a uniform track from the previous track's list\n"
-		"    (both take fallback=SPEC: who answers when there is no list; default random)\n"
-		"  nn:model=DIR[,k=100]                    the trained model's ranked list for the session\n"
-		"  ranked_sticky:model=DIR|users=F,recs=F[,t=0.1,p=0.3]\n"
-		"                                          ranked list, then artist or contextual\n"
-		"  sticky_plus:dislikes=LOG[,k=3,recs=F]   sticky_artist without dislikes, mixed\n"
-		"  exec:cmd='python3 my_rec.py'            another program, JSON lines (docs/PROTOCOL.md)\n"
-		"  remote:url=http://127.0.0.1:5000        a service with botify's HTTP API (botify serve)\n"
-		"details: docs/recommenders.md\n"
-		"\nexamples:\n"
+		"examples:\n"
 		"  botify simulate --episodes 2000 --recommender sticky_artist --seed 31337 --log logs/day1.jsonl.gz\n"
 		"  botify simulate --episodes 20000 --experiment AB --arms C=random,T1=sticky_artist --threads 2\n"
 		"  botify simulate --episodes 2000 --experiment AB --arms C=random,T1=sticky_artist --plot sessions.svg\n"
@@ -127,7 +115,7 @@ static int write_plot(struct session_hists *h, const struct sim_setup *run, cons
 {
 	int arms[BOTIFY_MAX_ARMS], k = 0;
 	int64_t episodes = 0;
-	for (int a = 0; a < run->n_arms; a++)
+	for (int a = 0; a < run->arms.n; a++)
 		if (h->sessions[a])
 			arms[k++] = a, episodes += h->sessions[a];
 	if (!k)
@@ -155,7 +143,7 @@ static int write_plot(struct session_hists *h, const struct sim_setup *run, cons
 		rebin(h->tracks[a], TRACKS_MAX + 1, 1, 0.5, tw, tcount[i], tn);
 		rebin(h->time[a], TRACKS_MAX * TIME_PER_UNIT + 1, TIME_RES, 0, mw, mcount[i], mn);
 		snprintf(names[i], sizeof(names[i]), "%s%s%s", experiment ? botify_arm_name(a) : "",
-			 experiment ? ": " : "", run->recs[a].spec);
+			 experiment ? ": " : "", run->arms.rec[a].spec);
 		th[i] = (botify_hist){ .name = names[i], .count = tcount[i],
 				       .mean = h->sum_tracks[a] / (double)h->sessions[a] };
 		mh[i] = (botify_hist){ .name = names[i], .count = mcount[i],
@@ -176,159 +164,176 @@ static int write_plot(struct session_hists *h, const struct sim_setup *run, cons
 	return botify_histplot_write(&p, path, force, err);
 }
 
-int cmd_simulate(int argc, char **argv)
+/* ---- the command ---- */
+
+struct sim_cli {
+	const char *log_path, *config, *format, *design, *plot_path;
+	int64_t episodes, day;
+	int force, show_progress, no_cache, design_id;
+	struct arm_flags af;
+};
+
+/* Parses and checks the options: -1 to go on, else the exit code. */
+static int parse_options(struct sim_cli *c, int argc, char **argv)
 {
-	const char *world_dir = NULL, *rec_spec = NULL, *log_path = NULL, *experiment = NULL;
-	const char *arms_list = NULL, *config = NULL, *format = "table", *design = "split";
-	const char *plot_path = NULL;
-	int64_t episodes = -1, seed = 1, threads = cpu_count(), day = 0, max_steps = 0;
-	int force = 0, show_progress = 0, seen_max_steps = 0, no_cache = 0;
-	double rec_timeout = BOTIFY_REC_TIMEOUT;
+	*c = (struct sim_cli){ .format = "table", .design = "split", .episodes = -1 };
+	arm_flags_init(&c->af);
 	struct flag flags[] = {
-		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
-		FLAG_LONG("episodes", &episodes, "N", "sessions to simulate", 1, 1e15),
-		FLAG_STR("recommender", &rec_spec, "SPEC", "the recommender (default random), e.g. sticky_artist"),
-		FLAG_LONG("seed", &seed, "S", "random seed", 0, 9007199254740992.0),
-		FLAG_LONG("threads", &threads, "T", "worker threads (default: all cores)", 1, 256),
-		FLAG_STR("log", &log_path, "FILE", "write the event log (gzip when FILE ends in .gz; - for stdout)"),
-		FLAG_BOOL("force", &force, "replace an existing --log or --plot"),
-		FLAG_STR("plot", &plot_path, "FILE.svg", "draw the distributions of session length and listen time per arm"),
+		FLAG_LONG("episodes", &c->episodes, "N", "sessions to simulate", 1, 1e15),
+		ARM_FLAGS(&c->af),
+		FLAG_STR("design", &c->design, "split|paired", "with --experiment: split users as the service does, or play every episode under every arm"),
+		RUN_FLAGS(&c->af, ""),
+		FLAG_STR("log", &c->log_path, "FILE", "write the event log (gzip when FILE ends in .gz; - for stdout)"),
+		FLAG_BOOL("force", &c->force, "replace an existing --log or --plot"),
+		FLAG_STR("plot", &c->plot_path, "FILE.svg", "draw the distributions of session length and listen time per arm"),
 		FLAG_BOOL("quiet", &botify_quiet, "no notes or progress on stderr (the summary and warnings stay)"),
-		FLAG_STR("experiment", &experiment, "NAME", "split users into arms by experiment NAME"),
-		FLAG_STR("arms", &arms_list, "C=SPEC,T1=SPEC,...", "the recommender of each arm"),
-		FLAG_LONG("day", &day, "D", "day of the run: shifts the log's clock by D days", 0, 100000),
-		FLAG_LONG("max-steps", &max_steps, "M", "cap on recommendations per session (default 1000)", 1, 1e9),
-		FLAG_STR("config", &config, "FILE", "user-model defaults (default: built-in configs/sim.json)"),
-		FLAG_STR("format", &format, "table|json", "summary format"),
-		FLAG_BOOL("progress", &show_progress, "show progress even when stderr is not a terminal"),
-		FLAG_DOUBLE("rec-timeout", &rec_timeout, "S", "seconds an exec:/remote: recommender may take per call", 0.001, 86400),
-		FLAG_STR("design", &design, "split|paired", "with --experiment: split users as the service does, or play every episode under every arm"),
-		FLAG_BOOL("no-cache", &no_cache, "compute the interest neighbours without the cache"),
+		FLAG_LONG("day", &c->day, "D", "day of the run: shifts the log's clock by D days", 0, 100000),
+		FLAG_STR("config", &c->config, "FILE", "user-model defaults (default: built-in configs/sim.json)"),
+		FLAG_STR("format", &c->format, "table|json", "summary format"),
+		FLAG_BOOL("progress", &c->show_progress, "show progress even when stderr is not a terminal"),
+		FLAG_BOOL("no-cache", &c->no_cache, "compute the interest neighbours without the cache"),
 		FLAG_END,
 	};
-	for (struct flag *f = flags; f->name; f++)
-		if (!strcmp(f->name, "max-steps"))
-			f->seen = &seen_max_steps;
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);
 	if (rc != FLAGS_OK)
 		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
-	if (episodes < 0)
+	if (c->episodes < 0)
 		return usage_error("simulate", "--episodes N is required");
-	if (rec_spec && (experiment || arms_list))
-		return usage_error("simulate", "--recommender and --experiment/--arms are exclusive");
-	if (experiment && !arms_list)
-		return usage_error("simulate", "--experiment needs --arms C=SPEC,T1=SPEC,...");
-	if (arms_list && !experiment)
-		return usage_error("simulate", "--arms needs --experiment NAME");
-	int design_id = botify_design_parse(design);
-	if (design_id < 0)
-		return usage_error("simulate", "--design must be split or paired, not '%s'", design);
-	if (design_id == BOTIFY_DESIGN_PAIRED && !experiment)
+	if (arm_flags_check("simulate", &c->af, 0) != 0)
+		return BOTIFY_EXIT_USAGE;
+	c->design_id = botify_design_parse(c->design);
+	if (c->design_id < 0)
+		return usage_error("simulate", "--design must be split or paired, not '%s'", c->design);
+	if (c->design_id == BOTIFY_DESIGN_PAIRED && !c->af.experiment)
 		return usage_error("simulate", "--design paired needs --experiment NAME with --arms");
-	if (strcmp(format, "table") && strcmp(format, "json"))
-		return usage_error("simulate", "--format must be table or json, not '%s'", format);
-	if (plot_path && (strlen(plot_path) < 4 || strcmp(plot_path + strlen(plot_path) - 4, ".svg")))
+	if (strcmp(c->format, "table") && strcmp(c->format, "json"))
+		return usage_error("simulate", "--format must be table or json, not '%s'", c->format);
+	const char *plot = c->plot_path;
+	if (plot && (strlen(plot) < 4 || strcmp(plot + strlen(plot) - 4, ".svg")))
 		return usage_error("simulate", "--plot writes SVG: name the file *.svg, not '%s' (a PNG: "
-				   "rsvg-convert plot.svg -o plot.png)", plot_path);
-	if (plot_path && log_path && !strcmp(plot_path, log_path))
-		return usage_error("simulate", "'%s' is given for both --log and --plot", plot_path);
-	if (!rec_spec && !experiment) {
-		rec_spec = "random";
+				   "rsvg-convert plot.svg -o plot.png)", plot);
+	if (plot && c->log_path && !strcmp(plot, c->log_path))
+		return usage_error("simulate", "'%s' is given for both --log and --plot", plot);
+	if (!c->af.recommender && !c->af.experiment) {
+		c->af.recommender = "random";
 		note("simulate: recommender random (a uniform track; --recommender SPEC picks another)\n");
 	}
+	return -1;
+}
+
+static const char *arm_label(const struct sim_cli *c, int a)
+{
+	return c->af.experiment ? botify_arm_name(a) : "-";
+}
+
+static void print_json_summary(FILE *out, const struct sim_cli *c, const struct sim_setup *run,
+			       int64_t capped, double eps, double sps)
+{
+	const botify_simrun_result *res = &run->res;
+	fprintf(out, "{\"world\": ");
+	fprint_json_str(out, run->w.source);
+	fprintf(out, ", \"seed\": %lld, \"day\": %lld, \"threads\": %lld, \"episodes\": %lld, \"steps\": %lld, "
+	       "\"rows\": %lld, \"capped\": %lld, \"load_seconds\": %.6f, \"prepare_seconds\": %.6f, "
+	       "\"loop_seconds\": %.6f, \"episodes_per_second\": %.1f, \"steps_per_second\": %.1f, \"arms\": [",
+	       (long long)c->af.seed, (long long)c->day, (long long)c->af.threads, (long long)c->episodes,
+	       (long long)res->steps, (long long)res->rows, (long long)capped, run->load_seconds,
+	       run->prepare_seconds, run->loop_seconds, eps, sps);
+	for (int a = 0; a < run->arms.n; a++) {
+		const botify_arm_stats *st = &res->arm[a];
+		double mt, st_t, mtime, st_time;
+		botify_mean_sem(&st->tracks, &mt, &st_t);
+		botify_mean_sem(&st->time, &mtime, &st_time);
+		fprintf(out, "%s{\"arm\": \"%s\", \"recommender\": ", a ? ", " : "", arm_label(c, a));
+		fprint_json_str(out, run->arms.rec[a].spec);
+		fprintf(out, ", \"episodes\": %lld, \"steps\": %lld, \"capped\": %lld, "
+		       "\"mean_tracks_per_session\": %.17g, \"sem_tracks_per_session\": %.17g, "
+		       "\"mean_time_per_session\": %.17g, \"sem_time_per_session\": %.17g}",
+		       (long long)st->episodes, (long long)st->steps, (long long)st->capped, mt,
+		       isnan(st_t) ? 0 : st_t, mtime, isnan(st_time) ? 0 : st_time);
+	}
+	fprintf(out, "]}\n");
+}
+
+/* The table on out; notes, the timing line and warnings on stderr. */
+static void print_table_summary(FILE *out, const struct sim_cli *c, const struct sim_setup *run,
+				int64_t capped, double eps, double sps)
+{
+	const botify_simrun_result *res = &run->res;
+	note("world: %s; seed %lld, day %lld, %lld threads\n", run->w.source, (long long)c->af.seed,
+	     (long long)c->day, (long long)c->af.threads);
+	fprintf(out, "| arm | recommender | episodes | tracks/session | ± sem | time/session | ± sem | capped |\n");
+	fprintf(out, "|-----|-------------|---------:|---------------:|------:|-------------:|------:|-------:|\n");
+	for (int a = 0; a < run->arms.n; a++) {
+		const botify_arm_stats *st = &res->arm[a];
+		double mt, st_t, mtime, st_time;
+		botify_mean_sem(&st->tracks, &mt, &st_t);
+		botify_mean_sem(&st->time, &mtime, &st_time);
+		fprintf(out, "| %s | %s | %lld | %.3f | %.3f | %.3f | %.3f | %lld |\n", arm_label(c, a),
+		       run->arms.rec[a].spec, (long long)st->episodes, mt, st_t, mtime, st_time,
+		       (long long)st->capped);
+	}
+	note("%lld episodes, %lld steps in %.2f s (+ %.2f s world, %.2f s interest neighbours): "
+	       "%.0f episodes/s, %.0f steps/s\n",
+	       (long long)c->episodes, (long long)res->steps, run->loop_seconds, run->load_seconds,
+	       run->prepare_seconds, eps, sps);
+	if (capped)
+		fprintf(stderr, "simulate: %lld sessions reached --max-steps %lld and were cut\n", (long long)capped,
+		       (long long)run->cfg.max_steps);
+	if (c->log_path)
+		note("log: %s (%lld rows)\n", strcmp(c->log_path, "-") ? c->log_path : "stdout",
+		     (long long)res->rows);
+}
+
+int cmd_simulate(int argc, char **argv)
+{
+	struct sim_cli c;
+	int rc = parse_options(&c, argc, argv);
+	if (rc >= 0)
+		return rc;
 	/* with the log on stdout, the summary goes to stderr: stdout is only the log */
-	FILE *out = log_path && !strcmp(log_path, "-") ? stderr : stdout;
+	FILE *out = c.log_path && !strcmp(c.log_path, "-") ? stderr : stdout;
 	struct session_hists hists = {0};
 
 	botify_err err = {0};
 	struct sim_setup run = {0};
 	int exit_code = BOTIFY_EXIT_USAGE;
-	const struct sim_setup_opts so = {
-		.world_dir = world_dir,
-		.config = config,
-		.max_steps = max_steps,
-		.max_steps_given = seen_max_steps,
-		.episodes = episodes,
-		.seed = seed,
-		.day = day,
-		.threads = threads,
-		.rec_timeout = rec_timeout,
-		.rec_spec = rec_spec,
-		.experiment = experiment,
-		.arms_list = arms_list,
-		.design = design_id,
-		.log_path = log_path,
-		.force = force,
-		.measure_latency = log_path != NULL,
-		.show_progress = show_progress,
+	struct sim_setup_opts so = {
+		.world_dir = c.af.world,
+		.config = c.config,
+		.max_steps = c.af.max_steps,
+		.max_steps_given = c.af.seen_max_steps,
+		.episodes = c.episodes,
+		.seed = c.af.seed,
+		.day = c.day,
+		.threads = c.af.threads,
+		.rec_timeout = c.af.rec_timeout,
+		.arms = arm_flags_armset(&c.af),
+		.log_path = c.log_path,
+		.force = c.force,
+		.measure_latency = c.log_path != NULL,
+		.show_progress = c.show_progress,
 		.progress_label = "simulate",
-		.no_cache = no_cache,
-		.on_rows = plot_path ? on_rows : NULL,
+		.no_cache = c.no_cache,
+		.on_rows = c.plot_path ? on_rows : NULL,
 		.rows_ctx = &hists,
 	};
+	so.arms.design = c.design_id;
 	if (sim_setup_run(&run, &so, &err) != 0)
 		goto fail;
-	const botify_simrun_result *res = &run.res;
-	const botify_rec *recs = run.recs;
-	int n_arms = run.n_arms;
-
-	double loop = run.loop_seconds, prep = run.prepare_seconds, load = run.load_seconds;
-	double eps = loop > 0 ? (double)episodes / loop : 0, sps = loop > 0 ? (double)res->steps / loop : 0;
+	double loop = run.loop_seconds;
+	double eps = loop > 0 ? (double)c.episodes / loop : 0, sps = loop > 0 ? (double)run.res.steps / loop : 0;
 	int64_t capped = 0;
-	for (int a = 0; a < n_arms; a++)
-		capped += res->arm[a].capped;
-	if (!strcmp(format, "json")) {
-		fprintf(out, "{\"world\": ");
-		fprint_json_str(out, run.w.source);
-		fprintf(out, ", \"seed\": %lld, \"day\": %lld, \"threads\": %lld, \"episodes\": %lld, \"steps\": %lld, "
-		       "\"rows\": %lld, \"capped\": %lld, \"load_seconds\": %.6f, \"prepare_seconds\": %.6f, "
-		       "\"loop_seconds\": %.6f, \"episodes_per_second\": %.1f, \"steps_per_second\": %.1f, \"arms\": [",
-		       (long long)seed, (long long)day, (long long)threads, (long long)episodes,
-		       (long long)res->steps, (long long)res->rows, (long long)capped, load, prep, loop, eps, sps);
-		for (int a = 0; a < n_arms; a++) {
-			const botify_arm_stats *st = &res->arm[a];
-			double mt, st_t, mtime, st_time;
-			botify_mean_sem(&st->tracks, &mt, &st_t);
-			botify_mean_sem(&st->time, &mtime, &st_time);
-			fprintf(out, "%s{\"arm\": \"%s\", \"recommender\": ", a ? ", " : "",
-			       experiment ? botify_arm_name(a) : "-");
-			fprint_json_str(out, recs[a].spec);
-			fprintf(out, ", \"episodes\": %lld, \"steps\": %lld, \"capped\": %lld, "
-			       "\"mean_tracks_per_session\": %.17g, \"sem_tracks_per_session\": %.17g, "
-			       "\"mean_time_per_session\": %.17g, \"sem_time_per_session\": %.17g}",
-			       (long long)st->episodes, (long long)st->steps, (long long)st->capped, mt,
-			       isnan(st_t) ? 0 : st_t, mtime, isnan(st_time) ? 0 : st_time);
-		}
-		fprintf(out, "]}\n");
-	} else {
-		note("world: %s; seed %lld, day %lld, %lld threads\n", run.w.source, (long long)seed,
-		     (long long)day, (long long)threads);
-		fprintf(out, "| arm | recommender | episodes | tracks/session | ± sem | time/session | ± sem | capped |\n");
-		fprintf(out, "|-----|-------------|---------:|---------------:|------:|-------------:|------:|-------:|\n");
-		for (int a = 0; a < n_arms; a++) {
-			const botify_arm_stats *st = &res->arm[a];
-			double mt, st_t, mtime, st_time;
-			botify_mean_sem(&st->tracks, &mt, &st_t);
-			botify_mean_sem(&st->time, &mtime, &st_time);
-			fprintf(out, "| %s | %s | %lld | %.3f | %.3f | %.3f | %.3f | %lld |\n",
-			       experiment ? botify_arm_name(a) : "-", recs[a].spec, (long long)st->episodes,
-			       mt, st_t, mtime, st_time, (long long)st->capped);
-		}
-		note("%lld episodes, %lld steps in %.2f s (+ %.2f s world, %.2f s interest neighbours): "
-		       "%.0f episodes/s, %.0f steps/s\n",
-		       (long long)episodes, (long long)res->steps, loop, load, prep, eps, sps);
-		if (capped)
-			fprintf(stderr, "simulate: %lld sessions reached --max-steps %lld and were cut\n", (long long)capped,
-			       (long long)run.cfg.max_steps);
-		if (log_path)
-			note("log: %s (%lld rows)\n", strcmp(log_path, "-") ? log_path : "stdout",
-			     (long long)res->rows);
-	}
+	for (int a = 0; a < run.arms.n; a++)
+		capped += run.res.arm[a].capped;
+	if (!strcmp(c.format, "json"))
+		print_json_summary(out, &c, &run, capped, eps, sps);
+	else
+		print_table_summary(out, &c, &run, capped, eps, sps);
 	fflush(out);
-	if (plot_path && write_plot(&hists, &run, experiment, plot_path, force, &err) != 0)
+	if (c.plot_path && write_plot(&hists, &run, c.af.experiment, c.plot_path, c.force, &err) != 0)
 		goto fail;
-	if (plot_path)
-		note("plot: %s\n", plot_path);
+	if (c.plot_path)
+		note("plot: %s\n", c.plot_path);
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
 fail:

@@ -183,6 +183,7 @@ int cmd_train(int argc, char **argv)
 	botify_train_defaults(&o);
 	int64_t seed = 1, emb = 32, hidden = 64, out = 32, threads = cpu_count();
 	int no_context_artist = 0, force = 0, seen_out = 0, show_progress = 0;
+	int seen_neg = 0, seen_emb = 0, seen_hidden = 0;
 	char *more[64];
 	int n_more = 0;
 	struct flag flags[] = {
@@ -193,13 +194,13 @@ int cmd_train(int argc, char **argv)
 		FLAG_LONG("epochs", &o.epochs, "N", "at most N epochs", 1, 100000),
 		FLAG_LONG("patience", &o.patience, "P", "stop after P epochs without a better val MSE", 1, 100000),
 		FLAG_LONG("seed", &seed, "S", "seed of the split, initialization and batch order", 0, 9007199254740992.0),
-		FLAG_LONG("emb", &emb, "E", "embedding width", 1, 4096),
-		FLAG_LONG("hidden", &hidden, "H", "hidden width of the towers", 1, 16384),
-		FLAG_LONG("out", &out, "O", "tower output width (two-tower; the others use --emb)", 1, 4096),
+		FLAG_LONG_SEEN("emb", &emb, "E", "embedding width", 1, 4096, &seen_emb),
+		FLAG_LONG_SEEN("hidden", &hidden, "H", "hidden width of the towers", 1, 16384, &seen_hidden),
+		FLAG_LONG_SEEN("out", &out, "O", "tower output width (two-tower; the others use --emb)", 1, 4096, &seen_out),
 		FLAG_LONG("batch", &o.batch, "B", "mini-batch size", 1, 1 << 24),
 		FLAG_DOUBLE("lr", &o.lr, "LR", "Adam learning rate", 1e-12, 10),
 		FLAG_DOUBLE("weight-decay", &o.weight_decay, "WD", "L2 weight decay", 0, 10),
-		FLAG_LONG("negatives", &o.negatives, "K", "sampled tracks per pair trained towards 0 (default: 1 when over 90% of the pairs stay with the start's artist, else 0)", 0, 100),
+		FLAG_LONG_SEEN("negatives", &o.negatives, "K", "sampled tracks per pair trained towards 0 (default: 1 when over 90% of the pairs stay with the start's artist, else 0)", 0, 100, &seen_neg),
 		FLAG_LONG("lr-patience", &o.lr_patience, "P", "epochs without improvement before the LR drops", 0, 100000),
 		FLAG_DOUBLE("lr-factor", &o.lr_factor, "F", "LR multiplier on a plateau", 1e-6, 1),
 		FLAG_LONG("threads", &threads, "T", "training threads (default: all cores; the model is the same for any T)", 1, 256),
@@ -213,17 +214,6 @@ int cmd_train(int argc, char **argv)
 		FLAG_BOOL("quiet", &botify_quiet, "no epoch lines, notes or progress on stderr"),
 		FLAG_END,
 	};
-	int seen_neg = 0, seen_emb = 0, seen_hidden = 0;
-	for (struct flag *f = flags; f->name; f++) {
-		if (!strcmp(f->name, "out"))
-			f->seen = &seen_out;
-		else if (!strcmp(f->name, "negatives"))
-			f->seen = &seen_neg;
-		else if (!strcmp(f->name, "emb"))
-			f->seen = &seen_emb;
-		else if (!strcmp(f->name, "hidden"))
-			f->seen = &seen_hidden;
-	}
 	int rc = flags_parse(flags, &doc, argc, argv, more, 64, &n_more);
 	if (rc != FLAGS_OK)
 		return rc == FLAGS_HELP ? BOTIFY_EXIT_OK : BOTIFY_EXIT_USAGE;
@@ -286,7 +276,7 @@ int cmd_train(int argc, char **argv)
 	 * OpenBLAS's own threads spun on these small products */
 	openblas_set_num_threads(1);
 	double t0 = now_seconds();
-	if (load_world(&w, world_dir, 0, &err) != 0)
+	if (botify_world_open(&w, world_dir, BOTIFY_WORLD_ALL, &err) != 0)
 		goto fail;
 	progress read_bar;
 	progress_init(&read_bar, "train: reading the logs", show_progress);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "jsonfmt.h"
-#include "worldgen.h"
+#include "rec.h"
 
 volatile sig_atomic_t botify_interrupted;
 int botify_quiet;
@@ -119,16 +119,6 @@ void progress_finish(progress *p)
 	}
 }
 
-int load_world(struct botify_world *w, const char *dir, int catalog_only, botify_err *err)
-{
-	if (dir)
-		return catalog_only ? botify_world_load_catalog(w, dir, err)
-				    : botify_world_load(w, dir, err);
-	botify_worldgen_params p;
-	botify_worldgen_defaults(&p);
-	return botify_worldgen_generate(w, &p, err);
-}
-
 void fprint_json_str(FILE *f, const char *s)
 {
 	char esc[BOTIFY_JSON_CHAR_MAX];
@@ -141,4 +131,38 @@ void fprint_json_str(FILE *f, const char *s)
 void print_json_str(const char *s)
 {
 	fprint_json_str(stdout, s);
+}
+
+void print_recommenders(FILE *out)
+{
+	fprintf(out, "recommenders (SPEC is NAME[:key=value,...]):\n");
+	for (const botify_rec_ops *const *r = botify_recommenders; *r; r++)
+		fprintf(out, "  %s\n      %s\n", (*r)->usage, (*r)->summary);
+	fprintf(out, "details: docs/recommenders.md\n");
+}
+
+/* s in a Markdown table cell: '|' would end the cell and, outside a code
+ * span, "<user>" would read as an HTML tag */
+static void md_cell(FILE *out, const char *s, int code)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", out);
+		else if (*s == '<' && !code)
+			fputs("&lt;", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+void print_recommenders_md(FILE *out)
+{
+	fprintf(out, "| spec | behaviour |\n|---|---|\n");
+	for (const botify_rec_ops *const *r = botify_recommenders; *r; r++) {
+		fputs("| `", out);
+		md_cell(out, (*r)->usage, 1);
+		fputs("` | ", out);
+		md_cell(out, (*r)->summary, 0);
+		fputs(" |\n", out);
+	}
 }

@@ -61,9 +61,9 @@ static int64_t wall_ms(void)
 
 static void free_worker(const botify_service *s, struct botify_service_worker *wk)
 {
-	for (int a = 0; a < s->o.n_arms; a++)
+	for (int a = 0; a < s->o.arms->n; a++)
 		if (wk->rec_worker[a])
-			botify_rec_worker_free(s->o.recs[a], wk->rec_worker[a]);
+			botify_rec_worker_free(s->o.arms->recs[a], wk->rec_worker[a]);
 	if (wk->conn_open)
 		botify_sessions_conn_close(&wk->conn);
 	free(wk->record);
@@ -90,17 +90,16 @@ int botify_service_init(botify_service *s, const botify_service_opts *o, botify_
 {
 	memset(s, 0, sizeof(*s));
 	s->o = *o;
-	if (o->n_arms < 1 || o->n_arms > BOTIFY_MAX_ARMS)
-		return botify_fail(err, BOTIFY_EINVAL, "%d arms (1 to %d)", o->n_arms, BOTIFY_MAX_ARMS);
-	if (o->experiment && o->experiment->n_arms != o->n_arms)
-		return botify_fail(err, BOTIFY_EINVAL, "the experiment has %d arms, %d recommenders given",
-				   o->experiment->n_arms, o->n_arms);
+	const botify_armset *arms = o->arms;
+	if (arms->n < 1 || arms->n_recs != arms->n)
+		return botify_fail(err, BOTIFY_EINVAL, "%d of %d arms have a recommender", arms->n_recs,
+				   arms->n);
 	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_cond_init(&s->pool_cv, NULL);
 	pthread_mutex_init(&s->log_mu, NULL);
 	s->ready = 1;
-	for (int a = 0; a < o->n_arms; a++) {
-		size_t n = sizeof(struct session_header) + o->recs[a]->state_size;
+	for (int a = 0; a < arms->n; a++) {
+		size_t n = sizeof(struct session_header) + arms->recs[a]->state_size;
 		if (n > s->record_max)
 			s->record_max = n;
 	}
@@ -116,8 +115,8 @@ int botify_service_init(botify_service *s, const botify_service_opts *o, botify_
 		struct botify_service_worker *wk = &s->workers[i];
 		if (!(wk->record = botify_malloc(1, s->record_max, "session record", err)))
 			goto fail;
-		for (int a = 0; a < o->n_arms; a++)
-			if (botify_rec_worker_init(o->recs[a], &wk->rec_worker[a], err) != 0)
+		for (int a = 0; a < arms->n; a++)
+			if (botify_rec_worker_init(arms->recs[a], &wk->rec_worker[a], err) != 0)
 				goto fail;
 		if (botify_sessions_conn_open(&wk->conn, o->sessions, err) != 0)
 			goto fail;
@@ -127,9 +126,9 @@ int botify_service_init(botify_service *s, const botify_service_opts *o, botify_
 	/* children that cannot run have exited by now; one wait for all */
 	double deadline = botify_rec_now() + START_CHECK_WAIT;
 	for (int i = 0; i < n; i++)
-		for (int a = 0; a < o->n_arms; a++)
-			if (botify_rec_worker_check(o->recs[a], s->workers[i].rec_worker[a], deadline, err) != 0) {
-				if (o->experiment)
+		for (int a = 0; a < arms->n; a++)
+			if (botify_rec_worker_check(arms->recs[a], s->workers[i].rec_worker[a], deadline, err) != 0) {
+				if (arms->has_experiment)
 					botify_err_prefix(err, "arm %s", botify_arm_name(a));
 				goto fail;
 			}
@@ -163,7 +162,8 @@ static int log_row(botify_service *s, const botify_event *e)
 	if (!s->o.log)
 		return 0;
 	char line[BOTIFY_EVENT_MAX_LINE];
-	size_t n = botify_event_format(line, e, s->o.experiment ? s->o.experiment->name : NULL);
+	const botify_experiment *exp = botify_armset_experiment(s->o.arms);
+	size_t n = botify_event_format(line, e, exp ? exp->name : NULL);
 	return botify_servelog_row(&s->log, line, n);
 }
 
@@ -273,62 +273,60 @@ static void drop_record(struct botify_service_worker *wk, int64_t user, botify_e
 		snprintf(err->msg + n, sizeof(err->msg) - n, "; dropping it failed: %s", derr.msg);
 }
 
-/* POST /next/<user> and /last/<user>, after the path was matched. */
-static void handle_call(botify_service *s, int message, const char *id, size_t id_len,
-			const botify_http_request *req, botify_http_reply *reply)
+/* The call's user (from the path) and body, checked against the world: 0,
+ * or -1 once the error is answered. */
+static int read_call(botify_service *s, const char *id, size_t id_len, const botify_http_request *req,
+		     botify_http_reply *reply, botify_rec_call *call)
 {
-	double t0 = mono();
 	const botify_world *w = s->o.world;
 	char q[64];
 	int64_t user;
 	if (botify_recproto_parse_id(id, id_len, &user) != 0) {
 		reply_error(s, reply, 400, "user '%s' is not a non-negative integer",
 			    botify_recproto_quote(q, sizeof(q), id, id_len));
-		return;
+		return -1;
 	}
 	if (user >= w->U) { /* the id as given: a huge one was clamped */
 		reply_error(s, reply, 404, "unknown user %s (the world has %d users)",
 			    botify_recproto_quote(q, sizeof(q), id, id_len), w->U);
-		return;
+		return -1;
 	}
-	botify_rec_call call = { user, 0, 0 };
+	*call = (botify_rec_call){ user, 0, 0 };
 	botify_err err = {0};
-	if (botify_recproto_parse_body(req->body, req->body_len, &call.track, &call.time, &err) != 0) {
+	if (botify_recproto_parse_body(req->body, req->body_len, &call->track, &call->time, &err) != 0) {
 		reply_error(s, reply, 400, "%s", err.msg);
-		return;
+		return -1;
 	}
-	if (!(call.time >= 0 && call.time <= 1)) { /* a share of the track */
-		reply_error(s, reply, 400, "'time' must be from 0 to 1, not %g", call.time);
-		return;
+	if (!(call->time >= 0 && call->time <= 1)) { /* a share of the track */
+		reply_error(s, reply, 400, "'time' must be from 0 to 1, not %g", call->time);
+		return -1;
 	}
-	if (call.track >= w->N) {
-		reply_error(s, reply, 404, "unknown track %d (the catalog has %d tracks)", call.track, w->N);
-		return;
+	if (call->track >= w->N) {
+		reply_error(s, reply, 404, "unknown track %d (the catalog has %d tracks)", call->track, w->N);
+		return -1;
 	}
-	int arm = s->o.experiment ? botify_experiment_assign(s->o.experiment, user) : 0;
-	const botify_rec *rec = s->o.recs[arm];
-	size_t size = sizeof(struct session_header) + rec->state_size;
+	return 0;
+}
 
-	struct botify_service_worker *wk = borrow(s);
+/* The user's session record in wk->record (size bytes): the stored one,
+ * checked, or a new one. 0, or the HTTP status of the failure with err
+ * set; an unusable stored record is dropped. */
+static int open_session(botify_service *s, struct botify_service_worker *wk, int arm,
+			const botify_rec *rec, int64_t user, size_t size, botify_err *err)
+{
 	struct session_header *h = (struct session_header *)wk->record;
-	int status = 0;
-	int32_t out = -1;
 	uint64_t ended = 0;
-	int found = botify_sessions_get(&wk->conn, user, wk->record, size, &ended, &err);
-	if (found < 0 && err.code == BOTIFY_EFORMAT) { /* a record of the wrong size */
-		drop_record(wk, user, &err);
-		status = 500;
-		goto done;
+	int found = botify_sessions_get(&wk->conn, user, wk->record, size, &ended, err);
+	if (found < 0 && err->code == BOTIFY_EFORMAT) { /* a record of the wrong size */
+		drop_record(wk, user, err);
+		return 500;
 	}
-	if (found < 0) {
-		status = err.code == BOTIFY_ERUNTIME ? 503 : 500;
-		goto done;
-	}
+	if (found < 0)
+		return err->code == BOTIFY_ERUNTIME ? 503 : 500;
 	uint32_t spec_hash = botify_murmur3_32(rec->spec, strlen(rec->spec), 0);
-	if (found && check_record(s, rec, arm, spec_hash, user, wk->record, &err) != 0) {
-		drop_record(wk, user, &err);
-		status = 500;
-		goto done;
+	if (found && check_record(s, rec, arm, spec_hash, user, wk->record, err) != 0) {
+		drop_record(wk, user, err);
+		return 500;
 	}
 	if (!found) {
 		memset(wk->record, 0, size);
@@ -339,6 +337,47 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 		h->serial = ended;
 		botify_rng_init(&h->rng, s->o.seed, SESSION_STREAM, (uint64_t)user, ended);
 	}
+	return 0;
+}
+
+/* The call's row, then its session stored ("next") or ended ("last"): 0,
+ * or the HTTP status of the failure with err set. A call whose row cannot
+ * be written is answered 503 and leaves its session as it was. */
+static int record_call(botify_service *s, struct botify_service_worker *wk, int message,
+		       const botify_event *e, size_t size, botify_err *err)
+{
+	if (log_row(s, e) != 0) {
+		botify_fail(err, BOTIFY_EIO, "the log cannot be written: %s", s->log.err.msg);
+		return 503;
+	}
+	int rc = message == BOTIFY_MSG_NEXT ? botify_sessions_put(&wk->conn, e->user, wk->record, size, err)
+					    : botify_sessions_end(&wk->conn, e->user, err);
+	if (rc == 0)
+		return 0;
+	logged_unanswered(s, rc);
+	return err->code == BOTIFY_ERUNTIME ? 503 : 500;
+}
+
+/* POST /next/<user> and /last/<user>, after the path was matched. */
+static void handle_call(botify_service *s, int message, const char *id, size_t id_len,
+			const botify_http_request *req, botify_http_reply *reply)
+{
+	double t0 = mono();
+	botify_rec_call call;
+	if (read_call(s, id, id_len, req, reply, &call) != 0)
+		return;
+	int64_t user = call.user;
+	int arm = botify_armset_assign(s->o.arms, user);
+	const botify_rec *rec = s->o.arms->recs[arm];
+	size_t size = sizeof(struct session_header) + rec->state_size;
+
+	struct botify_service_worker *wk = borrow(s);
+	struct session_header *h = (struct session_header *)wk->record;
+	botify_err err = {0};
+	int32_t out = -1;
+	int status = open_session(s, wk, arm, rec, user, size, &err);
+	if (status)
+		goto done;
 	if (message == BOTIFY_MSG_NEXT && h->calls >= (uint64_t)s->o.max_steps) {
 		botify_fail(&err, BOTIFY_ERANGE, "the session of user %lld reached %lld calls (--max-steps); "
 			    "end it with POST /last/%lld", (long long)user, (long long)s->o.max_steps,
@@ -354,8 +393,6 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 		goto done;
 	}
 	h->calls++;
-	/* the row first: a call whose row cannot be written is answered 503
-	 * and leaves its session as it was */
 	botify_event e = {
 		.timestamp = wall_ms(),
 		.user = user,
@@ -363,20 +400,10 @@ static void handle_call(botify_service *s, int message, const char *id, size_t i
 		.recommendation = message == BOTIFY_MSG_NEXT ? out : -1,
 		.time = call.time,
 		.message = (uint8_t)message,
-		.arm = (int8_t)(s->o.experiment ? arm : -1),
+		.arm = (int8_t)botify_armset_log_arm(s->o.arms, arm),
 	};
 	e.latency = mono() - t0;
-	if (log_row(s, &e) != 0) {
-		botify_fail(&err, BOTIFY_EIO, "the log cannot be written: %s", s->log.err.msg);
-		status = 503;
-		goto done;
-	}
-	rc = message == BOTIFY_MSG_NEXT ? botify_sessions_put(&wk->conn, user, wk->record, size, &err)
-					: botify_sessions_end(&wk->conn, user, &err);
-	if (rc != 0) {
-		status = err.code == BOTIFY_ERUNTIME ? 503 : 500;
-		logged_unanswered(s, rc);
-	}
+	status = record_call(s, wk, message, &e, size, &err);
 done:
 	give_back(s, wk);
 	if (status) {
@@ -445,7 +472,7 @@ void botify_service_handle(void *service, const botify_http_request *req, botify
 		else
 			reply_text(reply, 200, "{\"status\": \"alive\", \"message\": \"botify %s: "
 				   "recommendations at POST /next/<user>\"}",
-				   s->o.experiment ? "serving an experiment" : "serving");
+				   s->o.arms->has_experiment ? "serving an experiment" : "serving");
 	} else if ((id = segment(p, "/next/", &len)) || (id = segment(p, "/last/", &len))) {
 		if (!post)
 			reply_error(s, reply, 405, "%s %s is not allowed (use POST)", m,

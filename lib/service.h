@@ -40,8 +40,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "armset.h"
 #include "err.h"
-#include "experiment.h"
 #include "http_server.h"
 #include "outfile.h"
 #include "rec.h"
@@ -51,9 +51,8 @@
 
 typedef struct botify_service_opts {
 	const botify_world *world;
-	botify_rec *const *recs;          /* one per arm */
-	int n_arms;
-	const botify_experiment *experiment; /* NULL: one arm, "experiments": {} */
+	const botify_armset *arms;        /* created; without an experiment one
+					   * arm and "experiments": {} */
 	botify_sessions *sessions;
 	botify_outfile *log;              /* an open log, or NULL */
 	uint64_t seed;

@@ -12,6 +12,7 @@
 
 #include "jsonl.h"
 #include "npy.h"
+#include "worldgen.h"
 
 int botify_world_find_file(const char *dir, const char *name, char *out, size_t n)
 {
@@ -448,4 +449,14 @@ void botify_world_free(botify_world *w)
 	free(w->interests);
 	free(w->top_tracks);
 	memset(w, 0, sizeof(*w));
+}
+
+int botify_world_open(botify_world *w, const char *dir, int parts, botify_err *err)
+{
+	if (dir)
+		return parts == BOTIFY_WORLD_CATALOG_ONLY ? botify_world_load_catalog(w, dir, err)
+							  : botify_world_load(w, dir, err);
+	botify_worldgen_params p;
+	botify_worldgen_defaults(&p);
+	return botify_worldgen_generate(w, &p, err);
 }

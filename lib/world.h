@@ -59,6 +59,15 @@ int botify_world_load(botify_world *w, const char *dir, botify_err *err);
  * no users. */
 int botify_world_load_catalog(botify_world *w, const char *dir, botify_err *err);
 
+/* What botify_world_open reads of a directory. */
+enum { BOTIFY_WORLD_ALL = 0, BOTIFY_WORLD_CATALOG_ONLY = 1 };
+
+/* The one way a command opens its --world: the directory dir, or the
+ * built-in world (worldgen's defaults, generated in memory) when dir is
+ * NULL. BOTIFY_WORLD_CATALOG_ONLY skips a directory's users.json (for
+ * commands that need only tracks); the built-in world is always whole. */
+int botify_world_open(botify_world *w, const char *dir, int parts, botify_err *err);
+
 /* Frees everything and zeroes w; safe on a zeroed or freed world. */
 void botify_world_free(botify_world *w);
 

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "armset.h"
 #include "experiment.h"
 #include "outfile.h"
 #include "rec.h"
@@ -36,10 +37,8 @@ static void teardown(void)
 }
 
 struct svc {
-	botify_rec recs[2];
-	botify_rec *rp[2];
+	botify_armset arms;
 	botify_sessions store;
-	botify_experiment exp;
 	botify_outfile log;
 	botify_service s;
 	char log_path[4096];
@@ -53,19 +52,17 @@ static void svc_start(struct svc *v, int n_arms, uint64_t seed, int64_t max_step
 	memset(v, 0, sizeof(*v));
 	botify_rec_env env = { .world = &W, .max_steps = max_steps };
 	const char *specs[2] = { "random", "toppop:k=3" };
-	for (int i = 0; i < n_arms; i++) {
-		ck_assert_msg(botify_rec_create(&v->recs[i], specs[i], &env, &err) == 0, "%s", err.msg);
-		v->rp[i] = &v->recs[i];
-	}
+	botify_armset_opts ao = { .recommender = specs[0] };
+	if (n_arms > 1)
+		ao = (botify_armset_opts){ .experiment = "exp", .specs = specs, .n_specs = n_arms };
+	ck_assert_msg(botify_armset_init(&v->arms, &ao, &err) == 0, "%s", err.msg);
+	ck_assert_msg(botify_armset_create(&v->arms, &env, &err) == 0, "%s", err.msg);
 	botify_sessions_opts so = { .n_users = W.U, .ttl = 3600 };
 	ck_assert_msg(botify_sessions_init(&v->store, &so, &err) == 0, "%s", err.msg);
-	if (n_arms > 1)
-		ck_assert_int_eq(botify_experiment_init(&v->exp, "exp", n_arms, &err), 0);
 	if (log_name)
 		ck_assert_msg(botify_outfile_open(&v->log, tu_path(v->log_path, tu_tmp, log_name), 0, &err) == 0,
 			      "%s", err.msg);
-	botify_service_opts o = { .world = &W, .recs = v->rp, .n_arms = n_arms,
-				  .experiment = n_arms > 1 ? &v->exp : NULL, .sessions = &v->store,
+	botify_service_opts o = { .world = &W, .arms = &v->arms, .sessions = &v->store,
 				  .log = log_name ? &v->log : NULL, .seed = seed, .max_steps = max_steps,
 				  .workers = 2 };
 	ck_assert_msg(botify_service_init(&v->s, &o, &err) == 0, "%s", err.msg);
@@ -78,9 +75,7 @@ static void svc_stop(struct svc *v)
 		ck_assert_msg(botify_service_close_log(&v->s, &err) == 0, "%s", err.msg);
 	botify_service_free(&v->s);
 	botify_sessions_free(&v->store);
-	for (int i = 0; i < 2; i++)
-		if (v->rp[i])
-			botify_rec_free(&v->recs[i]);
+	botify_armset_free(&v->arms);
 }
 
 /* Calls the handler; returns the status, the body in out (size n). */
@@ -227,7 +222,7 @@ START_TEST(service_logs_calls_with_their_arms)
 		ck_assert_msg(j != NULL, "%s", line);
 		int user = cJSON_GetObjectItem(j, "user")->valueint;
 		const char *arm = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "experiments"), "exp")->valuestring;
-		ck_assert_str_eq(arm, botify_arm_name(botify_experiment_assign(&v.exp, user)));
+		ck_assert_str_eq(arm, botify_arm_name(botify_experiment_assign(&v.arms.exp, user)));
 		const char *msg = cJSON_GetObjectItem(j, "message")->valuestring;
 		if (!strcmp(msg, "next") && !strcmp(arm, "T1")) {
 			int rec = cJSON_GetObjectItem(j, "recommendation")->valueint;
