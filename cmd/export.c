@@ -7,8 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cblas.h>
-
 #include "cmd.h"
 #include "export.h"
 #include "flags.h"
@@ -84,7 +82,6 @@ int cmd_export(int argc, char **argv)
 	int exit_code = BOTIFY_EXIT_USAGE;
 	install_interrupt_handler();
 	botify_outfile_set_stop(&botify_interrupted);
-	openblas_set_num_threads((int)threads);
 	double t0 = now_seconds();
 	if (botify_tt_load(&m, model_dir, &err) != 0 || botify_world_open(&w, world_dir, BOTIFY_WORLD_CATALOG_ONLY, &err) != 0 ||
 	    botify_tt_bind_catalog(&m, w.artist, w.N, w.A, model_dir, &err) != 0)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ab.h"
+#include "blas.h"
 #include "cmd.h"
 #include "completion.h"
 #include "dist.h"
@@ -97,6 +98,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "botify: rank %d: /dev/null: %s\n", botify_dist_rank(), strerror(errno));
 		botify_dist_abort(BOTIFY_EXIT_USAGE);
 	}
+	botify_blas_init();
 	int rc = run(argc, argv);
 	if (rc != BOTIFY_EXIT_OK && rc != BOTIFY_EXIT_CHECK) {
 		/* rank 0 reports it, removes its temporary files and ends the job:

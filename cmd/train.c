@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <cblas.h>
 #include <cjson/cJSON.h>
 
 #include "cmd.h"
@@ -272,9 +271,6 @@ int cmd_train(int argc, char **argv)
 	cJSON *training = NULL, *metrics = NULL;
 	int exit_code = BOTIFY_EXIT_USAGE;
 	install_interrupt_handler();
-	/* our threads each run single-threaded GEMMs on their rows of a batch:
-	 * OpenBLAS's own threads spun on these small products */
-	openblas_set_num_threads(1);
 	double t0 = now_seconds();
 	if (botify_world_open(&w, world_dir, BOTIFY_WORLD_ALL, &err) != 0)
 		goto fail;

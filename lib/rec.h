@@ -12,7 +12,8 @@
  *            end_session() is the session's final "last" call.
  * So stateful policies need no globals and run safely on several threads.
  * A recommender is one lib/rec_<name>.c exporting its ops plus one line in
- * the registry in rec.c.
+ * the registry in rec.c; policies that differ only by a table share a file
+ * (rec_list.c: indexed and contextual).
  */
 #ifndef BOTIFY_REC_H
 #define BOTIFY_REC_H

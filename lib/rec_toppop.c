@@ -5,55 +5,16 @@
  * top_tracks.json), from log= (tracks ranked by total listen time in an event
  * log, then by plays, then by id), or from the world's own top_tracks.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "eventlog.h"
-#include "jsonl.h"
 #include "rec.h"
 
 typedef struct toppop {
 	int32_t *top;
 	int64_t n;
 } toppop;
-
-static int from_file(toppop *t, const char *path, int32_t N, botify_err *err)
-{
-	cJSON *a = botify_json_read_file(path, err);
-	if (!a)
-		return -1;
-	int rc = -1;
-	if (!cJSON_IsArray(a)) {
-		botify_fail(err, BOTIFY_EFORMAT, "%s: expected a JSON array of track ids", path);
-		goto out;
-	}
-	t->n = cJSON_GetArraySize(a);
-	t->top = botify_malloc((size_t)t->n, sizeof(int32_t), "top tracks", err);
-	if (!t->top)
-		goto out;
-	int64_t i = 0;
-	const cJSON *it;
-	cJSON_ArrayForEach(it, a)
-	{
-		double v = cJSON_IsNumber(it) ? it->valuedouble : -0.5;
-		if (v != floor(v)) {
-			botify_fail(err, BOTIFY_EFORMAT, "%s: element %lld is not a track id", path,
-				    (long long)i);
-			goto out;
-		}
-		if (v < 0 || v >= N) {
-			botify_fail(err, BOTIFY_ERANGE, "%s: element %lld: track %.0f out of range (catalog has %d)",
-				    path, (long long)i, v, N);
-			goto out;
-		}
-		t->top[i++] = (int32_t)v;
-	}
-	rc = 0;
-out:
-	cJSON_Delete(a);
-	return rc;
-}
 
 struct score {
 	double time;
@@ -128,8 +89,10 @@ static int toppop_init(botify_rec *r, const botify_rec_args *args, const botify_
 		return botify_fail(err, BOTIFY_ENOMEM, "out of memory");
 	r->data = t;
 	if (file) {
-		if (from_file(t, file, w->N, err) != 0)
+		int32_t n = 0;
+		if (botify_world_read_top_tracks(file, w->N, &t->top, &n, err) != 0)
 			return botify_err_prefix(err, "toppop");
+		t->n = n;
 	} else if (log) {
 		if (from_log(t, log, w->N, err) != 0)
 			return botify_err_prefix(err, "toppop");

@@ -1,6 +1,11 @@
 /*
  * simrun.c - the ordered parallel pipeline: simulate -> timestamp+format
  * (+gzip) -> write, chunk by chunk.
+ *
+ * A chunk's slot moves through states; each move is a step (struct step)
+ * that run_step runs without the lock and records with it: simulate, format
+ * and write in the workers, and between ranks send (another rank) or receive
+ * (rank 0), taken in chunk order by the one hand_over loop.
  */
 #include "simrun.h"
 
@@ -60,7 +65,15 @@ struct run {
 	 * locally (local j is chunk j * size + rank), and go to rank 0 unformatted. */
 	int rank, size;
 	volatile sig_atomic_t cancel; /* r->failed, for the thread waiting on another rank */
-	int send_failed;
+	const struct step *failed_step; /* the step whose error is r->err, if one */
+};
+
+/* A stage of a chunk's way through the pipeline: `run` without the lock (wk
+ * is the calling worker's, NULL outside the workers), then `done` with it,
+ * which moves the slot on. */
+struct step {
+	int (*run)(struct run *r, struct slot *sl, botify_sim_worker *wk, botify_err *err);
+	void (*done)(struct run *r, struct slot *sl);
 };
 
 static int64_t global_chunk(const struct run *r, int64_t local)
@@ -78,7 +91,16 @@ static void fail_run(struct run *r, const botify_err *err)
 	pthread_cond_broadcast(&r->cv);
 }
 
-static int simulate_chunk(struct run *r, botify_sim_worker *wk, struct slot *sl, botify_err *err)
+static void add_stats(botify_arm_stats *d, const botify_arm_stats *s)
+{
+	d->episodes += s->episodes;
+	d->steps += s->steps;
+	d->capped += s->capped;
+	botify_moments_merge(&d->tracks, &s->tracks);
+	botify_moments_merge(&d->time, &s->time);
+}
+
+static int simulate_chunk(struct run *r, struct slot *sl, botify_sim_worker *wk, botify_err *err)
 {
 	const botify_simrun_opts *o = r->o;
 	int64_t lo = global_chunk(r, sl->chunk) * CHUNK_EPISODES, hi = lo + CHUNK_EPISODES;
@@ -97,8 +119,8 @@ static int simulate_chunk(struct run *r, botify_sim_worker *wk, struct slot *sl,
 		if (botify_sim_episode(r->sim, wk, i, arm, r->need_rows ? &sl->rows : NULL,
 				       o->measure_latency, &ep, err) != 0)
 			return -1;
-		botify_arm_stats *st = &sl->stats[ep.arm];
 		double tracks = (double)(ep.steps + 1);
+		botify_arm_stats *st = &sl->stats[ep.arm];
 		st->episodes++;
 		st->steps += ep.steps;
 		st->capped += ep.capped;
@@ -108,8 +130,9 @@ static int simulate_chunk(struct run *r, botify_sim_worker *wk, struct slot *sl,
 	return 0;
 }
 
-static int format_chunk(struct run *r, struct slot *sl, botify_err *err)
+static int format_chunk(struct run *r, struct slot *sl, botify_sim_worker *wk, botify_err *err)
 {
+	(void)wk;
 	const botify_simrun_opts *o = r->o;
 	for (size_t i = 0; i < sl->rows.n; i++)
 		sl->rows.ev[i].timestamp = sl->ts0 + (int64_t)i;
@@ -132,8 +155,9 @@ static int format_chunk(struct run *r, struct slot *sl, botify_err *err)
 	return 0;
 }
 
-static int write_chunk(struct run *r, struct slot *sl, botify_err *err)
+static int write_chunk(struct run *r, struct slot *sl, botify_sim_worker *wk, botify_err *err)
 {
+	(void)wk;
 	const botify_simrun_opts *o = r->o;
 	if (o->log) {
 		int rc = o->log->gzip ? botify_outfile_write_raw(o->log, sl->gz, sl->gz_len, err)
@@ -145,14 +169,8 @@ static int write_chunk(struct run *r, struct slot *sl, botify_err *err)
 		return -1;
 	botify_simrun_result *res = r->res;
 	for (int a = 0; a < BOTIFY_MAX_ARMS; a++) {
-		botify_arm_stats *d = &res->arm[a];
-		const botify_arm_stats *s = &sl->stats[a];
-		d->episodes += s->episodes;
-		d->steps += s->steps;
-		d->capped += s->capped;
-		botify_moments_merge(&d->tracks, &s->tracks);
-		botify_moments_merge(&d->time, &s->time);
-		res->steps += s->steps;
+		add_stats(&res->arm[a], &sl->stats[a]);
+		res->steps += sl->stats[a].steps;
 	}
 	/* a row per recommendation plus a "last" row per session, whether or
 	 * not the rows were materialised */
@@ -165,30 +183,23 @@ static int write_chunk(struct run *r, struct slot *sl, botify_err *err)
 	return 0;
 }
 
-/* With the lock held: hands finished chunks to the writer in order. The
- * writer drops the lock while writing; `writing` keeps it single. */
-static void drain_writes(struct run *r)
+/* With the lock held: runs st on sl without the lock and, with it again,
+ * moves sl on; a failure fails the run instead (-1). */
+static int run_step(struct run *r, struct slot *sl, const struct step *st, botify_sim_worker *wk)
 {
-	if (r->writing)
-		return;
-	r->writing = 1;
-	while (!r->failed && r->next_write < r->n_chunks) {
-		struct slot *sl = &r->slots[r->next_write % r->n_slots];
-		if (sl->chunk != r->next_write || sl->state != SLOT_FORMATTED)
-			break;
-		pthread_mutex_unlock(&r->mu);
-		botify_err err = {0};
-		int rc = write_chunk(r, sl, &err);
-		pthread_mutex_lock(&r->mu);
-		if (rc != 0) {
-			fail_run(r, &err);
-			break;
-		}
-		sl->state = SLOT_FREE;
-		r->next_write++;
-		pthread_cond_broadcast(&r->cv);
+	botify_err err = {0};
+	pthread_mutex_unlock(&r->mu);
+	int rc = st->run(r, sl, wk, &err);
+	pthread_mutex_lock(&r->mu);
+	if (rc != 0) {
+		if (!r->failed)
+			r->failed_step = st;
+		fail_run(r, &err);
+		return -1;
 	}
-	r->writing = 0;
+	st->done(r, sl);
+	pthread_cond_broadcast(&r->cv);
+	return 0;
 }
 
 /* With the lock held: gives timestamps to every chunk whose predecessors
@@ -206,6 +217,47 @@ static void assign_offsets(struct run *r)
 		r->next_offset++;
 	}
 }
+
+static void simulated(struct run *r, struct slot *sl)
+{
+	sl->state = SLOT_SIMULATED;
+	assign_offsets(r);
+}
+
+/* written to the log, or sent to rank 0: the slot is free again */
+static void written(struct run *r, struct slot *sl)
+{
+	sl->state = SLOT_FREE;
+	r->next_write++;
+}
+
+static const struct step write_step = { write_chunk, written };
+
+/* With the lock held: hands finished chunks to the writer in order. The
+ * writer drops the lock while writing; `writing` keeps it single. */
+static void drain_writes(struct run *r)
+{
+	if (r->writing)
+		return;
+	r->writing = 1;
+	while (!r->failed && r->next_write < r->n_chunks) {
+		struct slot *sl = &r->slots[r->next_write % r->n_slots];
+		if (sl->chunk != r->next_write || sl->state != SLOT_FORMATTED)
+			break;
+		if (run_step(r, sl, &write_step, NULL) != 0)
+			break;
+	}
+	r->writing = 0;
+}
+
+static void formatted(struct run *r, struct slot *sl)
+{
+	sl->state = SLOT_FORMATTED;
+	drain_writes(r);
+}
+
+static const struct step simulate_step = { simulate_chunk, simulated };
+static const struct step format_step = { format_chunk, formatted };
 
 struct worker_arg {
 	struct run *run;
@@ -242,15 +294,8 @@ static void *worker(void *arg)
 		}
 		if (job) {
 			job->state = SLOT_FORMATTING;
-			pthread_mutex_unlock(&r->mu);
-			int rc = format_chunk(r, job, &err);
-			pthread_mutex_lock(&r->mu);
-			if (rc != 0) {
-				fail_run(r, &err);
+			if (run_step(r, job, &format_step, &wk) != 0)
 				break;
-			}
-			job->state = SLOT_FORMATTED;
-			drain_writes(r);
 			continue;
 		}
 		if (r->next_sim < r->n_chunks && r->next_sim < r->next_write + r->n_slots) {
@@ -262,16 +307,8 @@ static void *worker(void *arg)
 				continue;
 			}
 			sl->state = SLOT_SIMULATING;
-			pthread_mutex_unlock(&r->mu);
-			int rc = simulate_chunk(r, &wk, sl, &err);
-			pthread_mutex_lock(&r->mu);
-			if (rc != 0) {
-				fail_run(r, &err);
+			if (run_step(r, sl, &simulate_step, &wk) != 0)
 				break;
-			}
-			sl->state = SLOT_SIMULATED;
-			assign_offsets(r);
-			pthread_cond_broadcast(&r->cv);
 			continue;
 		}
 		if (r->next_write >= r->n_chunks)
@@ -284,53 +321,26 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Another rank: sends its chunks to rank 0 in order as they are simulated. */
-static void send_chunks(struct run *r)
+/* Another rank: a simulated chunk's statistics and rows to rank 0. */
+static int send_chunk(struct run *r, struct slot *sl, botify_sim_worker *wk, botify_err *err)
 {
-	botify_err err = {0};
-	pthread_mutex_lock(&r->mu);
-	for (int64_t j = 0; j < r->n_chunks && !r->failed; j++) {
-		struct slot *sl = &r->slots[j % r->n_slots];
-		while (!r->failed && !(sl->chunk == j && sl->state == SLOT_SIMULATED))
-			pthread_cond_wait(&r->cv, &r->mu);
-		if (r->failed)
-			break;
-		pthread_mutex_unlock(&r->mu);
-		struct chunk_head h = { .chunk = global_chunk(r, j), .n_rows = (int64_t)sl->rows.n };
-		memset(&h.err, 0, sizeof(h.err));
-		memcpy(h.stats, sl->stats, sizeof(h.stats));
-		/* not cancelled by a worker's failure: a send left half done would
-		 * read the rows after they are freed; rank 0 takes it, then the error */
-		int rc = botify_dist_send(0, &h, sizeof(h), r->o->stop, NULL, &err);
-		if (rc == 0 && sl->rows.n)
-			rc = botify_dist_send(0, sl->rows.ev, sl->rows.n * sizeof(botify_event), r->o->stop,
-					      NULL, &err);
-		pthread_mutex_lock(&r->mu);
-		if (rc != 0) {
-			r->send_failed = !r->failed;
-			fail_run(r, &err);
-			break;
-		}
-		sl->state = SLOT_FREE;
-		r->next_write++;
-		pthread_cond_broadcast(&r->cv);
-	}
-	/* a worker's failure goes to rank 0, which is waiting for this rank's
-	 * next chunk; a failed send (the job is ending) has nobody to tell */
-	if (r->failed && !r->send_failed) {
-		struct chunk_head h = { .chunk = -1, .err = r->err };
-		memset(h.stats, 0, sizeof(h.stats));
-		pthread_mutex_unlock(&r->mu);
-		botify_err e = {0};
-		if (botify_dist_send(0, &h, sizeof(h), r->o->stop, NULL, &e) == 0)
-			botify_dist_set_handed_over();
-		pthread_mutex_lock(&r->mu);
-	}
-	pthread_mutex_unlock(&r->mu);
+	(void)wk;
+	struct chunk_head h = { .chunk = global_chunk(r, sl->chunk), .n_rows = (int64_t)sl->rows.n };
+	memset(&h.err, 0, sizeof(h.err));
+	memcpy(h.stats, sl->stats, sizeof(h.stats));
+	/* not cancelled by a worker's failure: a send left half done would
+	 * read the rows after they are freed; rank 0 takes it, then the error */
+	int rc = botify_dist_send(0, &h, sizeof(h), r->o->stop, NULL, err);
+	if (rc == 0 && sl->rows.n)
+		rc = botify_dist_send(0, sl->rows.ev, sl->rows.n * sizeof(botify_event), r->o->stop,
+				      NULL, err);
+	return rc;
 }
 
-static int recv_chunk(struct run *r, struct slot *sl, botify_err *err)
+/* Rank 0 of several: the chunk sl waits for from the rank that simulated it. */
+static int recv_chunk(struct run *r, struct slot *sl, botify_sim_worker *wk, botify_err *err)
 {
+	(void)wk;
 	int src = (int)(sl->chunk % r->size);
 	struct chunk_head h;
 	if (botify_dist_recv(src, &h, sizeof(h), r->o->stop, &r->cancel, err) != 0)
@@ -355,32 +365,45 @@ static int recv_chunk(struct run *r, struct slot *sl, botify_err *err)
 	return 0;
 }
 
-/* Rank 0 of several: takes the other ranks' chunks in chunk order (each
- * rank sends its own in order, so every receive is the one due next). */
-static void recv_chunks(struct run *r)
+static const struct step send_step = { send_chunk, written };
+static const struct step recv_step = { recv_chunk, simulated };
+
+/* The thread that talks to the other ranks (MPI is called from one thread
+ * only): every chunk that crosses between ranks, in chunk order (each rank
+ * sends its own in order, so every receive is the one due next), once its
+ * slot is in state `from`. Rank 0 receives the chunks of the others; another
+ * rank sends all of its own. */
+static void hand_over(struct run *r, int from, const struct step *st)
 {
-	botify_err err = {0};
 	pthread_mutex_lock(&r->mu);
 	for (int64_t c = 0; c < r->n_chunks && !r->failed; c++) {
-		if (c % r->size == 0)
-			continue;
+		if (r->rank == 0 && c % r->size == 0)
+			continue; /* simulated here */
 		struct slot *sl = &r->slots[c % r->n_slots];
-		while (!r->failed && !(sl->chunk == c && sl->state == SLOT_REMOTE))
+		while (!r->failed && !(sl->chunk == c && sl->state == from))
 			pthread_cond_wait(&r->cv, &r->mu);
-		if (r->failed)
+		if (r->failed || run_step(r, sl, st, NULL) != 0)
 			break;
-		pthread_mutex_unlock(&r->mu);
-		int rc = recv_chunk(r, sl, &err);
-		pthread_mutex_lock(&r->mu);
-		if (rc != 0) {
-			fail_run(r, &err);
-			break;
-		}
-		sl->state = SLOT_SIMULATED;
-		assign_offsets(r);
-		pthread_cond_broadcast(&r->cv);
 	}
 	pthread_mutex_unlock(&r->mu);
+}
+
+/* Another rank: sends its chunks to rank 0 in order as they are simulated. */
+static void send_chunks(struct run *r)
+{
+	hand_over(r, SLOT_SIMULATED, &send_step);
+	/* a worker's failure goes to rank 0, which is waiting for this rank's
+	 * next chunk; a failed send (the job is ending) has nobody to tell */
+	pthread_mutex_lock(&r->mu);
+	int tell = r->failed && r->failed_step != &send_step;
+	struct chunk_head h = { .chunk = -1, .err = r->err };
+	pthread_mutex_unlock(&r->mu);
+	if (tell) {
+		memset(h.stats, 0, sizeof(h.stats));
+		botify_err e = {0};
+		if (botify_dist_send(0, &h, sizeof(h), r->o->stop, NULL, &e) == 0)
+			botify_dist_set_handed_over();
+	}
 }
 
 int botify_simrun_prepare(botify_sim *s, int64_t episodes, int threads,
@@ -437,7 +460,7 @@ int botify_simrun(const botify_sim *s, const botify_simrun_opts *o, botify_simru
 	else if (started == 0)
 		fail_run(&r, &(botify_err){ .code = BOTIFY_ERUNTIME, .msg = "cannot start a thread" });
 	else if (r.rank == 0)
-		recv_chunks(&r);
+		hand_over(&r, SLOT_REMOTE, &recv_step);
 	else
 		send_chunks(&r);
 	for (int t = 0; t < started; t++)

@@ -273,10 +273,8 @@ int botify_topk_inner(const float *queries, int64_t Q, const float *E, int32_t N
 	int64_t blocks = (Q + BLOCK_ROWS - 1) / BLOCK_ROWS;
 	if (threads > blocks)
 		threads = blocks ? (int)blocks : 1;
-	/* Our threads each run a single-threaded sgemm on their own blocks:
-	 * OpenBLAS's own pool would busy-wait between calls and steal the
-	 * cores the selection needs. */
-	openblas_set_num_threads(1);
+	/* our threads each run a single-threaded sgemm on their own blocks
+	 * (botify_blas_init) */
 	struct topk_job jobs[MAX_THREADS];
 	pthread_t tid[MAX_THREADS];
 	char started[MAX_THREADS] = {0};
@@ -998,7 +996,6 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
 	int64_t blocks = (Q + QB - 1) / QB;
 	if (threads > blocks)
 		threads = (int)blocks;
-	openblas_set_num_threads(1);
 	/* queries super-cluster by super-cluster, for locality */
 	int64_t *perm = NULL;
 	float *qp = NULL;

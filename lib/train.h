@@ -48,7 +48,8 @@
  *
  * Determinism: fixed summation orders everywhere; the same seed and pairs
  * give the same model bytes for any number of threads, provided OpenBLAS
- * runs one thread per call (the caller sets openblas_set_num_threads(1)).
+ * runs one thread per call (botify_blas_init, which main calls for every
+ * command).
  */
 #ifndef BOTIFY_TRAIN_H
 #define BOTIFY_TRAIN_H

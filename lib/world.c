@@ -333,19 +333,21 @@ out:
 	return rc;
 }
 
-static int load_top_tracks(botify_world *w, const char *path, botify_err *err)
+int botify_world_read_top_tracks(const char *path, int32_t N, int32_t **top, int32_t *n,
+				 botify_err *err)
 {
 	cJSON *a = botify_json_read_file(path, err);
 	if (!a)
 		return -1;
 	int rc = -1;
+	int32_t *list = NULL;
 	if (!cJSON_IsArray(a)) {
 		botify_fail(err, BOTIFY_EFORMAT, "%s: expected a JSON array of track ids", path);
 		goto out;
 	}
-	int n = cJSON_GetArraySize(a);
-	w->top_tracks = botify_malloc((size_t)n, sizeof(int32_t), "top tracks", err);
-	if (!w->top_tracks)
+	int len = cJSON_GetArraySize(a);
+	list = botify_malloc((size_t)len, sizeof(int32_t), "top tracks", err);
+	if (!list)
 		goto out;
 	const cJSON *it;
 	int i = 0;
@@ -356,16 +358,19 @@ static int load_top_tracks(botify_world *w, const char *path, botify_err *err)
 			botify_fail(err, BOTIFY_EFORMAT, "%s: element %d is not a track id", path, i);
 			goto out;
 		}
-		if (v < 0 || v >= w->N) {
+		if (v < 0 || v >= N) {
 			botify_fail(err, BOTIFY_ERANGE, "%s: element %d: track %.0f out of range (catalog has %d)",
-				    path, i, v, w->N);
+				    path, i, v, N);
 			goto out;
 		}
-		w->top_tracks[i++] = (int32_t)v;
+		list[i++] = (int32_t)v;
 	}
-	w->n_top = n;
+	*top = list;
+	*n = len;
+	list = NULL;
 	rc = 0;
 out:
+	free(list);
 	cJSON_Delete(a);
 	return rc;
 }
@@ -428,7 +433,7 @@ int botify_world_load(botify_world *w, const char *dir, botify_err *err)
 	if (load_users(w, path, err) != 0)
 		goto fail;
 	if (botify_world_find_file(dir, "top_tracks.json", path, sizeof(path)) &&
-	    load_top_tracks(w, path, err) != 0)
+	    botify_world_read_top_tracks(path, w->N, &w->top_tracks, &w->n_top, err) != 0)
 		goto fail;
 	return 0;
 fail:

@@ -55,6 +55,13 @@ typedef struct botify_world {
  * present, dir/top_tracks.json[.gz]. w must be all-zero or freed. */
 int botify_world_load(botify_world *w, const char *dir, botify_err *err);
 
+/* Reads path (plain or gzipped), a JSON array of track ids in [0, N), most
+ * popular first, as top_tracks.json holds it (the world's and toppop's
+ * file=): *top is malloc'd with *n ids. Messages: "path: element 2 is not a
+ * track id". */
+int botify_world_read_top_tracks(const char *path, int32_t N, int32_t **top, int32_t *n,
+				 botify_err *err);
+
 /* Loads only the catalog (tracks.json and tracks.npy): for commands that need
  * no users. */
 int botify_world_load_catalog(botify_world *w, const char *dir, botify_err *err);

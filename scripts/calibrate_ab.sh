@@ -79,8 +79,9 @@ for pair in big:$BIG small:$SMALL; do
 		--episodes $((TRUTH_X * COVER_N)) --seed 424242 --metrics "$METRICS" --format csv \
 		>"$OUT/raw/$name.csv" 2>"$OUT/raw/$name.err"
 done
-# the power cell: the pilot's answer for the true effect of the small pair
-mde=$(awk -F, '$2 == "mean_time_per_session" { print $3 }' "$OUT/raw/truth-small.csv")
+# the power cell: the pilot's answer for the size of the true effect of the
+# small pair (its sign is the world's: --mde takes the size)
+mde=$(awk -F, '$2 == "mean_time_per_session" { v = $3; sub(/^-/, "", v); print v }' "$OUT/raw/truth-small.csv")
 if [ ! -s "$OUT/raw/pilot.json" ]; then
 	"$BOTIFY" ab "${WORLD_ARGS[@]}" --control random --treatment "$SMALL" --design paired \
 		--episodes "$COVER_N" --seed 777777 --metrics mean_time_per_session --power --mde "$mde" \

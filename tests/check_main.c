@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "suites.h"
 #include "testutil.h"
 
@@ -62,6 +63,7 @@ int main(void)
 		perror("check_botify: mkdtemp");
 		return EXIT_FAILURE;
 	}
+	botify_blas_init(); /* as botify's main does for every command */
 	SRunner *sr = srunner_create(NULL);
 #define X(name) building = #name, srunner_add_suite(sr, name##_suite());
 	BOTIFY_SUITES

@@ -323,6 +323,9 @@ START_TEST(rec_indexed_policy)
 	expect_support(seen, (const int32_t[]){ 4, 5 }, 2, "user 0");
 	collect(&r, 2, 3, 100, seen);
 	expect_support(seen, (const int32_t[]){ 11 }, 1, "user 2");
+	/* the key is the user alone: another previous track changes nothing */
+	collect(&r, 0, 11, 100, seen);
+	expect_support(seen, (const int32_t[]){ 4, 5 }, 2, "user 0 after track 11");
 	/* no list: fallback to any track */
 	collect(&r, 1, 3, 600, seen);
 	expect_support(seen, ALL, 12, "user 1");
@@ -348,6 +351,9 @@ START_TEST(rec_contextual_policy)
 	expect_support(seen, (const int32_t[]){ 1, 2 }, 2, "track 0");
 	collect(&r, 1, 7, 20, seen);
 	expect_support(seen, (const int32_t[]){ 7 }, 1, "track 7");
+	/* the key is the previous track alone: another user changes nothing */
+	collect(&r, 2, 0, 100, seen);
+	expect_support(seen, (const int32_t[]){ 1, 2 }, 2, "track 0, user 2");
 	collect(&r, 1, 5, 600, seen);
 	expect_support(seen, ALL, 12, "track 5 (empty list)");
 	collect(&r, 1, 11, 600, seen);

@@ -4,7 +4,6 @@
  * weights; the epoch limit; an interrupt; too few pairs. (check_train.c
  * holds the threads, the optimisers, the split and the non-finite loss.) */
 #include <check.h>
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +97,6 @@ START_TEST(train_lowers_the_loss_and_beats_the_baselines)
 	opts(&o);
 	botify_train_result res = {0};
 	botify_err err = {0};
-	openblas_set_num_threads(1);
 	ck_assert_msg(botify_train(&m, &p, artist, &o, &res, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(res.n_train + res.n_val + res.n_test, 3000);
 	ck_assert_int_eq(res.n_test, 300);
@@ -136,7 +134,6 @@ START_TEST(train_stops_early_and_keeps_the_best_epoch)
 	o.patience = 3;
 	botify_train_result res = {0};
 	botify_err err = {0};
-	openblas_set_num_threads(1);
 	ck_assert_msg(botify_train(&m, &p, artist, &o, &res, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(res.stop_reason, BOTIFY_STOP_EARLY);
 	ck_assert_int_eq(res.epochs, res.best_epoch + o.patience);

@@ -353,6 +353,36 @@ START_TEST(world_top_tracks_errors)
 }
 END_TEST
 
+/* The one reader of top-track lists, as toppop's file= uses it too: gzip
+ * files read, nothing returned on an error. */
+START_TEST(world_read_top_tracks)
+{
+	char p[4096];
+	botify_err err = {0};
+	int32_t *top = NULL, n = -1;
+	tu_write(tu_path(p, tu_tmp, "top.json.gz"), "[4, 0,\n 3]", 1);
+	ck_assert_msg(botify_world_read_top_tracks(p, 5, &top, &n, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(top[0], 4);
+	ck_assert_int_eq(top[1], 0);
+	ck_assert_int_eq(top[2], 3);
+	free(top);
+	top = NULL;
+	n = -1;
+	ck_assert_int_eq(botify_world_read_top_tracks(p, 4, &top, &n, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_ERANGE);
+	tu_assert_has(err.msg, ": element 0: track 4 out of range (catalog has 4)");
+	tu_assert_has(err.msg, p);
+	ck_assert_ptr_null(top);
+	ck_assert_int_eq(n, -1);
+	tu_write(tu_path(p, tu_tmp, "top.json"), "[1, 2.5]", 0);
+	ck_assert_int_eq(botify_world_read_top_tracks(p, 5, &top, &n, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_EFORMAT);
+	tu_assert_has(err.msg, ": element 1 is not a track id");
+	ck_assert_ptr_null(top);
+}
+END_TEST
+
 START_TEST(world_missing_files)
 {
 	botify_world w = {0};
@@ -479,6 +509,7 @@ Suite *world_suite(void)
 	tcase_add_test(tc, world_embedding_errors);
 	tcase_add_test(tc, world_user_errors);
 	tcase_add_test(tc, world_top_tracks_errors);
+	tcase_add_test(tc, world_read_top_tracks);
 	tcase_add_test(tc, world_missing_files);
 	suite_add_tcase(s, tc);
 	return s;
