@@ -625,7 +625,7 @@ int cmd_ab(int argc, char **argv)
 		FLAG_LONG("max-steps", &o.max_steps, "M", "in-process: cap on recommendations per session", 1, 1e9),
 		FLAG_STR("config", &o.config, "FILE", "in-process: user-model defaults"),
 		FLAG_BOOL("progress", &o.show_progress, "show progress even when stderr is not a terminal"),
-		FLAG_BOOL("no-cache", &o.no_cache, "in-process: compute the interest neighbours without the cache"),
+		FLAG_BOOL("no-cache", &o.no_cache, "in-process: neither read nor write the caches (world, neighbours)"),
 		FLAG_BOOL("quiet", &botify_quiet, "no progress bars or notes on stderr (warnings stay)"),
 		FLAG_DOUBLE("rec-timeout", &o.rec_timeout, "S", "in-process: seconds an exec:/remote: recommender may take per call", 0.001, 86400),
 		FLAG_END,

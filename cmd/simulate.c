@@ -203,7 +203,7 @@ int cmd_simulate(int argc, char **argv)
 		FLAG_BOOL("progress", &show_progress, "show progress even when stderr is not a terminal"),
 		FLAG_DOUBLE("rec-timeout", &rec_timeout, "S", "seconds an exec:/remote: recommender may take per call", 0.001, 86400),
 		FLAG_STR("design", &design, "split|paired", "with --experiment: split users as the service does, or play every episode under every arm"),
-		FLAG_BOOL("no-cache", &no_cache, "compute the interest neighbours without the cache"),
+		FLAG_BOOL("no-cache", &no_cache, "neither read nor write the caches (built-in world, interest neighbours)"),
 		FLAG_END,
 	};
 	for (struct flag *f = flags; f->name; f++)
