@@ -626,6 +626,7 @@ void botify_topk_set_progress(void (*fn)(void *ctx, int64_t done, int64_t total)
 
 struct search_job {
 	int64_t *done;   /* queries finished by every thread (atomic) */
+	int64_t *next;   /* the next block to take (atomic) */
 	const botify_topk_index *ix;
 	const float *queries;
 	const int64_t *perm; /* row i of queries is query perm[i]; NULL: itself */
@@ -829,7 +830,12 @@ static void *search_blocks(void *arg)
 		j->failed = 1;
 		goto out;
 	}
-	for (int64_t q0 = (int64_t)j->t * j->QB; q0 < j->Q; q0 += (int64_t)j->T * j->QB) {
+	/* blocks taken as threads come free: their costs differ (the
+	 * queries come cluster by cluster), and so do the cores' loads */
+	for (;;) {
+		int64_t q0 = __atomic_fetch_add(j->next, 1, __ATOMIC_RELAXED) * j->QB;
+		if (q0 >= j->Q)
+			break;
 		int64_t rows = j->Q - q0 < j->QB ? j->Q - q0 : j->QB;
 		if (j->stop && *j->stop) {
 			j->failed = 2;
@@ -1009,7 +1015,7 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
 		threads = MAX_THREADS;
 	/* blocks big enough that packing the centroids once per block is
 	 * small next to the block's product, small enough to share out */
-	int64_t QB = (Q + 4 * threads - 1) / (4 * threads);
+	int64_t QB = (Q + 8 * threads - 1) / (8 * threads);
 	if (QB < 16)
 		QB = 16;
 	if (QB > 256)
@@ -1024,11 +1030,11 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
 	if (ix->M > 1 && Q > 1 && order_queries(ix, queries, Q, &perm, &qp, err) != 0)
 		return -1;
 	struct search_job jobs[MAX_THREADS];
-	int64_t done = 0;
+	int64_t done = 0, next = 0;
 	pthread_t tid[MAX_THREADS];
 	char started[MAX_THREADS] = {0};
 	for (int t = 0; t < threads; t++) {
-		jobs[t] = (struct search_job){ &done, ix, qp ? qp : queries, perm, Q, QB, k, stop, ids, scores,
+		jobs[t] = (struct search_job){ &done, &next, ix, qp ? qp : queries, perm, Q, QB, k, stop, ids, scores,
 					       t, threads, 0, {0, 0} };
 		if (t > 0)
 			started[t] = pthread_create(&tid[t], NULL, search_blocks, &jobs[t]) == 0;
