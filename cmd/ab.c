@@ -727,7 +727,7 @@ static int parse_options(struct ab_opts *o, struct ab_plan *p, int argc, char **
 		FLAG_LONG("day", &o->day, "D", "in-process: day of the run (shifts the clock)", 0, 100000),
 		FLAG_STR("config", &o->config, "FILE", "in-process: user-model defaults"),
 		FLAG_BOOL("progress", &o->show_progress, "show progress even when stderr is not a terminal"),
-		FLAG_BOOL("no-cache", &o->no_cache, "in-process: compute the interest neighbours without the cache"),
+		FLAG_BOOL("no-cache", &o->no_cache, "in-process: neither read nor write the caches (world, neighbours)"),
 		FLAG_BOOL("quiet", &botify_quiet, "no progress bars or notes on stderr (warnings stay)"),
 		FLAG_END,
 	};

@@ -16,6 +16,7 @@
 #include "dist.h"
 #include "nbcache.h"
 #include "topk.h"
+#include "worldcache.h"
 
 struct progress_ctx {
 	progress bar;
@@ -26,9 +27,9 @@ static void on_progress(void *ctx, int64_t done, int64_t total)
 	progress_update(&((struct progress_ctx *)ctx)->bar, (uint64_t)done, (uint64_t)total);
 }
 
-/* The neighbour cache's directory: $XDG_CACHE_HOME/botify, else
- * ~/.cache/botify (created); 0 when there is none to use. */
-static int cache_dir(char *out, size_t n)
+/* The caches' directory: $XDG_CACHE_HOME/botify, else ~/.cache/botify
+ * (created); 0 when there is none to use (said when warn). */
+static int cache_dir(char *out, size_t n, int warn)
 {
 	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	char base[4096];
@@ -47,7 +48,8 @@ static int cache_dir(char *out, size_t n)
 	struct stat st;
 	if ((mkdir(base, 0700) != 0 && errno != EEXIST) || (mkdir(out, 0700) != 0 && errno != EEXIST) ||
 	    stat(out, &st) != 0 || (!S_ISDIR(st.st_mode) && (errno = ENOTDIR))) {
-		fprintf(stderr, "warning: no neighbour cache: cannot create %s: %s\n", out, strerror(errno));
+		if (warn)
+			fprintf(stderr, "warning: no neighbour cache: cannot create %s: %s\n", out, strerror(errno));
 		return 0;
 	}
 	return 1;
@@ -63,7 +65,7 @@ static void cache_load(struct sim_setup *s, const char *label, char *path, size_
 	int status;
 	path[0] = '\0';
 	*loaded = 0;
-	if (!cache_dir(dir, sizeof(dir)))
+	if (!cache_dir(dir, sizeof(dir), 1))
 		return;
 	botify_nbcache_key(&s->sim, hex);
 	if (botify_nbcache_path(dir, hex, path, n, &e) != 0) {
@@ -75,6 +77,29 @@ static void cache_load(struct sim_setup *s, const char *label, char *path, size_
 	else if (status == BOTIFY_NBCACHE_INVALID)
 		fprintf(stderr, "warning: %s: ignoring the neighbour cache %s (%s); rebuilding it\n", label,
 			path, why);
+}
+
+/* The world; the built-in one through the world cache unless --no-cache
+ * (path is set when it came from there; the neighbour cache warns about a
+ * directory that cannot be used). */
+static int world_load(struct sim_setup *s, const struct sim_setup_opts *o, char *path, size_t n,
+		      botify_err *err)
+{
+	char dir[4096], why[4400];
+	int status;
+	path[0] = '\0';
+	if (o->world_dir || o->no_cache || !cache_dir(dir, sizeof(dir), 0))
+		return botify_world_open(&s->w, o->world_dir, BOTIFY_WORLD_ALL, err);
+	botify_worldgen_params p;
+	botify_worldgen_defaults(&p);
+	if (botify_worldcache_path(&p, dir, path, n, err) != 0 ||
+	    botify_worldcache_generate(&s->w, &p, path, &status, why, sizeof(why), err) != 0)
+		return -1;
+	if (why[0])
+		fprintf(stderr, "warning: %s: %s\n", o->progress_label, why);
+	if (status != BOTIFY_WORLDCACHE_LOADED)
+		path[0] = '\0';
+	return 0;
 }
 
 int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_err *err)
@@ -90,7 +115,8 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		return -1;
 	install_interrupt_handler();
 	double t_load = now_seconds();
-	if (botify_world_open(&s->w, o->world_dir, BOTIFY_WORLD_ALL, err) != 0)
+	char world_cache[4200];
+	if (world_load(s, o, world_cache, sizeof(world_cache), err) != 0)
 		return -1;
 	botify_rec_env env = { .world = &s->w, .max_steps = s->cfg.max_steps,
 			       .rec_timeout = o->rec_timeout };
@@ -159,6 +185,8 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 	if (cached && botify_dist_rank() == 0 && !botify_quiet)
 		fprintf(stderr, "%s: interest neighbours from the cache %s (%lld interests%s)\n",
 			o->progress_label, cache_path, (long long)cached, cache_added ? ", the new ones added" : "");
+	if (world_cache[0] && botify_dist_rank() == 0 && !botify_quiet)
+		fprintf(stderr, "%s: built-in world from the cache %s\n", o->progress_label, world_cache);
 	if (s->log_open) {
 		s->log_open = 0;
 		if (botify_outfile_commit(&s->log, err) != 0)

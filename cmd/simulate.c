@@ -191,7 +191,7 @@ static int parse_options(struct sim_cli *c, int argc, char **argv)
 		FLAG_STR("config", &c->config, "FILE", "user-model defaults (default: built-in configs/sim.json)"),
 		FLAG_STR("format", &c->format, "table|json", "summary format"),
 		FLAG_BOOL("progress", &c->show_progress, "show progress even when stderr is not a terminal"),
-		FLAG_BOOL("no-cache", &c->no_cache, "compute the interest neighbours without the cache"),
+		FLAG_BOOL("no-cache", &c->no_cache, "neither read nor write the caches (built-in world, interest neighbours)"),
 		FLAG_END,
 	};
 	int rc = flags_parse(flags, &doc, argc, argv, NULL, 0, NULL);

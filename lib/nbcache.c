@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hash128.h"
 #include "outfile.h"
 
 /* Bump when the search's definition of a neighbour changes. */
@@ -18,86 +19,28 @@
 
 enum { HEADER = 8 + 4 + 4 + 16 + 4 * 3 + 8 };
 
-/* A fast 128-bit content hash (two multiply-rotate lanes over 8-byte words,
- * a final avalanche): for telling contents apart, not against adversaries. */
-typedef struct {
-	uint64_t a, b, n;
-} hash128;
-
-static inline uint64_t rotl(uint64_t x, int r)
-{
-	return (x << r) | (x >> (64 - r));
-}
-
-static void h_init(hash128 *h)
-{
-	h->a = 0x9e3779b97f4a7c15ull;
-	h->b = 0xc2b2ae3d27d4eb4full;
-	h->n = 0;
-}
-
-static void h_bytes(hash128 *h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, c + i, 8);
-		h->a = rotl((h->a ^ w) * 0x87c37b91114253d5ull, 31);
-		h->b = rotl(h->b + w * 0x4cf5ad432745937full, 29) * 0x52dce729ull;
-	}
-	uint64_t w = 0;
-	memcpy(&w, c + i, n - i);
-	h->a = rotl((h->a ^ w ^ (uint64_t)(n - i)) * 0x87c37b91114253d5ull, 31);
-	h->b = rotl(h->b + w * 0x4cf5ad432745937full, 29) * 0x52dce729ull;
-	h->n += n;
-}
-
-static uint64_t fmix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ull;
-	return k ^ (k >> 33);
-}
-
-static void h_final(const hash128 *h, uint64_t out[2])
-{
-	uint64_t a = h->a ^ h->n, b = h->b ^ rotl(h->n, 17);
-	a += b;
-	b += a;
-	out[0] = fmix(a) + fmix(b);
-	out[1] = fmix(b ^ out[0]);
-}
-
-static void h_i64(hash128 *h, int64_t v)
-{
-	h_bytes(h, &v, sizeof(v));
-}
-
 void botify_nbcache_key(const botify_sim *s, char hex[33])
 {
 	const botify_world *w = s->world;
-	hash128 h;
-	h_init(&h);
-	h_bytes(&h, NB_SEARCH, sizeof(NB_SEARCH));
-	h_i64(&h, NB_VERSION);
-	h_i64(&h, w->N);
-	h_i64(&h, w->D);
-	h_bytes(&h, w->E, (size_t)w->N * (size_t)w->D * sizeof(float));
-	h_i64(&h, w->U);
+	botify_hash128 h;
+	botify_hash128_init(&h);
+	botify_hash128_bytes(&h, NB_SEARCH, sizeof(NB_SEARCH));
+	botify_hash128_i64(&h, NB_VERSION);
+	botify_hash128_i64(&h, w->N);
+	botify_hash128_i64(&h, w->D);
+	botify_hash128_bytes(&h, w->E, (size_t)w->N * (size_t)w->D * sizeof(float));
+	botify_hash128_i64(&h, w->U);
 	for (int32_t u = 0; u < w->U; u++) {
 		const botify_user *bu = &w->users[u];
-		h_i64(&h, bu->n_interests);
-		h_i64(&h, bu->interest_neighbours);
-		h_bytes(&h, w->interests + bu->first_interest, (size_t)bu->n_interests * sizeof(int32_t));
+		botify_hash128_i64(&h, bu->n_interests);
+		botify_hash128_i64(&h, bu->interest_neighbours);
+		botify_hash128_bytes(&h, w->interests + bu->first_interest, (size_t)bu->n_interests * sizeof(int32_t));
 	}
-	h_i64(&h, s->cfg.interest_neighbours);
-	h_i64(&h, s->K);
+	botify_hash128_i64(&h, s->cfg.interest_neighbours);
+	botify_hash128_i64(&h, s->K);
 	uint64_t k[2];
-	h_final(&h, k);
-	snprintf(hex, 33, "%016llx%016llx", (unsigned long long)k[0], (unsigned long long)k[1]);
+	botify_hash128_final(&h, k);
+	botify_hash128_hex(k, hex);
 }
 
 int botify_nbcache_path(const char *dir, const char *hex, char *out, size_t n, botify_err *err)
@@ -190,11 +133,11 @@ int botify_nbcache_load(botify_sim *s, const char *path, const char *hex, int *s
 		invalid(status, why, why_n, "truncated or padded");
 		goto out;
 	}
-	hash128 h;
-	h_init(&h);
-	h_bytes(&h, buf, size - 8);
+	botify_hash128 h;
+	botify_hash128_init(&h);
+	botify_hash128_bytes(&h, buf, size - 8);
 	uint64_t sum[2], stored;
-	h_final(&h, sum);
+	botify_hash128_final(&h, sum);
 	memcpy(&stored, buf + size - 8, 8);
 	if (stored != sum[0]) {
 		invalid(status, why, why_n, "bad checksum");
@@ -262,11 +205,11 @@ int botify_nbcache_save(const botify_sim *s, const char *path, const char *hex, 
 		memcpy(p + 4, s->nb + (size_t)r * K, (size_t)K * 4);
 		p += (1 + (size_t)K) * 4;
 	}
-	hash128 h;
-	h_init(&h);
-	h_bytes(&h, buf, size - 8);
+	botify_hash128 h;
+	botify_hash128_init(&h);
+	botify_hash128_bytes(&h, buf, size - 8);
 	uint64_t sum[2];
-	h_final(&h, sum);
+	botify_hash128_final(&h, sum);
 	memcpy(buf + size - 8, &sum[0], 8);
 	botify_outfile f = {0};
 	int rc = -1;

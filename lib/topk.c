@@ -551,6 +551,8 @@ int botify_topk_index_build(botify_topk_index *ix, const float *E, int32_t N, in
 				x2 = dx;
 		}
 		ix->slack[o] = (float)((sqrt(r2) + gamma * (sqrt(cn) + sqrt(x2))) * (1 + 1e-6));
+		if (sqrt(x2) > ix->xmax)
+			ix->xmax = sqrt(x2);
 	}
 	ix->off[C] = r;
 	rc = 0;
@@ -622,6 +624,7 @@ void botify_topk_set_progress(void (*fn)(void *ctx, int64_t done, int64_t total)
 
 struct search_job {
 	int64_t *done;   /* queries finished by every thread (atomic) */
+	int64_t *next;   /* the next block to take (atomic) */
 	const botify_topk_index *ix;
 	const float *queries;
 	const int64_t *perm; /* row i of queries is query perm[i]; NULL: itself */
@@ -735,52 +738,72 @@ static void open_group(const botify_topk_index *ix, int32_t g, const float *q, d
 	*scored += n;
 }
 
-/* Scores rows [r0, r1) of the block at q0 against every track, a slice of
- * the catalog at a time so that the slice stays in cache while each query
- * of the block goes over it: when the bounds prune little, reading the
- * catalog once per block beats reading the groups once per query. */
-enum { DENSE_TRACKS = 512 };
+/* Rows [r0, r1) of the block at q0 when the bounds prune little (a large
+ * k, a catalog without clusters): sgemm's float scores of every track as a
+ * filter, and the exact double score only for the tracks whose float score
+ * is within two rounding margins m (gamma_D |q| max|x|) of the k-th best
+ * float score f. The k tracks at or above f score at least f - m exactly,
+ * so the exact k-th best t is at least f - m, and a track of the exact top
+ * k (exact score >= t) has a float score >= t - m >= f - 2m: every one of
+ * them, ties included, is among the candidates, and the lists are those of
+ * scoring every track exactly. */
+enum { FILTER_ROWS = 32 };
 
-static int dense_rows(struct search_job *j, int64_t q0, int64_t r0, int64_t r1, double *tmp)
+static int filter_rows(struct search_job *j, int64_t q0, int64_t r0, int64_t r1)
 {
 	const botify_topk_index *ix = j->ix;
 	int32_t D = ix->D, k = j->k, N = ix->N;
-	int64_t n_rows = r1 - r0;
-	double *hs = malloc((size_t)n_rows * (size_t)k * sizeof(double));
-	int32_t *hid = malloc((size_t)n_rows * (size_t)k * sizeof(int32_t));
-	struct best *b = malloc((size_t)n_rows * sizeof(*b));
+	float *S = malloc((size_t)FILTER_ROWS * (size_t)N * sizeof(float));
+	float *fs = malloc((size_t)k * sizeof(float));
+	int32_t *fid = malloc((size_t)k * sizeof(int32_t));
+	int32_t *cand = malloc((size_t)N * sizeof(int32_t));
+	double *hs = malloc((size_t)k * sizeof(double));
+	int32_t *hid = malloc((size_t)k * sizeof(int32_t));
 	int rc = 0;
-	if (!hs || !hid || !b) {
+	if (!S || !fs || !fid || !cand || !hs || !hid) {
 		rc = 1;
 		goto out;
 	}
-	for (int64_t r = 0; r < n_rows; r++)
-		b[r] = (struct best){ hs + r * k, hid + r * k, 0, k };
-	for (int32_t c0 = 0; c0 < N; c0 += DENSE_TRACKS) {
+	double gamma = rounding_gamma(D);
+	for (int64_t c0 = r0; c0 < r1; c0 += FILTER_ROWS) {
 		if (j->stop && *j->stop) {
 			rc = 2;
 			goto out;
 		}
-		int32_t n = N - c0 < DENSE_TRACKS ? N - c0 : DENSE_TRACKS;
-		for (int64_t r = 0; r < n_rows; r++) {
-			botify_topk_score_rows(j->queries + (q0 + r0 + r) * D, ix->E + (size_t)c0 * (size_t)D,
-					       n, D, tmp);
-			for (int32_t m = 0; m < n; m++)
-				best_offer(&b[r], tmp[m], ix->id[c0 + m]);
+		int64_t rows = r1 - c0 < FILTER_ROWS ? r1 - c0 : FILTER_ROWS;
+		const float *qb = j->queries + (q0 + c0) * D;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, N, D, 1.0f, qb, D, ix->E, D,
+			    0.0f, S, N);
+		for (int64_t r = 0; r < rows; r++) {
+			const float *q = qb + r * D, *Sr = S + r * N;
+			double qd = 0;
+			for (int32_t d = 0; d < D; d++)
+				qd += (double)q[d] * q[d];
+			botify_topk_select(Sr, N, k, -1, fid, fs);
+			double thr = (double)fs[k - 1] - 2 * gamma * sqrt(qd) * ix->xmax * (1 + 1e-6);
+			float tf = (float)thr;
+			if ((double)tf > thr)
+				tf = nextafterf(tf, -INFINITY);
+			int32_t nc = scan_ge(Sr, N, tf, cand);
+			struct best b = { hs, hid, 0, k };
+			for (int32_t i = 0; i < nc; i++)
+				best_offer(&b, botify_topk_score(q, ix->E + (size_t)cand[i] * (size_t)D, D),
+					   ix->id[cand[i]]);
+			best_sort(&b);
+			int64_t out_row = j->perm ? j->perm[q0 + c0 + r] : q0 + c0 + r;
+			memcpy(j->ids + out_row * k, hid, (size_t)k * sizeof(int32_t));
+			if (j->scores)
+				memcpy(j->scores + out_row * k, hs, (size_t)k * sizeof(double));
+			j->st.scored += nc;
 		}
 	}
-	for (int64_t r = 0; r < n_rows; r++) {
-		best_sort(&b[r]);
-		int64_t out_row = j->perm ? j->perm[q0 + r0 + r] : q0 + r0 + r;
-		memcpy(j->ids + out_row * k, b[r].id, (size_t)k * sizeof(int32_t));
-		if (j->scores)
-			memcpy(j->scores + out_row * k, b[r].s, (size_t)k * sizeof(double));
-	}
-	j->st.scored += n_rows * N;
 out:
+	free(S);
+	free(fs);
+	free(fid);
+	free(cand);
 	free(hs);
 	free(hid);
-	free(b);
 	return rc;
 }
 
@@ -796,7 +819,7 @@ static void *search_blocks(void *arg)
 	float *S = malloc((size_t)j->QB * Cn * sizeof(float));
 	float *Bd = malloc(Cn * sizeof(float));
 	int32_t *cand = malloc(Cn * sizeof(int32_t));
-	double *tmp = malloc((size_t)(maxg > DENSE_TRACKS ? maxg : DENSE_TRACKS) * sizeof(double));
+	double *tmp = malloc((size_t)maxg * sizeof(double));
 	double *hs = malloc((size_t)k * sizeof(double) + 1);
 	int32_t *hid = malloc((size_t)k * sizeof(int32_t) + 1);
 	int dense = 0;
@@ -805,14 +828,19 @@ static void *search_blocks(void *arg)
 		j->failed = 1;
 		goto out;
 	}
-	for (int64_t q0 = (int64_t)j->t * j->QB; q0 < j->Q; q0 += (int64_t)j->T * j->QB) {
+	/* blocks taken as threads come free: their costs differ (the
+	 * queries come cluster by cluster), and so do the cores' loads */
+	for (;;) {
+		int64_t q0 = __atomic_fetch_add(j->next, 1, __ATOMIC_RELAXED) * j->QB;
+		if (q0 >= j->Q)
+			break;
 		int64_t rows = j->Q - q0 < j->QB ? j->Q - q0 : j->QB;
 		if (j->stop && *j->stop) {
 			j->failed = 2;
 			goto out;
 		}
 		if (dense) {
-			if ((j->failed = dense_rows(j, q0, 0, rows, tmp)) != 0)
+			if ((j->failed = filter_rows(j, q0, 0, rows)) != 0)
 				goto out;
 			continue;
 		}
@@ -824,16 +852,13 @@ static void *search_blocks(void *arg)
 				j->failed = 2;
 				goto out;
 			}
-			/* the bounds pay only while they skip most tracks: past
-			 * two fifths of them scored, score everything a slice at a
-			 * time (the same lists). NEEDSWORK: for a large k (hundreds
-			 * of 50 000) both paths are slower than the float sgemm
-			 * brute force; sgemm scores with a rounding margin as a
-			 * filter, then double scores for the few candidates, would
-			 * be faster. */
-			if (seen >= 16 && seen_scored > seen * ix->N / 5 * 2) {
+			/* the bounds pay only while they skip most tracks: an
+			 * exact double score costs several float sgemm ones, so
+			 * past a tenth of them scored, filter with sgemm's scores
+			 * of every track instead (the same lists) */
+			if (seen >= 16 && seen_scored > seen * ix->N / 10) {
 				dense = 1;
-				if ((j->failed = dense_rows(j, q0, r, rows, tmp)) != 0)
+				if ((j->failed = filter_rows(j, q0, r, rows)) != 0)
 					goto out;
 				break;
 			}
@@ -988,7 +1013,7 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
 		threads = MAX_THREADS;
 	/* blocks big enough that packing the centroids once per block is
 	 * small next to the block's product, small enough to share out */
-	int64_t QB = (Q + 4 * threads - 1) / (4 * threads);
+	int64_t QB = (Q + 8 * threads - 1) / (8 * threads);
 	if (QB < 16)
 		QB = 16;
 	if (QB > 256)
@@ -1002,11 +1027,11 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
 	if (ix->M > 1 && Q > 1 && order_queries(ix, queries, Q, &perm, &qp, err) != 0)
 		return -1;
 	struct search_job jobs[MAX_THREADS];
-	int64_t done = 0;
+	int64_t done = 0, next = 0;
 	pthread_t tid[MAX_THREADS];
 	char started[MAX_THREADS] = {0};
 	for (int t = 0; t < threads; t++) {
-		jobs[t] = (struct search_job){ &done, ix, qp ? qp : queries, perm, Q, QB, k, stop, ids, scores,
+		jobs[t] = (struct search_job){ &done, &next, ix, qp ? qp : queries, perm, Q, QB, k, stop, ids, scores,
 					       t, threads, 0, {0, 0} };
 		if (t > 0)
 			started[t] = pthread_create(&tid[t], NULL, search_blocks, &jobs[t]) == 0;

@@ -56,6 +56,7 @@ typedef struct botify_topk_index {
 	float *slack;         /* (C) radius plus the rounding margin per unit of |q| */
 	int32_t M;            /* super-clusters of the centroids (locality only) */
 	float *centers;       /* (M, D) */
+	double xmax;          /* the largest |row| */
 } botify_topk_index;
 
 /* The score: sum of (double)a[d] * b[d], dimension d into partial sum d % 4,

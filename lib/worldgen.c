@@ -169,119 +169,117 @@ static void make_name(char *out, size_t n, uint64_t x, const char *prefix)
 	snprintf(out, n, "%s%s %s", prefix, w1, w2);
 }
 
-int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, botify_err *err)
+/* The generator's scratch state, shared by its phases. */
+struct gen {
+	const botify_worldgen_params *p;
+	int64_t N, U, D, G, A;
+	double *weights;       /* (max(A, G)) */
+	int64_t *sizes;        /* (A) tracks per artist */
+	struct remainder *rem; /* (A) */
+	int32_t *genre_of;     /* (A) */
+	int32_t *order;        /* (N) */
+	int32_t *renum;        /* (2A) new artist id, then old id of each new one */
+	double *genre_cum;     /* (G) */
+	double *centroids;     /* (G + A, D) */
+	double *pop_cum;       /* (N) */
+	double pop_total;      /* pop_cum's last entry */
+	struct remainder *pop_score; /* (N) */
+};
+
+/* artist sizes: one track each, the rest by decaying weights, so a few
+ * artists have dozens of tracks and most have one or two */
+static void gen_artist_sizes(struct gen *g)
 {
-	const int64_t N = p->tracks, U = p->users, D = p->dim, G = p->genres;
-	int64_t A = llround((double)N / p->tracks_per_artist);
-	if (A < 1)
-		A = 1;
-	if (A > N)
-		A = N;
-	int rc = -1;
-	double *weights = NULL, *genre_cum = NULL, *centroids = NULL, *pop_cum = NULL;
-	int64_t *sizes = NULL;
-	struct remainder *rem = NULL, *pop_score = NULL;
-	int32_t *order = NULL, *genre_of = NULL, *renum = NULL;
+	double r0 = g->p->artist_size_decay * (double)g->A;
+	for (int64_t a = 0; a < g->A; a++)
+		g->weights[a] = exp(-(double)a / r0) + 0.5 * exp(-(double)a * 8.0 / r0);
+	apportion(g->sizes, g->weights, g->A, g->N - g->A, g->rem);
+	for (int64_t a = 0; a < g->A; a++)
+		g->sizes[a] += 1;
+}
+
+/* genres with Zipf weights; each artist picks one */
+static void gen_genres(struct gen *g)
+{
 	botify_rng r;
-
-	memset(w, 0, sizeof(*w));
-	if (botify_worldgen_check(p, err) != 0)
-		return -1;
-	size_t nd;
-	if (botify_size_mul((size_t)N, (size_t)D, &nd) != 0)
-		return botify_fail(err, BOTIFY_ENOMEM, "world of %lld x %lld is too large",
-				   (long long)N, (long long)D);
-	w->N = (int32_t)N;
-	w->D = (int32_t)D;
-	w->U = (int32_t)U;
-	w->A = (int32_t)A;
-	weights = botify_malloc((size_t)(A > G ? A : G), sizeof(double), "generator", err);
-	rem = botify_malloc((size_t)A, sizeof(*rem), "generator", err);
-	sizes = botify_malloc((size_t)A, sizeof(int64_t), "generator", err);
-	order = botify_malloc((size_t)N, sizeof(int32_t), "generator", err);
-	genre_of = botify_malloc((size_t)A, sizeof(int32_t), "generator", err);
-	renum = botify_malloc((size_t)A, 2 * sizeof(int32_t), "generator", err);
-	genre_cum = botify_malloc((size_t)G, sizeof(double), "generator", err);
-	centroids = botify_malloc((size_t)(G + A), (size_t)D * sizeof(double), "generator", err);
-	pop_cum = botify_malloc((size_t)N, sizeof(double), "generator", err);
-	pop_score = botify_malloc((size_t)N, sizeof(*pop_score), "generator", err);
-	w->E = botify_malloc(nd, sizeof(float), "track embeddings", err);
-	w->artist = botify_malloc((size_t)N, sizeof(int32_t), "artists", err);
-	w->artist_name = botify_malloc((size_t)A, sizeof(uint32_t), "artists", err);
-	w->title = botify_malloc((size_t)N, sizeof(uint32_t), "titles", err);
-	w->users = botify_malloc((size_t)U, sizeof(botify_user), "users", err);
-	w->interests = botify_malloc((size_t)U, (size_t)p->interests_per_user * sizeof(int32_t),
-				     "interests", err);
-	w->top_tracks = botify_malloc((size_t)N, sizeof(int32_t), "top tracks", err);
-	if (!weights || !rem || !sizes || !order || !genre_of || !renum || !genre_cum || !centroids ||
-	    !pop_cum || !pop_score || !w->E || !w->artist || !w->artist_name || !w->title || !w->users ||
-	    !w->interests || !w->top_tracks)
-		goto out;
-
-	/* artist sizes: one track each, the rest by decaying weights, so a few
-	 * artists have dozens of tracks and most have one or two */
-	double r0 = p->artist_size_decay * (double)A;
-	for (int64_t a = 0; a < A; a++)
-		weights[a] = exp(-(double)a / r0) + 0.5 * exp(-(double)a * 8.0 / r0);
-	apportion(sizes, weights, A, N - A, rem);
-	for (int64_t a = 0; a < A; a++)
-		sizes[a] += 1;
-
-	/* genres with Zipf weights; each artist picks one */
-	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_GENRES, 0);
+	botify_rng_init(&r, (uint64_t)g->p->seed, BOTIFY_STREAM_GEN, PHASE_GENRES, 0);
 	double acc = 0;
-	for (int64_t g = 0; g < G; g++)
-		genre_cum[g] = acc += pow((double)g + 1, -p->genre_zipf);
-	for (int64_t a = 0; a < A; a++)
-		genre_of[a] = (int32_t)pick_cumulative(genre_cum, G, botify_rng_uniform(&r) * acc);
+	for (int64_t k = 0; k < g->G; k++)
+		g->genre_cum[k] = acc += pow((double)k + 1, -g->p->genre_zipf);
+	for (int64_t a = 0; a < g->A; a++)
+		g->genre_of[a] = (int32_t)pick_cumulative(g->genre_cum, g->G, botify_rng_uniform(&r) * acc);
+}
 
-	/* track ids carry no structure: a random permutation deals them out */
-	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_IDS, 0);
-	for (int64_t t = 0; t < N; t++)
-		order[t] = (int32_t)t;
-	shuffle(order, N, &r);
-	for (int64_t a = 0, k = 0; a < A; a++)
-		for (int64_t j = 0; j < sizes[a]; j++)
-			w->artist[order[k++]] = (int32_t)a;
+/* track ids carry no structure: a random permutation deals them out */
+static void gen_track_artists(struct gen *g, botify_world *w)
+{
+	botify_rng r;
+	botify_rng_init(&r, (uint64_t)g->p->seed, BOTIFY_STREAM_GEN, PHASE_IDS, 0);
+	for (int64_t t = 0; t < g->N; t++)
+		g->order[t] = (int32_t)t;
+	shuffle(g->order, g->N, &r);
+	for (int64_t a = 0, k = 0; a < g->A; a++)
+		for (int64_t j = 0; j < g->sizes[a]; j++)
+			w->artist[g->order[k++]] = (int32_t)a;
+}
 
-	/* vectors: genre centroid + artist offset + track offset */
+/* vectors: genre centroid + artist offset + track offset */
+static void gen_vectors(struct gen *g, botify_world *w)
+{
+	const botify_worldgen_params *p = g->p;
+	const int64_t D = g->D;
+	botify_rng r;
 	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_VECTORS, 0);
-	double *gc = centroids, *ac = centroids + (size_t)G * (size_t)D;
-	for (int64_t i = 0; i < G * D; i++)
+	double *gc = g->centroids, *ac = g->centroids + (size_t)g->G * (size_t)D;
+	for (int64_t i = 0; i < g->G * D; i++)
 		gc[i] = p->genre_scale * botify_rng_normal(&r);
-	for (int64_t a = 0; a < A; a++)
+	for (int64_t a = 0; a < g->A; a++)
 		for (int64_t d = 0; d < D; d++)
-			ac[a * D + d] = gc[genre_of[a] * D + d] + p->artist_scale * botify_rng_normal(&r);
-	for (int64_t t = 0; t < N; t++) {
+			ac[a * D + d] = gc[g->genre_of[a] * D + d] + p->artist_scale * botify_rng_normal(&r);
+	for (int64_t t = 0; t < g->N; t++) {
 		const double *m = ac + (size_t)w->artist[t] * (size_t)D;
 		float *e = w->E + (size_t)t * (size_t)D;
 		for (int64_t d = 0; d < D; d++)
 			e[d] = (float)(m[d] + p->track_scale * botify_rng_normal(&r));
 	}
+}
 
-	/* popularity: tracks are ranked by a noisy score in which popular genres
-	 * and prolific artists rank higher; Zipf weights on that ranking give
-	 * top_tracks and the users' interests */
+/* popularity: tracks are ranked by a noisy score in which popular genres
+ * and prolific artists rank higher; Zipf weights on that ranking give
+ * top_tracks and the users' interests */
+static void gen_popularity(struct gen *g, botify_world *w)
+{
+	const botify_worldgen_params *p = g->p;
+	const int64_t N = g->N;
+	botify_rng r;
 	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_POPULARITY, 0);
 	for (int64_t t = 0; t < N; t++) {
 		int32_t a = w->artist[t];
-		double gw = pow((double)genre_of[a] + 1, -p->genre_zipf);
+		double gw = pow((double)g->genre_of[a] + 1, -p->genre_zipf);
 		double gumbel = -log(-log(botify_rng_uniform(&r) * (1 - 0x1p-53) + 0x1p-54));
-		pop_score[t] = (struct remainder){ p->popularity_genre * log(gw) +
-						   p->popularity_artist * log((double)sizes[a]) + gumbel, t };
+		g->pop_score[t] = (struct remainder){ p->popularity_genre * log(gw) +
+						      p->popularity_artist * log((double)g->sizes[a]) + gumbel, t };
 		w->top_tracks[t] = (int32_t)t;
 	}
-	qsort(pop_score, (size_t)N, sizeof(*pop_score), by_remainder);
+	qsort(g->pop_score, (size_t)N, sizeof(*g->pop_score), by_remainder);
 	for (int64_t t = 0; t < N; t++)
-		w->top_tracks[t] = (int32_t)pop_score[t].idx;
+		w->top_tracks[t] = (int32_t)g->pop_score[t].idx;
 	w->n_top = (int32_t)N;
-	acc = 0;
+	double acc = 0;
 	for (int64_t k = 0; k < N; k++)
-		pop_cum[k] = acc += pow((double)k + 1, -p->popularity_zipf);
+		g->pop_cum[k] = acc += pow((double)k + 1, -p->popularity_zipf);
+	g->pop_total = acc;
+}
 
+/* users: distinct interests drawn by popularity, and the consumption model's
+ * parameters */
+static void gen_users(struct gen *g, botify_world *w)
+{
+	const botify_worldgen_params *p = g->p;
+	const int64_t N = g->N, K = p->interests_per_user;
+	botify_rng r;
 	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_USERS, 0);
-	int64_t K = p->interests_per_user;
-	for (int64_t u = 0; u < U; u++) {
+	for (int64_t u = 0; u < g->U; u++) {
 		botify_user *us = &w->users[u];
 		us->first_interest = (int32_t)(u * K);
 		us->n_interests = (int32_t)K;
@@ -289,7 +287,8 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 		for (int64_t i = 0; i < K; i++) {
 			int dup, tries = 0;
 			do { /* distinct interests: redraw a repeat */
-				in[i] = w->top_tracks[pick_cumulative(pop_cum, N, botify_rng_uniform(&r) * acc)];
+				in[i] = w->top_tracks[pick_cumulative(g->pop_cum, N,
+								      botify_rng_uniform(&r) * g->pop_total)];
 				dup = contains(in, i, in[i]);
 			} while (dup && ++tries < 64);
 			/* a steep popularity curve with K near N can make the rarest
@@ -307,15 +306,18 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 		us->interest_neighbours = 0;
 		us->session_budget = 0;
 	}
-	w->n_interests = (int32_t)(U * K);
+	w->n_interests = (int32_t)(g->U * K);
+}
 
-	/* number artists by their first track, as botify_world_load does, so a
-	 * saved world reloads with the same artist ids; a name stays with its
-	 * artist's tracks */
-	int32_t *old_of = renum + A, na = 0;
-	for (int64_t a = 0; a < A; a++)
+/* number artists by their first track, as botify_world_load does, so a
+ * saved world reloads with the same artist ids; a name stays with its
+ * artist's tracks (renum's second half: the old id of each new one) */
+static void gen_renumber_artists(struct gen *g, botify_world *w)
+{
+	int32_t *renum = g->renum, *old_of = g->renum + g->A, na = 0;
+	for (int64_t a = 0; a < g->A; a++)
 		renum[a] = -1;
-	for (int64_t t = 0; t < N; t++) {
+	for (int64_t t = 0; t < g->N; t++) {
 		int32_t a = w->artist[t];
 		if (renum[a] < 0) {
 			old_of[na] = a;
@@ -323,35 +325,104 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 		}
 		w->artist[t] = renum[a];
 	}
+}
 
+static int gen_names(struct gen *g, botify_world *w, botify_err *err)
+{
+	const int32_t *old_of = g->renum + g->A;
 	char name[96];
-	for (int64_t a = 0; a < A; a++) {
+	for (int64_t a = 0; a < g->A; a++) {
 		/* an odd multiplier scrambles the digits so neighbours don't rhyme */
 		uint64_t x = (uint64_t)old_of[a];
 		make_name(name, sizeof(name), ((x * 0x9E3779B1u) & 0xFFFFF) | ((x >> 20) << 20), "");
 		if (botify_world_intern_string(w, name, &w->artist_name[a], err) != 0)
-			goto out;
+			return -1;
 	}
-	for (int64_t t = 0; t < N; t++) {
+	for (int64_t t = 0; t < g->N; t++) {
 		make_name(name, sizeof(name), ((uint64_t)t * 0x85EBCA77u) & 0xFFFFF, "");
 		if (botify_world_intern_string(w, name, &w->title[t], err) != 0)
-			goto out;
+			return -1;
 	}
-	if (botify_world_index_artists(w, err) != 0)
+	return 0;
+}
+
+static void gen_free(struct gen *g)
+{
+	free(g->weights);
+	free(g->rem);
+	free(g->sizes);
+	free(g->order);
+	free(g->genre_of);
+	free(g->renum);
+	free(g->genre_cum);
+	free(g->centroids);
+	free(g->pop_cum);
+	free(g->pop_score);
+}
+
+static int gen_alloc(struct gen *g, botify_world *w, size_t nd, botify_err *err)
+{
+	const int64_t N = g->N, U = g->U, G = g->G, A = g->A;
+	g->weights = botify_malloc((size_t)(A > G ? A : G), sizeof(double), "generator", err);
+	g->rem = botify_malloc((size_t)A, sizeof(*g->rem), "generator", err);
+	g->sizes = botify_malloc((size_t)A, sizeof(int64_t), "generator", err);
+	g->order = botify_malloc((size_t)N, sizeof(int32_t), "generator", err);
+	g->genre_of = botify_malloc((size_t)A, sizeof(int32_t), "generator", err);
+	g->renum = botify_malloc((size_t)A, 2 * sizeof(int32_t), "generator", err);
+	g->genre_cum = botify_malloc((size_t)G, sizeof(double), "generator", err);
+	g->centroids = botify_malloc((size_t)(G + A), (size_t)g->D * sizeof(double), "generator", err);
+	g->pop_cum = botify_malloc((size_t)N, sizeof(double), "generator", err);
+	g->pop_score = botify_malloc((size_t)N, sizeof(*g->pop_score), "generator", err);
+	w->E = botify_malloc(nd, sizeof(float), "track embeddings", err);
+	w->artist = botify_malloc((size_t)N, sizeof(int32_t), "artists", err);
+	w->artist_name = botify_malloc((size_t)A, sizeof(uint32_t), "artists", err);
+	w->title = botify_malloc((size_t)N, sizeof(uint32_t), "titles", err);
+	w->users = botify_malloc((size_t)U, sizeof(botify_user), "users", err);
+	w->interests = botify_malloc((size_t)U, (size_t)g->p->interests_per_user * sizeof(int32_t),
+				     "interests", err);
+	w->top_tracks = botify_malloc((size_t)N, sizeof(int32_t), "top tracks", err);
+	if (!g->weights || !g->rem || !g->sizes || !g->order || !g->genre_of || !g->renum ||
+	    !g->genre_cum || !g->centroids || !g->pop_cum || !g->pop_score || !w->E || !w->artist ||
+	    !w->artist_name || !w->title || !w->users || !w->interests || !w->top_tracks)
+		return -1;
+	return 0;
+}
+
+int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, botify_err *err)
+{
+	struct gen g = { .p = p, .N = p->tracks, .U = p->users, .D = p->dim, .G = p->genres };
+	g.A = llround((double)g.N / p->tracks_per_artist);
+	if (g.A < 1)
+		g.A = 1;
+	if (g.A > g.N)
+		g.A = g.N;
+	memset(w, 0, sizeof(*w));
+	if (botify_worldgen_check(p, err) != 0)
+		return -1;
+	size_t nd;
+	if (botify_size_mul((size_t)g.N, (size_t)g.D, &nd) != 0)
+		return botify_fail(err, BOTIFY_ENOMEM, "world of %lld x %lld is too large",
+				   (long long)g.N, (long long)g.D);
+	w->N = (int32_t)g.N;
+	w->D = (int32_t)g.D;
+	w->U = (int32_t)g.U;
+	w->A = (int32_t)g.A;
+	int rc = -1;
+	if (gen_alloc(&g, w, nd, err) != 0)
+		goto out;
+	gen_artist_sizes(&g);
+	gen_genres(&g);
+	gen_track_artists(&g, w);
+	gen_vectors(&g, w);
+	gen_popularity(&g, w);
+	gen_users(&g, w);
+	gen_renumber_artists(&g, w);
+	if (gen_names(&g, w, err) != 0 || botify_world_index_artists(w, err) != 0)
 		goto out;
 	snprintf(w->source, sizeof(w->source), "built-in world (seed %lld)", (long long)p->seed);
 	rc = 0;
 out:
-	free(weights);
-	free(rem);
-	free(sizes);
-	free(order);
-	free(genre_of);
-	free(renum);
-	free(genre_cum);
-	free(centroids);
-	free(pop_cum);
-	free(pop_score);
+	gen_free(&g);
 	if (rc)
 		botify_world_free(w);
 	return rc;

@@ -5,6 +5,7 @@
 #   BOTIFY=path/to/botify scripts/bench.sh [--quick]
 #   BENCH_ONLY=sim  only the simulator part (seconds, not minutes)
 #   BENCH_ONLY=nb   only the neighbour search, cache and export part
+#   BENCH_ONLY=runs only its whole-process runs, cold and warm cache (a minute)
 #   BASELINE=path/to/old/botify  that part paired against another binary
 #
 # Numbers are medians, so one noisy run does not move them; compare ratios
@@ -23,7 +24,7 @@ json_field() { sed -E "s/.*\"$1\": ([0-9.e+-]+).*/\1/"; }
 
 echo "# botify benchmarks ($(date -u +%Y-%m-%d), $(nproc) cores, $RUNS runs each, medians)"
 echo
-if [ "${BENCH_ONLY:-}" != nb ]; then
+if [ "${BENCH_ONLY:-}" != nb ] && [ "${BENCH_ONLY:-}" != runs ]; then
 echo "## World generation"
 for i in $(seq "$RUNS"); do
 	"$BOTIFY" datagen --out "$TMP/w" --force | sed -E 's/.*generated in ([0-9.]+) s.*/\1/'
@@ -71,7 +72,8 @@ echo "## Interest neighbours: search, cache, whole runs"
 echo
 # BASELINE=path/to/old/botify runs every measurement of this part paired:
 # baseline then this binary, alternately, each with its median. A cold run
-# has an empty cache directory (it writes the cache); a warm run reads it.
+# has an empty cache directory (it generates the built-in world and writes
+# both caches, world and neighbours); a warm run reads them.
 cold_dir() { rm -rf "$TMP/xdg"; mkdir -p "$TMP/xdg"; }
 # timed CMD...: "wall cpu" seconds (cpu = user + system: what a loaded
 # machine's wall time hides)
@@ -102,6 +104,7 @@ echo "|---|---|---:|---:|"
 nb_case "simulate --episodes 2000" simulate --episodes 2000 --recommender random --seed 1
 nb_case "simulate --episodes 100000 --threads 2" simulate --episodes 100000 --recommender random --threads 2 --seed 1
 echo
+[ "${BENCH_ONLY:-}" = runs ] && exit 0
 # the search alone: prepare_seconds of a run whose episodes touch every
 # interest of the default world (10^6 episodes: 11 743 distinct interests),
 # without the cache, sessions cut to one step

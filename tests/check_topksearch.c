@@ -150,6 +150,27 @@ START_TEST(search_exact_on_default_world)
 }
 END_TEST
 
+/* A large k: the bounds prune little, and the search filters with sgemm's
+ * float scores before the exact ones; the lists must not change. */
+START_TEST(search_exact_with_large_k)
+{
+	botify_worldgen_params p;
+	botify_worldgen_defaults(&p);
+	botify_err err = {0};
+	ck_assert_msg(botify_worldgen_load_preset(&p, "datasets/small.json", &err) == 0, "%s", err.msg);
+	botify_world w = {0};
+	ck_assert_msg(botify_worldgen_generate(&w, &p, &err) == 0, "%s", err.msg);
+	int64_t Q;
+	float *q = interest_queries(&w, 7, &Q);
+	ck_assert_int_gt(Q, 40);
+	double f = check_against_brute(w.E, w.N, w.D, w.artist, w.A, q, Q, 500, 2);
+	/* the filter scored far fewer tracks exactly than every one */
+	ck_assert_msg(f < 0.5, "%.1f %% of the tracks scored exactly", 100 * f);
+	free(q);
+	botify_world_free(&w);
+}
+END_TEST
+
 /* The course catalog (its artists and interests) with embeddings clustered
  * by the course's artists, and with embeddings that ignore them (the pruning
  * then gains little but must stay exact). */
@@ -311,6 +332,7 @@ Suite *topksearch_suite(void)
 	tu_scratch(tc);
 	tcase_add_test(tc, score_rows_equals_scalar);
 	tcase_add_test(tc, search_exact_with_adversarial_ties);
+	tcase_add_test(tc, search_exact_with_large_k);
 	tcase_add_test(tc, search_exact_on_tiny_world);
 	tcase_add_test(tc, search_exact_on_small_world);
 	tcase_add_test(tc, search_exact_on_default_world);
