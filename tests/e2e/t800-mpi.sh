@@ -112,7 +112,7 @@ timeout 120 mpirun -np 2 --oversubscribe "$MPIBOT" "${TR[@]}" --epochs 100000 --
 	--model "$T/mi" >"$T/mi.out" 2>"$T/mi.err" &
 pid=$!
 for _ in $(seq 300); do
-	grep -q '^epoch +2 ' "$T/mi.err" 2>/dev/null && break
+	grep -qE '^epoch +2 ' "$T/mi.err" 2>/dev/null && break
 	sleep 0.2
 done
 kill -INT "$pid" 2>/dev/null
