@@ -149,9 +149,10 @@ static int run(int argc, char **argv)
 		return unknown_command("", name);
 	if (argc == 3 && !strcmp(argv[2], "--help-man"))
 		return finish_stdout(man_command_page(c));
-	if (botify_dist_size() > 1 && strcmp(c->name, "simulate") && strcmp(c->name, "ab")) {
-		fprintf(stderr, "botify %s: runs as one process, not %d MPI ranks (simulate and ab use "
-			"several; see docs/scale.md)\n", c->name, botify_dist_size());
+	if (botify_dist_size() > 1 && strcmp(c->name, "simulate") && strcmp(c->name, "ab") &&
+	    strcmp(c->name, "export")) {
+		fprintf(stderr, "botify %s: runs as one process, not %d MPI ranks (simulate, ab and "
+			"export use several; see docs/scale.md)\n", c->name, botify_dist_size());
 		return BOTIFY_EXIT_USAGE;
 	}
 	return finish_stdout(c->fn(argc - 1, argv + 1));

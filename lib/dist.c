@@ -118,6 +118,36 @@ static int wait_req(MPI_Request *req, volatile sig_atomic_t *stop, volatile sig_
 	}
 }
 
+int botify_dist_agree(int failed, botify_err *err)
+{
+	if (g_size < 2)
+		return failed ? -1 : 0;
+	/* the lowest failing rank, or g_size for none; no stop flag: every
+	 * rank comes here whatever happened (an interrupted set-up fails), so
+	 * the collective ends, and rank 0 must learn why to report it */
+	int mine = failed ? g_rank : g_size, first = g_size;
+	MPI_Request req;
+	if (MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
+	    wait_req(&req, NULL, NULL, "reduction", err) != 0)
+		return -1;
+	if (first == g_size)
+		return 0;
+	botify_err why = { .code = BOTIFY_ERUNTIME };
+	if (first == g_rank)
+		why = *err;
+	if (MPI_Ibcast(&why, (int)sizeof(why), MPI_BYTE, first, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
+	    wait_req(&req, NULL, NULL, "broadcast", err) != 0)
+		return -1;
+	if (first != g_rank) {
+		why.msg[sizeof(why.msg) - 1] = 0;
+		*err = why;
+		botify_err_prefix(err, "rank %d", first);
+	}
+	if (g_rank != 0)
+		botify_dist_set_handed_over();
+	return -1;
+}
+
 int botify_dist_send(int dest, const void *buf, size_t len, volatile sig_atomic_t *stop,
 		     volatile sig_atomic_t *cancel, botify_err *err)
 {
@@ -197,6 +227,12 @@ int botify_dist_bcast_int(int *v, botify_err *err)
 	(void)v;
 	(void)err;
 	return 0;
+}
+
+int botify_dist_agree(int failed, botify_err *err)
+{
+	(void)err;
+	return failed ? -1 : 0;
 }
 
 /* A job of one has no other rank to talk to: a caller that asks is wrong. */
