@@ -77,24 +77,33 @@ static void cache_load(struct sim_setup *s, const char *label, char *path, size_
 			path, why);
 }
 
+/* A failed set-up, agreed on by every rank (botify_dist_agree): rank 0
+ * learns the failure of another rank and reports it, instead of being ended
+ * by that rank with its log half written. */
+static int setup_failed(botify_err *err)
+{
+	botify_dist_agree(1, err);
+	return -1;
+}
+
 int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_err *err)
 {
 	s->n_arms = 1;
 	if (o->config ? botify_simcfg_load(&s->cfg, o->config, err) != 0
 		      : (botify_simcfg_defaults(&s->cfg), 0))
-		return -1;
+		return setup_failed(err);
 	if (o->max_steps_given)
 		s->cfg.max_steps = o->max_steps;
 	if (o->experiment) {
 		if (o->arms_list) {
 			if (botify_arms_parse(&s->arms, o->arms_list, err) != 0)
-				return -1;
+				return setup_failed(err);
 			s->n_arms = s->arms.n;
 		} else {
 			s->n_arms = o->n_specs;
 		}
 		if (botify_experiment_init(&s->exp, o->experiment, s->n_arms, err) != 0)
-			return -1;
+			return setup_failed(err);
 		s->exp.design = o->design;
 		if (o->fresh_split)
 			botify_experiment_salt(&s->exp, (uint64_t)o->seed);
@@ -102,7 +111,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 	install_interrupt_handler();
 	double t_load = now_seconds();
 	if (load_world(&s->w, o->world_dir, 0, err) != 0)
-		return -1;
+		return setup_failed(err);
 	botify_rec_env env = { .world = &s->w, .max_steps = s->cfg.max_steps,
 			       .rec_timeout = o->rec_timeout };
 	botify_rec *rec_ptrs[BOTIFY_MAX_ARMS];
@@ -112,19 +121,19 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		if (botify_rec_create(&s->recs[a], spec, &env, err) != 0) {
 			if (o->experiment)
 				botify_err_prefix(err, "arm %s", botify_arm_name(a));
-			return -1;
+			return setup_failed(err);
 		}
 		rec_ptrs[a] = &s->recs[a];
 		s->n_recs++;
 	}
 	if (botify_sim_init(&s->sim, &s->w, &s->cfg, (uint64_t)o->seed, o->day,
 			    o->experiment ? &s->exp : NULL, err) != 0)
-		return -1;
+		return setup_failed(err);
 	/* open the log first: refusing an existing one should not wait for the
 	 * neighbour search */
 	if (o->log_path && botify_dist_rank() == 0) { /* rank 0 writes the whole log */
 		if (botify_outfile_open(&s->log, o->log_path, o->force, err) != 0)
-			return -1;
+			return setup_failed(err);
 		s->log_open = 1;
 	}
 	struct progress_ctx pc, nbc;
@@ -146,13 +155,16 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		progress_complete(&nbc.bar);
 	progress_finish(&nbc.bar);
 	if (prep_rc != 0)
-		return -1;
+		return setup_failed(err);
 	int64_t cache_added = s->sim.nb_rows - cached;
 	if (cache_path[0] && s->sim.nb_rows > cached && botify_dist_rank() == 0) {
 		botify_err e = {0};
 		if (botify_nbcache_save(&s->sim, cache_path, hex, &e) != 0)
 			fprintf(stderr, "warning: %s: neighbour cache not written: %s\n", o->progress_label, e.msg);
 	}
+	/* the end of the set-up on every rank before the episode loop */
+	if (botify_dist_agree(0, err) != 0)
+		return -1;
 	pc.bar.start = now_seconds(); /* rates count the episode loop only */
 	botify_simrun_opts ro = {
 		.episodes = o->episodes,

@@ -120,7 +120,9 @@ static int wait_req(MPI_Request *req, volatile sig_atomic_t *stop, volatile sig_
 
 int botify_dist_agree(int failed, botify_err *err)
 {
-	if (g_size < 2)
+	/* rank 0's own failure needs no agreement: it reports it, cleans up
+	 * and ends the job, which ends the ranks waiting here */
+	if (g_size < 2 || (failed && g_rank == 0))
 		return failed ? -1 : 0;
 	/* the lowest failing rank, or g_size for none; no stop flag: every
 	 * rank comes here whatever happened (an interrupted set-up fails), so

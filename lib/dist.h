@@ -50,7 +50,10 @@ int botify_dist_handed_over(void);
  * but 0 marked handed over: rank 0 reports the failure, removes what it has
  * begun to write and ends the job, and the others wait for that
  * (botify_dist_await_abort) rather than end the job first. Every rank must
- * call it, failed or not; a job of one returns at once. */
+ * call it, failed or not, except that rank 0's own failure returns -1 at
+ * once (rank 0 ends the job, and with it the ranks waiting here: a refused
+ * output is said without waiting for the others' set-up). A job of one
+ * returns at once. */
 int botify_dist_agree(int failed, botify_err *err);
 
 /* Waits for rank 0 to end the job, and ends it with code if it has not
