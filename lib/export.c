@@ -181,6 +181,7 @@ static int run_chunks(const struct chunked *j, botify_err *err)
 		return 0; /* more ranks than chunks: nothing to do */
 	int32_t *ids = NULL;
 	if (j->prepare(j->ctx, &ids, err) != 0) {
+		free(ids); /* prepare may fail after allocating it */
 		if (rank != 0)
 			send_chunk(rank, -1, NULL, 0, err);
 		return -1;
