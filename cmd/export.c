@@ -119,7 +119,7 @@ int cmd_export(int argc, char **argv)
 		goto agree;
 	setup_ok = 1;
 agree:
-	if (botify_dist_agree(!setup_ok, &err) != 0) {
+	if (botify_dist_agree(!setup_ok, &botify_interrupted, &err) != 0) {
 		if (reported)
 			goto out; /* this rank's own usage error, already said */
 		goto fail;

@@ -82,7 +82,7 @@ static void cache_load(struct sim_setup *s, const char *label, char *path, size_
  * by that rank with its log half written. */
 static int setup_failed(botify_err *err)
 {
-	botify_dist_agree(1, err);
+	botify_dist_agree(1, &botify_interrupted, err);
 	return -1;
 }
 
@@ -163,7 +163,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 			fprintf(stderr, "warning: %s: neighbour cache not written: %s\n", o->progress_label, e.msg);
 	}
 	/* the end of the set-up on every rank before the episode loop */
-	if (botify_dist_agree(0, err) != 0)
+	if (botify_dist_agree(0, &botify_interrupted, err) != 0)
 		return -1;
 	pc.bar.start = now_seconds(); /* rates count the episode loop only */
 	botify_simrun_opts ro = {

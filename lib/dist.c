@@ -118,19 +118,21 @@ static int wait_req(MPI_Request *req, volatile sig_atomic_t *stop, volatile sig_
 	}
 }
 
-int botify_dist_agree(int failed, botify_err *err)
+int botify_dist_agree(int failed, volatile sig_atomic_t *stop, botify_err *err)
 {
 	/* rank 0's own failure needs no agreement: it reports it, cleans up
 	 * and ends the job, which ends the ranks waiting here */
 	if (g_size < 2 || (failed && g_rank == 0))
 		return failed ? -1 : 0;
-	/* the lowest failing rank, or g_size for none; no stop flag: every
-	 * rank comes here whatever happened (an interrupted set-up fails), so
-	 * the collective ends, and rank 0 must learn why to report it */
+	/* the lowest failing rank, or g_size for none. Every rank comes here
+	 * whatever happened (an interrupted set-up fails), so the collective
+	 * ends; but rank 0 stops waiting on *stop (Ctrl-C of mpirun), to
+	 * remove its temporaries and end the job before Open MPI kills it,
+	 * while the others wait for that */
 	int mine = failed ? g_rank : g_size, first = g_size;
 	MPI_Request req;
 	if (MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
-	    wait_req(&req, NULL, NULL, "reduction", err) != 0)
+	    wait_req(&req, g_rank == 0 ? stop : NULL, NULL, "reduction", err) != 0)
 		return -1;
 	if (first == g_size)
 		return 0;
@@ -231,8 +233,9 @@ int botify_dist_bcast_int(int *v, botify_err *err)
 	return 0;
 }
 
-int botify_dist_agree(int failed, botify_err *err)
+int botify_dist_agree(int failed, volatile sig_atomic_t *stop, botify_err *err)
 {
+	(void)stop;
 	(void)err;
 	return failed ? -1 : 0;
 }

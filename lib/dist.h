@@ -52,9 +52,10 @@ int botify_dist_handed_over(void);
  * (botify_dist_await_abort) rather than end the job first. Every rank must
  * call it, failed or not, except that rank 0's own failure returns -1 at
  * once (rank 0 ends the job, and with it the ranks waiting here: a refused
- * output is said without waiting for the others' set-up). A job of one
- * returns at once. */
-int botify_dist_agree(int failed, botify_err *err);
+ * output is said without waiting for the others' set-up). Rank 0 also
+ * stops waiting once *stop is set (may be NULL; BOTIFY_EINTR), to clean up
+ * and end the job itself. A job of one returns at once. */
+int botify_dist_agree(int failed, volatile sig_atomic_t *stop, botify_err *err);
 
 /* Waits for rank 0 to end the job, and ends it with code if it has not
  * within timeout seconds. Returns at once in a job of one. */
