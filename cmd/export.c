@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "dist.h"
 #include "export.h"
 #include "flags.h"
 #include "npy.h"
@@ -48,7 +49,7 @@ int cmd_export(int argc, char **argv)
 	const char *model_dir = NULL, *world_dir = NULL, *emb_path = NULL, *recs_path = NULL;
 	const char *user_path = NULL;
 	int64_t k = 100, threads = cpu_count();
-	int force = 0, show_progress = 0;
+	int force = 0, show_progress = 0, setup_ok = 0;
 	struct flag flags[] = {
 		FLAG_STR("model", &model_dir, "DIR", "model directory written by botify train"),
 		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
@@ -79,33 +80,58 @@ int cmd_export(int argc, char **argv)
 	enum { EMB, RECS, USERS, NOUT };
 	const char *paths[NOUT] = { emb_path, recs_path, user_path };
 	botify_outfile outs[NOUT] = {{0}};
-	int exit_code = BOTIFY_EXIT_USAGE;
+	int exit_code = BOTIFY_EXIT_USAGE, reported = 0, rank = botify_dist_rank();
 	install_interrupt_handler();
 	botify_outfile_set_stop(&botify_interrupted);
 	double t0 = now_seconds();
+	/* the set-up, on every rank: a failure on one (its own model file, its
+	 * memory) is agreed on before the lists, so that rank 0 can report it
+	 * and remove its temporaries before the job ends */
 	if (botify_tt_load(&m, model_dir, &err) != 0 || botify_world_open(&w, world_dir, BOTIFY_WORLD_CATALOG_ONLY, &err) != 0 ||
 	    botify_tt_bind_catalog(&m, w.artist, w.N, w.A, model_dir, &err) != 0)
-		goto fail;
+		goto agree;
 	if (k > (recs_path ? w.N - 1 : w.N)) {
 		exit_code = usage_error("export", "--k %lld is more than the %d tracks %s", (long long)k,
 					recs_path ? w.N - 1 : w.N,
 					recs_path ? "a track can be recommended after another" : "in the catalog");
-		goto out;
+		reported = 1;
+		goto agree;
 	}
 	for (int i = 0; i < NOUT; i++)
 		for (int j = 0; j < i; j++)
 			if (paths[i] && paths[j] && !strcmp(paths[i], paths[j])) {
 				exit_code = usage_error("export", "'%s' is given for two outputs", paths[i]);
-				goto out;
+				reported = 1;
+				goto agree;
 			}
-	for (int i = 0; i < NOUT; i++)
+	for (int i = 0; rank == 0 && i < NOUT; i++) /* rank 0 writes every file */
 		if (paths[i] && botify_outfile_open(&outs[i], paths[i], force, &err) != 0)
-			goto fail;
+			goto agree;
 	items = botify_malloc((size_t)m.cfg.N * (size_t)m.cfg.OUT, sizeof(float), "track vectors", &err);
-	if (!items || botify_tt_item_vectors(&m, w.artist, items, &err) != 0)
-		goto model_fail;
-	if (emb_path && botify_npy_write_to(&outs[EMB], items, 2, (size_t)m.cfg.N, (size_t)m.cfg.OUT, &err) != 0)
+	if (!items || botify_tt_item_vectors(&m, w.artist, items, &err) != 0) {
+		if (err.code == BOTIFY_ERANGE)
+			botify_err_prefix(&err, "model '%s'", model_dir);
+		goto agree;
+	}
+	if (rank == 0 && emb_path &&
+	    botify_npy_write_to(&outs[EMB], items, 2, (size_t)m.cfg.N, (size_t)m.cfg.OUT, &err) != 0)
+		goto agree;
+	setup_ok = 1;
+agree:
+	if (botify_dist_agree(!setup_ok, &botify_interrupted, &err) != 0) {
+		if (reported)
+			goto out; /* this rank's own usage error, already said */
 		goto fail;
+	}
+	if (rank != 0) { /* the lists: rank 0 takes this rank's share of them */
+		if ((recs_path && botify_export_track_recs_to(&m, &w, items, (int32_t)k, (int)threads,
+							       &outs[RECS], &err) != 0) ||
+		    (user_path && botify_export_user_recs_to(&m, items, (int32_t)k, (int)threads,
+							      &outs[USERS], &err) != 0))
+			goto model_fail;
+		exit_code = BOTIFY_EXIT_OK;
+		goto out;
+	}
 	progress bar;
 	if (recs_path) {
 		progress_init(&bar, "export: track lists", show_progress);
@@ -145,7 +171,8 @@ int cmd_export(int argc, char **argv)
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
 model_fail:
-	if (err.code == BOTIFY_ERANGE)
+	/* another rank's failure names that rank, and its model, not ours */
+	if (err.code == BOTIFY_ERANGE && strncmp(err.msg, "rank ", 5))
 		botify_err_prefix(&err, "model '%s'", model_dir);
 fail:
 	exit_code = report_error(&err);

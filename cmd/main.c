@@ -159,9 +159,9 @@ static int run(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[2], "--help-man"))
 		return finish_stdout(man_command_page(c));
 	if (botify_dist_size() > 1 && strcmp(c->name, "simulate") && strcmp(c->name, "ab") &&
-	    strcmp(c->name, "train")) {
-		fprintf(stderr, "botify %s: runs as one process, not %d MPI ranks (simulate, ab and train "
-			"use several; see docs/scale.md)\n", c->name, botify_dist_size());
+	    strcmp(c->name, "train") && strcmp(c->name, "export")) {
+		fprintf(stderr, "botify %s: runs as one process, not %d MPI ranks (simulate, ab, train "
+			"and export use several; see docs/scale.md)\n", c->name, botify_dist_size());
 		return BOTIFY_EXIT_USAGE;
 	}
 	return finish_stdout(c->fn(argc - 1, argv + 1));

@@ -102,34 +102,43 @@ static int world_load(struct sim_setup *s, const struct sim_setup_opts *o, char 
 	return 0;
 }
 
+/* A failed set-up, agreed on by every rank (botify_dist_agree): rank 0
+ * learns the failure of another rank and reports it, instead of being ended
+ * by that rank with its log half written. */
+static int setup_failed(botify_err *err)
+{
+	botify_dist_agree(1, &botify_interrupted, err);
+	return -1;
+}
+
 int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_err *err)
 {
 	if (o->config ? botify_simcfg_load(&s->cfg, o->config, err) != 0
 		      : (botify_simcfg_defaults(&s->cfg), 0))
-		return -1;
+		return setup_failed(err);
 	if (o->max_steps_given)
 		s->cfg.max_steps = o->max_steps;
 	botify_armset_opts ao = o->arms;
 	ao.seed = (uint64_t)o->seed; /* a fresh split's salt is drawn from the run's seed */
 	if (botify_armset_init(&s->arms, &ao, err) != 0)
-		return -1;
+		return setup_failed(err);
 	install_interrupt_handler();
 	double t_load = now_seconds();
 	char world_cache[4200];
 	if (world_load(s, o, world_cache, sizeof(world_cache), err) != 0)
-		return -1;
+		return setup_failed(err);
 	botify_rec_env env = { .world = &s->w, .max_steps = s->cfg.max_steps,
 			       .rec_timeout = o->rec_timeout };
 	if (botify_armset_create(&s->arms, &env, err) != 0)
-		return -1;
+		return setup_failed(err);
 	if (botify_sim_init(&s->sim, &s->w, &s->cfg, (uint64_t)o->seed, o->day,
 			    botify_armset_experiment(&s->arms), err) != 0)
-		return -1;
+		return setup_failed(err);
 	/* open the log first: refusing an existing one should not wait for the
 	 * neighbour search */
 	if (o->log_path && botify_dist_rank() == 0) { /* rank 0 writes the whole log */
 		if (botify_outfile_open(&s->log, o->log_path, o->force, err) != 0)
-			return -1;
+			return setup_failed(err);
 		s->log_open = 1;
 	}
 	struct progress_ctx pc, nbc;
@@ -151,13 +160,16 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 		progress_complete(&nbc.bar);
 	progress_finish(&nbc.bar);
 	if (prep_rc != 0)
-		return -1;
+		return setup_failed(err);
 	int64_t cache_added = s->sim.nb_rows - cached;
 	if (cache_path[0] && s->sim.nb_rows > cached && botify_dist_rank() == 0) {
 		botify_err e = {0};
 		if (botify_nbcache_save(&s->sim, cache_path, hex, &e) != 0)
 			fprintf(stderr, "warning: %s: neighbour cache not written: %s\n", o->progress_label, e.msg);
 	}
+	/* the end of the set-up on every rank before the episode loop */
+	if (botify_dist_agree(0, &botify_interrupted, err) != 0)
+		return -1;
 	pc.bar.start = now_seconds(); /* rates count the episode loop only */
 	botify_simrun_opts ro = {
 		.episodes = o->episodes,

@@ -169,6 +169,40 @@ static int wait_req(MPI_Request *req, volatile sig_atomic_t *stop, volatile sig_
 	}
 }
 
+int botify_dist_agree(int failed, volatile sig_atomic_t *stop, botify_err *err)
+{
+	/* rank 0's own failure needs no agreement: it reports it, cleans up
+	 * and ends the job, which ends the ranks waiting here */
+	if (g_size < 2 || (failed && g_rank == 0))
+		return failed ? -1 : 0;
+	/* the lowest failing rank, or g_size for none. Every rank comes here
+	 * whatever happened (an interrupted set-up fails), so the collective
+	 * ends; but rank 0 stops waiting on *stop (Ctrl-C of mpirun), to
+	 * remove its temporaries and end the job before Open MPI kills it,
+	 * while the others wait for that */
+	int mine = failed ? g_rank : g_size, first = g_size;
+	MPI_Request req;
+	if (MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
+	    wait_req(&req, g_rank == 0 ? stop : NULL, NULL, "reduction", err) != 0)
+		return -1;
+	if (first == g_size)
+		return 0;
+	botify_err why = { .code = BOTIFY_ERUNTIME };
+	if (first == g_rank)
+		why = *err;
+	if (MPI_Ibcast(&why, (int)sizeof(why), MPI_BYTE, first, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
+	    wait_req(&req, NULL, NULL, "broadcast", err) != 0)
+		return -1;
+	if (first != g_rank) {
+		why.msg[sizeof(why.msg) - 1] = 0;
+		*err = why;
+		botify_err_prefix(err, "rank %d", first);
+	}
+	if (g_rank != 0)
+		botify_dist_set_handed_over();
+	return -1;
+}
+
 int botify_dist_send(int dest, const void *buf, size_t len, volatile sig_atomic_t *stop,
 		     volatile sig_atomic_t *cancel, botify_err *err)
 {
@@ -256,6 +290,13 @@ int botify_dist_allgather_parts(const botify_dist_part *parts, int n, botify_err
 	(void)n;
 	(void)err;
 	return 0;
+}
+
+int botify_dist_agree(int failed, volatile sig_atomic_t *stop, botify_err *err)
+{
+	(void)stop;
+	(void)err;
+	return failed ? -1 : 0;
 }
 
 /* A job of one has no other rank to talk to: a caller that asks is wrong. */

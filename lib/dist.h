@@ -54,14 +54,24 @@ int botify_dist_allgather_parts(const botify_dist_part *parts, int n, botify_err
 
 /* This rank's failure was handed to rank 0, which reports it and ends the
  * job: the failing rank should wait for that (botify_dist_await_abort)
- * rather than end the job itself before rank 0 has cleaned up. */
+ * rather than end the job itself before rank 0 has cleaned up. The episode
+ * loop and export hand over a failure in place of their next chunk, and
+ * botify_dist_agree one of a set-up. */
 void botify_dist_set_handed_over(void);
 int botify_dist_handed_over(void);
-/* NEEDSWORK: only the episode loop hands failures over. A rank other than 0
- * that fails after rank 0 has opened its log but before the loop (memory
- * running out in its neighbour search) ends the job itself, which may kill
- * rank 0 before it removes its temporary log; an error flag reduced across
- * ranks at the end of the set-up would close that window. */
+/* The end of a set-up, as a collective: every rank says whether its set-up
+ * failed (failed != 0, err holding why) and learns whether any did. Returns
+ * 0 when none did. Otherwise -1 with err set to the failure of the lowest
+ * failing rank (prefixed "rank R: " unless R is this rank), and every rank
+ * but 0 marked handed over: rank 0 reports the failure, removes what it has
+ * begun to write and ends the job, and the others wait for that
+ * (botify_dist_await_abort) rather than end the job first. Every rank must
+ * call it, failed or not, except that rank 0's own failure returns -1 at
+ * once (rank 0 ends the job, and with it the ranks waiting here: a refused
+ * output is said without waiting for the others' set-up). Rank 0 also
+ * stops waiting once *stop is set (may be NULL; BOTIFY_EINTR), to clean up
+ * and end the job itself. A job of one returns at once. */
+int botify_dist_agree(int failed, volatile sig_atomic_t *stop, botify_err *err);
 
 /* Waits for rank 0 to end the job, and ends it with code if it has not
  * within timeout seconds. Returns at once in a job of one. */

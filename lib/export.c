@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "dist.h"
 #include "outfile.h"
 #include "topk.h"
 
@@ -63,19 +64,6 @@ static int check_scores(double qmax, double imax, int dims, const char *what, bo
 	return 0;
 }
 
-/* Grows *buf to at least need bytes. */
-static int ensure(char **buf, size_t *cap, size_t need, botify_err *err)
-{
-	if (need <= *cap)
-		return 0;
-	char *b = botify_realloc(*buf, need * 2, 1, "output line", err);
-	if (!b)
-		return -1;
-	*buf = b;
-	*cap = need * 2;
-	return 0;
-}
-
 /* Appends "a, b, c" (room for 13 bytes per id must be there). */
 static size_t put_ids(char *p, const int32_t *ids, int32_t n)
 {
@@ -105,105 +93,259 @@ static void drop_self(int32_t *ids, int64_t rows, int32_t k, int32_t first_self)
 	}
 }
 
-int botify_export_track_recs_to(const botify_tt *m, const botify_world *w, const float *items,
-				int32_t k, int threads, botify_outfile *f, botify_err *err)
+/*
+ * Chunks over ranks. Chunk c (rows c * CHUNK onwards, the same chunks as a
+ * single process, so every sgemm and selection is the same call) is
+ * computed by rank c mod N; rank 0 takes the others' ids in chunk order,
+ * formats and writes every line. A rank whose chunk fails sends its error
+ * in place of the chunk, and rank 0 reports it.
+ */
+struct chunk_head {
+	int64_t chunk;   /* -1: err instead of the chunk */
+	botify_err err;
+};
+
+struct chunked {
+	int64_t rows;    /* tracks or users */
+	size_t width;    /* ids per row in the buffer */
+	int (*prepare)(void *ctx, int32_t **ids, botify_err *err);
+	int (*compute)(void *ctx, int64_t r0, int B, int32_t *ids, botify_err *err);
+	int (*write)(void *ctx, int64_t r0, int B, const int32_t *ids, botify_err *err);
+	void *ctx;
+};
+
+/* Another rank: its chunk c (or its failure, rc != 0) to rank 0. */
+static int send_chunk(int64_t c, int rc, const int32_t *ids, size_t bytes, botify_err *err)
 {
-	const char *path = f->path;
-	int32_t N = m->cfg.N, O = m->cfg.OUT;
-	if (k < 1 || k > N - 1)
-		return botify_fail(err, BOTIFY_EINVAL, "k %d out of range (1 to %d tracks - 1)", k, N - 1);
-	botify_tt_acts a = {0};
-	float *q = botify_malloc((size_t)CHUNK * O, sizeof(float), "queries", err);
-	int32_t *ids = botify_malloc((size_t)CHUNK * (size_t)(k + 1), sizeof(int32_t), "top-k", err);
-	int64_t users[CHUNK];
-	int32_t starts[CHUNK];
-	char *line = NULL;
-	size_t cap = 0;
+	struct chunk_head h;
+	memset(&h, 0, sizeof(h));
+	h.chunk = rc ? -1 : c;
+	if (rc)
+		h.err = *err;
+	botify_err e = {0};
+	if (botify_dist_send(0, &h, sizeof(h), NULL, NULL, &e) != 0) {
+		if (!rc)
+			*err = e;
+		return -1;
+	}
+	if (rc) {
+		botify_dist_set_handed_over();
+		return -1;
+	}
+	return botify_dist_send(0, ids, bytes, NULL, NULL, err);
+}
+
+/* Rank 0: chunk c from rank src, or src's failure. */
+static int recv_chunk(int64_t c, int src, int32_t *ids, size_t bytes, botify_err *err)
+{
+	struct chunk_head h;
+	if (botify_dist_recv(src, &h, sizeof(h), NULL, NULL, err) != 0)
+		return -1;
+	if (h.chunk == -1) {
+		h.err.msg[sizeof(h.err.msg) - 1] = 0;
+		*err = h.err;
+		botify_err_prefix(err, "rank %d", src);
+		return -1;
+	}
+	if (h.chunk != c)
+		return botify_fail(err, BOTIFY_ERUNTIME, "rank %d sent chunk %lld where chunk %lld was due",
+				   src, (long long)h.chunk, (long long)c);
+	return botify_dist_recv(src, ids, bytes, NULL, NULL, err);
+}
+
+/* The lists, in chunks over the ranks. prepare (buffers, checks of the
+ * model) runs only on a rank with a share; when it fails on another rank
+ * than 0, that rank's first chunk carries the failure to rank 0. */
+static int run_chunks(const struct chunked *j, botify_err *err)
+{
+	int rank = botify_dist_rank(), size = botify_dist_size();
+	int64_t n = (j->rows + CHUNK - 1) / CHUNK;
+	if (rank >= n && rank != 0)
+		return 0; /* more ranks than chunks: nothing to do */
+	int32_t *ids = NULL;
+	if (j->prepare(j->ctx, &ids, err) != 0) {
+		free(ids); /* prepare may fail after allocating it */
+		if (rank != 0)
+			send_chunk(rank, -1, NULL, 0, err);
+		return -1;
+	}
 	int rc = -1;
-	double imax = max_abs(items, (size_t)N * (size_t)O);
-	if (!q || !ids || botify_tt_acts_init(&a, m, CHUNK, err) != 0)
-		goto out;
-	for (int32_t t0 = 0; t0 < N; t0 += CHUNK) {
-		int B = N - t0 < CHUNK ? N - t0 : CHUNK;
-		for (int i = 0; i < B; i++) {
-			users[i] = -1; /* the mean user */
-			starts[i] = t0 + i;
-		}
-		botify_tt_context(m, &a, B, users, starts, q);
-		if (check_scores(max_abs(q, (size_t)B * (size_t)O), imax, O, "context", err) != 0)
-			goto out;
-		/* top k+1 then drop the track itself: the same list as a top-k
-		 * that excludes it, whether or not it made the k+1 */
-		if (botify_topk_inner(q, B, items, N, O, k + 1, threads, ids, NULL, err) != 0)
-			goto out;
-		drop_self(ids, B, k, t0);
-		for (int i = 0; i < B; i++) {
-			int32_t t = t0 + i;
-			char *artist = json_string(botify_world_artist_name(w, w->artist[t]));
-			char *title = json_string(botify_world_title(w, t));
-			if (!artist || !title) {
-				free(artist);
-				free(title);
-				botify_fail(err, BOTIFY_ENOMEM, "out of memory formatting %s", path);
-				goto out;
+	for (int64_t c = 0; c < n; c++) {
+		int owner = (int)(c % size);
+		int64_t r0 = c * CHUNK;
+		int B = j->rows - r0 < CHUNK ? (int)(j->rows - r0) : CHUNK;
+		size_t bytes = (size_t)B * j->width * sizeof(int32_t);
+		if (owner == rank) {
+			int failed = j->compute(j->ctx, r0, B, ids, err);
+			if (rank != 0) {
+				if (send_chunk(c, failed, ids, bytes, err) != 0)
+					goto out;
+				continue;
 			}
-			int ok = ensure(&line, &cap, 96 + strlen(artist) + strlen(title) + (size_t)k * 13,
-					err) == 0;
-			size_t len = ok ? (size_t)sprintf(line, "{\"track\": %d, \"artist\": %s, \"title\": %s, \"recommendations\": [",
-							  t, artist, title) : 0;
-			free(artist);
-			free(title);
-			if (!ok)
+			if (failed)
 				goto out;
-			len += put_ids(line + len, ids + (size_t)i * (k + 1), k);
-			memcpy(line + len, "]}\n", 3);
-			if (botify_outfile_write(f, line, len + 3, err) != 0)
-				goto out;
+		} else if (rank != 0) {
+			continue;
+		} else if (recv_chunk(c, owner, ids, bytes, err) != 0) {
+			goto out;
 		}
-		progress(t0 + B, N);
+		if (j->write(j->ctx, r0, B, ids, err) != 0)
+			goto out;
+		progress(r0 + B, j->rows);
 	}
 	rc = 0;
 out:
-	botify_tt_acts_free(&a);
-	free(q);
 	free(ids);
-	free(line);
 	return rc;
+}
+
+struct track_job {
+	const botify_tt *m;
+	const botify_world *w;
+	const float *items;
+	double imax;
+	int32_t k;
+	int threads;
+	botify_tt_acts a;
+	float *q;
+	char *line;
+	size_t cap;
+	botify_outfile *f;
+};
+
+static int track_compute(void *ctx, int64_t r0, int B, int32_t *ids, botify_err *err)
+{
+	struct track_job *j = ctx;
+	int32_t t0 = (int32_t)r0, O = j->m->cfg.OUT;
+	int64_t users[CHUNK];
+	int32_t starts[CHUNK];
+	for (int i = 0; i < B; i++) {
+		users[i] = -1; /* the mean user */
+		starts[i] = t0 + i;
+	}
+	botify_tt_context(j->m, &j->a, B, users, starts, j->q);
+	if (check_scores(max_abs(j->q, (size_t)B * (size_t)O), j->imax, O, "context", err) != 0)
+		return -1;
+	/* top k+1 then drop the track itself: the same list as a top-k that
+	 * excludes it, whether or not it made the k+1 */
+	if (botify_topk_inner(j->q, B, j->items, j->m->cfg.N, O, j->k + 1, j->threads, ids, NULL, err) != 0)
+		return -1;
+	drop_self(ids, B, j->k, t0);
+	return 0;
+}
+
+static int track_write(void *ctx, int64_t r0, int B, const int32_t *ids, botify_err *err)
+{
+	struct track_job *j = ctx;
+	const botify_world *w = j->w;
+	int32_t k = j->k;
+	for (int i = 0; i < B; i++) {
+		int32_t t = (int32_t)r0 + i;
+		char *artist = json_string(botify_world_artist_name(w, w->artist[t]));
+		char *title = json_string(botify_world_title(w, t));
+		if (!artist || !title) {
+			free(artist);
+			free(title);
+			return botify_fail(err, BOTIFY_ENOMEM, "out of memory formatting %s", j->f->path);
+		}
+		int ok = BOTIFY_ALLOC_GROW(j->line, 96 + strlen(artist) + strlen(title) + (size_t)k * 13,
+					   j->cap, "output line", err) == 0;
+		size_t len = ok ? (size_t)sprintf(j->line, "{\"track\": %d, \"artist\": %s, \"title\": %s, \"recommendations\": [",
+						  t, artist, title) : 0;
+		free(artist);
+		free(title);
+		if (!ok)
+			return -1;
+		len += put_ids(j->line + len, ids + (size_t)i * (k + 1), k);
+		memcpy(j->line + len, "]}\n", 3);
+		if (botify_outfile_write(j->f, j->line, len + 3, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int track_prepare(void *ctx, int32_t **ids, botify_err *err)
+{
+	struct track_job *j = ctx;
+	int32_t N = j->m->cfg.N, O = j->m->cfg.OUT;
+	j->imax = max_abs(j->items, (size_t)N * (size_t)O);
+	j->q = botify_malloc((size_t)CHUNK * O, sizeof(float), "queries", err);
+	*ids = botify_malloc((size_t)CHUNK * (size_t)(j->k + 1), sizeof(int32_t), "top-k", err);
+	if (!j->q || !*ids)
+		return -1;
+	return botify_tt_acts_init(&j->a, j->m, CHUNK, err);
+}
+
+int botify_export_track_recs_to(const botify_tt *m, const botify_world *w, const float *items,
+				int32_t k, int threads, botify_outfile *f, botify_err *err)
+{
+	int32_t N = m->cfg.N;
+	if (k < 1 || k > N - 1)
+		return botify_fail(err, BOTIFY_EINVAL, "k %d out of range (1 to %d tracks - 1)", k, N - 1);
+	struct track_job j = { .m = m, .w = w, .items = items, .k = k, .threads = threads, .f = f };
+	struct chunked c = { N, (size_t)k + 1, track_prepare, track_compute, track_write, &j };
+	int rc = run_chunks(&c, err);
+	botify_tt_acts_free(&j.a);
+	free(j.q);
+	free(j.line);
+	return rc;
+}
+
+struct user_job {
+	const botify_tt *m;
+	const float *items;
+	int32_t k;
+	int threads;
+	char *line;
+	size_t cap;
+	botify_outfile *f;
+};
+
+static int user_compute(void *ctx, int64_t r0, int B, int32_t *ids, botify_err *err)
+{
+	struct user_job *j = ctx;
+	int32_t O = j->m->cfg.OUT;
+	return botify_topk_inner(j->m->user_context + (size_t)r0 * O, B, j->items, j->m->cfg.N, O, j->k,
+				 j->threads, ids, NULL, err);
+}
+
+static int user_write(void *ctx, int64_t r0, int B, const int32_t *ids, botify_err *err)
+{
+	struct user_job *j = ctx;
+	int32_t k = j->k;
+	for (int i = 0; i < B; i++) {
+		if (BOTIFY_ALLOC_GROW(j->line, 64 + (size_t)k * 13, j->cap, "output line", err) != 0)
+			return -1;
+		size_t len = (size_t)sprintf(j->line, "{\"user\": %d, \"tracks\": [", (int)(r0 + i));
+		len += put_ids(j->line + len, ids + (size_t)i * k, k);
+		memcpy(j->line + len, "]}\n", 3);
+		if (botify_outfile_write(j->f, j->line, len + 3, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int user_prepare(void *ctx, int32_t **ids, botify_err *err)
+{
+	struct user_job *j = ctx;
+	int32_t N = j->m->cfg.N, U = j->m->cfg.U, O = j->m->cfg.OUT;
+	*ids = botify_malloc((size_t)CHUNK * (size_t)j->k, sizeof(int32_t), "top-k", err);
+	if (!*ids)
+		return -1;
+	return check_scores(max_abs(j->m->user_context, (size_t)U * (size_t)O),
+			    max_abs(j->items, (size_t)N * (size_t)O), O, "user", err);
 }
 
 int botify_export_user_recs_to(const botify_tt *m, const float *items, int32_t k, int threads,
 			       botify_outfile *f, botify_err *err)
 {
-	int32_t N = m->cfg.N, U = m->cfg.U, O = m->cfg.OUT;
+	int32_t N = m->cfg.N;
 	if (k < 1 || k > N)
 		return botify_fail(err, BOTIFY_EINVAL, "k %d out of range (1 to %d tracks)", k, N);
-	int32_t *ids = botify_malloc((size_t)CHUNK * (size_t)k, sizeof(int32_t), "top-k", err);
-	char *line = NULL;
-	size_t cap = 0;
-	int rc = -1;
-	if (!ids || check_scores(max_abs(m->user_context, (size_t)U * (size_t)O),
-				 max_abs(items, (size_t)N * (size_t)O), O, "user", err) != 0)
-		goto out;
-	for (int32_t u0 = 0; u0 < U; u0 += CHUNK) {
-		int B = U - u0 < CHUNK ? U - u0 : CHUNK;
-		if (botify_topk_inner(m->user_context + (size_t)u0 * O, B, items, N, O, k, threads, ids,
-				      NULL, err) != 0)
-			goto out;
-		for (int i = 0; i < B; i++) {
-			if (ensure(&line, &cap, 64 + (size_t)k * 13, err) != 0)
-				goto out;
-			size_t len = (size_t)sprintf(line, "{\"user\": %d, \"tracks\": [", u0 + i);
-			len += put_ids(line + len, ids + (size_t)i * k, k);
-			memcpy(line + len, "]}\n", 3);
-			if (botify_outfile_write(f, line, len + 3, err) != 0)
-				goto out;
-		}
-		progress(u0 + B, U);
-	}
-	rc = 0;
-out:
-	free(ids);
-	free(line);
+	struct user_job j = { .m = m, .items = items, .k = k, .threads = threads, .f = f };
+	struct chunked c = { m->cfg.U, (size_t)k, user_prepare, user_compute, user_write, &j };
+	int rc = run_chunks(&c, err);
+	free(j.line);
 	return rc;
 }
 

@@ -20,6 +20,14 @@ START_TEST(dist_job_of_one)
 	ck_assert_int_eq(botify_dist_bcast_int(&v, &err), 0);
 	ck_assert_int_eq(v, 42);
 	ck_assert_int_eq(botify_dist_handed_over(), 0);
+	/* the end of a set-up: a job of one agrees with itself, its own
+	 * failure left as it is and not handed over (it reports it) */
+	ck_assert_int_eq(botify_dist_agree(0, NULL, &err), 0);
+	botify_fail(&err, BOTIFY_EIO, "x.npy: truncated");
+	ck_assert_int_eq(botify_dist_agree(1, NULL, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_EIO);
+	ck_assert_str_eq(err.msg, "x.npy: truncated");
+	ck_assert_int_eq(botify_dist_handed_over(), 0);
 	botify_dist_abort(2);            /* a job of one: returns */
 	botify_dist_await_abort(2, 60);  /* at once */
 #ifdef BOTIFY_MPI
