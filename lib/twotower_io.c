@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "jsoncfg.h"
 #include "jsonl.h"
 #include "npy.h"
 #include "outfile.h"
@@ -264,19 +265,6 @@ fail:;
 	return -1;
 }
 
-static int cfg_int(const cJSON *o, const char *key, const char *path, int min, int max, int *out,
-		   botify_err *err)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble))
-		return botify_fail(err, BOTIFY_EFORMAT, "%s: '%s' must be an integer", path, key);
-	if (it->valuedouble < min || it->valuedouble > max)
-		return botify_fail(err, BOTIFY_ERANGE, "%s: '%s' %.0f is out of range (%d to %d)", path,
-				   key, it->valuedouble, min, max);
-	*out = (int)it->valuedouble;
-	return 0;
-}
-
 /* Reads dir/name.npy into dst, which must have the given shape. */
 static int read_tensor(const char *dir, const char *name, float *dst, size_t ndim, size_t rows,
 		       size_t cols, botify_err *err)
@@ -311,12 +299,38 @@ out:
 	return rc;
 }
 
+/* config.json's fields besides format_version (checked first, with its own
+ * message) and the tensors (read from their files): the sizes through the
+ * one config table, then the arch name and the catalog hash, which are
+ * strings with a meaning. */
+struct config_file {
+	botify_tt_config c;
+	const char *arch, *catalog_hash;
+};
+#define KEY(key, member, kind, lo, hi, req) \
+	BOTIFY_JSONCFG_KEY(struct config_file, key, member, kind, lo, hi, req)
+static const botify_jsoncfg_field config_fields[] = {
+	KEY("users", c.U, INT32, 1, INT32_MAX, 1),
+	KEY("tracks", c.N, INT32, 1, INT32_MAX, 1),
+	KEY("artists", c.A, INT32, 1, INT32_MAX, 1),
+	KEY("emb", c.E, INT, 1, 4096, 1),
+	KEY("hidden", c.H, INT, 1, 16384, 1),
+	KEY("out", c.OUT, INT, 1, 4096, 1),
+	KEY("context_artist", c.context_artist, BOOL, 0, 0, 0),
+	KEY("arch", arch, STRING, 0, 0, 1),
+	KEY("catalog_hash", catalog_hash, STRING, 0, 0, 1),
+};
+#undef KEY
+static const botify_jsoncfg config_table = {
+	NULL, config_fields, sizeof(config_fields) / sizeof(config_fields[0]),
+	1, /* format_version, tensors and the training's records are not sizes */
+};
+
 /* The model's config.json (parsed as o, read from path) into c and the
  * catalog hash: every field checked, errors naming the file. */
 static int read_config(const cJSON *o, const char *path, botify_tt_config *c, uint64_t *hash,
 		       botify_err *err)
 {
-	int arch;
 	if (!cJSON_IsObject(o))
 		return botify_fail(err, BOTIFY_EFORMAT, "%s: expected a JSON object", path);
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "format_version");
@@ -325,26 +339,16 @@ static int read_config(const cJSON *o, const char *path, botify_tt_config *c, ui
 	if (v->valuedouble != BOTIFY_TT_FORMAT_VERSION)
 		return botify_fail(err, BOTIFY_EFORMAT, "%s: format_version %g is not supported (this botify reads %d)",
 				   path, v->valuedouble, BOTIFY_TT_FORMAT_VERSION);
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "arch");
-	if (!cJSON_IsString(a) || (arch = botify_tt_arch_parse(a->valuestring)) < 0)
-		return botify_fail(err, BOTIFY_EFORMAT, "%s: 'arch' must be \"two-tower\", \"dot\", \"sum\" or \"hybrid\"", path);
-	c->arch = arch;
-	if (cfg_int(o, "users", path, 1, INT32_MAX, &c->U, err) ||
-	    cfg_int(o, "tracks", path, 1, INT32_MAX, &c->N, err) ||
-	    cfg_int(o, "artists", path, 1, INT32_MAX, &c->A, err) ||
-	    cfg_int(o, "emb", path, 1, 4096, &c->E, err) ||
-	    cfg_int(o, "hidden", path, 1, 16384, &c->H, err) ||
-	    cfg_int(o, "out", path, 1, 4096, &c->OUT, err))
+	struct config_file f = {0};
+	if (botify_jsoncfg_apply(&config_table, o, path, &f, err) != 0)
 		return -1;
-	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(o, "context_artist");
-	if (ca && !cJSON_IsBool(ca))
-		return botify_fail(err, BOTIFY_EFORMAT, "%s: 'context_artist' must be true or false", path);
-	c->context_artist = cJSON_IsTrue(ca);
-	const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "catalog_hash");
+	if ((f.c.arch = botify_tt_arch_parse(f.arch)) < 0)
+		return botify_fail(err, BOTIFY_EFORMAT, "%s: 'arch' must be \"two-tower\", \"dot\", \"sum\" or \"hybrid\"", path);
 	char *end = NULL;
-	unsigned long long h16 = cJSON_IsString(h) ? strtoull(h->valuestring, &end, 16) : 0;
-	if (!cJSON_IsString(h) || end == h->valuestring || *end)
+	unsigned long long h16 = strtoull(f.catalog_hash, &end, 16);
+	if (end == f.catalog_hash || *end)
 		return botify_fail(err, BOTIFY_EFORMAT, "%s: 'catalog_hash' must be a hex string", path);
+	*c = f.c;
 	*hash = h16;
 	return 0;
 }

@@ -563,6 +563,23 @@ START_TEST(load_errors_name_the_file)
 	ck_assert_ptr_nonnull(strstr(err.msg, "format_version 2"));
 	rewrite_config(dir, "\"format_version\":\t2", "\"format_version\":\t1");
 
+	/* sizes, the arch and the hash: each field checked, named with the file */
+	rewrite_config(dir, "\"emb\":\t", "\"emb\":\t-");
+	ck_assert_int_eq(botify_tt_load(&l, dir, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_ERANGE);
+	tu_assert_has(err.msg, "config.json: 'emb' is -");
+	rewrite_config(dir, "\"emb\":\t-", "\"emb\":\t");
+	rewrite_config(dir, "\"arch\":\t\"two-tower\"", "\"arch\":\t\"three-tower\"");
+	ck_assert_int_eq(botify_tt_load(&l, dir, &err), -1);
+	tu_assert_has(err.msg, "config.json: 'arch' must be");
+	rewrite_config(dir, "\"arch\":\t\"three-tower\"", "\"arch\":\t\"two-tower\"");
+	rewrite_config(dir, "\"catalog_hash\":\t\"", "\"catalog_hash\":\t\"xyz");
+	ck_assert_int_eq(botify_tt_load(&l, dir, &err), -1);
+	tu_assert_has(err.msg, "config.json: 'catalog_hash' must be a hex string");
+	rewrite_config(dir, "\"catalog_hash\":\t\"xyz", "\"catalog_hash\":\t\"");
+	ck_assert_msg(botify_tt_load(&l, dir, &err) == 0, "%s", err.msg);
+	botify_tt_free(&l);
+
 	/* a truncated tensor */
 	snprintf(p, sizeof(p), "%s/item_w2.npy", dir);
 	ck_assert_int_eq(truncate(p, 100), 0);
