@@ -10,6 +10,9 @@
  * (testutil.h); the summary counts passed, failed and skipped tests and
  * names each skip, so a skip never reads as a pass.
  *
+ * Each test may take 60 s (CK_DEFAULT_TIMEOUT overrides) before Check ends
+ * it as hung.
+ *
  * Scratch directories (tu_scratch, testutil.h) live under one root made
  * here and removed when the run ends.
  */
@@ -64,6 +67,11 @@ int main(void)
 		return EXIT_FAILURE;
 	}
 	botify_blas_init(); /* as botify's main does for every command */
+	/* Check's 4 s per test is a timing test on a shared machine (two suites
+	 * timed out at load 17): 60 s still ends a hung test. Read by
+	 * tcase_create, so set before the suites are built; the environment
+	 * can still say otherwise. */
+	setenv("CK_DEFAULT_TIMEOUT", "60", 0);
 	SRunner *sr = srunner_create(NULL);
 #define X(name) building = #name, srunner_add_suite(sr, name##_suite());
 	BOTIFY_SUITES
