@@ -385,7 +385,7 @@ static void eval_sse(struct loop *L, const int64_t *idx, int64_t n, uint64_t see
 		     uint64_t purpose, double *sse, double *sse_neg)
 {
 	botify_rng r;
-	botify_rng_init(&r, seed, purpose, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TRAIN, seed, purpose, 0, 0);
 	*sse = *sse_neg = 0.0;
 	for (int64_t i = 0; i < n; i += L->B) {
 		int B = (int)(n - i < L->B ? n - i : L->B);
@@ -601,7 +601,7 @@ static int make_split(botify_split *sp, const botify_pairs *p, const botify_trai
 	for (int64_t i = 0; i < n; i++)
 		sp->idx[i] = i;
 	botify_rng r;
-	botify_rng_init(&r, o->seed, PURPOSE_SPLIT, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TRAIN, o->seed, PURPOSE_SPLIT, 0, 0);
 	shuffle(sp->idx, n, &r);
 	sp->n_pairs = n;
 	sp->n[0] = n_train;
@@ -666,10 +666,10 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 	for (int64_t epoch = 1; epoch <= o->epochs; epoch++) {
 		double t0 = seconds_now(), sse = 0.0;
 		int64_t done = 0;
-		botify_rng_init(&r, o->seed, PURPOSE_EPOCH, (uint64_t)epoch, 0);
+		botify_rng_init(&r, BOTIFY_RNG_TRAIN, o->seed, PURPOSE_EPOCH, (uint64_t)epoch, 0);
 		shuffle(train, n_train, &r);
 		botify_rng rneg;
-		botify_rng_init(&rneg, o->seed, PURPOSE_NEG, (uint64_t)epoch, 0);
+		botify_rng_init(&rneg, BOTIFY_RNG_TRAIN, o->seed, PURPOSE_NEG, (uint64_t)epoch, 0);
 		L.adam.lr = (float)lr;
 		int interrupted = 0;
 		for (int64_t i = 0; i < n_train; i += B) {
@@ -756,7 +756,7 @@ int botify_train(botify_tt *m, const botify_pairs *p, const int32_t *artist,
 	for (int64_t i = 0; i < n_train; i++)
 		mean += p->time[train[i]];
 	mean /= (double)n_train;
-	botify_rng_init(&r, o->seed, PURPOSE_RDM, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TRAIN, o->seed, PURPOSE_RDM, 0, 0);
 	for (int64_t i = 0; i < n_test; i++) {
 		double y = p->time[test[i]], u = botify_rng_uniform(&r);
 		avg += (mean - y) * (mean - y);

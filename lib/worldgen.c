@@ -285,7 +285,7 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 		sizes[a] += 1;
 
 	/* genres with Zipf weights; each artist picks one */
-	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_GENRES, 0);
+	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)p->seed, PHASE_GENRES, 0, 0);
 	double acc = 0;
 	for (int64_t g = 0; g < G; g++)
 		genre_cum[g] = acc += pow((double)g + 1, -p->genre_zipf);
@@ -293,7 +293,7 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 		genre_of[a] = (int32_t)pick_cumulative(genre_cum, G, botify_rng_uniform(&r) * acc);
 
 	/* track ids carry no structure: a random permutation deals them out */
-	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_IDS, 0);
+	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)p->seed, PHASE_IDS, 0, 0);
 	for (int64_t t = 0; t < N; t++)
 		order[t] = (int32_t)t;
 	shuffle(order, N, &r);
@@ -302,7 +302,7 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 			w->artist[order[k++]] = (int32_t)a;
 
 	/* vectors: genre centroid + artist offset + track offset */
-	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_VECTORS, 0);
+	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)p->seed, PHASE_VECTORS, 0, 0);
 	double *gc = centroids, *ac = centroids + (size_t)G * (size_t)D;
 	for (int64_t i = 0; i < G * D; i++)
 		gc[i] = p->genre_scale * botify_rng_normal(&r);
@@ -319,7 +319,7 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 	/* popularity: tracks are ranked by a noisy score in which popular genres
 	 * and prolific artists rank higher; Zipf weights on that ranking give
 	 * top_tracks and the users' interests */
-	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_POPULARITY, 0);
+	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)p->seed, PHASE_POPULARITY, 0, 0);
 	for (int64_t t = 0; t < N; t++) {
 		int32_t a = w->artist[t];
 		double gw = pow((double)genre_of[a] + 1, -p->genre_zipf);
@@ -336,7 +336,7 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 	for (int64_t k = 0; k < N; k++)
 		pop_cum[k] = acc += pow((double)k + 1, -p->popularity_zipf);
 
-	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_USERS, 0);
+	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)p->seed, PHASE_USERS, 0, 0);
 	int64_t K = p->interests_per_user;
 	for (int64_t u = 0; u < U; u++) {
 		botify_user *us = &w->users[u];
