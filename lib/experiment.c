@@ -40,13 +40,10 @@ int botify_experiment_init(botify_experiment *e, const char *name, int n_arms,
 	return 0;
 }
 
-/* The first key word of the salt's stream: no episode stream starts so. */
-#define SALT_DOMAIN 0x73706c6974ULL /* "split" */
-
 void botify_experiment_salt(botify_experiment *e, uint64_t run_seed)
 {
 	botify_rng r;
-	botify_rng_init(&r, SALT_DOMAIN, run_seed, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_SALT, run_seed, 0, 0, 0);
 	e->seed = (int32_t)(uint32_t)(botify_rng_u64(&r) >> 32);
 	e->salted = 1;
 }

@@ -21,9 +21,10 @@ static uint64_t mix(uint64_t h, uint64_t v)
 	return splitmix64(&x);
 }
 
-void botify_rng_init(botify_rng *r, uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
+void botify_rng_init(botify_rng *r, botify_rng_domain domain, uint64_t seed, uint64_t a,
+		     uint64_t b, uint64_t c)
 {
-	uint64_t x = mix(mix(mix(mix(0x6a09e667f3bcc908ULL, seed), a), b), c);
+	uint64_t x = mix(mix(mix(mix(mix(0x6a09e667f3bcc908ULL, (uint64_t)domain), seed), a), b), c);
 	for (int i = 0; i < 4; i++)
 		r->s[i] = splitmix64(&x);
 	if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]))

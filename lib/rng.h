@@ -1,9 +1,12 @@
 /*
  * rng.h - reproducible random streams.
  *
- * xoshiro256** seeded through splitmix64 from a (seed, a, b, c) key, so every
- * episode gets its own independent stream derived from (seed, day, episode,
- * purpose) and results do not depend on which thread ran the episode.
+ * xoshiro256** seeded through splitmix64 from a key (domain, seed, a, b, c),
+ * so every episode gets its own independent stream derived from (seed, day,
+ * episode, purpose) and results do not depend on which thread ran the
+ * episode. The first word names the key's family: keys of two families are
+ * never equal, whatever their other words (without it an episode's (seed,
+ * day 2, episode, purpose) could be a world generator's (seed, 2, phase, 0)).
  */
 #ifndef BOTIFY_RNG_H
 #define BOTIFY_RNG_H
@@ -14,11 +17,25 @@ typedef struct botify_rng {
 	uint64_t s[4];
 } botify_rng;
 
-/* Streams drawn for one episode: the user's choices and the recommender's. */
-enum { BOTIFY_STREAM_USER = 0, BOTIFY_STREAM_REC = 1, BOTIFY_STREAM_GEN = 2 };
+/* Key families, one per user of random streams; the words after the seed
+ * are the family's own. */
+typedef enum botify_rng_domain {
+	BOTIFY_RNG_EPISODE = 1,  /* sim: (seed, day, episode, stream) */
+	BOTIFY_RNG_WORLDGEN,     /* worldgen: (seed, phase) */
+	BOTIFY_RNG_MODEL_INIT,   /* twotower's initial weights: (seed, tensor) */
+	BOTIFY_RNG_TRAIN,        /* train: (seed, purpose, epoch) */
+	BOTIFY_RNG_SESSION,      /* serve's sessions: (seed, user, sessions ended) */
+	BOTIFY_RNG_SALT,         /* an experiment's salt: (run seed) */
+	BOTIFY_RNG_TEST,         /* data the tests and tools make up */
+} botify_rng_domain;
 
-/* Seeds r from the key (seed, a, b, c); distinct keys give independent streams. */
-void botify_rng_init(botify_rng *r, uint64_t seed, uint64_t a, uint64_t b, uint64_t c);
+/* Streams drawn for one episode: the user's choices and the recommender's. */
+enum { BOTIFY_STREAM_USER = 0, BOTIFY_STREAM_REC = 1 };
+
+/* Seeds r from the key (domain, seed, a, b, c); distinct keys give
+ * independent streams. */
+void botify_rng_init(botify_rng *r, botify_rng_domain domain, uint64_t seed, uint64_t a,
+		     uint64_t b, uint64_t c);
 
 uint64_t botify_rng_u64(botify_rng *r);
 

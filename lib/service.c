@@ -17,9 +17,6 @@
 #include "recproto.h"
 #include "rng.h"
 
-/* The key tag of session streams: keeps them apart from the simulator's
- * (seed, day, episode, purpose) streams. */
-#define SESSION_STREAM 0x73657276ULL /* "serv" */
 #define SESSION_MAGIC 0x32535442u    /* "BTS2" read as little-endian bytes */
 #define LOG_BUF (256 * 1024)
 #define START_CHECK_WAIT 0.3     /* seconds a started exec: child must live */
@@ -335,7 +332,7 @@ static int open_session(botify_service *s, struct botify_service_worker *wk, int
 		h->spec_hash = spec_hash;
 		h->state_size = rec->state_size;
 		h->serial = ended;
-		botify_rng_init(&h->rng, s->o.seed, SESSION_STREAM, (uint64_t)user, ended);
+		botify_rng_init(&h->rng, BOTIFY_RNG_SESSION, s->o.seed, (uint64_t)user, ended, 0);
 	}
 	return 0;
 }

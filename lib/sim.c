@@ -76,7 +76,7 @@ static void pick_session(const botify_sim *s, botify_rng *ru, int64_t index, int
 			 int32_t *interest)
 {
 	const botify_world *w = s->world;
-	botify_rng_init(ru, s->seed, (uint64_t)s->day, (uint64_t)index, BOTIFY_STREAM_USER);
+	botify_rng_init(ru, BOTIFY_RNG_EPISODE, s->seed, (uint64_t)s->day, (uint64_t)index, BOTIFY_STREAM_USER);
 	*user = (int32_t)botify_rng_below(ru, (uint64_t)w->U);
 	const botify_user *u = &w->users[*user];
 	*interest = w->interests[u->first_interest + (int32_t)botify_rng_below(ru, (uint64_t)u->n_interests)];
@@ -246,7 +246,7 @@ int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index
 	}
 	/* arm 0 keeps the unpaired stream; other arms of a paired run get their own */
 	uint64_t rec_key = BOTIFY_STREAM_REC | (s->paired ? (uint64_t)arm << 8 : 0);
-	botify_rng_init(&rr, s->seed, (uint64_t)s->day, (uint64_t)index, rec_key);
+	botify_rng_init(&rr, BOTIFY_RNG_EPISODE, s->seed, (uint64_t)s->day, (uint64_t)index, rec_key);
 	const botify_sim_user *u = &s->users[user];
 	int32_t row = s->nb_row[interest];
 	if (row < 0)

@@ -451,7 +451,7 @@ static int eval_sse(struct loop *L, const int64_t *idx, int64_t n, uint64_t seed
 		    uint64_t purpose, double *sse, double *sse_neg, botify_err *err)
 {
 	botify_rng r;
-	botify_rng_init(&r, seed, purpose, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TRAIN, seed, purpose, 0, 0);
 	*sse = *sse_neg = 0.0;
 	for (int64_t i = 0; i < n; i += L->B) {
 		int B = (int)(n - i < L->B ? n - i : L->B);
@@ -679,7 +679,7 @@ static int make_split(botify_split *sp, const botify_pairs *p, const botify_trai
 	for (int64_t i = 0; i < n; i++)
 		sp->idx[i] = i;
 	botify_rng r;
-	botify_rng_init(&r, o->seed, PURPOSE_SPLIT, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TRAIN, o->seed, PURPOSE_SPLIT, 0, 0);
 	shuffle(sp->idx, n, &r);
 	sp->n_pairs = n;
 	sp->n[0] = n_train;
@@ -704,9 +704,9 @@ static int run_epoch(struct loop *L, int64_t *train, int64_t n_train, int64_t ep
 		     botify_err *err)
 {
 	botify_rng r, rneg;
-	botify_rng_init(&r, o->seed, PURPOSE_EPOCH, (uint64_t)epoch, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TRAIN, o->seed, PURPOSE_EPOCH, (uint64_t)epoch, 0);
 	shuffle(train, n_train, &r);
-	botify_rng_init(&rneg, o->seed, PURPOSE_NEG, (uint64_t)epoch, 0);
+	botify_rng_init(&rneg, BOTIFY_RNG_TRAIN, o->seed, PURPOSE_NEG, (uint64_t)epoch, 0);
 	L->adam.lr = (float)lr;
 	*sse = 0.0;
 	*done = 0;
@@ -782,7 +782,7 @@ static void baselines(botify_train_result *res, const botify_pairs *p, const int
 		mean += p->time[train[i]];
 	mean /= (double)n_train;
 	botify_rng r;
-	botify_rng_init(&r, seed, PURPOSE_RDM, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TRAIN, seed, PURPOSE_RDM, 0, 0);
 	for (int64_t i = 0; i < n_test; i++) {
 		double y = p->time[test[i]], u = botify_rng_uniform(&r);
 		avg += (mean - y) * (mean - y);

@@ -193,7 +193,7 @@ int botify_tt_init(botify_tt *m, const botify_tt_config *cfg, uint64_t seed, bot
 		float *p = *ptrs[i];
 		botify_rng r;
 		/* one stream per tensor: a tensor's values do not depend on the others' sizes */
-		botify_rng_init(&r, seed, BOTIFY_STREAM_GEN, 0x7777, (uint64_t)i);
+		botify_rng_init(&r, BOTIFY_RNG_MODEL_INIT, seed, (uint64_t)i, 0, 0);
 		if (i < BOTIFY_TT_NEMB) {
 			double sd = m->cfg.arch == BOTIFY_ARCH_TWO_TOWER ? 1.0 : 0.1;
 			for (size_t k = 0; k < n; k++)

@@ -52,6 +52,6 @@ int botify_worldcache_generator_digest(char hex[33], botify_err *err);
 
 /* The value the cache keys use; check_worldcache compares it with the
  * digest above. */
-#define BOTIFY_WORLDCACHE_GENERATOR "882fcf71aed203ec8cc2883ccdfd37f3"
+#define BOTIFY_WORLDCACHE_GENERATOR "89c2aa290194f0e31f6d7d8d789ab363"
 
 #endif

@@ -202,7 +202,7 @@ static void gen_artist_sizes(struct gen *g)
 static void gen_genres(struct gen *g)
 {
 	botify_rng r;
-	botify_rng_init(&r, (uint64_t)g->p->seed, BOTIFY_STREAM_GEN, PHASE_GENRES, 0);
+	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)g->p->seed, PHASE_GENRES, 0, 0);
 	double acc = 0;
 	for (int64_t k = 0; k < g->G; k++)
 		g->genre_cum[k] = acc += pow((double)k + 1, -g->p->genre_zipf);
@@ -214,7 +214,7 @@ static void gen_genres(struct gen *g)
 static void gen_track_artists(struct gen *g, botify_world *w)
 {
 	botify_rng r;
-	botify_rng_init(&r, (uint64_t)g->p->seed, BOTIFY_STREAM_GEN, PHASE_IDS, 0);
+	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)g->p->seed, PHASE_IDS, 0, 0);
 	for (int64_t t = 0; t < g->N; t++)
 		g->order[t] = (int32_t)t;
 	shuffle(g->order, g->N, &r);
@@ -229,7 +229,7 @@ static void gen_vectors(struct gen *g, botify_world *w)
 	const botify_worldgen_params *p = g->p;
 	const int64_t D = g->D;
 	botify_rng r;
-	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_VECTORS, 0);
+	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)p->seed, PHASE_VECTORS, 0, 0);
 	double *gc = g->centroids, *ac = g->centroids + (size_t)g->G * (size_t)D;
 	for (int64_t i = 0; i < g->G * D; i++)
 		gc[i] = p->genre_scale * botify_rng_normal(&r);
@@ -252,7 +252,7 @@ static void gen_popularity(struct gen *g, botify_world *w)
 	const botify_worldgen_params *p = g->p;
 	const int64_t N = g->N;
 	botify_rng r;
-	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_POPULARITY, 0);
+	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)p->seed, PHASE_POPULARITY, 0, 0);
 	for (int64_t t = 0; t < N; t++) {
 		int32_t a = w->artist[t];
 		double gw = pow((double)g->genre_of[a] + 1, -p->genre_zipf);
@@ -278,7 +278,7 @@ static void gen_users(struct gen *g, botify_world *w)
 	const botify_worldgen_params *p = g->p;
 	const int64_t N = g->N, K = p->interests_per_user;
 	botify_rng r;
-	botify_rng_init(&r, (uint64_t)p->seed, BOTIFY_STREAM_GEN, PHASE_USERS, 0);
+	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)p->seed, PHASE_USERS, 0, 0);
 	for (int64_t u = 0; u < g->U; u++) {
 		botify_user *us = &w->users[u];
 		us->first_interest = (int32_t)(u * K);

@@ -264,7 +264,7 @@ static void session_begin(const botify_rec *r, struct session *s)
 	botify_err err = {0};
 	ck_assert_int_eq(botify_rec_worker_init(r, &s->worker, &err), 0);
 	s->state = calloc(1, r->state_size);
-	botify_rng_init(&s->rng, 1, 2, 3, 4);
+	botify_rng_init(&s->rng, BOTIFY_RNG_TEST, 1, 2, 3, 4);
 	s->ctx = (botify_rec_ctx){ s->worker, s->state, &s->rng };
 }
 

@@ -13,7 +13,7 @@
 static void fill(float *x, size_t n, uint64_t seed, double lo, double hi)
 {
 	botify_rng r;
-	botify_rng_init(&r, seed, 9, 9, 9);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, seed, 9, 9, 9);
 	for (size_t i = 0; i < n; i++)
 		x[i] = (float)(lo + (hi - lo) * botify_rng_uniform(&r));
 }

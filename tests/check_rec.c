@@ -56,7 +56,7 @@ static void expect_create_fail(const char *spec, enum botify_errcode code, const
 static void collect(const botify_rec *r, int64_t user, int32_t track, int n, int *seen)
 {
 	botify_rng rng;
-	botify_rng_init(&rng, 5, (uint64_t)user, (uint64_t)(track + 1), BOTIFY_STREAM_REC);
+	botify_rng_init(&rng, BOTIFY_RNG_TEST, 5, (uint64_t)user, (uint64_t)(track + 1), BOTIFY_STREAM_REC);
 	void *worker;
 	botify_err err = {0};
 	ck_assert_int_eq(botify_rec_worker_init(r, &worker, &err), 0);
@@ -472,7 +472,7 @@ START_TEST(rec_next_rejects_bad_ids)
 {
 	botify_rec r = { .ops = &fake_ops, .world = &W, .spec = "fake:mode=x" };
 	botify_rng rng;
-	botify_rng_init(&rng, 1, 0, 0, 0);
+	botify_rng_init(&rng, BOTIFY_RNG_TEST, 1, 0, 0, 0);
 	botify_rec_ctx ctx = { NULL, NULL, &rng };
 	botify_rec_call call = { 7, 3, 0.5 };
 	botify_err err = {0};
@@ -521,7 +521,7 @@ END_TEST
 START_TEST(rec_pick_fallback)
 {
 	botify_rng rng;
-	botify_rng_init(&rng, 3, 0, 0, 0);
+	botify_rng_init(&rng, BOTIFY_RNG_TEST, 3, 0, 0, 0);
 	const int32_t list[3] = { 40, 41, 42 };
 	int hits[3] = {0}, out_of_list = 0;
 	for (int i = 0; i < 300; i++) {

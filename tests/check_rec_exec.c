@@ -51,7 +51,7 @@ static void start(struct child *c, const char *script, double timeout)
 	ck_assert_msg(botify_rec_create(&c->r, spec, &env, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(c->r.state_size, 0);
 	ck_assert_msg(botify_rec_worker_init(&c->r, &c->worker, &err) == 0, "%s", err.msg);
-	botify_rng_init(&c->rng, 1, 2, 3, 4);
+	botify_rng_init(&c->rng, BOTIFY_RNG_TEST, 1, 2, 3, 4);
 	c->ctx = (botify_rec_ctx){ c->worker, NULL, &c->rng };
 }
 

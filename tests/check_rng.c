@@ -25,20 +25,20 @@ END_TEST
 START_TEST(rng_same_key_same_stream)
 {
 	botify_rng a, b;
-	botify_rng_init(&a, 42, 3, 1234567, BOTIFY_STREAM_USER);
-	botify_rng_init(&b, 42, 3, 1234567, BOTIFY_STREAM_USER);
+	botify_rng_init(&a, BOTIFY_RNG_TEST, 42, 3, 1234567, BOTIFY_STREAM_USER);
+	botify_rng_init(&b, BOTIFY_RNG_TEST, 42, 3, 1234567, BOTIFY_STREAM_USER);
 	ck_assert_int_eq(memcmp(&a, &b, sizeof(a)), 0);
 	for (int i = 0; i < 1000; i++)
 		ck_assert_uint_eq(botify_rng_u64(&a), botify_rng_u64(&b));
 	/* re-initialising restarts the stream */
-	botify_rng_init(&a, 42, 3, 1234567, BOTIFY_STREAM_USER);
-	botify_rng_init(&b, 42, 3, 1234567, BOTIFY_STREAM_USER);
+	botify_rng_init(&a, BOTIFY_RNG_TEST, 42, 3, 1234567, BOTIFY_STREAM_USER);
+	botify_rng_init(&b, BOTIFY_RNG_TEST, 42, 3, 1234567, BOTIFY_STREAM_USER);
 	uint64_t first = botify_rng_u64(&a);
 	ck_assert_uint_eq(first, botify_rng_u64(&b));
-	botify_rng_init(&a, 42, 3, 1234567, BOTIFY_STREAM_USER);
+	botify_rng_init(&a, BOTIFY_RNG_TEST, 42, 3, 1234567, BOTIFY_STREAM_USER);
 	ck_assert_uint_eq(botify_rng_u64(&a), first);
 	/* the state is never all zero */
-	botify_rng_init(&a, 0, 0, 0, 0);
+	botify_rng_init(&a, BOTIFY_RNG_TEST, 0, 0, 0, 0);
 	ck_assert(a.s[0] | a.s[1] | a.s[2] | a.s[3]);
 }
 END_TEST
@@ -55,7 +55,7 @@ START_TEST(rng_different_keys_differ)
 	uint64_t out[K][L];
 	for (int k = 0; k < K; k++) {
 		botify_rng r;
-		botify_rng_init(&r, keys[k][0], keys[k][1], keys[k][2], keys[k][3]);
+		botify_rng_init(&r, BOTIFY_RNG_TEST, keys[k][0], keys[k][1], keys[k][2], keys[k][3]);
 		for (int i = 0; i < L; i++)
 			out[k][i] = botify_rng_u64(&r);
 	}
@@ -65,6 +65,37 @@ START_TEST(rng_different_keys_differ)
 				for (int y = 0; y < L; y++)
 					ck_assert_msg(out[i][x] != out[j][y], "keys %d and %d share output", i,
 						      j);
+}
+END_TEST
+
+/* The domain tag keeps key families apart: every pair of domains with the
+ * same other words (zeros, small counters, the words an episode and a world
+ * phase used to share) gives unrelated streams. */
+START_TEST(rng_domains_give_distinct_streams)
+{
+	const botify_rng_domain dom[] = { BOTIFY_RNG_EPISODE, BOTIFY_RNG_WORLDGEN,
+					  BOTIFY_RNG_MODEL_INIT, BOTIFY_RNG_TRAIN,
+					  BOTIFY_RNG_SESSION, BOTIFY_RNG_SALT, BOTIFY_RNG_TEST };
+	const uint64_t words[][4] = {
+		{ 0, 0, 0, 0 }, { 1, 0, 0, 0 }, { 1, 2, 3, 0 }, { 7, 2, 0x7777, 4 }, { 42, 3, 1, 0 },
+	};
+	enum { D = sizeof(dom) / sizeof(dom[0]), W = sizeof(words) / sizeof(words[0]), L = 4 };
+	for (int w = 0; w < W; w++) {
+		uint64_t out[D][L];
+		for (int d = 0; d < D; d++) {
+			botify_rng r;
+			botify_rng_init(&r, dom[d], words[w][0], words[w][1], words[w][2], words[w][3]);
+			for (int i = 0; i < L; i++)
+				out[d][i] = botify_rng_u64(&r);
+		}
+		for (int i = 0; i < D; i++)
+			for (int j = i + 1; j < D; j++)
+				for (int x = 0; x < L; x++)
+					for (int y = 0; y < L; y++)
+						ck_assert_msg(out[i][x] != out[j][y],
+							      "domains %d and %d share output for words %d",
+							      (int)dom[i], (int)dom[j], w);
+	}
 }
 END_TEST
 
@@ -84,7 +115,7 @@ START_TEST(rng_episode_streams_unrelated)
 	int ones = 0;
 	for (int i = 0; i < E; i++) {
 		botify_rng r;
-		botify_rng_init(&r, 1, 0, (uint64_t)i, BOTIFY_STREAM_REC);
+		botify_rng_init(&r, BOTIFY_RNG_TEST, 1, 0, (uint64_t)i, BOTIFY_STREAM_REC);
 		first[i] = botify_rng_u64(&r);
 		ones += (int)(first[i] & 1);
 	}
@@ -103,7 +134,7 @@ START_TEST(rng_below_in_range)
 	const uint64_t ns[] = { 1, 2, 3, 7, 10, 1000, 65537, (1ULL << 32) + 15, (1ULL << 63) + 1,
 				UINT64_MAX };
 	botify_rng r;
-	botify_rng_init(&r, 7, 1, 2, 3);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 7, 1, 2, 3);
 	for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
 		uint64_t max = 0;
 		for (int i = 0; i < 20000; i++) {
@@ -142,7 +173,7 @@ START_TEST(rng_below_uniform)
 		for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
 			long count[100] = {0};
 			botify_rng r;
-			botify_rng_init(&r, seed, 11, 0, 0);
+			botify_rng_init(&r, BOTIFY_RNG_TEST, seed, 11, 0, 0);
 			const long draws = 100000;
 			for (long i = 0; i < draws; i++)
 				count[botify_rng_below(&r, c[k].n)]++;
@@ -153,7 +184,7 @@ START_TEST(rng_below_uniform)
 	/* a range just above 2^63 is where a modulo would be most biased: the
 	 * halves must still be even */
 	botify_rng r;
-	botify_rng_init(&r, 5, 0, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 5, 0, 0, 0);
 	long low = 0;
 	for (int i = 0; i < 100000; i++)
 		low += botify_rng_below(&r, (1ULL << 63) + 12345) < (1ULL << 62) + 6172;
@@ -165,7 +196,7 @@ END_TEST
 START_TEST(rng_uniform_in_unit_interval)
 {
 	botify_rng r;
-	botify_rng_init(&r, 99, 0, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 99, 0, 0, 0);
 	long count[20] = {0};
 	double sum = 0, mn = 1, mx = 0;
 	const long draws = 200000;
@@ -192,7 +223,7 @@ END_TEST
 START_TEST(rng_normal_moments)
 {
 	botify_rng r;
-	botify_rng_init(&r, 2024, 1, 2, 3);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 2024, 1, 2, 3);
 	const long draws = 200000;
 	double sum = 0, sq = 0, cube = 0;
 	long within1 = 0, within2 = 0;
@@ -213,8 +244,8 @@ START_TEST(rng_normal_moments)
 	ck_assert_double_lt(fabs((double)within2 / draws - 0.954500), 0.003);
 	/* and reproducible */
 	botify_rng a, b;
-	botify_rng_init(&a, 3, 0, 0, 0);
-	botify_rng_init(&b, 3, 0, 0, 0);
+	botify_rng_init(&a, BOTIFY_RNG_TEST, 3, 0, 0, 0);
+	botify_rng_init(&b, BOTIFY_RNG_TEST, 3, 0, 0, 0);
 	for (int i = 0; i < 100; i++)
 		ck_assert(botify_rng_normal(&a) == botify_rng_normal(&b));
 }
@@ -227,6 +258,7 @@ Suite *rng_suite(void)
 	tcase_add_test(tc, rng_core_matches_reference_xoshiro256starstar);
 	tcase_add_test(tc, rng_same_key_same_stream);
 	tcase_add_test(tc, rng_different_keys_differ);
+	tcase_add_test(tc, rng_domains_give_distinct_streams);
 	tcase_add_test(tc, rng_episode_streams_unrelated);
 	tcase_add_test(tc, rng_below_in_range);
 	tcase_add_test(tc, rng_below_uniform);

@@ -28,7 +28,7 @@ static float *int_matrix(int64_t rows, int32_t D, int range, uint64_t seed)
 {
 	float *m = malloc(sizeof(float) * (size_t)rows * (size_t)D);
 	botify_rng r;
-	botify_rng_init(&r, seed, 0, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, seed, 0, 0, 0);
 	for (int64_t i = 0; i < rows * D; i++)
 		m[i] = (float)((int)botify_rng_below(&r, (uint64_t)(2 * range + 1)) - range);
 	return m;
@@ -38,7 +38,7 @@ static float *normal_matrix(int64_t rows, int32_t D, uint64_t seed)
 {
 	float *m = malloc(sizeof(float) * (size_t)rows * (size_t)D);
 	botify_rng r;
-	botify_rng_init(&r, seed, 0, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, seed, 0, 0, 0);
 	for (int64_t i = 0; i < rows * D; i++)
 		m[i] = (float)botify_rng_normal(&r);
 	return m;
@@ -188,7 +188,7 @@ START_TEST(topk_select_with_exclude)
 	enum { N = 200 };
 	float s[N];
 	botify_rng r;
-	botify_rng_init(&r, 9, 0, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 9, 0, 0, 0);
 	for (int t = 0; t < N; t++)
 		s[t] = (float)botify_rng_below(&r, 30); /* many ties */
 	const int32_t excl[] = { -1, 0, 5, 57, N - 1 };
@@ -238,7 +238,7 @@ START_TEST(topk_select_long_rows_match_sort)
 	int32_t *ids = malloc(sizeof(int32_t) * N);
 	float *out = malloc(sizeof(float) * N);
 	botify_rng r;
-	botify_rng_init(&r, 12, 0, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 12, 0, 0, 0);
 	for (int pattern = 0; pattern < 5; pattern++) {
 		for (int t = 0; t < N; t++)
 			s[t] = pattern == 0   ? (float)botify_rng_below(&r, 50)

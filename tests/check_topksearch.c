@@ -202,8 +202,8 @@ START_TEST(search_exact_on_course_catalog)
 		/* clustered: artist centre + small noise; else: independent */
 		for (int32_t t = 0; t < N; t++) {
 			botify_rng ra;
-			botify_rng_init(&ra, 7, (uint64_t)w.artist[t], 0, 0);
-			botify_rng_init(&r, 8, (uint64_t)t, 0, 0);
+			botify_rng_init(&ra, BOTIFY_RNG_TEST, 7, (uint64_t)w.artist[t], 0, 0);
+			botify_rng_init(&r, BOTIFY_RNG_TEST, 8, (uint64_t)t, 0, 0);
 			for (int d = 0; d < D; d++)
 				w.E[(size_t)t * D + d] = clustered ? (float)(botify_rng_normal(&ra) + 0.2 * botify_rng_normal(&r))
 								   : (float)botify_rng_normal(&r);
@@ -229,7 +229,7 @@ START_TEST(search_exact_with_adversarial_ties)
 	float *E = malloc(sizeof(float) * N * D), *qs = malloc(sizeof(float) * Q * D);
 	int32_t group[N];
 	botify_rng r;
-	botify_rng_init(&r, 11, 0, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 11, 0, 0, 0);
 	for (int32_t t = 0; t < N; t++) {
 		group[t] = (int32_t)botify_rng_below(&r, G);
 		for (int d = 0; d < D; d++)
@@ -268,7 +268,7 @@ END_TEST
 START_TEST(score_rows_equals_scalar)
 {
 	botify_rng r;
-	botify_rng_init(&r, 3, 0, 0, 0);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 3, 0, 0, 0);
 	for (int32_t D = 1; D <= 37; D++) {
 		enum { N = 9 };
 		float q[40], X[N * 40];

@@ -29,7 +29,7 @@ static void make_pairs(botify_pairs *p, int64_t n)
 	p->sess_user = malloc((size_t)p->n_sessions * sizeof(int32_t));
 	p->sess_start = malloc((size_t)p->n_sessions * sizeof(int32_t));
 	botify_rng r;
-	botify_rng_init(&r, 5, 6, 7, 8);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 5, 6, 7, 8);
 	for (int64_t i = 0; i < n; i++) {
 		int32_t u = (int32_t)botify_rng_below(&r, NU - 1);
 		int32_t s = (int32_t)botify_rng_below(&r, NT), t = (int32_t)botify_rng_below(&r, NT);
@@ -220,7 +220,7 @@ START_TEST(backward_in_pieces_is_the_whole_backward)
 		int32_t u[B], s[B], t[B], art[B];
 		float y[B];
 		botify_rng r;
-		botify_rng_init(&r, 1, 2, 3, 4);
+		botify_rng_init(&r, BOTIFY_RNG_TEST, 1, 2, 3, 4);
 		for (int i = 0; i < B; i++) {
 			u[i] = (int32_t)botify_rng_below(&r, 3); /* repeats */
 			s[i] = (int32_t)botify_rng_below(&r, NT);

@@ -195,7 +195,7 @@ static void synthetic_pairs(botify_pairs *p, int64_t n, int32_t U, int32_t N)
 	p->sess_user = malloc((size_t)p->n_sessions * sizeof(int32_t));
 	p->sess_start = malloc((size_t)p->n_sessions * sizeof(int32_t));
 	botify_rng r;
-	botify_rng_init(&r, 77, 1, 2, 3);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 77, 1, 2, 3);
 	for (int64_t i = 0; i < n; i++) {
 		int32_t u = (int32_t)botify_rng_below(&r, (uint64_t)U);
 		int32_t s = (int32_t)botify_rng_below(&r, (uint64_t)N);

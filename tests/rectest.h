@@ -83,7 +83,7 @@ static inline void rt_begin(rt_session *s, const botify_rec *r, uint64_t seed, i
 	s->roundtrip = roundtrip;
 	ck_assert_msg(botify_rec_worker_init(r, &s->worker, &err) == 0, "%s", err.msg);
 	s->state = calloc(1, r->state_size ? r->state_size : 1);
-	botify_rng_init(&s->rng, seed, 1, 2, BOTIFY_STREAM_REC);
+	botify_rng_init(&s->rng, BOTIFY_RNG_TEST, seed, 1, 2, BOTIFY_STREAM_REC);
 	s->ctx = (botify_rec_ctx){ s->worker, s->state, &s->rng };
 }
 

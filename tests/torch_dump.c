@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 	int32_t user[B], start[B], track[B], artist[B];
 	float y[B], ids[5 * B];
 	botify_rng r;
-	botify_rng_init(&r, 42, 1, 2, 3);
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 42, 1, 2, 3);
 	for (int i = 0; i < B; i++) {
 		/* repeats on purpose: scatter-adds must sum */
 		user[i] = (int32_t)botify_rng_below(&r, (uint64_t)(m.cfg.U < 8 ? m.cfg.U : 8));
