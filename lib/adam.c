@@ -48,6 +48,19 @@ static inline v4f sqrt4(v4f x)
 #endif
 }
 
+/* Four lanes of one step, the gradient (with weight decay) gi given: the
+ * moments and parameters advanced and stored back to p, m and v. */
+static inline void step4(float *p, float *m, float *v, v4f P, v4f M, v4f V, v4f gi, float b1,
+			 float b2, float eps, float step, float isb)
+{
+	M = b1 * M + (1.0f - b1) * gi;
+	V = b2 * V + (1.0f - b2) * gi * gi;
+	P -= step * M / (sqrt4(V) * isb + eps);
+	memcpy(p, &P, sizeof(P));
+	memcpy(m, &M, sizeof(M));
+	memcpy(v, &V, sizeof(V));
+}
+
 /* The update of n contiguous values. Scalar sqrtf is a libm call guarded for
  * errno and runs one value at a time: it made the embedding rows' update a
  * sixth of a training step, hence four lanes at a time. */
@@ -62,13 +75,7 @@ static void update(const botify_adam *a, float *p, const float *g, float *m, flo
 		memcpy(&G, g + i, sizeof(G));
 		memcpy(&M, m + i, sizeof(M));
 		memcpy(&V, v + i, sizeof(V));
-		v4f gi = G + wd * P;
-		M = b1 * M + (1.0f - b1) * gi;
-		V = b2 * V + (1.0f - b2) * gi * gi;
-		P -= step * M / (sqrt4(V) * isb + eps);
-		memcpy(p + i, &P, sizeof(P));
-		memcpy(m + i, &M, sizeof(M));
-		memcpy(v + i, &V, sizeof(V));
+		step4(p + i, m + i, v + i, P, M, V, G + wd * P, b1, b2, eps, step, isb);
 	}
 	for (; i < n; i++)
 		update1(p + i, g + i, m + i, v + i, b1, b2, wd, eps, step, isb);
@@ -86,13 +93,8 @@ static void update_nograd(const botify_adam *a, float *p, float *m, float *v, si
 		memcpy(&P, p + i, sizeof(P));
 		memcpy(&M, m + i, sizeof(M));
 		memcpy(&V, v + i, sizeof(V));
-		v4f gi = zero + wd * P; /* as update(): g + wd * p with g = 0 */
-		M = b1 * M + (1.0f - b1) * gi;
-		V = b2 * V + (1.0f - b2) * gi * gi;
-		P -= step * M / (sqrt4(V) * isb + eps);
-		memcpy(p + i, &P, sizeof(P));
-		memcpy(m + i, &M, sizeof(M));
-		memcpy(v + i, &V, sizeof(V));
+		/* as update(): g + wd * p with g = 0 */
+		step4(p + i, m + i, v + i, P, M, V, zero + wd * P, b1, b2, eps, step, isb);
 	}
 	for (; i < n; i++)
 		update1(p + i, &zero, m + i, v + i, b1, b2, wd, eps, step, isb);

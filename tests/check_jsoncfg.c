@@ -120,58 +120,6 @@ START_TEST(jsoncfg_refuses_with_one_message)
 }
 END_TEST
 
-/* A model's config.json as twotower.c reads it: into a config struct of its
- * shape (int32_t vocabularies, int widths, an int flag) and the strings it
- * parses further; format_version and tensors stay the reader's own. */
-struct tt_file {
-	struct {
-		int32_t U, N, A;
-		int E, H, OUT;
-		int context_artist;
-	} c;
-	const char *arch, *catalog_hash;
-};
-#define K(key, member, kind, lo, hi, req) \
-	BOTIFY_JSONCFG_KEY(struct tt_file, key, member, kind, lo, hi, req)
-static const botify_jsoncfg_field tt_fields[] = {
-	K("users", c.U, INT32, 1, INT32_MAX, 1),
-	K("tracks", c.N, INT32, 1, INT32_MAX, 1),
-	K("artists", c.A, INT32, 1, INT32_MAX, 1),
-	K("emb", c.E, INT, 1, 4096, 1),
-	K("hidden", c.H, INT, 1, 16384, 1),
-	K("out", c.OUT, INT, 1, 4096, 1),
-	K("context_artist", c.context_artist, BOOL, 0, 0, 0),
-	K("arch", arch, STRING, 0, 0, 1),
-	K("catalog_hash", catalog_hash, STRING, 0, 0, 1),
-};
-#undef K
-
-START_TEST(jsoncfg_reads_a_model_config)
-{
-	static const botify_jsoncfg t = { NULL, tt_fields, 9, 1 };
-	struct tt_file f = {0};
-	botify_err err = {0};
-	cJSON *o = cJSON_Parse("{\"format_version\": 1, \"arch\": \"two-tower\", \"users\": 10,"
-			       " \"tracks\": 50, \"artists\": 7, \"emb\": 8, \"hidden\": 16, \"out\": 8,"
-			       " \"context_artist\": true, \"leaky_relu_slope\": 0.01,"
-			       " \"catalog_hash\": \"00ff\", \"tensors\": {\"user_emb\": [10, 8]}}");
-	ck_assert_msg(botify_jsoncfg_apply(&t, o, "config.json", &f, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(f.c.U, 10);
-	ck_assert_int_eq(f.c.N, 50);
-	ck_assert_int_eq(f.c.A, 7);
-	ck_assert_int_eq(f.c.E, 8);
-	ck_assert_int_eq(f.c.H, 16);
-	ck_assert_int_eq(f.c.OUT, 8);
-	ck_assert_int_eq(f.c.context_artist, 1);
-	ck_assert_str_eq(f.arch, "two-tower");
-	ck_assert_str_eq(f.catalog_hash, "00ff");
-	cJSON_DeleteItemFromObject(o, "hidden");
-	ck_assert_int_eq(botify_jsoncfg_apply(&t, o, "config.json", &f, &err), -1);
-	ck_assert_str_eq(err.msg, "config.json: 'hidden' is missing");
-	cJSON_Delete(o);
-}
-END_TEST
-
 START_TEST(jsoncfg_model_config_shape)
 {
 	struct cfg c = {0};
@@ -219,7 +167,6 @@ Suite *jsoncfg_suite(void)
 	tcase_add_test(tc, jsoncfg_stores_every_type);
 	tcase_add_test(tc, jsoncfg_refuses_with_one_message);
 	tcase_add_test(tc, jsoncfg_model_config_shape);
-	tcase_add_test(tc, jsoncfg_reads_a_model_config);
 	tcase_add_test(tc, jsoncfg_load_reads_files);
 	suite_add_tcase(s, tc);
 	return s;
