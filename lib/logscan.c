@@ -188,6 +188,32 @@ static int fast_int(double v, int64_t iv, int is_int, int64_t min, int64_t max, 
 	return 0;
 }
 
+
+/* A member's key and colon: the key in k, kn; returns the first byte of
+ * the value (after whitespace), or NULL. */
+static inline const char *scan_key(const char *p, const char *end, const char **k, size_t *kn)
+{
+	if (p >= end || *p != '"' || !(p = scan_string(p, end, k, kn)))
+		return NULL;
+	p = skip_ws(p, end);
+	if (p >= end || *p != ':')
+		return NULL;
+	return skip_ws(p + 1, end);
+}
+
+/* After a member's value: 1 with *pp at the next key (a comma passed), 0
+ * with *pp on the object's closing brace, -1 on anything else. */
+static inline int next_member(const char **pp, const char *end)
+{
+	const char *p = skip_ws(*pp, end);
+	if (p < end && *p == ',') {
+		*pp = skip_ws(p + 1, end);
+		return 1;
+	}
+	*pp = p;
+	return p < end && *p == '}' ? 0 : -1;
+}
+
 /* The "experiments" object at p: sets *arm as botify_logscan_row
  * documents and e->arm. Returns the byte after it, or NULL. */
 static const char *scan_experiments(const char *p, const char *end, const char *experiment,
@@ -200,12 +226,8 @@ static const char *scan_experiments(const char *p, const char *end, const char *
 	for (;;) {
 		const char *k, *v;
 		size_t kn, vn;
-		if (p >= end || *p != '"' || !(p = scan_string(p, end, &k, &kn)))
+		if (!(p = scan_key(p, end, &k, &kn)))
 			return NULL;
-		p = skip_ws(p, end);
-		if (p >= end || *p != ':')
-			return NULL;
-		p = skip_ws(p + 1, end);
 		if (p >= end || *p != '"' || !(p = scan_string(p, end, &v, &vn)))
 			return NULL; /* a non-string arm: let cJSON judge the row */
 		entries++;
@@ -225,14 +247,11 @@ static const char *scan_experiments(const char *p, const char *end, const char *
 			e->arm = (int8_t)arm;
 			*arm_status = arm < 0 ? BOTIFY_LOGSCAN_OTHER_ARM : BOTIFY_LOGSCAN_ARM;
 		}
-		p = skip_ws(p, end);
-		if (p < end && *p == ',') {
-			p = skip_ws(p + 1, end);
-			continue;
-		}
-		if (p < end && *p == '}')
+		int more = next_member(&p, end);
+		if (more < 0)
+			return NULL;
+		if (!more)
 			break;
-		return NULL;
 	}
 done_empty:
 	if (experiment && !found)
@@ -324,13 +343,7 @@ static int fast_parse(const char *line, size_t len, const char *experiment, boti
 	for (;;) {
 		const char *k;
 		size_t kn;
-		if (p >= end || *p != '"' || !(p = scan_string(p, end, &k, &kn)))
-			return -1;
-		p = skip_ws(p, end);
-		if (p >= end || *p != ':')
-			return -1;
-		p = skip_ws(p + 1, end);
-		if (p >= end)
+		if (!(p = scan_key(p, end, &k, &kn)) || p >= end)
 			return -1;
 		unsigned f = 0;
 		switch (kn) {
@@ -431,14 +444,11 @@ static int fast_parse(const char *line, size_t len, const char *experiment, boti
 		}
 		if (!p)
 			return -1;
-		p = skip_ws(p, end);
-		if (p < end && *p == ',') {
-			p = skip_ws(p + 1, end);
-			continue;
-		}
-		if (p < end && *p == '}')
+		int more = next_member(&p, end);
+		if (more < 0)
+			return -1;
+		if (!more)
 			break;
-		return -1;
 	}
 	if (skip_ws(p + 1, end) != end || (seen & F_REQUIRED) != F_REQUIRED)
 		return -1;
