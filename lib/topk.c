@@ -1045,6 +1045,10 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
 			search_blocks(&jobs[t]);
 		failed |= jobs[t].failed;
 	}
+	/* the end, said by the calling thread: with blocks taken as threads
+	 * come free, it may have run none and so reported nothing */
+	if (!failed && search_progress)
+		search_progress(search_progress_ctx, Q, Q);
 	free(perm);
 	free(qp);
 	for (int t = 0; t < threads && stats; t++) {
