@@ -5,13 +5,13 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "dist.h"
+#include "jsonfmt.h"
 #include "outfile.h"
 #include "topk.h"
 
@@ -73,13 +73,15 @@ static size_t put_ids(char *p, const int32_t *ids, int32_t n)
 	return len;
 }
 
-/* A JSON string literal (quotes included) through cJSON's escaping. */
-static char *json_string(const char *s)
+/* s as a JSON string literal, quotes included, at p (room for
+ * 2 + BOTIFY_JSON_CHAR_MAX * strlen(s) bytes); returns the end. */
+static char *put_json_string(char *p, const char *s)
 {
-	cJSON *o = cJSON_CreateString(s);
-	char *out = o ? cJSON_PrintUnformatted(o) : NULL;
-	cJSON_Delete(o);
-	return out;
+	*p++ = '"';
+	for (; *s; s++)
+		p = botify_json_put_char(p, (unsigned char)*s);
+	*p++ = '"';
+	return p;
 }
 
 /* ids (rows, k+1) best first -> the first k that are not self[r] */
@@ -241,21 +243,18 @@ static int track_write(void *ctx, int64_t r0, int B, const int32_t *ids, botify_
 	int32_t k = j->k;
 	for (int i = 0; i < B; i++) {
 		int32_t t = (int32_t)r0 + i;
-		char *artist = json_string(botify_world_artist_name(w, w->artist[t]));
-		char *title = json_string(botify_world_title(w, t));
-		if (!artist || !title) {
-			free(artist);
-			free(title);
+		const char *artist = botify_world_artist_name(w, w->artist[t]), *title = botify_world_title(w, t);
+		size_t names = strlen(artist) + strlen(title);
+		if (names > (SIZE_MAX - 96 - (size_t)k * 13) / BOTIFY_JSON_CHAR_MAX ||
+		    BOTIFY_ALLOC_GROW(j->line, 96 + names * BOTIFY_JSON_CHAR_MAX + (size_t)k * 13, j->cap,
+				      "output line", err) != 0)
 			return botify_fail(err, BOTIFY_ENOMEM, "out of memory formatting %s", j->f->path);
-		}
-		int ok = BOTIFY_ALLOC_GROW(j->line, 96 + strlen(artist) + strlen(title) + (size_t)k * 13,
-					   j->cap, "output line", err) == 0;
-		size_t len = ok ? (size_t)sprintf(j->line, "{\"track\": %d, \"artist\": %s, \"title\": %s, \"recommendations\": [",
-						  t, artist, title) : 0;
-		free(artist);
-		free(title);
-		if (!ok)
-			return -1;
+		char *p = j->line + sprintf(j->line, "{\"track\": %d, \"artist\": ", t);
+		p = put_json_string(p, artist);
+		memcpy(p, ", \"title\": ", 11);
+		p = put_json_string(p + 11, title);
+		memcpy(p, ", \"recommendations\": [", 22);
+		size_t len = (size_t)(p + 22 - j->line);
 		len += put_ids(j->line + len, ids + (size_t)i * (k + 1), k);
 		memcpy(j->line + len, "]}\n", 3);
 		if (botify_outfile_write(j->f, j->line, len + 3, err) != 0)

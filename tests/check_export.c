@@ -152,6 +152,34 @@ static void check_track_recs(int arch)
 	teardown();
 }
 
+/* Names are written through the one JSON string escaper: quotes and
+ * backslashes escaped, control bytes and DEL as \u00XX, UTF-8 as it is. */
+START_TEST(track_recs_escape_the_names)
+{
+	setup(BOTIFY_ARCH_TWO_TOWER);
+	botify_err err = {0};
+	int32_t N = world.N, O = model.cfg.OUT;
+	/* a name of the pool rewritten in place: the generated ones are longer */
+	char *title = world.strings + world.title[0];
+	const char odd[] = "a\"b\\c\n\x7f\xc3\xa9";
+	ck_assert_uint_ge(strlen(title), strlen(odd));
+	memcpy(title, odd, sizeof(odd));
+	float *items = malloc((size_t)N * O * sizeof(float));
+	ck_assert_int_eq(botify_tt_item_vectors(&model, world.artist, items, &err), 0);
+	char path[160], line[4096];
+	tu_fmt(path, sizeof(path), "%s/tracks_with_recs.json", tu_tmp);
+	ck_assert_msg(botify_export_track_recs(&model, &world, items, 3, 1, path, 0, &err) == 0, "%s",
+		      err.msg);
+	FILE *fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	tu_assert_has(line, "\"title\": \"a\\\"b\\\\c\\u000a\\u007f\xc3\xa9\", \"recommendations\": [");
+	free(items);
+	teardown();
+}
+END_TEST
+
 START_TEST(track_recs_two_tower)
 {
 	check_track_recs(BOTIFY_ARCH_TWO_TOWER);
@@ -380,6 +408,7 @@ Suite *export_suite(void)
 	TCase *tc = tcase_create("export");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, track_recs_two_tower);
+	tcase_add_test(tc, track_recs_escape_the_names);
 	tcase_add_test(tc, track_recs_dot_sum_and_hybrid);
 	tcase_add_test(tc, user_recs_read_back_by_indexed);
 	tcase_add_test(tc, overflowing_scores_are_refused);
