@@ -48,6 +48,22 @@ static inline void rt_write_world(const char *dir)
 	ck_assert_int_eq(botify_npy_write(tu_path(p, dir, "tracks.npy"), E, 2, 12, 2, 1, &err), 0);
 }
 
+/* A suite's setup: a fresh scratch directory (tu_tmp) holding the world
+ * above, loaded into *w. rt_world_teardown undoes it. */
+static inline void rt_world_setup(botify_world *w)
+{
+	tu_scratch_setup();
+	rt_write_world(tu_tmp);
+	botify_err err = {0};
+	ck_assert_msg(botify_world_load(w, tu_tmp, &err) == 0, "%s", err.msg);
+}
+
+static inline void rt_world_teardown(botify_world *w)
+{
+	botify_world_free(w);
+	tu_scratch_teardown();
+}
+
 static inline void rt_create(botify_rec *r, const botify_world *w, const char *spec)
 {
 	botify_rec_env env = { .world = w, .max_steps = 1000 };
