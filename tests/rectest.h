@@ -1,6 +1,7 @@
 /*
- * rectest.h - a hand-made twelve-track world and a session driver for the
- * suites of individual recommenders (check_rec_*.c, check_fallback.c).
+ * rectest.h - a hand-made twelve-track world, the suite fixture that loads
+ * it, and a session driver, for the suites of recommenders and of what runs
+ * them (check_rec*.c, check_fallback.c, check_armset.c, check_service.c).
  *
  * Tracks and artists (by first track): A=0 {0,3,7}, B=1 {1,2},
  * C=2 {4,5,6,8,10,11}, D=3 {9}. Three users. top_tracks.json [5, 3, 9, 0, 11].
