@@ -15,16 +15,12 @@ static botify_world W;
 
 static void setup(void)
 {
-	tu_scratch_setup();
-	rt_write_world(tu_tmp);
-	botify_err err = {0};
-	ck_assert_msg(botify_world_load(&W, tu_tmp, &err) == 0, "%s", err.msg);
+	rt_world_setup(&W);
 }
 
 static void teardown(void)
 {
-	botify_world_free(&W);
-	tu_scratch_teardown();
+	rt_world_teardown(&W);
 }
 
 START_TEST(armset_one_recommender)

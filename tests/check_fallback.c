@@ -13,10 +13,7 @@ static botify_world W;
 
 static void setup(void)
 {
-	tu_scratch_setup();
-	rt_write_world(tu_tmp);
-	botify_err err = {0};
-	ck_assert_msg(botify_world_load(&W, tu_tmp, &err) == 0, "%s", err.msg);
+	rt_world_setup(&W);
 	tu_write(tu_path(recs, tu_tmp, "tracks_with_recs.json"),
 		 "{\"track\": 0, \"recommendations\": [1, 2]}\n"
 		 "{\"track\": 5, \"recommendations\": []}\n", 0);
@@ -29,8 +26,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	botify_world_free(&W);
-	tu_scratch_teardown();
+	rt_world_teardown(&W);
 }
 
 /* the tracks r picks for (user, track) over n sessions of one call */

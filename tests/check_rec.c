@@ -16,17 +16,13 @@ static botify_world W;
 /* the world of tests/rectest.h */
 static void setup(void)
 {
-	tu_scratch_setup();
-	rt_write_world(tu_tmp);
-	botify_err err = {0};
-	ck_assert_msg(botify_world_load(&W, tu_tmp, &err) == 0, "%s", err.msg);
+	rt_world_setup(&W);
 	ck_assert_int_eq(W.A, 4);
 }
 
 static void teardown(void)
 {
-	botify_world_free(&W);
-	tu_scratch_teardown();
+	rt_world_teardown(&W);
 }
 
 static void create(botify_rec *r, const char *spec)

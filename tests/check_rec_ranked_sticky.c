@@ -41,10 +41,7 @@ static void write_model(const char *dir)
 
 static void setup(void)
 {
-	tu_scratch_setup();
-	rt_write_world(tu_tmp);
-	botify_err err = {0};
-	ck_assert_msg(botify_world_load(&W, tu_tmp, &err) == 0, "%s", err.msg);
+	rt_world_setup(&W);
 	tu_path(model, tu_tmp, "model");
 	write_model(model);
 	tu_write(tu_path(recs, tu_tmp, "tracks_with_recs.json"),
@@ -56,8 +53,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	botify_world_free(&W);
-	tu_scratch_teardown();
+	rt_world_teardown(&W);
 }
 
 static void spec_of(char *spec, const char *extra)

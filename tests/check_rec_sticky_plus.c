@@ -29,10 +29,7 @@ static void write_log(const char *path, const int (*rows)[3], int n)
 
 static void setup(void)
 {
-	tu_scratch_setup();
-	rt_write_world(tu_tmp);
-	botify_err err = {0};
-	ck_assert_msg(botify_world_load(&W, tu_tmp, &err) == 0, "%s", err.msg);
+	rt_world_setup(&W);
 	/* user 0: 4 and 8 disliked, 5 neutral (best 0.5), 6 and 1 liked;
 	 * user 2: 11 disliked at exactly 0.2, 10 liked at exactly 0.8 */
 	static const int rows1[][3] = {
@@ -49,8 +46,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	botify_world_free(&W);
-	tu_scratch_teardown();
+	rt_world_teardown(&W);
 }
 
 START_TEST(likes_first_no_dislikes_no_replays)

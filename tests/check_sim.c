@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gentest.h"
 #include "sim.h"
 #include "testutil.h"
 #include "topk.h"
-#include "worldgen.h"
 
 #define LISTEN_FIXTURE DATA_DIR "/sim/listen_time.txt"
 
@@ -514,16 +514,9 @@ END_TEST
  * the formula, and the first track is a neighbour of one of the interests. */
 START_TEST(sim_rows_are_consistent)
 {
-	botify_worldgen_params p;
-	botify_worldgen_defaults(&p);
-	p.tracks = 300;
-	p.users = 50;
-	p.dim = 8;
-	p.genres = 5;
-	p.consume_bias_max = 1; /* longer sessions */
-	botify_world w = {0};
+	botify_world w;
+	gt_small_world(&w, 5, 1, 0);
 	botify_err err = {0};
-	ck_assert_int_eq(botify_worldgen_generate(&w, &p, &err), 0);
 	botify_rec_env env = { .world = &w, .max_steps = 1000 };
 	botify_rec sticky;
 	ck_assert_int_eq(botify_rec_create(&sticky, "sticky_artist", &env, &err), 0);
@@ -671,15 +664,9 @@ END_TEST
 /* An episode is a function of (seed, day, index): not of what ran before. */
 START_TEST(sim_episodes_reproducible)
 {
-	botify_worldgen_params p;
-	botify_worldgen_defaults(&p);
-	p.tracks = 300;
-	p.users = 50;
-	p.dim = 8;
-	p.consume_bias_max = 1;
-	botify_world w = {0};
+	botify_world w;
+	gt_small_world(&w, 0, 1, 0);
 	botify_err err = {0};
-	ck_assert_int_eq(botify_worldgen_generate(&w, &p, &err), 0);
 	botify_rec_env env = { .world = &w, .max_steps = 1000 };
 	botify_rec rnd;
 	ck_assert_int_eq(botify_rec_create(&rnd, "random", &env, &err), 0);

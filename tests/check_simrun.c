@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "eventlog.h"
+#include "gentest.h"
 #include "simrun.h"
 #include "testutil.h"
 #include "worldgen.h"
@@ -21,16 +22,8 @@ enum { EPISODES = 2000, DAY = 2 };
 static void setup(void)
 {
 	tu_scratch_setup();
-	botify_worldgen_params p;
-	botify_worldgen_defaults(&p);
-	p.tracks = 300;
-	p.users = 50;
-	p.dim = 8;
-	p.genres = 5;
-	p.consume_bias_max = 2;
-	p.seed = 17;
+	gt_small_world(&W, 5, 2, 17);
 	botify_err err = {0};
-	ck_assert_int_eq(botify_worldgen_generate(&W, &p, &err), 0);
 	botify_rec_env env = { .world = &W, .max_steps = 1000 };
 	ck_assert_int_eq(botify_rec_create(&R_random, "random", &env, &err), 0);
 	ck_assert_int_eq(botify_rec_create(&R_sticky, "sticky_artist", &env, &err), 0);

@@ -6,22 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gentest.h"
 #include "rng.h"
 #include "topk.h"
-
-struct cand {
-	double s;
-	int32_t id;
-};
-
-/* score descending, then id ascending */
-static int by_rank(const void *pa, const void *pb)
-{
-	const struct cand *a = pa, *b = pb;
-	if (a->s != b->s)
-		return a->s > b->s ? -1 : 1;
-	return (a->id > b->id) - (a->id < b->id);
-}
 
 /* Small integers: every inner product is exact in float and many tie. */
 static float *int_matrix(int64_t rows, int32_t D, int range, uint64_t seed)
@@ -48,15 +35,15 @@ static float *normal_matrix(int64_t rows, int32_t D, uint64_t seed)
 static void naive_topk(const float *Q, int64_t nq, const float *E, int32_t N, int32_t D, int32_t k,
 		       int32_t *ids, double *scores)
 {
-	struct cand *c = malloc(sizeof(*c) * (size_t)N);
+	gt_cand *c = malloc(sizeof(*c) * (size_t)N);
 	for (int64_t q = 0; q < nq; q++) {
 		for (int32_t t = 0; t < N; t++) {
 			double s = 0;
 			for (int32_t d = 0; d < D; d++)
 				s += (double)Q[q * D + d] * E[(size_t)t * D + d];
-			c[t] = (struct cand){ s, t };
+			c[t] = (gt_cand){ s, t };
 		}
-		qsort(c, (size_t)N, sizeof(*c), by_rank);
+		qsort(c, (size_t)N, sizeof(*c), gt_by_rank);
 		for (int32_t i = 0; i < k; i++) {
 			ids[q * k + i] = c[i].id;
 			if (scores)
@@ -194,12 +181,12 @@ START_TEST(topk_select_with_exclude)
 	const int32_t excl[] = { -1, 0, 5, 57, N - 1 };
 	for (size_t e = 0; e < sizeof(excl) / sizeof(excl[0]); e++)
 		for (int32_t k = 1; k <= N - 1; k += k < 10 ? 1 : 37) {
-			struct cand c[N];
+			gt_cand c[N];
 			int n = 0;
 			for (int t = 0; t < N; t++)
 				if (t != excl[e])
-					c[n++] = (struct cand){ s[t], t };
-			qsort(c, (size_t)n, sizeof(c[0]), by_rank);
+					c[n++] = (gt_cand){ s[t], t };
+			qsort(c, (size_t)n, sizeof(c[0]), gt_by_rank);
 			int32_t ids[N];
 			float out[N];
 			botify_topk_select(s, N, k, excl[e], ids, out);
@@ -234,7 +221,7 @@ START_TEST(topk_select_long_rows_match_sort)
 {
 	enum { N = 8000 };
 	float *s = malloc(sizeof(float) * N);
-	struct cand *c = malloc(sizeof(*c) * N);
+	gt_cand *c = malloc(sizeof(*c) * N);
 	int32_t *ids = malloc(sizeof(int32_t) * N);
 	float *out = malloc(sizeof(float) * N);
 	botify_rng r;
@@ -252,8 +239,8 @@ START_TEST(topk_select_long_rows_match_sort)
 			int n = 0;
 			for (int t = 0; t < N; t++)
 				if (t != excl[e])
-					c[n++] = (struct cand){ s[t], t };
-			qsort(c, (size_t)n, sizeof(c[0]), by_rank);
+					c[n++] = (gt_cand){ s[t], t };
+			qsort(c, (size_t)n, sizeof(c[0]), gt_by_rank);
 			for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
 				int32_t k = ks[ki];
 				botify_topk_select(s, N, k, excl[e], ids, out);

@@ -14,42 +14,30 @@
 #include <unistd.h>
 
 #include "npy.h"
+#include "gentest.h"
 #include "rng.h"
 #include "testutil.h"
 #include "topk.h"
 #include "world.h"
 #include "worldgen.h"
 
-struct cand {
-	double s;
-	int32_t id;
-};
-
-static int by_rank(const void *pa, const void *pb)
-{
-	const struct cand *a = pa, *b = pb;
-	if (a->s != b->s)
-		return a->s > b->s ? -1 : 1;
-	return (a->id > b->id) - (a->id < b->id);
-}
-
 /* The brute-force answer for one query: every score, then a sort (an
  * insertion into a sorted list of k for small k, which is the same order). */
 static void brute(const float *q, const float *E, int32_t N, int32_t D, int32_t k, int32_t *ids,
-		  double *scores, struct cand *c)
+		  double *scores, gt_cand *c)
 {
 	for (int32_t t = 0; t < N; t++)
-		c[t] = (struct cand){ botify_topk_score(q, E + (size_t)t * D, D), t };
+		c[t] = (gt_cand){ botify_topk_score(q, E + (size_t)t * D, D), t };
 	if (k > 64) {
-		qsort(c, (size_t)N, sizeof(*c), by_rank);
+		qsort(c, (size_t)N, sizeof(*c), gt_by_rank);
 	} else {
 		int32_t n = 0;
 		for (int32_t t = 0; t < N; t++) {
-			struct cand x = c[t];
-			if (n == k && by_rank(&x, &c[n - 1]) >= 0)
+			gt_cand x = c[t];
+			if (n == k && gt_by_rank(&x, &c[n - 1]) >= 0)
 				continue;
 			int32_t p = n < k ? n++ : n - 1;
-			for (; p > 0 && by_rank(&x, &c[p - 1]) < 0; p--)
+			for (; p > 0 && gt_by_rank(&x, &c[p - 1]) < 0; p--)
 				c[p] = c[p - 1];
 			c[p] = x; /* t >= every index written so far: c[t] is already read */
 		}
@@ -72,7 +60,7 @@ static double check_against_brute(const float *E, int32_t N, int32_t D, const in
 	double *sc = malloc(sizeof(double) * (size_t)Q * (size_t)k);
 	int32_t *want = malloc(sizeof(int32_t) * (size_t)k);
 	double *wsc = malloc(sizeof(double) * (size_t)k);
-	struct cand *c = malloc(sizeof(*c) * (size_t)N);
+	gt_cand *c = malloc(sizeof(*c) * (size_t)N);
 	botify_topk_stats st;
 	ck_assert_msg(botify_topk_search(&ix, queries, Q, k, threads, NULL, ids, sc, &st, &err) == 0,
 		      "%s", err.msg);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gentest.h"
 #include "rng.h"
 #include "testutil.h"
 #include "train.h"
@@ -17,31 +18,11 @@ static int32_t artist[NT];
  * users 0..NU-2 only, so user NU-1 never occurs in a batch */
 static void make_pairs(botify_pairs *p, int64_t n)
 {
-	memset(p, 0, sizeof(*p));
 	for (int t = 0; t < NT; t++)
 		artist[t] = t % NA;
-	p->n = n;
-	p->user = malloc((size_t)n * sizeof(int32_t));
-	p->start = malloc((size_t)n * sizeof(int32_t));
-	p->track = malloc((size_t)n * sizeof(int32_t));
-	p->time = malloc((size_t)n * sizeof(float));
-	p->n_sessions = n / 4;
-	p->sess_user = malloc((size_t)p->n_sessions * sizeof(int32_t));
-	p->sess_start = malloc((size_t)p->n_sessions * sizeof(int32_t));
 	botify_rng r;
 	botify_rng_init(&r, BOTIFY_RNG_TEST, 5, 6, 7, 8);
-	for (int64_t i = 0; i < n; i++) {
-		int32_t u = (int32_t)botify_rng_below(&r, NU - 1);
-		int32_t s = (int32_t)botify_rng_below(&r, NT), t = (int32_t)botify_rng_below(&r, NT);
-		p->user[i] = u;
-		p->start[i] = s;
-		p->track[i] = t;
-		p->time[i] = (s % NA == t % NA ? 0.7f : 0.1f) + (u % 2 ? 0.0f : 0.2f);
-		if (i < p->n_sessions) {
-			p->sess_user[i] = u;
-			p->sess_start[i] = s;
-		}
-	}
+	gt_pairs(p, n, NU - 1, NT, &r);
 }
 
 static void opts(botify_train_opts *o, int threads, int negatives, int dense)

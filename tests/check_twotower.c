@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gentest.h"
 #include "npy.h"
 #include "rng.h"
 #include "pairs.h"
@@ -185,30 +186,9 @@ END_TEST
  * (id mod 4), higher still for even users. */
 static void synthetic_pairs(botify_pairs *p, int64_t n, int32_t U, int32_t N)
 {
-	memset(p, 0, sizeof(*p));
-	p->n = n;
-	p->user = malloc((size_t)n * sizeof(int32_t));
-	p->start = malloc((size_t)n * sizeof(int32_t));
-	p->track = malloc((size_t)n * sizeof(int32_t));
-	p->time = malloc((size_t)n * sizeof(float));
-	p->n_sessions = n / 4;
-	p->sess_user = malloc((size_t)p->n_sessions * sizeof(int32_t));
-	p->sess_start = malloc((size_t)p->n_sessions * sizeof(int32_t));
 	botify_rng r;
 	botify_rng_init(&r, BOTIFY_RNG_TEST, 77, 1, 2, 3);
-	for (int64_t i = 0; i < n; i++) {
-		int32_t u = (int32_t)botify_rng_below(&r, (uint64_t)U);
-		int32_t s = (int32_t)botify_rng_below(&r, (uint64_t)N);
-		int32_t t = (int32_t)botify_rng_below(&r, (uint64_t)N);
-		p->user[i] = u;
-		p->start[i] = s;
-		p->track[i] = t;
-		p->time[i] = (s % 4 == t % 4 ? 0.7f : 0.1f) + (u % 2 ? 0.0f : 0.2f);
-		if (i < p->n_sessions) {
-			p->sess_user[i] = u;
-			p->sess_start[i] = s;
-		}
-	}
+	gt_pairs(p, n, U, N, &r);
 }
 
 static void train_tiny(botify_tt *m, int arch, uint64_t seed, int64_t epochs,

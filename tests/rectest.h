@@ -1,6 +1,7 @@
 /*
- * rectest.h - a hand-made twelve-track world and a session driver for the
- * suites of individual recommenders (check_rec_*.c, check_fallback.c).
+ * rectest.h - a hand-made twelve-track world, the suite fixture that loads
+ * it, and a session driver, for the suites of recommenders and of what runs
+ * them (check_rec*.c, check_fallback.c, check_armset.c, check_service.c).
  *
  * Tracks and artists (by first track): A=0 {0,3,7}, B=1 {1,2},
  * C=2 {4,5,6,8,10,11}, D=3 {9}. Three users. top_tracks.json [5, 3, 9, 0, 11].
@@ -46,6 +47,22 @@ static inline void rt_write_world(const char *dir)
 	char p[4096];
 	botify_err err = {0};
 	ck_assert_int_eq(botify_npy_write(tu_path(p, dir, "tracks.npy"), E, 2, 12, 2, 1, &err), 0);
+}
+
+/* A suite's setup: a fresh scratch directory (tu_tmp) holding the world
+ * above, loaded into *w. rt_world_teardown undoes it. */
+static inline void rt_world_setup(botify_world *w)
+{
+	tu_scratch_setup();
+	rt_write_world(tu_tmp);
+	botify_err err = {0};
+	ck_assert_msg(botify_world_load(w, tu_tmp, &err) == 0, "%s", err.msg);
+}
+
+static inline void rt_world_teardown(botify_world *w)
+{
+	botify_world_free(w);
+	tu_scratch_teardown();
 }
 
 static inline void rt_create(botify_rec *r, const botify_world *w, const char *spec)

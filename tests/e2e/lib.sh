@@ -159,6 +159,51 @@ tiny_world() {
 		{ echo "tiny_world: datagen failed" >&2; exit 1; }
 }
 
+# tiny_model WORLD EPISODES EPOCHS: a small nn model of WORLD in $T/m,
+# trained on the log of EPISODES sticky_artist sessions ($T/train.jsonl).
+tiny_model() {
+	"$BOTIFY" simulate --world "$1" --episodes "$2" --recommender sticky_artist --seed 3 \
+		--log "$T/train.jsonl" >/dev/null &&
+		"$BOTIFY" train --world "$1" --log "$T/train.jsonl" --model "$T/m" --emb 8 --hidden 16 \
+			--out 8 --batch 256 --epochs "$3" --threads 1 >/dev/null 2>&1 ||
+		{ echo "tiny_model: training the test model failed" >&2; exit 1; }
+}
+
+# damage FILE HOW FLIP_AT: damages a cache file as a disk or another
+# program might: flip (one byte at offset FLIP_AT), truncate (its last 5
+# bytes cut), magic (its first 8 bytes), foreign (16 bytes at offset 16),
+# empty.
+damage() {
+	local f=$1 how=$2 at=$3
+	case $how in
+	flip) printf '\x7f' | dd of="$f" bs=1 seek="$at" conv=notrunc status=none ;;
+	truncate) truncate -s -5 "$f" ;;
+	magic) printf 'NOTBOTIF' | dd of="$f" bs=1 seek=0 conv=notrunc status=none ;;
+	foreign) printf 'deadbeefdeadbeef' | dd of="$f" bs=1 seek=16 conv=notrunc status=none ;;
+	empty) : >"$f" ;;
+	*) echo "damage: unknown way '$how'" >&2; exit 1 ;;
+	esac
+}
+
+# mpi_setup: $MPIBOT, the MPI build ($BOTIFY_MPI or build/mpi/botify), and
+# Open MPI's environment for ranks on this machine; skips the rest of the
+# script when the build or mpirun is missing.
+mpi_setup() {
+	MPIBOT=${BOTIFY_MPI:-$REPO_DIR/build/mpi/botify}
+	[ -x "$MPIBOT" ] || skip_all "no MPI build at $MPIBOT (make MPI=1 B=build/mpi)"
+	command -v mpirun >/dev/null || skip_all "mpirun not found (Debian: openmpi-bin)"
+	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+	# no network interface needed: the ranks are local
+	export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
+}
+
+# mpi NP ARGS...: the MPI build on NP ranks, bounded in time.
+mpi() {
+	local np=$1
+	shift
+	timeout 120 mpirun -np "$np" --oversubscribe "$MPIBOT" "$@"
+}
+
 # finish: prints the summary and sets the exit status.
 finish() {
 	_close_check

@@ -55,13 +55,7 @@ corrupt() {
 	rm -rf "$C"
 	sim --episodes 300 >/dev/null 2>&1
 	f=$(ls "$C"/nb-*.bin)
-	case $how in
-	flip) printf '\x7f' | dd of="$f" bs=1 seek=100 conv=notrunc status=none ;;
-	truncate) truncate -s -5 "$f" ;;
-	magic) printf 'NOTBOTIF' | dd of="$f" bs=1 seek=0 conv=notrunc status=none ;;
-	foreign) printf 'deadbeefdeadbeef' | dd of="$f" bs=1 seek=16 conv=notrunc status=none ;;
-	empty) : >"$f" ;;
-	esac
+	damage "$f" "$how" 100
 	expect_exit 0 sim --episodes 300 --log "$T/x.jsonl" --force
 	expect_stderr "^warning: simulate: ignoring the neighbour cache .*\\($why\\); rebuilding it$"
 	expect_eq "$(strip "$T/a.jsonl")" "$(strip "$T/x.jsonl")" "log after a $how cache"

@@ -44,13 +44,7 @@ corrupt() {
 	rm -rf "$C"
 	sim >/dev/null 2>&1
 	f=$(ls "$C"/world-*.bin)
-	case $how in
-	flip) printf '\x7f' | dd of="$f" bs=1 seek=5000 conv=notrunc status=none ;;
-	truncate) truncate -s -5 "$f" ;;
-	magic) printf 'NOTBOTIF' | dd of="$f" bs=1 seek=0 conv=notrunc status=none ;;
-	foreign) printf 'deadbeefdeadbeef' | dd of="$f" bs=1 seek=16 conv=notrunc status=none ;;
-	empty) : >"$f" ;;
-	esac
+	damage "$f" "$how" 5000
 	expect_exit 0 sim --log "$T/x.jsonl" --force
 	expect_stderr "^warning: simulate: ignoring the world cache $f \\($why\\); rebuilding it$"
 	expect_eq "$(strip "$T/a.jsonl")" "$(strip "$T/x.jsonl")" "log after a $how world cache"

@@ -17,9 +17,7 @@ tiny_world "$W"
 awk '{ match($0, /"track": ?[0-9]+/); t = substr($0, RSTART, RLENGTH); sub(/.*: ?/, "", t);
 	sub(/}[[:space:]]*$/, ", \"recommendations\": [" (t * 7 + 3) % 500 "]}"); print }' \
 	"$W/tracks.json" >"$T/recs.json"
-"$BOTIFY" simulate --world "$W" --episodes 1500 --recommender sticky_artist --seed 3 --log "$T/train.jsonl" >/dev/null
-"$BOTIFY" train --world "$W" --log "$T/train.jsonl" --model "$T/m" --emb 8 --hidden 16 --out 8 \
-	--batch 256 --epochs 2 --threads 1 >/dev/null 2>&1 || { echo "training the test model failed" >&2; exit 1; }
+tiny_model "$W" 1500 2
 SIM=(simulate --world "$W" --episodes 300 --seed 5 --max-steps 60)
 
 # same_log NAME SPEC: in-process run, serve, the remote run; compares all three

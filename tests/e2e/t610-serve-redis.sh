@@ -8,9 +8,7 @@ need redis-server redis-cli curl
 
 W="$T/world"
 tiny_world "$W"
-"$BOTIFY" simulate --world "$W" --episodes 1500 --recommender sticky_artist --seed 3 --log "$T/train.jsonl" >/dev/null
-"$BOTIFY" train --world "$W" --log "$T/train.jsonl" --model "$T/m" --emb 8 --hidden 16 --out 8 \
-	--batch 256 --epochs 2 --threads 1 >/dev/null 2>&1 || { echo "training the test model failed" >&2; exit 1; }
+tiny_model "$W" 1500 2
 NN="nn:model=$T/m,k=100"
 SIM=(simulate --world "$W" --episodes 300 --seed 5 --max-steps 60 --threads 1)
 start_redis || exit 1

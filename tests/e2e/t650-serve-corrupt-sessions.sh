@@ -11,9 +11,7 @@ need redis-server redis-cli curl
 
 W="$T/world"
 tiny_world "$W"
-"$BOTIFY" simulate --world "$W" --episodes 800 --recommender sticky_artist --seed 3 --log "$T/train.jsonl" >/dev/null
-"$BOTIFY" train --world "$W" --log "$T/train.jsonl" --model "$T/m" --emb 8 --hidden 16 --out 8 \
-	--batch 256 --epochs 1 --threads 1 >/dev/null 2>&1 || { echo "training the test model failed" >&2; exit 1; }
+tiny_model "$W" 800 1
 : >"$T/trecs.json"
 for t in $(seq 0 499); do echo "{\"track\": $t, \"recommendations\": [$(((t + 1) % 500)), $(((t + 7) % 500))]}" >>"$T/trecs.json"; done
 start_redis || exit 1

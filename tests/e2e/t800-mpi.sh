@@ -7,13 +7,7 @@
 # byte; commands that run as one process refuse several ranks.
 . "$(dirname "$0")/lib.sh"
 
-MPIBOT=${BOTIFY_MPI:-$REPO_DIR/build/mpi/botify}
-[ -x "$MPIBOT" ] || skip_all "no MPI build at $MPIBOT (make MPI=1 B=build/mpi)"
-command -v mpirun >/dev/null || skip_all "mpirun not found (Debian: openmpi-bin)"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# no network interface needed: the ranks are local
-export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
-mpi() { local np=$1; shift; timeout 120 mpirun -np "$np" --oversubscribe "$MPIBOT" "$@"; }
+mpi_setup
 strip() { sed -E 's/"latency": [0-9.e+-]+//' "$1"; }
 table() { grep '^|' "$1"; }
 

@@ -5,12 +5,7 @@
 # the lists) ends the job with that rank's message and leaves no file.
 . "$(dirname "$0")/lib.sh"
 
-MPIBOT=${BOTIFY_MPI:-$REPO_DIR/build/mpi/botify}
-[ -x "$MPIBOT" ] || skip_all "no MPI build at $MPIBOT (make MPI=1 B=build/mpi)"
-command -v mpirun >/dev/null || skip_all "mpirun not found (Debian: openmpi-bin)"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
-mpi() { local np=$1; shift; timeout 120 mpirun -np "$np" --oversubscribe "$MPIBOT" "$@"; }
+mpi_setup
 # rank 0 and rank 1 given different arguments (MPMD): a rank whose copy of
 # the model is damaged, as on a node with a bad copy
 mpi_pair() { timeout 120 mpirun --oversubscribe -np 1 "$MPIBOT" "$@" : -np 1 "$MPIBOT" "${RANK1[@]}"; }

@@ -4,11 +4,7 @@
 # removes its temporary log and ends the job; rank 0 is not killed first.
 . "$(dirname "$0")/lib.sh"
 
-MPIBOT=${BOTIFY_MPI:-$REPO_DIR/build/mpi/botify}
-[ -x "$MPIBOT" ] || skip_all "no MPI build at $MPIBOT (make MPI=1 B=build/mpi)"
-command -v mpirun >/dev/null || skip_all "mpirun not found (Debian: openmpi-bin)"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
+mpi_setup
 
 W="$T/world"
 tiny_world "$W"
