@@ -103,8 +103,10 @@ done
 
 check "Ctrl-C of mpirun during train on 2 ranks: both stop after the same batch, rank 0 saves the best model"
 # Open MPI kills a rank 1 s after passing on the SIGTERM: on a loaded
-# machine saving the model can take longer (the check failed at load 17)
-timeout 120 mpirun -np 2 --oversubscribe --mca odls_base_sigkill_timeout 30 "$MPIBOT" "${TR[@]}" --epochs 100000 --patience 100000 --threads 1 \
+# machine saving the model can take longer (the check failed at load 17).
+# --foreground: timeout passes the INT to mpirun alone; without it, it also
+# signals its whole process group, the ranks included
+timeout --foreground 120 mpirun -np 2 --oversubscribe --mca odls_base_sigkill_timeout 30 "$MPIBOT" "${TR[@]}" --epochs 100000 --patience 100000 --threads 1 \
 	--model "$T/mi" >"$T/mi.out" 2>"$T/mi.err" &
 pid=$!
 for _ in $(seq 300); do
@@ -124,7 +126,7 @@ expect_stderr 'runs as one process, not 2 MPI ranks'
 expect_no_file "$T/w"
 
 check "Ctrl-C of mpirun: every rank stops, no temporary log is left"
-timeout 120 mpirun -np 2 --oversubscribe --mca odls_base_sigkill_timeout 30 "$MPIBOT" simulate --episodes 100000000 \
+timeout --foreground 120 mpirun -np 2 --oversubscribe "$MPIBOT" simulate --episodes 100000000 \
 	--recommender sticky_artist --threads 1 --log "$T/int.jsonl" >/dev/null 2>"$T/int.err" &
 pid=$!
 for _ in $(seq 100); do
