@@ -11,6 +11,7 @@
 
 #include "jsonfmt.h"
 #include "rec.h"
+#include "tempreg.h"
 
 volatile sig_atomic_t botify_interrupted;
 int botify_quiet;
@@ -36,8 +37,10 @@ int report_error(const botify_err *err)
 
 static void on_signal(int sig)
 {
-	if (botify_interrupted) /* a second Ctrl-C means now */
+	if (botify_interrupted) { /* a second Ctrl-C means now: the command's clean-up will not run */
+		botify_tempreg_remove_all();
 		_exit(128 + sig);
+	}
 	botify_interrupted = sig;
 }
 

@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 #include "fs.h"
+#include "tempreg.h"
 
 enum { ZBUF_SIZE = 1 << 16, GZ_LEVEL = 6, GZ_WINDOW = 15 + 16 /* gzip wrapper */ };
 
@@ -50,6 +51,8 @@ static void discard(botify_outfile *f)
 	f->finished = 0;
 	if (f->tmp)
 		unlink(f->tmp);
+	botify_tempreg_drop(f->reg - 1); /* after the unlink: a handler in between removes it too */
+	f->reg = 0;
 	free(f->tmp);
 	f->tmp = NULL;
 	if (f->zs) {
@@ -154,6 +157,9 @@ int botify_outfile_open(botify_outfile *f, const char *path, int force, botify_e
 		return botify_fail_errno(err, e, "cannot create '%s'", path);
 	}
 	f->tmp = tmp;
+	/* registered once it exists: a name registered before could be a file
+	 * someone else made (O_EXCL failed), which a handler must not remove */
+	f->reg = botify_tempreg_add(tmp, BOTIFY_TEMPREG_FILE) + 1;
 	f->open = 1;
 	return 0;
 }
@@ -299,6 +305,12 @@ int botify_outfile_publish(botify_outfile *f, botify_err *err)
 			    botify_file_kind(st.st_mode));
 		goto out;
 	}
+	/* a signal handler removed the temporaries (the process is ending): a
+	 * rename now would fail on the missing file, or publish it half */
+	if (botify_tempreg_removed(f->reg - 1)) {
+		botify_fail(err, BOTIFY_EINTR, "interrupted");
+		goto out;
+	}
 	if (!f->force) {
 		/* link fails on an existing name: no check-then-rename race */
 		if (link(f->tmp, f->path) == 0) {
@@ -315,7 +327,10 @@ int botify_outfile_publish(botify_outfile *f, botify_err *err)
 		/* file systems without hard links: the check at open must do */
 	}
 	if (rename(f->tmp, f->path) != 0) {
-		botify_fail_errno(err, errno, "cannot rename '%s' to '%s'", f->tmp, f->path);
+		if (errno == ENOENT && botify_tempreg_removed(f->reg - 1))
+			botify_fail(err, BOTIFY_EINTR, "interrupted");
+		else
+			botify_fail_errno(err, errno, "cannot rename '%s' to '%s'", f->tmp, f->path);
 		goto out;
 	}
 	free(f->tmp);

@@ -43,6 +43,7 @@ typedef struct botify_outfile {
 	int gzip;         /* path ends in .gz */
 	enum botify_outfile_mode mode;
 	size_t bytes;     /* bytes written to disk so far */
+	int reg;          /* the temporary's tempreg.h handle + 1; 0 for none */
 } botify_outfile;
 
 /* 1 when path ends in ".gz". */

@@ -18,6 +18,7 @@
 #include "jsonl.h"
 #include "npy.h"
 #include "outfile.h"
+#include "tempreg.h"
 
 uint64_t botify_tt_catalog_hash(const int32_t *artist, int32_t N, int32_t A)
 {
@@ -210,6 +211,13 @@ int botify_tt_check_replaceable(const char *dir, botify_err *err)
 	return rc;
 }
 
+/* A signal handler removed the temporaries (tempreg.h): the model in the
+ * temporary directory may be gone in part, and must not be put in place. */
+static int interrupted(int reg, botify_err *err)
+{
+	return botify_tempreg_removed(reg) ? botify_fail(err, BOTIFY_EINTR, "interrupted") : 0;
+}
+
 int botify_tt_save(const botify_tt *m, const char *dir_arg, int force, const cJSON *training,
 		   const cJSON *metrics, botify_err *err)
 {
@@ -241,6 +249,7 @@ int botify_tt_save(const botify_tt *m, const char *dir_arg, int force, const cJS
 	}
 	if (!made)
 		return botify_fail_errno(err, errno, "cannot create directory '%s'", tmp);
+	int reg = botify_tempreg_add(tmp, BOTIFY_TEMPREG_DIR);
 	if (write_tensors(m, tmp, training, metrics, err) != 0)
 		goto fail;
 	/* check again: the directory may have changed during the writes */
@@ -248,20 +257,26 @@ int botify_tt_save(const botify_tt *m, const char *dir_arg, int force, const cJS
 		if (botify_tt_check_replaceable(dir, err) != 0)
 			goto fail;
 		/* the old model becomes tmp in one step, then goes */
-		if (botify_swap_dirs(tmp, dir, err) != 0)
+		if (interrupted(reg, err) || botify_swap_dirs(tmp, dir, err) != 0)
 			goto fail;
 		botify_err ignored = {0};
 		botify_remove_tree(tmp, &ignored); /* best effort: the new model is in place */
+		botify_tempreg_drop(reg);
 		return 0;
 	}
+	if (interrupted(reg, err))
+		goto fail;
 	if (rename(tmp, dir) != 0) {
-		botify_fail_errno(err, errno, "cannot rename '%s' to '%s'", tmp, dir);
+		if (!interrupted(reg, err))
+			botify_fail_errno(err, errno, "cannot rename '%s' to '%s'", tmp, dir);
 		goto fail;
 	}
+	botify_tempreg_drop(reg);
 	return 0;
 fail:;
 	botify_err ignored = {0};
 	botify_remove_tree(tmp, &ignored);
+	botify_tempreg_drop(reg);
 	return -1;
 }
 

@@ -14,6 +14,7 @@
 
 #include "fs.h"
 #include "hash128.h"
+#include "tempreg.h"
 
 /* Bump when the file's layout changes. */
 #define WC_VERSION 1u
@@ -289,6 +290,7 @@ static int save(const botify_world *w, const botify_worldgen_params *p, const ch
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return botify_fail_errno(err, errno, "cannot create %s", tmp);
+	int reg = botify_tempreg_add(tmp, BOTIFY_TEMPREG_FILE);
 	unsigned char head[HEADER], key[16];
 	key_of(p, key, NULL);
 	struct header hd = { w->N, w->D, w->U, w->A, w->n_interests, w->n_top,
@@ -320,11 +322,10 @@ static int save(const botify_world *w, const botify_worldgen_params *p, const ch
 		ok = 0;
 		saved = errno;
 	}
-	if (!ok) {
+	if (!ok)
 		unlink(tmp);
-		return botify_fail_errno(err, saved, "cannot write %s", path);
-	}
-	return 0;
+	botify_tempreg_drop(reg);
+	return ok ? 0 : botify_fail_errno(err, saved, "cannot write %s", path);
 }
 
 int botify_worldcache_generate(botify_world *w, const botify_worldgen_params *p, const char *path,

@@ -54,6 +54,22 @@ interrupt TERM 143 simulate "$T/sim" "$BOTIFY" simulate --world "$T/tw" --episod
 	--recommender random --threads 1 --log "$T/sim/log.jsonl.gz"
 expect_no_file "$T/sim/log.jsonl.gz"
 
+check "simulate: a second signal before the first is handled ends it at once, leaving no temporary"
+# two kills in a row: the second finds the first still pending and means
+# "now", before the command's own clean-up ran
+mkdir "$T/sim2"
+"$BOTIFY" simulate --world "$T/tw" --episodes 100000000 --recommender random --threads 1 \
+	--log "$T/sim2/log.jsonl.gz" >"$OUT" 2>"$ERR" &
+pid=$!
+wait_for_temp "$T/sim2" "$pid" || fail "no temporary appeared in $T/sim2"
+kill -INT "$pid"
+kill -TERM "$pid"
+wait "$pid"
+_last_rc=$?
+_last_cmd="simulate (SIGINT + SIGTERM)"
+[ "$_last_rc" = 130 ] || [ "$_last_rc" = 143 ] || fail "exit $_last_rc, not 130 or 143"
+expect_eq "" "$(ls "$T/sim2")" "files left"
+
 check "datagen on a full disk: no world at all, not tracks.json alone"
 # RLIMIT_FSIZE stands in for a full disk: tracks.json fits, tracks.npy does not
 (trap '' XFSZ; ulimit -f 3000; exec "$BOTIFY" datagen --out "$T/full" --tracks 20000 --users 10 --dim 64) \
