@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dist.h"
 #include "jsonfmt.h"
 #include "rec.h"
 #include "tempreg.h"
@@ -35,12 +36,18 @@ int report_error(const botify_err *err)
 	return botify_interrupted > 0 ? 128 + botify_interrupted : BOTIFY_EXIT_INTERRUPTED;
 }
 
+/* The temporaries go here, in the handler, whenever nothing else may run
+ * after it: a second Ctrl-C means now; the launcher's death is the end of
+ * the job (Open MPI _exits the rank soon after); and a rank of several is
+ * SIGKILLed 1 s after mpirun passes on a Ctrl-C, maybe before the command
+ * gets to remove them. Otherwise the command's own path does it. */
 static void on_signal(int sig)
 {
-	if (botify_interrupted) { /* a second Ctrl-C means now: the command's clean-up will not run */
+	int now = botify_interrupted || (sig == botify_dist_parent_signal());
+	if (now || botify_dist_size() > 1)
 		botify_tempreg_remove_all();
+	if (now)
 		_exit(128 + sig);
-	}
 	botify_interrupted = sig;
 }
 
@@ -52,6 +59,8 @@ void install_interrupt_handler(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (botify_dist_parent_signal())
+		sigaction(botify_dist_parent_signal(), &sa, NULL);
 }
 
 double now_seconds(void)

@@ -22,12 +22,55 @@ int botify_dist_handed_over(void)
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 enum { TAG_DATA = 1 };
 
 static int g_rank, g_size = 1, g_up;
 static char g_library[MPI_MAX_LIBRARY_VERSION_STRING + 1];
+
+static int g_parent_signal;
+
+/* A second Ctrl-C of mpirun (or a wrapper such as timeout that passes the
+ * first on again) makes it exit at once, without signalling the ranks: each
+ * is in its own process group, so the terminal's SIGINT never reaches it,
+ * and about a second later Open MPI's progress thread, finding mpirun gone,
+ * calls _exit with no botify code run. The kernel's signal at the death of
+ * the launcher is the only warning a rank gets. Only under Open MPI's own
+ * launcher (mpirun, orted): a singleton's parent is a shell, whose end must
+ * not end a run started with nohup. */
+static void watch_launcher(void)
+{
+#ifdef __linux__
+	if (!getenv("OMPI_COMM_WORLD_SIZE"))
+		return;
+	/* the kernel signals at the death of the thread that forked us: Open
+	 * MPI's launchers fork from threads that live as long as they do */
+	static const char *const launchers[] = { "mpirun", "mpiexec", "orterun", "orted", NULL };
+	char path[64], comm[32] = "";
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)getppid());
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return;
+	if (!fgets(comm, sizeof(comm), fp))
+		comm[0] = '\0';
+	fclose(fp);
+	comm[strcspn(comm, "\n")] = '\0';
+	for (const char *const *l = launchers; *l; l++)
+		if (strcmp(comm, *l) == 0 && prctl(PR_SET_PDEATHSIG, BOTIFY_DIST_PARENT_SIGNAL) == 0)
+			g_parent_signal = BOTIFY_DIST_PARENT_SIGNAL;
+#endif
+}
+
+int botify_dist_parent_signal(void)
+{
+	return g_parent_signal;
+}
 
 int botify_dist_init(int *argc, char ***argv, botify_err *err)
 {
@@ -39,6 +82,7 @@ int botify_dist_init(int *argc, char ***argv, botify_err *err)
 		return botify_fail(err, BOTIFY_ERUNTIME, "the MPI library does not allow threads");
 	MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+	watch_launcher();
 	return 0;
 }
 
@@ -254,6 +298,11 @@ void botify_dist_finalize(void)
 void botify_dist_abort(int code)
 {
 	(void)code;
+}
+
+int botify_dist_parent_signal(void)
+{
+	return 0;
 }
 
 void botify_dist_await_abort(int code, int timeout)

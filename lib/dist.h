@@ -31,6 +31,15 @@ void botify_dist_abort(int code);
 int botify_dist_rank(void);
 int botify_dist_size(void);
 
+/* Under Open MPI's launcher on Linux, the kernel sends this rank
+ * BOTIFY_DIST_PARENT_SIGNAL (SIGHUP: nobody is left to hear the result) when
+ * the launcher dies, e.g. mpirun ending at once on a second Ctrl-C; Open
+ * MPI itself ends the rank a second later without warning. The command's
+ * handler should remove its temporaries and exit. Returns that signal, or
+ * 0 when nothing asked for it (no MPI, a singleton, another launcher). */
+#define BOTIFY_DIST_PARENT_SIGNAL SIGHUP
+int botify_dist_parent_signal(void);
+
 /* "Open MPI v4.1.4" (the library linked in), or NULL in a build without MPI. */
 const char *botify_dist_library(void);
 

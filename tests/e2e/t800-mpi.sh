@@ -104,8 +104,9 @@ done
 check "Ctrl-C of mpirun during train on 2 ranks: both stop after the same batch, rank 0 saves the best model"
 # Open MPI kills a rank 1 s after passing on the SIGTERM: on a loaded
 # machine saving the model can take longer (the check failed at load 17).
-# --foreground: timeout passes the INT to mpirun alone; without it, it also
-# signals its whole process group, the ranks included
+# --foreground: timeout passes the INT to mpirun once; without it, it also
+# signals its own process group, mpirun again, and a second INT makes mpirun
+# end at once (t804 covers that case)
 timeout --foreground 120 mpirun -np 2 --oversubscribe --mca odls_base_sigkill_timeout 30 "$MPIBOT" "${TR[@]}" --epochs 100000 --patience 100000 --threads 1 \
 	--model "$T/mi" >"$T/mi.out" 2>"$T/mi.err" &
 pid=$!
