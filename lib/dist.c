@@ -49,8 +49,9 @@ static void watch_launcher(void)
 #ifdef __linux__
 	if (!getenv("OMPI_COMM_WORLD_SIZE"))
 		return;
-	/* the kernel signals at the death of the thread that forked us: Open
-	 * MPI's launchers fork from threads that live as long as they do */
+	/* the kernel signals at the death of the thread that forked us, not
+	 * of the process: Open MPI 4.1's mpirun forks the ranks from its main
+	 * thread, which lives as long as it does */
 	static const char *const launchers[] = { "mpirun", "mpiexec", "orterun", "orted", NULL };
 	char path[64], comm[32] = "";
 	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)getppid());
