@@ -548,7 +548,9 @@ static int parse_metrics(const char *list, unsigned *mask)
 	return 0;
 }
 
-static int read_logs(botify_ab *ab, const struct ab_opts *o, botify_err *err)
+/* Reads the logs; under mpirun every rank takes part and rank 0 ends with
+ * every row. *agreed: the failure is known on every rank, and rank 0 says it. */
+static int read_logs(botify_ab *ab, const struct ab_opts *o, int *agreed, botify_err *err)
 {
 	const char *paths[64];
 	int arm[64], n = 0;
@@ -559,7 +561,21 @@ static int read_logs(botify_ab *ab, const struct ab_opts *o, botify_err *err)
 		for (int i = 0; i < o->logs.n; i++)
 			paths[n] = o->logs.v[i], arm[n++] = -1;
 	}
-	for (int i = 0; i < n; i++) {
+	*agreed = 0;
+	if (botify_dist_size() > 1) {
+		botify_ab_log logs[64];
+		for (int i = 0; i < n; i++)
+			logs[i] = (botify_ab_log){ paths[i], arm[i] < 0 ? o->experiment : NULL, arm[i] };
+		struct read_progress rp;
+		progress_init(&rp.bar, "ab: reading", o->show_progress && botify_dist_rank() == 0);
+		int rc = botify_ab_read_logs_dist(ab, logs, n, NULL, on_read_progress, &rp, agreed, err);
+		progress_finish(&rp.bar);
+		if (rc != 0)
+			return -1;
+		if (botify_dist_rank() != 0)
+			return 0;
+	}
+	for (int i = 0; i < n && botify_dist_size() == 1; i++) {
 		struct read_progress rp;
 		progress_init(&rp.bar, "ab: reading", o->show_progress);
 		int rc = botify_ab_read_log(ab, paths[i], arm[i] < 0 ? o->experiment : NULL, arm[i],
@@ -851,7 +867,7 @@ int cmd_ab(int argc, char **argv)
 	botify_err err = {0};
 	botify_ab ab = {0};
 	botify_ab_result *res = calloc(1, sizeof(*res));
-	int exit_code = BOTIFY_EXIT_USAGE;
+	int exit_code = BOTIFY_EXIT_USAGE, agreed = 0;
 	struct power_req pw = { .mde = o.mde, .target = o.power_target };
 	if (!res) {
 		botify_fail(&err, BOTIFY_ENOMEM, "out of memory");
@@ -861,8 +877,17 @@ int cmd_ab(int argc, char **argv)
 		goto fail;
 	ab.threads = (int)o.run.threads;
 	if (p.simulate ? run_experiment(&ab, &o, &p, &pw, &err) != 0
-		       : botify_dist_rank() == 0 && read_logs(&ab, &o, &err) != 0)
+		       : read_logs(&ab, &o, &agreed, &err) != 0) {
+		if (agreed && botify_dist_rank() != 0) {
+			/* rank 0 says it and ends the job */
+			botify_dist_set_handed_over();
+			exit_code = BOTIFY_EXIT_USAGE;
+			goto out;
+		}
+		if (botify_dist_rank() != 0) /* this rank's alone: it ends the job */
+			botify_err_prefix(&err, "rank %d", botify_dist_rank());
 		goto fail;
+	}
 	if (botify_dist_rank() != 0) { /* rank 0 has every row, and reports */
 		exit_code = BOTIFY_EXIT_OK;
 		goto out;
