@@ -958,7 +958,7 @@ struct piece_stat {
 enum { DFAIL_NONE, DFAIL_ADD, DFAIL_READ };
 
 struct dist_read {
-	int ranks;
+	int ranks, rank;
 	struct wire_row **out;     /* per rank: this round's rows for it */
 	size_t *n_out, *cap_out;
 	/* the round's rows being added: from each source rank, its piece in
@@ -1049,6 +1049,16 @@ static int line_start(int fd, uint64_t size, uint64_t pos, const char *path, uin
 	return 0;
 }
 
+/* A file rank 0 opened to plan the reading that this rank cannot open: a
+ * file system that is not shared, or not alike on every node. One process
+ * never meets this, so the message names the rank. */
+static int open_failed(const struct par_read *pr, botify_err *err)
+{
+	if (pr->dr->rank != 0)
+		botify_err_prefix(err, "rank %d", pr->dr->rank);
+	return -1;
+}
+
 /* A piece of a plain file, mapped at *map (kept, for its error's line, until
  * the round's failures are known). */
 static int dist_read_plain(struct par_read *pr, struct par_totals *tot, const char *path,
@@ -1056,7 +1066,7 @@ static int dist_read_plain(struct par_read *pr, struct par_totals *tot, const ch
 {
 	int fd = botify_open_input(path, BOTIFY_IN_STREAM, err);
 	if (fd < 0)
-		return -1;
+		return open_failed(pr, err);
 	struct stat st;
 	uint64_t size = fstat(fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0, a, b;
 	if (size > (uint64_t)p->size)
@@ -1360,7 +1370,7 @@ static int dist_read_piece(struct par_read *pr, const botify_ab *ab, const botif
 	} else {
 		int fd = botify_open_input(lg->path, BOTIFY_IN_STREAM, err);
 		if (fd < 0)
-			return -1;
+			return open_failed(pr, err);
 		struct stat st;
 		uint64_t size = fstat(fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
 		rc = read_gzip(pr, &tot, fd, size, ab->read_block, lg->path, NULL, NULL, err);
@@ -1396,7 +1406,7 @@ int botify_ab_read_logs_dist(botify_ab *ab, const botify_ab_log *logs, int n,
 	size_t n_plan = 0;
 	botify_err plan_err = { 0 };
 	struct par_read pr;
-	struct dist_read dr = { .ranks = ranks };
+	struct dist_read dr = { .ranks = ranks, .rank = me };
 	struct piece_stat *stats = NULL, all = { 0 };
 	int64_t *file_lines = NULL;
 	uint64_t *packed = NULL, total_bytes = 0, done_bytes = 0;
