@@ -549,8 +549,10 @@ static int parse_metrics(const char *list, unsigned *mask)
 }
 
 /* Reads the logs; under mpirun every rank takes part and rank 0 ends with
- * every row. *agreed: the failure is known on every rank, and rank 0 says it. */
-static int read_logs(botify_ab *ab, const struct ab_opts *o, int *agreed, botify_err *err)
+ * every row. *agreed: the failure is known on every rank, and rank 0 says
+ * it. *shared: every rank read its share, and waits for rank 0's outcome. */
+static int read_logs(botify_ab *ab, const struct ab_opts *o, int *agreed, int *shared,
+		     botify_err *err)
 {
 	const char *paths[64];
 	int arm[64], n = 0;
@@ -572,6 +574,7 @@ static int read_logs(botify_ab *ab, const struct ab_opts *o, int *agreed, botify
 		progress_finish(&rp.bar);
 		if (rc != 0)
 			return -1;
+		*shared = 1;
 		if (botify_dist_rank() != 0)
 			return 0;
 	}
@@ -855,6 +858,25 @@ static int check_requirements(const botify_ab_result *res, const struct ab_opts 
 	return exit_code;
 }
 
+/* Rank 0's exit status on every rank, once it has printed everything. The
+ * other ranks wait for it after reading their share of the logs, rather
+ * than end first: Open MPI's mpirun hung, past its timeout's SIGTERM, when
+ * rank 0 called MPI_Abort (no rows of the experiment) after the others had
+ * finalized (once in t803's runs). With a failure they wait for rank 0 to
+ * end the job; a failed --require (1) ends every rank with 1. */
+static int rank0_outcome(int code)
+{
+	botify_err err = {0};
+	int32_t c = code;
+	if (botify_dist_bcast_bytes(&c, sizeof(c), 0, &err) != 0) {
+		fprintf(stderr, "botify: rank %d: %s\n", botify_dist_rank(), err.msg);
+		return BOTIFY_EXIT_USAGE;
+	}
+	if (botify_dist_rank() != 0 && c != BOTIFY_EXIT_OK && c != BOTIFY_EXIT_CHECK)
+		botify_dist_set_handed_over();
+	return c;
+}
+
 int cmd_ab(int argc, char **argv)
 {
 	struct ab_opts o;
@@ -867,7 +889,7 @@ int cmd_ab(int argc, char **argv)
 	botify_err err = {0};
 	botify_ab ab = {0};
 	botify_ab_result *res = calloc(1, sizeof(*res));
-	int exit_code = BOTIFY_EXIT_USAGE, agreed = 0;
+	int exit_code = BOTIFY_EXIT_USAGE, agreed = 0, shared = 0;
 	struct power_req pw = { .mde = o.mde, .target = o.power_target };
 	if (!res) {
 		botify_fail(&err, BOTIFY_ENOMEM, "out of memory");
@@ -877,7 +899,7 @@ int cmd_ab(int argc, char **argv)
 		goto fail;
 	ab.threads = (int)o.run.threads;
 	if (p.simulate ? run_experiment(&ab, &o, &p, &pw, &err) != 0
-		       : read_logs(&ab, &o, &agreed, &err) != 0) {
+		       : read_logs(&ab, &o, &agreed, &shared, &err) != 0) {
 		if (agreed && botify_dist_rank() != 0) {
 			/* rank 0 says it and ends the job */
 			botify_dist_set_handed_over();
@@ -890,6 +912,8 @@ int cmd_ab(int argc, char **argv)
 	}
 	if (botify_dist_rank() != 0) { /* rank 0 has every row, and reports */
 		exit_code = BOTIFY_EXIT_OK;
+		if (shared)
+			exit_code = rank0_outcome(BOTIFY_EXIT_OK);
 		goto out;
 	}
 	if (botify_ab_analyze(&ab, p.control, p.treatments, p.n_treatments, &p.ao, res, &err) != 0)
@@ -903,6 +927,8 @@ int cmd_ab(int argc, char **argv)
 fail:
 	exit_code = report_error(&err);
 out:
+	if (shared && botify_dist_rank() == 0)
+		rank0_outcome(exit_code);
 	botify_ab_free(&ab);
 	free(res);
 	return exit_code;

@@ -3,8 +3,9 @@
 # byte ranges, gzip logs and files spread over the ranks) and prints the
 # table of a single process without MPI, byte for byte in every format, with
 # its exit status, for 1 to 3 ranks x 1 to 2 threads: split and paired logs,
-# sessions cut by the ranges, gzip, several files, standard input; a bad
-# line or a missing file gives the single process's message and exit 2.
+# sessions cut by the ranges, two experiments in a log, gzip, several files,
+# standard input; a bad line or a missing file gives the single process's
+# message and exit 2.
 . "$(dirname "$0")/lib.sh"
 
 mpi_setup
@@ -45,6 +46,11 @@ done
 
 check "sessions cut at every range boundary: the same table"
 same_as_one_process mixed --log "$T/mixed.jsonl" --experiment AB --format json
+
+check "two experiments in one log: the same table for each"
+cat "$T/paired.jsonl" "$T/mixed.jsonl" >"$T/two.jsonl"
+same_as_one_process two-ab --log "$T/two.jsonl" --experiment AB --format csv
+same_as_one_process two-p --log "$T/two.jsonl" --experiment P
 
 check "a paired log, plain and gzip: the same table"
 same_as_one_process paired --log "$T/paired.jsonl" --experiment P
