@@ -145,7 +145,7 @@ asan: ## the whole test suite under ASan+UBSan, in its own build dir
 bench: all ## benchmarks: simulator, ab, train (medians of several runs)
 	BOTIFY=$(abspath $(BOTIFY)) scripts/bench.sh
 
-bench-mpi: ## simulate (nn), train and export on 1 and 2 MPI ranks: strong and weak scaling, CPU cost (builds MPI=1 in build/mpi)
+bench-mpi: ## simulate (nn), train, export and ab on a large log on 1 and 2 MPI ranks: strong and weak scaling, CPU cost (builds MPI=1 in build/mpi)
 	$(MAKE) MPI=1 B=build/mpi build/mpi/botify
 	BOTIFY=$(abspath build/mpi/botify) scripts/bench_mpi.sh
 

@@ -548,7 +548,11 @@ static int parse_metrics(const char *list, unsigned *mask)
 	return 0;
 }
 
-static int read_logs(botify_ab *ab, const struct ab_opts *o, botify_err *err)
+/* Reads the logs; under mpirun every rank takes part and rank 0 ends with
+ * every row. *agreed: the failure is known on every rank, and rank 0 says
+ * it. *shared: every rank read its share, and waits for rank 0's outcome. */
+static int read_logs(botify_ab *ab, const struct ab_opts *o, int *agreed, int *shared,
+		     botify_err *err)
 {
 	const char *paths[64];
 	int arm[64], n = 0;
@@ -559,7 +563,22 @@ static int read_logs(botify_ab *ab, const struct ab_opts *o, botify_err *err)
 		for (int i = 0; i < o->logs.n; i++)
 			paths[n] = o->logs.v[i], arm[n++] = -1;
 	}
-	for (int i = 0; i < n; i++) {
+	*agreed = 0;
+	if (botify_dist_size() > 1) {
+		botify_ab_log logs[64];
+		for (int i = 0; i < n; i++)
+			logs[i] = (botify_ab_log){ paths[i], arm[i] < 0 ? o->experiment : NULL, arm[i] };
+		struct read_progress rp;
+		progress_init(&rp.bar, "ab: reading", o->show_progress && botify_dist_rank() == 0);
+		int rc = botify_ab_read_logs_dist(ab, logs, n, NULL, on_read_progress, &rp, agreed, err);
+		progress_finish(&rp.bar);
+		if (rc != 0)
+			return -1;
+		*shared = 1;
+		if (botify_dist_rank() != 0)
+			return 0;
+	}
+	for (int i = 0; i < n && botify_dist_size() == 1; i++) {
 		struct read_progress rp;
 		progress_init(&rp.bar, "ab: reading", o->show_progress);
 		int rc = botify_ab_read_log(ab, paths[i], arm[i] < 0 ? o->experiment : NULL, arm[i],
@@ -839,6 +858,25 @@ static int check_requirements(const botify_ab_result *res, const struct ab_opts 
 	return exit_code;
 }
 
+/* Rank 0's exit status on every rank, once it has printed everything. The
+ * other ranks wait for it after reading their share of the logs, rather
+ * than end first: Open MPI's mpirun hung, past its timeout's SIGTERM, when
+ * rank 0 called MPI_Abort (no rows of the experiment) after the others had
+ * finalized (once in t803's runs). With a failure they wait for rank 0 to
+ * end the job; a failed --require (1) ends every rank with 1. */
+static int rank0_outcome(int code)
+{
+	botify_err err = {0};
+	int32_t c = code;
+	if (botify_dist_bcast_bytes(&c, sizeof(c), 0, &err) != 0) {
+		fprintf(stderr, "botify: rank %d: %s\n", botify_dist_rank(), err.msg);
+		return BOTIFY_EXIT_USAGE;
+	}
+	if (botify_dist_rank() != 0 && c != BOTIFY_EXIT_OK && c != BOTIFY_EXIT_CHECK)
+		botify_dist_set_handed_over();
+	return c;
+}
+
 int cmd_ab(int argc, char **argv)
 {
 	struct ab_opts o;
@@ -851,7 +889,7 @@ int cmd_ab(int argc, char **argv)
 	botify_err err = {0};
 	botify_ab ab = {0};
 	botify_ab_result *res = calloc(1, sizeof(*res));
-	int exit_code = BOTIFY_EXIT_USAGE;
+	int exit_code = BOTIFY_EXIT_USAGE, agreed = 0, shared = 0;
 	struct power_req pw = { .mde = o.mde, .target = o.power_target };
 	if (!res) {
 		botify_fail(&err, BOTIFY_ENOMEM, "out of memory");
@@ -861,10 +899,21 @@ int cmd_ab(int argc, char **argv)
 		goto fail;
 	ab.threads = (int)o.run.threads;
 	if (p.simulate ? run_experiment(&ab, &o, &p, &pw, &err) != 0
-		       : botify_dist_rank() == 0 && read_logs(&ab, &o, &err) != 0)
+		       : read_logs(&ab, &o, &agreed, &shared, &err) != 0) {
+		if (agreed && botify_dist_rank() != 0) {
+			/* rank 0 says it and ends the job */
+			botify_dist_set_handed_over();
+			exit_code = BOTIFY_EXIT_USAGE;
+			goto out;
+		}
+		if (botify_dist_rank() != 0) /* this rank's alone: it ends the job */
+			botify_err_prefix(&err, "rank %d", botify_dist_rank());
 		goto fail;
+	}
 	if (botify_dist_rank() != 0) { /* rank 0 has every row, and reports */
 		exit_code = BOTIFY_EXIT_OK;
+		if (shared)
+			exit_code = rank0_outcome(BOTIFY_EXIT_OK);
 		goto out;
 	}
 	if (botify_ab_analyze(&ab, p.control, p.treatments, p.n_treatments, &p.ao, res, &err) != 0)
@@ -878,6 +927,8 @@ int cmd_ab(int argc, char **argv)
 fail:
 	exit_code = report_error(&err);
 out:
+	if (shared && botify_dist_rank() == 0)
+		rank0_outcome(exit_code);
 	botify_ab_free(&ab);
 	free(res);
 	return exit_code;

@@ -22,6 +22,7 @@
 #include <libdeflate.h>
 #endif
 
+#include "dist.h"
 #include "eventlog.h"
 #include "fs.h"
 #include "jsonl.h"
@@ -303,11 +304,20 @@ struct par_read {
 	int64_t seq;                /* the caller's seq plus used rows before the block */
 	botify_err *errs;           /* n, phase 2 */
 	int *phase2_failed;
+	int n_dest;                 /* where rows go: n threads, or the ranks of dr */
+	struct dist_read *dr;       /* reading on the ranks of a job: phase 2 is theirs */
 };
 
 static unsigned owner_of(int64_t user, int arm, int n)
 {
 	return (unsigned)((mix(user, arm) >> 32) % (uint64_t)n);
+}
+
+/* The rank owning a unit: the hash's other half, so that the threads of a
+ * rank share its units evenly whatever the numbers of ranks and threads. */
+static unsigned rank_of(int64_t user, int arm, int n)
+{
+	return (unsigned)((mix(user, arm) & 0xffffffffu) % (uint64_t)n);
 }
 
 static void *parse_part(void *arg_)
@@ -341,7 +351,7 @@ static void *parse_part(void *arg_)
 			e.arm = (int8_t)pr->arm;
 		if (e.arm < 0 || e.arm >= BOTIFY_MAX_ARMS)
 			continue;
-		unsigned o = owner_of(e.user, e.arm, pr->n);
+		unsigned o = pr->dr ? rank_of(e.user, e.arm, pr->n_dest) : owner_of(e.user, e.arm, pr->n);
 		if (BOTIFY_ALLOC_GROW(pt->out[o], pt->n_out[o] + 1, pt->cap_out[o], "rows of a log part",
 				      &pt->err) != 0) {
 			pt->failed = FAIL_MEMORY;
@@ -408,6 +418,30 @@ struct par_totals {
 	size_t lines;
 };
 
+/* The error of part k, which failed; its first line is line + 1 of path. */
+static int part_error(const struct par_read *pr, int k, size_t line, const char *path, botify_err *err)
+{
+	const struct part *pt = &pr->parts[k];
+	if (pt->failed == FAIL_ROW) {
+		/* the message the row gets when read alone, at its line */
+		botify_event e;
+		int st;
+		if (botify_logscan_row(pt->fail_text, pt->fail_len, pr->arm >= 0 ? NULL : pr->experiment,
+				       &e, &st, path, line + pt->fail_line, err) == 0)
+			return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: a row read differently twice",
+					   path, line + pt->fail_line);
+		return -1;
+	}
+	if (pt->failed == FAIL_LONG)
+		return botify_fail(err, BOTIFY_EFORMAT,
+				   "%s:%zu: line longer than %d MiB (is this a JSON-lines file?)", path,
+				   line + pt->fail_line, BOTIFY_JSONL_MAX_LINE >> 20);
+	*err = pt->err;
+	return -1;
+}
+
+static int dist_collect(struct par_read *pr, botify_err *err);
+
 /* One block of whole lines: both phases. Errors name path and the line. */
 static int run_block(struct par_read *pr, struct par_totals *tot, const char *buf, size_t len,
 		     const char *path, botify_err *err)
@@ -419,7 +453,7 @@ static int run_block(struct par_read *pr, struct par_totals *tot, const char *bu
 		size_t to = k == n - 1 ? len : botify_logscan_cut(buf, len, from, len / (size_t)n * (size_t)(k + 1));
 		pt->buf = buf + from;
 		pt->len = to - from;
-		for (int o = 0; o < n; o++)
+		for (int o = 0; o < pr->n_dest; o++)
 			pt->n_out[o] = 0;
 		pt->rows = pt->used = pt->without_arm = pt->other_experiment = pt->other_arm = 0;
 		pt->lines = 0;
@@ -431,34 +465,23 @@ static int run_block(struct par_read *pr, struct par_totals *tot, const char *bu
 	int64_t used = 0;
 	for (int k = 0; k < n; k++) {
 		struct part *pt = &pr->parts[k];
-		if (pt->failed == FAIL_ROW) {
-			/* the message the row gets when read alone, at its line */
-			botify_event e;
-			int st;
-			if (botify_logscan_row(pt->fail_text, pt->fail_len, pr->arm >= 0 ? NULL : pr->experiment,
-					       &e, &st, path, line + pt->fail_line, err) == 0)
-				return botify_fail(err, BOTIFY_EFORMAT, "%s:%zu: a row read differently twice",
-						   path, line + pt->fail_line);
-			return -1;
-		}
-		if (pt->failed == FAIL_LONG)
-			return botify_fail(err, BOTIFY_EFORMAT,
-					   "%s:%zu: line longer than %d MiB (is this a JSON-lines file?)", path,
-					   line + pt->fail_line, BOTIFY_JSONL_MAX_LINE >> 20);
-		if (pt->failed == FAIL_MEMORY) {
-			*err = pt->err;
-			return -1;
-		}
+		if (pt->failed != FAIL_NONE)
+			return part_error(pr, k, line, path, err);
 		line += pt->lines;
 		pr->used_before[k] = used;
 		used += pt->used;
 	}
-	run_threads(pr, add_parts);
-	for (int k = 0; k < n; k++)
-		if (pr->phase2_failed[k]) {
-			*err = pr->errs[k];
+	if (pr->dr) {
+		if (dist_collect(pr, err) != 0)
 			return -1;
-		}
+	} else {
+		run_threads(pr, add_parts);
+		for (int k = 0; k < n; k++)
+			if (pr->phase2_failed[k]) {
+				*err = pr->errs[k];
+				return -1;
+			}
+	}
 	for (int k = 0; k < n; k++) {
 		const struct part *pt = &pr->parts[k];
 		tot->rows += pt->rows;
@@ -541,7 +564,7 @@ static void par_free(struct par_read *pr)
 		if (pr->local)
 			botify_ab_free(&pr->local[k]);
 		if (pr->parts && pr->parts[k].out) {
-			for (int o = 0; o < pr->n; o++)
+			for (int o = 0; o < pr->n_dest; o++)
 				free(pr->parts[k].out[o]);
 			free(pr->parts[k].out);
 			free(pr->parts[k].n_out);
@@ -556,8 +579,9 @@ static void par_free(struct par_read *pr)
 	memset(pr, 0, sizeof(*pr));
 }
 
-static int par_init(struct par_read *pr, const botify_ab *ab, int n, const char *experiment,
-		    int arm, botify_err *err)
+/* n threads, their rows going to n_dest places (n threads, or ranks). */
+static int par_init(struct par_read *pr, const botify_ab *ab, int n, int n_dest,
+		    const char *experiment, int arm, botify_err *err)
 {
 	memset(pr, 0, sizeof(*pr));
 	pr->main = ab;
@@ -574,11 +598,12 @@ static int par_init(struct par_read *pr, const botify_ab *ab, int n, const char 
 		return -1;
 	}
 	pr->n = n;
+	pr->n_dest = n_dest;
 	for (int k = 0; k < n; k++) {
 		struct part *pt = &pr->parts[k];
-		pt->out = botify_calloc((size_t)n, sizeof(*pt->out), "A/B reading", err);
-		pt->n_out = botify_calloc((size_t)n, sizeof(*pt->n_out), "A/B reading", err);
-		pt->cap_out = botify_calloc((size_t)n, sizeof(*pt->cap_out), "A/B reading", err);
+		pt->out = botify_calloc((size_t)n_dest, sizeof(*pt->out), "A/B reading", err);
+		pt->n_out = botify_calloc((size_t)n_dest, sizeof(*pt->n_out), "A/B reading", err);
+		pt->cap_out = botify_calloc((size_t)n_dest, sizeof(*pt->cap_out), "A/B reading", err);
 		if (!pt->out || !pt->n_out || !pt->cap_out || botify_ab_init(&pr->local[k], err) != 0) {
 			par_free(pr);
 			return -1;
@@ -864,7 +889,7 @@ int botify_ab_read_log(botify_ab *ab, const char *path, const char *experiment, 
 	int n = ab->threads < 1 ? 1 : ab->threads > BOTIFY_AB_MAX_THREADS ? BOTIFY_AB_MAX_THREADS : ab->threads;
 	struct par_read pr;
 	struct par_totals tot = { 0 };
-	if (par_init(&pr, ab, n, experiment, arm, err) != 0) {
+	if (par_init(&pr, ab, n, n, experiment, arm, err) != 0) {
 		close(fd);
 		return -1;
 	}
@@ -879,6 +904,710 @@ int botify_ab_read_log(botify_ab *ab, const char *path, const char *experiment, 
 	if (rc == 0 && progress)
 		progress(ctx, size, size);
 	return rc;
+}
+
+/*
+ * Reading logs on the ranks of a job (botify_ab_read_logs_dist).
+ *
+ * Rank 0 plans pieces in log order and sends the plan to every rank: a
+ * plain file is cut into byte ranges (at most a block per thread, and at
+ * least one per rank), whose ends each reader moves to the next line start
+ * by botify_logscan_cut's rule, so that neighbouring readers agree without
+ * talking; a gzip file, or a stream, is one piece. Pieces go to the ranks
+ * in turn (streams, and a file rank 0 could not open, to rank 0), and a
+ * round is a run of consecutive pieces on distinct ranks. In a round each
+ * rank parses its piece on its threads (the reader's phase 1) into rows
+ * for the rank owning each unit; the ranks tell each other what they read
+ * (rows, lines, a failure: an allgather), swap the rows (an alltoallv) and
+ * add the rows of their units to their threads' tables, piece after piece
+ * in log order, numbered as one process numbers them: each unit sees its
+ * rows in log order, wherever its sessions were cut. At the end rank 0
+ * gathers the units and inserts them in the order of their first row, as
+ * merge_local does, which makes its table the single process's.
+ *
+ * NEEDSWORK: a gzip file or a stream is one piece, read by one rank while
+ * the others wait, and its rows (40 bytes each) are held until its round's
+ * exchange: a gzip log of 40 M rows needs 1.6 GB on its reader. Finding
+ * member boundaries (botify's logs are series of members) would let gzip
+ * logs be cut into ranges as plain ones are.
+ */
+
+enum { PIECE_PLAIN, PIECE_WHOLE, PIECE_STREAM, PIECE_FAILED };
+
+struct piece {
+	int32_t log, kind, rank, pad;
+	int64_t from, to;          /* bytes; PIECE_PLAIN's are moved to line starts when read */
+	int64_t size;              /* of the file, when planned */
+};
+
+/* A used row on its way to its unit's rank: 40 bytes. */
+struct wire_row {
+	int64_t user, ts;
+	double time, latency_ms;
+	uint64_t tag;              /* its index among the piece's used rows << 16 | arm << 8 | message */
+};
+
+/* What a rank says of its piece in a round. */
+struct piece_stat {
+	int64_t rows, used, without_arm, other_experiment, other_arm, lines;
+	int32_t failed;            /* DFAIL_* */
+	int32_t pad;
+};
+
+/* A failure adding the previous round's rows comes first in log order. */
+enum { DFAIL_NONE, DFAIL_ADD, DFAIL_READ };
+
+struct dist_read {
+	int ranks, rank;
+	struct wire_row **out;     /* per rank: this round's rows for it */
+	size_t *n_out, *cap_out;
+	/* the round's rows being added: from each source rank, its piece in
+	 * log order (order), numbered from base */
+	const struct wire_row *in;
+	size_t *in_off, *in_n;
+	int *order;
+	int64_t *base;
+	int n_src;
+};
+
+/* Phase 1's rows of a block into the rows for each rank. */
+static int dist_collect(struct par_read *pr, botify_err *err)
+{
+	struct dist_read *dr = pr->dr;
+	for (int k = 0; k < pr->n; k++) {
+		const struct part *pt = &pr->parts[k];
+		uint64_t before = (uint64_t)(pr->seq + pr->used_before[k]);
+		for (int d = 0; d < pr->n_dest; d++) {
+			size_t n = pt->n_out[d];
+			if (!n)
+				continue;
+			if (BOTIFY_ALLOC_GROW(dr->out[d], dr->n_out[d] + n, dr->cap_out[d], "rows for other ranks",
+					      err) != 0)
+				return -1;
+			struct wire_row *w = dr->out[d] + dr->n_out[d];
+			for (size_t i = 0; i < n; i++) {
+				const struct routed *r = &pt->out[d][i];
+				w[i] = (struct wire_row){ r->user, r->ts, r->time, r->latency_ms,
+							  (before + r->idx) << 16 | (uint64_t)(uint8_t)r->arm << 8 |
+								  r->message };
+			}
+			dr->n_out[d] += n;
+		}
+	}
+	return 0;
+}
+
+/* Thread k adds the round's rows of its units, in log order. */
+static void *dist_add(void *arg_)
+{
+	struct { struct par_read *pr; int k; } *arg = arg_;
+	struct par_read *pr = arg->pr;
+	struct dist_read *dr = pr->dr;
+	int k = arg->k;
+	botify_ab *t = &pr->local[k];
+	for (int i = 0; i < dr->n_src; i++) {
+		int src = dr->order[i];
+		const struct wire_row *w = dr->in + dr->in_off[src];
+		for (size_t j = 0; j < dr->in_n[src]; j++) {
+			int arm = (int)((w[j].tag >> 8) & 0xff);
+			if (pr->n > 1 && owner_of(w[j].user, arm, pr->n) != (unsigned)k)
+				continue;
+			t->seq = dr->base[i] + (int64_t)(w[j].tag >> 16);
+			if (add_used(t, NULL, w[j].user, arm, w[j].ts, w[j].time, w[j].latency_ms,
+				     (w[j].tag & 0xff) == BOTIFY_MSG_LAST, &pr->errs[k]) != 0) {
+				pr->phase2_failed[k] = 1;
+				return NULL;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Where a piece starting at pos really starts: just after the newline that
+ * ends the line holding byte pos - 1 (size when there is none). */
+static int line_start(int fd, uint64_t size, uint64_t pos, const char *path, uint64_t *out,
+		      botify_err *err)
+{
+	char buf[1 << 16];
+	*out = pos >= size ? size : pos;
+	if (pos == 0 || pos >= size)
+		return 0;
+	for (uint64_t at = pos - 1; at < size;) {
+		ssize_t got = pread(fd, buf, sizeof(buf), (off_t)at);
+		if (got < 0)
+			return botify_fail(err, BOTIFY_EIO, "%s: cannot read", path);
+		if (got == 0)
+			break;
+		const char *nl = memchr(buf, '\n', (size_t)got);
+		if (nl) {
+			*out = at + (uint64_t)(nl - buf) + 1;
+			return 0;
+		}
+		at += (uint64_t)got;
+	}
+	*out = size;
+	return 0;
+}
+
+/* A file rank 0 opened to plan the reading that this rank cannot open: a
+ * file system that is not shared, or not alike on every node. One process
+ * never meets this, so the message names the rank. */
+static int open_failed(const struct par_read *pr, botify_err *err)
+{
+	if (pr->dr->rank != 0)
+		botify_err_prefix(err, "rank %d", pr->dr->rank);
+	return -1;
+}
+
+/* A piece of a plain file, mapped at *map (kept, for its error's line, until
+ * the round's failures are known). */
+static int dist_read_plain(struct par_read *pr, struct par_totals *tot, const char *path,
+			   const struct piece *p, void **map, size_t *map_len, botify_err *err)
+{
+	int fd = botify_open_input(path, BOTIFY_IN_STREAM, err);
+	if (fd < 0)
+		return open_failed(pr, err);
+	struct stat st;
+	uint64_t size = fstat(fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0, a, b;
+	if (size > (uint64_t)p->size)
+		size = (uint64_t)p->size; /* rank 0's size: rows appended since are not read */
+	int rc = line_start(fd, size, (uint64_t)p->from, path, &a, err);
+	if (rc == 0)
+		rc = line_start(fd, size, (uint64_t)p->to, path, &b, err);
+	if (rc == 0 && b > a) {
+		if (b - a > SIZE_MAX / 2) {
+			rc = botify_fail(err, BOTIFY_ENOMEM, "%s: a piece of %llu bytes", path,
+					 (unsigned long long)(b - a));
+		} else {
+			size_t page = (size_t)sysconf(_SC_PAGESIZE), off = (size_t)(a - a % page);
+			*map_len = (size_t)b - off;
+			*map = mmap(NULL, *map_len, PROT_READ, MAP_PRIVATE, fd, (off_t)off);
+			if (*map == MAP_FAILED) {
+				*map = NULL;
+				rc = botify_fail(err, BOTIFY_ENOMEM, "%s: cannot map %zu bytes", path, *map_len);
+			} else {
+				posix_madvise(*map, *map_len, POSIX_MADV_SEQUENTIAL);
+				rc = run_block(pr, tot, (const char *)*map + (a - off), (size_t)(b - a), path, err);
+			}
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+/* A stream (or a file that cannot be mapped), a row at a time. */
+static int dist_read_stream(struct par_read *pr, const botify_ab_log *lg, struct piece_stat *ps,
+			    botify_err *err)
+{
+	struct dist_read *dr = pr->dr;
+	botify_eventlog_reader r;
+	if (botify_eventlog_open(&r, lg->path, lg->arm >= 0 ? NULL : lg->experiment, err) != 0)
+		return -1;
+	botify_event e;
+	uint64_t idx = 0;
+	int rc;
+	while ((rc = botify_eventlog_next(&r, &e, err)) == 1) {
+		ps->rows++;
+		if (lg->arm >= 0)
+			e.arm = (int8_t)lg->arm;
+		if (e.arm < 0 || e.arm >= BOTIFY_MAX_ARMS)
+			continue;
+		unsigned d = rank_of(e.user, e.arm, dr->ranks);
+		if (BOTIFY_ALLOC_GROW(dr->out[d], dr->n_out[d] + 1, dr->cap_out[d], "rows for other ranks",
+				      err) != 0) {
+			rc = -1;
+			break;
+		}
+		dr->out[d][dr->n_out[d]++] = (struct wire_row){
+			e.user, e.timestamp, e.time, e.latency * 1000, /* ms row by row, as botify_ab_add */
+			idx++ << 16 | (uint64_t)(uint8_t)e.arm << 8 | (uint64_t)e.message
+		};
+	}
+	ps->used = (int64_t)idx;
+	ps->without_arm = r.rows_without_arm;
+	ps->other_experiment = r.rows_other_experiment;
+	ps->other_arm = r.rows_other_arm;
+	botify_eventlog_close(&r);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Rank 0's plan (see above). A file that cannot be opened ends it, with
+ * its error in *perr: one process stops there. */
+static int plan_pieces(const botify_ab_log *logs, int n, int ranks, size_t block, struct piece **out,
+		       size_t *n_out, botify_err *perr, botify_err *err)
+{
+	struct piece *v = NULL;
+	size_t nv = 0, cap = 0;
+	uint64_t next = 0;
+	for (int i = 0; i < n; i++) {
+		struct piece p = { .log = i, .kind = PIECE_STREAM };
+		uint64_t k = 1, size = 0;
+		struct stat st;
+		unsigned char magic[2];
+		int fd = strcmp(logs[i].path, "-") ? botify_open_input(logs[i].path, BOTIFY_IN_STREAM, perr) : -2;
+		if (fd == -1) {
+			p.kind = PIECE_FAILED;
+		} else if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0) {
+			size = (uint64_t)st.st_size;
+			if (pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+				p.kind = PIECE_WHOLE;
+			} else {
+				p.kind = PIECE_PLAIN;
+				k = size / block + (size % block != 0);
+				if (k < (uint64_t)ranks)
+					k = (uint64_t)ranks;
+				if (k > size)
+					k = size;
+			}
+		}
+		if (fd >= 0)
+			close(fd);
+		if (BOTIFY_ALLOC_GROW(v, nv + k, cap, "the plan of the reading", err) != 0) {
+			free(v);
+			return -1;
+		}
+		for (uint64_t j = 0; j < k; j++) {
+			/* the (j + 1)-th of k near-equal ranges */
+			uint64_t q = size / (k ? k : 1), r = size % (k ? k : 1);
+			p.from = (int64_t)(q * j + (j < r ? j : r));
+			p.to = (int64_t)(q * (j + 1) + (j + 1 < r ? j + 1 : r));
+			p.size = (int64_t)size;
+			p.rank = p.kind == PIECE_STREAM || p.kind == PIECE_FAILED ? 0 : (int32_t)(next++ % (uint64_t)ranks);
+			v[nv++] = p;
+		}
+		if (p.kind == PIECE_FAILED)
+			break;
+	}
+	*out = v;
+	*n_out = nv;
+	return 0;
+}
+
+/* A unit, packed in 64-bit words for rank 0: user, first, last_ts, max_ts,
+ * sessions, tracks, time, latency_ms, n_pend | arm << 32, then ts, time,
+ * latency_ms of each open row. */
+enum { UNIT_WORDS = 9, PEND_WORDS = 3 };
+
+static uint64_t bits_of(double d)
+{
+	uint64_t b;
+	memcpy(&b, &d, sizeof(b));
+	return b;
+}
+
+static double double_of(uint64_t b)
+{
+	double d;
+	memcpy(&d, &b, sizeof(d));
+	return d;
+}
+
+/* This rank's units (header: units, rows out of order, last rows). */
+static int pack_units(const struct par_read *pr, uint64_t **out, size_t *n_out, botify_err *err)
+{
+	size_t words = 3;
+	for (int k = 0; k < pr->n; k++)
+		for (size_t i = 0; i < pr->local[k].cap; i++)
+			if (pr->local[k].units[i].used)
+				words += UNIT_WORDS + PEND_WORDS * (size_t)pr->local[k].units[i].n_pend;
+	uint64_t *w = botify_malloc(words, sizeof(*w), "A/B users for rank 0", err);
+	if (!w)
+		return -1;
+	size_t j = 3;
+	w[0] = w[1] = w[2] = 0;
+	for (int k = 0; k < pr->n; k++) {
+		const botify_ab *t = &pr->local[k];
+		w[1] += (uint64_t)t->rows_out_of_order;
+		w[2] += (uint64_t)t->last_rows;
+		for (size_t i = 0; i < t->cap; i++) {
+			const struct botify_ab_unit *u = &t->units[i];
+			if (!u->used)
+				continue;
+			w[0]++;
+			w[j++] = (uint64_t)u->user;
+			w[j++] = (uint64_t)u->first;
+			w[j++] = (uint64_t)u->last_ts;
+			w[j++] = (uint64_t)u->max_ts;
+			w[j++] = (uint64_t)u->sessions;
+			w[j++] = (uint64_t)u->tracks;
+			w[j++] = bits_of(u->time);
+			w[j++] = bits_of(u->latency_ms);
+			w[j++] = (uint64_t)u->n_pend | (uint64_t)(uint8_t)u->arm << 32;
+			for (uint32_t q = 0; q < u->n_pend; q++) {
+				w[j++] = (uint64_t)u->pend[q].ts;
+				w[j++] = bits_of(u->pend[q].time);
+				w[j++] = bits_of(u->pend[q].latency_ms);
+			}
+		}
+	}
+	*out = w;
+	*n_out = words;
+	return 0;
+}
+
+static int cmp_packed_first(const void *pa, const void *pb)
+{
+	int64_t a = (int64_t)(*(const uint64_t *const *)pa)[1], b = (int64_t)(*(const uint64_t *const *)pb)[1];
+	return (a > b) - (a < b);
+}
+
+/* Rank 0: every rank's units into ab, in the order of their first row. */
+static int unpack_units(botify_ab *ab, const uint64_t *in, const size_t *in_n, int ranks,
+			botify_err *err)
+{
+	size_t n_units = 0, at = 0;
+	for (int r = 0; r < ranks; r++) {
+		n_units += (size_t)in[at];
+		ab->rows_out_of_order += (int64_t)in[at + 1];
+		ab->last_rows += (int64_t)in[at + 2];
+		at += in_n[r];
+	}
+	const uint64_t **v = botify_calloc(n_units ? n_units : 1, sizeof(*v), "A/B users", err);
+	if (!v)
+		return -1;
+	size_t j = 0;
+	at = 0;
+	for (int r = 0; r < ranks; r++) {
+		const uint64_t *w = in + at + 3;
+		for (uint64_t i = 0; i < in[at]; i++) {
+			v[j++] = w;
+			w += UNIT_WORDS + PEND_WORDS * (w[8] & 0xffffffffu);
+		}
+		at += in_n[r];
+	}
+	qsort(v, n_units, sizeof(*v), cmp_packed_first);
+	int rc = 0;
+	for (size_t i = 0; i < n_units && rc == 0; i++) {
+		const uint64_t *w = v[i];
+		uint32_t n_pend = (uint32_t)(w[8] & 0xffffffffu);
+		struct botify_ab_unit *u = find_unit(ab, NULL, (int64_t)w[0], (int)(w[8] >> 32), err);
+		if (!u) {
+			rc = -1;
+			break;
+		}
+		u->first = (int64_t)w[1];
+		u->last_ts = (int64_t)w[2];
+		u->max_ts = (int64_t)w[3];
+		u->sessions = (int64_t)w[4];
+		u->tracks = (int64_t)w[5];
+		u->time = double_of(w[6]);
+		u->latency_ms = double_of(w[7]);
+		if (n_pend) {
+			u->pend = botify_calloc(n_pend, sizeof(*u->pend), "an open session", err);
+			if (!u->pend) {
+				rc = -1;
+				break;
+			}
+			u->n_pend = u->cap_pend = n_pend;
+			for (uint32_t q = 0; q < n_pend; q++)
+				u->pend[q] = (struct pending){ (int64_t)w[UNIT_WORDS + 3 * q],
+							       double_of(w[UNIT_WORDS + 3 * q + 1]),
+							       double_of(w[UNIT_WORDS + 3 * q + 2]) };
+		}
+	}
+	free(v);
+	return rc;
+}
+
+static void dist_free(struct dist_read *dr)
+{
+	for (int d = 0; d < dr->ranks && dr->out; d++)
+		free(dr->out[d]);
+	free(dr->out);
+	free(dr->n_out);
+	free(dr->cap_out);
+	free(dr->in_off);
+	free(dr->in_n);
+	free(dr->order);
+	free(dr->base);
+	memset(dr, 0, sizeof(*dr));
+}
+
+/* The plan, rank 0's, on every rank. */
+static int share_plan(const botify_ab_comm *c, struct piece **plan, size_t *n_plan, botify_err *err)
+{
+	uint64_t n = *n_plan;
+	if (c->bcast(c->ctx, &n, sizeof(n), 0, err) != 0)
+		return -1;
+	if (c->rank != 0) {
+		*n_plan = (size_t)n;
+		if (!(*plan = botify_calloc(n ? n : 1, sizeof(**plan), "the plan of the reading", err)))
+			return -1;
+	}
+	return n ? c->bcast(c->ctx, *plan, n * sizeof(**plan), 0, err) : 0;
+}
+
+/* This rank's piece of a round: rows for the ranks, and what it read. On
+ * a failure at a row of a plain piece, *fail_part and *fail_line (the
+ * piece's lines before that part) say where, for part_error once the
+ * lines before the piece are known. */
+static int dist_read_piece(struct par_read *pr, const botify_ab *ab, const botify_ab_log *lg,
+			   const struct piece *p, const botify_err *plan_err, struct piece_stat *ps,
+			   void **map, size_t *map_len, int *fail_part, size_t *fail_line, botify_err *err)
+{
+	struct par_totals tot = { 0 };
+	int rc = 0;
+	pr->experiment = lg->experiment;
+	pr->arm = lg->arm;
+	pr->seq = 0;
+	if (p->kind == PIECE_FAILED) {
+		*err = *plan_err;
+		return -1;
+	}
+	if (p->kind == PIECE_STREAM)
+		return dist_read_stream(pr, lg, ps, err);
+	if (p->kind == PIECE_PLAIN) {
+		rc = dist_read_plain(pr, &tot, lg->path, p, map, map_len, err);
+		if (rc != 0) {
+			*fail_line = 0;
+			for (int k = 0; k < pr->n && *fail_part < 0; k++) {
+				if (pr->parts[k].failed == FAIL_ROW || pr->parts[k].failed == FAIL_LONG)
+					*fail_part = k;
+				else
+					*fail_line += pr->parts[k].lines;
+			}
+		}
+	} else {
+		int fd = botify_open_input(lg->path, BOTIFY_IN_STREAM, err);
+		if (fd < 0)
+			return open_failed(pr, err);
+		struct stat st;
+		uint64_t size = fstat(fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+		rc = read_gzip(pr, &tot, fd, size, ab->read_block, lg->path, NULL, NULL, err);
+		close(fd);
+		if (rc == 1) /* not mapped, nothing read: a row at a time */
+			return dist_read_stream(pr, lg, ps, err);
+	}
+	ps->rows = tot.rows;
+	ps->used = tot.used;
+	ps->without_arm = tot.without_arm;
+	ps->other_experiment = tot.other_experiment;
+	ps->other_arm = tot.other_arm;
+	ps->lines = (int64_t)tot.lines;
+	return rc;
+}
+
+int botify_ab_read_logs_dist(botify_ab *ab, const botify_ab_log *logs, int n,
+			     const botify_ab_comm *comm, progress_fn progress, void *ctx, int *agreed,
+			     botify_err *err)
+{
+	botify_ab_comm job;
+	if (!comm) {
+		botify_ab_comm_job(&job);
+		comm = &job;
+	}
+	*agreed = 0;
+	if (ab->n_units || ab->rows)
+		return botify_fail(err, BOTIFY_EINVAL, "reading logs on several ranks needs an empty A/B table");
+	int ranks = comm->size, me = comm->rank;
+	int threads = ab->threads < 1 ? 1 : ab->threads > BOTIFY_AB_MAX_THREADS ? BOTIFY_AB_MAX_THREADS : ab->threads;
+	size_t block = (ab->read_block ? ab->read_block : (size_t)BLOCK_PER_THREAD) * (size_t)threads;
+	struct piece *plan = NULL;
+	size_t n_plan = 0;
+	botify_err plan_err = { 0 };
+	struct par_read pr;
+	struct dist_read dr = { .ranks = ranks, .rank = me };
+	struct piece_stat *stats = NULL, all = { 0 };
+	int64_t *file_lines = NULL;
+	uint64_t *packed = NULL, total_bytes = 0, done_bytes = 0;
+	void *recv = NULL;
+	int rc = -1;
+	memset(&pr, 0, sizeof(pr));
+	if (me == 0 && plan_pieces(logs, n, ranks, block, &plan, &n_plan, &plan_err, err) != 0)
+		return -1;
+	if (share_plan(comm, &plan, &n_plan, err) != 0)
+		goto out;
+	for (size_t i = 0; i < n_plan; i++)
+		total_bytes += (uint64_t)(plan[i].to - plan[i].from);
+	if (par_init(&pr, ab, threads, ranks, NULL, -1, err) != 0)
+		goto out;
+	pr.dr = &dr;
+	dr.out = botify_calloc((size_t)ranks, sizeof(*dr.out), "A/B reading", err);
+	dr.n_out = botify_calloc((size_t)ranks, sizeof(*dr.n_out), "A/B reading", err);
+	dr.cap_out = botify_calloc((size_t)ranks, sizeof(*dr.cap_out), "A/B reading", err);
+	dr.in_off = botify_calloc((size_t)ranks, sizeof(*dr.in_off), "A/B reading", err);
+	dr.in_n = botify_calloc((size_t)ranks, sizeof(*dr.in_n), "A/B reading", err);
+	dr.order = botify_calloc((size_t)ranks, sizeof(*dr.order), "A/B reading", err);
+	dr.base = botify_calloc((size_t)ranks, sizeof(*dr.base), "A/B reading", err);
+	stats = botify_calloc((size_t)ranks, sizeof(*stats), "A/B reading", err);
+	file_lines = botify_calloc(n > 0 ? (size_t)n : 1, sizeof(*file_lines), "A/B reading", err);
+	if (!dr.out || !dr.n_out || !dr.cap_out || !dr.in_off || !dr.in_n || !dr.order || !dr.base ||
+	    !stats || !file_lines)
+		goto out;
+	int add_failed = 0;
+	botify_err add_err = { 0 };
+	for (size_t i = 0;;) {
+		/* the round: pieces [i, j) on distinct ranks; and one more, empty,
+		 * at the end, so that a failure adding the last rows is agreed on */
+		size_t j = i;
+		const struct piece *mine = NULL;
+		for (int r = 0; r < ranks; r++)
+			dr.order[r] = -1;
+		while (j < n_plan && dr.order[plan[j].rank] < 0) {
+			dr.order[plan[j].rank] = (int)(j - i);
+			if (plan[j].rank == me)
+				mine = &plan[j];
+			j++;
+		}
+		for (int d = 0; d < ranks; d++)
+			dr.n_out[d] = 0;
+		struct piece_stat ps = { 0 };
+		void *map = NULL;
+		size_t map_len = 0, fail_line = 0;
+		int fail_part = -1;
+		if (add_failed)
+			ps.failed = DFAIL_ADD;
+		else if (mine && dist_read_piece(&pr, ab, &logs[mine->log], mine, &plan_err, &ps, &map, &map_len,
+						 &fail_part, &fail_line, err) != 0)
+			ps.failed = DFAIL_READ;
+		stats[me] = ps;
+		if (comm->allgather(comm->ctx, stats, sizeof(*stats), err) != 0) {
+			if (map)
+				munmap(map, map_len);
+			goto out;
+		}
+		/* the first failure in log order, on every rank */
+		int first = -1;
+		size_t fq = j;
+		for (int r = 0; r < ranks && first < 0; r++)
+			if (stats[r].failed == DFAIL_ADD)
+				first = r;
+		for (size_t q = i; q < j && first < 0; q++)
+			if (stats[plan[q].rank].failed == DFAIL_READ)
+				first = plan[q].rank, fq = q;
+		if (first >= 0) {
+			if (first == me && add_failed) {
+				*err = add_err;
+			} else if (first == me && fail_part >= 0) {
+				/* the line as one process counts it: lines of the
+				 * file's earlier pieces first */
+				int64_t line = file_lines[plan[fq].log];
+				for (size_t q = i; q < fq; q++)
+					if (plan[q].log == plan[fq].log)
+						line += stats[plan[q].rank].lines;
+				part_error(&pr, fail_part, (size_t)line + fail_line, logs[plan[fq].log].path, err);
+			}
+			if (map)
+				munmap(map, map_len);
+			if (comm->bcast(comm->ctx, err, sizeof(*err), first, err) != 0)
+				goto out;
+			err->msg[sizeof(err->msg) - 1] = '\0';
+			*agreed = 1;
+			goto out;
+		}
+		if (map)
+			munmap(map, map_len);
+		if (i == n_plan)
+			break;
+		/* the rows to their units' ranks; sequence numbers as one process's */
+		int64_t before = all.used;
+		for (size_t q = i; q < j; q++) {
+			dr.base[q - i] = before;
+			before += stats[plan[q].rank].used;
+		}
+		size_t total = 0;
+		for (int d = 0; d < ranks; d++)
+			total += dr.n_out[d];
+		struct wire_row *send = botify_malloc(total ? total : 1, sizeof(*send), "rows for other ranks", err);
+		if (!send)
+			goto out;
+		for (int d = 0, at = 0; d < ranks; d++) {
+			if (dr.n_out[d])
+				memcpy(send + at, dr.out[d], dr.n_out[d] * sizeof(*send));
+			at += (int)dr.n_out[d];
+		}
+		int x = comm->alltoallv(comm->ctx, send, dr.n_out, sizeof(*send), &recv, dr.in_n, err);
+		free(send);
+		if (x != 0)
+			goto out;
+		dr.in = recv;
+		for (int s = 0, at = 0; s < ranks; s++) {
+			dr.in_off[s] = (size_t)at;
+			at += (int)dr.in_n[s];
+		}
+		/* sources in log order */
+		dr.n_src = 0;
+		for (size_t q = i; q < j; q++)
+			dr.order[dr.n_src++] = plan[q].rank;
+		for (int k = 0; k < threads; k++)
+			pr.phase2_failed[k] = 0;
+		run_threads(&pr, dist_add);
+		for (int k = 0; k < threads && !add_failed; k++)
+			if (pr.phase2_failed[k]) {
+				add_failed = 1;
+				add_err = pr.errs[k];
+				botify_err_prefix(&add_err, "rank %d", me);
+			}
+		free(recv);
+		recv = NULL;
+		dr.in = NULL;
+		for (size_t q = i; q < j; q++) {
+			const struct piece_stat *st = &stats[plan[q].rank];
+			all.rows += st->rows;
+			all.used += st->used;
+			all.without_arm += st->without_arm;
+			all.other_experiment += st->other_experiment;
+			all.other_arm += st->other_arm;
+			file_lines[plan[q].log] += st->lines;
+			done_bytes += (uint64_t)(plan[q].to - plan[q].from);
+		}
+		if (progress && me == 0)
+			progress(ctx, done_bytes, total_bytes);
+		i = j;
+	}
+	/* every unit to rank 0 */
+	size_t n_packed, *send_n = dr.n_out;
+	if (pack_units(&pr, &packed, &n_packed, err) != 0)
+		goto out;
+	for (int d = 0; d < ranks; d++)
+		send_n[d] = d == 0 ? n_packed : 0;
+	if (comm->alltoallv(comm->ctx, packed, send_n, sizeof(*packed), &recv, dr.in_n, err) != 0)
+		goto out;
+	rc = 0;
+	if (me == 0) {
+		rc = unpack_units(ab, recv, dr.in_n, ranks, err);
+		ab->rows = all.rows;
+		ab->rows_used = all.used;
+		ab->seq = all.used;
+		ab->rows_without_arm = all.without_arm;
+		ab->rows_other_experiment = all.other_experiment;
+		ab->rows_other_arm = all.other_arm;
+	}
+out:
+	free(recv);
+	free(packed);
+	free(plan);
+	free(stats);
+	free(file_lines);
+	dist_free(&dr);
+	if (pr.n)
+		par_free(&pr);
+	return rc;
+}
+
+static int job_allgather(void *ctx, void *buf, size_t bytes, botify_err *err)
+{
+	(void)ctx;
+	return botify_dist_allgather_bytes(buf, bytes, err);
+}
+
+static int job_alltoallv(void *ctx, const void *send, const size_t *send_n, size_t unit, void **recv,
+			 size_t *recv_n, botify_err *err)
+{
+	(void)ctx;
+	return botify_dist_alltoallv(send, send_n, unit, recv, recv_n, err);
+}
+
+static int job_bcast(void *ctx, void *buf, size_t bytes, int root, botify_err *err)
+{
+	(void)ctx;
+	return botify_dist_bcast_bytes(buf, bytes, root, err);
+}
+
+void botify_ab_comm_job(botify_ab_comm *c)
+{
+	*c = (botify_ab_comm){ botify_dist_rank(), botify_dist_size(), NULL, job_allgather, job_alltoallv,
+			       job_bcast };
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)

@@ -113,6 +113,51 @@ int botify_ab_read_log(botify_ab *ab, const char *path, const char *experiment, 
 		       void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
 		       botify_err *err);
 
+/* How the ranks of a job talk, for botify_ab_read_logs_dist. Each function
+ * is a collective: every rank calls it, in the same order. allgather: buf
+ * holds size slots of bytes each, this rank's (slot rank) filled; on return
+ * all are. alltoallv and bcast as botify_dist_alltoallv and
+ * botify_dist_bcast_bytes (dist.h), which botify_ab_comm_job uses. */
+typedef struct botify_ab_comm {
+	int rank, size;
+	void *ctx;
+	int (*allgather)(void *ctx, void *buf, size_t bytes, botify_err *err);
+	int (*alltoallv)(void *ctx, const void *send, const size_t *send_n, size_t unit, void **recv,
+			 size_t *recv_n, botify_err *err);
+	int (*bcast)(void *ctx, void *buf, size_t bytes, int root, botify_err *err);
+} botify_ab_comm;
+
+/* The ranks of this job (botify_dist: MPI, or a job of one). */
+void botify_ab_comm_job(botify_ab_comm *c);
+
+/* One log for botify_ab_read_logs_dist: as botify_ab_read_log's arguments. */
+typedef struct botify_ab_log {
+	const char *path;
+	const char *experiment;
+	int arm;
+} botify_ab_log;
+
+/* Reads logs on every rank of a job, a collective: plain files in byte
+ * ranges cut at newlines, gzip files and streams whole, spread over the
+ * ranks (streams, such as "-", on rank 0); each rank parses its ranges on
+ * ab->threads threads and sends every used row to the rank owning its unit
+ * (a hash of user and arm), which adds the rows of its units in log order.
+ * Rank 0 then gathers every unit and ends with ab exactly as one process
+ * reading the logs in order with botify_ab_read_log (botify_ab_digest
+ * agrees), for any ranks x threads; the other ranks' ab stays as it was.
+ * ab must be empty (fresh from botify_ab_init) on every rank.
+ *
+ * An error in the logs (a bad row, a damaged file, one that cannot be
+ * opened) is the single process's: the first in log order, the same
+ * message, on every rank; *agreed is then set, and every rank returns -1
+ * with it. Other failures (memory, MPI) are this rank's alone (*agreed 0):
+ * the job must then end (botify_dist_abort), as the others may wait for
+ * this one. progress, on rank 0, sees the bytes of the logs read so far. */
+int botify_ab_read_logs_dist(botify_ab *ab, const botify_ab_log *logs, int n,
+			     const botify_ab_comm *comm,
+			     void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+			     int *agreed, botify_err *err);
+
 /* "libdeflate 1.14" or "zlib 1.2.13": what inflates gzip logs in this build. */
 const char *botify_ab_inflater(void);
 

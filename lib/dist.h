@@ -61,6 +61,20 @@ typedef struct botify_dist_part {
 } botify_dist_part;
 int botify_dist_allgather_parts(const botify_dist_part *parts, int n, botify_err *err);
 
+/* Collectives on bytes; every rank calls them in the same order, and their
+ * waits sleep between tests, longer as a wait goes on.
+ * botify_dist_allgather_bytes: buf holds a slot of bytes per rank, this
+ * rank's filled; on return every slot is.
+ * botify_dist_alltoallv: send holds, in rank order, send_n[d] units of
+ * unit bytes for each rank d; *recv (malloc'd, the caller frees it) gets
+ * recv_n[s] units from each rank s, in rank order. A pair's count and every
+ * rank's total must stay below 2^31 units. botify_dist_bcast_bytes: root's
+ * bytes into every rank's buf. */
+int botify_dist_allgather_bytes(void *buf, size_t bytes, botify_err *err);
+int botify_dist_alltoallv(const void *send, const size_t *send_n, size_t unit, void **recv,
+			  size_t *recv_n, botify_err *err);
+int botify_dist_bcast_bytes(void *buf, size_t bytes, int root, botify_err *err);
+
 /* This rank's failure was handed to rank 0, which reports it and ends the
  * job: the failing rank should wait for that (botify_dist_await_abort)
  * rather than end the job itself before rank 0 has cleaned up. The episode

@@ -8,6 +8,9 @@
 #           the difference to "strong" is shipping every row to rank 0 and
 #           formatting and writing it there
 #   export  export --recs --user-recs --k K of the model on 1 and NP ranks
+#   ab      ab on a large log (AB_EPISODES, 100000, of a split experiment:
+#           ~140 MB plain) on 1 and NP ranks, plain and gzip: wall, CPU, MB/s,
+#           and whether the tables are byte-identical (they should be)
 #   train   data-parallel train: the two-tower defaults on TRAIN_EPISODES
 #           (50000) random + as many sticky_artist sessions, TRAIN_EPOCHS (2)
 #           epochs on 1 and NP ranks: median epoch samples/s, the speed-up,
@@ -23,7 +26,8 @@
 # or REC=random show the floor of a cheap recommender (export is then
 # skipped unless MODEL is given).
 #   BOTIFY=build/mpi/botify [NP=2] [RUNS=3] [EPISODES=2000] [REC=nn] [MODEL=DIR]
-#       [K=100] [TRAIN_EPISODES=50000] [WHAT="strong weak nolog export train"] scripts/bench_mpi.sh
+#       [K=100] [TRAIN_EPISODES=50000] [AB_EPISODES=100000]
+#       [WHAT="strong weak nolog export ab train"] scripts/bench_mpi.sh
 set -eu
 : "${BOTIFY:?BOTIFY must point at an MPI build of botify (make MPI=1 B=build/mpi)}"
 "$BOTIFY" --version | grep -q '^MPI: .*MPI' || { echo "$BOTIFY is not built with MPI" >&2; exit 2; }
@@ -32,7 +36,8 @@ RUNS=${RUNS:-3}
 REC=${REC:-nn}
 EPISODES=${EPISODES:-$([ "$REC" = nn ] && echo 2000 || echo 200000)}
 K=${K:-100}
-WHAT=${WHAT:-strong weak nolog export train}
+WHAT=${WHAT:-strong weak nolog export ab train}
+AB_EPISODES=${AB_EPISODES:-100000}
 TRAIN_EPISODES=${TRAIN_EPISODES:-50000}
 TRAIN_EPOCHS=${TRAIN_EPOCHS:-2}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -97,7 +102,7 @@ done >"$T/runs"
 
 # the medians, by the loop time for simulate (its wall and CPU from the same
 # run) and by the wall time for export
-awk -v np="$NP" -v ep="$EPISODES" -v rec="$REC" -v k="$K" '
+[ -s "$T/runs" ] && awk -v np="$NP" -v ep="$EPISODES" -v rec="$REC" -v k="$K" '
 	{ key = ($1 ~ /^e/) ? $2 : $4; v[$1, ++n[$1]] = key " " $2 " " $3 " " $4 " " $5 }
 	function med(name,   i, j, m, t, a) {
 		m = n[name]
@@ -169,5 +174,62 @@ train_bench() {
 	done
 	echo "models on 1 and $NP ranks: $same"
 }
+ab_bench() {
+	"$BOTIFY" simulate --episodes "$AB_EPISODES" --experiment AB --arms C=random,T1=sticky_artist \
+		--seed 3 --threads 2 --log "$T/ab.jsonl" >/dev/null 2>&1
+	gzip -1 -c "$T/ab.jsonl" >"$T/ab.jsonl.gz"
+	local rows
+	rows=$(wc -l <"$T/ab.jsonl")
+	for i in $(seq "$RUNS"); do
+		for np in 1 "$NP"; do # mpirun's start-up and end alone
+			/usr/bin/time -f '%e %U %S' -o "$T/time" mpirun -np "$np" --oversubscribe "$BOTIFY" --version \
+				>/dev/null 2>&1
+			read -r wall user sys <"$T/time"
+			echo "start $np $wall $(echo "$user + $sys" | bc)"
+		done
+		for f in ab.jsonl ab.jsonl.gz; do
+			for np in 1 "$NP"; do
+				/usr/bin/time -f '%e %U %S' -o "$T/time" mpirun -np "$np" --oversubscribe "$BOTIFY" ab \
+					--log "$T/$f" --experiment AB --threads 1 >"$T/ab$np.out" 2>/dev/null
+				read -r wall user sys <"$T/time"
+				echo "$f $np $wall $(echo "$user + $sys" | bc)"
+				cmp -s "$T/ab1.out" "$T/ab$np.out" || echo "DIFFERENT $f $np"
+			done
+		done
+	done >"$T/abruns"
+	if grep -q DIFFERENT "$T/abruns"; then
+		echo "ab: the table on $NP ranks differs from 1 rank" >&2
+		exit 1
+	fi
+	awk -v np="$NP" -v ep="$AB_EPISODES" -v rows="$rows" -v plain="$(stat -c %s "$T/ab.jsonl")" \
+		-v gz="$(stat -c %s "$T/ab.jsonl.gz")" '
+		{ k = $1 " " $2; w[k] = w[k] " " $3; c[k] = c[k] " " $4; n[k]++ }
+		function med(s, m,   a, i, j, t) {
+			split(substr(s, 2), a, " ")
+			for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++)
+				if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return a[int((m + 1) / 2)]
+		}
+		# the start-up (mpirun, every rank starting and ending) left out of MB/s
+		function line(f, r, label, bytes,   k, W, C, W0, C0) {
+			k = f " " r; W = med(w[k], n[k]); C = med(c[k], n[k])
+			W0 = med(w["start " r], n["start " r]); C0 = med(c["start " r], n["start " r])
+			printf "  %-40s wall %6.2f s  CPU %6.2f s  start-up %5.2f s, %5.2f CPU s  %6.1f MB/s  %6.1f MB per CPU s\n", \
+				label, W, C, W0, C0, bytes / 1e6 / (W - W0), bytes / 1e6 / (C - C0)
+			return W - W0
+		}
+		END {
+			printf "ab on a log of %d episodes, %d rows (%.0f MB plain, %.0f MB gzip), 1 thread per rank, medians of %d runs\n", \
+				ep, rows, plain / 1e6, gz / 1e6, n["ab.jsonl 1"]
+			p1 = line("ab.jsonl", 1, "plain, 1 rank", plain)
+			pN = line("ab.jsonl", np, "plain, " np " ranks", plain)
+			g1 = line("ab.jsonl.gz", 1, "gzip, 1 rank", plain)
+			gN = line("ab.jsonl.gz", np, "gzip, " np " ranks (one file: one reader)", plain)
+			printf "plain: speed-up %.2f (wall less start-up); rows exchanged ~%.1f MB (40 bytes per row to another rank)\n", \
+				p1 / pN, (np - 1) / np * rows * 40 / 1e6
+			printf "gzip: speed-up %.2f (wall less start-up); MB/s are of the inflated text\n", g1 / gN
+		}' "$T/abruns"
+}
+has ab && [ "$AB_EPISODES" -gt 0 ] && ab_bench
 has train && [ "$TRAIN_EPISODES" -gt 0 ] && train_bench
 exit 0

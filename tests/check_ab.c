@@ -6,9 +6,11 @@
  * to end in tests/e2e/t300-ab-fixtures.sh. */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ab.h"
 #include "abgate.h"
@@ -661,6 +663,335 @@ START_TEST(threads_report_damaged_gzip_as_row_by_row)
 }
 END_TEST
 
+/* The ranks of a job as threads of this process: botify_ab_comm over
+ * shared memory, each collective between two barriers. */
+enum { V_MAX_RANKS = 4 };
+
+struct vnet {
+	int size;
+	pthread_barrier_t bar;
+	void *slot[V_MAX_RANKS];
+	const size_t *counts[V_MAX_RANKS];
+};
+
+struct vrank {
+	struct vnet *net;
+	botify_ab_comm comm;
+	botify_ab ab;
+	const botify_ab_log *logs;
+	int n_logs, rc, agreed;
+	botify_err err;
+};
+
+static int v_allgather(void *ctx, void *buf, size_t bytes, botify_err *err)
+{
+	struct vrank *v = ctx;
+	struct vnet *n = v->net;
+	(void)err;
+	n->slot[v->comm.rank] = buf;
+	pthread_barrier_wait(&n->bar);
+	for (int r = 0; r < n->size; r++)
+		if (r != v->comm.rank)
+			memcpy((char *)buf + r * bytes, (char *)n->slot[r] + r * bytes, bytes);
+	pthread_barrier_wait(&n->bar);
+	return 0;
+}
+
+static int v_alltoallv(void *ctx, const void *send, const size_t *send_n, size_t unit, void **recv,
+		       size_t *recv_n, botify_err *err)
+{
+	struct vrank *v = ctx;
+	struct vnet *n = v->net;
+	int me = v->comm.rank;
+	(void)err;
+	n->slot[me] = (void *)send;
+	n->counts[me] = send_n;
+	pthread_barrier_wait(&n->bar);
+	size_t total = 0;
+	for (int s = 0; s < n->size; s++)
+		total += n->counts[s][me];
+	*recv = malloc(total ? total * unit : 1);
+	ck_assert_ptr_nonnull(*recv);
+	size_t at = 0;
+	for (int s = 0; s < n->size; s++) {
+		size_t off = 0;
+		for (int d = 0; d < me; d++)
+			off += n->counts[s][d];
+		memcpy((char *)*recv + at * unit, (const char *)n->slot[s] + off * unit, n->counts[s][me] * unit);
+		recv_n[s] = n->counts[s][me];
+		at += recv_n[s];
+	}
+	pthread_barrier_wait(&n->bar);
+	return 0;
+}
+
+static int v_bcast(void *ctx, void *buf, size_t bytes, int root, botify_err *err)
+{
+	struct vrank *v = ctx;
+	struct vnet *n = v->net;
+	(void)err;
+	if (v->comm.rank == root)
+		n->slot[root] = buf;
+	pthread_barrier_wait(&n->bar);
+	if (v->comm.rank != root)
+		memcpy(buf, n->slot[root], bytes);
+	pthread_barrier_wait(&n->bar);
+	return 0;
+}
+
+static void *v_read(void *arg)
+{
+	struct vrank *v = arg;
+	v->rc = botify_ab_read_logs_dist(&v->ab, v->logs, v->n_logs, &v->comm, NULL, NULL, &v->agreed,
+					 &v->err);
+	return NULL;
+}
+
+/* logs read on `ranks` virtual ranks of `threads` threads each, blocks of
+ * `block` bytes per thread; v[0..ranks) hold each rank's outcome (free
+ * their ab). */
+static void read_on_ranks(struct vrank *v, int ranks, int threads, size_t block,
+			  const botify_ab_log *logs, int n_logs)
+{
+	static struct vnet net;
+	pthread_t tid[V_MAX_RANKS];
+	net.size = ranks;
+	ck_assert_int_eq(pthread_barrier_init(&net.bar, NULL, (unsigned)ranks), 0);
+	for (int r = 0; r < ranks; r++) {
+		botify_err err = {0};
+		memset(&v[r], 0, sizeof(v[r]));
+		ck_assert_int_eq(botify_ab_init(&v[r].ab, &err), 0);
+		v[r].ab.threads = threads;
+		v[r].ab.read_block = block;
+		v[r].net = &net;
+		v[r].logs = logs;
+		v[r].n_logs = n_logs;
+		v[r].comm = (botify_ab_comm){ r, ranks, &v[r], v_allgather, v_alltoallv, v_bcast };
+	}
+	for (int r = 0; r < ranks; r++)
+		ck_assert_int_eq(pthread_create(&tid[r], NULL, v_read, &v[r]), 0);
+	for (int r = 0; r < ranks; r++)
+		pthread_join(tid[r], NULL);
+	pthread_barrier_destroy(&net.bar);
+}
+
+START_TEST(ranks_read_exactly_as_one_process)
+{
+	char a[4096], b[4096];
+	char *la = awkward_log(5, 6000), *lb = awkward_log(6, 4000);
+	/* plain, gzip of one member, gzip of several; and a plain file after a gzip one */
+	for (int gz = 0; gz < 4; gz++) {
+		tu_fmt(a, sizeof(a), "%s/a.jsonl%s", tu_tmp, gz && gz < 3 ? ".gz" : "");
+		tu_fmt(b, sizeof(b), "%s/b.jsonl%s", tu_tmp, gz == 3 ? ".gz" : gz ? ".gz" : "");
+		if (gz == 2) {
+			write_members(a, la);
+			write_members(b, lb);
+		} else {
+			tu_write(a, la, gz == 1);
+			tu_write(b, lb, gz == 1 || gz == 3);
+		}
+		botify_ab ref = {0};
+		botify_err err = {0};
+		ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
+		ck_assert_int_eq(read_row_by_row(&ref, a, "AB", &err), 0);
+		ck_assert_int_eq(read_row_by_row(&ref, b, "AB", &err), 0);
+		botify_ab_log logs[] = { { a, "AB", -1 }, { b, "AB", -1 } };
+		/* ranks x threads x bytes per thread and block: 0 (4 MiB) makes a
+		 * piece per rank, small blocks many rounds */
+		static const struct { int ranks, threads; size_t block; } runs[] = {
+			{ 1, 1, 0 }, { 1, 2, 0 }, { 2, 1, 0 }, { 2, 2, 0 }, { 3, 1, 0 }, { 3, 2, 0 },
+			{ 4, 1, 0 }, { 4, 2, 0 }, { 2, 1, 4096 }, { 3, 2, 97 }, { 4, 2, 1000 },
+		};
+		for (size_t k = 0; k < sizeof(runs) / sizeof(*runs); k++) {
+			struct vrank v[V_MAX_RANKS];
+			int ranks = runs[k].ranks;
+			char what[96];
+			tu_fmt(what, sizeof(what), "case %d, %d ranks x %d threads, blocks of %zu", gz, ranks,
+			       runs[k].threads, runs[k].block);
+			read_on_ranks(v, ranks, runs[k].threads, runs[k].block, logs, 2);
+			for (int r = 0; r < ranks; r++)
+				ck_assert_msg(v[r].rc == 0, "%s: rank %d: %s", what, r, v[r].err.msg);
+			same_ab(&ref, &v[0].ab, what);
+			for (int r = 1; r < ranks; r++)
+				ck_assert_msg(v[r].ab.rows == 0 && v[r].ab.n_units == 0, "%s: rank %d kept rows", what, r);
+			for (int r = 0; r < ranks; r++)
+				botify_ab_free(&v[r].ab);
+		}
+		botify_ab_free(&ref);
+	}
+	/* a whole log as one arm each (--control-log, --treatment-log) */
+	tu_fmt(a, sizeof(a), "%s/a.jsonl", tu_tmp);
+	tu_write(a, la, 0);
+	botify_ab ref = {0};
+	botify_err err = {0};
+	ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
+	ref.threads = 2;
+	ck_assert_int_eq(botify_ab_read_log(&ref, a, NULL, 0, NULL, NULL, &err), 0);
+	ck_assert_int_eq(botify_ab_read_log(&ref, b, NULL, 1, NULL, NULL, &err), 0);
+	botify_ab_log arms[] = { { a, NULL, 0 }, { b, NULL, 1 } };
+	struct vrank v[V_MAX_RANKS];
+	read_on_ranks(v, 3, 2, 211, arms, 2);
+	ck_assert_msg(v[0].rc == 0, "%s", v[0].err.msg);
+	same_ab(&ref, &v[0].ab, "one arm per log");
+	for (int r = 0; r < 3; r++)
+		botify_ab_free(&v[r].ab);
+	botify_ab_free(&ref);
+	free(la);
+	free(lb);
+}
+END_TEST
+
+struct feeder {
+	const char *text;
+	int fd;
+};
+
+static void *feed(void *arg)
+{
+	struct feeder *f = arg;
+	size_t n = strlen(f->text), done = 0;
+	while (done < n) {
+		ssize_t w = write(f->fd, f->text + done, n - done);
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	close(f->fd);
+	return NULL;
+}
+
+/* Standard input becomes a pipe that a thread fills with text. */
+static pthread_t feed_stdin(struct feeder *f, const char *text)
+{
+	int p[2];
+	pthread_t tid;
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(dup2(p[0], 0), 0);
+	close(p[0]);
+	f->text = text;
+	f->fd = p[1];
+	ck_assert_int_eq(pthread_create(&tid, NULL, feed, f), 0);
+	return tid;
+}
+
+START_TEST(ranks_read_stdin_in_log_order)
+{
+	/* gzip on rank 0, standard input on rank 0 too, so the plain file's
+	 * pieces start on rank 1: its round's log order is not rank order */
+	char a[4096], b[4096];
+	char *la = awkward_log(10, 3000), *lm = awkward_log(11, 3000), *lb = awkward_log(12, 3000);
+	tu_fmt(a, sizeof(a), "%s/a.jsonl.gz", tu_tmp);
+	tu_fmt(b, sizeof(b), "%s/b.jsonl", tu_tmp);
+	tu_write(a, la, 1);
+	tu_write(b, lb, 0);
+	botify_ab ref = {0};
+	botify_err err = {0};
+	struct feeder f;
+	ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
+	ck_assert_int_eq(read_row_by_row(&ref, a, "AB", &err), 0);
+	pthread_t tid = feed_stdin(&f, lm);
+	ck_assert_int_eq(read_row_by_row(&ref, "-", "AB", &err), 0);
+	pthread_join(tid, NULL);
+	ck_assert_int_eq(read_row_by_row(&ref, b, "AB", &err), 0);
+	botify_ab_log logs[] = { { a, "AB", -1 }, { "-", "AB", -1 }, { b, "AB", -1 } };
+	for (int ranks = 2; ranks <= V_MAX_RANKS; ranks++) {
+		struct vrank v[V_MAX_RANKS];
+		char what[64];
+		tu_fmt(what, sizeof(what), "gzip, stdin, plain on %d ranks", ranks);
+		tid = feed_stdin(&f, lm);
+		read_on_ranks(v, ranks, 2, 0, logs, 3);
+		pthread_join(tid, NULL);
+		ck_assert_msg(v[0].rc == 0, "%s: %s", what, v[0].err.msg);
+		same_ab(&ref, &v[0].ab, what);
+		for (int r = 0; r < ranks; r++)
+			botify_ab_free(&v[r].ab);
+	}
+	botify_ab_free(&ref);
+	free(la);
+	free(lm);
+	free(lb);
+}
+END_TEST
+
+START_TEST(ranks_report_the_first_error_as_one_process)
+{
+	char *text = awkward_log(7, 3000), path[4096], good[4096], missing[4096];
+	char *at = strchr(text + strlen(text) * 3 / 5, '\n') + 1;
+	char *bad = strstr(at, "\"track\": 3");
+	ck_assert_ptr_nonnull(bad);
+	memcpy(bad, "\"track\": x", 10);
+	tu_fmt(good, sizeof(good), "%s/good.jsonl", tu_tmp);
+	char *ok = awkward_log(8, 500);
+	tu_write(good, ok, 0);
+	tu_fmt(missing, sizeof(missing), "%s/missing.jsonl", tu_tmp);
+	for (int gz = 0; gz < 2; gz++) {
+		tu_fmt(path, sizeof(path), "%s/bad.jsonl%s", tu_tmp, gz ? ".gz" : "");
+		tu_write(path, text, gz);
+		/* the bad file after a good one (its lines count from 1 again),
+		 * then a missing one that is never reached; and a missing one
+		 * before the bad file */
+		for (int order = 0; order < 2; order++) {
+			botify_ab_log logs[3] = { { good, "AB", -1 }, { path, "AB", -1 }, { missing, "AB", -1 } };
+			if (order == 1)
+				logs[1].path = missing, logs[2].path = path;
+			botify_ab ref = {0};
+			botify_err want = {0}, err = {0};
+			ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
+			ref.threads = 2;
+			int rc = 0;
+			for (int i = 0; i < 3 && rc == 0; i++)
+				rc = botify_ab_read_log(&ref, logs[i].path, "AB", -1, NULL, NULL, &want);
+			ck_assert_int_eq(rc, -1);
+			ck_assert_ptr_nonnull(strstr(want.msg, order ? "missing.jsonl" : "malformed JSON"));
+			botify_ab_free(&ref);
+			for (int ranks = 2; ranks <= V_MAX_RANKS; ranks++)
+				for (int t = 1; t <= 2; t++) {
+					struct vrank v[V_MAX_RANKS];
+					read_on_ranks(v, ranks, t, 211, logs, 3);
+					for (int r = 0; r < ranks; r++) {
+						ck_assert_msg(v[r].rc == -1 && v[r].agreed, "%d ranks: rank %d", ranks, r);
+						ck_assert_msg(!strcmp(v[r].err.msg, want.msg) && v[r].err.code == want.code,
+							      "%d ranks x %d threads, rank %d: '%s' vs '%s'", ranks, t, r,
+							      v[r].err.msg, want.msg);
+						botify_ab_free(&v[r].ab);
+					}
+				}
+		}
+	}
+	free(ok);
+	free(text);
+}
+END_TEST
+
+START_TEST(ranks_report_damaged_gzip_as_one_process)
+{
+	char *text = awkward_log(9, 3000), path[4096];
+	tu_fmt(path, sizeof(path), "%s/cut.jsonl.gz", tu_tmp);
+	tu_write(path, text, 1);
+	size_t n;
+	char *gz = slurp_raw(path, &n);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(gz, 1, n / 2, f), n / 2); /* truncated */
+	ck_assert_int_eq(fclose(f), 0);
+	botify_ab ref = {0};
+	botify_err want = {0}, err = {0};
+	ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
+	ck_assert_int_eq(read_row_by_row(&ref, path, "AB", &want), -1);
+	botify_ab_free(&ref);
+	botify_ab_log logs[] = { { path, "AB", -1 } };
+	struct vrank v[V_MAX_RANKS];
+	read_on_ranks(v, 3, 2, 1000, logs, 1);
+	for (int r = 0; r < 3; r++) {
+		ck_assert_msg(v[r].rc == -1 && v[r].agreed && !strcmp(v[r].err.msg, want.msg),
+			      "rank %d: '%s' vs '%s'", r, v[r].err.msg, want.msg);
+		botify_ab_free(&v[r].ab);
+	}
+	free(gz);
+	free(text);
+}
+END_TEST
+
 Suite *ab_suite(void)
 {
 	Suite *s = suite_create("ab");
@@ -684,6 +1015,10 @@ Suite *ab_suite(void)
 	tcase_add_test(rd, threads_read_exactly_as_row_by_row);
 	tcase_add_test(rd, threads_report_the_first_bad_row_as_row_by_row);
 	tcase_add_test(rd, threads_report_damaged_gzip_as_row_by_row);
+	tcase_add_test(rd, ranks_read_exactly_as_one_process);
+	tcase_add_test(rd, ranks_read_stdin_in_log_order);
+	tcase_add_test(rd, ranks_report_the_first_error_as_one_process);
+	tcase_add_test(rd, ranks_report_damaged_gzip_as_one_process);
 	suite_add_tcase(s, rd);
 	return s;
 }
