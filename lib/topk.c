@@ -1146,10 +1146,13 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
 	if (threads > MAX_THREADS)
 		threads = MAX_THREADS;
 	/* blocks big enough that packing the centroids once per block is
-	 * small next to the block's product, small enough to share out */
+	 * small next to the block's product (sgemm packs 4.6 MB of them for
+	 * the default world: at 16 queries a block that was a fifth of the
+	 * search of 1 254 interests, at 128 it is 0.11 against 0.14 CPU s),
+	 * small enough to share out */
 	int64_t QB = (Q + 8 * threads - 1) / (8 * threads);
-	if (QB < 16)
-		QB = 16;
+	if (QB < 128)
+		QB = 128;
 	if (QB > 256)
 		QB = 256;
 	int64_t blocks = (Q + QB - 1) / QB;
