@@ -9,7 +9,8 @@
 #include "worldgen.h"
 
 static const struct flag_doc doc = {
-	.usage = "botify datagen --out DIR [--tracks N] [--users N] [--dim D] [--seed S] [--preset FILE]",
+	.usage = "botify datagen --out DIR [--tracks N] [--users N] [--dim D] [--seed S] [--preset FILE]\n"
+		 "                      [--threads T]",
 	.summary =
 		"Writes a synthetic world: tracks.json, tracks.npy, users.json and top_tracks.json,\n"
 		"which appear together or not at all (also on Ctrl-C or SIGTERM).\n"
@@ -28,7 +29,7 @@ int cmd_datagen(int argc, char **argv)
 	botify_worldgen_defaults(&p);
 	const char *out = NULL, *preset = NULL;
 	int force = 0, seen_tracks = 0, seen_users = 0, seen_dim = 0, seen_seed = 0;
-	int64_t tracks = p.tracks, users = p.users, dim = p.dim, seed = p.seed;
+	int64_t tracks = p.tracks, users = p.users, dim = p.dim, seed = p.seed, threads = cpu_count();
 	struct flag flags[] = {
 		FLAG_STR("out", &out, "DIR", "directory to write (created if missing)"),
 		FLAG_LONG_SEEN("tracks", &tracks, "N", "tracks in the catalog", 1, 50000000, &seen_tracks),
@@ -36,6 +37,8 @@ int cmd_datagen(int argc, char **argv)
 		FLAG_LONG_SEEN("dim", &dim, "D", "embedding width", 1, 4096, &seen_dim),
 		FLAG_LONG_SEEN("seed", &seed, "S", "generator seed", 0, 9007199254740992.0, &seen_seed),
 		FLAG_STR("preset", &preset, "FILE", "JSON file of generator parameters (datasets/*.json)"),
+		FLAG_LONG("threads", &threads, "T", "threads generating (default: all cores; the same world for any)",
+			  1, BOTIFY_WORLDGEN_MAX_THREADS),
 		FLAG_BOOL("force", &force, "replace existing files"),
 		FLAG_BOOL("quiet", &botify_quiet, "no note of what was written on stderr"),
 		FLAG_END,
@@ -64,7 +67,7 @@ int cmd_datagen(int argc, char **argv)
 	install_interrupt_handler();
 	botify_outfile_set_stop(&botify_interrupted);
 	double t0 = now_seconds();
-	if (botify_worldgen_generate(&w, &p, &err) != 0)
+	if (botify_worldgen_generate_threads(&w, &p, (int)threads, &err) != 0)
 		return report_error(&err);
 	double t1 = now_seconds();
 	if (botify_world_save(&w, out, force, &err) != 0) {

@@ -88,18 +88,33 @@ static int world_load(struct sim_setup *s, const struct sim_setup_opts *o, char 
 	char dir[4096], why[4400];
 	int status;
 	path[0] = '\0';
-	if (o->world_dir || o->no_cache || !cache_dir(dir, sizeof(dir), 0))
+	if (o->world_dir)
 		return botify_world_open(&s->w, o->world_dir, BOTIFY_WORLD_ALL, err);
 	botify_worldgen_params p;
 	botify_worldgen_defaults(&p);
+	if (o->no_cache || !cache_dir(dir, sizeof(dir), 0))
+		return botify_worldgen_generate_threads(&s->w, &p, (int)o->threads, err);
+	/* the file is written while the neighbours are searched: a cold run
+	 * does not wait for it (world_written waits, after the episodes) */
 	if (botify_worldcache_path(&p, dir, path, n, err) != 0 ||
-	    botify_worldcache_generate(&s->w, &p, path, &status, why, sizeof(why), err) != 0)
+	    botify_worldcache_generate_bg(&s->w, &p, path, (int)o->threads, &status, why, sizeof(why),
+					  &s->world_writer, err) != 0)
 		return -1;
 	if (why[0])
 		fprintf(stderr, "warning: %s: %s\n", o->progress_label, why);
 	if (status != BOTIFY_WORLDCACHE_LOADED)
 		path[0] = '\0';
 	return 0;
+}
+
+/* Waits for the world cache file being written, if one is, and says why it
+ * could not be. */
+static void world_written(struct sim_setup *s, const char *label)
+{
+	char why[4400];
+	botify_worldcache_writer_finish(&s->world_writer, why, sizeof(why));
+	if (why[0])
+		fprintf(stderr, "warning: %s: %s\n", label, why);
 }
 
 /* A failed set-up, agreed on by every rank (botify_dist_agree): rank 0
@@ -190,6 +205,7 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 	s->loop_seconds = t_end - t_run;
 	s->prepare_seconds = t_run - t_prep;
 	s->load_seconds = t_prep - t_load;
+	world_written(s, o->progress_label);
 	if (rc != 0)
 		return -1;
 	/* said once the run succeeded: an error stays the one line it is; by
@@ -215,6 +231,9 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 
 void sim_setup_free(struct sim_setup *s)
 {
+	char why[4400];
+	/* the world is freed below: its file must be written first */
+	botify_worldcache_writer_finish(&s->world_writer, why, sizeof(why));
 	if (s->log_open)
 		botify_outfile_abort(&s->log);
 	s->log_open = 0;

@@ -17,6 +17,7 @@
 #include "simcfg.h"
 #include "simrun.h"
 #include "world.h"
+#include "worldcache.h"
 
 struct sim_setup_opts {
 	const char *world_dir;      /* NULL: the built-in world */
@@ -40,6 +41,7 @@ struct sim_setup_opts {
 struct sim_setup {
 	botify_simcfg cfg;
 	botify_world w;
+	botify_worldcache_writer world_writer; /* the world's cache file, being written */
 	botify_armset arms;
 	botify_sim sim;
 	botify_outfile log;

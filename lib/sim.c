@@ -4,6 +4,7 @@
 #include "sim.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -94,27 +95,110 @@ int botify_sim_prepare_until(botify_sim *s, int64_t episodes, int threads,
 				       err);
 }
 
+/* The interests that episodes [lo, hi) of part `part` need and s has not
+ * prepared, in the order they are first needed (each once): a thread's
+ * share of prepare's look-ahead. */
+struct mark_job {
+	const botify_sim *s;
+	int64_t lo, hi, chunk;
+	int part, parts;
+	volatile sig_atomic_t *stop;
+	uint8_t *seen;   /* (N) */
+	int32_t *fresh;  /* (N) */
+	int32_t n_fresh;
+	int stopped;
+};
+
+static void *mark_range(void *arg)
+{
+	struct mark_job *j = arg;
+	const botify_sim *s = j->s;
+	for (int64_t i = j->lo; i < j->hi; i++) {
+		if ((i / j->chunk) % j->parts != j->part) {
+			i += j->chunk - 1 - i % j->chunk; /* to the end of this chunk */
+			continue;
+		}
+		botify_rng ru;
+		int32_t user, interest;
+		if ((i & 0xffff) == 0 && j->stop && *j->stop) {
+			j->stopped = 1;
+			return NULL;
+		}
+		pick_session(s, &ru, i, &user, &interest);
+		if (s->nb_row[interest] < 0 && !j->seen[interest]) {
+			j->seen[interest] = 1;
+			j->fresh[j->n_fresh++] = interest;
+		}
+	}
+	return NULL;
+}
+
+enum { MARK_THREAD_MIN = 1 << 14, MARK_MAX_THREADS = 64 };
+
+/* Numbers the interests episodes [0, episodes) need and s has not prepared
+ * from *rows on, in the order of the episodes that first need them: the
+ * same rows for any thread count (each thread takes a run of episodes,
+ * and the runs are merged in order). -1: out of memory or stopped. */
+static int mark_interests(botify_sim *s, int64_t episodes, int64_t chunk, int part, int parts,
+			  int threads, volatile sig_atomic_t *stop, int64_t *rows, botify_err *err)
+{
+	const int32_t N = s->world->N;
+	if (threads > MARK_MAX_THREADS)
+		threads = MARK_MAX_THREADS;
+	if (threads > episodes / MARK_THREAD_MIN)
+		threads = (int)(episodes / MARK_THREAD_MIN);
+	if (threads < 1)
+		threads = 1;
+	struct mark_job jobs[MARK_MAX_THREADS];
+	pthread_t tid[MARK_MAX_THREADS];
+	char started[MARK_MAX_THREADS] = {0};
+	int rc = 0;
+	for (int t = 0; t < threads; t++) {
+		jobs[t] = (struct mark_job){ .s = s, .lo = episodes * t / threads,
+					     .hi = episodes * (t + 1) / threads, .chunk = chunk, .part = part,
+					     .parts = parts, .stop = stop };
+		jobs[t].seen = botify_calloc((size_t)N, 1, "interest marks", err);
+		jobs[t].fresh = botify_malloc((size_t)N, sizeof(int32_t), "interest marks", err);
+		if (!jobs[t].seen || !jobs[t].fresh) {
+			threads = t + 1;
+			rc = -1;
+			goto out;
+		}
+	}
+	for (int t = 1; t < threads; t++)
+		started[t] = pthread_create(&tid[t], NULL, mark_range, &jobs[t]) == 0;
+	mark_range(&jobs[0]);
+	for (int t = 1; t < threads; t++) {
+		if (started[t])
+			pthread_join(tid[t], NULL);
+		else
+			mark_range(&jobs[t]);
+	}
+	for (int t = 0; t < threads; t++)
+		if (jobs[t].stopped) {
+			rc = botify_fail(err, BOTIFY_EINTR, "interrupted");
+			goto out;
+		}
+	for (int t = 0; t < threads; t++)
+		for (int32_t k = 0; k < jobs[t].n_fresh; k++)
+			if (s->nb_row[jobs[t].fresh[k]] < 0)
+				s->nb_row[jobs[t].fresh[k]] = (int32_t)(*rows)++;
+out:
+	for (int t = 0; t < threads; t++) {
+		free(jobs[t].seen);
+		free(jobs[t].fresh);
+	}
+	return rc;
+}
+
 int botify_sim_prepare_part(botify_sim *s, int64_t episodes, int64_t chunk, int part, int parts,
 			    int threads, volatile sig_atomic_t *stop, botify_err *err)
 {
 	const botify_world *w = s->world;
 	int64_t rows = s->nb_rows, first_new = rows;
 	/* mark the interests these episodes need that are not prepared yet */
-	for (int64_t i = 0; i < episodes; i++) {
-		if ((i / chunk) % parts != part) {
-			i += chunk - 1 - i % chunk; /* to the end of this chunk */
-			continue;
-		}
-		botify_rng ru;
-		int32_t user, interest;
-		if ((i & 0xffff) == 0 && stop && *stop) {
-			botify_fail(err, BOTIFY_EINTR, "interrupted");
-			goto unmark;
-		}
-		pick_session(s, &ru, i, &user, &interest);
-		if (s->nb_row[interest] < 0)
-			s->nb_row[interest] = (int32_t)rows++;
-	}
+	if (mark_interests(s, episodes, chunk, part, parts, threads, stop, &rows, err) != 0)
+		goto unmark;
 	if (rows == first_new)
 		return 0;
 	int64_t fresh = rows - first_new;
@@ -134,7 +218,7 @@ int botify_sim_prepare_part(botify_sim *s, int64_t episodes, int64_t chunk, int 
 	/* the exact pruned search over the catalog grouped by artist: the
 	 * same lists as scoring every track, a few percent of the work */
 	botify_topk_index ix;
-	int rc = botify_topk_index_build(&ix, w->E, w->N, w->D, w->artist, w->A, err);
+	int rc = botify_topk_index_build_threads(&ix, w->E, w->N, w->D, w->artist, w->A, threads, err);
 	if (rc == 0)
 		rc = botify_topk_search(&ix, Q, fresh, s->K, threads, stop,
 					s->nb + (size_t)first_new * (size_t)s->K, NULL, NULL, err);

@@ -69,6 +69,9 @@ void botify_topk_score_rows(const float *q, const float *X, int32_t n, int32_t D
  * artist array). E is copied. Fails only on ENOMEM. */
 int botify_topk_index_build(botify_topk_index *ix, const float *E, int32_t N, int32_t D,
 			    const int32_t *group, int32_t G, botify_err *err);
+/* The same index built on `threads` threads (the same index for any count). */
+int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32_t N, int32_t D,
+				    const int32_t *group, int32_t G, int threads, botify_err *err);
 void botify_topk_index_free(botify_topk_index *ix);
 
 /* Work counters of a search (summed over queries). */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,11 +329,14 @@ static int save(const botify_world *w, const botify_worldgen_params *p, const ch
 	return ok ? 0 : botify_fail_errno(err, saved, "cannot write %s", path);
 }
 
-int botify_worldcache_generate(botify_world *w, const botify_worldgen_params *p, const char *path,
-			       int *status, char *why, size_t why_n, botify_err *err)
+/* The generation both entry points share; save: the world is to be
+ * written (no valid file was there). */
+static int load_or_generate(botify_world *w, const botify_worldgen_params *p, const char *path,
+			    int threads, int *status, int *save_it, char *why, size_t why_n, botify_err *err)
 {
 	const char *bad;
 	*status = BOTIFY_WORLDCACHE_GENERATED;
+	*save_it = 0;
 	if (why_n)
 		why[0] = '\0';
 	if (botify_worldgen_check(p, err) != 0)
@@ -346,12 +350,67 @@ int botify_worldcache_generate(botify_world *w, const botify_worldgen_params *p,
 	}
 	if (bad)
 		snprintf(why, why_n, "ignoring the world cache %s (%s); rebuilding it", path, bad);
-	if (botify_worldgen_generate(w, p, err) != 0)
+	if (botify_worldgen_generate_threads(w, p, threads, err) != 0)
+		return -1;
+	*save_it = 1;
+	return 0;
+}
+
+int botify_worldcache_generate(botify_world *w, const botify_worldgen_params *p, const char *path,
+			       int threads, int *status, char *why, size_t why_n, botify_err *err)
+{
+	int save_it;
+	if (load_or_generate(w, p, path, threads, status, &save_it, why, why_n, err) != 0)
 		return -1;
 	botify_err e = {0};
-	if (save(w, p, path, &e) != 0 && !why[0])
+	if (save_it && save(w, p, path, &e) != 0 && !why[0])
 		snprintf(why, why_n, "world cache not written: %s", e.msg);
 	return 0;
+}
+
+static void *save_thread(void *arg)
+{
+	botify_worldcache_writer *wr = arg;
+	wr->failed = save(wr->w, &wr->p, wr->path, &wr->err) != 0;
+	return NULL;
+}
+
+int botify_worldcache_generate_bg(botify_world *w, const botify_worldgen_params *p, const char *path,
+				  int threads, int *status, char *why, size_t why_n,
+				  botify_worldcache_writer *wr, botify_err *err)
+{
+	int save_it;
+	memset(wr, 0, sizeof(*wr));
+	if (load_or_generate(w, p, path, threads, status, &save_it, why, why_n, err) != 0)
+		return -1;
+	if (!save_it)
+		return 0;
+	wr->w = w;
+	wr->p = *p;
+	wr->why_taken = why[0] != '\0';
+	if (snprintf(wr->path, sizeof(wr->path), "%s", path) >= (int)sizeof(wr->path) ||
+	    pthread_create(&wr->tid, NULL, save_thread, wr) != 0) {
+		/* no thread (or a path too long for it): write it now */
+		wr->failed = save(w, p, path, &wr->err) != 0;
+		wr->done = 1;
+		return 0;
+	}
+	wr->running = 1;
+	return 0;
+}
+
+void botify_worldcache_writer_finish(botify_worldcache_writer *wr, char *why, size_t why_n)
+{
+	if (why_n)
+		why[0] = '\0';
+	if (wr->running) {
+		pthread_join(wr->tid, NULL);
+		wr->running = 0;
+		wr->done = 1;
+	}
+	if (wr->done && wr->failed && !wr->why_taken)
+		snprintf(why, why_n, "world cache not written: %s", wr->err.msg);
+	wr->done = 0;
 }
 
 static void digest_world(botify_hash128 *h, const botify_world *w)

@@ -23,6 +23,7 @@
 #ifndef BOTIFY_WORLDCACHE_H
 #define BOTIFY_WORLDCACHE_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -44,7 +45,29 @@ int botify_worldcache_path(const botify_worldgen_params *p, const char *dir, cha
  * ignored, or a cache file that could not be written; neither fails the
  * call. Fails (-1) only as botify_worldgen_generate does (or ENOMEM). */
 int botify_worldcache_generate(botify_world *w, const botify_worldgen_params *p, const char *path,
-			       int *status, char *why, size_t why_n, botify_err *err);
+			       int threads, int *status, char *why, size_t why_n, botify_err *err);
+
+/* A cache file being written on a thread of its own. */
+typedef struct botify_worldcache_writer {
+	const botify_world *w;
+	botify_worldgen_params p;
+	char path[4200];
+	pthread_t tid;
+	int running, done, failed, why_taken;
+	botify_err err;
+} botify_worldcache_writer;
+
+/* As botify_worldcache_generate (threads: the generator's), but a world it
+ * generates is written by a thread of wr while the caller goes on (the
+ * file appears whole or not at all, as always). w must stay as it is until
+ * botify_worldcache_writer_finish(wr), which waits for the file and puts
+ * in why what botify_worldcache_generate would have said of writing it
+ * ("" if nothing); call it on every path after a success (once is enough;
+ * again is harmless). */
+int botify_worldcache_generate_bg(botify_world *w, const botify_worldgen_params *p, const char *path,
+				  int threads, int *status, char *why, size_t why_n,
+				  botify_worldcache_writer *wr, botify_err *err);
+void botify_worldcache_writer_finish(botify_worldcache_writer *wr, char *why, size_t why_n);
 
 /* The generator's digest as 32 hex digits: what BOTIFY_WORLDCACHE_GENERATOR
  * must be (generates the default world and two small ones). */

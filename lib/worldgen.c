@@ -7,6 +7,7 @@
 #include "worldgen.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,24 +225,165 @@ static void gen_track_artists(struct gen *g, botify_world *w)
 }
 
 /* vectors: genre centroid + artist offset + track offset */
-static void gen_vectors(struct gen *g, botify_world *w)
+static void gen_genre_vectors(struct gen *g, botify_rng *r)
 {
+	double *gc = g->centroids;
+	for (int64_t i = 0; i < g->G * g->D; i++)
+		gc[i] = g->p->genre_scale * botify_rng_normal(r);
+}
+
+/* Rows [r0, r1) of the vector stream after the genres: artists 0..A-1,
+ * then tracks 0..N-1, D deviates each, drawn from r in that order (in
+ * batches: the same deviates as one at a time). */
+static void gen_vector_rows(struct gen *g, botify_world *w, int64_t r0, int64_t r1, botify_rng *r)
+{
+	enum { PIECE = 256 };
 	const botify_worldgen_params *p = g->p;
-	const int64_t D = g->D;
-	botify_rng r;
-	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)p->seed, PHASE_VECTORS, 0, 0);
-	double *gc = g->centroids, *ac = g->centroids + (size_t)g->G * (size_t)D;
-	for (int64_t i = 0; i < g->G * D; i++)
-		gc[i] = p->genre_scale * botify_rng_normal(&r);
-	for (int64_t a = 0; a < g->A; a++)
-		for (int64_t d = 0; d < D; d++)
-			ac[a * D + d] = gc[g->genre_of[a] * D + d] + p->artist_scale * botify_rng_normal(&r);
-	for (int64_t t = 0; t < g->N; t++) {
-		const double *m = ac + (size_t)w->artist[t] * (size_t)D;
-		float *e = w->E + (size_t)t * (size_t)D;
-		for (int64_t d = 0; d < D; d++)
-			e[d] = (float)(m[d] + p->track_scale * botify_rng_normal(&r));
+	const int64_t D = g->D, A = g->A;
+	const double *gc = g->centroids;
+	double *ac = g->centroids + (size_t)g->G * (size_t)D, z[PIECE];
+	for (int64_t row = r0; row < r1; row++) {
+		const double *m = row < A ? gc + (size_t)g->genre_of[row] * (size_t)D
+					  : ac + (size_t)w->artist[row - A] * (size_t)D;
+		double scale = row < A ? p->artist_scale : p->track_scale;
+		for (int64_t d0 = 0; d0 < D; d0 += PIECE) {
+			int64_t n = D - d0 < PIECE ? D - d0 : PIECE;
+			botify_rng_normals(r, z, n);
+			if (row < A) {
+				double *a = ac + (size_t)row * (size_t)D + d0;
+				for (int64_t d = 0; d < n; d++)
+					a[d] = m[d0 + d] + scale * z[d];
+			} else {
+				float *e = w->E + (size_t)(row - A) * (size_t)D + d0;
+				for (int64_t d = 0; d < n; d++)
+					e[d] = (float)(m[d0 + d] + scale * z[d]);
+			}
+		}
 	}
+}
+
+/*
+ * The vectors on several threads, the world of one thread bit for bit: the
+ * rows are cut into chunks (artist chunks first, then track chunks, which
+ * need every artist's centroid), and the first thread walks the stream
+ * ahead of the others, skipping the deviates of each chunk (no logarithm:
+ * a fraction of drawing them) to publish the state each chunk starts from.
+ * It then draws popularity and users, which need no vectors, and joins in.
+ */
+enum { VEC_CHUNK_ROWS = 256 };
+
+struct vec_par {
+	struct gen *g;
+	botify_world *w;
+	int64_t n_chunks, artist_chunks;
+	botify_rng *start;     /* (n_chunks) the stream at each chunk's first deviate */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int64_t published;    /* chunks whose start is known */
+	int64_t next;         /* the next chunk to take */
+	int64_t artists_done; /* artist chunks drawn */
+};
+
+static void chunk_rows(const struct vec_par *v, int64_t c, int64_t *r0, int64_t *r1)
+{
+	int64_t A = v->g->A, N = v->g->N;
+	if (c < v->artist_chunks) {
+		*r0 = c * VEC_CHUNK_ROWS;
+		*r1 = *r0 + VEC_CHUNK_ROWS < A ? *r0 + VEC_CHUNK_ROWS : A;
+	} else {
+		*r0 = A + (c - v->artist_chunks) * VEC_CHUNK_ROWS;
+		*r1 = *r0 + VEC_CHUNK_ROWS < A + N ? *r0 + VEC_CHUNK_ROWS : A + N;
+	}
+}
+
+static void vec_draw_chunks(struct vec_par *v)
+{
+	pthread_mutex_lock(&v->mu);
+	for (;;) {
+		int64_t c = v->next++;
+		if (c >= v->n_chunks)
+			break;
+		while (v->published <= c || (c >= v->artist_chunks && v->artists_done < v->artist_chunks))
+			pthread_cond_wait(&v->cv, &v->mu);
+		botify_rng r = v->start[c];
+		pthread_mutex_unlock(&v->mu);
+		int64_t r0, r1;
+		chunk_rows(v, c, &r0, &r1);
+		gen_vector_rows(v->g, v->w, r0, r1, &r);
+		pthread_mutex_lock(&v->mu);
+		if (c < v->artist_chunks && ++v->artists_done == v->artist_chunks)
+			pthread_cond_broadcast(&v->cv);
+	}
+	pthread_mutex_unlock(&v->mu);
+}
+
+static void *vec_worker(void *arg)
+{
+	vec_draw_chunks(arg);
+	return NULL;
+}
+
+static void gen_popularity(struct gen *g, botify_world *w);
+static void gen_users(struct gen *g, botify_world *w);
+
+/* 0, or -1 when no thread could be started (nothing drawn then). */
+static int gen_vectors_parallel(struct gen *g, botify_world *w, botify_rng *r, int threads)
+{
+	struct vec_par v = { .g = g, .w = w };
+	v.artist_chunks = (g->A + VEC_CHUNK_ROWS - 1) / VEC_CHUNK_ROWS;
+	v.n_chunks = v.artist_chunks + (g->N + VEC_CHUNK_ROWS - 1) / VEC_CHUNK_ROWS;
+	v.start = malloc((size_t)v.n_chunks * sizeof(*v.start));
+	if (!v.start)
+		return -1;
+	pthread_mutex_init(&v.mu, NULL);
+	pthread_cond_init(&v.cv, NULL);
+	pthread_t tid[BOTIFY_WORLDGEN_MAX_THREADS];
+	int started = 0;
+	for (int t = 1; t < threads; t++) {
+		if (pthread_create(&tid[started], NULL, vec_worker, &v) != 0)
+			break; /* fewer threads is slower, not wrong */
+		started++;
+	}
+	if (started == 0) {
+		pthread_mutex_destroy(&v.mu);
+		pthread_cond_destroy(&v.cv);
+		free(v.start);
+		return -1;
+	}
+	for (int64_t c = 0; c < v.n_chunks; c++) {
+		int64_t r0, r1;
+		chunk_rows(&v, c, &r0, &r1);
+		pthread_mutex_lock(&v.mu);
+		v.start[c] = *r;
+		v.published = c + 1;
+		pthread_cond_broadcast(&v.cv);
+		pthread_mutex_unlock(&v.mu);
+		botify_rng_normal_skip(r, (r1 - r0) * g->D);
+	}
+	gen_popularity(g, w);
+	gen_users(g, w);
+	vec_draw_chunks(&v);
+	for (int t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	pthread_mutex_destroy(&v.mu);
+	pthread_cond_destroy(&v.cv);
+	free(v.start);
+	return 0;
+}
+
+/* The vectors, and with more than one thread popularity and users too (*rest
+ * set then). */
+static void gen_vectors(struct gen *g, botify_world *w, int threads, int *rest)
+{
+	botify_rng r;
+	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)g->p->seed, PHASE_VECTORS, 0, 0);
+	gen_genre_vectors(g, &r);
+	*rest = 0;
+	if (threads > 1 && gen_vectors_parallel(g, w, &r, threads) == 0) {
+		*rest = 1;
+		return;
+	}
+	gen_vector_rows(g, w, 0, g->A + g->N, &r);
 }
 
 /* popularity: tracks are ranked by a noisy score in which popular genres
@@ -390,6 +532,14 @@ static int gen_alloc(struct gen *g, botify_world *w, size_t nd, botify_err *err)
 
 int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, botify_err *err)
 {
+	return botify_worldgen_generate_threads(w, p, 1, err);
+}
+
+int botify_worldgen_generate_threads(botify_world *w, const botify_worldgen_params *p, int threads,
+				     botify_err *err)
+{
+	if (threads > BOTIFY_WORLDGEN_MAX_THREADS)
+		threads = BOTIFY_WORLDGEN_MAX_THREADS;
 	struct gen g = { .p = p, .N = p->tracks, .U = p->users, .D = p->dim, .G = p->genres };
 	g.A = llround((double)g.N / p->tracks_per_artist);
 	if (g.A < 1)
@@ -413,9 +563,12 @@ int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, b
 	gen_artist_sizes(&g);
 	gen_genres(&g);
 	gen_track_artists(&g, w);
-	gen_vectors(&g, w);
-	gen_popularity(&g, w);
-	gen_users(&g, w);
+	int rest;
+	gen_vectors(&g, w, threads, &rest);
+	if (!rest) {
+		gen_popularity(&g, w);
+		gen_users(&g, w);
+	}
 	gen_renumber_artists(&g, w);
 	if (gen_names(&g, w, err) != 0 || botify_world_index_artists(w, err) != 0)
 		goto out;

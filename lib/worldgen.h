@@ -49,4 +49,10 @@ int botify_worldgen_check(const botify_worldgen_params *p, botify_err *err);
 /* Generates the world into w (all-zero or freed). */
 int botify_worldgen_generate(botify_world *w, const botify_worldgen_params *p, botify_err *err);
 
+/* The same on `threads` threads (at most BOTIFY_WORLDGEN_MAX_THREADS):
+ * the same world, bit for bit, for any count. */
+#define BOTIFY_WORLDGEN_MAX_THREADS 64
+int botify_worldgen_generate_threads(botify_world *w, const botify_worldgen_params *p, int threads,
+				     botify_err *err);
+
 #endif

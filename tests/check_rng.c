@@ -251,6 +251,44 @@ START_TEST(rng_normal_moments)
 }
 END_TEST
 
+/* skipping n deviates leaves the stream where drawing them does: the
+ * state after, and the deviates that follow */
+START_TEST(rng_normal_skip_matches_drawing)
+{
+	static const int64_t ns[] = { 0, 1, 2, 7, 1000, 12345 };
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		botify_rng a, b;
+		botify_rng_init(&a, BOTIFY_RNG_TEST, 11, (uint64_t)i, 0, 0);
+		b = a;
+		for (int64_t k = 0; k < ns[i]; k++)
+			(void)botify_rng_normal(&a);
+		botify_rng_normal_skip(&b, ns[i]);
+		ck_assert_mem_eq(a.s, b.s, sizeof(a.s));
+		for (int k = 0; k < 10; k++)
+			ck_assert(botify_rng_normal(&a) == botify_rng_normal(&b));
+	}
+}
+END_TEST
+
+/* the batch: the deviates of one call at a time, bit for bit, across batch
+ * boundaries, and the stream left where they leave it */
+START_TEST(rng_normals_match_one_at_a_time)
+{
+	static const int64_t ns[] = { 1, 63, 64, 65, 200, 1000 };
+	double want[1000], got[1000];
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		botify_rng a, b;
+		botify_rng_init(&a, BOTIFY_RNG_TEST, 12, (uint64_t)i, 0, 0);
+		b = a;
+		for (int64_t k = 0; k < ns[i]; k++)
+			want[k] = botify_rng_normal(&a);
+		botify_rng_normals(&b, got, ns[i]);
+		ck_assert_mem_eq(want, got, (size_t)ns[i] * sizeof(double));
+		ck_assert_mem_eq(a.s, b.s, sizeof(a.s));
+	}
+}
+END_TEST
+
 Suite *rng_suite(void)
 {
 	Suite *s = suite_create("rng");
@@ -264,6 +302,8 @@ Suite *rng_suite(void)
 	tcase_add_test(tc, rng_below_uniform);
 	tcase_add_test(tc, rng_uniform_in_unit_interval);
 	tcase_add_test(tc, rng_normal_moments);
+	tcase_add_test(tc, rng_normal_skip_matches_drawing);
+	tcase_add_test(tc, rng_normals_match_one_at_a_time);
 	suite_add_tcase(s, tc);
 	return s;
 }

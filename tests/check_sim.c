@@ -714,6 +714,55 @@ START_TEST(sim_episodes_reproducible)
 }
 END_TEST
 
+/* The look-ahead on several threads numbers the interests as one thread
+ * does (the order the episodes first need them), whole or one part of a
+ * split run: a world of many users, whose rarer interests first turn up
+ * far into the run. */
+START_TEST(sim_prepare_same_rows_for_any_thread_count)
+{
+	botify_worldgen_params p;
+	botify_worldgen_defaults(&p);
+	p.tracks = 20000;
+	p.users = 20000;
+	p.dim = 4;
+	botify_world w = {0};
+	botify_err err = {0};
+	ck_assert_msg(botify_worldgen_generate(&w, &p, &err) == 0, "%s", err.msg);
+	botify_simcfg cfg;
+	botify_simcfg_defaults(&cfg);
+	const int64_t episodes = 300000;
+	for (int part = 0; part < 2; part++) {
+		int parts = part ? 3 : 1;
+		botify_sim one;
+		ck_assert_int_eq(botify_sim_init(&one, &w, &cfg, 4, 0, NULL, &err), 0);
+		ck_assert_int_eq(botify_sim_prepare_part(&one, episodes, 256, part, parts, 1, NULL, &err), 0);
+		const int threads[] = { 2, 3, 5 };
+		for (int i = 0; i < 3; i++) {
+			botify_sim s;
+			ck_assert_int_eq(botify_sim_init(&s, &w, &cfg, 4, 0, NULL, &err), 0);
+			ck_assert_int_eq(botify_sim_prepare_part(&s, episodes, 256, part, parts, threads[i], NULL, &err), 0);
+			ck_assert_int_eq(s.nb_rows, one.nb_rows);
+			ck_assert(!memcmp(s.nb_row, one.nb_row, sizeof(int32_t) * (size_t)w.N));
+			ck_assert(!memcmp(s.nb, one.nb, sizeof(int32_t) * (size_t)one.nb_rows * (size_t)one.K));
+			botify_sim_free(&s);
+		}
+		/* and the rarest interests came late: the threads' runs mattered */
+		ck_assert_int_gt(one.nb_rows, 5000);
+		botify_sim_free(&one);
+	}
+	volatile sig_atomic_t stop = 1;
+	botify_sim s;
+	ck_assert_int_eq(botify_sim_init(&s, &w, &cfg, 4, 0, NULL, &err), 0);
+	ck_assert_int_eq(botify_sim_prepare_until(&s, episodes, 3, &stop, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_EINTR);
+	ck_assert_int_eq(s.nb_rows, 0);
+	for (int32_t t = 0; t < w.N; t++)
+		ck_assert_int_eq(s.nb_row[t], -1);
+	botify_sim_free(&s);
+	botify_world_free(&w);
+}
+END_TEST
+
 /* With an experiment, each user's arm picks the recommender and tags rows. */
 START_TEST(sim_experiment_arms)
 {
@@ -840,6 +889,7 @@ Suite *sim_suite(void)
 	tcase_add_test(tc, sim_user_parameters_resolve);
 	tcase_add_test(tc, sim_bad_track_is_an_error);
 	tcase_add_test(tc, sim_episodes_reproducible);
+	tcase_add_test(tc, sim_prepare_same_rows_for_any_thread_count);
 	tcase_add_test(tc, sim_experiment_arms);
 	tcase_add_test(tc, sim_paired_arms_share_the_user_draws);
 	suite_add_tcase(s, tc);

@@ -312,6 +312,38 @@ START_TEST(search_same_for_any_thread_count_and_stops)
 }
 END_TEST
 
+/* An index built on several threads is the index of one, field for field
+ * (small world: 1147 groups, several runs of groups per thread). */
+START_TEST(index_same_for_any_thread_count)
+{
+	botify_worldgen_params p;
+	botify_worldgen_defaults(&p);
+	botify_err err = {0};
+	ck_assert_int_eq(botify_worldgen_load_preset(&p, "datasets/small.json", &err), 0);
+	botify_world w = {0};
+	ck_assert_int_eq(botify_worldgen_generate(&w, &p, &err), 0);
+	botify_topk_index one;
+	ck_assert_int_eq(botify_topk_index_build(&one, w.E, w.N, w.D, w.artist, w.A, &err), 0);
+	const int threads[] = { 2, 3, 64, 1000 };
+	for (size_t i = 0; i < sizeof(threads) / sizeof(threads[0]); i++) {
+		botify_topk_index ix;
+		ck_assert_int_eq(botify_topk_index_build_threads(&ix, w.E, w.N, w.D, w.artist, w.A, threads[i], &err), 0);
+		ck_assert_int_eq(ix.C, one.C);
+		ck_assert_int_eq(ix.M, one.M);
+		ck_assert(ix.xmax == one.xmax);
+		ck_assert(!memcmp(ix.E, one.E, sizeof(float) * (size_t)w.N * (size_t)w.D));
+		ck_assert(!memcmp(ix.id, one.id, sizeof(int32_t) * (size_t)w.N));
+		ck_assert(!memcmp(ix.off, one.off, sizeof(int32_t) * ((size_t)one.C + 1)));
+		ck_assert(!memcmp(ix.cent, one.cent, sizeof(float) * (size_t)one.C * (size_t)w.D));
+		ck_assert(!memcmp(ix.slack, one.slack, sizeof(float) * (size_t)one.C));
+		ck_assert(!memcmp(ix.centers, one.centers, sizeof(float) * (size_t)one.M * (size_t)w.D));
+		botify_topk_index_free(&ix);
+	}
+	botify_topk_index_free(&one);
+	botify_world_free(&w);
+}
+END_TEST
+
 Suite *topksearch_suite(void)
 {
 	Suite *s = suite_create("topksearch");
@@ -319,6 +351,7 @@ Suite *topksearch_suite(void)
 	tcase_set_timeout(tc, 120); /* brute force on the default world; slow under ASan */
 	tu_scratch(tc);
 	tcase_add_test(tc, score_rows_equals_scalar);
+	tcase_add_test(tc, index_same_for_any_thread_count);
 	tcase_add_test(tc, search_exact_with_adversarial_ties);
 	tcase_add_test(tc, search_exact_with_large_k);
 	tcase_add_test(tc, search_exact_on_tiny_world);

@@ -48,7 +48,7 @@ static int run(botify_world *w, const botify_worldgen_params *p, const char *pat
 {
 	botify_err err = {0};
 	int status = -1;
-	ck_assert_msg(botify_worldcache_generate(w, p, path, &status, why, n, &err) == 0, "%s", err.msg);
+	ck_assert_msg(botify_worldcache_generate(w, p, path, 1, &status, why, n, &err) == 0, "%s", err.msg);
 	return status;
 }
 
@@ -195,7 +195,7 @@ START_TEST(worldcache_bad_parameters_fail_as_the_generator)
 	botify_world w;
 	botify_err err = {0};
 	int status;
-	ck_assert_int_eq(botify_worldcache_generate(&w, &p, "/nonexistent/x.bin", &status, why, sizeof(why), &err), -1);
+	ck_assert_int_eq(botify_worldcache_generate(&w, &p, "/nonexistent/x.bin", 1, &status, why, sizeof(why), &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_ERANGE);
 }
 END_TEST

@@ -83,6 +83,31 @@ START_TEST(worldgen_deterministic)
 }
 END_TEST
 
+/* Any thread count makes the world one thread makes, bit for bit: worlds of
+ * many chunks of vector rows (and of fewer rows than one chunk). */
+START_TEST(worldgen_threads_same_world)
+{
+	static const int64_t tracks[] = { 300, 5000 };
+	static const int threads[] = { 2, 3, 8 };
+	for (int i = 0; i < 2; i++) {
+		botify_worldgen_params p;
+		small_params(&p, 5 + i);
+		p.tracks = tracks[i];
+		p.users = 400;
+		botify_world one = {0};
+		generate(&one, &p);
+		for (int j = 0; j < 3; j++) {
+			botify_world w = {0};
+			botify_err err = {0};
+			ck_assert_msg(botify_worldgen_generate_threads(&w, &p, threads[j], &err) == 0, "%s", err.msg);
+			assert_same_world(&one, &w);
+			botify_world_free(&w);
+		}
+		botify_world_free(&one);
+	}
+}
+END_TEST
+
 /* Phases draw from their own streams: more users leave the catalog alone. */
 START_TEST(worldgen_users_leave_catalog_alone)
 {
@@ -452,10 +477,14 @@ START_TEST(worldgen_default_world_shape)
 	ck_assert_int_eq(p.dim, 100);
 	ck_assert_int_eq(p.users, 10000);
 	ck_assert_int_eq(p.seed, 1);
-	botify_world w = {0};
+	botify_world w = {0}, two = {0};
 	generate(&w, &p);
 	ck_assert_int_eq(w.A, 11468); /* round(50000 / 4.36): ~11 000 as in the course */
 	check_invariants(&w, &p);
+	botify_err err = {0};
+	ck_assert_msg(botify_worldgen_generate_threads(&two, &p, 2, &err) == 0, "%s", err.msg);
+	assert_same_world(&w, &two);
+	botify_world_free(&two);
 	ck_assert_str_eq(w.source, "built-in world (seed 1)");
 	botify_world_free(&w);
 }
@@ -467,6 +496,7 @@ Suite *worldgen_suite(void)
 	TCase *tc = tcase_create("generate");
 	tu_scratch(tc);
 	tcase_add_test(tc, worldgen_deterministic);
+	tcase_add_test(tc, worldgen_threads_same_world);
 	tcase_add_test(tc, worldgen_users_leave_catalog_alone);
 	tcase_add_test(tc, worldgen_sizes_and_invariants);
 	tcase_add_test(tc, worldgen_save_load_round_trip);

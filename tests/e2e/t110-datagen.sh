@@ -15,6 +15,16 @@ for f in tracks.json tracks.npy users.json top_tracks.json; do
 	cmp -s "$T/w/$f" "$T/w2/$f" || fail "$f differs between two runs"
 done
 
+check "any --threads writes the same bytes"
+for th in 1 3; do
+	expect_exit 0 "$BOTIFY" datagen --out "$T/th$th" --tracks 5000 --users 100 --dim 16 --seed 7 --threads "$th"
+done
+for f in tracks.json tracks.npy users.json top_tracks.json; do
+	cmp -s "$T/th1/$f" "$T/th3/$f" || fail "$f differs between --threads 1 and 3"
+done
+expect_exit 2 "$BOTIFY" datagen --out "$T/th0" --threads 0
+expect_one_line_error
+
 check "another seed writes another world"
 expect_exit 0 "$BOTIFY" datagen --out "$T/w3" --tracks 500 --users 100 --dim 16 --seed 8
 ! cmp -s "$T/w/tracks.npy" "$T/w3/tracks.npy" || fail "tracks.npy is the same for seeds 7 and 8"
