@@ -178,32 +178,62 @@ static struct botify_ab_unit *find_unit(botify_ab *ab, const botify_ab *prior, i
 }
 
 /* Closes the open session at a "last" row at ts: its rows up to ts (all of
- * them when rows came in order) and the last row itself. */
-static void close_session(struct botify_ab_unit *u, int64_t ts, double time, double latency_ms)
+ * them when rows came in order) and the last row itself. The open rows are
+ * pend[0..*n): the unit's, or a stage's (below). */
+static void close_rows(struct botify_ab_unit *u, struct pending *pend, uint32_t *n, int64_t ts,
+		       double time, double latency_ms)
 {
 	double s_time = 0.0, s_lat = 0.0;
 	int64_t tracks = 0;
 	uint32_t keep = 0;
-	for (uint32_t i = 0; i < u->n_pend; i++) {
-		const struct pending *p = &u->pend[i];
+	for (uint32_t i = 0; i < *n; i++) {
+		const struct pending *p = &pend[i];
 		if (p->ts <= ts) {
 			tracks++;
 			s_time += p->time;
 			s_lat += p->latency_ms;
 		} else {
-			u->pend[keep++] = *p; /* after this "last": stays open */
+			pend[keep++] = *p; /* after this "last": stays open */
 		}
 	}
-	u->n_pend = keep;
+	*n = keep;
 	u->tracks += tracks + 1;
 	u->time += s_time + time;
 	u->latency_ms += s_lat + latency_ms;
 	u->sessions++;
 }
 
-/* A row of an arm (lat in ms) into its unit u of ab. */
-static int add_to_unit(botify_ab *ab, struct botify_ab_unit *u, int64_t ts, double time,
-		       double lat, int last, botify_err *err)
+/*
+ * The open rows of the unit a reading thread adds to, while they are its
+ * only open rows: a unit's own array of open rows is touched once per
+ * session, long after the last time, so it was a cache miss or more per
+ * session; a session that opens and closes among consecutive rows now
+ * never touches it. Rows staged while the unit has none of its own are
+ * exactly its open rows, in the same order, so closing them gives the same
+ * sums. The stage goes into the unit when another unit comes (stage_flush).
+ */
+struct stage {
+	struct pending *rows;
+	size_t cap;
+	uint32_t n;
+};
+
+static int stage_flush(struct stage *st, struct botify_ab_unit *u, botify_err *err)
+{
+	if (!st->n)
+		return 0;
+	if (BOTIFY_ALLOC_GROW(u->pend, st->n, u->cap_pend, "an open session", err))
+		return -1;
+	memcpy(u->pend, st->rows, st->n * sizeof(*st->rows));
+	u->n_pend = st->n;
+	st->n = 0;
+	return 0;
+}
+
+/* A row of an arm (lat in ms) into its unit u of ab; st, when not NULL,
+ * is the stage of u. */
+static int add_to_unit(botify_ab *ab, struct botify_ab_unit *u, struct stage *st, int64_t ts,
+		       double time, double lat, int last, botify_err *err)
 {
 	ab->rows_used++;
 	ab->seq++;
@@ -223,7 +253,19 @@ static int add_to_unit(botify_ab *ab, struct botify_ab_unit *u, int64_t ts, doub
 	}
 	if (last) {
 		u->last_ts = ts;
-		close_session(u, ts, time, lat);
+		if (st && st->n) /* then u has no open rows of its own */
+			close_rows(u, st->rows, &st->n, ts, time, lat);
+		else
+			close_rows(u, u->pend, &u->n_pend, ts, time, lat);
+		return 0;
+	}
+	if (st && !u->n_pend) {
+		if (st->n == UINT32_MAX)
+			return botify_fail(err, BOTIFY_ENOMEM, "session of user %lld too long",
+					   (long long)u->user);
+		if (BOTIFY_ALLOC_GROW(st->rows, st->n + 1, st->cap, "an open session", err))
+			return -1;
+		st->rows[st->n++] = (struct pending){ ts, time, lat };
 		return 0;
 	}
 	if (u->n_pend == UINT32_MAX)
@@ -240,7 +282,7 @@ static int add_used(botify_ab *ab, const botify_ab *prior, int64_t user, int arm
 		    double time, double lat, int last, botify_err *err)
 {
 	struct botify_ab_unit *u = find_unit(ab, prior, user, arm, err);
-	return u ? add_to_unit(ab, u, ts, time, lat, last, err) : -1;
+	return u ? add_to_unit(ab, u, NULL, ts, time, lat, last, err) : -1;
 }
 
 int botify_ab_add(botify_ab *ab, const botify_event *e, botify_err *err)
@@ -308,6 +350,7 @@ struct par_read {
 	int64_t *used_before;       /* n: used rows of the block before each part */
 	int64_t seq;                /* the caller's seq plus used rows before the block */
 	botify_err *errs;           /* n, phase 2 */
+	struct stage *stages;       /* n, phase 2 */
 	int *phase2_failed;
 };
 
@@ -386,21 +429,26 @@ static void *add_parts(void *arg_)
 	/* a session's rows come one after another: its unit is looked up once.
 	 * Only looking up another unit may move the table. */
 	struct botify_ab_unit *u = NULL;
+	struct stage *st = &pr->stages[k];
 	for (int c = 0; c < pr->n; c++) {
 		const struct part *pt = &pr->parts[c];
 		for (size_t i = 0; i < pt->n_out[k]; i++) {
 			const struct routed *r = &pt->out[k][i];
 			t->seq = pr->seq + pr->used_before[c] + r->idx;
-			if ((!u || u->user != r->user || u->arm != r->arm) &&
-			    !(u = find_unit(t, pr->main, r->user, r->arm, &pr->errs[k])))
-				goto fail;
-			if (add_to_unit(t, u, r->ts, r->time, r->latency_ms, r->message == BOTIFY_MSG_LAST,
-					&pr->errs[k]) != 0)
+			if (!u || u->user != r->user || u->arm != r->arm) {
+				if ((u && stage_flush(st, u, &pr->errs[k]) != 0) ||
+				    !(u = find_unit(t, pr->main, r->user, r->arm, &pr->errs[k])))
+					goto fail;
+			}
+			if (add_to_unit(t, u, st, r->ts, r->time, r->latency_ms,
+					r->message == BOTIFY_MSG_LAST, &pr->errs[k]) != 0)
 				goto fail;
 		}
 	}
-	return NULL;
+	if (!u || stage_flush(st, u, &pr->errs[k]) == 0)
+		return NULL;
 fail:
+	st->n = 0;
 	pr->phase2_failed[k] = 1;
 	return NULL;
 }
@@ -572,6 +620,9 @@ static void par_free(struct par_read *pr)
 			free(pr->parts[k].cap_out);
 		}
 	}
+	for (int k = 0; pr->stages && k < pr->n; k++)
+		free(pr->stages[k].rows);
+	free(pr->stages);
 	free(pr->local);
 	free(pr->parts);
 	free(pr->used_before);
@@ -593,7 +644,9 @@ static int par_init(struct par_read *pr, const botify_ab *ab, int n, const char 
 	pr->used_before = botify_calloc((size_t)n, sizeof(*pr->used_before), "A/B reading", err);
 	pr->errs = botify_calloc((size_t)n, sizeof(*pr->errs), "A/B reading", err);
 	pr->phase2_failed = botify_calloc((size_t)n, sizeof(*pr->phase2_failed), "A/B reading", err);
-	if (!pr->local || !pr->parts || !pr->used_before || !pr->errs || !pr->phase2_failed) {
+	pr->stages = botify_calloc((size_t)n, sizeof(*pr->stages), "A/B reading", err);
+	if (!pr->local || !pr->parts || !pr->used_before || !pr->errs || !pr->phase2_failed ||
+	    !pr->stages) {
 		par_free(pr);
 		return -1;
 	}
