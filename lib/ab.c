@@ -378,11 +378,12 @@ static void *parse_part(void *arg_)
 	int64_t last_user = -1; /* no user: ids are >= 0 */
 	int last_arm = -1;
 	botify_err scratch; /* the message is made again at the row's line number */
+	botify_logscan_exp x;
+	botify_logscan_exp_init(&x, pr->arm >= 0 ? NULL : pr->experiment);
 	while ((rc = botify_logscan_lines_next(&lines, &line, &len)) == 1) {
 		botify_event e;
 		int st;
-		if (botify_logscan_row(line, len, pr->arm >= 0 ? NULL : pr->experiment, &e, &st, "", 0,
-				       &scratch) != 0) {
+		if (botify_logscan_row_exp(line, len, &x, &e, &st, "", 0, &scratch) != 0) {
 			pt->failed = FAIL_ROW;
 			pt->fail_line = lines.lineno;
 			pt->fail_text = line;

@@ -404,19 +404,28 @@ static inline int canon_unit(const struct canon_number *c)
 }
 
 /* The experiments object of one member at p, {"<experiment>": "<arm>"}, as
- * raw bytes: experiment must hold no quote, backslash or control byte (so
- * that the bytes between the quotes are the key scan_string would read).
+ * raw bytes (x->pat, when the name allows it: see botify_logscan_exp_init).
  * Sets what scan_experiments sets and returns the byte after the object's
  * brace, or NULL for scan_experiments to read it. */
-static inline const char *canon_experiments(const char *p, const char *end, const char *experiment,
-					    size_t exp_len, botify_event *e, int *arm_status)
+static inline const char *canon_experiments(const char *p, const char *end,
+					    const botify_logscan_exp *x, botify_event *e,
+					    int *arm_status)
 {
-	if ((size_t)(end - p) < exp_len + 8 || p[1] != '"' || memcmp(p + 2, experiment, exp_len))
+	size_t n = x->pat_len;
+	if (!n || (size_t)(end - p) < n + 2)
 		return NULL;
-	p += 2 + exp_len;
-	if (memcmp(p, "\": \"", 4))
+	if (n >= 8 && n <= 16) { /* two loads, not a call: names of 2 to 10 bytes */
+		uint64_t a, b, pa, pb;
+		memcpy(&a, p, 8);
+		memcpy(&b, p + n - 8, 8);
+		memcpy(&pa, x->pat, 8);
+		memcpy(&pb, x->pat + n - 8, 8);
+		if (a != pa || b != pb)
+			return NULL;
+	} else if (memcmp(p, x->pat, n)) {
 		return NULL;
-	const char *v = p += 4;
+	}
+	const char *v = p += n;
 	while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
 		p++;
 	if (end - p < 2 || p[0] != '"' || p[1] != '}')
@@ -427,13 +436,22 @@ static inline const char *canon_experiments(const char *p, const char *end, cons
 	return p + 2;
 }
 
-/* Whether an experiment's name can be matched as raw bytes (above). */
-static int plain_name(const char *s, size_t n)
+void botify_logscan_exp_init(botify_logscan_exp *x, const char *experiment)
 {
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == '"' || s[i] == '\\' || (unsigned char)s[i] < 0x20)
-			return 0;
-	return 1;
+	x->name = experiment;
+	x->len = experiment ? strlen(experiment) : 0;
+	x->pat_len = 0;
+	if (!experiment || x->len + 6 > sizeof(x->pat))
+		return;
+	/* the bytes between the quotes are the key scan_string would read only
+	 * when the name holds no quote, backslash or control byte */
+	for (size_t i = 0; i < x->len; i++)
+		if (experiment[i] == '"' || experiment[i] == '\\' || (unsigned char)experiment[i] < 0x20)
+			return;
+	memcpy(x->pat, "{\"", 2);
+	memcpy(x->pat + 2, experiment, x->len);
+	memcpy(x->pat + 2 + x->len, "\": \"", 4);
+	x->pat_len = x->len + 6;
 }
 
 #define LIT(p, end, s) ((size_t)((end) - (p)) >= sizeof(s) - 1 && !memcmp((p), (s), sizeof(s) - 1) \
@@ -442,9 +460,10 @@ static int plain_name(const char *s, size_t n)
 /* The rows botify and the service write, keys in their order: read without
  * looking at the keys. 0 with *e filled exactly as fast_parse fills it, or
  * -1 for fast_parse to read the row. */
-static int canon_parse(const char *line, size_t len, const char *experiment, botify_event *e,
+static int canon_parse(const char *line, size_t len, const botify_logscan_exp *x, botify_event *e,
 		       int *arm_status)
 {
+	const char *experiment = x->name;
 	const char *p = line, *end = line + len;
 	int64_t v;
 	struct canon_number d, dv;
@@ -478,21 +497,20 @@ static int canon_parse(const char *line, size_t len, const char *experiment, bot
 	}
 	if (!(p = LIT(p, end, ", \"experiments\": ")) || p == end || *p != '{')
 		return -1;
-	size_t exp_len = experiment ? strlen(experiment) : 0;
-	const char *x = experiment && plain_name(experiment, exp_len)
-		? canon_experiments(p, end, experiment, exp_len, e, arm_status) : NULL;
-	if (!(p = x ? x : scan_experiments(p, end, experiment, exp_len, e, arm_status)) ||
+	const char *q = canon_experiments(p, end, x, e, arm_status);
+	if (!(p = q ? q : scan_experiments(p, end, experiment, x->len, e, arm_status)) ||
 	    p == end || *p != '}' || skip_ws(p + 1, end) != end)
 		return -1;
 	return 0;
 }
 
 /* The fast path: 0 with *e filled, or -1 to let the cJSON path decide. */
-static int fast_parse(const char *line, size_t len, const char *experiment, botify_event *e,
+static int fast_parse(const char *line, size_t len, const botify_logscan_exp *x, botify_event *e,
 		      int *arm_status)
 {
 	const char *p = line, *end = line + len;
-	size_t exp_len = experiment ? strlen(experiment) : 0;
+	const char *experiment = x->name;
+	size_t exp_len = x->len;
 	unsigned seen = 0;
 	e->recommendation = -1;
 	e->arm = -1;
@@ -724,13 +742,20 @@ out:
 	return rc;
 }
 
+int botify_logscan_row_exp(const char *line, size_t len, const botify_logscan_exp *x,
+			   botify_event *e, int *arm, const char *what, size_t lineno, botify_err *err)
+{
+	if (canon_parse(line, len, x, e, arm) == 0 || fast_parse(line, len, x, e, arm) == 0)
+		return 0;
+	return slow_parse(line, len, x->name, e, arm, what, lineno, err);
+}
+
 int botify_logscan_row(const char *line, size_t len, const char *experiment, botify_event *e,
 		       int *arm, const char *what, size_t lineno, botify_err *err)
 {
-	if (canon_parse(line, len, experiment, e, arm) == 0 ||
-	    fast_parse(line, len, experiment, e, arm) == 0)
-		return 0;
-	return slow_parse(line, len, experiment, e, arm, what, lineno, err);
+	botify_logscan_exp x;
+	botify_logscan_exp_init(&x, experiment);
+	return botify_logscan_row_exp(line, len, &x, e, arm, what, lineno, err);
 }
 
 int botify_logscan_row_cjson(const char *line, size_t len, const char *experiment,

@@ -32,6 +32,21 @@ enum botify_logscan_arm {
 int botify_logscan_row(const char *line, size_t len, const char *experiment, botify_event *e,
 		       int *arm, const char *what, size_t lineno, botify_err *err);
 
+/* An experiment's name prepared once for the rows of a log (what
+ * botify_logscan_row works out from it at every row). */
+typedef struct botify_logscan_exp {
+	const char *name;       /* NULL: no experiment asked for */
+	size_t len;
+	size_t pat_len;         /* 0: the rows' bytes cannot stand for the key */
+	char pat[40];           /* {"<name>": " */
+} botify_logscan_exp;
+
+void botify_logscan_exp_init(botify_logscan_exp *x, const char *experiment);
+
+/* botify_logscan_row with the experiment prepared by botify_logscan_exp_init. */
+int botify_logscan_row_exp(const char *line, size_t len, const botify_logscan_exp *x,
+			   botify_event *e, int *arm, const char *what, size_t lineno, botify_err *err);
+
 /* The cJSON path alone. botify_logscan_row must give exactly what this
  * gives, row for row (the fast path only ever accepts rows this accepts,
  * with the same values); the differential fuzz target checks it. */

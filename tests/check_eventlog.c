@@ -494,7 +494,8 @@ static int same_as_cjson(const char *row, size_t len, const char *experiment)
  * spellings of numbers and experiments that the fast path hands over. */
 START_TEST(event_parse_fast_paths_hand_over)
 {
-	const char *experiments[] = { "AB", NULL, "A", "ABC", "", "A\"B", "A\\B" };
+	const char *experiments[] = { "AB", NULL, "A", "ABC", "", "A\"B", "A\\B", "ABCDEFGHIJ",
+				      "ABCDEFGHIJK", "an_experiment_name_longer_than_the_scanner_matches" };
 	const size_t n_exp = sizeof(experiments) / sizeof(experiments[0]);
 	const char *rows[] = {
 		"{\"message\": \"next\", \"timestamp\": 1700000000000, \"user\": 9362, \"track\": 35313, "
@@ -573,6 +574,9 @@ START_TEST(event_parse_fast_paths_hand_over)
 		"{\"AB\": \"T1\" }", "{ \"AB\": \"T1\"}", "{\"AB\":\"T1\"}", "{\"AB\": 1}", "{}",
 		"{\"AB\": null}", "{\"AB\": \"T1\", \"AB\": \"C\"}", "{\"A\\\"B\": \"T1\"}",
 		"{\"AB\": \"T\t1\"}", "{\"AB\": \"T1\"", "{\"AB\": \"T1}",
+		"{\"ABCDEFGHIJ\": \"T3\"}", "{\"ABCDEFGHIJK\": \"T3\"}", "{\"ABCDEFGHIJX\": \"T3\"}",
+		"{\"XBCDEFGHIJK\": \"T3\"}", "{\"ABCDEFGXIJ\": \"T3\"}", "{\"ABCDEFGHIX\": \"T3\"}",
+		"{\"an_experiment_name_longer_than_the_scanner_matches\": \"T2\"}",
 	};
 	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
 		for (size_t x = 0; x < n_exp; x++) {
