@@ -372,7 +372,7 @@ static void *parse_part(void *arg_)
 	botify_logscan_lines_init(&lines, pt->buf, pt->len);
 	const char *line;
 	size_t len;
-	int rc;
+	int rc = 0;
 	uint32_t idx = 0;
 	unsigned o = 0;
 	int64_t last_user = -1; /* no user: ids are >= 0 */
@@ -380,15 +380,19 @@ static void *parse_part(void *arg_)
 	botify_err scratch; /* the message is made again at the row's line number */
 	botify_logscan_exp x;
 	botify_logscan_exp_init(&x, pr->arm >= 0 ? NULL : pr->experiment);
-	while ((rc = botify_logscan_lines_next(&lines, &line, &len)) == 1) {
+	for (;;) {
 		botify_event e;
 		int st;
-		if (botify_logscan_row_exp(line, len, &x, &e, &st, "", 0, &scratch) != 0) {
-			pt->failed = FAIL_ROW;
-			pt->fail_line = lines.lineno;
-			pt->fail_text = line;
-			pt->fail_len = len;
-			break;
+		if (!botify_logscan_lines_canon(&lines, &x, &e, &st)) {
+			if ((rc = botify_logscan_lines_next(&lines, &line, &len)) != 1)
+				break;
+			if (botify_logscan_row_exp(line, len, &x, &e, &st, "", 0, &scratch) != 0) {
+				pt->failed = FAIL_ROW;
+				pt->fail_line = lines.lineno;
+				pt->fail_text = line;
+				pt->fail_len = len;
+				break;
+			}
 		}
 		pt->rows++;
 		pt->without_arm += st == BOTIFY_LOGSCAN_NO_EXPERIMENT || st == BOTIFY_LOGSCAN_OTHER_EXPERIMENTS;

@@ -460,24 +460,25 @@ void botify_logscan_exp_init(botify_logscan_exp *x, const char *experiment)
 /* The rows botify and the service write, keys in their order: read without
  * looking at the keys. 0 with *e filled exactly as fast_parse fills it, or
  * -1 for fast_parse to read the row. */
-static int canon_parse(const char *line, size_t len, const botify_logscan_exp *x, botify_event *e,
-		       int *arm_status)
+/* The fields of such a row up to its experiments object: returns its
+ * brace, or NULL. Reads literals, digits and numbers only, so it never
+ * passes a newline. */
+static inline const char *canon_head(const char *p, const char *end, const char *experiment,
+				     botify_event *e, int *arm_status)
 {
-	const char *experiment = x->name;
-	const char *p = line, *end = line + len;
 	int64_t v;
 	struct canon_number d, dv;
 	e->recommendation = -1;
 	e->arm = -1;
 	*arm_status = experiment ? BOTIFY_LOGSCAN_NO_EXPERIMENT : BOTIFY_LOGSCAN_ARM;
 	if (!(p = LIT(p, end, "{\"message\": \"")) || end - p < 4)
-		return -1;
+		return NULL;
 	if (!memcmp(p, "next", 4))
 		e->message = BOTIFY_MSG_NEXT;
 	else if (!memcmp(p, "last", 4))
 		e->message = BOTIFY_MSG_LAST;
 	else
-		return -1;
+		return NULL;
 	p += 4;
 	if (!(p = LIT(p, end, "\", \"timestamp\": ")) || !(p = canon_uint(p, end, &e->timestamp)) ||
 	    !(p = LIT(p, end, ", \"user\": ")) || !(p = canon_uint(p, end, &e->user)) ||
@@ -485,17 +486,27 @@ static int canon_parse(const char *line, size_t len, const botify_logscan_exp *x
 	    !(p = LIT(p, end, ", \"time\": ")) || !(p = canon_num(p, end, &d)) || !canon_unit(&d) ||
 	    !(p = LIT(p, end, ", \"latency\": ")) || !(p = canon_num(p, end, &dv)) ||
 	    (dv.nf < 0 && !isfinite(dv.v)))
-		return -1;
+		return NULL;
 	e->track = (int32_t)v;
 	e->time = canon_value(&d);
 	e->latency = canon_value(&dv);
 	if (e->message == BOTIFY_MSG_NEXT) {
 		if (!(p = LIT(p, end, ", \"recommendation\": ")) || !(p = canon_uint(p, end, &v)) ||
 		    v > INT32_MAX)
-			return -1;
+			return NULL;
 		e->recommendation = (int32_t)v;
 	}
 	if (!(p = LIT(p, end, ", \"experiments\": ")) || p == end || *p != '{')
+		return NULL;
+	return p;
+}
+
+static int canon_parse(const char *line, size_t len, const botify_logscan_exp *x, botify_event *e,
+		       int *arm_status)
+{
+	const char *experiment = x->name;
+	const char *p, *end = line + len;
+	if (!(p = canon_head(line, end, experiment, e, arm_status)))
 		return -1;
 	const char *q = canon_experiments(p, end, x, e, arm_status);
 	if (!(p = q ? q : scan_experiments(p, end, experiment, x->len, e, arm_status)) ||
@@ -800,6 +811,25 @@ int botify_logscan_lines_next(botify_logscan_lines *c, const char **line, size_t
 		return 1;
 	}
 	return 0;
+}
+
+int botify_logscan_lines_canon(botify_logscan_lines *c, const botify_logscan_exp *x,
+			       botify_event *e, int *arm)
+{
+	const char *s = c->p, *end = c->end, *p;
+	/* canon_head and canon_experiments stop at a newline; scan_experiments
+	 * would not (it skips whitespace) */
+	if (!x->pat_len || s >= end || *s != '{' || !(p = canon_head(s, end, x->name, e, arm)) ||
+	    !(p = canon_experiments(p, end, x, e, arm)) || p == end || *p != '}')
+		return 0;
+	const char *nl = p + 1; /* the newline, the end, or "\r" before either */
+	if (nl < end && *nl == '\r')
+		nl++;
+	if ((nl < end && *nl != '\n') || (size_t)(nl - s) > (size_t)BOTIFY_JSONL_MAX_LINE)
+		return 0;
+	c->lineno++;
+	c->p = nl < end ? nl + 1 : end;
+	return 1;
 }
 
 size_t botify_logscan_cut(const char *buf, size_t len, size_t from, size_t target)

@@ -68,6 +68,15 @@ void botify_logscan_lines_init(botify_logscan_lines *c, const char *buf, size_t 
  * when line c->lineno is longer than the reader's limit. */
 int botify_logscan_lines_next(botify_logscan_lines *c, const char **line, size_t *len);
 
+/* The next line when it is a row as botify writes them (keys in their
+ * order, one space after each colon and comma, plain numbers, the
+ * experiment asked for alone in its object) and the line's end is right
+ * after it: 1 with the row read, exactly as botify_logscan_lines_next and
+ * botify_logscan_row_exp read it, and the line passed; else 0 and nothing
+ * passed. Saves finding the line's end before reading it. */
+int botify_logscan_lines_canon(botify_logscan_lines *c, const botify_logscan_exp *x,
+			       botify_event *e, int *arm);
+
 /* Where to end a piece of buf[0..len) that starts at from and should end
  * near target: just after the newline that ends the line holding byte
  * target - 1 (len when there is none), never before from. Cutting at these

@@ -589,6 +589,90 @@ START_TEST(event_parse_fast_paths_hand_over)
 }
 END_TEST
 
+/* What a reader of buf sees: per line, its number, whether it was read and
+ * the values. With canon, each line is first offered to
+ * botify_logscan_lines_canon, as botify ab's threads do. */
+struct seen_row {
+	size_t lineno;
+	int rc, arm;
+	botify_event e;
+};
+
+static size_t read_rows(const char *buf, size_t len, const char *experiment, int canon,
+			struct seen_row *out, size_t cap)
+{
+	botify_logscan_lines c;
+	botify_logscan_lines_init(&c, buf, len);
+	botify_logscan_exp x;
+	botify_logscan_exp_init(&x, experiment);
+	size_t n = 0;
+	while (n < cap) {
+		struct seen_row *r = &out[n];
+		memset(r, 0, sizeof(*r));
+		const char *line;
+		size_t ll;
+		botify_err err;
+		if (canon && botify_logscan_lines_canon(&c, &x, &r->e, &r->arm)) {
+			r->lineno = c.lineno;
+			n++;
+			continue;
+		}
+		int rc = botify_logscan_lines_next(&c, &line, &ll);
+		if (rc != 1) {
+			r->lineno = c.lineno;
+			r->rc = rc - 10; /* the end (-10) or a line too long (-11) */
+			return n + 1;
+		}
+		r->lineno = c.lineno;
+		r->rc = botify_logscan_row_exp(line, ll, &x, &r->e, &r->arm, "b", c.lineno, &err);
+		n++;
+		if (r->rc)
+			return n;
+	}
+	return n;
+}
+
+/* Rows read straight from the buffer, without finding the line's end first,
+ * are the rows the line reader and the row scanner read, with the same line
+ * numbers, whatever ends the line (LF, CRLF, CR CR LF, spaces, the end of
+ * the buffer with or without CR), and wherever the buffer is cut. */
+START_TEST(event_lines_canon_reads_as_lines_next)
+{
+	const char *row = "{\"message\": \"next\", \"timestamp\": 1700000000000, \"user\": 9362, "
+			  "\"track\": 35313, \"time\": 1.0, \"latency\": 0.000001442, "
+			  "\"recommendation\": 761, \"experiments\": {\"AB\": \"T1\"}}";
+	const char *other = "{\"message\": \"last\", \"timestamp\": 5, \"user\": 1, \"track\": 2, "
+			    "\"time\": 0.5, \"latency\": 0.1, \"experiments\": {\"AB\": \"C\", \"X\": \"T1\"}}";
+	const char *ends[] = { "\n", "\r\n", "\r\r\n", " \n", "\t\r\n", "\r", "", "\n\n", "\n \n" };
+	const char *experiments[] = { "AB", NULL, "X" };
+	static struct seen_row a[64], b[64];
+	char buf[2048];
+	size_t canon_rows = 0;
+	for (size_t i = 0; i < sizeof(ends) / sizeof(*ends); i++)
+		for (size_t j = 0; j < sizeof(ends) / sizeof(*ends); j++)
+			for (int o = 0; o < 2; o++) {
+				int n = snprintf(buf, sizeof(buf), "%s%s%s%s%s%s", row, ends[i],
+						 o ? other : row, ends[j], row, ends[(i + j) % 9]);
+				ck_assert(n > 0 && (size_t)n < sizeof(buf));
+				for (size_t cut = (size_t)n > 40 ? (size_t)n - 40 : 0; cut <= (size_t)n; cut++)
+					for (size_t x = 0; x < 3; x++) {
+						size_t na = read_rows(buf, cut, experiments[x], 0, a, 64);
+						size_t nb = read_rows(buf, cut, experiments[x], 1, b, 64);
+						ck_assert_msg(na == nb, "ends %zu %zu cut %zu: %zu rows, %zu with canon",
+							      i, j, cut, na, nb);
+						for (size_t k = 0; k < na; k++)
+							ck_assert_msg(a[k].lineno == b[k].lineno && a[k].rc == b[k].rc &&
+									      (a[k].rc || (a[k].arm == b[k].arm &&
+									      !memcmp(&a[k].e, &b[k].e, sizeof(a[k].e)))),
+								      "ends %zu %zu cut %zu experiment %zu: row %zu differs",
+								      i, j, cut, x, k);
+						canon_rows += nb;
+					}
+			}
+	ck_assert_uint_gt(canon_rows, 0);
+}
+END_TEST
+
 /* A listen time is a fraction of a track: outside [0, 1] it is refused with
  * file:line on the fast path and the cJSON path alike (1e308 used to train
  * to NaN; negative times went into sums). */
@@ -642,6 +726,7 @@ Suite *eventlog_suite(void)
 	tcase_add_test(tc, event_parse_direct);
 	tcase_add_test(tc, event_parse_unusual_spellings);
 	tcase_add_test(tc, event_parse_fast_paths_hand_over);
+	tcase_add_test(tc, event_lines_canon_reads_as_lines_next);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("read");
 	tcase_set_timeout(tc, 30);
