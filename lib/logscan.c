@@ -214,6 +214,21 @@ static inline int next_member(const char **pp, const char *end)
 	return p < end && *p == '}' ? 0 : -1;
 }
 
+/* The arm an experiment's value of vn bytes names, or -1. */
+static int arm_of(const char *v, size_t vn)
+{
+	char name[8];
+	if (vn == 1 && v[0] == 'C') /* the common names without a search */
+		return 0;
+	if (vn == 2 && v[0] == 'T' && v[1] >= '1' && v[1] <= '9')
+		return v[1] - '0';
+	if (vn >= sizeof(name))
+		return -1;
+	memcpy(name, v, vn);
+	name[vn] = '\0';
+	return botify_arm_index(name);
+}
+
 /* The "experiments" object at p: sets *arm as botify_logscan_row
  * documents and e->arm. Returns the byte after it, or NULL. */
 static const char *scan_experiments(const char *p, const char *end, const char *experiment,
@@ -233,17 +248,7 @@ static const char *scan_experiments(const char *p, const char *end, const char *
 		entries++;
 		if (experiment && !found && kn == exp_len && !memcmp(k, experiment, kn)) {
 			found = 1;
-			char name[8];
-			int arm = -1;
-			if (vn == 1 && v[0] == 'C') /* the common names without a search */
-				arm = 0;
-			else if (vn == 2 && v[0] == 'T' && v[1] >= '1' && v[1] <= '9')
-				arm = v[1] - '0';
-			else if (vn < sizeof(name)) {
-				memcpy(name, v, vn);
-				name[vn] = '\0';
-				arm = botify_arm_index(name);
-			}
+			int arm = arm_of(v, vn);
 			e->arm = (int8_t)arm;
 			*arm_status = arm < 0 ? BOTIFY_LOGSCAN_OTHER_ARM : BOTIFY_LOGSCAN_ARM;
 		}
@@ -259,18 +264,194 @@ done_empty:
 	return p + 1;
 }
 
-/* A plain non-negative integer of at most 15 digits (as scan_number reads
- * it exactly), or NULL. */
-static const char *canon_uint(const char *p, const char *end, int64_t *out)
+/*
+ * Runs of digits eight bytes at a time (rows hold a digit every four bytes
+ * or so, and a loop of one digit per step was a third of the scanner's
+ * time). The byte order of a load is the host's: little-endian hosts only.
+ */
+static const uint64_t pow10_u64[16] = {
+	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000, 10000000000,
+	100000000000, 1000000000000, 10000000000000, 100000000000000, 1000000000000000,
+};
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR_DIGITS 1
+
+/* How many of the 8 bytes of w, first byte first, are digits before the
+ * first one that is not. Bytes after that one may borrow or carry: only the
+ * lowest flag counts. */
+static inline int digit_run8(uint64_t w)
 {
+	uint64_t f = ((w + UINT64_C(0x4646464646464646)) | (w - UINT64_C(0x3030303030303030))) &
+		     UINT64_C(0x8080808080808080);
+	return f ? __builtin_ctzll(f) >> 3 : 8;
+}
+
+/* The value of 8 digits (zero bytes count as leading zeros). */
+static inline uint64_t eight_digits(uint64_t w)
+{
+	w = ((w & UINT64_C(0x0f0f0f0f0f0f0f0f)) * 2561) >> 8;
+	w = ((w & UINT64_C(0x00ff00ff00ff00ff)) * 6553601) >> 16;
+	return ((w & UINT64_C(0x0000ffff0000ffff)) * UINT64_C(42949672960001)) >> 32;
+}
+
+
+/* The run of digits at p, 16 readable bytes there: its length, at most 16
+ * (then more digits may follow), and in *m its value (exact below 17). */
+static inline size_t digits16(const char *p, uint64_t *m)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	int k = digit_run8(w);
+	if (k < 8) {
+		*m = k ? eight_digits(w << (64 - 8 * k)) : 0;
+		return (size_t)k;
+	}
+	uint64_t hi = eight_digits(w);
+	memcpy(&w, p + 8, 8);
+	k = digit_run8(w);
+	*m = hi * pow10_u64[k] + (k ? eight_digits(w << (64 - 8 * k)) : 0);
+	return 8 + (size_t)k;
+}
+#endif
+
+/* The run of digits at p: its length, and in *m its value (exact up to 19
+ * digits, wrapped past them: callers refuse runs that long). Inlined by
+ * force: a call per number cost more than the number. */
+__attribute__((always_inline)) static inline size_t digits(const char *p, const char *end, uint64_t *m)
+{
+#ifdef SWAR_DIGITS
+	if (end - p >= 16) {
+		size_t n = digits16(p, m);
+		if (n < 16)
+			return n;
+	}
+#endif
 	const char *s = p;
 	uint64_t v = 0;
 	while (p < end && (unsigned)(*p - '0') < 10)
 		v = v * 10 + (uint64_t)(*p++ - '0');
-	if (p == s || p - s > 15 || (*s == '0' && p - s > 1))
+	*m = v;
+	return (size_t)(p - s);
+}
+
+/* A plain non-negative integer of at most 15 digits (as scan_number reads
+ * it exactly), or NULL. */
+static inline const char *canon_uint(const char *p, const char *end, int64_t *out)
+{
+	uint64_t v;
+	size_t n = digits(p, end, &v);
+	if (n == 0 || n > 15 || (*p == '0' && n > 1))
 		return NULL;
 	*out = (int64_t)v;
+	return p + n;
+}
+
+/* A number as the writers spell it -- digits, then maybe a point and more
+ * digits, 15 digits at most, no sign or exponent -- kept as the integer m
+ * of its digits and their count nf after the point, for canon_value to
+ * convert with the very operations scan_number uses (an exact integer
+ * divided once by an exact power of ten), so the value is the same bit for
+ * bit. Any other spelling is read by scan_number into *v, and *nf is -1.
+ * Returns the byte after the number, or NULL. */
+struct canon_number {
+	uint64_t m;
+	int nf;
+	double v;
+};
+
+__attribute__((always_inline)) static inline const char *canon_num(const char *p, const char *end,
+								  struct canon_number *c)
+{
+	const char *s = p;
+	uint64_t m, f = 0;
+	size_t ni = digits(p, end, &m), nf = 0;
+	p += ni;
+	int point = p < end && *p == '.';
+	if (point) {
+		nf = digits(++p, end, &f);
+		p += nf;
+	}
+	if (ni == 0 || (ni > 1 && *s == '0') || (point && nf == 0) || ni + nf > 15 ||
+	    (p < end && (*p == 'e' || *p == 'E'))) {
+		int64_t iv;
+		int is_int;
+		c->nf = -1;
+		return scan_number(s, end, &c->v, &iv, &is_int);
+	}
+	c->m = m * pow10_u64[nf] + f; /* ni + nf <= 15 digits: exact */
+	c->nf = (int)nf;
 	return p;
+}
+
+/* The value of c. Apart from the test of a listen time, so that the
+ * division's latency is not on the scanner's path. */
+static inline double canon_value(const struct canon_number *c)
+{
+	if (c->nf < 0)
+		return c->v;
+	return c->nf ? (double)c->m / pow10_exact[c->nf] : (double)c->m;
+}
+
+/* Whether c is a listen time, in [0, 1]: m / 10^nf <= 1 exactly when
+ * m <= 10^nf, for the quotient of 15 digits is at least 1 + 1e-15 when it
+ * is above 1, too far from 1 to round to it. */
+static inline int canon_unit(const struct canon_number *c)
+{
+	if (c->nf < 0)
+		return c->v >= 0 && c->v <= 1;
+	return c->m <= pow10_u64[c->nf];
+}
+
+/* The experiments object of one member at p, {"<experiment>": "<arm>"}, as
+ * raw bytes (x->pat, when the name allows it: see botify_logscan_exp_init).
+ * Sets what scan_experiments sets and returns the byte after the object's
+ * brace, or NULL for scan_experiments to read it. */
+static inline const char *canon_experiments(const char *p, const char *end,
+					    const botify_logscan_exp *x, botify_event *e,
+					    int *arm_status)
+{
+	size_t n = x->pat_len;
+	if (!n || (size_t)(end - p) < n + 2)
+		return NULL;
+	if (n >= 8 && n <= 16) { /* two loads, not a call: names of 2 to 10 bytes */
+		uint64_t a, b, pa, pb;
+		memcpy(&a, p, 8);
+		memcpy(&b, p + n - 8, 8);
+		memcpy(&pa, x->pat, 8);
+		memcpy(&pb, x->pat + n - 8, 8);
+		if (a != pa || b != pb)
+			return NULL;
+	} else if (memcmp(p, x->pat, n)) {
+		return NULL;
+	}
+	const char *v = p += n;
+	while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+		p++;
+	if (end - p < 2 || p[0] != '"' || p[1] != '}')
+		return NULL;
+	int arm = arm_of(v, (size_t)(p - v));
+	e->arm = (int8_t)arm;
+	*arm_status = arm < 0 ? BOTIFY_LOGSCAN_OTHER_ARM : BOTIFY_LOGSCAN_ARM;
+	return p + 2;
+}
+
+void botify_logscan_exp_init(botify_logscan_exp *x, const char *experiment)
+{
+	x->name = experiment;
+	x->len = experiment ? strlen(experiment) : 0;
+	x->pat_len = 0;
+	if (!experiment || x->len + 6 > sizeof(x->pat))
+		return;
+	/* the bytes between the quotes are the key scan_string would read only
+	 * when the name holds no quote, backslash or control byte */
+	for (size_t i = 0; i < x->len; i++)
+		if (experiment[i] == '"' || experiment[i] == '\\' || (unsigned char)experiment[i] < 0x20)
+			return;
+	memcpy(x->pat, "{\"", 2);
+	memcpy(x->pat + 2, experiment, x->len);
+	memcpy(x->pat + 2 + x->len, "\": \"", 4);
+	x->pat_len = x->len + 6;
 }
 
 #define LIT(p, end, s) ((size_t)((end) - (p)) >= sizeof(s) - 1 && !memcmp((p), (s), sizeof(s) - 1) \
@@ -279,57 +460,68 @@ static const char *canon_uint(const char *p, const char *end, int64_t *out)
 /* The rows botify and the service write, keys in their order: read without
  * looking at the keys. 0 with *e filled exactly as fast_parse fills it, or
  * -1 for fast_parse to read the row. */
-static int canon_parse(const char *line, size_t len, const char *experiment, botify_event *e,
-		       int *arm_status)
+/* The fields of such a row up to its experiments object: returns its
+ * brace, or NULL. Reads literals, digits and numbers only, so it never
+ * passes a newline. */
+static inline const char *canon_head(const char *p, const char *end, const char *experiment,
+				     botify_event *e, int *arm_status)
 {
-	const char *p = line, *end = line + len;
 	int64_t v;
-	double d, dv;
-	int64_t iv;
-	int is_int;
+	struct canon_number d, dv;
 	e->recommendation = -1;
 	e->arm = -1;
 	*arm_status = experiment ? BOTIFY_LOGSCAN_NO_EXPERIMENT : BOTIFY_LOGSCAN_ARM;
 	if (!(p = LIT(p, end, "{\"message\": \"")) || end - p < 4)
-		return -1;
+		return NULL;
 	if (!memcmp(p, "next", 4))
 		e->message = BOTIFY_MSG_NEXT;
 	else if (!memcmp(p, "last", 4))
 		e->message = BOTIFY_MSG_LAST;
 	else
-		return -1;
+		return NULL;
 	p += 4;
 	if (!(p = LIT(p, end, "\", \"timestamp\": ")) || !(p = canon_uint(p, end, &e->timestamp)) ||
 	    !(p = LIT(p, end, ", \"user\": ")) || !(p = canon_uint(p, end, &e->user)) ||
 	    !(p = LIT(p, end, ", \"track\": ")) || !(p = canon_uint(p, end, &v)) || v > INT32_MAX ||
-	    !(p = LIT(p, end, ", \"time\": ")) || !(p = scan_number(p, end, &d, &iv, &is_int)) ||
-	    !(d >= 0 && d <= 1) ||
-	    !(p = LIT(p, end, ", \"latency\": ")) || !(p = scan_number(p, end, &dv, &iv, &is_int)) ||
-	    !isfinite(dv))
-		return -1;
+	    !(p = LIT(p, end, ", \"time\": ")) || !(p = canon_num(p, end, &d)) || !canon_unit(&d) ||
+	    !(p = LIT(p, end, ", \"latency\": ")) || !(p = canon_num(p, end, &dv)) ||
+	    (dv.nf < 0 && !isfinite(dv.v)))
+		return NULL;
 	e->track = (int32_t)v;
-	e->time = d;
-	e->latency = dv;
+	e->time = canon_value(&d);
+	e->latency = canon_value(&dv);
 	if (e->message == BOTIFY_MSG_NEXT) {
 		if (!(p = LIT(p, end, ", \"recommendation\": ")) || !(p = canon_uint(p, end, &v)) ||
 		    v > INT32_MAX)
-			return -1;
+			return NULL;
 		e->recommendation = (int32_t)v;
 	}
-	if (!(p = LIT(p, end, ", \"experiments\": ")) || p == end || *p != '{' ||
-	    !(p = scan_experiments(p, end, experiment, experiment ? strlen(experiment) : 0, e,
-				   arm_status)) ||
+	if (!(p = LIT(p, end, ", \"experiments\": ")) || p == end || *p != '{')
+		return NULL;
+	return p;
+}
+
+static int canon_parse(const char *line, size_t len, const botify_logscan_exp *x, botify_event *e,
+		       int *arm_status)
+{
+	const char *experiment = x->name;
+	const char *p, *end = line + len;
+	if (!(p = canon_head(line, end, experiment, e, arm_status)))
+		return -1;
+	const char *q = canon_experiments(p, end, x, e, arm_status);
+	if (!(p = q ? q : scan_experiments(p, end, experiment, x->len, e, arm_status)) ||
 	    p == end || *p != '}' || skip_ws(p + 1, end) != end)
 		return -1;
 	return 0;
 }
 
 /* The fast path: 0 with *e filled, or -1 to let the cJSON path decide. */
-static int fast_parse(const char *line, size_t len, const char *experiment, botify_event *e,
+static int fast_parse(const char *line, size_t len, const botify_logscan_exp *x, botify_event *e,
 		      int *arm_status)
 {
 	const char *p = line, *end = line + len;
-	size_t exp_len = experiment ? strlen(experiment) : 0;
+	const char *experiment = x->name;
+	size_t exp_len = x->len;
 	unsigned seen = 0;
 	e->recommendation = -1;
 	e->arm = -1;
@@ -561,13 +753,20 @@ out:
 	return rc;
 }
 
+int botify_logscan_row_exp(const char *line, size_t len, const botify_logscan_exp *x,
+			   botify_event *e, int *arm, const char *what, size_t lineno, botify_err *err)
+{
+	if (canon_parse(line, len, x, e, arm) == 0 || fast_parse(line, len, x, e, arm) == 0)
+		return 0;
+	return slow_parse(line, len, x->name, e, arm, what, lineno, err);
+}
+
 int botify_logscan_row(const char *line, size_t len, const char *experiment, botify_event *e,
 		       int *arm, const char *what, size_t lineno, botify_err *err)
 {
-	if (canon_parse(line, len, experiment, e, arm) == 0 ||
-	    fast_parse(line, len, experiment, e, arm) == 0)
-		return 0;
-	return slow_parse(line, len, experiment, e, arm, what, lineno, err);
+	botify_logscan_exp x;
+	botify_logscan_exp_init(&x, experiment);
+	return botify_logscan_row_exp(line, len, &x, e, arm, what, lineno, err);
 }
 
 int botify_logscan_row_cjson(const char *line, size_t len, const char *experiment,
@@ -612,6 +811,25 @@ int botify_logscan_lines_next(botify_logscan_lines *c, const char **line, size_t
 		return 1;
 	}
 	return 0;
+}
+
+int botify_logscan_lines_canon(botify_logscan_lines *c, const botify_logscan_exp *x,
+			       botify_event *e, int *arm)
+{
+	const char *s = c->p, *end = c->end, *p;
+	/* canon_head and canon_experiments stop at a newline; scan_experiments
+	 * would not (it skips whitespace) */
+	if (!x->pat_len || s >= end || *s != '{' || !(p = canon_head(s, end, x->name, e, arm)) ||
+	    !(p = canon_experiments(p, end, x, e, arm)) || p == end || *p != '}')
+		return 0;
+	const char *nl = p + 1; /* the newline, the end, or "\r" before either */
+	if (nl < end && *nl == '\r')
+		nl++;
+	if ((nl < end && *nl != '\n') || (size_t)(nl - s) > (size_t)BOTIFY_JSONL_MAX_LINE)
+		return 0;
+	c->lineno++;
+	c->p = nl < end ? nl + 1 : end;
+	return 1;
 }
 
 size_t botify_logscan_cut(const char *buf, size_t len, size_t from, size_t target)

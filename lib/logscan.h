@@ -32,6 +32,21 @@ enum botify_logscan_arm {
 int botify_logscan_row(const char *line, size_t len, const char *experiment, botify_event *e,
 		       int *arm, const char *what, size_t lineno, botify_err *err);
 
+/* An experiment's name prepared once for the rows of a log (what
+ * botify_logscan_row works out from it at every row). */
+typedef struct botify_logscan_exp {
+	const char *name;       /* NULL: no experiment asked for */
+	size_t len;
+	size_t pat_len;         /* 0: the rows' bytes cannot stand for the key */
+	char pat[40];           /* {"<name>": " */
+} botify_logscan_exp;
+
+void botify_logscan_exp_init(botify_logscan_exp *x, const char *experiment);
+
+/* botify_logscan_row with the experiment prepared by botify_logscan_exp_init. */
+int botify_logscan_row_exp(const char *line, size_t len, const botify_logscan_exp *x,
+			   botify_event *e, int *arm, const char *what, size_t lineno, botify_err *err);
+
 /* The cJSON path alone. botify_logscan_row must give exactly what this
  * gives, row for row (the fast path only ever accepts rows this accepts,
  * with the same values); the differential fuzz target checks it. */
@@ -52,6 +67,15 @@ void botify_logscan_lines_init(botify_logscan_lines *c, const char *buf, size_t 
 /* 1 with the next non-blank line (not NUL-terminated), 0 at the end, -1
  * when line c->lineno is longer than the reader's limit. */
 int botify_logscan_lines_next(botify_logscan_lines *c, const char **line, size_t *len);
+
+/* The next line when it is a row as botify writes them (keys in their
+ * order, one space after each colon and comma, plain numbers, the
+ * experiment asked for alone in its object) and the line's end is right
+ * after it: 1 with the row read, exactly as botify_logscan_lines_next and
+ * botify_logscan_row_exp read it, and the line passed; else 0 and nothing
+ * passed. Saves finding the line's end before reading it. */
+int botify_logscan_lines_canon(botify_logscan_lines *c, const botify_logscan_exp *x,
+			       botify_event *e, int *arm);
 
 /* Where to end a piece of buf[0..len) that starts at from and should end
  * near target: just after the newline that ends the line holding byte

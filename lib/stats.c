@@ -130,8 +130,16 @@ static double t_tail_integral(double t, double nu)
 		comp = (tk - sum) - yk;
 		sum = tk;
 		s += h;
-		double rest = k * exp(e * log1p(s * s / nu)) * (nu + s * s) / ((nu + 1.0) * s);
+		double le = e * log1p(s * s / nu);
+		double rest = k * exp(le) * (nu + s * s) / ((nu + 1.0) * s);
 		if (rest < 1e-18 * sum)
+			break;
+		/* Beyond t of about 40 at large nu every density value underflows:
+		 * sum stays 0, the test above never holds, and all 10000 panels
+		 * (30 ms) would add zeros. exp underflows to 0 below -745.2 and
+		 * le falls with s, so with this margin every later part is 0 and
+		 * the result is the same 0. */
+		if (sum == 0 && comp == 0 && le < -800)
 			break;
 	}
 	return sum;

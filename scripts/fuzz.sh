@@ -28,7 +28,9 @@ for t in tests/fuzz/fuzz_*.c; do
 	mkdir -p "$corpus"
 	case $name in
 	fuzz_npy) cp tests/data/e2e/world/tracks.npy "$corpus/" 2>/dev/null || true; find tests/data -name '*.npy' -size -64k -exec cp {} "$corpus/" \; ;;
-	fuzz_logscan_lines) printf 'xxxx{"a": 1}\r\n\n \t\n{"b": 2}\n{"c": 3}' >"$corpus/a" ;;
+	fuzz_logscan_lines)
+		printf 'xxxx{"a": 1}\r\n\n \t\n{"b": 2}\n{"c": 3}' >"$corpus/a"
+		{ printf 'x\200\100x'; head -n 3 tests/data/ab/*.jsonl 2>/dev/null | grep '^{' | sed '2s/$/\r/'; } >"$corpus/b" ;;
 	fuzz_eventlog | fuzz_eventlog_diff)
 		head -n 40 tests/data/ab/*.jsonl 2>/dev/null | grep '^{' | split -l 1 - "$corpus/row" || true ;;
 	fuzz_users) cp tests/data/e2e/world/users.json "$corpus/" ;;

@@ -586,6 +586,85 @@ START_TEST(threads_read_exactly_as_row_by_row)
 }
 END_TEST
 
+/*
+ * A log of sessions whose rows come together, as simulate writes them (a
+ * reading thread keeps such a session's open rows aside until another
+ * unit comes): runs of 1 to 40 rows of one user, some closed by their
+ * "last" and some left open and taken up by a later run, rows earlier than
+ * the row before them, and "last" rows earlier than some open rows (which
+ * stay open), so that runs start with open rows of their own and closes
+ * leave rows behind.
+ */
+static char *session_runs_log(uint64_t seed, int rows)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	uint64_t x = seed;
+	int64_t clock = BOTIFY_TIMESTAMP_BASE;
+	for (int i = 0; i < rows;) {
+		x = x * 6364136223846793005u + 1442695040888963407u;
+		unsigned r = (unsigned)(x >> 33);
+		int user = (int)(r % 300), run = 1 + (int)((r >> 9) % 40), closes = (r >> 15) % 4 != 0;
+		const char *arm = user % 2 ? "T1" : "C";
+		for (int j = 0; j < run && i < rows; j++, i++) {
+			x = x * 6364136223846793005u + 1442695040888963407u;
+			unsigned q = (unsigned)(x >> 33);
+			clock += 10;
+			int64_t t = clock - ((q >> 3) % 7 == 0 ? 35 : 0); /* now and then out of order */
+			int last = closes && j == run - 1;
+			double time = (double)(q % 101) / 100, lat = (double)((q >> 7) % 977) / 1e6;
+			if (last)
+				fprintf(f, "{\"message\": \"last\", \"timestamp\": %lld, \"user\": %d, \"track\": 3, "
+					"\"time\": %g, \"latency\": %g, \"experiments\": {\"AB\": \"%s\"}}\n",
+					(long long)(t - ((q >> 11) % 3 == 0 ? 25 : 0)), user, time, lat, arm);
+			else
+				fprintf(f, "{\"message\": \"next\", \"timestamp\": %lld, \"user\": %d, \"track\": 3, "
+					"\"time\": %g, \"latency\": %g, \"recommendation\": 4, "
+					"\"experiments\": {\"AB\": \"%s\"}}\n", (long long)t, user, time, lat, arm);
+		}
+	}
+	ck_assert_int_eq(fclose(f), 0);
+	return text;
+}
+
+START_TEST(threads_read_session_runs_exactly_as_row_by_row)
+{
+	char path[4096];
+	char *text = session_runs_log(7, 20000);
+	tu_fmt(path, sizeof(path), "%s/runs.jsonl", tu_tmp);
+	tu_write(path, text, 0);
+	botify_ab ref = {0};
+	botify_err err = {0};
+	ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
+	ck_assert_int_eq(read_row_by_row(&ref, path, "AB", &err), 0);
+	ck_assert_int_gt(ref.rows_out_of_order, 0);
+	size_t open_rows = 0;
+	for (int i = 0; i < 2; i++) {
+		botify_ab_result res;
+		botify_ab_arms(&ref, &res);
+		open_rows += (size_t)res.arm[i].unfinished_rows;
+	}
+	ck_assert_uint_gt(open_rows, 0);
+	static const size_t blocks[] = { 0, 500, 65536 };
+	for (int t = 1; t <= 3; t++)
+		for (size_t k = 0; k < sizeof(blocks) / sizeof(*blocks); k++) {
+			botify_ab ab = {0};
+			char what[64];
+			tu_fmt(what, sizeof(what), "session runs, %d threads, blocks of %zu", t, blocks[k]);
+			ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+			ab.threads = t;
+			ab.read_block = blocks[k];
+			ck_assert_msg(botify_ab_read_log(&ab, path, "AB", -1, NULL, NULL, &err) == 0, "%s", err.msg);
+			same_ab(&ref, &ab, what);
+			botify_ab_free(&ab);
+		}
+	botify_ab_free(&ref);
+	free(text);
+}
+END_TEST
+
 START_TEST(threads_report_the_first_bad_row_as_row_by_row)
 {
 	char *text = awkward_log(3, 2000), path[4096];
@@ -1013,6 +1092,7 @@ Suite *ab_suite(void)
 	tu_scratch(rd);
 	tcase_set_timeout(rd, 60);
 	tcase_add_test(rd, threads_read_exactly_as_row_by_row);
+	tcase_add_test(rd, threads_read_session_runs_exactly_as_row_by_row);
 	tcase_add_test(rd, threads_report_the_first_bad_row_as_row_by_row);
 	tcase_add_test(rd, threads_report_damaged_gzip_as_row_by_row);
 	tcase_add_test(rd, ranks_read_exactly_as_one_process);

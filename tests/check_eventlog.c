@@ -4,6 +4,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eventlog.h"
@@ -452,6 +453,226 @@ START_TEST(event_parse_unusual_spellings)
 }
 END_TEST
 
+/* The scanner and the cJSON path on one row (copied to a buffer of its
+ * exact size, so that a read past it shows under ASan): the same answer,
+ * the same values bit for bit, the same message. Returns 1 when accepted. */
+static int same_as_cjson(const char *row, size_t len, const char *experiment)
+{
+	char *line = malloc(len ? len : 1);
+	ck_assert_ptr_nonnull(line);
+	memcpy(line, row, len);
+	botify_event a, b;
+	memset(&a, 0x5a, sizeof(a));
+	memset(&b, 0x5a, sizeof(b));
+	int ma = -7, mb = -7;
+	botify_err ea = {0}, eb = {0};
+	int ra = botify_logscan_row(line, len, experiment, &a, &ma, "f", 3, &ea);
+	int rb = botify_logscan_row_cjson(line, len, experiment, &b, &mb, "f", 3, &eb);
+	free(line);
+	ck_assert_msg(ra == rb, "'%.*s' (experiment %s): scanner %d, cJSON %d (%s)", (int)len, row,
+		      experiment ? experiment : "none", ra, rb, ra ? ea.msg : eb.msg);
+	if (ra) {
+		ck_assert_int_eq(ea.code, eb.code);
+		ck_assert_str_eq(ea.msg, eb.msg);
+		return 0;
+	}
+	ck_assert_msg(a.timestamp == b.timestamp && a.user == b.user && a.track == b.track &&
+			      a.recommendation == b.recommendation && a.message == b.message &&
+			      a.arm == b.arm && ma == mb && !memcmp(&a.time, &b.time, sizeof(double)) &&
+			      !memcmp(&a.latency, &b.latency, sizeof(double)),
+		      "'%.*s' (experiment %s): values differ (time %a/%a latency %a/%a arm %d/%d)",
+		      (int)len, row, experiment ? experiment : "none", a.time, b.time, a.latency,
+		      b.latency, a.arm, b.arm);
+	return 1;
+}
+
+/* The scanner reads the rows botify writes by their fixed layout, numbers
+ * by 8 digits at a time and the experiment by its bytes; every row that
+ * departs from that layout must go on to the general paths and come out
+ * as cJSON reads it: each canonical row cut at every byte, each byte
+ * replaced by characters that matter to numbers and strings, and the
+ * spellings of numbers and experiments that the fast path hands over. */
+START_TEST(event_parse_fast_paths_hand_over)
+{
+	const char *experiments[] = { "AB", NULL, "A", "ABC", "", "A\"B", "A\\B", "ABCDEFGHIJ",
+				      "ABCDEFGHIJK", "an_experiment_name_longer_than_the_scanner_matches" };
+	const size_t n_exp = sizeof(experiments) / sizeof(experiments[0]);
+	const char *rows[] = {
+		"{\"message\": \"next\", \"timestamp\": 1700000000000, \"user\": 9362, \"track\": 35313, "
+		"\"time\": 1.0, \"latency\": 0.000001442, \"recommendation\": 761, \"experiments\": {\"AB\": \"T1\"}}",
+		"{\"message\": \"last\", \"timestamp\": 1700000000014, \"user\": 1193, \"track\": 33508, "
+		"\"time\": 0.0, \"latency\": 0.00000003, \"experiments\": {\"AB\": \"C\"}}",
+	};
+	long accepted = 0, total = 0;
+	const char repl[] = "0159.eE-+\" \\}{,x";
+	for (size_t r = 0; r < 2; r++) {
+		size_t len = strlen(rows[r]);
+		char buf[512];
+		for (size_t x = 0; x < n_exp; x++) {
+			ck_assert_int_eq(same_as_cjson(rows[r], len, experiments[x]), 1);
+			for (size_t cut = 0; cut < len; cut++, total++)
+				accepted += same_as_cjson(rows[r], cut, experiments[x]);
+		}
+		for (size_t i = 0; i < len; i++)
+			for (size_t c = 0; c < sizeof(repl) - 1; c++) {
+				memcpy(buf, rows[r], len);
+				buf[i] = repl[c];
+				for (size_t x = 0; x < 3; x++, total++)
+					accepted += same_as_cjson(buf, len, experiments[x]);
+			}
+	}
+	/* mutants that stay valid: some must be read (a digit for a digit) */
+	ck_assert_int_gt(accepted, 100);
+	ck_assert_int_lt(accepted, total);
+	const char *times[] = {
+		"1", "0", "1.0", "0.5", "0.53", "1.5", "2", "1.000000000000001", "1.0000000000000001",
+		"0.99999999999999999", "0.999999999999999", "1e0", "1E-1", "5e-1", "01.5", "00", "1.",
+		".5", "-0.0", "-0", "-0.5", "0.000000000000001", "0.0000000000000001",
+		"0.100000000000000000000000000001", "1.00", "0.25 ", "NaN",
+	};
+	const char *latencies[] = {
+		"0", "0.000000003", "123456789012345", "1234567890123456", "999999999999999.9",
+		"0.1234567890123456789", "1e400", "-1e400", "1.7976931348623157e308", "12.5",
+		"0.30000000000000004", "9007199254740993", "-2", "4.9e-324", "1e-400", "01.5", "00",
+		"0.", "1.e5", "2.5e", "3.25E+2",
+	};
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+		for (size_t j = 0; j < sizeof(latencies) / sizeof(latencies[0]); j++) {
+			char row[512];
+			int n = snprintf(row, sizeof(row),
+					 "{\"message\": \"next\", \"timestamp\": 1700000000000, \"user\": 9362, "
+					 "\"track\": 35313, \"time\": %s, \"latency\": %s, \"recommendation\": 761, "
+					 "\"experiments\": {\"AB\": \"T1\"}}", times[i], latencies[j]);
+			same_as_cjson(row, (size_t)n, "AB");
+		}
+	const char *ints[] = {
+		"0", "7", "01", "123456789012345", "1234567890123456", "9007199254740991",
+		"9007199254740992", "12345678", "123456789", "1234567812345678", "2147483647",
+		"2147483648", "-1", "1.0", "1e3", "", "18446744073709551617",
+	};
+	const char *layouts[] = {
+		"{\"message\": \"next\", \"timestamp\": %s, \"user\": 1, \"track\": 2, \"time\": 0.5, "
+		"\"latency\": 0.1, \"recommendation\": 3, \"experiments\": {\"AB\": \"C\"}}",
+		"{\"message\": \"next\", \"timestamp\": 1, \"user\": %s, \"track\": 2, \"time\": 0.5, "
+		"\"latency\": 0.1, \"recommendation\": 3, \"experiments\": {\"AB\": \"C\"}}",
+		"{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": %s, \"time\": 0.5, "
+		"\"latency\": 0.1, \"recommendation\": 3, \"experiments\": {\"AB\": \"C\"}}",
+		"{\"message\": \"next\", \"timestamp\": 1, \"user\": 1, \"track\": 2, \"time\": 0.5, "
+		"\"latency\": 0.1, \"recommendation\": %s, \"experiments\": {\"AB\": \"C\"}}",
+	};
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		for (size_t l = 0; l < 4; l++) {
+			char row[512];
+			int n = snprintf(row, sizeof(row), layouts[l], ints[i]);
+			same_as_cjson(row, (size_t)n, "AB");
+		}
+	const char *objects[] = {
+		"{\"AB\": \"T1\"}", "{\"AB\": \"C\"}", "{\"AB\": \"T9\"}", "{\"AB\": \"T10\"}",
+		"{\"AB\": \"T0\"}", "{\"AB\": \"X\"}", "{\"AB\": \"\"}", "{\"AB\": \"control\"}",
+		"{\"AB\": \"T1\", \"CD\": \"C\"}", "{\"CD\": \"C\", \"AB\": \"T2\"}", "{\"A\": \"T1\"}",
+		"{\"ABC\": \"T1\"}", "{\"AB\": \"T\\u0031\"}", "{\"A\\u0042\": \"T1\"}",
+		"{\"AB\": \"T1\" }", "{ \"AB\": \"T1\"}", "{\"AB\":\"T1\"}", "{\"AB\": 1}", "{}",
+		"{\"AB\": null}", "{\"AB\": \"T1\", \"AB\": \"C\"}", "{\"A\\\"B\": \"T1\"}",
+		"{\"AB\": \"T\t1\"}", "{\"AB\": \"T1\"", "{\"AB\": \"T1}",
+		"{\"ABCDEFGHIJ\": \"T3\"}", "{\"ABCDEFGHIJK\": \"T3\"}", "{\"ABCDEFGHIJX\": \"T3\"}",
+		"{\"XBCDEFGHIJK\": \"T3\"}", "{\"ABCDEFGXIJ\": \"T3\"}", "{\"ABCDEFGHIX\": \"T3\"}",
+		"{\"an_experiment_name_longer_than_the_scanner_matches\": \"T2\"}",
+	};
+	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
+		for (size_t x = 0; x < n_exp; x++) {
+			char row[512];
+			int n = snprintf(row, sizeof(row),
+					 "{\"message\": \"last\", \"timestamp\": 5, \"user\": 1, \"track\": 2, "
+					 "\"time\": 0.5, \"latency\": 0.1, \"experiments\": %s}", objects[i]);
+			same_as_cjson(row, (size_t)n, experiments[x]);
+		}
+}
+END_TEST
+
+/* What a reader of buf sees: per line, its number, whether it was read and
+ * the values. With canon, each line is first offered to
+ * botify_logscan_lines_canon, as botify ab's threads do. */
+struct seen_row {
+	size_t lineno;
+	int rc, arm;
+	botify_event e;
+};
+
+static size_t read_rows(const char *buf, size_t len, const char *experiment, int canon,
+			struct seen_row *out, size_t cap)
+{
+	botify_logscan_lines c;
+	botify_logscan_lines_init(&c, buf, len);
+	botify_logscan_exp x;
+	botify_logscan_exp_init(&x, experiment);
+	size_t n = 0;
+	while (n < cap) {
+		struct seen_row *r = &out[n];
+		memset(r, 0, sizeof(*r));
+		const char *line;
+		size_t ll;
+		botify_err err;
+		if (canon && botify_logscan_lines_canon(&c, &x, &r->e, &r->arm)) {
+			r->lineno = c.lineno;
+			n++;
+			continue;
+		}
+		int rc = botify_logscan_lines_next(&c, &line, &ll);
+		if (rc != 1) {
+			r->lineno = c.lineno;
+			r->rc = rc - 10; /* the end (-10) or a line too long (-11) */
+			return n + 1;
+		}
+		r->lineno = c.lineno;
+		r->rc = botify_logscan_row_exp(line, ll, &x, &r->e, &r->arm, "b", c.lineno, &err);
+		n++;
+		if (r->rc)
+			return n;
+	}
+	return n;
+}
+
+/* Rows read straight from the buffer, without finding the line's end first,
+ * are the rows the line reader and the row scanner read, with the same line
+ * numbers, whatever ends the line (LF, CRLF, CR CR LF, spaces, the end of
+ * the buffer with or without CR), and wherever the buffer is cut. */
+START_TEST(event_lines_canon_reads_as_lines_next)
+{
+	const char *row = "{\"message\": \"next\", \"timestamp\": 1700000000000, \"user\": 9362, "
+			  "\"track\": 35313, \"time\": 1.0, \"latency\": 0.000001442, "
+			  "\"recommendation\": 761, \"experiments\": {\"AB\": \"T1\"}}";
+	const char *other = "{\"message\": \"last\", \"timestamp\": 5, \"user\": 1, \"track\": 2, "
+			    "\"time\": 0.5, \"latency\": 0.1, \"experiments\": {\"AB\": \"C\", \"X\": \"T1\"}}";
+	const char *ends[] = { "\n", "\r\n", "\r\r\n", " \n", "\t\r\n", "\r", "", "\n\n", "\n \n" };
+	const char *experiments[] = { "AB", NULL, "X" };
+	static struct seen_row a[64], b[64];
+	char buf[2048];
+	size_t canon_rows = 0;
+	for (size_t i = 0; i < sizeof(ends) / sizeof(*ends); i++)
+		for (size_t j = 0; j < sizeof(ends) / sizeof(*ends); j++)
+			for (int o = 0; o < 2; o++) {
+				int n = snprintf(buf, sizeof(buf), "%s%s%s%s%s%s", row, ends[i],
+						 o ? other : row, ends[j], row, ends[(i + j) % 9]);
+				ck_assert(n > 0 && (size_t)n < sizeof(buf));
+				for (size_t cut = (size_t)n > 40 ? (size_t)n - 40 : 0; cut <= (size_t)n; cut++)
+					for (size_t x = 0; x < 3; x++) {
+						size_t na = read_rows(buf, cut, experiments[x], 0, a, 64);
+						size_t nb = read_rows(buf, cut, experiments[x], 1, b, 64);
+						ck_assert_msg(na == nb, "ends %zu %zu cut %zu: %zu rows, %zu with canon",
+							      i, j, cut, na, nb);
+						for (size_t k = 0; k < na; k++)
+							ck_assert_msg(a[k].lineno == b[k].lineno && a[k].rc == b[k].rc &&
+									      (a[k].rc || (a[k].arm == b[k].arm &&
+									      !memcmp(&a[k].e, &b[k].e, sizeof(a[k].e)))),
+								      "ends %zu %zu cut %zu experiment %zu: row %zu differs",
+								      i, j, cut, x, k);
+						canon_rows += nb;
+					}
+			}
+	ck_assert_uint_gt(canon_rows, 0);
+}
+END_TEST
+
 /* A listen time is a fraction of a track: outside [0, 1] it is refused with
  * file:line on the fast path and the cJSON path alike (1e308 used to train
  * to NaN; negative times went into sums). */
@@ -504,6 +725,8 @@ Suite *eventlog_suite(void)
 	tcase_add_test(tc, event_format_parse_round_trip);
 	tcase_add_test(tc, event_parse_direct);
 	tcase_add_test(tc, event_parse_unusual_spellings);
+	tcase_add_test(tc, event_parse_fast_paths_hand_over);
+	tcase_add_test(tc, event_lines_canon_reads_as_lines_next);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("read");
 	tcase_set_timeout(tc, 30);

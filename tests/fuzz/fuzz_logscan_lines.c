@@ -2,7 +2,9 @@
  * botify ab see them (pieces cut with botify_logscan_cut, each read with
  * botify_logscan_lines, numbered from the lines before it) against the
  * lines of the whole buffer and against the JSON-lines reader on a file of
- * the same bytes: the same lines, bytes and numbers, in the same order.
+ * the same bytes: the same lines, bytes and numbers, in the same order;
+ * and the rows botify_logscan_lines_canon takes are those lines, read as
+ * botify_logscan_row_exp reads them.
  * The first input byte picks how many pieces, the next ones where. */
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +72,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		botify_logscan_lines_init(&c, buf + from, to - from);
 		while (botify_logscan_lines_next(&c, &line, &len) == 1)
 			expect(k++, base + c.lineno, line, len);
+		base += c.lineno;
+		from = to;
+	}
+	if (from != size || k != n_seen)
+		abort();
+
+	/* in the same pieces, each line first offered to the reader of the rows
+	 * botify writes, as botify ab's threads do: it takes the expected line
+	 * and reads it as the row scanner does */
+	botify_logscan_exp x;
+	botify_logscan_exp_init(&x, "AB");
+	from = base = k = 0;
+	for (int p = 0; p < parts; p++) {
+		size_t target = p == parts - 1 ? size : size * pick[p % 3] / 255;
+		size_t to = botify_logscan_cut(buf, size, from, target);
+		botify_logscan_lines_init(&c, buf + from, to - from);
+		for (;;) {
+			const char *at = c.p;
+			botify_event e, f;
+			int arm, farm;
+			memset(&e, 0, sizeof(e)); /* compared by their bytes below */
+			memset(&f, 0, sizeof(f));
+			if (botify_logscan_lines_canon(&c, &x, &e, &arm)) {
+				botify_err err;
+				expect(k, base + c.lineno, at, seen[k < n_seen ? k : 0].len);
+				if (botify_logscan_row_exp(at, seen[k].len, &x, &f, &farm, "f", 1, &err) != 0 ||
+				    farm != arm || memcmp(&e, &f, sizeof(e)))
+					abort();
+				k++;
+				continue;
+			}
+			if (botify_logscan_lines_next(&c, &line, &len) != 1)
+				break;
+			expect(k++, base + c.lineno, line, len);
+		}
 		base += c.lineno;
 		from = to;
 	}
