@@ -165,16 +165,18 @@ struct col_ctx {
 	int32_t k, cap; /* cap: the buffer's size, room for a vector over it */
 };
 
-static int32_t scan_scalar(const struct col_ctx *c, struct col_sel *sel, const float *s,
-			   int32_t t, int32_t len, int32_t base)
+static int32_t scan_scalar(const struct col_ctx *c, struct col_sel *sel, float *s, int32_t t,
+			   int32_t len, int32_t base)
 {
 	uint64_t *key = sel->key;
 	int32_t n = sel->n, k = c->k;
 	float tau = sel->tau;
 	for (; t < len; t++) {
-		if (!(s[t] > tau))
+		float x = s[t];
+		s[t] = 0;
+		if (!(x > tau))
 			continue;
-		key[n++] = rank_key(s[t], base + t);
+		key[n++] = rank_key(x, base + t);
 		if (n == c->cap) {
 			select_top(key, n, k);
 			n = k;
@@ -191,26 +193,35 @@ static int32_t scan_scalar(const struct col_ctx *c, struct col_sel *sel, const f
 /* 32 scores per step: one branch when none is above tau, the usual case
  * once tau has risen */
 __attribute__((target("avx"))) static int32_t scan_avx(const struct col_ctx *c,
-							struct col_sel *sel, const float *s,
-							int32_t t, int32_t len, int32_t base)
+							struct col_sel *sel, float *s, int32_t t,
+							int32_t len, int32_t base)
 {
 	uint64_t *key = sel->key;
 	int32_t n = sel->n, k = c->k, room = c->cap - 32;
-	__m256 v = _mm256_set1_ps(sel->tau);
+	__m256 v = _mm256_set1_ps(sel->tau), zero = _mm256_setzero_ps();
 	for (; t + 32 <= len; t += 32) {
-		__m256 m0 = _mm256_cmp_ps(_mm256_loadu_ps(s + t), v, _CMP_GT_OQ);
-		__m256 m1 = _mm256_cmp_ps(_mm256_loadu_ps(s + t + 8), v, _CMP_GT_OQ);
-		__m256 m2 = _mm256_cmp_ps(_mm256_loadu_ps(s + t + 16), v, _CMP_GT_OQ);
-		__m256 m3 = _mm256_cmp_ps(_mm256_loadu_ps(s + t + 24), v, _CMP_GT_OQ);
+		__m256 x0 = _mm256_loadu_ps(s + t), x1 = _mm256_loadu_ps(s + t + 8);
+		__m256 x2 = _mm256_loadu_ps(s + t + 16), x3 = _mm256_loadu_ps(s + t + 24);
+		_mm256_storeu_ps(s + t, zero);
+		_mm256_storeu_ps(s + t + 8, zero);
+		_mm256_storeu_ps(s + t + 16, zero);
+		_mm256_storeu_ps(s + t + 24, zero);
+		__m256 m0 = _mm256_cmp_ps(x0, v, _CMP_GT_OQ), m1 = _mm256_cmp_ps(x1, v, _CMP_GT_OQ);
+		__m256 m2 = _mm256_cmp_ps(x2, v, _CMP_GT_OQ), m3 = _mm256_cmp_ps(x3, v, _CMP_GT_OQ);
 		__m256 any = _mm256_or_ps(_mm256_or_ps(m0, m1), _mm256_or_ps(m2, m3));
 		if (_mm256_testz_ps(any, any))
 			continue;
 		uint32_t m = (uint32_t)_mm256_movemask_ps(m0) | (uint32_t)_mm256_movemask_ps(m1) << 8 |
 			     (uint32_t)_mm256_movemask_ps(m2) << 16 | (uint32_t)_mm256_movemask_ps(m3) << 24;
+		float x[32];
+		_mm256_storeu_ps(x, x0);
+		_mm256_storeu_ps(x + 8, x1);
+		_mm256_storeu_ps(x + 16, x2);
+		_mm256_storeu_ps(x + 24, x3);
 		while (m) {
 			int i = __builtin_ctz(m);
 			m &= m - 1;
-			key[n++] = rank_key(s[t + i], base + t + i);
+			key[n++] = rank_key(x[i], base + t + i);
 		}
 		if (n > room) {
 			select_top(key, n, k);
@@ -224,13 +235,15 @@ __attribute__((target("avx"))) static int32_t scan_avx(const struct col_ctx *c,
 }
 #endif
 
-/* Feeds the scores s[0..len) of tracks base.. into sel. */
-static void col_scan(const struct col_ctx *c, struct col_sel *sel, const float *s, int32_t len,
+/* Feeds the scores s[0..len) of tracks base.. into sel and clears them
+ * (while they are in L1, for the next sgemm to add to). */
+static void col_scan(const struct col_ctx *c, struct col_sel *sel, float *s, int32_t len,
 		     int32_t base, int avx)
 {
 	int32_t t = 0, k = c->k;
 	for (; t < len && sel->n < k; t++) {
 		sel->key[sel->n++] = rank_key(s[t], base + t);
+		s[t] = 0;
 		if (sel->n == k) {
 			select_top(sel->key, k, k); /* the worst to the end */
 			sel->tau = key_score(sel->key[k - 1]);
@@ -277,7 +290,7 @@ struct topk_job {
 
 /* Rows q0 .. q0 + rows through the column blocks. S is zero on entry and
  * on return: sgemm adds to it (beta 1, which skips its own zeroing pass)
- * and the scan clears each row it has read while the row is in L1. */
+ * and the scan clears each score as it reads it. */
 static void col_blocks(const struct topk_job *j, const struct col_ctx *c, int64_t q0, int64_t rows,
 		       float *S, struct col_sel *sel, int avx)
 {
@@ -292,10 +305,8 @@ static void col_blocks(const struct topk_job *j, const struct col_ctx *c, int64_
 		/* S (rows, nb) += queries (rows, D) . E[c0 .. c0 + nb)^T */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, nb, j->D, 1.0f,
 			    j->queries + q0 * j->D, j->D, j->E + (size_t)c0 * j->D, j->D, 1.0f, S, nb);
-		for (int64_t r = 0; r < rows; r++) {
+		for (int64_t r = 0; r < rows; r++)
 			col_scan(c, &sel[r], S + r * nb, nb, c0, avx);
-			memset(S + r * nb, 0, (size_t)nb * sizeof(float));
-		}
 		c0 += nb;
 	}
 	for (int64_t r = 0; r < rows; r++)
