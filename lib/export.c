@@ -64,13 +64,31 @@ static int check_scores(double qmax, double imax, int dims, const char *what, bo
 	return 0;
 }
 
-/* Appends "a, b, c" (room for 13 bytes per id must be there). */
+/* Appends "a, b, c" (room for 13 bytes per id must be there). By hand:
+ * sprintf per id was a tenth of an export's time. */
 static size_t put_ids(char *p, const int32_t *ids, int32_t n)
 {
-	size_t len = 0;
-	for (int32_t i = 0; i < n; i++)
-		len += (size_t)sprintf(p + len, i ? ", %d" : "%d", ids[i]);
-	return len;
+	char *start = p;
+	for (int32_t i = 0; i < n; i++) {
+		if (i) {
+			*p++ = ',';
+			*p++ = ' ';
+		}
+		int64_t v = ids[i];
+		if (v < 0) {
+			*p++ = '-';
+			v = -v;
+		}
+		char digits[12];
+		int d = 0;
+		do {
+			digits[d++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		while (d)
+			*p++ = digits[--d];
+	}
+	return (size_t)(p - start);
 }
 
 /* s as a JSON string literal, quotes included, at p (room for

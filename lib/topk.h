@@ -15,11 +15,12 @@
 #include "err.h"
 
 /* For each of the Q rows of queries (Q, D): the k rows of E (N, D) with the
- * largest inner product. ids (Q, k) receives track ids, scores (Q, k) the
- * inner products when non-NULL. k must be <= N. Work is split over `threads`
- * threads, each running sgemm on blocks of queries: OpenBLAS must run one
- * thread per call (botify_blas_init), or its pool and ours fight over the
- * cores. Fails only on ENOMEM. */
+ * largest inner product (as sgemm rounds it). ids (Q, k) receives track ids,
+ * scores (Q, k) the inner products when non-NULL. k must be <= N. Work is
+ * split over `threads` threads, each running sgemm on blocks of 64 queries
+ * against column blocks of E (topk_inner.c): OpenBLAS must run one thread
+ * per call (botify_blas_init), or its pool and ours fight over the cores.
+ * Fails only on ENOMEM. */
 int botify_topk_inner(const float *queries, int64_t Q, const float *E, int32_t N, int32_t D,
 		      int32_t k, int threads, int32_t *ids, float *scores, botify_err *err);
 

@@ -10,6 +10,8 @@
 #include "rng.h"
 #include "topk.h"
 
+#include <cblas.h>
+
 /* Small integers: every inner product is exact in float and many tie. */
 static float *int_matrix(int64_t rows, int32_t D, int range, uint64_t seed)
 {
@@ -169,6 +171,78 @@ START_TEST(topk_same_for_any_thread_count)
 }
 END_TEST
 
+/* Catalogs over several of the column blocks botify_topk_inner walks (2560
+ * tracks; the last takes the rest), scores with seven distinct values: the
+ * naive top-k exactly, ties in id order across block edges, for k = 1, a
+ * k that fills most of a block's candidates, the largest k of the buffered
+ * path and the first of the heap path, and k = N, on 1 and 2 threads. */
+START_TEST(topk_column_blocks_match_naive_on_ties)
+{
+	enum { NQ = 70, N = 3 * 2560 + 300, D = 3 }; /* a 6-row tail block of queries */
+	float *Q = int_matrix(NQ, D, 1, 11), *E = int_matrix(N, D, 1, 12);
+	const int32_t ks[] = { 1, 100, 1024, 1025, N };
+	int32_t *ids = malloc(sizeof(int32_t) * NQ * N), *want = malloc(sizeof(int32_t) * NQ * N);
+	float *sc = malloc(sizeof(float) * NQ * N);
+	double *wsc = malloc(sizeof(double) * NQ * N);
+	for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
+		int32_t k = ks[ki];
+		naive_topk(Q, NQ, E, N, D, k, want, wsc);
+		for (int threads = 1; threads <= 2; threads++) {
+			memset(ids, 0xff, sizeof(int32_t) * NQ * (size_t)k);
+			run_topk(Q, NQ, E, N, D, k, threads, ids, sc);
+			long bad = 0;
+			for (int64_t i = 0; i < (int64_t)NQ * k; i++)
+				bad += ids[i] != want[i] || (double)sc[i] != wsc[i];
+			ck_assert_msg(bad == 0, "k=%d threads=%d: %ld differences from the naive top-k", k,
+				      threads, bad);
+		}
+	}
+	free(Q);
+	free(E);
+	free(ids);
+	free(want);
+	free(sc);
+	free(wsc);
+}
+END_TEST
+
+/* Real-valued scores: the lists and the score bits are those of one sgemm
+ * over the whole catalog per 64 queries followed by a full sort, which is
+ * what the column blocks must reproduce (their edges fall on OpenBLAS's own
+ * row blocks; elsewhere a score near an edge could round differently). */
+START_TEST(topk_column_blocks_same_bits_as_one_call)
+{
+	enum { NQ = 130, N = 4 * 2560 + 1234, D = 32, K = 101, ROWS = 64 };
+	float *Q = normal_matrix(NQ, D, 13), *E = normal_matrix(N, D, 14);
+	float *S = malloc(sizeof(float) * ROWS * N), *sc = malloc(sizeof(float) * NQ * K);
+	int32_t *ids = malloc(sizeof(int32_t) * NQ * K);
+	gt_cand *c = malloc(sizeof(*c) * N);
+	run_topk(Q, NQ, E, N, D, K, 2, ids, sc);
+	long bad = 0;
+	for (int64_t q0 = 0; q0 < NQ; q0 += ROWS) {
+		int rows = NQ - q0 < ROWS ? (int)(NQ - q0) : ROWS;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, N, D, 1.0f, Q + q0 * D, D, E, D,
+			    0.0f, S, N);
+		for (int r = 0; r < rows; r++) {
+			for (int32_t t = 0; t < N; t++)
+				c[t] = (gt_cand){ S[(size_t)r * N + t], t };
+			qsort(c, N, sizeof(*c), gt_by_rank);
+			for (int i = 0; i < K; i++) {
+				size_t at = (size_t)(q0 + r) * K + i;
+				bad += ids[at] != c[i].id || memcmp(&sc[at], &S[(size_t)r * N + c[i].id], sizeof(float));
+			}
+		}
+	}
+	ck_assert_msg(bad == 0, "%ld ids or score bits differ from one sgemm over the catalog", bad);
+	free(Q);
+	free(E);
+	free(S);
+	free(sc);
+	free(ids);
+	free(c);
+}
+END_TEST
+
 /* The selection alone, against a sort, with and without an exclusion. */
 START_TEST(topk_select_with_exclude)
 {
@@ -283,6 +357,8 @@ Suite *topk_suite(void)
 	tcase_add_test(tc, topk_all_ties_in_id_order);
 	tcase_add_test(tc, topk_matches_naive_on_floats);
 	tcase_add_test(tc, topk_same_for_any_thread_count);
+	tcase_add_test(tc, topk_column_blocks_match_naive_on_ties);
+	tcase_add_test(tc, topk_column_blocks_same_bits_as_one_call);
 	tcase_add_test(tc, topk_select_with_exclude);
 	tcase_add_test(tc, topk_k_zero);
 	tcase_add_test(tc, topk_select_long_rows_match_sort);
