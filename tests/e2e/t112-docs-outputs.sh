@@ -37,4 +37,12 @@ grep '^power:' "$OUT" >"$T/power.txt"
 assert test -s "$T/power.txt"
 in_doc docs/ab.md "$T/power.txt"
 
+check "datasets/README.md: the calibration table's baselines are scripts/calibrate.sh 20000 1's"
+BOTIFY="$BOTIFY" bash scripts/calibrate.sh 20000 1 >"$T/calib.md" 2>"$ERR"
+_last_rc=$?
+_last_cmd="scripts/calibrate.sh 20000 1"
+assert test "$_last_rc" = 0
+assert test "$(grep -c '| 20000 |' "$T/calib.md")" = 3
+in_doc datasets/README.md "$T/calib.md"
+
 finish
