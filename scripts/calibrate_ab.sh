@@ -14,7 +14,7 @@
 #
 # Cells: A/A tests (random against random) for each design and size, and
 # coverage runs for a large effect (sticky_artist against random, about
-# +75 %) and a small one (toppop:k=35000 against random, about +4 %), for
+# +84 %) and a small one (toppop:k=35000 against random, about +4 %), for
 # each design. Every run is a real `botify ab` process with its own seed
 # (1..R), so each is an independent randomization (split) or an
 # independent set of sessions (paired). Both interval kinds come from the
