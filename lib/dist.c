@@ -195,11 +195,14 @@ int botify_dist_allgather_parts(const botify_dist_part *parts, int n, botify_err
 	return rc;
 }
 
-/* Waits for req with naps from 20 us growing to 2 ms: a collective may wait
- * for another rank's whole share of work (a gzip log parsed by one rank),
- * and waking 10 000 times a second for it costs the CPU the others need,
- * while a short wait still ends within microseconds. */
-static int wait_backoff(MPI_Request *req, const char *what, botify_err *err)
+/* Waits for req without spinning a core that the rank's threads need: naps
+ * from 20 us growing to max_nap_us. A collective that may wait for another
+ * rank's whole share of work (a gzip log parsed by one rank) naps up to
+ * 2 ms, as waking 10 000 times a second for it costs the others CPU;
+ * simulate's chunk messages nap at most 100 us, as each wait's latency adds
+ * up over the chunks. */
+static int wait_req(MPI_Request *req, volatile sig_atomic_t *stop, volatile sig_atomic_t *cancel,
+		    long max_nap_us, const char *what, botify_err *err)
 {
 	struct timespec nap = { 0, 20000 };
 	for (;;) {
@@ -208,8 +211,14 @@ static int wait_backoff(MPI_Request *req, const char *what, botify_err *err)
 			return botify_fail(err, BOTIFY_ERUNTIME, "MPI %s failed", what);
 		if (done)
 			return 0;
+		if (stop && *stop) {
+			/* the job ends right after; the request is left to MPI_Abort */
+			return botify_fail(err, BOTIFY_EINTR, "interrupted");
+		}
+		if (cancel && *cancel)
+			return botify_fail(err, BOTIFY_ERUNTIME, "MPI %s cancelled", what);
 		nanosleep(&nap, NULL);
-		if (nap.tv_nsec < 2000000)
+		if (nap.tv_nsec < max_nap_us * 1000)
 			nap.tv_nsec += nap.tv_nsec / 2;
 	}
 }
@@ -223,7 +232,7 @@ int botify_dist_allgather_bytes(void *buf, size_t bytes, botify_err *err)
 	MPI_Request req;
 	if (MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, (int)bytes, MPI_BYTE, MPI_COMM_WORLD,
 			   &req) != MPI_SUCCESS ||
-	    wait_backoff(&req, "allgather", err) != 0)
+	    wait_req(&req, NULL, NULL, 2000, "allgather", err) != 0)
 		return botify_fail(err, BOTIFY_ERUNTIME, "MPI_Iallgather failed");
 	return 0;
 }
@@ -246,7 +255,7 @@ int botify_dist_alltoallv(const void *send, const size_t *send_n, size_t unit, v
 		counts[r] = send_n[r];
 	if (MPI_Ialltoall(counts, 1, MPI_UINT64_T, counts + n, 1, MPI_UINT64_T, MPI_COMM_WORLD, &req) !=
 		    MPI_SUCCESS ||
-	    wait_backoff(&req, "exchange of counts", err) != 0) {
+	    wait_req(&req, NULL, NULL, 2000, "exchange of counts", err) != 0) {
 		rc = botify_fail(err, BOTIFY_ERUNTIME, "MPI_Ialltoall failed");
 		goto out;
 	}
@@ -279,7 +288,7 @@ int botify_dist_alltoallv(const void *send, const size_t *send_n, size_t unit, v
 	}
 	typed = 1;
 	if (MPI_Ialltoallv(send, sc, sd, type, *recv, rcn, rd, type, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
-	    wait_backoff(&req, "exchange", err) != 0)
+	    wait_req(&req, NULL, NULL, 2000, "exchange", err) != 0)
 		rc = botify_fail(err, BOTIFY_ERUNTIME, "MPI_Ialltoallv failed");
 out:
 	if (typed)
@@ -300,34 +309,12 @@ int botify_dist_bcast_bytes(void *buf, size_t bytes, int root, botify_err *err)
 		int n = bytes > INT_MAX ? INT_MAX : (int)bytes;
 		MPI_Request req;
 		if (MPI_Ibcast(p, n, MPI_BYTE, root, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
-		    wait_backoff(&req, "broadcast", err) != 0)
+		    wait_req(&req, NULL, NULL, 2000, "broadcast", err) != 0)
 			return botify_fail(err, BOTIFY_ERUNTIME, "MPI_Ibcast failed");
 		p += n;
 		bytes -= (size_t)n;
 	}
 	return 0;
-}
-
-/* Waits for req, sleeping 100 us between tests: a blocking wait spins a
- * core that the rank's simulating threads need. */
-static int wait_req(MPI_Request *req, volatile sig_atomic_t *stop, volatile sig_atomic_t *cancel,
-		    const char *what, botify_err *err)
-{
-	const struct timespec nap = { 0, 100000 };
-	for (;;) {
-		int done = 0;
-		if (MPI_Test(req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-			return botify_fail(err, BOTIFY_ERUNTIME, "MPI %s failed", what);
-		if (done)
-			return 0;
-		if (stop && *stop) {
-			/* the job ends right after; the request is left to MPI_Abort */
-			return botify_fail(err, BOTIFY_EINTR, "interrupted");
-		}
-		if (cancel && *cancel)
-			return botify_fail(err, BOTIFY_ERUNTIME, "MPI %s cancelled", what);
-		nanosleep(&nap, NULL);
-	}
 }
 
 int botify_dist_agree(int failed, volatile sig_atomic_t *stop, botify_err *err)
@@ -344,7 +331,7 @@ int botify_dist_agree(int failed, volatile sig_atomic_t *stop, botify_err *err)
 	int mine = failed ? g_rank : g_size, first = g_size;
 	MPI_Request req;
 	if (MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
-	    wait_req(&req, g_rank == 0 ? stop : NULL, NULL, "reduction", err) != 0)
+	    wait_req(&req, g_rank == 0 ? stop : NULL, NULL, 100, "reduction", err) != 0)
 		return -1;
 	if (first == g_size)
 		return 0;
@@ -352,7 +339,7 @@ int botify_dist_agree(int failed, volatile sig_atomic_t *stop, botify_err *err)
 	if (first == g_rank)
 		why = *err;
 	if (MPI_Ibcast(&why, (int)sizeof(why), MPI_BYTE, first, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
-	    wait_req(&req, NULL, NULL, "broadcast", err) != 0)
+	    wait_req(&req, NULL, NULL, 100, "broadcast", err) != 0)
 		return -1;
 	if (first != g_rank) {
 		why.msg[sizeof(why.msg) - 1] = 0;
@@ -373,7 +360,7 @@ int botify_dist_send(int dest, const void *buf, size_t len, volatile sig_atomic_
 		MPI_Request req;
 		if (MPI_Isend(p, n, MPI_BYTE, dest, TAG_DATA, MPI_COMM_WORLD, &req) != MPI_SUCCESS)
 			return botify_fail(err, BOTIFY_ERUNTIME, "MPI send to rank %d failed", dest);
-		if (wait_req(&req, stop, cancel, "send", err) != 0)
+		if (wait_req(&req, stop, cancel, 100, "send", err) != 0)
 			return -1;
 		p += n;
 		len -= (size_t)n;
@@ -390,7 +377,7 @@ int botify_dist_recv(int src, void *buf, size_t len, volatile sig_atomic_t *stop
 		MPI_Request req;
 		if (MPI_Irecv(p, n, MPI_BYTE, src, TAG_DATA, MPI_COMM_WORLD, &req) != MPI_SUCCESS)
 			return botify_fail(err, BOTIFY_ERUNTIME, "MPI receive from rank %d failed", src);
-		if (wait_req(&req, stop, cancel, "receive", err) != 0)
+		if (wait_req(&req, stop, cancel, 100, "receive", err) != 0)
 			return -1;
 		p += n;
 		len -= (size_t)n;
