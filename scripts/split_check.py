@@ -13,44 +13,22 @@ about 5 % of them beyond 1.96. A cross-check of botify's intervals, not a test.
   /usr/bin/python3 scripts/split_check.py day.jsonl [SPLITS=600] [SEED=5]
 """
 import json
+import os
 import sys
 from collections import defaultdict
 
 import numpy as np
 
-M32 = 0xFFFFFFFF
-
-
-def rotl(x, r):
-    return ((x << r) | (x >> (32 - r))) & M32
-
-
-def fmix(h):
-    h ^= h >> 16
-    h = (h * 0x85EBCA6B) & M32
-    h ^= h >> 13
-    h = (h * 0xC2B2AE35) & M32
-    return h ^ (h >> 16)
-
-
-def murmur3_32(data, seed):
-    c1, c2 = 0xCC9E2D51, 0x1B873593
-    h, n = seed & M32, len(data)
-    for i in range(n // 4):
-        k = int.from_bytes(data[4 * i:4 * i + 4], "little")
-        k = (rotl((k * c1) & M32, 15) * c2) & M32
-        h = (rotl(h ^ k, 13) * 5 + 0xE6546B64) & M32
-    tail, k = data[n // 4 * 4:], 0
-    for i in reversed(range(len(tail))):
-        k ^= tail[i] << (8 * i)
-    if tail:
-        h ^= (rotl((k * c1) & M32, 15) * c2) & M32
-    return fmix(h ^ n)
+# the MurmurHash3 of the tests, checked there against published vectors
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data",
+                                "murmur3"))
+from gen_expected import check_vectors, murmur3_x86_32  # noqa: E402
 
 
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
+    check_vectors()
     splits = int(sys.argv[2]) if len(sys.argv) > 2 else 600
     rng = np.random.default_rng(int(sys.argv[3]) if len(sys.argv) > 3 else 5)
     time, sessions, rows = defaultdict(float), defaultdict(int), defaultdict(int)
@@ -70,7 +48,7 @@ def main():
     z = {m: [] for m in metrics}
     for _ in range(splits):
         salt = int(rng.integers(0, 2**32))
-        a = np.array([murmur3_32(b, salt) % 2 == 0 for b in ids])
+        a = np.array([murmur3_x86_32(b, salt) % 2 == 0 for b in ids])
         for m, y in metrics.items():
             ya, yb = y[a], y[~a]
             se = np.sqrt(ya.var(ddof=1) / len(ya) + yb.var(ddof=1) / len(yb))

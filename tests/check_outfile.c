@@ -33,14 +33,6 @@ static int scan_tmpdir(void)
 	return n;
 }
 
-static char *in_tmp(const char *name)
-{
-	static char p[4][256];
-	static int i;
-	i = (i + 1) % 4;
-	tu_fmt(p[i], sizeof(p[i]), "%s/%s", tu_tmp, name);
-	return p[i];
-}
 
 static size_t read_plain(const char *path, char *buf, size_t cap)
 {
@@ -66,7 +58,7 @@ START_TEST(outfile_commit_renames)
 {
 	botify_outfile f = {0};
 	botify_err err = {0};
-	const char *path = in_tmp("a.txt");
+	const char *path = tu_in_tmp("a.txt");
 	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
 	ck_assert_int_eq(f.gzip, 0);
 	ck_assert_int_eq(access(path, F_OK), -1); /* not visible before commit */
@@ -88,14 +80,14 @@ START_TEST(outfile_abort_leaves_nothing)
 {
 	botify_outfile f = {0};
 	botify_err err = {0};
-	ck_assert_int_eq(botify_outfile_open(&f, in_tmp("a.txt"), 0, &err), 0);
+	ck_assert_int_eq(botify_outfile_open(&f, tu_in_tmp("a.txt"), 0, &err), 0);
 	ck_assert_int_eq(botify_outfile_write(&f, "partial", 7, &err), 0);
 	ck_assert_int_eq(scan_tmpdir(), 1); /* the temporary file */
 	botify_outfile_abort(&f);
 	botify_outfile_abort(&f);
 	ck_assert_int_eq(scan_tmpdir(), 0);
 
-	ck_assert_int_eq(botify_outfile_open(&f, in_tmp("b.gz"), 0, &err), 0);
+	ck_assert_int_eq(botify_outfile_open(&f, tu_in_tmp("b.gz"), 0, &err), 0);
 	ck_assert_int_eq(botify_outfile_write(&f, "partial", 7, &err), 0);
 	botify_outfile_abort(&f);
 	ck_assert_int_eq(scan_tmpdir(), 0);
@@ -111,7 +103,7 @@ START_TEST(outfile_existing_needs_force)
 {
 	botify_outfile f = {0};
 	botify_err err = {0};
-	const char *path = in_tmp("a.txt");
+	const char *path = tu_in_tmp("a.txt");
 	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
 	ck_assert_int_eq(botify_outfile_write(&f, "old", 3, &err), 0);
 	ck_assert_int_eq(botify_outfile_commit(&f, &err), 0);
@@ -139,17 +131,17 @@ START_TEST(outfile_creates_missing_parent_directories)
 {
 	botify_outfile f = {0};
 	botify_err err = {0};
-	const char *path = in_tmp("logs/day1/out.jsonl.gz");
+	const char *path = tu_in_tmp("logs/day1/out.jsonl.gz");
 	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
 	ck_assert_int_eq(botify_outfile_write(&f, "{}\n", 3, &err), 0);
 	ck_assert_int_eq(botify_outfile_commit(&f, &err), 0);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	struct stat st;
-	ck_assert_int_eq(stat(in_tmp("logs"), &st), 0);
+	ck_assert_int_eq(stat(tu_in_tmp("logs"), &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	unlink(path);
-	rmdir(in_tmp("logs/day1"));
-	rmdir(in_tmp("logs"));
+	rmdir(tu_in_tmp("logs/day1"));
+	rmdir(tu_in_tmp("logs"));
 }
 END_TEST
 
@@ -157,10 +149,10 @@ START_TEST(outfile_parent_that_is_a_file_is_eio)
 {
 	botify_outfile f = {0};
 	botify_err err = {0};
-	FILE *fp = fopen(in_tmp("file"), "w");
+	FILE *fp = fopen(tu_in_tmp("file"), "w");
 	ck_assert_ptr_nonnull(fp);
 	fclose(fp);
-	const char *path = in_tmp("file/out.jsonl");
+	const char *path = tu_in_tmp("file/out.jsonl");
 	ck_assert_int_eq(botify_outfile_open(&f, path, 1, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
@@ -185,7 +177,7 @@ START_TEST(outfile_writes_through_devices_and_fifos)
 	ck_assert_int_eq(stat("/dev/null", &st), 0);
 	ck_assert(S_ISCHR(st.st_mode));
 
-	const char *fifo = in_tmp("fifo");
+	const char *fifo = tu_in_tmp("fifo");
 	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 	int rd = open(fifo, O_RDONLY | O_NONBLOCK); /* a reader, so opening to write does not wait */
 	ck_assert_int_ge(rd, 0);
@@ -201,11 +193,11 @@ START_TEST(outfile_writes_through_devices_and_fifos)
 	ck_assert_int_eq(scan_tmpdir(), 1); /* no temporary next to it */
 	unlink(fifo);
 
-	ck_assert_int_eq(mkdir(in_tmp("d"), 0700), 0);
-	ck_assert_int_eq(botify_outfile_open(&f, in_tmp("d"), 1, &err), -1);
+	ck_assert_int_eq(mkdir(tu_in_tmp("d"), 0700), 0);
+	ck_assert_int_eq(botify_outfile_open(&f, tu_in_tmp("d"), 1, &err), -1);
 	ck_assert_int_eq(err.code, BOTIFY_EIO);
 	ck_assert_ptr_nonnull(strstr(err.msg, "a directory"));
-	rmdir(in_tmp("d"));
+	rmdir(tu_in_tmp("d"));
 }
 END_TEST
 
@@ -215,7 +207,7 @@ START_TEST(outfile_temporary_is_unpredictable_and_exclusive)
 {
 	botify_outfile f = {0}, g = {0};
 	botify_err err = {0};
-	const char *path = in_tmp("log.jsonl"), *victim = in_tmp("victim");
+	const char *path = tu_in_tmp("log.jsonl"), *victim = tu_in_tmp("victim");
 	FILE *fp = fopen(victim, "w");
 	ck_assert_ptr_nonnull(fp);
 	fputs("precious\n", fp);
@@ -225,7 +217,7 @@ START_TEST(outfile_temporary_is_unpredictable_and_exclusive)
 	ck_assert_int_eq(symlink(victim, planted), 0);
 
 	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
-	ck_assert_int_eq(botify_outfile_open(&g, in_tmp("log2.jsonl"), 0, &err), 0);
+	ck_assert_int_eq(botify_outfile_open(&g, tu_in_tmp("log2.jsonl"), 0, &err), 0);
 	char prefix[300];
 	snprintf(prefix, sizeof(prefix), "%s.tmp.%ld.", path, (long)getpid());
 	ck_assert_int_eq(strncmp(f.tmp, prefix, strlen(prefix)), 0);
@@ -253,7 +245,7 @@ START_TEST(outfile_commit_without_force_never_clobbers)
 {
 	botify_outfile f = {0};
 	botify_err err = {0};
-	const char *path = in_tmp("a.txt");
+	const char *path = tu_in_tmp("a.txt");
 	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
 	ck_assert_int_eq(botify_outfile_write(&f, "mine", 4, &err), 0);
 	FILE *fp = fopen(path, "w");
@@ -274,7 +266,7 @@ START_TEST(outfile_finish_publish_and_stop)
 {
 	botify_outfile f = {0};
 	botify_err err = {0};
-	const char *path = in_tmp("a.gz");
+	const char *path = tu_in_tmp("a.gz");
 	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
 	ck_assert_int_eq(botify_outfile_write(&f, "abc\n", 4, &err), 0);
 	ck_assert_int_eq(botify_outfile_finish(&f, &err), 0);
@@ -286,7 +278,7 @@ START_TEST(outfile_finish_publish_and_stop)
 
 	static volatile sig_atomic_t stop;
 	botify_outfile_set_stop(&stop);
-	ck_assert_int_eq(botify_outfile_open(&f, in_tmp("b.txt"), 0, &err), 0);
+	ck_assert_int_eq(botify_outfile_open(&f, tu_in_tmp("b.txt"), 0, &err), 0);
 	ck_assert_int_eq(botify_outfile_write(&f, "abc\n", 4, &err), 0);
 	stop = 1;
 	int rc = botify_outfile_write(&f, "def\n", 4, &err);
@@ -306,7 +298,7 @@ START_TEST(outfile_gzip_stream_reads_back)
 		in[i] = "abcdefghij\n"[i % 11] ^ (char)(i % 7 == 0);
 	botify_outfile f = {0};
 	botify_err err = {0};
-	const char *path = in_tmp("s.jsonl.gz");
+	const char *path = tu_in_tmp("s.jsonl.gz");
 	ck_assert_int_eq(botify_path_is_gzip(path), 1);
 	ck_assert_int_eq(botify_path_is_gzip("x.gzip"), 0);
 	ck_assert_int_eq(botify_path_is_gzip("gz"), 0);
@@ -334,7 +326,7 @@ START_TEST(outfile_empty_gzip_is_valid)
 {
 	botify_outfile f = {0};
 	botify_err err = {0};
-	const char *path = in_tmp("empty.gz");
+	const char *path = tu_in_tmp("empty.gz");
 	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
 	ck_assert_int_eq(botify_outfile_commit(&f, &err), 0);
 	char buf[8];
@@ -359,7 +351,7 @@ START_TEST(outfile_gzip_members_concatenate)
 	ck_assert_int_eq(err.code, BOTIFY_EINVAL);
 
 	botify_outfile f = {0};
-	const char *path = in_tmp("m.jsonl.gz");
+	const char *path = tu_in_tmp("m.jsonl.gz");
 	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
 	ck_assert_int_eq(botify_outfile_write_raw(&f, gz, first, &err), 0);
 	ck_assert_int_eq(botify_outfile_write_raw(&f, gz + first, len - first, &err), 0);
@@ -389,7 +381,7 @@ START_TEST(outfile_write_error_is_reported)
 	static char block[100000];
 	botify_outfile f = {0};
 	botify_err err = {0};
-	const char *path = in_tmp("full.bin");
+	const char *path = tu_in_tmp("full.bin");
 	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
 	int rc = 0;
 	for (int i = 0; i < 4 && rc == 0; i++)

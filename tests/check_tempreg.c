@@ -14,14 +14,6 @@
 #include "tempreg.h"
 #include "testutil.h"
 
-static char *in_tmp(const char *name)
-{
-	static char p[4][256];
-	static int i;
-	i = (i + 1) % 4;
-	tu_fmt(p[i], sizeof(p[i]), "%s/%s", tu_tmp, name);
-	return p[i];
-}
 
 static void touch(const char *path)
 {
@@ -40,10 +32,10 @@ static int exists(const char *path)
 START_TEST(tempreg_removes_files_and_directories_registered)
 {
 	char file[256], dir[256], inner[256], other[256], dropped[256];
-	snprintf(file, sizeof(file), "%s", in_tmp("log.tmp.1.aaaaaa"));
-	snprintf(dir, sizeof(dir), "%s", in_tmp("model.tmp.1.bbbbbb"));
-	snprintf(other, sizeof(other), "%s", in_tmp("mine.txt"));
-	snprintf(dropped, sizeof(dropped), "%s", in_tmp("out.tmp.1.cccccc"));
+	snprintf(file, sizeof(file), "%s", tu_in_tmp("log.tmp.1.aaaaaa"));
+	snprintf(dir, sizeof(dir), "%s", tu_in_tmp("model.tmp.1.bbbbbb"));
+	snprintf(other, sizeof(other), "%s", tu_in_tmp("mine.txt"));
+	snprintf(dropped, sizeof(dropped), "%s", tu_in_tmp("out.tmp.1.cccccc"));
 	touch(file);
 	touch(other);
 	touch(dropped);
@@ -85,15 +77,15 @@ START_TEST(tempreg_keeps_a_directory_with_a_subdirectory)
 {
 	/* only files are removed: what someone made inside is not botify's */
 	char dir[256], sub[256];
-	snprintf(dir, sizeof(dir), "%s", in_tmp("m.tmp.1.dddddd"));
+	snprintf(dir, sizeof(dir), "%s", tu_in_tmp("m.tmp.1.dddddd"));
 	tu_fmt(sub, sizeof(sub), "%s/theirs", dir);
 	ck_assert_int_eq(mkdir(dir, 0777), 0);
 	ck_assert_int_eq(mkdir(sub, 0777), 0);
-	touch(in_tmp("m.tmp.1.dddddd/a.npy"));
+	touch(tu_in_tmp("m.tmp.1.dddddd/a.npy"));
 	int h = botify_tempreg_add(dir, BOTIFY_TEMPREG_DIR);
 	botify_tempreg_remove_all();
 	ck_assert(exists(sub));
-	ck_assert(!exists(in_tmp("m.tmp.1.dddddd/a.npy")));
+	ck_assert(!exists(tu_in_tmp("m.tmp.1.dddddd/a.npy")));
 	botify_tempreg_drop(h);
 	rmdir(sub);
 	rmdir(dir);
@@ -104,7 +96,7 @@ START_TEST(tempreg_full_or_too_long_is_refused)
 {
 	int h[64], n = 0;
 	for (; n < 64; n++) {
-		h[n] = botify_tempreg_add(in_tmp("x.tmp.1.eeeeee"), BOTIFY_TEMPREG_FILE);
+		h[n] = botify_tempreg_add(tu_in_tmp("x.tmp.1.eeeeee"), BOTIFY_TEMPREG_FILE);
 		if (h[n] < 0)
 			break;
 	}
@@ -116,7 +108,7 @@ START_TEST(tempreg_full_or_too_long_is_refused)
 	memset(longname, 'a', sizeof(longname) - 1);
 	ck_assert_int_eq(botify_tempreg_add(longname, BOTIFY_TEMPREG_FILE), -1);
 	botify_tempreg_drop(-1); /* ignored */
-	int y = botify_tempreg_add(in_tmp("y"), BOTIFY_TEMPREG_FILE);
+	int y = botify_tempreg_add(tu_in_tmp("y"), BOTIFY_TEMPREG_FILE);
 	ck_assert_int_ge(y, 0);
 	botify_tempreg_drop(y);
 }
@@ -138,7 +130,7 @@ START_TEST(tempreg_outfile_removed_by_a_handler_commits_as_interrupted)
 
 	botify_err err = {0};
 	botify_outfile f;
-	const char *path = in_tmp("log.jsonl");
+	const char *path = tu_in_tmp("log.jsonl");
 	ck_assert_int_eq(botify_outfile_open(&f, path, 0, &err), 0);
 	ck_assert_int_eq(botify_outfile_write(&f, "row\n", 4, &err), 0);
 	ck_assert_ptr_nonnull(f.tmp);

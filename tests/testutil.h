@@ -94,6 +94,17 @@ static inline const char *tu_path(char *out, const char *dir, const char *name)
 	return tu_fmt(out, 4096, "%s/%s", dir, name);
 }
 
+/* name in the test's scratch directory, in one of four rotating buffers
+ * (so a call can take two or three such paths at once). */
+static inline char *tu_in_tmp(const char *name)
+{
+	static char p[4][256];
+	static int i;
+	i = (i + 1) % 4;
+	tu_fmt(p[i], sizeof(p[i]), "%s/%s", tu_tmp, name);
+	return p[i];
+}
+
 /* Writes text to path, gzip-compressed when gz. */
 static inline void tu_write(const char *path, const char *text, int gz)
 {
