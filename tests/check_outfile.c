@@ -33,7 +33,6 @@ static int scan_tmpdir(void)
 	return n;
 }
 
-
 static size_t read_plain(const char *path, char *buf, size_t cap)
 {
 	FILE *fp = fopen(path, "rb");

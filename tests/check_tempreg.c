@@ -14,7 +14,6 @@
 #include "tempreg.h"
 #include "testutil.h"
 
-
 static void touch(const char *path)
 {
 	FILE *fp = fopen(path, "w");
