@@ -29,7 +29,7 @@
 #include "stats.h"
 
 static const struct flag_doc doc = {
-	.usage = "botify ab --log FILE... --experiment NAME [--control C] [--treatment T1,T2] [options]\n"
+	.usage = "botify ab --log FILE [--log FILE...] --experiment NAME [--control C] [--treatment T1,T2] [options]\n"
 		 "   or: botify ab --control-log FILE --treatment-log FILE [options]\n"
 		 "   or: botify ab --control SPEC --treatment SPEC [--episodes N] [--world DIR] [--seed S] [options]",
 	.summary =
@@ -643,6 +643,8 @@ static int check_analysis(struct ab_opts *o, struct ab_plan *p)
 	if (o->plot && (strlen(o->plot) < 4 || strcmp(o->plot + strlen(o->plot) - 4, ".svg")))
 		return usage_error("ab", "--plot writes SVG: name the file *.svg, not '%s' (a PNG: "
 				   "rsvg-convert plot.svg -o plot.png)", o->plot);
+	if (refuse_existing("ab", o->plot, o->force)) /* before the runs, not after */
+		return BOTIFY_EXIT_USAGE;
 	if (o->power && !strcmp(o->format, "csv"))
 		return usage_error("ab", "--power prints with --format md or json");
 	botify_err err = {0};

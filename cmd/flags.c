@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static flags_hook hook;
 static void *hook_ctx;
@@ -44,6 +45,16 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nsee 'botify %s --help'\n", cmd);
 	return 2;
+}
+
+int refuse_existing(const char *cmd, const char *path, int force)
+{
+	struct stat st;
+	/* a device or a FIFO is written through, never replaced */
+	if (!path || force || strcmp(path, "-") == 0 || stat(path, &st) != 0 || S_ISCHR(st.st_mode) ||
+	    S_ISFIFO(st.st_mode))
+		return 0;
+	return usage_error(cmd, "'%s' exists (use --force to replace it)", path);
 }
 
 static size_t edit_distance(const char *a, const char *b)

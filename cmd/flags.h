@@ -68,6 +68,11 @@ int flags_parse(const struct flag *flags, const struct flag_doc *doc, int argc, 
  * returns the usage exit code (2). */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* An output the command would write at its end refused before any work: the
+ * usage error of usage_error when path exists and force is not set (a
+ * device or FIFO is written through, never refused), else 0. */
+int refuse_existing(const char *cmd, const char *path, int force);
+
 /* Prints the help of a flag table to stdout. */
 void flags_help(const struct flag *flags, const struct flag_doc *doc);
 

@@ -107,8 +107,8 @@ static const struct flag_doc doc = {
 	.extra =
 		"examples:\n"
 		"  botify serve --port 5000 --recommender sticky_artist --log logs/served.jsonl\n"
-		"  botify serve --recommender nn:model=models/nn --experiment AB \\\n"
-		"      --arms C=random,T1=nn:model=models/nn --redis redis://127.0.0.1:6379/0\n"
+		"  botify serve --experiment AB --arms C=random,T1=nn:model=models/nn \\\n"
+		"      --redis redis://127.0.0.1:6379/0\n"
 		"  botify simulate --episodes 1000 --recommender remote:url=http://127.0.0.1:5000\n",
 };
 

@@ -214,6 +214,8 @@ static int parse_options(struct sim_cli *c, int argc, char **argv)
 				   "rsvg-convert plot.svg -o plot.png)", plot);
 	if (plot && c->log_path && !strcmp(plot, c->log_path))
 		return usage_error("simulate", "'%s' is given for both --log and --plot", plot);
+	if (refuse_existing("simulate", plot, c->force)) /* before the run, not after */
+		return BOTIFY_EXIT_USAGE;
 	if (!c->af.recommender && !c->af.experiment) {
 		c->af.recommender = "random";
 		note("simulate: recommender random (a uniform track; --recommender SPEC picks another)\n");

@@ -253,13 +253,13 @@ int cmd_train(int argc, char **argv)
 	botify_err check = {0};
 	if (force && botify_tt_check_replaceable(model_dir, &check) != 0)
 		return report_error(&check);
-	if (split_out && !force && stat(split_out, &st) == 0)
-		return usage_error("train", "'%s' exists (use --force to replace it)", split_out);
+	if (refuse_existing("train", split_out, force))
+		return BOTIFY_EXIT_USAGE;
 	size_t plot_len = plot ? strlen(plot) : 0;
 	if (plot && (plot_len < 4 || strcmp(plot + plot_len - 4, ".svg")))
 		return usage_error("train", "--plot writes SVG: its file name must end in .svg, not '%s'", plot);
-	if (plot && !force && stat(plot, &st) == 0)
-		return usage_error("train", "'%s' exists (use --force to replace it)", plot);
+	if (refuse_existing("train", plot, force))
+		return BOTIFY_EXIT_USAGE;
 	o.seed = (uint64_t)seed;
 
 	botify_err err = {0};

@@ -89,4 +89,21 @@ expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 10 --recommender random
 expect_eq precious "$(cat "$T/victim")" "victim content"
 expect_file "$T/planted.jsonl"
 
+check "an existing --plot is refused before any work (simulate, ab): no table, no log"
+echo old >"$T/p.svg"
+expect_exit 2 "$BOTIFY" simulate --world "$W" --episodes 50 --log "$T/p.jsonl" --plot "$T/p.svg"
+expect_stderr "p.svg' exists \\(use --force to replace it\\)"
+expect_eq 0 "$(wc -c <"$OUT")" "bytes on stdout"
+expect_one_line_error
+expect_no_file "$T/p.jsonl"
+expect_exit 2 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --episodes 50 \
+	--log "$T/p.jsonl" --plot "$T/p.svg"
+expect_stderr "p.svg' exists \\(use --force to replace it\\)"
+expect_eq 0 "$(wc -c <"$OUT")" "bytes on stdout"
+expect_one_line_error
+expect_no_file "$T/p.jsonl"
+expect_eq old "$(cat "$T/p.svg")" "the old plot"
+expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 50 --plot "$T/p.svg" --force
+assert grep -q "<svg" "$T/p.svg"
+
 finish
