@@ -19,7 +19,7 @@ ctrl_c() {
 	local when=$1
 	shift
 	setsid "$@" >"$OUT" 2>"$ERR" &
-	local pid=$! step seen
+	local pid=$! step seen pg
 	_last_cmd="$* (Ctrl-C at: $when)"
 	for step in $when; do
 		seen=0
@@ -34,7 +34,11 @@ ctrl_c() {
 			sleep 0.02
 		done
 		[ "$seen" = 1 ] || { fail "'$step' was not seen before the job ended: $(tail -n 3 "$ERR")"; break; }
-		[ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ] || fail "setsid did not make a process group"
+		# seen as the job ended by itself (a save that was quick): no one to signal
+		kill -0 "$pid" 2>/dev/null || break
+		pg=$(ps -o pgid= -p "$pid" | tr -d ' ')
+		[ -n "$pg" ] || break # gone meanwhile
+		[ "$pg" = "$pid" ] || fail "setsid did not make a process group (pgid '$pg')"
 		kill -INT -- "-$pid" 2>/dev/null
 	done
 	# short sleeps: killing the guard leaves no sleep behind for long
@@ -42,7 +46,9 @@ ctrl_c() {
 	local guard=$!
 	wait "$pid"
 	_last_rc=$?
-	kill "$guard" 2>/dev/null
+	# SIGKILL: a guard killed just after its fork, before it has reset the
+	# script's EXIT trap, would run it (rm -rf "$T") on SIGTERM
+	kill -KILL "$guard" 2>/dev/null
 	wait "$guard" 2>/dev/null
 	no_rank_left
 }
