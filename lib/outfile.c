@@ -7,6 +7,7 @@
  * sees half a file and a full disk never passes for a success. A .gz path is
  * one gzip member deflated here, or whole members made by the caller.
  */
+#define _GNU_SOURCE /* O_TMPFILE, AT_EMPTY_PATH */
 #include "outfile.h"
 
 #include <errno.h>
@@ -53,6 +54,9 @@ static void discard(botify_outfile *f)
 		unlink(f->tmp);
 	botify_tempreg_drop(f->reg - 1); /* after the unlink: a handler in between removes it too */
 	f->reg = 0;
+	if (f->keep)
+		close(f->keep - 1); /* an unnamed file goes with its last descriptor */
+	f->keep = 0;
 	free(f->tmp);
 	f->tmp = NULL;
 	if (f->zs) {
@@ -162,6 +166,56 @@ int botify_outfile_open(botify_outfile *f, const char *path, int force, botify_e
 	f->reg = botify_tempreg_add(tmp, BOTIFY_TEMPREG_FILE) + 1;
 	f->open = 1;
 	return 0;
+}
+
+static int not_open(botify_outfile *f, botify_err *err);
+
+int botify_outfile_open_unnamed(botify_outfile *f, const char *dir, const char *path,
+				botify_err *err)
+{
+	memset(f, 0, sizeof(*f));
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		/* EISDIR: a kernel older than O_TMPFILE takes it for O_DIRECTORY */
+		if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL || errno == ENOSYS)
+			return 1;
+		return botify_fail_errno(err, errno, "cannot create '%s'", path);
+	}
+	int keep = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* fclose at finish closes fd */
+	f->path = strdup(path);
+	f->fp = keep >= 0 && f->path ? fdopen(fd, "wb") : NULL;
+	if (!f->fp) {
+		int e = keep < 0 ? errno : ENOMEM;
+		close(fd);
+		if (keep >= 0)
+			close(keep);
+		botify_outfile_abort(f);
+		return botify_fail_errno(err, e, "cannot create '%s'", path);
+	}
+	f->keep = keep + 1;
+	f->gzip = botify_path_is_gzip(path);
+	f->open = 1;
+	return 0;
+}
+
+int botify_outfile_link(botify_outfile *f, int dirfd, const char *name, botify_err *err)
+{
+	int rc = -1;
+	if (!f->finished || !f->keep) {
+		rc = not_open(f, err);
+		goto out;
+	}
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->keep - 1);
+	/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc needs only /proc */
+	if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0 ||
+	    (errno == ENOENT && linkat(f->keep - 1, "", dirfd, name, AT_EMPTY_PATH) == 0))
+		rc = 0;
+	else
+		botify_fail_errno(err, errno, "cannot create '%s'", f->path);
+out:
+	botify_outfile_abort(f);
+	return rc;
 }
 
 static int not_open(botify_outfile *f, botify_err *err)
@@ -289,7 +343,7 @@ fail:
 int botify_outfile_publish(botify_outfile *f, botify_err *err)
 {
 	int rc = -1;
-	if (!f->finished) {
+	if (!f->finished || f->keep) { /* an unnamed file is named by botify_outfile_link */
 		rc = not_open(f, err);
 		goto out;
 	}

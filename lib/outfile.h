@@ -44,6 +44,7 @@ typedef struct botify_outfile {
 	enum botify_outfile_mode mode;
 	size_t bytes;     /* bytes written to disk so far */
 	int reg;          /* the temporary's tempreg.h handle + 1; 0 for none */
+	int keep;         /* an unnamed file's descriptor + 1, kept past finish; 0 for none */
 } botify_outfile;
 
 /* 1 when path ends in ".gz". */
@@ -76,6 +77,20 @@ int botify_outfile_publish(botify_outfile *f, botify_err *err);
  * is non-zero, so that a command interrupted while writing takes its usual
  * error path, which removes its temporaries. NULL turns it off. */
 void botify_outfile_set_stop(volatile sig_atomic_t *stop);
+
+/* An unnamed file (Linux O_TMPFILE) in the directory dir, for outputs that
+ * must leave nothing behind even when the process is killed (SIGKILL): until
+ * botify_outfile_link gives it a name, the kernel drops it with the process.
+ * path names it in messages only (no check, no --force). Write as usual, then
+ * botify_outfile_finish (which fsyncs), then botify_outfile_link. Returns 1,
+ * with nothing opened and no error set, when the file system or kernel has
+ * no unnamed files: the caller uses named temporaries instead. */
+int botify_outfile_open_unnamed(botify_outfile *f, const char *dir, const char *path,
+				botify_err *err);
+
+/* Names a finished unnamed file name in the directory dirfd (which must be on
+ * its file system) and frees f; an existing name is an error (EEXIST). */
+int botify_outfile_link(botify_outfile *f, int dirfd, const char *name, botify_err *err);
 
 /* Closes and removes the temporary file; frees f. Safe after commit and twice. */
 void botify_outfile_abort(botify_outfile *f);

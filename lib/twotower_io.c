@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,25 +61,6 @@ static int path_join(char *out, size_t n, const char *dir, const char *name, bot
 	return 0;
 }
 
-static int write_json(const char *path, const cJSON *o, botify_err *err)
-{
-	char *s = cJSON_Print(o);
-	if (!s)
-		return botify_fail(err, BOTIFY_ENOMEM, "out of memory formatting %s", path);
-	botify_outfile f = {0};
-	int rc = botify_outfile_open(&f, path, 1, err);
-	if (rc == 0)
-		rc = botify_outfile_write(&f, s, strlen(s), err);
-	if (rc == 0)
-		rc = botify_outfile_write(&f, "\n", 1, err);
-	if (rc == 0)
-		rc = botify_outfile_commit(&f, err);
-	else
-		botify_outfile_abort(&f);
-	free(s);
-	return rc;
-}
-
 static cJSON *config_json(const botify_tt *m, const cJSON *training)
 {
 	const botify_tt_config *c = &m->cfg;
@@ -111,33 +93,141 @@ static cJSON *config_json(const botify_tt *m, const cJSON *training)
 	return o;
 }
 
-static int write_tensors(const botify_tt *m, const char *dir, const cJSON *training,
-			 const cJSON *metrics, botify_err *err)
+/*
+ * The files of a model being saved: named temporaries in the temporary
+ * directory (tmp), or unnamed files in the model's parent directory, given
+ * names in tmp only once all are written (see botify_tt_save).
+ */
+enum { MAX_FILES = BOTIFY_TT_NTENSORS + 4 };
+struct saver {
+	const char *dir, *tmp, *parent;
+	int unnamed;
+	int n;                      /* files finished, kept for linking when unnamed */
+	botify_outfile f[MAX_FILES];
+	char name[MAX_FILES][64];
+};
+
+static int unnamed_ok = 1;
+
+void botify_tt_set_unnamed(int on)
+{
+	unnamed_ok = on;
+}
+
+/* Opens the next file, name; returns 1 (unnamed, nothing open) when the file
+ * system has no unnamed files. */
+static int file_open(struct saver *sv, const char *name, botify_err *err)
 {
 	char path[4096];
+	botify_outfile *f = &sv->f[sv->n];
+	if (sv->n >= MAX_FILES)
+		BOTIFY_BUG("a model has more files than MAX_FILES");
+	snprintf(sv->name[sv->n], sizeof(sv->name[0]), "%s", name);
+	if (sv->unnamed) {
+		if (path_join(path, sizeof(path), sv->dir, name, err) != 0)
+			return -1;
+		int rc = botify_outfile_open_unnamed(f, sv->parent, path, err);
+		if (rc == 1 && sv->n > 0) /* the first file decides: a change now is a failure */
+			return botify_fail(err, BOTIFY_EIO, "cannot create '%s': unnamed files no longer supported in '%s'",
+					   path, sv->parent);
+		return rc;
+	}
+	return path_join(path, sizeof(path), sv->tmp, name, err) != 0 ? -1 :
+	       botify_outfile_open(f, path, 1, err);
+}
+
+/* Completes the open file: renamed into tmp, or fsynced and kept. */
+static int file_close(struct saver *sv, botify_err *err)
+{
+	botify_outfile *f = &sv->f[sv->n];
+	if (!sv->unnamed)
+		return botify_outfile_commit(f, err);
+	if (botify_outfile_finish(f, err) != 0)
+		return -1;
+	sv->n++;
+	return 0;
+}
+
+static void saver_abort(struct saver *sv)
+{
+	for (int i = 0; i < sv->n; i++)
+		botify_outfile_abort(&sv->f[i]);
+	sv->n = 0;
+}
+
+static int save_npy(struct saver *sv, const char *name, const float *data, size_t ndim,
+		    size_t rows, size_t cols, botify_err *err)
+{
+	int rc = file_open(sv, name, err);
+	if (rc != 0)
+		return rc;
+	if (botify_npy_write_to(&sv->f[sv->n], data, ndim, rows, cols, err) != 0) {
+		botify_outfile_abort(&sv->f[sv->n]);
+		return -1;
+	}
+	return file_close(sv, err);
+}
+
+static int save_json(struct saver *sv, const char *name, const cJSON *o, botify_err *err)
+{
+	char *s = cJSON_Print(o);
+	if (!s)
+		return botify_fail(err, BOTIFY_ENOMEM, "out of memory formatting %s/%s", sv->dir, name);
+	int rc = file_open(sv, name, err);
+	if (rc == 0) {
+		botify_outfile *f = &sv->f[sv->n];
+		if (botify_outfile_write(f, s, strlen(s), err) == 0 &&
+		    botify_outfile_write(f, "\n", 1, err) == 0) {
+			rc = file_close(sv, err);
+		} else {
+			botify_outfile_abort(f);
+			rc = -1;
+		}
+	}
+	free(s);
+	return rc;
+}
+
+/* Returns 1 when the first file finds no unnamed files (nothing written). */
+static int write_tensors(const botify_tt *m, struct saver *sv, const cJSON *training,
+			 const cJSON *metrics, botify_err *err)
+{
 	for (int i = 0; i < BOTIFY_TT_NTENSORS; i++) {
 		if (!m->rows[i])
 			continue;
 		char name[64];
 		snprintf(name, sizeof(name), "%s.npy", botify_tt_tensor_name(i));
-		if (path_join(path, sizeof(path), dir, name, err) != 0 ||
-		    botify_npy_write(path, m->mem + m->off[i], botify_tt_tensor_is_bias(i) ? 1 : 2, m->rows[i],
-				     botify_tt_tensor_is_bias(i) ? 1 : m->cols[i], 1, err) != 0)
-			return -1;
+		int rc = save_npy(sv, name, m->mem + m->off[i], botify_tt_tensor_is_bias(i) ? 1 : 2, m->rows[i],
+				  botify_tt_tensor_is_bias(i) ? 1 : m->cols[i], err);
+		if (rc != 0)
+			return rc;
 	}
-	if (path_join(path, sizeof(path), dir, "user_pairs.npy", err) != 0 ||
-	    botify_npy_write(path, m->user_pairs, 1, (size_t)m->cfg.U, 1, 1, err) != 0 ||
-	    path_join(path, sizeof(path), dir, "user_context.npy", err) != 0 ||
-	    botify_npy_write(path, m->user_context, 2, (size_t)m->cfg.U, (size_t)m->cfg.OUT, 1, err) != 0)
+	if (save_npy(sv, "user_pairs.npy", m->user_pairs, 1, (size_t)m->cfg.U, 1, err) != 0 ||
+	    save_npy(sv, "user_context.npy", m->user_context, 2, (size_t)m->cfg.U, (size_t)m->cfg.OUT, err) != 0)
 		return -1;
-	if (metrics && (path_join(path, sizeof(path), dir, "metrics.json", err) != 0 ||
-			write_json(path, metrics, err) != 0))
+	if (metrics && save_json(sv, "metrics.json", metrics, err) != 0)
 		return -1;
 	/* config.json last: a directory with it is complete */
 	cJSON *cfg = config_json(m, training);
-	int rc = path_join(path, sizeof(path), dir, "config.json", err) == 0 &&
-				 write_json(path, cfg, err) == 0 ? 0 : -1;
+	int rc = save_json(sv, "config.json", cfg, err) == 0 ? 0 : -1;
 	cJSON_Delete(cfg);
+	return rc;
+}
+
+/* Names the unnamed files in tmp, in the order written (config.json last). */
+static int link_files(struct saver *sv, botify_err *err)
+{
+	int dfd = open(sv->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return botify_fail_errno(err, errno, "cannot open directory '%s'", sv->tmp);
+	int rc = 0;
+	for (int i = 0; i < sv->n; i++)
+		if (rc == 0)
+			rc = botify_outfile_link(&sv->f[i], dfd, sv->name[i], err);
+		else
+			botify_outfile_abort(&sv->f[i]);
+	sv->n = 0;
+	close(dfd);
 	return rc;
 }
 
@@ -218,10 +308,49 @@ static int interrupted(int reg, botify_err *err)
 	return botify_tempreg_removed(reg) ? botify_fail(err, BOTIFY_EINTR, "interrupted") : 0;
 }
 
+/* Makes the temporary directory next to dir, registered in tempreg.h. */
+static int make_tmp_dir(char *tmp, size_t n, const char *dir, int *reg, botify_err *err)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		if (botify_temp_name(tmp, n, dir, err) != 0)
+			return -1;
+		if (mkdir(tmp, 0777) == 0) {
+			*reg = botify_tempreg_add(tmp, BOTIFY_TEMPREG_DIR);
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	return botify_fail_errno(err, errno, "cannot create directory '%s'", tmp);
+}
+
+/* Removes the old model, swapped into tmp. Unlinking a large file frees its
+ * blocks, which takes milliseconds per file: with each file held open, the
+ * names go at once and the blocks at the close, so that a kill (SIGKILL)
+ * meanwhile rarely finds the directory still there. */
+static void remove_old(const char *tmp)
+{
+	int fds[64], n = 0;
+	DIR *d = opendir(tmp);
+	struct dirent *e;
+	while (d && n < 64 && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			if (fd >= 0)
+				fds[n++] = fd;
+		}
+	if (d)
+		closedir(d);
+	botify_err ignored = {0};
+	botify_remove_tree(tmp, &ignored);
+	while (n > 0)
+		close(fds[--n]);
+}
+
 int botify_tt_save(const botify_tt *m, const char *dir_arg, int force, const cJSON *training,
 		   const cJSON *metrics, botify_err *err)
 {
-	char tmp[4096], dir[4096];
+	char tmp[4096], dir[4096], parent[4096];
 	struct stat st;
 	/* "models/nn/" names models/nn: its temporary goes beside it, not in it */
 	size_t dn = strlen(dir_arg);
@@ -231,6 +360,12 @@ int botify_tt_save(const botify_tt *m, const char *dir_arg, int force, const cJS
 		return botify_fail(err, BOTIFY_EINVAL, "model directory name too long: '%s'", dir_arg);
 	memcpy(dir, dir_arg, dn);
 	dir[dn] = '\0';
+	memcpy(parent, dir, dn + 1);
+	char *slash = strrchr(parent, '/');
+	if (!slash)
+		strcpy(parent, ".");
+	else
+		slash[slash == parent] = '\0'; /* "/m" has "/" for parent */
 	int exists = lstat(dir, &st) == 0;
 	if (exists && !force)
 		return botify_fail(err, BOTIFY_EEXIST, "'%s' exists (use --force to replace it)", dir);
@@ -238,20 +373,29 @@ int botify_tt_save(const botify_tt *m, const char *dir_arg, int force, const cJS
 		return -1;
 	if (botify_mkdir_parents(dir, err) != 0)
 		return -1;
-	int made = 0;
-	for (int tries = 0; !made && tries < 100; tries++) {
-		if (botify_temp_name(tmp, sizeof(tmp), dir, err) != 0)
+	struct saver sv = { .dir = dir, .tmp = tmp, .parent = parent, .unnamed = unnamed_ok };
+	int reg = -1, rc = 1;
+	/* unnamed first: the directory appears only once the files are complete */
+	if (sv.unnamed) {
+		rc = write_tensors(m, &sv, training, metrics, err);
+		if (rc < 0) {
+			saver_abort(&sv);
 			return -1;
-		if (mkdir(tmp, 0777) == 0)
-			made = 1;
-		else if (errno != EEXIST)
-			break;
+		}
+		if (rc == 0 && make_tmp_dir(tmp, sizeof(tmp), dir, &reg, err) != 0) {
+			saver_abort(&sv);
+			return -1;
+		}
+		if (rc == 0 && link_files(&sv, err) != 0)
+			goto fail;
 	}
-	if (!made)
-		return botify_fail_errno(err, errno, "cannot create directory '%s'", tmp);
-	int reg = botify_tempreg_add(tmp, BOTIFY_TEMPREG_DIR);
-	if (write_tensors(m, tmp, training, metrics, err) != 0)
-		goto fail;
+	if (rc == 1) { /* no unnamed files here: named ones in the temporary directory */
+		sv.unnamed = 0;
+		if (make_tmp_dir(tmp, sizeof(tmp), dir, &reg, err) != 0)
+			return -1;
+		if (write_tensors(m, &sv, training, metrics, err) != 0)
+			goto fail;
+	}
 	/* check again: the directory may have changed during the writes */
 	if (lstat(dir, &st) == 0) {
 		if (botify_tt_check_replaceable(dir, err) != 0)
@@ -259,8 +403,7 @@ int botify_tt_save(const botify_tt *m, const char *dir_arg, int force, const cJS
 		/* the old model becomes tmp in one step, then goes */
 		if (interrupted(reg, err) || botify_swap_dirs(tmp, dir, err) != 0)
 			goto fail;
-		botify_err ignored = {0};
-		botify_remove_tree(tmp, &ignored); /* best effort: the new model is in place */
+		remove_old(tmp); /* best effort: the new model is in place */
 		botify_tempreg_drop(reg);
 		return 0;
 	}

@@ -33,9 +33,17 @@ int botify_tt_bind_catalog(botify_tt *m, const int32_t *artist, int32_t N, int32
  * removed). An existing dir is refused (EEXIST) unless force, and even then
  * unless botify_tt_check_replaceable allows it. Missing parents are made. training and
  * metrics (borrowed, may be NULL) become config.json's "training" object
- * and metrics.json. */
+ * and metrics.json. Where the file system has unnamed files (Linux
+ * O_TMPFILE), the files are written unnamed in dir's parent and the
+ * temporary directory is made and filled only once they all are: a process
+ * killed (SIGKILL) before that leaves nothing behind. */
 int botify_tt_save(const botify_tt *m, const char *dir, int force, const cJSON *training,
 		   const cJSON *metrics, botify_err *err);
+
+/* 0: botify_tt_save writes named files in the temporary directory even where
+ * unnamed files exist, as it does where they do not (for testing that path);
+ * 1 (the default): unnamed files where possible. */
+void botify_tt_set_unnamed(int on);
 
 /* Loads a model directory into m (all-zero or freed): checks format_version,
  * the arch, every tensor's shape and that values are finite. Errors name

@@ -1,8 +1,14 @@
 /* check_twotower.c - the whole model: finite-difference gradients of every
  * parameter for each arch, a loss that falls on a tiny problem, save/load
  * round trips and their errors, determinism of training. */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <time.h>
+#include <sys/wait.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -512,6 +518,198 @@ START_TEST(save_refuses_an_existing_dir_unless_forced)
 }
 END_TEST
 
+/*
+ * A save killed with SIGKILL (what Open MPI does to a rank 1 s after Ctrl-C)
+ * at points spread over its duration: with unnamed files it leaves no
+ * temporary behind, and the model directory is always a whole model, the
+ * old one or the new one. With named temporaries, the same kills leave the
+ * temporary directory: that shows the kills land mid-save.
+ */
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Entries of dir whose name holds ".tmp.". */
+static int temporaries_in(const char *dir)
+{
+	DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(d)))
+		n += strstr(e->d_name, ".tmp.") != NULL;
+	closedir(d);
+	return n;
+}
+
+/* Saves m at dir in a child killed delay seconds after it starts; returns
+ * 1 when the kill landed before the save ended. */
+static int killed_save(const botify_tt *m, const char *dir, int force, double delay)
+{
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		botify_err err = {0};
+		close(p[0]);
+		(void)!write(p[1], "x", 1);
+		_exit(botify_tt_save(m, dir, force, NULL, NULL, &err) == 0 ? 0 : 3);
+	}
+	close(p[1]);
+	char c;
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	close(p[0]);
+	struct timespec ts = { (time_t)delay, (long)((delay - (double)(time_t)delay) * 1e9) };
+	nanosleep(&ts, NULL);
+	kill(pid, SIGKILL);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	if (WIFEXITED(st))
+		ck_assert_int_eq(WEXITSTATUS(st), 0);
+	return WIFSIGNALED(st);
+}
+
+/* A model large enough that saving it takes a while: (dot, 60k tracks, E 32) */
+static void big_model(botify_tt *m, uint64_t seed)
+{
+	botify_err err = {0};
+	botify_tt_config c = { BOTIFY_ARCH_DOT, 20000, 60000, 50, 32, 8, 32, 0 };
+	ck_assert_msg(botify_tt_init(m, &c, seed, &err) == 0, "%s", err.msg);
+}
+
+/* Is dir a whole model equal to a or b? */
+static int whole_model(const char *dir, const botify_tt *a, const botify_tt *b)
+{
+	botify_tt l = {0};
+	botify_err err = {0};
+	ck_assert_msg(botify_tt_load(&l, dir, &err) == 0, "%s", err.msg);
+	int same = (l.n_params == a->n_params && !memcmp(l.mem, a->mem, a->n_params * sizeof(float))) ||
+		   (b && l.n_params == b->n_params && !memcmp(l.mem, b->mem, b->n_params * sizeof(float)));
+	botify_tt_free(&l);
+	return same;
+}
+
+/* Kills saves at fractions of a save's duration, fresh and over an old
+ * model; returns how many left a temporary behind. */
+static int kill_saves(const botify_tt *m, const botify_tt *old)
+{
+	char dir[256], model[300];
+	botify_err err = {0};
+	/* how long a save takes here, now */
+	tu_fmt(dir, sizeof(dir), "%s/timed", tu_tmp);
+	double t0 = now_s();
+	ck_assert_msg(botify_tt_save(m, dir, 0, NULL, NULL, &err) == 0, "%s", err.msg);
+	double dt = now_s() - t0;
+	static const double frac[] = { 0, 0.02, 0.1, 0.3, 0.5, 0.7, 0.9, 0.97 };
+	int left = 0, cut = 0;
+	for (int over = 0; over < 2; over++)
+		for (size_t i = 0; i < sizeof(frac) / sizeof(frac[0]); i++) {
+			tu_fmt(dir, sizeof(dir), "%s/k%d-%zu", tu_tmp, over, i);
+			tu_fmt(model, sizeof(model), "%s/m", dir);
+			ck_assert_int_eq(mkdir(dir, 0777), 0);
+			if (over)
+				ck_assert_msg(botify_tt_save(old, model, 0, NULL, NULL, &err) == 0, "%s", err.msg);
+			cut += killed_save(m, model, over, frac[i] * dt);
+			int t = temporaries_in(dir);
+			left += t > 0;
+			/* never half a model: none, the old one or the new one */
+			struct stat st;
+			if (stat(model, &st) == 0)
+				ck_assert_msg(whole_model(model, m, over ? old : NULL),
+					      "%s is not a whole model after a kill at %.0f %% of the save", model, frac[i] * 100);
+			else
+				ck_assert_msg(!over, "the old model at %s is gone after a kill at %.0f %%", model, frac[i] * 100);
+		}
+	/* the kills must land mid-save, or nothing was tested */
+	ck_assert_msg(cut >= 4, "only %d of 16 kills landed during a save of %.3f s", cut, dt);
+	return left;
+}
+
+START_TEST(save_killed_midway_leaves_no_temporary)
+{
+	/* unnamed files are what this is about: the scratch file system must have them */
+	int fd = open(tu_tmp, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	ck_assert_msg(fd >= 0, "%s has no O_TMPFILE (errno %d): run the tests on another file system", tu_tmp, errno);
+	close(fd);
+	botify_tt m = {0}, old = {0};
+	big_model(&m, 1);
+	big_model(&old, 2);
+	int left = kill_saves(&m, &old);
+	ck_assert_msg(left == 0, "%d killed saves left a temporary behind", left);
+	botify_tt_free(&m);
+	botify_tt_free(&old);
+}
+END_TEST
+
+/* Every file of dir equals the one of the same name in other, and both
+ * have as many. */
+static void same_files(const char *dir, const char *other)
+{
+	DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char a[512], b[512], cmd[1200];
+		tu_fmt(a, sizeof(a), "%s/%s", dir, e->d_name);
+		tu_fmt(b, sizeof(b), "%s/%s", other, e->d_name);
+		tu_fmt(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
+		ck_assert_msg(system(cmd) == 0, "%s and %s differ", a, b);
+		n++;
+	}
+	closedir(d);
+	ck_assert_int_gt(n, 3);
+	d = opendir(other);
+	while ((e = readdir(d)))
+		n -= e->d_name[0] != '.';
+	closedir(d);
+	ck_assert_int_eq(n, 0);
+}
+
+START_TEST(save_without_unnamed_files_writes_the_same_model)
+{
+	char a[256], b[256];
+	botify_err err = {0};
+	botify_tt m = {0};
+	saved_model(&m, BOTIFY_ARCH_TWO_TOWER, (tu_fmt(a, sizeof(a), "%s/unnamed", tu_tmp), a));
+	cJSON *metrics = cJSON_CreateObject();
+	cJSON_AddNumberToObject(metrics, "test_mse", 0.25);
+	tu_fmt(a, sizeof(a), "%s/unnamed-metrics/sub/", tu_tmp);
+	ck_assert_msg(botify_tt_save(&m, a, 0, metrics, metrics, &err) == 0, "%s", err.msg);
+	botify_tt_set_unnamed(0);
+	tu_fmt(b, sizeof(b), "%s/named", tu_tmp);
+	ck_assert_msg(botify_tt_save(&m, b, 0, NULL, NULL, &err) == 0, "%s", err.msg);
+	tu_fmt(a, sizeof(a), "%s/unnamed", tu_tmp);
+	same_files(a, b);
+	tu_fmt(b, sizeof(b), "%s/named-metrics", tu_tmp);
+	ck_assert_msg(botify_tt_save(&m, b, 0, metrics, metrics, &err) == 0, "%s", err.msg);
+	tu_fmt(a, sizeof(a), "%s/unnamed-metrics/sub", tu_tmp);
+	same_files(a, b);
+	/* --force over a model, and the refusals, as with unnamed files */
+	ck_assert_int_eq(botify_tt_save(&m, b, 0, NULL, NULL, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_EEXIST);
+	ck_assert_msg(botify_tt_save(&m, b, 1, NULL, NULL, &err) == 0, "%s", err.msg);
+	tu_fmt(a, sizeof(a), "%s/named", tu_tmp);
+	same_files(a, b);
+	/* named temporaries are what a SIGKILL leaves: the kills land mid-save */
+	botify_tt big = {0}, old = {0};
+	big_model(&big, 1);
+	big_model(&old, 2);
+	ck_assert_int_gt(kill_saves(&big, &old), 0);
+	botify_tt_set_unnamed(1);
+	cJSON_Delete(metrics);
+	botify_tt_free(&m);
+	botify_tt_free(&big);
+	botify_tt_free(&old);
+}
+END_TEST
+
 static void rewrite_config(const char *dir, const char *from, const char *to)
 {
 	char p[256], buf[8192];
@@ -642,6 +840,8 @@ Suite *twotower_suite(void)
 	tcase_add_test(tc, training_is_deterministic);
 	tcase_add_test(tc, save_load_round_trip);
 	tcase_add_test(tc, save_refuses_an_existing_dir_unless_forced);
+	tcase_add_test(tc, save_killed_midway_leaves_no_temporary);
+	tcase_add_test(tc, save_without_unnamed_files_writes_the_same_model);
 	tcase_add_test(tc, load_errors_name_the_file);
 	tcase_add_test(tc, catalog_check_and_user_vectors);
 	suite_add_tcase(s, tc);
