@@ -1,6 +1,7 @@
 /*
  * err.c - error reporting helpers and overflow-checked allocation.
  */
+#define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE */
 #include "err.h"
 
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 int botify_fail(botify_err *err, enum botify_errcode code, const char *fmt, ...)
 {
@@ -109,6 +111,28 @@ void *botify_malloc(size_t n, size_t size, const char *what, botify_err *err)
 	void *p = malloc(bytes ? bytes : 1);
 	if (!p)
 		botify_fail(err, BOTIFY_ENOMEM, "out of memory allocating %zu bytes for %s", bytes, what);
+	return p;
+}
+
+void *botify_malloc_large(size_t n, size_t size, const char *what, botify_err *err)
+{
+	enum { HUGE = 2 << 20 }; /* x86-64's huge page */
+	size_t bytes;
+	if (botify_size_mul(n, size, &bytes) != 0) {
+		botify_fail(err, BOTIFY_ENOMEM, "%s: %zu x %zu bytes overflows", what, n, size);
+		return NULL;
+	}
+	if (bytes < 2 * HUGE || bytes > SIZE_MAX - HUGE)
+		return botify_malloc(bytes, 1, what, err);
+	size_t rounded = (bytes + HUGE - 1) / HUGE * HUGE;
+	void *p;
+	if (posix_memalign(&p, HUGE, rounded) != 0) {
+		botify_fail(err, BOTIFY_ENOMEM, "out of memory allocating %zu bytes for %s", bytes, what);
+		return NULL;
+	}
+#ifdef MADV_HUGEPAGE
+	madvise(p, rounded, MADV_HUGEPAGE); /* a hint: small pages if refused */
+#endif
 	return p;
 }
 

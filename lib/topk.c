@@ -558,7 +558,7 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 	int32_t *order = botify_malloc(Gn, sizeof(int32_t), "group order", err);
 	float *cent0 = botify_malloc(Gn, Dn * sizeof(float), "centroids", err);
 	double *x2 = botify_malloc(Gn, sizeof(double), "group norms", err);
-	ix->E = botify_malloc((size_t)N + 1, Dn * sizeof(float), "grouped embeddings", err);
+	ix->E = botify_malloc_large((size_t)N + 1, Dn * sizeof(float), "grouped embeddings", err);
 	ix->id = botify_malloc((size_t)N + 1, sizeof(int32_t), "grouped ids", err);
 	ix->off = botify_calloc(Gn, sizeof(int32_t), "group offsets", err);
 	ix->cent = botify_malloc(Gn, Dn * sizeof(float), "centroids", err);

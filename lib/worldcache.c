@@ -226,7 +226,7 @@ static int load(botify_world *w, const botify_worldgen_params *p, const char *pa
 	w->n_interests = hd.n_interests;
 	w->n_top = hd.n_top;
 	w->strings_len = w->strings_cap = (size_t)hd.strings_len;
-	w->E = botify_malloc((size_t)hd.N * (size_t)hd.D, sizeof(float), "track embeddings", err);
+	w->E = botify_malloc_large((size_t)hd.N * (size_t)hd.D, sizeof(float), "track embeddings", err);
 	w->artist = botify_malloc((size_t)hd.N, sizeof(int32_t), "artists", err);
 	w->artist_name = botify_malloc((size_t)hd.A, sizeof(uint32_t), "artists", err);
 	w->title = botify_malloc((size_t)hd.N, sizeof(uint32_t), "titles", err);

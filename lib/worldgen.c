@@ -515,7 +515,7 @@ static int gen_alloc(struct gen *g, botify_world *w, size_t nd, botify_err *err)
 	g->centroids = botify_malloc((size_t)(G + A), (size_t)g->D * sizeof(double), "generator", err);
 	g->pop_cum = botify_malloc((size_t)N, sizeof(double), "generator", err);
 	g->pop_score = botify_malloc((size_t)N, sizeof(*g->pop_score), "generator", err);
-	w->E = botify_malloc(nd, sizeof(float), "track embeddings", err);
+	w->E = botify_malloc_large(nd, sizeof(float), "track embeddings", err);
 	w->artist = botify_malloc((size_t)N, sizeof(int32_t), "artists", err);
 	w->artist_name = botify_malloc((size_t)A, sizeof(uint32_t), "artists", err);
 	w->title = botify_malloc((size_t)N, sizeof(uint32_t), "titles", err);

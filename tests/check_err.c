@@ -80,6 +80,29 @@ START_TEST(alloc_grow_amortises_and_keeps_the_array_on_failure)
 }
 END_TEST
 
+START_TEST(malloc_large_aligns_large_tables_and_frees_with_free)
+{
+	botify_err err = {0};
+	/* 5 MB + 4 bytes: 2 MB-aligned, every byte usable up to the last */
+	size_t n = (5u << 20) / sizeof(float) + 1;
+	float *a = botify_malloc_large(n, sizeof(float), "table", &err);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_uint_eq((uintptr_t)a % (2u << 20), 0);
+	for (size_t i = 0; i < n; i++)
+		a[i] = (float)i;
+	ck_assert(a[n - 1] == (float)(n - 1));
+	free(a);
+	/* a small table is an ordinary block */
+	char *b = botify_malloc_large(100, 1, "small", &err);
+	ck_assert_ptr_nonnull(b);
+	memset(b, 1, 100);
+	free(b);
+	ck_assert_ptr_null(botify_malloc_large(SIZE_MAX / 2, 4, "impossible", &err));
+	ck_assert_int_eq(err.code, BOTIFY_ENOMEM);
+	ck_assert_ptr_nonnull(strstr(err.msg, "impossible"));
+}
+END_TEST
+
 Suite *err_suite(void)
 {
 	Suite *s = suite_create("err");
@@ -88,6 +111,7 @@ Suite *err_suite(void)
 	tcase_add_test(tc, fail_errno_appends_strerror);
 	tcase_add_test(tc, size_arithmetic_detects_overflow);
 	tcase_add_test(tc, alloc_grow_amortises_and_keeps_the_array_on_failure);
+	tcase_add_test(tc, malloc_large_aligns_large_tables_and_frees_with_free);
 	suite_add_tcase(s, tc);
 	return s;
 }
