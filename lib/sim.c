@@ -73,14 +73,24 @@ void botify_sim_free(botify_sim *s)
 
 /* The session's user and interest: the first two draws of the user stream,
  * shared by the episode and by prepare's look-ahead. */
+static int32_t pick_user(const botify_sim *s, botify_rng *ru, int64_t index)
+{
+	botify_rng_init(ru, BOTIFY_RNG_EPISODE, s->seed, (uint64_t)s->day, (uint64_t)index, BOTIFY_STREAM_USER);
+	return (int32_t)botify_rng_below(ru, (uint64_t)s->world->U);
+}
+
+static int32_t pick_interest(const botify_sim *s, botify_rng *ru, int32_t user)
+{
+	const botify_world *w = s->world;
+	const botify_user *u = &w->users[user];
+	return w->interests[u->first_interest + (int32_t)botify_rng_below(ru, (uint64_t)u->n_interests)];
+}
+
 static void pick_session(const botify_sim *s, botify_rng *ru, int64_t index, int32_t *user,
 			 int32_t *interest)
 {
-	const botify_world *w = s->world;
-	botify_rng_init(ru, BOTIFY_RNG_EPISODE, s->seed, (uint64_t)s->day, (uint64_t)index, BOTIFY_STREAM_USER);
-	*user = (int32_t)botify_rng_below(ru, (uint64_t)w->U);
-	const botify_user *u = &w->users[*user];
-	*interest = w->interests[u->first_interest + (int32_t)botify_rng_below(ru, (uint64_t)u->n_interests)];
+	*user = pick_user(s, ru, index);
+	*interest = pick_interest(s, ru, *user);
 }
 
 int botify_sim_prepare(botify_sim *s, int64_t episodes, int threads, botify_err *err)
@@ -236,6 +246,10 @@ unmark:
 	return -1;
 }
 
+struct botify_sim_lanes;
+static int lanes_init(botify_sim_worker *wk, const botify_sim *s, botify_err *err);
+static void lanes_free(struct botify_sim_lanes *L);
+
 int botify_sim_worker_init(botify_sim_worker *wk, const botify_sim *s, botify_rec *const *recs,
 			   botify_err *err)
 {
@@ -255,6 +269,8 @@ int botify_sim_worker_init(botify_sim_worker *wk, const botify_sim *s, botify_re
 		if (!wk->rec_state[a])
 			goto fail;
 	}
+	if (lanes_init(wk, s, err) != 0)
+		goto fail;
 	return 0;
 fail:
 	botify_sim_worker_free(wk);
@@ -270,6 +286,7 @@ void botify_sim_worker_free(botify_sim_worker *wk)
 			botify_rec_worker_free(wk->recs[a], wk->rec_worker[a]);
 		free(wk->rec_state[a]);
 	}
+	lanes_free(wk->lanes);
 	memset(wk, 0, sizeof(*wk));
 }
 
@@ -315,101 +332,385 @@ const char *botify_sim_experiment_name(const botify_sim *s)
 	return s->experiment.n_arms ? s->experiment.name : NULL;
 }
 
-int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index, int arm,
-		       botify_event_buf *rows, int measure_latency, botify_episode *ep,
-		       botify_err *err)
+/* An episode in flight: botify_sim_episode runs one from start to end;
+ * botify_sim_episodes keeps several in flight and moves each on in turn. */
+struct ep {
+	int64_t index;
+	int arm;
+	botify_rng ru, rr;
+	const botify_sim_user *u;
+	const float *se;           /* the interest's embedding */
+	const botify_rec *rec;
+	botify_rec_ctx ctx;
+	int32_t *hist_track, *hist_artist;
+	int64_t n_hist, steps;
+	int32_t budget, prev;
+	double prev_time, total;
+	botify_event e;
+	int capped;
+	int32_t next;              /* the recommendation the user has not heard yet */
+	botify_event_buf *rows;    /* NULL: no rows */
+};
+
+static inline double clock_if(int on)
+{
+	return on ? clock_s() : 0;
+}
+
+/* The session's draws up to its first track, after pick_session's (ru is
+ * the user stream after them). states: each arm's recommender state (the
+ * arm's is zeroed here); hist: room for max_steps + 1 tracks each. */
+static void ep_start(const botify_sim *s, const botify_sim_worker *wk, struct ep *p, int64_t index,
+		     int arm, const botify_rng *ru, int32_t user, int32_t interest, void *const *states,
+		     int32_t *hist_track, int32_t *hist_artist, botify_event_buf *rows)
 {
 	const botify_world *w = s->world;
-	botify_rng ru, rr;
-	int32_t user, interest;
-	pick_session(s, &ru, index, &user, &interest);
+	p->index = index;
+	p->ru = *ru;
 	if (arm < 0) {
 		if (s->paired)
 			BOTIFY_BUG("episode %lld: a paired run needs an arm", (long long)index);
 		arm = s->arm_of_user ? s->arm_of_user[user] : 0;
 	}
+	p->arm = arm;
 	/* arm 0 keeps the unpaired stream; other arms of a paired run get their own */
 	uint64_t rec_key = BOTIFY_STREAM_REC | (s->paired ? (uint64_t)arm << 8 : 0);
-	botify_rng_init(&rr, BOTIFY_RNG_EPISODE, s->seed, (uint64_t)s->day, (uint64_t)index, rec_key);
-	const botify_sim_user *u = &s->users[user];
+	botify_rng_init(&p->rr, BOTIFY_RNG_EPISODE, s->seed, (uint64_t)s->day, (uint64_t)index, rec_key);
+	p->u = &s->users[user];
 	int32_t row = s->nb_row[interest];
 	if (row < 0)
 		BOTIFY_BUG("episode %lld: interest %d was not prepared", (long long)index, interest);
-	int32_t first = s->nb[(size_t)row * (size_t)s->K + botify_rng_below(&ru, (uint64_t)u->neighbours)];
-	const float *se = botify_world_embedding(w, interest);
+	int32_t first = s->nb[(size_t)row * (size_t)s->K + botify_rng_below(&p->ru, (uint64_t)p->u->neighbours)];
+	p->se = botify_world_embedding(w, interest);
+	p->rec = wk->recs[arm];
+	p->ctx = (botify_rec_ctx){ wk->rec_worker[arm], states[arm], &p->rr };
+	if (p->rec->state_size)
+		memset(p->ctx.state, 0, p->rec->state_size);
+	p->hist_track = hist_track;
+	p->hist_artist = hist_artist;
+	p->n_hist = 1;
+	p->steps = 0;
+	hist_track[0] = first;
+	hist_artist[0] = w->artist[first];
+	p->budget = p->u->budget;
+	p->prev = first;
+	p->prev_time = 1.0;
+	p->total = 1.0;
+	p->e = (botify_event){ .user = user, .arm = (int8_t)(s->experiment.n_arms ? arm : -1) };
+	p->capped = 0;
+	p->rows = rows;
+}
 
-	const botify_rec *rec = wk->recs[arm];
-	botify_rec_ctx ctx = { wk->rec_worker[arm], wk->rec_state[arm], &rr };
-	if (rec->state_size)
-		memset(ctx.state, 0, rec->state_size);
-
-	int64_t n_hist = 1, steps = 0;
-	wk->hist_track[0] = first;
-	wk->hist_artist[0] = w->artist[first];
-	int32_t budget = u->budget, prev = first;
-	double prev_time = 1.0, total = 1.0;
-	botify_event e = { .user = user, .arm = (int8_t)(s->experiment.n_arms ? arm : -1) };
-	int capped = 0;
-
-	for (;;) {
-		if (steps == s->cfg.max_steps) {
-			capped = 1;
-			break;
-		}
-		botify_rec_call call = { user, prev, prev_time };
-		int32_t t;
-		double t0 = measure_latency ? clock_s() : 0;
-		if (botify_rec_next(rec, &ctx, &call, &t, err) != 0)
-			return botify_err_prefix(err, "episode %lld", (long long)index);
-		if (rows) {
-			e.message = BOTIFY_MSG_NEXT;
-			e.track = prev;
-			e.time = prev_time;
-			e.latency = measure_latency ? botify_event_latency(clock_s() - t0) : 0;
-			e.recommendation = t;
-			if (push_row(rows, &e, err) != 0)
-				return -1;
-		}
-		steps++;
-
-		int32_t a = w->artist[t];
-		int repeat = 0, same_artist = 0;
-		for (int64_t i = 0; i < n_hist; i++) {
-			repeat |= wk->hist_track[i] == t;
-			same_artist += wk->hist_artist[i] == a;
-		}
-		double tm = repeat ? 0.0
-				   : botify_sim_listen_time(u, botify_sim_dot(botify_world_embedding(w, t), se, w->D),
-							    same_artist);
-		wk->hist_track[n_hist] = t;
-		wk->hist_artist[n_hist] = a;
-		n_hist++;
-		if (botify_rng_uniform(&ru) > tm)
-			budget--;
-		prev = t;
-		prev_time = tm;
-		total += tm;
-		if (budget <= 0)
-			break;
+/* The next recommendation, into p->next; 1 when the session is capped
+ * instead (no call made). */
+static int ep_call(const botify_sim *s, struct ep *p, int measure_latency, botify_err *err)
+{
+	if (p->steps == s->cfg.max_steps) {
+		p->capped = 1;
+		return 1;
 	}
-
-	botify_rec_call call = { user, prev, prev_time };
-	double t0 = measure_latency ? clock_s() : 0;
-	if (botify_rec_last(rec, &ctx, &call, err) != 0)
-		return botify_err_prefix(err, "episode %lld", (long long)index);
-	if (rows) {
-		e.message = BOTIFY_MSG_LAST;
-		e.track = prev;
-		e.time = prev_time;
-		e.latency = measure_latency ? botify_event_latency(clock_s() - t0) : 0;
-		e.recommendation = -1;
-		if (push_row(rows, &e, err) != 0)
+	botify_rec_call call = { p->e.user, p->prev, p->prev_time };
+	double t0 = clock_if(measure_latency);
+	if (botify_rec_next(p->rec, &p->ctx, &call, &p->next, err) != 0)
+		return botify_err_prefix(err, "episode %lld", (long long)p->index);
+	if (p->rows) {
+		p->e.message = BOTIFY_MSG_NEXT;
+		p->e.track = p->prev;
+		p->e.time = p->prev_time;
+		p->e.latency = measure_latency ? botify_event_latency(clock_s() - t0) : 0;
+		p->e.recommendation = p->next;
+		if (push_row(p->rows, &p->e, err) != 0)
 			return -1;
 	}
-	ep->user = user;
-	ep->arm = arm;
-	ep->steps = steps;
-	ep->time = total;
-	ep->capped = capped;
+	p->steps++;
+	return 0;
+}
+
+/* The user hears p->next; 1 when that ends the session (budget spent). */
+static int ep_listen(const botify_sim *s, struct ep *p)
+{
+	const botify_world *w = s->world;
+	int32_t t = p->next, a = w->artist[t];
+	int repeat = 0, same_artist = 0;
+	for (int64_t i = 0; i < p->n_hist; i++) {
+		repeat |= p->hist_track[i] == t;
+		same_artist += p->hist_artist[i] == a;
+	}
+	double tm = repeat ? 0.0
+			   : botify_sim_listen_time(p->u, botify_sim_dot(botify_world_embedding(w, t), p->se, w->D),
+						    same_artist);
+	p->hist_track[p->n_hist] = t;
+	p->hist_artist[p->n_hist] = a;
+	p->n_hist++;
+	if (botify_rng_uniform(&p->ru) > tm)
+		p->budget--;
+	p->prev = t;
+	p->prev_time = tm;
+	p->total += tm;
+	return p->budget <= 0;
+}
+
+/* The "last" call and row; the episode's summary into ep. */
+static int ep_end(struct ep *p, int measure_latency, botify_episode *ep, botify_err *err)
+{
+	botify_rec_call call = { p->e.user, p->prev, p->prev_time };
+	double t0 = clock_if(measure_latency);
+	if (botify_rec_last(p->rec, &p->ctx, &call, err) != 0)
+		return botify_err_prefix(err, "episode %lld", (long long)p->index);
+	if (p->rows) {
+		p->e.message = BOTIFY_MSG_LAST;
+		p->e.track = p->prev;
+		p->e.time = p->prev_time;
+		p->e.latency = measure_latency ? botify_event_latency(clock_s() - t0) : 0;
+		p->e.recommendation = -1;
+		if (push_row(p->rows, &p->e, err) != 0)
+			return -1;
+	}
+	ep->user = p->e.user;
+	ep->arm = p->arm;
+	ep->steps = p->steps;
+	ep->time = p->total;
+	ep->capped = p->capped;
+	return 0;
+}
+int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index, int arm,
+		       botify_event_buf *rows, int measure_latency, botify_episode *ep,
+		       botify_err *err)
+{
+	struct ep p;
+	botify_rng ru;
+	int32_t user, interest;
+	pick_session(s, &ru, index, &user, &interest);
+	ep_start(s, wk, &p, index, arm, &ru, user, interest, wk->rec_state, wk->hist_track,
+		 wk->hist_artist, rows);
+	for (;;) {
+		int rc = ep_call(s, &p, measure_latency, err);
+		if (rc < 0)
+			return -1;
+		if (rc > 0 || ep_listen(s, &p))
+			break;
+	}
+	return ep_end(&p, measure_latency, ep, err);
+}
+
+/*
+ * Several episodes at a time. An episode is a chain of dependent steps, and
+ * each step reads the embedding of the track just recommended: a row picked
+ * at random from the 20 MB catalog, a miss in every cache that stalls the
+ * step for a memory latency. With LANES episodes in flight the row of one
+ * lane's recommendation is fetched (prefetched) while the other lanes work,
+ * so the latencies overlap instead of adding up. Each episode still runs the
+ * same steps with its own random streams, so the results are those of
+ * running the episodes one after the other; only recommenders with no
+ * per-thread resources take part (an exec: child or a remote: server sees
+ * its calls in session order).
+ */
+enum { LANES = 8, LANE_HIST_MAX = 1 << 16, AHEAD = LANES, PRE = 4 * LANES };
+
+/* A session's first draws, made ahead of its start: the user a stage
+ * before the interest, each read of the world fetched a stage before it is
+ * made (the user's record, then the interest's neighbour row and vector). */
+struct pre {
+	botify_rng ru;
+	int32_t user, interest;
+};
+
+struct botify_sim_lanes {
+	struct ep ep[LANES];
+	int64_t job[LANES];              /* the lane's job, -1 when free */
+	void *state[LANES][BOTIFY_MAX_ARMS];
+	int32_t *hist;                   /* (LANES, 2, hist_cap) */
+	size_t hist_cap;
+	botify_event_buf rows[LANES];    /* the lane's episode's rows so far */
+	botify_event_buf done;           /* finished episodes' rows, in finishing order */
+	size_t *seg;                     /* (jobs, 2): where job j's rows are in done, how many */
+	size_t seg_cap;
+	struct pre pre[PRE];             /* job j's in pre[j % PRE] */
+};
+
+static void lanes_free(struct botify_sim_lanes *L)
+{
+	if (!L)
+		return;
+	for (int l = 0; l < LANES; l++) {
+		for (int a = 0; a < BOTIFY_MAX_ARMS; a++)
+			free(L->state[l][a]);
+		free(L->rows[l].ev);
+	}
+	free(L->hist);
+	free(L->done.ev);
+	free(L->seg);
+	free(L);
+}
+
+/* The lanes of wk, or NULL (with no error) when its recommenders do not
+ * allow them. */
+static int lanes_init(botify_sim_worker *wk, const botify_sim *s, botify_err *err)
+{
+	size_t cap = (size_t)s->cfg.max_steps + 1;
+	wk->lanes = NULL;
+	if (cap > LANE_HIST_MAX)
+		return 0; /* long sessions: the history, not the catalog, is what a step reads */
+	for (int a = 0; a < s->n_arms; a++)
+		if (wk->recs[a]->ops->worker_init)
+			return 0;
+	struct botify_sim_lanes *L = botify_calloc(1, sizeof(*L), "episode lanes", err);
+	if (!L)
+		return -1;
+	L->hist_cap = cap;
+	L->hist = botify_malloc(LANES * 2 * cap, sizeof(int32_t), "episode lanes", err);
+	if (!L->hist)
+		goto fail;
+	for (int l = 0; l < LANES; l++)
+		for (int a = 0; a < s->n_arms; a++) {
+			size_t n = wk->recs[a]->state_size;
+			if (!(L->state[l][a] = botify_calloc(1, n ? n : 1, "recommender state", err)))
+				goto fail;
+		}
+	wk->lanes = L;
+	return 0;
+fail:
+	lanes_free(L);
+	return -1;
+}
+
+/* The row of track t, and its artist, on their way to the cache. Always
+ * inlined: GCC takes a function that only prefetches for one without
+ * effects and deletes its calls. */
+static inline __attribute__((always_inline)) void prefetch_track(const botify_world *w, int32_t t)
+{
+	const char *r = (const char *)botify_world_embedding(w, t);
+	size_t n = (size_t)w->D * sizeof(float);
+	if (n > 1024)
+		n = 1024; /* a wide row: its start; the rest streams in behind */
+	for (size_t o = 0; o < n; o += 64)
+		__builtin_prefetch(r + o);
+	__builtin_prefetch(r + n - 1);
+	__builtin_prefetch(&w->artist[t]);
+}
+
+/* Lane l's finished episode's rows, kept in done until every job is. */
+static int lane_keep_rows(struct botify_sim_lanes *L, int l, int64_t j, botify_err *err)
+{
+	botify_event_buf *r = &L->rows[l];
+	if (BOTIFY_ALLOC_GROW(L->done.ev, L->done.n + r->n, L->done.cap, "event buffer", err))
+		return -1;
+	memcpy(L->done.ev + L->done.n, r->ev, r->n * sizeof(*r->ev));
+	L->seg[2 * j] = L->done.n;
+	L->seg[2 * j + 1] = r->n;
+	L->done.n += r->n;
+	r->n = 0;
+	return 0;
+}
+
+/* Before job j starts: the users of the jobs up to 2 AHEAD after it drawn,
+ * the interests up to AHEAD after it (job j's included). */
+static void pre_pick(const botify_sim *s, struct botify_sim_lanes *L, const botify_sim_job *jobs,
+		     int64_t n, int64_t j, int64_t *drawn, int64_t *picked)
+{
+	int64_t draw_to = j + 2 * AHEAD < n ? j + 2 * AHEAD : n;
+	int64_t pick_to = j + AHEAD + 1 < n ? j + AHEAD + 1 : n;
+	for (; *drawn < draw_to; (*drawn)++) {
+		struct pre *q = &L->pre[*drawn % PRE];
+		q->user = pick_user(s, &q->ru, jobs[*drawn].index);
+		__builtin_prefetch(&s->world->users[q->user]);
+		__builtin_prefetch(&s->users[q->user]);
+	}
+	for (; *picked < pick_to; (*picked)++) {
+		struct pre *q = &L->pre[*picked % PRE];
+		q->interest = pick_interest(s, &q->ru, q->user);
+		__builtin_prefetch(&s->nb_row[q->interest]);
+		__builtin_prefetch(botify_world_embedding(s->world, q->interest));
+	}
+}
+
+int botify_sim_episodes(const botify_sim *s, botify_sim_worker *wk, const botify_sim_job *jobs,
+			int64_t n, botify_event_buf *rows, int measure_latency, botify_episode *eps,
+			botify_err *err)
+{
+	struct botify_sim_lanes *L = wk->lanes;
+	if (!L || n < 2) {
+		for (int64_t j = 0; j < n; j++)
+			if (botify_sim_episode(s, wk, jobs[j].index, jobs[j].arm, rows, measure_latency, &eps[j],
+					       err) != 0)
+				return -1;
+		return 0;
+	}
+	if (rows && BOTIFY_ALLOC_GROW(L->seg, 2 * (size_t)n, L->seg_cap, "event buffer", err))
+		return -1;
+	L->done.n = 0;
+	/* the first job that failed, whose error is the call's: jobs after it
+	 * are dropped, jobs before it still run (one of them may fail first) */
+	int64_t next = 0, fail = n, drawn = 0, picked = 0;
+	botify_err ferr = {0}, e; /* e: set by what fails, not cleared per step (it is large) */
+	for (int l = 0; l < LANES; l++) {
+		L->job[l] = -1;
+		L->rows[l].n = 0;
+	}
+	for (int busy = 1; busy;) {
+		busy = 0;
+		for (int l = 0; l < LANES; l++) {
+			struct ep *p = &L->ep[l];
+			int64_t j = L->job[l];
+			int rc;
+			if (j >= 0 && j < fail) {
+				/* the user hears the pending recommendation, whose row was
+				 * prefetched a turn ago, and the next one is asked for */
+				rc = ep_listen(s, p) ? 1 : ep_call(s, p, measure_latency, &e);
+				if (rc == 0) {
+					prefetch_track(s->world, p->next);
+					busy = 1;
+					continue;
+				}
+				if (rc > 0)
+					rc = ep_end(p, measure_latency, &eps[j], &e);
+				if (rc == 0 && rows)
+					rc = lane_keep_rows(L, l, j, &e);
+				if (rc != 0 && j < fail) {
+					fail = j;
+					ferr = e;
+				}
+			}
+			L->job[l] = -1;
+			L->rows[l].n = 0;
+			/* the lane is free: the next job, until one asks for a track */
+			while (next < n && next < fail) {
+				j = next++;
+				pre_pick(s, L, jobs, n, j, &drawn, &picked);
+				const struct pre *q = &L->pre[j % PRE];
+				int32_t *h = L->hist + (size_t)l * 2 * L->hist_cap;
+				ep_start(s, wk, p, jobs[j].index, jobs[j].arm, &q->ru, q->user, q->interest,
+					 L->state[l], h, h + L->hist_cap, rows ? &L->rows[l] : NULL);
+				rc = ep_call(s, p, measure_latency, &e);
+				if (rc == 0) {
+					L->job[l] = j;
+					prefetch_track(s->world, p->next);
+					busy = 1;
+					break;
+				}
+				if (rc > 0) /* capped before its first call */
+					rc = ep_end(p, measure_latency, &eps[j], &e);
+				if (rc == 0 && rows)
+					rc = lane_keep_rows(L, l, j, &e);
+				L->rows[l].n = 0;
+				if (rc != 0 && j < fail) {
+					fail = j;
+					ferr = e;
+				}
+			}
+		}
+	}
+	if (fail < n) {
+		*err = ferr;
+		return -1;
+	}
+	if (!rows)
+		return 0;
+	if (BOTIFY_ALLOC_GROW(rows->ev, rows->n + L->done.n, rows->cap, "event buffer", err))
+		return -1;
+	for (int64_t j = 0; j < n; j++) {
+		memcpy(rows->ev + rows->n, L->done.ev + L->seg[2 * j], L->seg[2 * j + 1] * sizeof(*rows->ev));
+		rows->n += L->seg[2 * j + 1];
+	}
 	return 0;
 }

@@ -90,6 +90,7 @@ typedef struct botify_sim_worker {
 	void *rec_state[BOTIFY_MAX_ARMS];
 	int n_arms;
 	botify_rec *const *recs;
+	struct botify_sim_lanes *lanes; /* botify_sim_episodes' episodes in flight, or NULL */
 } botify_sim_worker;
 
 /* recs[arm] for every arm of s; borrowed for the worker's lifetime. */
@@ -119,6 +120,21 @@ typedef struct botify_episode {
 int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index, int arm,
 		       botify_event_buf *rows, int measure_latency, botify_episode *ep,
 		       botify_err *err);
+
+/* An episode to run: its index and arm (-1: the user's), as botify_sim_episode takes them. */
+typedef struct botify_sim_job {
+	int64_t index;
+	int arm;
+} botify_sim_job;
+
+/* Runs jobs[0..n) with the results of botify_sim_episode on each in turn:
+ * eps[j] for job j, its rows appended in job order; a failure is the one
+ * of the first failing job. Several episodes are in flight at a time when
+ * the recommenders allow it (none with per-thread resources), so that
+ * their reads of the catalog overlap. */
+int botify_sim_episodes(const botify_sim *s, botify_sim_worker *wk, const botify_sim_job *jobs,
+			int64_t n, botify_event_buf *rows, int measure_latency, botify_episode *eps,
+			botify_err *err);
 
 /* The experiment name rows carry, or NULL for a run without one. */
 const char *botify_sim_experiment_name(const botify_sim *s);

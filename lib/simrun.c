@@ -40,6 +40,10 @@ struct slot {
 	size_t text_len, text_cap;
 	unsigned char *gz;             /* the rows as one gzip member */
 	size_t gz_len, gz_cap;
+	botify_sim_job *jobs;          /* the chunk's episodes */
+	size_t jobs_cap;
+	botify_episode *eps;           /* and what each did */
+	size_t eps_cap;
 };
 
 struct run {
@@ -112,20 +116,27 @@ static int simulate_chunk(struct run *r, struct slot *sl, botify_sim_worker *wk,
 	 * different arm each episode so that whatever the first call warms up
 	 * (caches, a child process) favours no arm's latency */
 	int runs = r->sim->paired ? r->sim->n_arms : 1;
+	size_t n = (size_t)(hi - lo) * (size_t)runs;
+	if (BOTIFY_ALLOC_GROW(sl->jobs, n, sl->jobs_cap, "chunk episodes", err) ||
+	    BOTIFY_ALLOC_GROW(sl->eps, n, sl->eps_cap, "chunk episodes", err))
+		return -1;
 	for (int64_t k = lo * runs; k < hi * runs; k++) {
 		int64_t i = k / runs;
-		int arm = r->sim->paired ? (int)((i + k % runs) % runs) : -1;
-		botify_episode ep;
-		if (botify_sim_episode(r->sim, wk, i, arm, r->need_rows ? &sl->rows : NULL,
-				       o->measure_latency, &ep, err) != 0)
-			return -1;
-		double tracks = (double)(ep.steps + 1);
-		botify_arm_stats *st = &sl->stats[ep.arm];
+		sl->jobs[k - lo * runs] = (botify_sim_job){
+			i, r->sim->paired ? (int)((i + k % runs) % runs) : -1 };
+	}
+	if (botify_sim_episodes(r->sim, wk, sl->jobs, (int64_t)n, r->need_rows ? &sl->rows : NULL,
+				o->measure_latency, sl->eps, err) != 0)
+		return -1;
+	for (size_t j = 0; j < n; j++) {
+		const botify_episode *ep = &sl->eps[j];
+		double tracks = (double)(ep->steps + 1);
+		botify_arm_stats *st = &sl->stats[ep->arm];
 		st->episodes++;
-		st->steps += ep.steps;
-		st->capped += ep.capped;
+		st->steps += ep->steps;
+		st->capped += ep->capped;
 		botify_moments_add(&st->tracks, tracks);
-		botify_moments_add(&st->time, ep.time);
+		botify_moments_add(&st->time, ep->time);
 	}
 	return 0;
 }
@@ -470,6 +481,8 @@ int botify_simrun(const botify_sim *s, const botify_simrun_opts *o, botify_simru
 		free(r.slots[i].rows.ev);
 		free(r.slots[i].text);
 		free(r.slots[i].gz);
+		free(r.slots[i].jobs);
+		free(r.slots[i].eps);
 	}
 	free(r.slots);
 	pthread_mutex_destroy(&r.mu);

@@ -802,6 +802,127 @@ START_TEST(sim_experiment_arms)
 }
 END_TEST
 
+/* "late": draws like "draw" but fails at the session's fifth call for
+ * users 1 mod 4, at its second for users 3 mod 4 (so a later session can
+ * fail before an earlier one); "held": draws, with a per-thread resource
+ * (none really), so botify_sim_episodes runs its episodes one at a time. */
+static int rec_late(const botify_rec *r, botify_rec_ctx *ctx, const botify_rec_call *c,
+		    int32_t *out, botify_err *err)
+{
+	int *calls = ctx->state;
+	++*calls;
+	if ((*calls == 5 && c->user % 4 == 1) || (*calls == 2 && c->user % 4 == 3))
+		return botify_fail(err, BOTIFY_ERUNTIME, "late fails user %lld", (long long)c->user);
+	*out = (int32_t)botify_rng_below(ctx->rng, (uint64_t)r->world->N);
+	return 0;
+}
+
+static int held_worker_init(const botify_rec *r, void **worker, botify_err *err)
+{
+	(void)r, (void)err;
+	*worker = NULL;
+	return 0;
+}
+
+static const botify_rec_ops ops_late = { .name = "late", .keys = "", .recommend = rec_late };
+static const botify_rec_ops ops_held = { .name = "held", .keys = "", .recommend = rec_draw,
+					 .worker_init = held_worker_init };
+
+/* botify_sim_episodes against botify_sim_episode on each job in turn: the
+ * same summaries and the same rows in job order, or the same error (the
+ * first failing job's). lanes: whether episodes run several at a time. */
+static void check_in_flight(const botify_world *w, const botify_simcfg *cfg,
+			    const botify_experiment *exp, botify_rec *const *recs,
+			    const botify_sim_job *jobs, int64_t n, int lanes)
+{
+	harness a, b;
+	start(&a, w, cfg, 5, 400, exp, recs);
+	start(&b, w, cfg, 5, 400, exp, recs);
+	ck_assert_int_eq(b.wk.lanes != NULL, lanes);
+	botify_episode *seq = calloc((size_t)n, sizeof(*seq)), *par = calloc((size_t)n, sizeof(*par));
+	botify_err e1 = {0}, e2 = {0};
+	int failed = 0;
+	for (int64_t j = 0; j < n && !failed; j++)
+		failed = botify_sim_episode(&a.s, &a.wk, jobs[j].index, jobs[j].arm, &a.rows, 0, &seq[j],
+					    &e1) != 0;
+	int rc = botify_sim_episodes(&b.s, &b.wk, jobs, n, &b.rows, 0, par, &e2);
+	if (failed) {
+		ck_assert_int_eq(rc, -1);
+		ck_assert_str_eq(e2.msg, e1.msg);
+	} else {
+		ck_assert_msg(rc == 0, "%s", e2.msg);
+		for (int64_t j = 0; j < n; j++) {
+			ck_assert_int_eq(par[j].user, seq[j].user);
+			ck_assert_int_eq(par[j].arm, seq[j].arm);
+			ck_assert_int_eq(par[j].steps, seq[j].steps);
+			ck_assert(par[j].time == seq[j].time);
+			ck_assert_int_eq(par[j].capped, seq[j].capped);
+		}
+		ck_assert_uint_eq(b.rows.n, a.rows.n);
+		for (size_t i = 0; i < a.rows.n; i++) {
+			const botify_event *x = &a.rows.ev[i], *y = &b.rows.ev[i];
+			ck_assert_msg(x->user == y->user && x->track == y->track &&
+				      x->recommendation == y->recommendation && x->time == y->time &&
+				      x->message == y->message && x->arm == y->arm,
+				      "row %zu differs", i);
+		}
+		/* without rows: the same summaries */
+		ck_assert_int_eq(botify_sim_episodes(&b.s, &b.wk, jobs, n, NULL, 0, par, &e2), 0);
+		for (int64_t j = 0; j < n; j++)
+			ck_assert(par[j].steps == seq[j].steps && par[j].time == seq[j].time);
+	}
+	free(seq);
+	free(par);
+	stop(&a);
+	stop(&b);
+}
+
+START_TEST(sim_episodes_in_flight_as_one_at_a_time)
+{
+	botify_world w;
+	gt_small_world(&w, 0, 1, 0);
+	botify_err err = {0};
+	botify_rec_env env = { .world = &w, .max_steps = 1000 };
+	botify_rec rnd, sticky;
+	ck_assert_int_eq(botify_rec_create(&rnd, "random", &env, &err), 0);
+	ck_assert_int_eq(botify_rec_create(&sticky, "sticky_artist", &env, &err), 0);
+	botify_rec late = fake(&ops_late, &w, "late"), held = fake(&ops_held, &w, "held");
+	late.state_size = sizeof(int);
+	enum { JOBS = 300 };
+	botify_sim_job jobs[JOBS], shuffled[JOBS];
+	for (int j = 0; j < JOBS; j++) {
+		jobs[j] = (botify_sim_job){ j, -1 };
+		shuffled[j] = (botify_sim_job){ (j * 37) % 250, -1 }; /* out of order, some twice */
+	}
+	botify_simcfg cfg, capped, none;
+	botify_simcfg_defaults(&cfg);
+	capped = none = cfg;
+	capped.max_steps = 2;
+	none.max_steps = 0;
+	botify_rec *r1[1] = { &rnd }, *r2[1] = { &sticky }, *r3[1] = { &late }, *r4[1] = { &held };
+	check_in_flight(&w, &cfg, NULL, r1, jobs, JOBS, 1);
+	check_in_flight(&w, &cfg, NULL, r2, shuffled, JOBS, 1);
+	check_in_flight(&w, &capped, NULL, r2, jobs, JOBS, 1);
+	check_in_flight(&w, &none, NULL, r1, jobs, JOBS, 1);
+	check_in_flight(&w, &cfg, NULL, r1, jobs, 1, 1);
+	check_in_flight(&w, &cfg, NULL, r4, jobs, JOBS, 0);
+	/* the error of the first job that fails, though later ones fail first */
+	check_in_flight(&w, &cfg, NULL, r3, shuffled, JOBS, 1);
+	/* paired: every episode under both arms, each job its arm */
+	botify_experiment exp;
+	ck_assert_int_eq(botify_experiment_init(&exp, "AB", 2, &err), 0);
+	exp.design = BOTIFY_DESIGN_PAIRED;
+	botify_rec *two[2] = { &rnd, &sticky };
+	for (int j = 0; j < JOBS; j++)
+		jobs[j] = (botify_sim_job){ j / 2, (j / 2 + j) % 2 };
+	check_in_flight(&w, &capped, &exp, two, jobs, JOBS, 1);
+	check_in_flight(&w, &cfg, &exp, two, jobs, JOBS, 1);
+	botify_rec_free(&rnd);
+	botify_rec_free(&sticky);
+	botify_world_free(&w);
+}
+END_TEST
+
 /* Rows of one episode without the arm, to compare runs of different arms. */
 static int same_rows(const botify_event_buf *a, const botify_event_buf *b)
 {
@@ -892,6 +1013,7 @@ Suite *sim_suite(void)
 	tcase_add_test(tc, sim_prepare_same_rows_for_any_thread_count);
 	tcase_add_test(tc, sim_experiment_arms);
 	tcase_add_test(tc, sim_paired_arms_share_the_user_draws);
+	tcase_add_test(tc, sim_episodes_in_flight_as_one_at_a_time);
 	suite_add_tcase(s, tc);
 	return s;
 }
