@@ -185,6 +185,8 @@ struct gen {
 	double *pop_cum;       /* (N) */
 	double pop_total;      /* pop_cum's last entry */
 	struct remainder *pop_score; /* (N) */
+	int names_rc;          /* gen_names's, when a vector thread made the names */
+	botify_err names_err;
 };
 
 /* artist sizes: one track each, the rest by decaying weights, so a few
@@ -325,6 +327,8 @@ static void *vec_worker(void *arg)
 
 static void gen_popularity(struct gen *g, botify_world *w);
 static void gen_users(struct gen *g, botify_world *w);
+static int gen_names(struct gen *g, botify_world *w, botify_err *err);
+static void gen_renumber_map(struct gen *g, const botify_world *w);
 
 /* 0, or -1 when no thread could be started (nothing drawn then). */
 static int gen_vectors_parallel(struct gen *g, botify_world *w, botify_rng *r, int threads)
@@ -362,6 +366,8 @@ static int gen_vectors_parallel(struct gen *g, botify_world *w, botify_rng *r, i
 	}
 	gen_popularity(g, w);
 	gen_users(g, w);
+	gen_renumber_map(g, w);
+	g->names_rc = gen_names(g, w, &g->names_err);
 	vec_draw_chunks(&v);
 	for (int t = 0; t < started; t++)
 		pthread_join(tid[t], NULL);
@@ -371,8 +377,9 @@ static int gen_vectors_parallel(struct gen *g, botify_world *w, botify_rng *r, i
 	return 0;
 }
 
-/* The vectors, and with more than one thread popularity and users too (*rest
- * set then). */
+/* The vectors, and with more than one thread popularity, users, the
+ * artists' new numbers and the names too (*rest set then; the names' result
+ * in g->names_rc, g->names_err). */
 static void gen_vectors(struct gen *g, botify_world *w, int threads, int *rest)
 {
 	botify_rng r;
@@ -453,8 +460,10 @@ static void gen_users(struct gen *g, botify_world *w)
 
 /* number artists by their first track, as botify_world_load does, so a
  * saved world reloads with the same artist ids; a name stays with its
- * artist's tracks (renum's second half: the old id of each new one) */
-static void gen_renumber_artists(struct gen *g, botify_world *w)
+ * artist's tracks (renum's second half: the old id of each new one). The
+ * map is made while the vectors, which read the old ids, are drawn; it is
+ * applied after them. */
+static void gen_renumber_map(struct gen *g, const botify_world *w)
 {
 	int32_t *renum = g->renum, *old_of = g->renum + g->A, na = 0;
 	for (int64_t a = 0; a < g->A; a++)
@@ -465,8 +474,13 @@ static void gen_renumber_artists(struct gen *g, botify_world *w)
 			old_of[na] = a;
 			renum[a] = na++;
 		}
-		w->artist[t] = renum[a];
 	}
+}
+
+static void gen_renumber_apply(struct gen *g, botify_world *w)
+{
+	for (int64_t t = 0; t < g->N; t++)
+		w->artist[t] = g->renum[w->artist[t]];
 }
 
 static int gen_names(struct gen *g, botify_world *w, botify_err *err)
@@ -568,9 +582,15 @@ int botify_worldgen_generate_threads(botify_world *w, const botify_worldgen_para
 	if (!rest) {
 		gen_popularity(&g, w);
 		gen_users(&g, w);
+		gen_renumber_map(&g, w);
+		g.names_rc = gen_names(&g, w, &g.names_err);
 	}
-	gen_renumber_artists(&g, w);
-	if (gen_names(&g, w, err) != 0 || botify_world_index_artists(w, err) != 0)
+	if (g.names_rc != 0) {
+		*err = g.names_err;
+		goto out;
+	}
+	gen_renumber_apply(&g, w);
+	if (botify_world_index_artists(w, err) != 0)
 		goto out;
 	snprintf(w->source, sizeof(w->source), "built-in world (seed %lld)", (long long)p->seed);
 	rc = 0;
