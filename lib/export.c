@@ -15,8 +15,9 @@
 #include "outfile.h"
 #include "topk.h"
 
-/* rows per top-k batch: big enough for sgemm, small enough for a progress
- * bar to move every second or so on 50 000 tracks */
+/* rows per top-k batch: many blocks of queries for the threads to share,
+ * small enough for a progress bar to move every second or so on 50 000
+ * tracks */
 enum { CHUNK = 1024 };
 
 static void (*progress_fn)(void *ctx, int64_t done, int64_t total);
@@ -228,10 +229,30 @@ struct track_job {
 	int threads;
 	botify_tt_acts a;
 	float *q;
+	botify_topk_panels pk;
 	char *line;
 	size_t cap;
 	botify_outfile *f;
 };
+
+/* The catalog packed once for every chunk's top-k, in the order of a
+ * typical query: the mean of the n rows of x (n, O). */
+static int pack_catalog(botify_topk_panels *pk, const float *items, int32_t N, int32_t O,
+			const float *x, int64_t n, botify_err *err)
+{
+	float *dir = botify_malloc((size_t)O, sizeof(float), "track order", err);
+	if (!dir)
+		return -1;
+	for (int32_t d = 0; d < O; d++) {
+		double s = 0;
+		for (int64_t i = 0; i < n; i++)
+			s += x[i * O + d];
+		dir[d] = n ? (float)(s / (double)n) : 0.0f;
+	}
+	int rc = botify_topk_panels_build(pk, items, N, O, dir, err);
+	free(dir);
+	return rc;
+}
 
 static int track_compute(void *ctx, int64_t r0, int B, int32_t *ids, botify_err *err)
 {
@@ -248,7 +269,7 @@ static int track_compute(void *ctx, int64_t r0, int B, int32_t *ids, botify_err 
 		return -1;
 	/* top k+1 then drop the track itself: the same list as a top-k that
 	 * excludes it, whether or not it made the k+1 */
-	if (botify_topk_inner(j->q, B, j->items, j->m->cfg.N, O, j->k + 1, j->threads, ids, NULL, err) != 0)
+	if (botify_topk_inner_packed(&j->pk, j->q, B, j->k + 1, j->threads, ids, NULL, err) != 0)
 		return -1;
 	drop_self(ids, B, j->k, t0);
 	return 0;
@@ -288,9 +309,18 @@ static int track_prepare(void *ctx, int32_t **ids, botify_err *err)
 	j->imax = max_abs(j->items, (size_t)N * (size_t)O);
 	j->q = botify_malloc((size_t)CHUNK * O, sizeof(float), "queries", err);
 	*ids = botify_malloc((size_t)CHUNK * (size_t)(j->k + 1), sizeof(int32_t), "top-k", err);
-	if (!j->q || !*ids)
+	if (!j->q || !*ids || botify_tt_acts_init(&j->a, j->m, CHUNK, err) != 0)
 		return -1;
-	return botify_tt_acts_init(&j->a, j->m, CHUNK, err);
+	/* a typical context: those of CHUNK starts spread over the catalog */
+	int B = N < CHUNK ? N : CHUNK;
+	int64_t users[CHUNK];
+	int32_t starts[CHUNK];
+	for (int i = 0; i < B; i++) {
+		users[i] = -1;
+		starts[i] = (int32_t)((int64_t)i * N / B);
+	}
+	botify_tt_context(j->m, &j->a, B, users, starts, j->q);
+	return pack_catalog(&j->pk, j->items, N, O, j->q, B, err);
 }
 
 int botify_export_track_recs_to(const botify_tt *m, const botify_world *w, const float *items,
@@ -303,6 +333,7 @@ int botify_export_track_recs_to(const botify_tt *m, const botify_world *w, const
 	struct chunked c = { N, (size_t)k + 1, track_prepare, track_compute, track_write, &j };
 	int rc = run_chunks(&c, err);
 	botify_tt_acts_free(&j.a);
+	botify_topk_panels_free(&j.pk);
 	free(j.q);
 	free(j.line);
 	return rc;
@@ -313,6 +344,7 @@ struct user_job {
 	const float *items;
 	int32_t k;
 	int threads;
+	botify_topk_panels pk;
 	char *line;
 	size_t cap;
 	botify_outfile *f;
@@ -322,8 +354,8 @@ static int user_compute(void *ctx, int64_t r0, int B, int32_t *ids, botify_err *
 {
 	struct user_job *j = ctx;
 	int32_t O = j->m->cfg.OUT;
-	return botify_topk_inner(j->m->user_context + (size_t)r0 * O, B, j->items, j->m->cfg.N, O, j->k,
-				 j->threads, ids, NULL, err);
+	return botify_topk_inner_packed(&j->pk, j->m->user_context + (size_t)r0 * O, B, j->k, j->threads,
+					ids, NULL, err);
 }
 
 static int user_write(void *ctx, int64_t r0, int B, const int32_t *ids, botify_err *err)
@@ -349,8 +381,10 @@ static int user_prepare(void *ctx, int32_t **ids, botify_err *err)
 	*ids = botify_malloc((size_t)CHUNK * (size_t)j->k, sizeof(int32_t), "top-k", err);
 	if (!*ids)
 		return -1;
-	return check_scores(max_abs(j->m->user_context, (size_t)U * (size_t)O),
-			    max_abs(j->items, (size_t)N * (size_t)O), O, "user", err);
+	if (check_scores(max_abs(j->m->user_context, (size_t)U * (size_t)O),
+			 max_abs(j->items, (size_t)N * (size_t)O), O, "user", err) != 0)
+		return -1;
+	return pack_catalog(&j->pk, j->items, N, O, j->m->user_context, U, err);
 }
 
 int botify_export_user_recs_to(const botify_tt *m, const float *items, int32_t k, int threads,
@@ -362,6 +396,7 @@ int botify_export_user_recs_to(const botify_tt *m, const float *items, int32_t k
 	struct user_job j = { .m = m, .items = items, .k = k, .threads = threads, .f = f };
 	struct chunked c = { m->cfg.U, (size_t)k, user_prepare, user_compute, user_write, &j };
 	int rc = run_chunks(&c, err);
+	botify_topk_panels_free(&j.pk);
 	free(j.line);
 	return rc;
 }
