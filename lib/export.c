@@ -5,6 +5,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,41 @@ static int recv_chunk(int64_t c, int src, int32_t *ids, size_t bytes, botify_err
 	return botify_dist_recv(src, ids, bytes, NULL, NULL, err);
 }
 
+/* Rank 0 formats and writes a chunk on a thread of its own while the next
+ * chunk is computed: the writing was a tenth of an export, with one core
+ * idle while it ran. */
+struct writer {
+	const struct chunked *j;
+	int64_t r0;
+	int B;
+	const int32_t *ids;
+	pthread_t tid;
+	int running, rc;
+	botify_err err;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	w->rc = w->j->write(w->j->ctx, w->r0, w->B, w->ids, &w->err);
+	return NULL;
+}
+
+/* Waits for the chunk being written, if one is; its progress then. */
+static int writer_wait(struct writer *w, botify_err *err)
+{
+	if (!w->running)
+		return 0;
+	pthread_join(w->tid, NULL);
+	w->running = 0;
+	if (w->rc != 0) {
+		*err = w->err;
+		return -1;
+	}
+	progress(w->r0 + w->B, w->j->rows);
+	return 0;
+}
+
 /* The lists, in chunks over the ranks. prepare (buffers, checks of the
  * model) runs only on a rank with a share; when it fails on another rank
  * than 0, that rank's first chunk carries the failure to rank 0. */
@@ -183,19 +219,26 @@ static int run_chunks(const struct chunked *j, botify_err *err)
 	int64_t n = (j->rows + CHUNK - 1) / CHUNK;
 	if (rank >= n && rank != 0)
 		return 0; /* more ranks than chunks: nothing to do */
-	int32_t *ids = NULL;
+	int32_t *ids = NULL, *buf[2] = { NULL, NULL };
 	if (j->prepare(j->ctx, &ids, err) != 0) {
 		free(ids); /* prepare may fail after allocating it */
 		if (rank != 0)
 			send_chunk(rank, -1, NULL, 0, err);
 		return -1;
 	}
+	struct writer w = { .j = j };
 	int rc = -1;
+	buf[0] = ids;
+	if (rank == 0 && n > 1 &&
+	    !(buf[1] = botify_malloc((size_t)CHUNK * j->width, sizeof(int32_t), "top-k", err)))
+		goto out;
 	for (int64_t c = 0; c < n; c++) {
 		int owner = (int)(c % size);
 		int64_t r0 = c * CHUNK;
 		int B = j->rows - r0 < CHUNK ? (int)(j->rows - r0) : CHUNK;
 		size_t bytes = (size_t)B * j->width * sizeof(int32_t);
+		/* rank 0 alternates buffers: one written, one filled */
+		ids = buf[rank == 0 ? c % 2 : 0];
 		if (owner == rank) {
 			int failed = j->compute(j->ctx, r0, B, ids, err);
 			if (rank != 0) {
@@ -210,13 +253,26 @@ static int run_chunks(const struct chunked *j, botify_err *err)
 		} else if (recv_chunk(c, owner, ids, bytes, err) != 0) {
 			goto out;
 		}
-		if (j->write(j->ctx, r0, B, ids, err) != 0)
+		if (writer_wait(&w, err) != 0)
 			goto out;
-		progress(r0 + B, j->rows);
+		w.r0 = r0;
+		w.B = B;
+		w.ids = ids;
+		w.running = pthread_create(&w.tid, NULL, writer_main, &w) == 0;
+		if (!w.running) { /* no thread: write it here */
+			if (j->write(j->ctx, r0, B, ids, err) != 0)
+				goto out;
+			progress(r0 + B, j->rows);
+		}
 	}
+	if (writer_wait(&w, err) != 0)
+		goto out;
 	rc = 0;
 out:
-	free(ids);
+	if (w.running) /* a failure while a chunk was being written: err has it */
+		pthread_join(w.tid, NULL);
+	free(buf[0]);
+	free(buf[1]);
 	return rc;
 }
 
