@@ -117,7 +117,7 @@ static void drop_self(int32_t *ids, int64_t rows, int32_t k, int32_t first_self)
 
 /*
  * Chunks over ranks. Chunk c (rows c * CHUNK onwards, the same chunks as a
- * single process, so every sgemm and selection is the same call) is
+ * single process; a list depends on its query and the catalog alone) is
  * computed by rank c mod N; rank 0 takes the others' ids in chunk order,
  * formats and writes every line. A rank whose chunk fails sends its error
  * in place of the chunk, and rank 0 reports it.
