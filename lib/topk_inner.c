@@ -183,8 +183,8 @@ int botify_topk_panels_build(botify_topk_panels *pk, const float *E, int32_t N, 
 	size_t floats = (size_t)P * (size_t)D * PANEL;
 	/* aligned for the kernel's loads (PANEL floats are 3 vectors) */
 	pk->data = aligned_alloc(32, (floats * sizeof(float) + 31) / 32 * 32 + 32);
-	pk->id = malloc((size_t)P * PANEL * sizeof(int32_t));
-	struct order_key *o = malloc((size_t)N * sizeof(*o));
+	pk->id = malloc(((size_t)P * PANEL + 1) * sizeof(int32_t)); /* + 1: never malloc(0) */
+	struct order_key *o = malloc(((size_t)N + 1) * sizeof(*o));
 	if (!pk->data || !pk->id || !o) {
 		free(o);
 		botify_topk_panels_free(pk);
@@ -504,8 +504,8 @@ int botify_topk_inner(const float *queries, int64_t Q, const float *E, int32_t N
 	if (k <= 0 || Q <= 0)
 		return 0;
 	/* the walk's order from the mean of the queries */
-	double *sum = calloc((size_t)D, sizeof(double));
-	float *dir = malloc((size_t)D * sizeof(float));
+	double *sum = calloc((size_t)D + 1, sizeof(double));
+	float *dir = malloc(((size_t)D + 1) * sizeof(float));
 	botify_topk_panels pk;
 	if (!sum || !dir) {
 		free(sum);
