@@ -69,8 +69,7 @@ echo
 
 fi
 
-echo "## Interest neighbours: search, cache, whole runs"
-echo
+[ "${BENCH_ONLY:-}" != export ] && echo "## Interest neighbours: search, cache, whole runs" && echo
 # BASELINE=path/to/old/botify runs every measurement of this part paired:
 # baseline then this binary, alternately, each with its median. A cold run
 # has an empty cache directory (it generates the built-in world and writes
