@@ -17,6 +17,7 @@
 #include "twotower_infer.h"
 #include "twotower_io.h"
 #include "world.h"
+#include "worldgen.h"
 
 static const struct flag_doc doc = {
 	.usage = "botify export --model DIR [--world DIR] [--embeddings FILE.npy] [--recs FILE.json]\n"
@@ -38,6 +39,18 @@ static const struct flag_doc doc = {
 		"                --recs models/nn/tracks_with_recs.json --user-recs models/nn/recommendations.json --k 100\n"
 		"  botify simulate --episodes 2000 --recommender contextual:file=models/nn/tracks_with_recs.json\n",
 };
+
+/* The catalog of dir, or the built-in world generated on every thread (the
+ * same world for any count; one thread took a tenth of a second of the
+ * set-up, when every core waits for it). */
+static int open_world(botify_world *w, const char *dir, int threads, botify_err *err)
+{
+	if (dir)
+		return botify_world_open(w, dir, BOTIFY_WORLD_CATALOG_ONLY, err);
+	botify_worldgen_params p;
+	botify_worldgen_defaults(&p);
+	return botify_worldgen_generate_threads(w, &p, threads, err);
+}
 
 static void on_progress(void *ctx, int64_t done, int64_t total)
 {
@@ -87,7 +100,7 @@ int cmd_export(int argc, char **argv)
 	/* the set-up, on every rank: a failure on one (its own model file, its
 	 * memory) is agreed on before the lists, so that rank 0 can report it
 	 * and remove its temporaries before the job ends */
-	if (botify_tt_load(&m, model_dir, &err) != 0 || botify_world_open(&w, world_dir, BOTIFY_WORLD_CATALOG_ONLY, &err) != 0 ||
+	if (botify_tt_load(&m, model_dir, &err) != 0 || open_world(&w, world_dir, (int)threads, &err) != 0 ||
 	    botify_tt_bind_catalog(&m, w.artist, w.N, w.A, model_dir, &err) != 0)
 		goto agree;
 	if (k > (recs_path ? w.N - 1 : w.N)) {

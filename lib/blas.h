@@ -3,8 +3,8 @@
  * process.
  *
  * botify runs its own threads wherever work is parallel: training's pool,
- * the top-K blocks of export and of the neighbour search, simulate's chunks,
- * serve's requests. Each of them calls BLAS on its own rows and needs that
+ * the top-K blocks of the neighbour search, simulate's chunks, serve's
+ * requests (export's top-K runs botify's own kernel, not BLAS). Each of them calls BLAS on its own rows and needs that
  * call to run on the calling thread alone: OpenBLAS's pool would busy-wait
  * between the small products and take the cores our threads need (it made
  * training on 2 threads 1.7x slower than on 1), and several of our threads

@@ -5,6 +5,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,9 @@
 #include "outfile.h"
 #include "topk.h"
 
-/* rows per top-k batch: big enough for sgemm, small enough for a progress
- * bar to move every second or so on 50 000 tracks */
+/* rows per top-k batch: many blocks of queries for the threads to share,
+ * small enough for a progress bar to move every second or so on 50 000
+ * tracks */
 enum { CHUNK = 1024 };
 
 static void (*progress_fn)(void *ctx, int64_t done, int64_t total);
@@ -115,7 +117,7 @@ static void drop_self(int32_t *ids, int64_t rows, int32_t k, int32_t first_self)
 
 /*
  * Chunks over ranks. Chunk c (rows c * CHUNK onwards, the same chunks as a
- * single process, so every sgemm and selection is the same call) is
+ * single process; a list depends on its query and the catalog alone) is
  * computed by rank c mod N; rank 0 takes the others' ids in chunk order,
  * formats and writes every line. A rank whose chunk fails sends its error
  * in place of the chunk, and rank 0 reports it.
@@ -173,6 +175,41 @@ static int recv_chunk(int64_t c, int src, int32_t *ids, size_t bytes, botify_err
 	return botify_dist_recv(src, ids, bytes, NULL, NULL, err);
 }
 
+/* Rank 0 formats and writes a chunk on a thread of its own while the next
+ * chunk is computed: the writing was a tenth of an export, with one core
+ * idle while it ran. */
+struct writer {
+	const struct chunked *j;
+	int64_t r0;
+	int B;
+	const int32_t *ids;
+	pthread_t tid;
+	int running, rc;
+	botify_err err;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	w->rc = w->j->write(w->j->ctx, w->r0, w->B, w->ids, &w->err);
+	return NULL;
+}
+
+/* Waits for the chunk being written, if one is; its progress then. */
+static int writer_wait(struct writer *w, botify_err *err)
+{
+	if (!w->running)
+		return 0;
+	pthread_join(w->tid, NULL);
+	w->running = 0;
+	if (w->rc != 0) {
+		*err = w->err;
+		return -1;
+	}
+	progress(w->r0 + w->B, w->j->rows);
+	return 0;
+}
+
 /* The lists, in chunks over the ranks. prepare (buffers, checks of the
  * model) runs only on a rank with a share; when it fails on another rank
  * than 0, that rank's first chunk carries the failure to rank 0. */
@@ -182,19 +219,26 @@ static int run_chunks(const struct chunked *j, botify_err *err)
 	int64_t n = (j->rows + CHUNK - 1) / CHUNK;
 	if (rank >= n && rank != 0)
 		return 0; /* more ranks than chunks: nothing to do */
-	int32_t *ids = NULL;
+	int32_t *ids = NULL, *buf[2] = { NULL, NULL };
 	if (j->prepare(j->ctx, &ids, err) != 0) {
 		free(ids); /* prepare may fail after allocating it */
 		if (rank != 0)
 			send_chunk(rank, -1, NULL, 0, err);
 		return -1;
 	}
+	struct writer w = { .j = j };
 	int rc = -1;
+	buf[0] = ids;
+	if (rank == 0 && n > 1 &&
+	    !(buf[1] = botify_malloc((size_t)CHUNK * j->width, sizeof(int32_t), "top-k", err)))
+		goto out;
 	for (int64_t c = 0; c < n; c++) {
 		int owner = (int)(c % size);
 		int64_t r0 = c * CHUNK;
 		int B = j->rows - r0 < CHUNK ? (int)(j->rows - r0) : CHUNK;
 		size_t bytes = (size_t)B * j->width * sizeof(int32_t);
+		/* rank 0 alternates buffers: one written, one filled */
+		ids = buf[rank == 0 ? c % 2 : 0];
 		if (owner == rank) {
 			int failed = j->compute(j->ctx, r0, B, ids, err);
 			if (rank != 0) {
@@ -209,13 +253,26 @@ static int run_chunks(const struct chunked *j, botify_err *err)
 		} else if (recv_chunk(c, owner, ids, bytes, err) != 0) {
 			goto out;
 		}
-		if (j->write(j->ctx, r0, B, ids, err) != 0)
+		if (writer_wait(&w, err) != 0)
 			goto out;
-		progress(r0 + B, j->rows);
+		w.r0 = r0;
+		w.B = B;
+		w.ids = ids;
+		w.running = pthread_create(&w.tid, NULL, writer_main, &w) == 0;
+		if (!w.running) { /* no thread: write it here */
+			if (j->write(j->ctx, r0, B, ids, err) != 0)
+				goto out;
+			progress(r0 + B, j->rows);
+		}
 	}
+	if (writer_wait(&w, err) != 0)
+		goto out;
 	rc = 0;
 out:
-	free(ids);
+	if (w.running) /* a failure while a chunk was being written: err has it */
+		pthread_join(w.tid, NULL);
+	free(buf[0]);
+	free(buf[1]);
 	return rc;
 }
 
@@ -228,10 +285,30 @@ struct track_job {
 	int threads;
 	botify_tt_acts a;
 	float *q;
+	botify_topk_panels pk;
 	char *line;
 	size_t cap;
 	botify_outfile *f;
 };
+
+/* The catalog packed once for every chunk's top-k, in the order of a
+ * typical query: the mean of the n rows of x (n, O). */
+static int pack_catalog(botify_topk_panels *pk, const float *items, int32_t N, int32_t O,
+			const float *x, int64_t n, botify_err *err)
+{
+	float *dir = botify_malloc((size_t)O, sizeof(float), "track order", err);
+	if (!dir)
+		return -1;
+	for (int32_t d = 0; d < O; d++) {
+		double s = 0;
+		for (int64_t i = 0; i < n; i++)
+			s += x[i * O + d];
+		dir[d] = n ? (float)(s / (double)n) : 0.0f;
+	}
+	int rc = botify_topk_panels_build(pk, items, N, O, dir, err);
+	free(dir);
+	return rc;
+}
 
 static int track_compute(void *ctx, int64_t r0, int B, int32_t *ids, botify_err *err)
 {
@@ -248,7 +325,7 @@ static int track_compute(void *ctx, int64_t r0, int B, int32_t *ids, botify_err 
 		return -1;
 	/* top k+1 then drop the track itself: the same list as a top-k that
 	 * excludes it, whether or not it made the k+1 */
-	if (botify_topk_inner(j->q, B, j->items, j->m->cfg.N, O, j->k + 1, j->threads, ids, NULL, err) != 0)
+	if (botify_topk_inner_packed(&j->pk, j->q, B, j->k + 1, j->threads, ids, NULL, err) != 0)
 		return -1;
 	drop_self(ids, B, j->k, t0);
 	return 0;
@@ -288,9 +365,18 @@ static int track_prepare(void *ctx, int32_t **ids, botify_err *err)
 	j->imax = max_abs(j->items, (size_t)N * (size_t)O);
 	j->q = botify_malloc((size_t)CHUNK * O, sizeof(float), "queries", err);
 	*ids = botify_malloc((size_t)CHUNK * (size_t)(j->k + 1), sizeof(int32_t), "top-k", err);
-	if (!j->q || !*ids)
+	if (!j->q || !*ids || botify_tt_acts_init(&j->a, j->m, CHUNK, err) != 0)
 		return -1;
-	return botify_tt_acts_init(&j->a, j->m, CHUNK, err);
+	/* a typical context: those of CHUNK starts spread over the catalog */
+	int B = N < CHUNK ? N : CHUNK;
+	int64_t users[CHUNK];
+	int32_t starts[CHUNK];
+	for (int i = 0; i < B; i++) {
+		users[i] = -1;
+		starts[i] = (int32_t)((int64_t)i * N / B);
+	}
+	botify_tt_context(j->m, &j->a, B, users, starts, j->q);
+	return pack_catalog(&j->pk, j->items, N, O, j->q, B, err);
 }
 
 int botify_export_track_recs_to(const botify_tt *m, const botify_world *w, const float *items,
@@ -303,6 +389,7 @@ int botify_export_track_recs_to(const botify_tt *m, const botify_world *w, const
 	struct chunked c = { N, (size_t)k + 1, track_prepare, track_compute, track_write, &j };
 	int rc = run_chunks(&c, err);
 	botify_tt_acts_free(&j.a);
+	botify_topk_panels_free(&j.pk);
 	free(j.q);
 	free(j.line);
 	return rc;
@@ -313,6 +400,7 @@ struct user_job {
 	const float *items;
 	int32_t k;
 	int threads;
+	botify_topk_panels pk;
 	char *line;
 	size_t cap;
 	botify_outfile *f;
@@ -322,8 +410,8 @@ static int user_compute(void *ctx, int64_t r0, int B, int32_t *ids, botify_err *
 {
 	struct user_job *j = ctx;
 	int32_t O = j->m->cfg.OUT;
-	return botify_topk_inner(j->m->user_context + (size_t)r0 * O, B, j->items, j->m->cfg.N, O, j->k,
-				 j->threads, ids, NULL, err);
+	return botify_topk_inner_packed(&j->pk, j->m->user_context + (size_t)r0 * O, B, j->k, j->threads,
+					ids, NULL, err);
 }
 
 static int user_write(void *ctx, int64_t r0, int B, const int32_t *ids, botify_err *err)
@@ -349,8 +437,10 @@ static int user_prepare(void *ctx, int32_t **ids, botify_err *err)
 	*ids = botify_malloc((size_t)CHUNK * (size_t)j->k, sizeof(int32_t), "top-k", err);
 	if (!*ids)
 		return -1;
-	return check_scores(max_abs(j->m->user_context, (size_t)U * (size_t)O),
-			    max_abs(j->items, (size_t)N * (size_t)O), O, "user", err);
+	if (check_scores(max_abs(j->m->user_context, (size_t)U * (size_t)O),
+			 max_abs(j->items, (size_t)N * (size_t)O), O, "user", err) != 0)
+		return -1;
+	return pack_catalog(&j->pk, j->items, N, O, j->m->user_context, U, err);
 }
 
 int botify_export_user_recs_to(const botify_tt *m, const float *items, int32_t k, int threads,
@@ -362,6 +452,7 @@ int botify_export_user_recs_to(const botify_tt *m, const float *items, int32_t k
 	struct user_job j = { .m = m, .items = items, .k = k, .threads = threads, .f = f };
 	struct chunked c = { m->cfg.U, (size_t)k, user_prepare, user_compute, user_write, &j };
 	int rc = run_chunks(&c, err);
+	botify_topk_panels_free(&j.pk);
 	free(j.line);
 	return rc;
 }

@@ -10,8 +10,10 @@
  *                    the user's context averaged over their logged starts
  *                    (model user_context; indexed reads it)
  *
- * Scores are inner products, top-K through botify_topk_inner (sgemm plus a
- * partial selection), best first, ties to the lower track id. Files are
+ * Scores are inner products as botify_topk_dot computes them (one fused
+ * multiply-add per dimension, in order: the same bits on any CPU and for any
+ * thread count), top-K through botify_topk_inner_packed over the catalog
+ * packed once per list kind, best first, ties to the lower track id. Files are
  * written through botify_outfile: complete or absent, --force to replace.
  */
 #ifndef BOTIFY_EXPORT_H

@@ -1,6 +1,7 @@
 /*
- * topk.h - the k largest inner products: batched through sgemm, then a
- * partial selection per row (a k-heap, not a sort of all N scores).
+ * topk.h - the k largest inner products: brute force through botify's own
+ * fused kernel (topk_inner.c), or an exact search pruned by clusters; and
+ * the partial selection of one row of scores (a k-heap, not a sort of all N).
  *
  * Order is score descending, then track id ascending, so results are fully
  * determined by the scores. Used by the simulator's interest neighbours and
@@ -14,13 +15,42 @@
 
 #include "err.h"
 
-/* For each of the Q rows of queries (Q, D): the k rows of E (N, D) with the
- * largest inner product (as sgemm rounds it). ids (Q, k) receives track ids,
- * scores (Q, k) the inner products when non-NULL. k must be <= N. Work is
- * split over `threads` threads, each running sgemm on blocks of 64 queries
- * against column blocks of E (topk_inner.c): OpenBLAS must run one thread
- * per call (botify_blas_init), or its pool and ours fight over the cores.
- * Fails only on ENOMEM. */
+/* The score of botify_topk_inner: s = fmaf(a[d], b[d], s) for d = 0 .. D-1
+ * from s = 0, one rounding per dimension in dimension order. The kernel
+ * computes every score with exactly these operations, whatever the CPU. */
+float botify_topk_dot(const float *a, const float *b, int32_t D);
+
+/* A catalog E (N, D) packed once for botify_topk_inner_packed: panels of
+ * tracks, dimension-major. Read-only once built. */
+typedef struct botify_topk_panels {
+	int32_t N, D, P;      /* tracks, width, panels */
+	float *data;          /* (P, D, panel width) */
+	int32_t *id;          /* (P * panel width) the track of each column, -1 past the end */
+} botify_topk_panels;
+
+/* Packs E (N, D), E copied, tracks in descending order of their inner
+ * product with dir (D floats, a typical query such as the queries' mean;
+ * NULL: id order). The order changes the speed of a search, never its
+ * result. Fails only on ENOMEM. */
+int botify_topk_panels_build(botify_topk_panels *pk, const float *E, int32_t N, int32_t D,
+			     const float *dir, botify_err *err);
+void botify_topk_panels_free(botify_topk_panels *pk);
+
+/* For each of the Q rows of queries (Q, D): the k rows of the packed
+ * catalog with the largest botify_topk_dot, score descending then id
+ * ascending: the exact top k of those scores. ids (Q, k) receives track
+ * ids, scores (Q, k) the scores when non-NULL. k must be <= N. Blocks of
+ * queries are shared out over `threads` threads; the result is the same
+ * bytes for any count. Fails only on ENOMEM. */
+int botify_topk_inner_packed(const botify_topk_panels *pk, const float *queries, int64_t Q,
+			     int32_t k, int threads, int32_t *ids, float *scores, botify_err *err);
+
+/* For tests: 1 runs the scalar kernel (fmaf) also where AVX2 and FMA are
+ * there, 0 the fastest one. Process-wide. */
+void botify_topk_force_scalar(int on);
+
+/* The same for a catalog E (N, D) packed for this call alone (in the order
+ * of the queries' mean). */
 int botify_topk_inner(const float *queries, int64_t Q, const float *E, int32_t N, int32_t D,
 		      int32_t k, int threads, int32_t *ids, float *scores, botify_err *err);
 

@@ -5,6 +5,7 @@
 #   BOTIFY=path/to/botify scripts/bench.sh [--quick]
 #   BENCH_ONLY=sim  only the simulator part (seconds, not minutes)
 #   BENCH_ONLY=nb   only the neighbour search, cache and export part
+#   BENCH_ONLY=export  only export (a minute)
 #   BENCH_ONLY=runs only its whole-process runs, cold and warm cache (a minute)
 #   BASELINE=path/to/old/botify  that part paired against another binary
 #
@@ -24,7 +25,7 @@ json_field() { sed -E "s/.*\"$1\": ([0-9.e+-]+).*/\1/"; }
 
 echo "# botify benchmarks ($(date -u +%Y-%m-%d), $(nproc) cores, $RUNS runs each, medians)"
 echo
-if [ "${BENCH_ONLY:-}" != nb ] && [ "${BENCH_ONLY:-}" != runs ]; then
+if [ "${BENCH_ONLY:-}" != nb ] && [ "${BENCH_ONLY:-}" != runs ] && [ "${BENCH_ONLY:-}" != export ]; then
 echo "## World generation"
 for i in $(seq "$RUNS"); do
 	"$BOTIFY" datagen --out "$TMP/w" --force | sed -E 's/.*generated in ([0-9.]+) s.*/\1/'
@@ -68,8 +69,7 @@ echo
 
 fi
 
-echo "## Interest neighbours: search, cache, whole runs"
-echo
+[ "${BENCH_ONLY:-}" != export ] && echo "## Interest neighbours: search, cache, whole runs" && echo
 # BASELINE=path/to/old/botify runs every measurement of this part paired:
 # baseline then this binary, alternately, each with its median. A cold run
 # has an empty cache directory (it generates the built-in world and writes
@@ -99,6 +99,7 @@ nb_case() { # NAME ARGS...: median wall seconds, cold and warm, per binary
 			"$(cpu <"$TMP/cold.$j")" "$(wall <"$TMP/warm.$j")" "$(cpu <"$TMP/warm.$j")"
 	done
 }
+if [ "${BENCH_ONLY:-}" != export ]; then
 echo "| run (whole process, wall s (cpu s)) | binary | cold cache | warm cache |"
 echo "|---|---|---:|---:|"
 nb_case "simulate --episodes 2000" simulate --episodes 2000 --recommender random --seed 1
@@ -117,24 +118,29 @@ for th in 1 2; do
 	done
 done
 echo
+fi
 
+echo "## Export"
+echo
 # export k=100 of a quickly trained model (one epoch: the export's work
 # does not depend on the model's quality)
 "$BOTIFY" simulate --episodes 50000 --recommender random --seed 2 --log "$TMP/exp.jsonl" >/dev/null 2>&1
 "$BOTIFY" train --log "$TMP/exp.jsonl" --model "$TMP/expm" --epochs 1 >/dev/null 2>&1
-for j in "${!bins[@]}"; do : >"$TMP/export.$j"; done
-for i in $(seq "$RUNS"); do
+for th in 1 2; do
+	for j in "${!bins[@]}"; do : >"$TMP/export.$j"; done
+	for i in $(seq "$RUNS"); do
+		for j in "${!bins[@]}"; do
+			timed "${bins[$j]}" export --model "$TMP/expm" --embeddings "$TMP/v.npy" --recs "$TMP/r.json" \
+				--user-recs "$TMP/u.json" --k 100 --threads "$th" --force >>"$TMP/export.$j"
+		done
+	done
 	for j in "${!bins[@]}"; do
-		timed "${bins[$j]}" export --model "$TMP/expm" --embeddings "$TMP/v.npy" --recs "$TMP/r.json" \
-			--user-recs "$TMP/u.json" --k 100 --force >>"$TMP/export.$j"
+		printf 'export --k 100 (50 000 track lists, 10 000 user lists), %d thread(s), %s: %.2f s wall, %.2f s cpu\n' \
+			"$th" "${bins[$j]}" "$(wall <"$TMP/export.$j")" "$(cpu <"$TMP/export.$j")"
 	done
 done
-for j in "${!bins[@]}"; do
-	printf 'export --k 100 (50 000 track lists, 10 000 user lists), %s: %.2f s wall, %.2f s cpu\n' "${bins[$j]}" \
-		"$(wall <"$TMP/export.$j")" "$(cpu <"$TMP/export.$j")"
-done
 echo
-[ "${BENCH_ONLY:-}" = nb ] && exit 0
+[ "${BENCH_ONLY:-}" = nb ] || [ "${BENCH_ONLY:-}" = export ] && exit 0
 
 echo "## Whole fresh-process runs (world, neighbour search and loop)"
 for eps in 100000; do

@@ -1,6 +1,8 @@
 /* check_topk.c - top-k inner products against a naive double loop and a
  * full sort: exact ties ordered by id, k = 1 and k = N, any thread count,
- * and the selection alone with an excluded id. */
+ * the same bits from the vector and the scalar kernel, differences from
+ * double-precision scores only between near-ties, and the selection alone
+ * with an excluded id. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,7 +12,6 @@
 #include "rng.h"
 #include "topk.h"
 
-#include <cblas.h>
 
 /* Small integers: every inner product is exact in float and many tie. */
 static float *int_matrix(int64_t rows, int32_t D, int range, uint64_t seed)
@@ -171,12 +172,12 @@ START_TEST(topk_same_for_any_thread_count)
 }
 END_TEST
 
-/* Catalogs over several of the column blocks botify_topk_inner walks (2560
- * tracks; the last takes the rest), scores with seven distinct values: the
- * naive top-k exactly, ties in id order across block edges, for k = 1, a
- * k that fills most of a block's candidates, the largest k of the buffered
- * path and the first of the heap path, and k = N, on 1 and 2 threads. */
-START_TEST(topk_column_blocks_match_naive_on_ties)
+/* Catalogs of many panels (not a whole number of them), scores with seven
+ * distinct values: the naive top-k exactly, ties in id order, for k = 1, a
+ * k that fills most of a query's candidates, the largest k of 64-query
+ * blocks and the first of 4-query ones, and k = N, on 1 to 3 threads and on
+ * the scalar kernel. */
+START_TEST(topk_ties_match_naive_for_every_k)
 {
 	enum { NQ = 70, N = 3 * 2560 + 300, D = 3 }; /* a 6-row tail block of queries */
 	float *Q = int_matrix(NQ, D, 1, 11), *E = int_matrix(N, D, 1, 12);
@@ -187,14 +188,17 @@ START_TEST(topk_column_blocks_match_naive_on_ties)
 	for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
 		int32_t k = ks[ki];
 		naive_topk(Q, NQ, E, N, D, k, want, wsc);
-		for (int threads = 1; threads <= 2; threads++) {
+		for (int threads = 1; threads <= 4; threads++) {
+			botify_topk_force_scalar(threads == 4);
 			memset(ids, 0xff, sizeof(int32_t) * NQ * (size_t)k);
-			run_topk(Q, NQ, E, N, D, k, threads, ids, sc);
+			run_topk(Q, NQ, E, N, D, k, threads == 4 ? 2 : threads, ids, sc);
+			botify_topk_force_scalar(0);
 			long bad = 0;
 			for (int64_t i = 0; i < (int64_t)NQ * k; i++)
 				bad += ids[i] != want[i] || (double)sc[i] != wsc[i];
-			ck_assert_msg(bad == 0, "k=%d threads=%d: %ld differences from the naive top-k", k,
-				      threads, bad);
+			ck_assert_msg(bad == 0, "k=%d %s: %ld differences from the naive top-k", k,
+				      threads == 4 ? "scalar" : threads == 1 ? "1 thread" : "threads",
+				      bad);
 		}
 	}
 	free(Q);
@@ -206,40 +210,100 @@ START_TEST(topk_column_blocks_match_naive_on_ties)
 }
 END_TEST
 
-/* Real-valued scores: the lists and the score bits are those of one sgemm
- * over the whole catalog per 64 queries followed by a full sort, which is
- * what the column blocks must reproduce (their edges fall on OpenBLAS's own
- * row blocks; elsewhere a score near an edge could round differently). */
-START_TEST(topk_column_blocks_same_bits_as_one_call)
+/* Real-valued scores: the lists and the score bits are those of scoring
+ * every track with botify_topk_dot and sorting, for the vector kernel on 1
+ * to 3 threads and for the scalar one; widths that fill the registers (32)
+ * and that do not (13). */
+START_TEST(topk_same_bits_as_dot_and_sort)
 {
-	enum { NQ = 130, N = 4 * 2560 + 1234, D = 32, K = 101, ROWS = 64 };
-	float *Q = normal_matrix(NQ, D, 13), *E = normal_matrix(N, D, 14);
-	float *S = malloc(sizeof(float) * ROWS * N), *sc = malloc(sizeof(float) * NQ * K);
-	int32_t *ids = malloc(sizeof(int32_t) * NQ * K);
-	gt_cand *c = malloc(sizeof(*c) * N);
-	run_topk(Q, NQ, E, N, D, K, 2, ids, sc);
-	long bad = 0;
-	for (int64_t q0 = 0; q0 < NQ; q0 += ROWS) {
-		int rows = NQ - q0 < ROWS ? (int)(NQ - q0) : ROWS;
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, N, D, 1.0f, Q + q0 * D, D, E, D,
-			    0.0f, S, N);
-		for (int r = 0; r < rows; r++) {
+	enum { NQ = 130, N = 4 * 2560 + 1234, K = 101 };
+	const int32_t widths[] = { 32, 13 };
+	for (size_t wi = 0; wi < 2; wi++) {
+		int32_t D = widths[wi];
+		float *Q = normal_matrix(NQ, D, 13), *E = normal_matrix(N, D, 14);
+		float *sc = malloc(sizeof(float) * NQ * K), *ref = malloc(sizeof(float) * NQ * K);
+		int32_t *ids = malloc(sizeof(int32_t) * NQ * K), *want = malloc(sizeof(int32_t) * NQ * K);
+		gt_cand *c = malloc(sizeof(*c) * N);
+		for (int64_t q = 0; q < NQ; q++) {
 			for (int32_t t = 0; t < N; t++)
-				c[t] = (gt_cand){ S[(size_t)r * N + t], t };
+				c[t] = (gt_cand){ botify_topk_dot(Q + q * D, E + (size_t)t * D, D), t };
 			qsort(c, N, sizeof(*c), gt_by_rank);
 			for (int i = 0; i < K; i++) {
-				size_t at = (size_t)(q0 + r) * K + i;
-				bad += ids[at] != c[i].id || memcmp(&sc[at], &S[(size_t)r * N + c[i].id], sizeof(float));
+				want[q * K + i] = c[i].id;
+				ref[q * K + i] = (float)c[i].s + 0.0f; /* -0 comes back as +0 */
 			}
 		}
+		for (int run = 0; run < 4; run++) {
+			botify_topk_force_scalar(run == 3);
+			run_topk(Q, NQ, E, N, D, K, run == 3 ? 2 : run + 1, ids, sc);
+			botify_topk_force_scalar(0);
+			ck_assert_msg(!memcmp(ids, want, sizeof(int32_t) * NQ * K), "D=%d run %d: ids differ",
+				      D, run);
+			ck_assert_msg(!memcmp(sc, ref, sizeof(float) * NQ * K), "D=%d run %d: score bits differ",
+				      D, run);
+		}
+		free(Q);
+		free(E);
+		free(sc);
+		free(ref);
+		free(ids);
+		free(want);
+		free(c);
 	}
-	ck_assert_msg(bad == 0, "%ld ids or score bits differ from one sgemm over the catalog", bad);
+}
+END_TEST
+
+/* Against scores in double precision, which order the exact inner products
+ * but for 1e-16: the lists may differ only between near-ties. A float score
+ * is within eb = gamma_D * sum |q_d e_d| of the exact one (D roundings of
+ * at most 2^-24 each), so the i-th best of the float scores is within eb of
+ * the i-th best exact score, and the track the kernel ranks i-th has an
+ * exact score within 2 eb of it. The catalog holds pairs of tracks a few
+ * ulp apart, so that some lists do differ. */
+START_TEST(topk_differences_from_double_are_near_ties)
+{
+	enum { NQ = 300, N = 6000, D = 32, K = 100 };
+	float *Q = normal_matrix(NQ, D, 21), *E = normal_matrix(N, D, 22);
+	for (int32_t t = 1; t < N; t += 2)
+		for (int32_t d = 0; d < D; d++)
+			E[(size_t)t * D + d] = nextafterf(E[(size_t)(t - 1) * D + d], d % 3 ? 10.0f : -10.0f);
+	int32_t *ids = malloc(sizeof(int32_t) * NQ * K), *want = malloc(sizeof(int32_t) * NQ * K);
+	double *wsc = malloc(sizeof(double) * NQ * K);
+	run_topk(Q, NQ, E, N, D, K, 2, ids, NULL);
+	naive_topk(Q, NQ, E, N, D, K, want, wsc);
+	double gamma = D * 0x1p-24 / (1 - D * 0x1p-24);
+	long differ = 0, far = 0;
+	double worst = 0;
+	for (int64_t q = 0; q < NQ; q++) {
+		double eb = 0;
+		for (int32_t t = 0; t < N; t++) {
+			double a = 0;
+			for (int32_t d = 0; d < D; d++)
+				a += fabs((double)Q[q * D + d] * E[(size_t)t * D + d]);
+			eb = a > eb ? a : eb;
+		}
+		eb *= gamma;
+		for (int i = 0; i < K; i++) {
+			int64_t at = q * K + i;
+			if (ids[at] == want[at])
+				continue;
+			differ++;
+			double s = 0;
+			for (int32_t d = 0; d < D; d++)
+				s += (double)Q[q * D + d] * E[(size_t)ids[at] * D + d];
+			double gap = fabs(s - wsc[at]);
+			far += gap > 2 * eb;
+			worst = gap / eb > worst ? gap / eb : worst;
+		}
+	}
+	ck_assert_msg(far == 0, "%ld of %ld differences are not near-ties (worst gap %.3g bounds)", far,
+		      differ, worst);
+	ck_assert_int_gt(differ, 0); /* the near-ties really are there */
 	free(Q);
 	free(E);
-	free(S);
-	free(sc);
 	free(ids);
-	free(c);
+	free(want);
+	free(wsc);
 }
 END_TEST
 
@@ -357,8 +421,9 @@ Suite *topk_suite(void)
 	tcase_add_test(tc, topk_all_ties_in_id_order);
 	tcase_add_test(tc, topk_matches_naive_on_floats);
 	tcase_add_test(tc, topk_same_for_any_thread_count);
-	tcase_add_test(tc, topk_column_blocks_match_naive_on_ties);
-	tcase_add_test(tc, topk_column_blocks_same_bits_as_one_call);
+	tcase_add_test(tc, topk_ties_match_naive_for_every_k);
+	tcase_add_test(tc, topk_same_bits_as_dot_and_sort);
+	tcase_add_test(tc, topk_differences_from_double_are_near_ties);
 	tcase_add_test(tc, topk_select_with_exclude);
 	tcase_add_test(tc, topk_k_zero);
 	tcase_add_test(tc, topk_select_long_rows_match_sort);

@@ -12,11 +12,14 @@ expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 300 --recommender rando
 expect_exit 0 "$BOTIFY" train --world "$W" --log "$T/r.jsonl" --model "$T/m" --epochs 1 --threads 1 --quiet
 
 check "export writes the same bytes for any --threads"
-for t in 1 2; do
+for t in 1 2 3; do
 	expect_exit 0 "$BOTIFY" export --world "$W" --model "$T/m" --threads $t --quiet --k 10 \
-		--embeddings "$T/e$t.npy" --recs "$T/r$t.json"
+		--embeddings "$T/e$t.npy" --recs "$T/r$t.json" --user-recs "$T/u$t.json"
 done
-cmp -s "$T/e1.npy" "$T/e2.npy" || fail "the track vectors differ between --threads 1 and 2"
-cmp -s "$T/r1.json" "$T/r2.json" || fail "the lists differ between --threads 1 and 2"
+for t in 2 3; do
+	cmp -s "$T/e1.npy" "$T/e$t.npy" || fail "the track vectors differ between --threads 1 and $t"
+	cmp -s "$T/r1.json" "$T/r$t.json" || fail "the track lists differ between --threads 1 and $t"
+	cmp -s "$T/u1.json" "$T/u$t.json" || fail "the user lists differ between --threads 1 and $t"
+done
 
 finish
