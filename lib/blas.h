@@ -16,7 +16,8 @@
 #define BOTIFY_BLAS_H
 
 /* Makes every BLAS call of the process run on its calling thread alone
- * (overriding OPENBLAS_NUM_THREADS). main calls it before any command; a
+ * (overriding OPENBLAS_NUM_THREADS), and stops the pool OpenBLAS started
+ * when the program was loaded (its idle threads busy-wait). main calls it before any command; a
  * program that uses lib/ on its own calls it once before its first BLAS
  * call (the unit tests' main does). */
 void botify_blas_init(void);
