@@ -377,7 +377,8 @@ static void *parse_part(void *arg_)
 {
 	struct { struct par_read *pr; int k; } *arg = arg_;
 	struct par_read *pr = arg->pr;
-	struct part *pt = &pr->parts[arg->k];
+	/* counted in a copy of its own: the threads' parts share cache lines */
+	struct part copy = pr->parts[arg->k], *pt = &copy;
 	botify_logscan_lines lines;
 	botify_logscan_lines_init(&lines, pt->buf, pt->len);
 	const char *line;
@@ -432,6 +433,7 @@ static void *parse_part(void *arg_)
 		pt->fail_line = lines.lineno;
 	}
 	pt->lines = lines.lineno;
+	pr->parts[arg->k] = copy;
 	return NULL;
 }
 
@@ -440,11 +442,13 @@ static void *add_parts(void *arg_)
 	struct { struct par_read *pr; int k; } *arg = arg_;
 	struct par_read *pr = arg->pr;
 	int k = arg->k;
-	botify_ab *t = &pr->local[k];
+	/* the table's counters and the stage change row by row: in copies of
+	 * this thread's own, not next to the other threads' */
+	botify_ab table = pr->local[k], *t = &table;
+	struct stage stage = pr->stages[k], *st = &stage;
 	/* a session's rows come one after another: its unit is looked up once.
 	 * Only looking up another unit may move the table. */
 	struct botify_ab_unit *u = NULL;
-	struct stage *st = &pr->stages[k];
 	for (int c = 0; c < pr->n; c++) {
 		const struct part *pt = &pr->parts[c];
 		for (size_t i = 0; i < pt->n_out[k]; i++) {
@@ -461,10 +465,13 @@ static void *add_parts(void *arg_)
 		}
 	}
 	if (!u || stage_flush(st, u, &pr->errs[k]) == 0)
-		return NULL;
+		goto out;
 fail:
 	st->n = 0;
 	pr->phase2_failed[k] = 1;
+out:
+	pr->local[k] = table;
+	pr->stages[k] = stage;
 	return NULL;
 }
 
@@ -643,9 +650,7 @@ static void par_free(struct par_read *pr)
 		if (pr->parts && pr->parts[k].out) {
 			for (int o = 0; o < pr->n_dest; o++)
 				free(pr->parts[k].out[o]);
-			free(pr->parts[k].out);
-			free(pr->parts[k].n_out);
-			free(pr->parts[k].cap_out);
+			free(pr->parts[k].out); /* with n_out and cap_out */
 		}
 	}
 	for (int k = 0; pr->stages && k < pr->n; k++)
@@ -683,10 +688,20 @@ static int par_init(struct par_read *pr, const botify_ab *ab, int n, int n_dest,
 	pr->n_dest = n_dest;
 	for (int k = 0; k < n; k++) {
 		struct part *pt = &pr->parts[k];
-		pt->out = botify_calloc((size_t)n_dest, sizeof(*pt->out), "A/B reading", err);
-		pt->n_out = botify_calloc((size_t)n_dest, sizeof(*pt->n_out), "A/B reading", err);
-		pt->cap_out = botify_calloc((size_t)n_dest, sizeof(*pt->cap_out), "A/B reading", err);
-		if (!pt->out || !pt->n_out || !pt->cap_out || botify_ab_init(&pr->local[k], err) != 0) {
+		/* out, n_out and cap_out in one block, on cache lines (and pairs
+		 * of them, which some cores fetch together) of their own: a row
+		 * counted in n_out must not take the line from another thread */
+		size_t words = 3 * (size_t)n_dest, bytes = (words * sizeof(size_t) + 127) / 128 * 128;
+		void *block = aligned_alloc(128, bytes);
+		if (block) {
+			memset(block, 0, bytes);
+			pt->out = block;
+			pt->n_out = (size_t *)block + n_dest;
+			pt->cap_out = (size_t *)block + 2 * (size_t)n_dest;
+		} else {
+			botify_fail(err, BOTIFY_ENOMEM, "out of memory allocating %zu bytes for A/B reading", bytes);
+		}
+		if (!block || botify_ab_init(&pr->local[k], err) != 0) {
 			par_free(pr);
 			return -1;
 		}
@@ -1086,7 +1101,7 @@ static void *dist_add(void *arg_)
 	struct par_read *pr = arg->pr;
 	struct dist_read *dr = pr->dr;
 	int k = arg->k;
-	botify_ab *t = &pr->local[k];
+	botify_ab table = pr->local[k], *t = &table; /* as add_parts */
 	for (int i = 0; i < dr->n_src; i++) {
 		int src = dr->order[i];
 		const struct wire_row *w = dr->in + dr->in_off[src];
@@ -1098,10 +1113,12 @@ static void *dist_add(void *arg_)
 			if (add_used(t, NULL, w[j].user, arm, w[j].ts, w[j].time, w[j].latency_ms,
 				     (w[j].tag & 0xff) == BOTIFY_MSG_LAST, &pr->errs[k]) != 0) {
 				pr->phase2_failed[k] = 1;
+				pr->local[k] = table;
 				return NULL;
 			}
 		}
 	}
+	pr->local[k] = table;
 	return NULL;
 }
 
