@@ -579,11 +579,104 @@ static int run_block(struct par_read *pr, struct par_totals *tot, const char *bu
 	return 0;
 }
 
+/* A new unit on its way into the caller's table, by its first row. */
+struct by_first {
+	int64_t first;
+	struct botify_ab_unit *u;
+};
+
 static int cmp_first(const void *pa, const void *pb)
 {
-	const struct botify_ab_unit *a = *(const struct botify_ab_unit *const *)pa;
-	const struct botify_ab_unit *b = *(const struct botify_ab_unit *const *)pb;
+	const struct by_first *a = pa, *b = pb;
 	return (a->first > b->first) - (a->first < b->first);
+}
+
+/*
+ * Moves the units v[0..n) (none of them in ab) into ab, in this order:
+ * ab ends as find_unit would leave it inserting them one by one -- the
+ * same slots, grown at the same counts, each growth moving the units in
+ * slot order -- but the growths are played on a table of references, and
+ * the units are written once, into the final table. Inserting them one by
+ * one wrote every unit into each table it grew through, in fresh pages:
+ * most of the time this took was page faults. Nothing in ab changes when
+ * it fails.
+ */
+static int insert_units(botify_ab *ab, const struct by_first *v, size_t n, botify_err *err)
+{
+	size_t cap0 = ab->cap, cap = cap0, count = ab->n_units;
+	/* ref r + 1 in a slot: r < cap0 the unit in slot r of ab, else v[r - cap0] */
+	size_t *slot = botify_calloc(cap, sizeof(*slot), "A/B users", err);
+	uint64_t *hash = botify_malloc(cap0 + n, sizeof(*hash), "A/B users", err);
+	if (!slot || !hash)
+		goto fail;
+	for (size_t s = 0; s < cap0; s++)
+		if (ab->units[s].used) {
+			slot[s] = s + 1;
+			hash[s] = mix(ab->units[s].user, ab->units[s].arm);
+		}
+	for (size_t i = 0; i < n; i++)
+		hash[cap0 + i] = mix(v[i].u->user, v[i].u->arm);
+	for (size_t i = 0; i < n; i++) {
+		if (2 * (count + 1) > cap) { /* as find_unit, then grow */
+			size_t ncap;
+			if (botify_size_mul(cap, 2, &ncap) != 0) {
+				botify_fail(err, BOTIFY_ENOMEM, "too many A/B users");
+				goto fail;
+			}
+			size_t *ns = botify_calloc(ncap, sizeof(*ns), "A/B users", err);
+			if (!ns)
+				goto fail;
+			for (size_t s = 0; s < cap; s++) {
+				if (!slot[s])
+					continue;
+				size_t j = hash[slot[s] - 1] & (ncap - 1);
+				while (ns[j])
+					j = (j + 1) & (ncap - 1);
+				ns[j] = slot[s];
+			}
+			free(slot);
+			slot = ns;
+			cap = ncap;
+		}
+		size_t j = hash[cap0 + i] & (cap - 1);
+		while (slot[j])
+			j = (j + 1) & (cap - 1);
+		slot[j] = cap0 + i + 1;
+		count++;
+	}
+	struct botify_ab_unit *units = ab->units;
+	if (cap != cap0) {
+		units = botify_malloc(cap, sizeof(*units), "A/B users", err);
+		if (!units)
+			goto fail;
+	}
+	/* written in slot order, empty slots too: each page of a new table is
+	 * written before it is read, a fault where reading first took two */
+	for (size_t s = 0; s < cap; s++) {
+		size_t r = slot[s];
+		if (r > cap0)
+			units[s] = *v[r - 1 - cap0].u;
+		else if (r && cap != cap0)
+			units[s] = ab->units[r - 1];
+		else if (!r)
+			memset(&units[s], 0, sizeof(units[s]));
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].u->pend = NULL;
+		v[i].u->used = 0;
+	}
+	if (units != ab->units)
+		free(ab->units);
+	ab->units = units;
+	ab->cap = cap;
+	ab->n_units = count;
+	free(slot);
+	free(hash);
+	return 0;
+fail:
+	free(slot);
+	free(hash);
+	return -1;
 }
 
 /* The threads' units into ab (see above), and the file's counts. */
@@ -594,20 +687,28 @@ static int merge_local(botify_ab *ab, struct par_read *pr, const struct par_tota
 	for (int k = 0; k < pr->n; k++)
 		for (size_t i = 0; i < pr->local[k].cap; i++)
 			n_new += pr->local[k].units[i].used && !pr->local[k].units[i].existed;
-	struct botify_ab_unit **v = botify_calloc(n_new ? n_new : 1, sizeof(*v), "A/B users", err);
+	struct by_first *v = botify_malloc(n_new ? n_new : 1, sizeof(*v), "A/B users", err);
 	if (!v)
 		return -1;
 	size_t j = 0;
+	for (int k = 0; k < pr->n; k++) {
+		botify_ab *t = &pr->local[k];
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->units[i].used && !t->units[i].existed)
+				v[j++] = (struct by_first){ t->units[i].first, &t->units[i] };
+	}
+	qsort(v, n_new, sizeof(*v), cmp_first);
+	int rc = insert_units(ab, v, n_new, err);
+	free(v);
+	if (rc != 0)
+		return -1;
+	/* the units ab had, read on: their new state in place of the old */
 	for (int k = 0; k < pr->n; k++) {
 		botify_ab *t = &pr->local[k];
 		for (size_t i = 0; i < t->cap; i++) {
 			struct botify_ab_unit *u = &t->units[i];
 			if (!u->used)
 				continue;
-			if (!u->existed) {
-				v[j++] = u;
-				continue;
-			}
 			struct botify_ab_unit *m = lookup_unit(ab, u->user, u->arm);
 			free(m->pend);
 			*m = *u;
@@ -616,19 +717,6 @@ static int merge_local(botify_ab *ab, struct par_read *pr, const struct par_tota
 			u->used = 0;
 		}
 	}
-	qsort(v, n_new, sizeof(*v), cmp_first);
-	int rc = 0;
-	for (size_t i = 0; i < n_new; i++) {
-		struct botify_ab_unit *m = find_unit(ab, NULL, v[i]->user, v[i]->arm, err);
-		if (!m) {
-			rc = -1;
-			break;
-		}
-		*m = *v[i];
-		v[i]->pend = NULL;
-		v[i]->used = 0;
-	}
-	free(v);
 	ab->rows += tot->rows;
 	ab->rows_used += tot->used;
 	ab->seq += tot->used;
