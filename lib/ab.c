@@ -6,6 +6,7 @@
  * every "last"), so memory follows users, not rows. See ab.h for how rows
  * arriving out of timestamp order are placed.
  */
+#define _DEFAULT_SOURCE /* MADV_HUGEPAGE */
 #include "ab.h"
 
 #include <math.h>
