@@ -763,6 +763,48 @@ START_TEST(threads_report_the_first_bad_row_as_row_by_row)
 }
 END_TEST
 
+/* A bad row, and damage after it: the row is met first, although a
+ * thread inflating ahead of the parsing threads meets the damage first. */
+START_TEST(threads_report_a_bad_row_before_gzip_damage_as_row_by_row)
+{
+	char *text = awkward_log(5, 6000), path[4096];
+	char *bad = strstr(strchr(text + strlen(text) / 4, '\n') + 1, "\"track\": 3");
+	ck_assert_ptr_nonnull(bad);
+	memcpy(bad, "\"track\": x", 10);
+	tu_fmt(path, sizeof(path), "%s/bad-cut.jsonl.gz", tu_tmp);
+	for (int members = 0; members < 2; members++) {
+		if (members)
+			write_members(path, text);
+		else
+			tu_write(path, text, 1);
+		size_t n;
+		char *gz = slurp_raw(path, &n);
+		FILE *f = fopen(path, "wb");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(gz, 1, n * 9 / 10, f), n * 9 / 10);
+		ck_assert_int_eq(fclose(f), 0);
+		free(gz);
+		botify_ab ref = {0};
+		botify_err want = {0}, err = {0};
+		ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
+		ck_assert_int_eq(read_row_by_row(&ref, path, "AB", &want), -1);
+		ck_assert_ptr_nonnull(strstr(want.msg, "malformed JSON"));
+		botify_ab_free(&ref);
+		for (int t = 1; t <= 3; t++) {
+			botify_ab ab = {0};
+			ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+			ab.threads = t;
+			ab.read_block = 300;
+			ck_assert_int_eq(botify_ab_read_log(&ab, path, "AB", -1, NULL, NULL, &err), -1);
+			ck_assert_msg(!strcmp(err.msg, want.msg), "'%s' vs '%s'", err.msg, want.msg);
+			ck_assert_int_eq(ab.rows, 0);
+			botify_ab_free(&ab);
+		}
+	}
+	free(text);
+}
+END_TEST
+
 START_TEST(threads_report_damaged_gzip_as_row_by_row)
 {
 	char *text = awkward_log(4, 4000), path[4096];
@@ -1159,6 +1201,7 @@ Suite *ab_suite(void)
 	tcase_add_test(rd, threads_read_session_runs_exactly_as_row_by_row);
 	tcase_add_test(rd, threads_add_new_users_to_a_table_as_row_by_row);
 	tcase_add_test(rd, threads_report_the_first_bad_row_as_row_by_row);
+	tcase_add_test(rd, threads_report_a_bad_row_before_gzip_damage_as_row_by_row);
 	tcase_add_test(rd, threads_report_damaged_gzip_as_row_by_row);
 	tcase_add_test(rd, ranks_read_exactly_as_one_process);
 	tcase_add_test(rd, ranks_read_stdin_in_log_order);
