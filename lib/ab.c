@@ -1099,14 +1099,18 @@ static int read_gzip(struct par_read *pr, struct par_totals *tot, int fd, uint64
 				rc = -1;
 				break;
 			}
-			if (other_cap < cap) {
-				char *p = botify_realloc(other, cap, 1, "inflating a log", err);
+			/* room for the rest of the text and a block: a buffer
+			 * grown for a large member stays the only one that large */
+			size_t need = len - cut + block;
+			if (other_cap < need) {
+				size_t ncap = need > 2 * block ? need : 2 * block;
+				char *p = botify_realloc(other, ncap, 1, "inflating a log", err);
 				if (!p) {
 					rc = -1;
 					break;
 				}
 				other = p;
-				other_cap = cap;
+				other_cap = ncap;
 			}
 			gz_give(&run, buf, cut);
 			memcpy(other, buf + cut, len - cut);
