@@ -711,6 +711,20 @@ fail:
 static int merge_local(botify_ab *ab, struct par_read *pr, const struct par_totals *tot,
 		       botify_err *err)
 {
+	if (pr->n == 1 && !ab->n_units && ab->cap == INITIAL_CAP) {
+		/* one thread made its units in the order of their first row
+		 * from an empty table of the same size: that table is the one
+		 * inserting them would make */
+		struct botify_ab_unit *u = ab->units;
+		size_t cap = ab->cap;
+		ab->units = pr->local[0].units;
+		ab->cap = pr->local[0].cap;
+		ab->n_units = pr->local[0].n_units;
+		pr->local[0].units = u;
+		pr->local[0].cap = cap;
+		pr->local[0].n_units = 0;
+		goto counts;
+	}
 	size_t n_new = 0;
 	for (int k = 0; k < pr->n; k++)
 		for (size_t i = 0; i < pr->local[k].cap; i++)
@@ -745,6 +759,7 @@ static int merge_local(botify_ab *ab, struct par_read *pr, const struct par_tota
 			u->used = 0;
 		}
 	}
+counts:
 	ab->rows += tot->rows;
 	ab->rows_used += tot->used;
 	ab->seq += tot->used;
