@@ -6,6 +6,7 @@
  * every "last"), so memory follows users, not rows. See ab.h for how rows
  * arriving out of timestamp order are placed.
  */
+#define _DEFAULT_SOURCE /* MADV_HUGEPAGE */
 #include "ab.h"
 
 #include <math.h>
@@ -97,12 +98,44 @@ void botify_ab_free(botify_ab *ab)
 	memset(ab, 0, sizeof(*ab));
 }
 
+/*
+ * A table of cap units, not zeroed when fill is 0 (the caller writes every
+ * slot). A table is new memory, and a page of new memory costs a fault
+ * when first touched -- two when it is read first, as probing a calloc'd
+ * table reads it -- which made most of the time spent growing tables and
+ * merging the threads' units. So: written before it is read, and in huge
+ * pages (one fault per 2 MiB) where the system gives them on request.
+ */
+enum { HUGE_PAGE = 2 << 20 };
+
+static struct botify_ab_unit *new_units(size_t cap, int fill, botify_err *err)
+{
+	size_t bytes;
+	if (botify_size_mul(cap, sizeof(struct botify_ab_unit), &bytes) != 0) {
+		botify_fail(err, BOTIFY_ENOMEM, "too many A/B users");
+		return NULL;
+	}
+	struct botify_ab_unit *u = NULL;
+#ifdef MADV_HUGEPAGE
+	if (bytes >= HUGE_PAGE) {
+		size_t whole = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+		if ((u = aligned_alloc(HUGE_PAGE, whole)))
+			madvise(u, whole, MADV_HUGEPAGE); /* a hint: no huge pages is no harm */
+	}
+#endif
+	if (!u && !(u = botify_malloc(cap, sizeof(*u), "A/B users", err)))
+		return NULL;
+	if (fill)
+		memset(u, 0, bytes);
+	return u;
+}
+
 static int grow(botify_ab *ab, botify_err *err)
 {
 	size_t cap;
 	if (botify_size_mul(ab->cap, 2, &cap) != 0)
 		return botify_fail(err, BOTIFY_ENOMEM, "too many A/B users");
-	struct botify_ab_unit *u = botify_calloc(cap, sizeof(*u), "A/B users", err);
+	struct botify_ab_unit *u = new_units(cap, 1, err);
 	if (!u)
 		return -1;
 	for (size_t i = 0; i < ab->cap; i++) {
@@ -377,7 +410,8 @@ static void *parse_part(void *arg_)
 {
 	struct { struct par_read *pr; int k; } *arg = arg_;
 	struct par_read *pr = arg->pr;
-	struct part *pt = &pr->parts[arg->k];
+	/* counted in a copy of its own: the threads' parts share cache lines */
+	struct part copy = pr->parts[arg->k], *pt = &copy;
 	botify_logscan_lines lines;
 	botify_logscan_lines_init(&lines, pt->buf, pt->len);
 	const char *line;
@@ -432,6 +466,7 @@ static void *parse_part(void *arg_)
 		pt->fail_line = lines.lineno;
 	}
 	pt->lines = lines.lineno;
+	pr->parts[arg->k] = copy;
 	return NULL;
 }
 
@@ -440,11 +475,13 @@ static void *add_parts(void *arg_)
 	struct { struct par_read *pr; int k; } *arg = arg_;
 	struct par_read *pr = arg->pr;
 	int k = arg->k;
-	botify_ab *t = &pr->local[k];
+	/* the table's counters and the stage change row by row: in copies of
+	 * this thread's own, not next to the other threads' */
+	botify_ab table = pr->local[k], *t = &table;
+	struct stage stage = pr->stages[k], *st = &stage;
 	/* a session's rows come one after another: its unit is looked up once.
 	 * Only looking up another unit may move the table. */
 	struct botify_ab_unit *u = NULL;
-	struct stage *st = &pr->stages[k];
 	for (int c = 0; c < pr->n; c++) {
 		const struct part *pt = &pr->parts[c];
 		for (size_t i = 0; i < pt->n_out[k]; i++) {
@@ -461,10 +498,13 @@ static void *add_parts(void *arg_)
 		}
 	}
 	if (!u || stage_flush(st, u, &pr->errs[k]) == 0)
-		return NULL;
+		goto out;
 fail:
 	st->n = 0;
 	pr->phase2_failed[k] = 1;
+out:
+	pr->local[k] = table;
+	pr->stages[k] = stage;
 	return NULL;
 }
 
@@ -572,35 +612,145 @@ static int run_block(struct par_read *pr, struct par_totals *tot, const char *bu
 	return 0;
 }
 
+/* A new unit on its way into the caller's table, by its first row. */
+struct by_first {
+	int64_t first;
+	struct botify_ab_unit *u;
+};
+
 static int cmp_first(const void *pa, const void *pb)
 {
-	const struct botify_ab_unit *a = *(const struct botify_ab_unit *const *)pa;
-	const struct botify_ab_unit *b = *(const struct botify_ab_unit *const *)pb;
+	const struct by_first *a = pa, *b = pb;
 	return (a->first > b->first) - (a->first < b->first);
+}
+
+/*
+ * Moves the units v[0..n) (none of them in ab) into ab, in this order:
+ * ab ends as find_unit would leave it inserting them one by one -- the
+ * same slots, grown at the same counts, each growth moving the units in
+ * slot order -- but the growths are played on a table of references, and
+ * the units are written once, into the final table. Inserting them one by
+ * one wrote every unit into each table it grew through, in new pages
+ * (see new_units). Nothing in ab changes when it fails.
+ */
+static int insert_units(botify_ab *ab, const struct by_first *v, size_t n, botify_err *err)
+{
+	size_t cap0 = ab->cap, cap = cap0, count = ab->n_units;
+	/* ref r + 1 in a slot: r < cap0 the unit in slot r of ab, else v[r - cap0] */
+	size_t *slot = botify_calloc(cap, sizeof(*slot), "A/B users", err);
+	uint64_t *hash = botify_malloc(cap0 + n, sizeof(*hash), "A/B users", err);
+	if (!slot || !hash)
+		goto fail;
+	for (size_t s = 0; s < cap0; s++)
+		if (ab->units[s].used) {
+			slot[s] = s + 1;
+			hash[s] = mix(ab->units[s].user, ab->units[s].arm);
+		}
+	for (size_t i = 0; i < n; i++)
+		hash[cap0 + i] = mix(v[i].u->user, v[i].u->arm);
+	for (size_t i = 0; i < n; i++) {
+		if (2 * (count + 1) > cap) { /* as find_unit, then grow */
+			size_t ncap;
+			if (botify_size_mul(cap, 2, &ncap) != 0) {
+				botify_fail(err, BOTIFY_ENOMEM, "too many A/B users");
+				goto fail;
+			}
+			size_t *ns = botify_calloc(ncap, sizeof(*ns), "A/B users", err);
+			if (!ns)
+				goto fail;
+			for (size_t s = 0; s < cap; s++) {
+				if (!slot[s])
+					continue;
+				size_t j = hash[slot[s] - 1] & (ncap - 1);
+				while (ns[j])
+					j = (j + 1) & (ncap - 1);
+				ns[j] = slot[s];
+			}
+			free(slot);
+			slot = ns;
+			cap = ncap;
+		}
+		size_t j = hash[cap0 + i] & (cap - 1);
+		while (slot[j])
+			j = (j + 1) & (cap - 1);
+		slot[j] = cap0 + i + 1;
+		count++;
+	}
+	struct botify_ab_unit *units = ab->units;
+	if (cap != cap0 && !(units = new_units(cap, 0, err)))
+		goto fail;
+	/* written in slot order, empty slots too (new_units) */
+	for (size_t s = 0; s < cap; s++) {
+		size_t r = slot[s];
+		if (r > cap0)
+			units[s] = *v[r - 1 - cap0].u;
+		else if (r && cap != cap0)
+			units[s] = ab->units[r - 1];
+		else if (!r)
+			memset(&units[s], 0, sizeof(units[s]));
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].u->pend = NULL;
+		v[i].u->used = 0;
+	}
+	if (units != ab->units)
+		free(ab->units);
+	ab->units = units;
+	ab->cap = cap;
+	ab->n_units = count;
+	free(slot);
+	free(hash);
+	return 0;
+fail:
+	free(slot);
+	free(hash);
+	return -1;
 }
 
 /* The threads' units into ab (see above), and the file's counts. */
 static int merge_local(botify_ab *ab, struct par_read *pr, const struct par_totals *tot,
 		       botify_err *err)
 {
+	if (pr->n == 1 && !ab->n_units && ab->cap == INITIAL_CAP) {
+		/* one thread made its units in the order of their first row
+		 * from an empty table of the same size: that table is the one
+		 * inserting them would make */
+		struct botify_ab_unit *u = ab->units;
+		size_t cap = ab->cap;
+		ab->units = pr->local[0].units;
+		ab->cap = pr->local[0].cap;
+		ab->n_units = pr->local[0].n_units;
+		pr->local[0].units = u;
+		pr->local[0].cap = cap;
+		pr->local[0].n_units = 0;
+		goto counts;
+	}
 	size_t n_new = 0;
 	for (int k = 0; k < pr->n; k++)
 		for (size_t i = 0; i < pr->local[k].cap; i++)
 			n_new += pr->local[k].units[i].used && !pr->local[k].units[i].existed;
-	struct botify_ab_unit **v = botify_calloc(n_new ? n_new : 1, sizeof(*v), "A/B users", err);
+	struct by_first *v = botify_malloc(n_new ? n_new : 1, sizeof(*v), "A/B users", err);
 	if (!v)
 		return -1;
 	size_t j = 0;
+	for (int k = 0; k < pr->n; k++) {
+		botify_ab *t = &pr->local[k];
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->units[i].used && !t->units[i].existed)
+				v[j++] = (struct by_first){ t->units[i].first, &t->units[i] };
+	}
+	qsort(v, n_new, sizeof(*v), cmp_first);
+	int rc = insert_units(ab, v, n_new, err);
+	free(v);
+	if (rc != 0)
+		return -1;
+	/* the units ab had, read on: their new state in place of the old */
 	for (int k = 0; k < pr->n; k++) {
 		botify_ab *t = &pr->local[k];
 		for (size_t i = 0; i < t->cap; i++) {
 			struct botify_ab_unit *u = &t->units[i];
 			if (!u->used)
 				continue;
-			if (!u->existed) {
-				v[j++] = u;
-				continue;
-			}
 			struct botify_ab_unit *m = lookup_unit(ab, u->user, u->arm);
 			free(m->pend);
 			*m = *u;
@@ -609,19 +759,7 @@ static int merge_local(botify_ab *ab, struct par_read *pr, const struct par_tota
 			u->used = 0;
 		}
 	}
-	qsort(v, n_new, sizeof(*v), cmp_first);
-	int rc = 0;
-	for (size_t i = 0; i < n_new; i++) {
-		struct botify_ab_unit *m = find_unit(ab, NULL, v[i]->user, v[i]->arm, err);
-		if (!m) {
-			rc = -1;
-			break;
-		}
-		*m = *v[i];
-		v[i]->pend = NULL;
-		v[i]->used = 0;
-	}
-	free(v);
+counts:
 	ab->rows += tot->rows;
 	ab->rows_used += tot->used;
 	ab->seq += tot->used;
@@ -643,9 +781,7 @@ static void par_free(struct par_read *pr)
 		if (pr->parts && pr->parts[k].out) {
 			for (int o = 0; o < pr->n_dest; o++)
 				free(pr->parts[k].out[o]);
-			free(pr->parts[k].out);
-			free(pr->parts[k].n_out);
-			free(pr->parts[k].cap_out);
+			free(pr->parts[k].out); /* with n_out and cap_out */
 		}
 	}
 	for (int k = 0; pr->stages && k < pr->n; k++)
@@ -683,10 +819,20 @@ static int par_init(struct par_read *pr, const botify_ab *ab, int n, int n_dest,
 	pr->n_dest = n_dest;
 	for (int k = 0; k < n; k++) {
 		struct part *pt = &pr->parts[k];
-		pt->out = botify_calloc((size_t)n_dest, sizeof(*pt->out), "A/B reading", err);
-		pt->n_out = botify_calloc((size_t)n_dest, sizeof(*pt->n_out), "A/B reading", err);
-		pt->cap_out = botify_calloc((size_t)n_dest, sizeof(*pt->cap_out), "A/B reading", err);
-		if (!pt->out || !pt->n_out || !pt->cap_out || botify_ab_init(&pr->local[k], err) != 0) {
+		/* out, n_out and cap_out in one block, on cache lines (and pairs
+		 * of them, which some cores fetch together) of their own: a row
+		 * counted in n_out must not take the line from another thread */
+		size_t words = 3 * (size_t)n_dest, bytes = (words * sizeof(size_t) + 127) / 128 * 128;
+		void *block = aligned_alloc(128, bytes);
+		if (block) {
+			memset(block, 0, bytes);
+			pt->out = block;
+			pt->n_out = (size_t *)block + n_dest;
+			pt->cap_out = (size_t *)block + 2 * (size_t)n_dest;
+		} else {
+			botify_fail(err, BOTIFY_ENOMEM, "out of memory allocating %zu bytes for A/B reading", bytes);
+		}
+		if (!block || botify_ab_init(&pr->local[k], err) != 0) {
 			par_free(pr);
 			return -1;
 		}
@@ -826,6 +972,63 @@ static int inflate_more(struct inflater *g, char *buf, size_t *len, size_t cap)
 	return 1;
 }
 
+/* With several threads, the blocks of a gzip file are parsed and added
+ * on a thread of their own (run_block's threads) while this one inflates
+ * the next block into a second buffer: inflating took as long as parsing
+ * on both cores. One block at a time, in file order. */
+struct gz_runner {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct par_read *pr;
+	struct par_totals *tot;
+	const char *path;
+	const char *buf;
+	size_t len;
+	int busy, stop, rc;
+	botify_err err;
+};
+
+static void *gz_run(void *arg)
+{
+	struct gz_runner *g = arg;
+	pthread_mutex_lock(&g->mu);
+	for (;;) {
+		while (!g->busy && !g->stop)
+			pthread_cond_wait(&g->cv, &g->mu);
+		if (!g->busy)
+			break;
+		pthread_mutex_unlock(&g->mu);
+		int rc = g->rc ? g->rc : run_block(g->pr, g->tot, g->buf, g->len, g->path, &g->err);
+		pthread_mutex_lock(&g->mu);
+		g->rc = rc;
+		g->busy = 0;
+		pthread_cond_broadcast(&g->cv);
+	}
+	pthread_mutex_unlock(&g->mu);
+	return NULL;
+}
+
+/* Waits until the block given to g is done: 0, or -1 with g->err. */
+static int gz_wait(struct gz_runner *g)
+{
+	pthread_mutex_lock(&g->mu);
+	while (g->busy)
+		pthread_cond_wait(&g->cv, &g->mu);
+	int rc = g->rc;
+	pthread_mutex_unlock(&g->mu);
+	return rc;
+}
+
+static void gz_give(struct gz_runner *g, const char *buf, size_t len)
+{
+	pthread_mutex_lock(&g->mu);
+	g->buf = buf;
+	g->len = len;
+	g->busy = 1;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
 static int read_gzip(struct par_read *pr, struct par_totals *tot, int fd, uint64_t size,
 		     size_t ab_block, const char *path, progress_fn progress, void *ctx,
 		     botify_err *err)
@@ -842,13 +1045,24 @@ static int read_gzip(struct par_read *pr, struct par_totals *tot, int fd, uint64
 	g.in = map;
 	size_t block = (ab_block ? ab_block : (size_t)BLOCK_PER_THREAD) * (size_t)pr->n;
 	g.ld_max = block < GZ_MAX_BUF / 64 ? 64 * block : GZ_MAX_BUF;
-	size_t cap = 2 * block, len = 0, want = block;
-	char *buf = botify_malloc(cap, 1, "inflating a log", err);
+	size_t cap = 2 * block, len = 0, want = block, other_cap = 0;
+	char *buf = botify_malloc(cap, 1, "inflating a log", err), *other = NULL;
 	int rc = buf ? 0 : -1;
 #ifdef BOTIFY_LIBDEFLATE
 	if (rc == 0 && !(g.ld = libdeflate_alloc_decompressor()))
 		rc = botify_fail(err, BOTIFY_ENOMEM, "%s: out of memory decompressing", path);
 #endif
+	struct gz_runner run = { .pr = pr, .tot = tot, .path = path };
+	pthread_t runner;
+	int threaded = 0;
+	if (rc == 0 && pr->n > 1 && !pr->dr && pthread_mutex_init(&run.mu, NULL) == 0) {
+		if (pthread_cond_init(&run.cv, NULL) != 0)
+			pthread_mutex_destroy(&run.mu);
+		else if (!(threaded = pthread_create(&runner, NULL, gz_run, &run) == 0)) {
+			pthread_cond_destroy(&run.cv);
+			pthread_mutex_destroy(&run.mu);
+		}
+	}
 	while (rc == 0) {
 		int full = 0, damaged = 0;
 		/* inflate until a block's worth is there, the end, or damage */
@@ -893,15 +1107,58 @@ static int read_gzip(struct par_read *pr, struct par_totals *tot, int fd, uint64
 				}
 			}
 		}
-		if (cut)
+		if (cut && threaded) {
+			/* the buffer given before is free once its block is done */
+			if (gz_wait(&run) != 0) {
+				*err = run.err;
+				rc = -1;
+				break;
+			}
+			/* room for the rest of the text and a block: a buffer
+			 * grown for a large member stays the only one that large */
+			size_t need = len - cut + block;
+			if (other_cap < need) {
+				size_t ncap = need > 2 * block ? need : 2 * block;
+				char *p = botify_realloc(other, ncap, 1, "inflating a log", err);
+				if (!p) {
+					rc = -1;
+					break;
+				}
+				other = p;
+				other_cap = ncap;
+			}
+			gz_give(&run, buf, cut);
+			memcpy(other, buf + cut, len - cut);
+			char *t = buf;
+			buf = other;
+			other = t;
+			size_t c = cap;
+			cap = other_cap;
+			other_cap = c;
+		} else if (cut) {
 			rc = run_block(pr, tot, buf, cut, path, err);
-		memmove(buf, buf + cut, len - cut);
+			memmove(buf, buf + cut, len - cut);
+		}
 		len -= cut;
 		want = len < block ? block : cap;
 		if (progress && rc == 0)
 			progress(ctx, g.pos, size);
 		if (eof && len == 0)
 			break;
+	}
+	if (threaded) {
+		/* the last block's failure, when nothing failed before it */
+		if (gz_wait(&run) != 0 && rc == 0) {
+			*err = run.err;
+			rc = -1;
+		}
+		pthread_mutex_lock(&run.mu);
+		run.stop = 1;
+		pthread_cond_broadcast(&run.cv);
+		pthread_mutex_unlock(&run.mu);
+		pthread_join(runner, NULL);
+		pthread_cond_destroy(&run.cv);
+		pthread_mutex_destroy(&run.mu);
 	}
 	if (g.zinit)
 		inflateEnd(&g.zs);
@@ -910,6 +1167,7 @@ static int read_gzip(struct par_read *pr, struct par_totals *tot, int fd, uint64
 		libdeflate_free_decompressor(g.ld);
 #endif
 	free(buf);
+	free(other);
 	munmap(map, g.n);
 	return rc;
 }
@@ -1086,7 +1344,7 @@ static void *dist_add(void *arg_)
 	struct par_read *pr = arg->pr;
 	struct dist_read *dr = pr->dr;
 	int k = arg->k;
-	botify_ab *t = &pr->local[k];
+	botify_ab table = pr->local[k], *t = &table; /* as add_parts */
 	for (int i = 0; i < dr->n_src; i++) {
 		int src = dr->order[i];
 		const struct wire_row *w = dr->in + dr->in_off[src];
@@ -1098,10 +1356,12 @@ static void *dist_add(void *arg_)
 			if (add_used(t, NULL, w[j].user, arm, w[j].ts, w[j].time, w[j].latency_ms,
 				     (w[j].tag & 0xff) == BOTIFY_MSG_LAST, &pr->errs[k]) != 0) {
 				pr->phase2_failed[k] = 1;
+				pr->local[k] = table;
 				return NULL;
 			}
 		}
 	}
+	pr->local[k] = table;
 	return NULL;
 }
 

@@ -3,8 +3,8 @@
  * process.
  *
  * botify runs its own threads wherever work is parallel: training's pool,
- * the top-K blocks of the neighbour search, simulate's chunks, serve's
- * requests (export's top-K runs botify's own kernel, not BLAS). Each of them calls BLAS on its own rows and needs that
+ * the top-K blocks of export and of the neighbour search, simulate's chunks,
+ * serve's requests. Each of them calls BLAS on its own rows and needs that
  * call to run on the calling thread alone: OpenBLAS's pool would busy-wait
  * between the small products and take the cores our threads need (it made
  * training on 2 threads 1.7x slower than on 1), and several of our threads
@@ -16,7 +16,8 @@
 #define BOTIFY_BLAS_H
 
 /* Makes every BLAS call of the process run on its calling thread alone
- * (overriding OPENBLAS_NUM_THREADS) and stops OpenBLAS's idle pool. main calls it before any command; a
+ * (overriding OPENBLAS_NUM_THREADS), and stops the pool OpenBLAS started
+ * when the program was loaded (its idle threads busy-wait). main calls it before any command; a
  * program that uses lib/ on its own calls it once before its first BLAS
  * call (the unit tests' main does). */
 void botify_blas_init(void);

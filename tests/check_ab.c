@@ -665,6 +665,70 @@ START_TEST(threads_read_session_runs_exactly_as_row_by_row)
 }
 END_TEST
 
+/* Sessions of users [from, to), a few rows each, some left open. */
+static char *users_log(int from, int to, uint64_t seed)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	uint64_t x = seed;
+	int64_t clock = BOTIFY_TIMESTAMP_BASE + (int64_t)seed * 1000000;
+	for (int user = from; user < to; user++) {
+		x = x * 6364136223846793005u + 1442695040888963407u;
+		unsigned r = (unsigned)(x >> 33);
+		int rows = 1 + (int)(r % 4), closes = (r >> 5) % 5 != 0;
+		for (int j = 0; j < rows; j++) {
+			clock += 7;
+			fprintf(f, "{\"message\": \"%s\", \"timestamp\": %lld, \"user\": %d, \"track\": 3, "
+				"\"time\": %g, \"latency\": %g, \"experiments\": {\"AB\": \"%s\"}}\n",
+				closes && j == rows - 1 ? "last" : "next", (long long)clock, user,
+				(double)((r >> (j + 8)) % 97) / 96, (double)((r >> j) % 89) / 1e5,
+				(user + j) % 3 ? "T1" : "C");
+		}
+	}
+	ck_assert_int_eq(fclose(f), 0);
+	return text;
+}
+
+/* The units of each file go into a table that already holds units, and
+ * make it grow: the slots of the old and the new units, the counts at
+ * which it grows, must be a row-by-row reader's. */
+START_TEST(threads_add_new_users_to_a_table_as_row_by_row)
+{
+	static const int range[][2] = { { 0, 700 }, { 500, 3000 }, { 0, 3100 }, { 9000, 9001 } };
+	enum { FILES = sizeof(range) / sizeof(range[0]) };
+	char path[FILES][4096];
+	botify_ab ref = {0};
+	botify_err err = {0};
+	ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
+	for (int i = 0; i < FILES; i++) {
+		char *text = users_log(range[i][0], range[i][1], (uint64_t)i + 1);
+		tu_fmt(path[i], sizeof(path[i]), "%s/users%d.jsonl", tu_tmp, i);
+		tu_write(path[i], text, 0);
+		free(text);
+		ck_assert_int_eq(read_row_by_row(&ref, path[i], "AB", &err), 0);
+	}
+	ck_assert_uint_gt(ref.cap, 4096);
+	static const size_t blocks[] = { 0, 300 };
+	for (int t = 1; t <= 4; t++)
+		for (size_t k = 0; k < sizeof(blocks) / sizeof(*blocks); k++) {
+			botify_ab ab = {0};
+			char what[64];
+			tu_fmt(what, sizeof(what), "new users, %d threads, blocks of %zu", t, blocks[k]);
+			ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+			ab.threads = t;
+			ab.read_block = blocks[k];
+			for (int i = 0; i < FILES; i++)
+				ck_assert_msg(botify_ab_read_log(&ab, path[i], "AB", -1, NULL, NULL, &err) == 0, "%s",
+					      err.msg);
+			same_ab(&ref, &ab, what);
+			botify_ab_free(&ab);
+		}
+	botify_ab_free(&ref);
+}
+END_TEST
+
 START_TEST(threads_report_the_first_bad_row_as_row_by_row)
 {
 	char *text = awkward_log(3, 2000), path[4096];
@@ -692,6 +756,48 @@ START_TEST(threads_report_the_first_bad_row_as_row_by_row)
 			ck_assert_msg(!strcmp(err.msg, want.msg) && err.code == want.code, "'%s' vs '%s'",
 				      err.msg, want.msg);
 			ck_assert_int_eq(ab.rows, 0); /* nothing of the file kept */
+			botify_ab_free(&ab);
+		}
+	}
+	free(text);
+}
+END_TEST
+
+/* A bad row, and damage after it: the row is met first, although a
+ * thread inflating ahead of the parsing threads meets the damage first. */
+START_TEST(threads_report_a_bad_row_before_gzip_damage_as_row_by_row)
+{
+	char *text = awkward_log(5, 6000), path[4096];
+	char *bad = strstr(strchr(text + strlen(text) / 4, '\n') + 1, "\"track\": 3");
+	ck_assert_ptr_nonnull(bad);
+	memcpy(bad, "\"track\": x", 10);
+	tu_fmt(path, sizeof(path), "%s/bad-cut.jsonl.gz", tu_tmp);
+	for (int members = 0; members < 2; members++) {
+		if (members)
+			write_members(path, text);
+		else
+			tu_write(path, text, 1);
+		size_t n;
+		char *gz = slurp_raw(path, &n);
+		FILE *f = fopen(path, "wb");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(gz, 1, n * 9 / 10, f), n * 9 / 10);
+		ck_assert_int_eq(fclose(f), 0);
+		free(gz);
+		botify_ab ref = {0};
+		botify_err want = {0}, err = {0};
+		ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
+		ck_assert_int_eq(read_row_by_row(&ref, path, "AB", &want), -1);
+		ck_assert_ptr_nonnull(strstr(want.msg, "malformed JSON"));
+		botify_ab_free(&ref);
+		for (int t = 1; t <= 3; t++) {
+			botify_ab ab = {0};
+			ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+			ab.threads = t;
+			ab.read_block = 300;
+			ck_assert_int_eq(botify_ab_read_log(&ab, path, "AB", -1, NULL, NULL, &err), -1);
+			ck_assert_msg(!strcmp(err.msg, want.msg), "'%s' vs '%s'", err.msg, want.msg);
+			ck_assert_int_eq(ab.rows, 0);
 			botify_ab_free(&ab);
 		}
 	}
@@ -1093,7 +1199,9 @@ Suite *ab_suite(void)
 	tcase_set_timeout(rd, 60);
 	tcase_add_test(rd, threads_read_exactly_as_row_by_row);
 	tcase_add_test(rd, threads_read_session_runs_exactly_as_row_by_row);
+	tcase_add_test(rd, threads_add_new_users_to_a_table_as_row_by_row);
 	tcase_add_test(rd, threads_report_the_first_bad_row_as_row_by_row);
+	tcase_add_test(rd, threads_report_a_bad_row_before_gzip_damage_as_row_by_row);
 	tcase_add_test(rd, threads_report_damaged_gzip_as_row_by_row);
 	tcase_add_test(rd, ranks_read_exactly_as_one_process);
 	tcase_add_test(rd, ranks_read_stdin_in_log_order);

@@ -3,6 +3,7 @@
  * searches) leaves the setting as it found it. */
 #include <cblas.h>
 #include <check.h>
+#include <dirent.h>
 #include <stdlib.h>
 
 #include "blas.h"
@@ -27,6 +28,36 @@ static void fill(float *x, size_t n, unsigned seed)
 	for (size_t i = 0; i < n; i++)
 		x[i] = (float)(rand() % 19 - 9) / 4.0f;
 }
+
+static int process_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	int n = 0;
+	if (!d)
+		return -1;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* OpenBLAS's pool busy-waits a tenth of a second after its start and its
+ * last call: left running, it took a core from every command. */
+START_TEST(blas_init_stops_the_pool)
+{
+	enum { M = 256 };
+	static float a[M * M], c[M * M];
+	fill(a, M * M, 3);
+	openblas_set_num_threads(2);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, M, M, 1, a, M, a, M, 0, c, M);
+	ck_assert_msg(process_threads() >= 2, "no pool to stop: %d thread(s)", process_threads());
+	botify_blas_init();
+	ck_assert_int_eq(process_threads(), 1);
+	/* and calls run on the caller, not on a pool started again */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, M, M, 1, a, M, a, M, 0, c, M);
+	ck_assert_int_eq(process_threads(), 1);
+}
+END_TEST
 
 /* Another owner would reset a count someone set: the searches must not. */
 START_TEST(blas_topk_leaves_the_setting)
@@ -61,9 +92,11 @@ Suite *blas_suite(void)
 	openblas_set_num_threads(1);
 	if (two) {
 		tcase_add_test(tc, blas_init_sets_one_thread);
+		tcase_add_test(tc, blas_init_stops_the_pool);
 		tcase_add_test(tc, blas_topk_leaves_the_setting);
 	} else {
 		tu_skip("blas_init_sets_one_thread", "this OpenBLAS runs one thread at most");
+		tu_skip("blas_init_stops_the_pool", "this OpenBLAS runs one thread at most");
 		tu_skip("blas_topk_leaves_the_setting", "this OpenBLAS runs one thread at most");
 	}
 	suite_add_tcase(s, tc);
