@@ -35,7 +35,9 @@ static const struct flag_doc doc = {
 	.summary =
 		"A/B metrics with confidence intervals. Rows are sessionized per (user, arm) by\n"
 		"timestamp; a session ends at its 'last' row. Per user: time, sessions,\n"
-		"mean_request_latency (ms), mean_tracks_per_session, mean_time_per_session. Each\n"
+		"mean_request_latency (ms), mean_tracks_per_session, mean_time_per_session\n"
+		"(in-process, mean_request_latency is this machine's time per call, not an\n"
+		"effect on the users: analysed only when --metrics names it). Each\n"
 		"treatment is compared with the control: the difference of means with its t\n"
 		"interval, and the effect in % of the control mean with a (1 - alpha) interval\n"
 		"(--ci delta: the delta method, which accounts for the control mean's own\n"
@@ -322,6 +324,14 @@ static void print_json(const botify_ab_result *res, const struct ab_desc *d,
 	printf("\n}\n");
 }
 
+/* A paired row whose every pair is equal (sessions, when each episode is
+ * played under every arm): no variance, so no interval and no test. */
+static int identical_pairs(const botify_ab_result *res, const botify_ab_effect *e)
+{
+	return res->design == BOTIFY_DESIGN_PAIRED && !e->zero_control && isnan(e->p) &&
+	       e->diff == 0;
+}
+
 static void print_table(const botify_ab_result *res, const char *format, const struct ab_desc *d)
 {
 	const char *ctl = botify_arm_name(res->control);
@@ -355,7 +365,7 @@ static void print_table(const botify_ab_result *res, const char *format, const s
 		printf("; significance after %s's correction over the %d rows",
 		       res->correction == BOTIFY_P_ADJUST_HOLM ? "Holm" : "Benjamini-Hochberg",
 		       res->n_effects);
-	printf("\n\n| treatment | metric | effect | upper | lower | control_mean | treatment_mean | "
+	printf("\n\n| treatment | metric | effect | lower | upper | control_mean | treatment_mean | "
 	       "significant | n_control | n_treatment | p |%s\n", corrected ? " p_adjusted |" : "");
 	printf("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|%s\n", corrected ? "---:|" : "");
 	for (int i = 0; i < res->n_effects; i++) {
@@ -363,10 +373,13 @@ static void print_table(const botify_ab_result *res, const char *format, const s
 		printf("| %s | %s |", botify_arm_name(e->treatment), botify_ab_metric_name(e->metric));
 		if (e->zero_control) {
 			printf(" n/a | n/a | n/a |");
+		} else if (identical_pairs(res, e)) {
+			print_md_num(e->effect);
+			printf(" n/a | n/a |");
 		} else {
 			print_md_num(e->effect);
-			print_md_num(e->upper);
 			print_md_num(e->lower);
+			print_md_num(e->upper);
 		}
 		print_md_mean(e->control_mean);
 		print_md_mean(e->treatment_mean);
@@ -435,6 +448,16 @@ static void print_notes(const botify_ab *ab, const botify_ab_result *res, const 
 						     !res->effects[i - 1].zero_control))
 			fprintf(stderr, "botify: ab: warning: the control mean of '%s' is 0: its effect "
 				"in %% is undefined\n", botify_ab_metric_name(res->effects[i].metric));
+	for (int i = 0; i < res->n_effects && !botify_quiet; i++) {
+		const botify_ab_effect *e = &res->effects[i];
+		int first = 1;
+		for (int j = 0; j < i; j++)
+			first &= res->effects[j].metric != e->metric || !identical_pairs(res, &res->effects[j]);
+		if (identical_pairs(res, e) && first)
+			fprintf(stderr, "botify: ab: note: %s: every user's value is the same in each "
+				"arm (a paired run plays each episode under every arm): no interval, nothing "
+				"to test\n", botify_ab_metric_name(e->metric));
+	}
 	if (res->srm) {
 		fprintf(stderr, "botify: ab: warning: sample ratio mismatch: users per arm");
 		fprintf(stderr, " %s %lld", botify_arm_name(res->control),
@@ -522,10 +545,22 @@ static int parse_arm_list(const struct flag_list *l, int *arms, int *n)
 	return 0;
 }
 
-/* "time,mean_time_per_session" to a bit mask. */
+/* Every metric, and the in-process default: without mean_request_latency,
+ * which there is this machine's time per call (warm-up, other processes),
+ * not an effect of the treatment on the users. Its significance flips from
+ * run to run, and it would sit in a CI gate's table and in --correction's
+ * family; named, it is analysed. */
+#define AB_ALL_METRICS ((1u << BOTIFY_AB_N_METRICS) - 1)
+#define AB_IN_PROCESS_METRICS (AB_ALL_METRICS & ~(1u << BOTIFY_AB_MEAN_REQUEST_LATENCY))
+
+/* "time,mean_time_per_session" (or "all") to a bit mask. */
 static int parse_metrics(const char *list, unsigned *mask)
 {
 	*mask = 0;
+	if (!strcmp(list, "all")) {
+		*mask = AB_ALL_METRICS;
+		return 0;
+	}
 	const char *p = list;
 	while (*p) {
 		size_t len = strcspn(p, ",");
@@ -539,7 +574,7 @@ static int parse_metrics(const char *list, unsigned *mask)
 		if (m < 0)
 			return usage_error("ab", "--metrics: unknown metric '%s' (metrics: time, sessions, "
 					   "mean_request_latency, mean_tracks_per_session, "
-					   "mean_time_per_session)", name);
+					   "mean_time_per_session, or all)", name);
 		*mask |= 1u << m;
 		p += len;
 		if (*p == ',')
@@ -635,6 +670,8 @@ static int check_analysis(struct ab_opts *o, struct ab_plan *p)
 		return usage_error("ab", "--design must be paired, split or auto, not '%s'", o->design);
 	if (o->metrics && parse_metrics(o->metrics, &ao->metrics) != 0)
 		return BOTIFY_EXIT_USAGE;
+	if (!o->metrics && p->simulate)
+		ao->metrics = AB_IN_PROCESS_METRICS;
 	if (o->power && !(o->mde > 0))
 		return usage_error("ab", "--power needs --mde PCT, the smallest effect worth detecting "
 				   "(e.g. --mde 2 for 2%%)");
@@ -651,9 +688,15 @@ static int check_analysis(struct ab_opts *o, struct ab_plan *p)
 	for (int i = 0; i < o->requires.n; i++)
 		if (botify_ab_req_parse(&p->reqs[i], o->requires.v[i], &err) != 0)
 			return usage_error("ab", "%s", err.msg);
-	for (int i = 0; i < o->requires.n; i++)
-		if (ao->metrics && !(ao->metrics & (1u << p->reqs[i].metric)))
-			return usage_error("ab", "--require '%s': its metric is not in --metrics", o->requires.v[i]);
+	for (int i = 0; i < o->requires.n; i++) {
+		if (!ao->metrics || (ao->metrics & (1u << p->reqs[i].metric)))
+			continue;
+		if (!o->metrics)
+			return usage_error("ab", "--require '%s': in-process, mean_request_latency is this "
+					   "machine's time per call, analysed only when named: add --metrics "
+					   "all (or a list with it)", o->requires.v[i]);
+		return usage_error("ab", "--require '%s': its metric is not in --metrics", o->requires.v[i]);
+	}
 	return -1;
 }
 
@@ -734,7 +777,7 @@ static int parse_options(struct ab_opts *o, struct ab_plan *p, int argc, char **
 		FLAG_STR("design", &o->design, "paired|split|auto", "in-process: paired twin runs (default) or a split; logs: auto (default) detects it"),
 		FLAG_STR("ci", &o->ci, "delta|notebook", "relative interval: delta method, or the notebook's difference / control mean"),
 		FLAG_STR("correction", &o->correction, "none|holm|bh", "multiple-comparison correction across metrics x treatments"),
-		FLAG_STR("metrics", &o->metrics, "M1,M2", "metrics to analyse (default: all five)"),
+		FLAG_STR("metrics", &o->metrics, "M1,M2|all", "metrics to analyse (default: all five from logs; in-process all but mean_request_latency)"),
 		FLAG_DOUBLE("alpha", &o->alpha, "A", "1 - confidence level of the intervals", 1e-12, 0.5),
 		FLAG_STR("format", &o->format, "md|json|csv", "output format"),
 		FLAG_LIST("require", &o->requires, "METRIC>0", "a requirement for exit status 0 (see below)"),
