@@ -43,4 +43,14 @@ for fn in botify_sim_episode botify_sim_listen_time botify_sim_dot botify_sim_pr
 	grep -q "^[a-z].* $fn(" lib/sim.c || fail "lib/sim.c has no $fn"
 done
 
+check "make help lists every target with its variables expanded"
+if command -v make >/dev/null; then
+	out=$(make -s -C "$REPO_DIR" help B=build/x 2>&1)
+	echo "$out" | grep -q '^test	' || fail "no test target in: $out"
+	echo "$out" | grep -q 'into build/x/man' || fail "the man target does not say build/x: $out"
+	! echo "$out" | grep -F '$(' || fail "unexpanded variables"
+else
+	skip "make is not installed"
+fi
+
 finish
