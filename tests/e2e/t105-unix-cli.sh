@@ -122,4 +122,23 @@ else
 	skip "zsh not installed"
 fi
 
+check "make demo colours its commands only on a terminal, and not with NO_COLOR"
+# a stand-in botify: the script's own output is what is checked, not the run
+printf '#!/bin/sh\nexit 0\n' >"$T/fakebot"
+chmod +x "$T/fakebot"
+BOTIFY="$T/fakebot" DEMO_DIR="$T/demo" bash "$REPO_DIR/scripts/demo.sh" >"$T/demo.out" 2>&1 </dev/null
+assert test $? = 0
+grep -q '^\$ .*fakebot simulate' "$T/demo.out" || fail "no command line in: $(cat "$T/demo.out")"
+! grep -q "$(printf '\033')" "$T/demo.out" || fail "escape codes in a pipe: $(cat -v "$T/demo.out" | head -3)"
+if command -v script >/dev/null; then
+	script -qec "env BOTIFY='$T/fakebot' DEMO_DIR='$T/demo' bash '$REPO_DIR/scripts/demo.sh'" /dev/null \
+		>"$T/tty.out" 2>&1 </dev/null
+	grep -q "$(printf '\033')\[1m" "$T/tty.out" || fail "no bold on a terminal: $(cat -v "$T/tty.out" | head -3)"
+	script -qec "env NO_COLOR=1 BOTIFY='$T/fakebot' DEMO_DIR='$T/demo' bash '$REPO_DIR/scripts/demo.sh'" /dev/null \
+		>"$T/nocolor.out" 2>&1 </dev/null
+	! grep -q "$(printf '\033')" "$T/nocolor.out" || fail "escape codes with NO_COLOR: $(cat -v "$T/nocolor.out" | head -3)"
+else
+	skip "script(1) is not installed: the terminal half is not checked"
+fi
+
 finish
