@@ -60,9 +60,9 @@ static const struct flag_doc doc = {
 		"  METRIC<=0   not significantly better\n"
 		"\nexamples:\n"
 		"  botify ab --control random --treatment sticky_artist\n"
-		"  botify ab --control random --treatment sticky_artist --episodes 20000 --seed 7 --plot ab.svg --log ab.jsonl.gz\n"
+		"  botify ab --control random --treatment sticky_artist --episodes 20000 --seed 7 --plot forest.svg --log ab.jsonl.gz\n"
 		"  botify ab --log ab.jsonl.gz --experiment AB --format json\n"
-		"  botify ab --control random --treatment random --design split --seed 3       # an A/A test\n"
+		"  botify ab --control random --treatment random --design split --seed 3   # A/A: a row is significant in 1 run in 20\n"
 		"  botify ab --control sticky_artist --treatment random --power --mde 2 --metrics mean_time_per_session\n"
 		"  botify simulate --episodes 2000 --seed 1 --log random.jsonl\n"
 		"  botify simulate --episodes 2000 --recommender sticky_artist --seed 2 --log sticky.jsonl\n"
@@ -353,7 +353,10 @@ static void print_table(const botify_ab_result *res, const char *format, const s
 	}
 	char design[256];
 	describe_design(res, d, design, sizeof(design));
-	printf("experiment %s: control %s", d->experiment, ctl);
+	if (d->arm_logs)
+		printf("two logs without an experiment: control %s (%s)", ctl, d->arm_logs[res->control]);
+	else
+		printf("experiment %s: control %s", d->experiment, ctl);
 	if (d->specs)
 		printf(" (%s)", d->specs[res->control]);
 	printf("\ndesign %s\n", design);
@@ -410,16 +413,16 @@ static void print_table(const botify_ab_result *res, const char *format, const s
 static void print_notes(const botify_ab *ab, const botify_ab_result *res, const char *experiment)
 {
 	if (ab->rows_without_arm && !botify_quiet) {
-		fprintf(stderr, "botify: ab: note: %lld rows without experiment '%s' left out",
-			(long long)ab->rows_without_arm, experiment);
+		fprintf(stderr, "botify: ab: note: %lld row%s without experiment '%s' left out",
+			(long long)ab->rows_without_arm, plural(ab->rows_without_arm), experiment);
 		if (ab->rows_other_experiment)
-			fprintf(stderr, " (%lld of them belong to other experiments)",
-				(long long)ab->rows_other_experiment);
+			fprintf(stderr, " (%lld of them belong%s to other experiments)",
+				(long long)ab->rows_other_experiment, ab->rows_other_experiment == 1 ? "s" : "");
 		fputc('\n', stderr);
 	}
 	if (ab->rows_other_arm && !botify_quiet)
-		fprintf(stderr, "botify: ab: note: %lld rows with an arm name other than C, T1, T2, ... "
-			"left out\n", (long long)ab->rows_other_arm);
+		fprintf(stderr, "botify: ab: note: %lld row%s with an arm name other than C, T1, T2, ... "
+			"left out\n", (long long)ab->rows_other_arm, plural(ab->rows_other_arm));
 	int64_t open = 0, open_rows = 0, only = 0;
 	for (int a = 0; a < BOTIFY_MAX_ARMS; a++) {
 		open += res->arm[a].unfinished_sessions;
@@ -427,22 +430,25 @@ static void print_notes(const botify_ab *ab, const botify_ab_result *res, const 
 		only += res->arm[a].units_unfinished_only;
 	}
 	if (open && !botify_quiet) {
-		fprintf(stderr, "botify: ab: note: %lld unfinished sessions (%lld rows without a 'last' "
-			"row) left out", (long long)open, (long long)open_rows);
+		fprintf(stderr, "botify: ab: note: %lld unfinished session%s (%lld row%s without a 'last' "
+			"row) left out", (long long)open, plural(open), (long long)open_rows, plural(open_rows));
 		if (only)
-			fprintf(stderr, "; %lld users had no finished session and are not counted",
-				(long long)only);
+			fprintf(stderr, "; %lld user%s had no finished session and %s not counted",
+				(long long)only, plural(only), only == 1 ? "is" : "are");
 		fputc('\n', stderr);
 	}
 	if (ab->rows_out_of_order && !botify_quiet)
-		fprintf(stderr, "botify: ab: note: %lld rows came earlier than their user's previous "
-			"row; sessions were rebuilt in timestamp order\n", (long long)ab->rows_out_of_order);
+		fprintf(stderr, "botify: ab: note: %lld row%s came earlier than %s user's previous "
+			"row; sessions were rebuilt in timestamp order\n", (long long)ab->rows_out_of_order,
+			plural(ab->rows_out_of_order), ab->rows_out_of_order == 1 ? "its" : "their");
 	if (res->unpaired_users > 0 && !botify_quiet)
-		fprintf(stderr, "botify: ab: note: %lld users without a finished session in every "
-			"analysed arm left out of the pairs\n", (long long)res->unpaired_users);
+		fprintf(stderr, "botify: ab: note: %lld user%s without a finished session in every "
+			"analysed arm left out of the pairs\n", (long long)res->unpaired_users,
+			plural(res->unpaired_users));
 	if (res->users_in_several_arms > 0)
-		fprintf(stderr, "botify: ab: warning: %lld users appear in more than one arm (each "
-			"(user, arm) is counted as its own user)\n", (long long)res->users_in_several_arms);
+		fprintf(stderr, "botify: ab: warning: %lld user%s appear%s in more than one arm (each "
+			"(user, arm) is counted as its own user)\n", (long long)res->users_in_several_arms,
+			plural(res->users_in_several_arms), res->users_in_several_arms == 1 ? "s" : "");
 	for (int i = 0; i < res->n_effects; i++)
 		if (res->effects[i].zero_control && (i == 0 || res->effects[i - 1].metric != res->effects[i].metric ||
 						     !res->effects[i - 1].zero_control))
@@ -492,6 +498,9 @@ static int write_plot(const botify_ab_result *res, const char *path, int force,
 				 d->specs[res->treatments[0]], d->specs[res->control]);
 		if (res->n_treatments > 1 && n > 0 && (size_t)n < sizeof(title))
 			snprintf(title + n, sizeof(title) - (size_t)n, " (+%d more)", res->n_treatments - 1);
+	} else if (d->arm_logs) {
+		snprintf(title, sizeof(title), "A/B test of two logs: %s vs control %s",
+			 d->arm_logs[res->treatments[0]], d->arm_logs[res->control]);
 	} else {
 		snprintf(title, sizeof(title), "A/B experiment %s: treatments vs control %s", d->experiment,
 			 botify_arm_name(res->control));
@@ -845,8 +854,8 @@ static int run_experiment(botify_ab *ab, const struct ab_opts *o, struct ab_plan
 	if (rc != 0)
 		return -1;
 	if (capped && !botify_quiet)
-		fprintf(stderr, "botify: ab: note: %lld sessions reached the step cap and were cut\n",
-			(long long)capped);
+		fprintf(stderr, "botify: ab: note: %lld session%s reached the step cap and %s cut\n",
+			(long long)capped, plural(capped), capped == 1 ? "was" : "were");
 	return 0;
 }
 

@@ -122,6 +122,21 @@ else
 	skip "zsh not installed"
 fi
 
+check "messages agree in number: 1 thread, 1 session; two logs are not called an experiment"
+W="$DATA_DIR/e2e/world"
+expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 20 --threads 1 --max-steps 1 --log "$T/one.jsonl"
+expect_stderr "day 0, 1 thread$"
+expect_no_stderr "1 threads"
+expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 20 --threads 2 --recommender sticky_artist --log "$T/two.jsonl"
+expect_stderr "day 0, 2 threads$"
+expect_exit 0 "$BOTIFY" ab --control-log "$T/one.jsonl" --treatment-log "$T/two.jsonl" --plot "$T/two.svg"
+expect_stdout "^two logs without an experiment: control C \\($T/one.jsonl\\)$"
+expect_no_stdout "experiment two logs"
+grep -q ">A/B test of two logs: $T/two.jsonl vs control" "$T/two.svg" || fail "plot title: $(grep -o '<text[^>]*>A/B[^<]*' "$T/two.svg")"
+head -n 1 "$T/one.jsonl" | sed 's/"message": "next"/"message": "last"/' >"$T/cut.jsonl"
+expect_exit 2 "$BOTIFY" ab --control-log "$T/cut.jsonl" --treatment-log "$T/two.jsonl"
+expect_stderr "arm 'C' has 1 user with a finished session"
+
 check "make demo colours its commands only on a terminal, and not with NO_COLOR"
 # a stand-in botify: the script's own output is what is checked, not the run
 printf '#!/bin/sh\nexit 0\n' >"$T/fakebot"
