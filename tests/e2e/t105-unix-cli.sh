@@ -137,6 +137,17 @@ head -n 1 "$T/one.jsonl" | sed 's/"message": "next"/"message": "last"/' >"$T/cut
 expect_exit 2 "$BOTIFY" ab --control-log "$T/cut.jsonl" --treatment-log "$T/two.jsonl"
 expect_stderr "arm 'C' has 1 user with a finished session"
 
+check "a mistyped recommender or recommender key gets a suggestion, in every command that takes a spec"
+expect_exit 2 "$BOTIFY" simulate --world "$DATA_DIR/e2e/world" --episodes 1 --recommender stiky_artist
+expect_stderr "unknown recommender 'stiky_artist' \(did you mean 'sticky_artist'\? known: random,"
+expect_one_line_error
+expect_exit 2 "$BOTIFY" ab --world "$DATA_DIR/e2e/world" --episodes 10 --control randm --treatment sticky_artist
+expect_stderr "unknown recommender 'randm' \(did you mean 'random'\?"
+expect_exit 2 "$BOTIFY" simulate --world "$DATA_DIR/e2e/world" --episodes 1 --recommender toppop:kk=3
+expect_stderr "toppop: unknown key 'kk' \(did you mean 'k'\? known: file,log,k\)"
+expect_exit 2 "$BOTIFY" simulate --world "$DATA_DIR/e2e/world" --episodes 1 --recommender word2vec
+expect_no_stderr "did you mean"
+
 check "make demo colours its commands only on a terminal, and not with NO_COLOR"
 # a stand-in botify: the script's own output is what is checked, not the run
 printf '#!/bin/sh\nexit 0\n' >"$T/fakebot"
