@@ -34,6 +34,11 @@ in_doc docs/ab.md "$T/forest.md"
 cmp -s "$T/forest.svg" docs/ab-forest.svg ||
 	fail "docs/ab-forest.svg differs from the run's --plot (re-make it with the command in docs/ab.md)"
 
+check "docs/ab.md: the A/A example's seed 3 has the significant time row the page says"
+expect_exit 0 "$BOTIFY" ab --control random --treatment random --design split --seed 3 --quiet
+expect_stdout '^\| T1 \| time \| [-0-9.]+ \| [-0-9.]+ \| [-0-9.]+ \| [0-9.]+ \| [0-9.]+ \| True \| [0-9]+ \| [0-9]+ \| 0\.047 \|$'
+[ "$(grep -c '| True |' "$OUT")" = 1 ] || fail "docs/ab.md says one row (time) is significant"
+
 check "docs/ab.md: the power example prints what the page shows (default seed)"
 expect_exit 0 "$BOTIFY" ab --control sticky_artist --treatment random --power --mde 2 --metrics mean_time_per_session
 grep '^power:' "$OUT" >"$T/power.txt"
