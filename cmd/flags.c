@@ -398,6 +398,10 @@ void flags_man(FILE *out, const struct flag *flags, const struct flag_doc *doc, 
 	else if (doc->extra)
 		man_extra(out, doc->extra);
 	free(more);
-	fputs(".SH EXIT STATUS\n0 success, 1 a requested check failed, 2 bad usage or bad input,\n"
-	      "130 interrupted.\n.SH SEE ALSO\n.BR botify (1)\n", out);
+	fputs(".SH EXIT STATUS\n0 success, 1 a requested check failed, 2 bad usage or bad input,\n", out);
+	if (doc->interrupted)
+		flags_man_text(out, doc->interrupted);
+	else
+		fputs("130 interrupted by SIGINT (Ctrl\\-C; 143 by SIGTERM), leaving no partial output", out);
+	fputs(".\n.SH SEE ALSO\n.BR botify (1)\n", out);
 }

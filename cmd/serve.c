@@ -110,6 +110,8 @@ static const struct flag_doc doc = {
 		"  botify serve --experiment AB --arms C=random,T1=nn:model=models/nn \\\n"
 		"      --redis redis://127.0.0.1:6379/0\n"
 		"  botify simulate --episodes 1000 --recommender remote:url=http://127.0.0.1:5000\n",
+	.interrupted = "and on SIGINT (Ctrl-C) or SIGTERM, 0 once the running calls have finished "
+		       "and the log is committed under its name",
 };
 
 struct serve_cli {

@@ -60,6 +60,9 @@ static const struct flag_doc doc = {
 		"  botify train --world worlds/mini --log mini.jsonl --model m --epochs 5 --emb 8 --hidden 16 --out 8\n"
 		"\nThe model directory holds config.json, metrics.json and one .npy per tensor;\n"
 		"docs/train.md describes them.\n",
+	.interrupted = "and on SIGINT (Ctrl-C) or SIGTERM while it trains, 0: the best model so far "
+		       "is saved (a second one exits 130 at once, without saving); while it reads "
+		       "the logs, 130 (143 by SIGTERM) and no model",
 };
 
 /* above this share of pairs by the start's artist, the logs come from a
