@@ -410,11 +410,11 @@ static void print_table(const botify_ab_result *res, const char *format, const s
 }
 
 /* Notes about what was left out, and warnings, on stderr. */
-static void print_notes(const botify_ab *ab, const botify_ab_result *res, const char *experiment)
+static void print_notes(const botify_ab *ab, const botify_ab_result *res, const struct ab_desc *d)
 {
 	if (ab->rows_without_arm && !botify_quiet) {
 		fprintf(stderr, "botify: ab: note: %lld row%s without experiment '%s' left out",
-			(long long)ab->rows_without_arm, plural(ab->rows_without_arm), experiment);
+			(long long)ab->rows_without_arm, plural(ab->rows_without_arm), d->experiment);
 		if (ab->rows_other_experiment)
 			fprintf(stderr, " (%lld of them belong%s to other experiments)",
 				(long long)ab->rows_other_experiment, ab->rows_other_experiment == 1 ? "s" : "");
@@ -445,7 +445,13 @@ static void print_notes(const botify_ab *ab, const botify_ab_result *res, const 
 		fprintf(stderr, "botify: ab: note: %lld user%s without a finished session in every "
 			"analysed arm left out of the pairs\n", (long long)res->unpaired_users,
 			plural(res->unpaired_users));
-	if (res->users_in_several_arms > 0)
+	/* two runs over one world's users share them by design, not by a broken split */
+	if (res->users_in_several_arms > 0 && d->arm_logs && !botify_quiet)
+		fprintf(stderr, "botify: ab: note: %lld user%s %s in both logs (two runs over the same "
+			"users); each log's users are analysed as an independent sample\n",
+			(long long)res->users_in_several_arms, plural(res->users_in_several_arms),
+			res->users_in_several_arms == 1 ? "is" : "are");
+	else if (res->users_in_several_arms > 0 && !d->arm_logs)
 		fprintf(stderr, "botify: ab: warning: %lld user%s appear%s in more than one arm (each "
 			"(user, arm) is counted as its own user)\n", (long long)res->users_in_several_arms,
 			plural(res->users_in_several_arms), res->users_in_several_arms == 1 ? "s" : "");
@@ -972,7 +978,7 @@ int cmd_ab(int argc, char **argv)
 	}
 	if (botify_ab_analyze(&ab, p.control, p.treatments, p.n_treatments, &p.ao, res, &err) != 0)
 		goto fail;
-	print_notes(&ab, res, p.desc.experiment);
+	print_notes(&ab, res, &p.desc);
 	print_results(res, &o, &p, &pw);
 	if (o.plot && write_plot(res, o.plot, o.force, &p.desc, &err) != 0)
 		goto fail;

@@ -133,6 +133,11 @@ expect_exit 0 "$BOTIFY" ab --control-log "$T/one.jsonl" --treatment-log "$T/two.
 expect_stdout "^two logs without an experiment: control C \\($T/one.jsonl\\)$"
 expect_no_stdout "experiment two logs"
 grep -q ">A/B test of two logs: $T/two.jsonl vs control" "$T/two.svg" || fail "plot title: $(grep -o '<text[^>]*>A/B[^<]*' "$T/two.svg")"
+# two runs over the same users, not all in both: a note, not the warning of a broken split
+"$BOTIFY" simulate --world "$W" --episodes 30 --seed 9 --recommender sticky_artist --log "$T/three.jsonl" --quiet >/dev/null
+expect_exit 0 "$BOTIFY" ab --control-log "$T/one.jsonl" --treatment-log "$T/three.jsonl"
+expect_stderr "note: [0-9]+ users are in both logs \(two runs over the same users\)"
+expect_no_stderr "warning"
 head -n 1 "$T/one.jsonl" | sed 's/"message": "next"/"message": "last"/' >"$T/cut.jsonl"
 expect_exit 2 "$BOTIFY" ab --control-log "$T/cut.jsonl" --treatment-log "$T/two.jsonl"
 expect_stderr "arm 'C' has 1 user with a finished session"
