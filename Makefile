@@ -178,7 +178,7 @@ $(COMP_DIR)/stamp: $(BOTIFY)
 	$(BOTIFY) completion zsh > $(COMP_DIR)/_botify
 	@touch $@
 
-install: $(BOTIFY) man completions ## install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
+install: $(BOTIFY) man completions ## install into $(DESTDIR)$(PREFIX) (default PREFIX=/usr/local)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	$(INSTALL) -m 755 $(BOTIFY) $(DESTDIR)$(BINDIR)/botify
@@ -208,6 +208,7 @@ clean: ## remove build outputs
 	rm -rf build botify
 
 help: ## list the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed 's/:.*## /\t/' | sort
+	@grep -E '^[a-z0-9-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed -e 's/:.*## /\t/' \
+		-e 's|\$$(B)|$(B)|g' -e 's|\$$(DESTDIR)|$(DESTDIR)|g' -e 's|\$$(PREFIX)|$(PREFIX)|g' | sort
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(CHECK_OBJ:.o=.d)

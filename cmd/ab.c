@@ -35,7 +35,9 @@ static const struct flag_doc doc = {
 	.summary =
 		"A/B metrics with confidence intervals. Rows are sessionized per (user, arm) by\n"
 		"timestamp; a session ends at its 'last' row. Per user: time, sessions,\n"
-		"mean_request_latency (ms), mean_tracks_per_session, mean_time_per_session. Each\n"
+		"mean_request_latency (ms), mean_tracks_per_session, mean_time_per_session\n"
+		"(in-process, mean_request_latency is this machine's time per call, not an\n"
+		"effect on the users: analysed only when --metrics names it). Each\n"
 		"treatment is compared with the control: the difference of means with its t\n"
 		"interval, and the effect in % of the control mean with a (1 - alpha) interval\n"
 		"(--ci delta: the delta method, which accounts for the control mean's own\n"
@@ -58,9 +60,9 @@ static const struct flag_doc doc = {
 		"  METRIC<=0   not significantly better\n"
 		"\nexamples:\n"
 		"  botify ab --control random --treatment sticky_artist\n"
-		"  botify ab --control random --treatment sticky_artist --episodes 20000 --seed 7 --plot ab.svg --log ab.jsonl.gz\n"
+		"  botify ab --control random --treatment sticky_artist --episodes 20000 --seed 7 --plot forest.svg --log ab.jsonl.gz\n"
 		"  botify ab --log ab.jsonl.gz --experiment AB --format json\n"
-		"  botify ab --control random --treatment random --design split --seed 3       # an A/A test\n"
+		"  botify ab --control random --treatment random --design split --seed 3   # A/A: a row is significant in 1 run in 20\n"
 		"  botify ab --control sticky_artist --treatment random --power --mde 2 --metrics mean_time_per_session\n"
 		"  botify simulate --episodes 2000 --seed 1 --log random.jsonl\n"
 		"  botify simulate --episodes 2000 --recommender sticky_artist --seed 2 --log sticky.jsonl\n"
@@ -322,6 +324,14 @@ static void print_json(const botify_ab_result *res, const struct ab_desc *d,
 	printf("\n}\n");
 }
 
+/* A paired row whose every pair is equal (sessions, when each episode is
+ * played under every arm): no variance, so no interval and no test. */
+static int identical_pairs(const botify_ab_result *res, const botify_ab_effect *e)
+{
+	return res->design == BOTIFY_DESIGN_PAIRED && !e->zero_control && isnan(e->p) &&
+	       e->diff == 0;
+}
+
 static void print_table(const botify_ab_result *res, const char *format, const struct ab_desc *d)
 {
 	const char *ctl = botify_arm_name(res->control);
@@ -343,7 +353,10 @@ static void print_table(const botify_ab_result *res, const char *format, const s
 	}
 	char design[256];
 	describe_design(res, d, design, sizeof(design));
-	printf("experiment %s: control %s", d->experiment, ctl);
+	if (d->arm_logs)
+		printf("two logs without an experiment: control %s (%s)", ctl, d->arm_logs[res->control]);
+	else
+		printf("experiment %s: control %s", d->experiment, ctl);
 	if (d->specs)
 		printf(" (%s)", d->specs[res->control]);
 	printf("\ndesign %s\n", design);
@@ -355,7 +368,7 @@ static void print_table(const botify_ab_result *res, const char *format, const s
 		printf("; significance after %s's correction over the %d rows",
 		       res->correction == BOTIFY_P_ADJUST_HOLM ? "Holm" : "Benjamini-Hochberg",
 		       res->n_effects);
-	printf("\n\n| treatment | metric | effect | upper | lower | control_mean | treatment_mean | "
+	printf("\n\n| treatment | metric | effect | lower | upper | control_mean | treatment_mean | "
 	       "significant | n_control | n_treatment | p |%s\n", corrected ? " p_adjusted |" : "");
 	printf("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|%s\n", corrected ? "---:|" : "");
 	for (int i = 0; i < res->n_effects; i++) {
@@ -363,10 +376,13 @@ static void print_table(const botify_ab_result *res, const char *format, const s
 		printf("| %s | %s |", botify_arm_name(e->treatment), botify_ab_metric_name(e->metric));
 		if (e->zero_control) {
 			printf(" n/a | n/a | n/a |");
+		} else if (identical_pairs(res, e)) {
+			print_md_num(e->effect);
+			printf(" n/a | n/a |");
 		} else {
 			print_md_num(e->effect);
-			print_md_num(e->upper);
 			print_md_num(e->lower);
+			print_md_num(e->upper);
 		}
 		print_md_mean(e->control_mean);
 		print_md_mean(e->treatment_mean);
@@ -394,19 +410,19 @@ static void print_table(const botify_ab_result *res, const char *format, const s
 }
 
 /* Notes about what was left out, and warnings, on stderr. */
-static void print_notes(const botify_ab *ab, const botify_ab_result *res, const char *experiment)
+static void print_notes(const botify_ab *ab, const botify_ab_result *res, const struct ab_desc *d)
 {
 	if (ab->rows_without_arm && !botify_quiet) {
-		fprintf(stderr, "botify: ab: note: %lld rows without experiment '%s' left out",
-			(long long)ab->rows_without_arm, experiment);
+		fprintf(stderr, "botify: ab: note: %lld row%s without experiment '%s' left out",
+			(long long)ab->rows_without_arm, plural(ab->rows_without_arm), d->experiment);
 		if (ab->rows_other_experiment)
-			fprintf(stderr, " (%lld of them belong to other experiments)",
-				(long long)ab->rows_other_experiment);
+			fprintf(stderr, " (%lld of them belong%s to other experiments)",
+				(long long)ab->rows_other_experiment, ab->rows_other_experiment == 1 ? "s" : "");
 		fputc('\n', stderr);
 	}
 	if (ab->rows_other_arm && !botify_quiet)
-		fprintf(stderr, "botify: ab: note: %lld rows with an arm name other than C, T1, T2, ... "
-			"left out\n", (long long)ab->rows_other_arm);
+		fprintf(stderr, "botify: ab: note: %lld row%s with an arm name other than C, T1, T2, ... "
+			"left out\n", (long long)ab->rows_other_arm, plural(ab->rows_other_arm));
 	int64_t open = 0, open_rows = 0, only = 0;
 	for (int a = 0; a < BOTIFY_MAX_ARMS; a++) {
 		open += res->arm[a].unfinished_sessions;
@@ -414,27 +430,46 @@ static void print_notes(const botify_ab *ab, const botify_ab_result *res, const 
 		only += res->arm[a].units_unfinished_only;
 	}
 	if (open && !botify_quiet) {
-		fprintf(stderr, "botify: ab: note: %lld unfinished sessions (%lld rows without a 'last' "
-			"row) left out", (long long)open, (long long)open_rows);
+		fprintf(stderr, "botify: ab: note: %lld unfinished session%s (%lld row%s without a 'last' "
+			"row) left out", (long long)open, plural(open), (long long)open_rows, plural(open_rows));
 		if (only)
-			fprintf(stderr, "; %lld users had no finished session and are not counted",
-				(long long)only);
+			fprintf(stderr, "; %lld user%s had no finished session and %s not counted",
+				(long long)only, plural(only), only == 1 ? "is" : "are");
 		fputc('\n', stderr);
 	}
 	if (ab->rows_out_of_order && !botify_quiet)
-		fprintf(stderr, "botify: ab: note: %lld rows came earlier than their user's previous "
-			"row; sessions were rebuilt in timestamp order\n", (long long)ab->rows_out_of_order);
+		fprintf(stderr, "botify: ab: note: %lld row%s came earlier than %s user's previous "
+			"row; sessions were rebuilt in timestamp order\n", (long long)ab->rows_out_of_order,
+			plural(ab->rows_out_of_order), ab->rows_out_of_order == 1 ? "its" : "their");
 	if (res->unpaired_users > 0 && !botify_quiet)
-		fprintf(stderr, "botify: ab: note: %lld users without a finished session in every "
-			"analysed arm left out of the pairs\n", (long long)res->unpaired_users);
-	if (res->users_in_several_arms > 0)
-		fprintf(stderr, "botify: ab: warning: %lld users appear in more than one arm (each "
-			"(user, arm) is counted as its own user)\n", (long long)res->users_in_several_arms);
+		fprintf(stderr, "botify: ab: note: %lld user%s without a finished session in every "
+			"analysed arm left out of the pairs\n", (long long)res->unpaired_users,
+			plural(res->unpaired_users));
+	/* two runs over one world's users share them by design, not by a broken split */
+	if (res->users_in_several_arms > 0 && d->arm_logs && !botify_quiet)
+		fprintf(stderr, "botify: ab: note: %lld user%s %s in both logs (two runs over the same "
+			"users); each log's users are analysed as an independent sample\n",
+			(long long)res->users_in_several_arms, plural(res->users_in_several_arms),
+			res->users_in_several_arms == 1 ? "is" : "are");
+	else if (res->users_in_several_arms > 0 && !d->arm_logs)
+		fprintf(stderr, "botify: ab: warning: %lld user%s appear%s in more than one arm (each "
+			"(user, arm) is counted as its own user)\n", (long long)res->users_in_several_arms,
+			plural(res->users_in_several_arms), res->users_in_several_arms == 1 ? "s" : "");
 	for (int i = 0; i < res->n_effects; i++)
 		if (res->effects[i].zero_control && (i == 0 || res->effects[i - 1].metric != res->effects[i].metric ||
 						     !res->effects[i - 1].zero_control))
 			fprintf(stderr, "botify: ab: warning: the control mean of '%s' is 0: its effect "
 				"in %% is undefined\n", botify_ab_metric_name(res->effects[i].metric));
+	for (int i = 0; i < res->n_effects && !botify_quiet; i++) {
+		const botify_ab_effect *e = &res->effects[i];
+		int first = 1;
+		for (int j = 0; j < i; j++)
+			first &= res->effects[j].metric != e->metric || !identical_pairs(res, &res->effects[j]);
+		if (identical_pairs(res, e) && first)
+			fprintf(stderr, "botify: ab: note: %s: every user's value is the same in each "
+				"arm (a paired run plays each episode under every arm): no interval, nothing "
+				"to test\n", botify_ab_metric_name(e->metric));
+	}
 	if (res->srm) {
 		fprintf(stderr, "botify: ab: warning: sample ratio mismatch: users per arm");
 		fprintf(stderr, " %s %lld", botify_arm_name(res->control),
@@ -469,6 +504,9 @@ static int write_plot(const botify_ab_result *res, const char *path, int force,
 				 d->specs[res->treatments[0]], d->specs[res->control]);
 		if (res->n_treatments > 1 && n > 0 && (size_t)n < sizeof(title))
 			snprintf(title + n, sizeof(title) - (size_t)n, " (+%d more)", res->n_treatments - 1);
+	} else if (d->arm_logs) {
+		snprintf(title, sizeof(title), "A/B test of two logs: %s vs control %s",
+			 d->arm_logs[res->treatments[0]], d->arm_logs[res->control]);
 	} else {
 		snprintf(title, sizeof(title), "A/B experiment %s: treatments vs control %s", d->experiment,
 			 botify_arm_name(res->control));
@@ -522,10 +560,22 @@ static int parse_arm_list(const struct flag_list *l, int *arms, int *n)
 	return 0;
 }
 
-/* "time,mean_time_per_session" to a bit mask. */
+/* Every metric, and the in-process default: without mean_request_latency,
+ * which there is this machine's time per call (warm-up, other processes),
+ * not an effect of the treatment on the users. Its significance flips from
+ * run to run, and it would sit in a CI gate's table and in --correction's
+ * family; named, it is analysed. */
+#define AB_ALL_METRICS ((1u << BOTIFY_AB_N_METRICS) - 1)
+#define AB_IN_PROCESS_METRICS (AB_ALL_METRICS & ~(1u << BOTIFY_AB_MEAN_REQUEST_LATENCY))
+
+/* "time,mean_time_per_session" (or "all") to a bit mask. */
 static int parse_metrics(const char *list, unsigned *mask)
 {
 	*mask = 0;
+	if (!strcmp(list, "all")) {
+		*mask = AB_ALL_METRICS;
+		return 0;
+	}
 	const char *p = list;
 	while (*p) {
 		size_t len = strcspn(p, ",");
@@ -539,7 +589,7 @@ static int parse_metrics(const char *list, unsigned *mask)
 		if (m < 0)
 			return usage_error("ab", "--metrics: unknown metric '%s' (metrics: time, sessions, "
 					   "mean_request_latency, mean_tracks_per_session, "
-					   "mean_time_per_session)", name);
+					   "mean_time_per_session, or all)", name);
 		*mask |= 1u << m;
 		p += len;
 		if (*p == ',')
@@ -635,6 +685,8 @@ static int check_analysis(struct ab_opts *o, struct ab_plan *p)
 		return usage_error("ab", "--design must be paired, split or auto, not '%s'", o->design);
 	if (o->metrics && parse_metrics(o->metrics, &ao->metrics) != 0)
 		return BOTIFY_EXIT_USAGE;
+	if (!o->metrics && p->simulate)
+		ao->metrics = AB_IN_PROCESS_METRICS;
 	if (o->power && !(o->mde > 0))
 		return usage_error("ab", "--power needs --mde PCT, the smallest effect worth detecting "
 				   "(e.g. --mde 2 for 2%%)");
@@ -651,9 +703,15 @@ static int check_analysis(struct ab_opts *o, struct ab_plan *p)
 	for (int i = 0; i < o->requires.n; i++)
 		if (botify_ab_req_parse(&p->reqs[i], o->requires.v[i], &err) != 0)
 			return usage_error("ab", "%s", err.msg);
-	for (int i = 0; i < o->requires.n; i++)
-		if (ao->metrics && !(ao->metrics & (1u << p->reqs[i].metric)))
-			return usage_error("ab", "--require '%s': its metric is not in --metrics", o->requires.v[i]);
+	for (int i = 0; i < o->requires.n; i++) {
+		if (!ao->metrics || (ao->metrics & (1u << p->reqs[i].metric)))
+			continue;
+		if (!o->metrics)
+			return usage_error("ab", "--require '%s': in-process, mean_request_latency is this "
+					   "machine's time per call, analysed only when named: add --metrics "
+					   "all (or a list with it)", o->requires.v[i]);
+		return usage_error("ab", "--require '%s': its metric is not in --metrics", o->requires.v[i]);
+	}
 	return -1;
 }
 
@@ -734,7 +792,7 @@ static int parse_options(struct ab_opts *o, struct ab_plan *p, int argc, char **
 		FLAG_STR("design", &o->design, "paired|split|auto", "in-process: paired twin runs (default) or a split; logs: auto (default) detects it"),
 		FLAG_STR("ci", &o->ci, "delta|notebook", "relative interval: delta method, or the notebook's difference / control mean"),
 		FLAG_STR("correction", &o->correction, "none|holm|bh", "multiple-comparison correction across metrics x treatments"),
-		FLAG_STR("metrics", &o->metrics, "M1,M2", "metrics to analyse (default: all five)"),
+		FLAG_STR("metrics", &o->metrics, "M1,M2|all", "metrics to analyse (default: all five from logs; in-process all but mean_request_latency)"),
 		FLAG_DOUBLE("alpha", &o->alpha, "A", "1 - confidence level of the intervals", 1e-12, 0.5),
 		FLAG_STR("format", &o->format, "md|json|csv", "output format"),
 		FLAG_LIST("require", &o->requires, "METRIC>0", "a requirement for exit status 0 (see below)"),
@@ -802,8 +860,8 @@ static int run_experiment(botify_ab *ab, const struct ab_opts *o, struct ab_plan
 	if (rc != 0)
 		return -1;
 	if (capped && !botify_quiet)
-		fprintf(stderr, "botify: ab: note: %lld sessions reached the step cap and were cut\n",
-			(long long)capped);
+		fprintf(stderr, "botify: ab: note: %lld session%s reached the step cap and %s cut\n",
+			(long long)capped, plural(capped), capped == 1 ? "was" : "were");
 	return 0;
 }
 
@@ -920,7 +978,7 @@ int cmd_ab(int argc, char **argv)
 	}
 	if (botify_ab_analyze(&ab, p.control, p.treatments, p.n_treatments, &p.ao, res, &err) != 0)
 		goto fail;
-	print_notes(&ab, res, p.desc.experiment);
+	print_notes(&ab, res, &p.desc);
 	print_results(res, &o, &p, &pw);
 	if (o.plot && write_plot(res, o.plot, o.force, &p.desc, &err) != 0)
 		goto fail;

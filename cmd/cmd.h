@@ -75,6 +75,12 @@ double now_seconds(void);
 /* The number of online CPUs (at least 1). */
 int cpu_count(void);
 
+/* "s" unless n is 1: "%lld thread%s", n, plural(n). */
+static inline const char *plural(long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
 /* Prints s on stdout as a JSON string, quotes included. */
 void print_json_str(const char *s);
 void fprint_json_str(FILE *f, const char *s);

@@ -124,10 +124,19 @@ int man_main_page(const struct botify_cmd *cmds, size_t n)
 	}
 	fputs(".SH EXIT STATUS\n.TP\n0\nsuccess.\n.TP\n1\na requested check failed (an A/B gate).\n"
 	      ".TP\n2\nbad usage or bad input, with a one\\-line message naming the file and line.\n"
-	      ".TP\n130\ninterrupted (SIGINT or SIGTERM); no partial output is left, except that\n"
-	      "\\fBtrain\\fR saves the best model so far.\n"
+	      ".TP\n130\ninterrupted by SIGINT (Ctrl\\-C; 143 by SIGTERM); no partial output is left.\n"
+	      "Two commands stop by design instead, and exit 0: \\fBtrain\\fR interrupted while it\n"
+	      "trains saves the best model so far (a second Ctrl\\-C exits 130 at once, without\n"
+	      "saving), and \\fBserve\\fR finishes the running calls and commits its log.\n"
+	      ".SH ENVIRONMENT\n.TP\n.B XDG_CACHE_HOME\nwhere the cache directory is (below).\n"
+	      ".TP\n.B BOTIFY_REDIS_PASSWORD\n\\fBserve \\-\\-redis\\fR's password, if the server needs one.\n"
 	      ".SH FILES\nOutputs are written to a temporary name and renamed when complete, and never\n"
 	      "replace an existing file without \\fB\\-\\-force\\fR.\n"
+	      ".TP\n.I $XDG_CACHE_HOME/botify\n"
+	      "(\\fI~/.cache/botify\\fR without it) the cache: the built\\-in world\n"
+	      "(\\fIworld\\-KEY.bin\\fR) and each world's interest neighbours (\\fInb\\-KEY.bin\\fR),\n"
+	      "keyed by what they are computed from, checked when read and rebuilt when damaged;\n"
+	      "safe to delete. \\fB\\-\\-no\\-cache\\fR neither reads nor writes it.\n"
 	      ".SH SEE ALSO\n", o);
 	for (size_t i = 0; i < n; i++)
 		fprintf(o, ".BR botify\\-%s (1)%s\n", cmds[i].name, i + 1 < n ? "," : "");

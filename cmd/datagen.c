@@ -17,8 +17,8 @@ static const struct flag_doc doc = {
 		"Without options it writes the built-in default world that every command uses\n"
 		"when --world is not given (50 000 tracks x 100 dims, 10 000 users, seed 1).",
 	.extra = "examples:\n"
-		 "  botify datagen --out worlds/default\n"
-		 "  botify datagen --out worlds/tiny --tracks 500 --users 100 --dim 16 --seed 7\n"
+		 "  botify datagen --out worlds/builtin\n"
+		 "  botify datagen --out worlds/t500 --tracks 500 --users 100 --dim 16 --seed 7\n"
 		 "  botify datagen --out worlds/small --preset datasets/small.json\n"
 		 "\nThe generator and its calibration are described in datasets/README.md.\n",
 };

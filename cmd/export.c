@@ -35,9 +35,9 @@ static const struct flag_doc doc = {
 		"together or not at all (also on Ctrl-C) and are not replaced without --force.",
 	.extra =
 		"examples:\n"
-		"  botify export --model models/nn --embeddings models/nn/track_vectors.npy \\\n"
-		"                --recs models/nn/tracks_with_recs.json --user-recs models/nn/recommendations.json --k 100\n"
-		"  botify simulate --episodes 2000 --recommender contextual:file=models/nn/tracks_with_recs.json\n",
+		"  botify export --model models/two-tower --embeddings models/two-tower/track_vectors.npy \\\n"
+		"                --recs models/two-tower/tracks_with_recs.json --user-recs models/two-tower/recommendations.json --k 100\n"
+		"  botify simulate --episodes 2000 --recommender contextual:file=models/two-tower/tracks_with_recs.json\n",
 };
 
 /* The catalog of dir, or the built-in world generated on every thread (the

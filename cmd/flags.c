@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "suggest.h"
+
 static flags_hook hook;
 static void *hook_ctx;
 
@@ -57,25 +59,6 @@ int refuse_existing(const char *cmd, const char *path, int force)
 	return usage_error(cmd, "'%s' exists (use --force to replace it)", path);
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 40 || lb > 40)
-		return 99;
-	size_t d[41][41];
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= la; i++)
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-			size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-			d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-	return d[la][lb];
-}
-
 static const struct flag *find_flag(const struct flag *flags, const char *name, size_t len)
 {
 	for (const struct flag *f = flags; f->type != FLAG_T_END; f++)
@@ -84,28 +67,9 @@ static const struct flag *find_flag(const struct flag *flags, const char *name, 
 	return NULL;
 }
 
-/* A typo is at most two edits away; a prefix of three letters or more is a
- * word cut short. Ties go to the first name. */
-static size_t closeness(const char *word, const char *name)
-{
-	size_t d = edit_distance(word, name);
-	if (strlen(word) >= 3 && !strncmp(name, word, strlen(word)))
-		d = 1;
-	return d;
-}
-
 const char *flags_closest(const char *word, const char *const *names, size_t n)
 {
-	const char *best = NULL;
-	size_t best_d = 3;
-	for (size_t i = 0; i < n; i++) {
-		size_t d = closeness(word, names[i]);
-		if (d < best_d) {
-			best_d = d;
-			best = names[i];
-		}
-	}
-	return best;
+	return botify_closest(word, names, n);
 }
 
 static const char *suggest(const struct flag *flags, const char *name)
@@ -113,7 +77,7 @@ static const char *suggest(const struct flag *flags, const char *name)
 	const char *best = NULL;
 	size_t best_d = 3;
 	for (const struct flag *f = flags; f->type != FLAG_T_END; f++) {
-		size_t d = closeness(name, f->name);
+		size_t d = botify_name_distance(name, f->name);
 		if (d < best_d) {
 			best_d = d;
 			best = f->name;
@@ -434,6 +398,10 @@ void flags_man(FILE *out, const struct flag *flags, const struct flag_doc *doc, 
 	else if (doc->extra)
 		man_extra(out, doc->extra);
 	free(more);
-	fputs(".SH EXIT STATUS\n0 success, 1 a requested check failed, 2 bad usage or bad input,\n"
-	      "130 interrupted.\n.SH SEE ALSO\n.BR botify (1)\n", out);
+	fputs(".SH EXIT STATUS\n0 success, 1 a requested check failed, 2 bad usage or bad input,\n", out);
+	if (doc->interrupted)
+		flags_man_text(out, doc->interrupted);
+	else
+		fputs("130 interrupted by SIGINT (Ctrl\\-C; 143 by SIGTERM), leaving no partial output", out);
+	fputs(".\n.SH SEE ALSO\n.BR botify (1)\n", out);
 }

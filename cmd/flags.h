@@ -55,6 +55,9 @@ struct flag_doc {
 	/* a block printed between the options and extra, made at run time
 	 * from a table (the recommender registry), or NULL */
 	void (*more)(FILE *out);
+	/* the man page's word on SIGINT/SIGTERM when it is not the rule (exit
+	 * 130, or 143 for SIGTERM, no partial output), or NULL */
+	const char *interrupted;
 };
 
 /* Parses argv[1..] (argv[0] is the subcommand name) against flags. Long flags

@@ -110,6 +110,8 @@ static const struct flag_doc doc = {
 		"  botify serve --experiment AB --arms C=random,T1=nn:model=models/nn \\\n"
 		"      --redis redis://127.0.0.1:6379/0\n"
 		"  botify simulate --episodes 1000 --recommender remote:url=http://127.0.0.1:5000\n",
+	.interrupted = "and on SIGINT (Ctrl-C) or SIGTERM, 0 once the running calls have finished "
+		       "and the log is committed under its name",
 };
 
 struct serve_cli {
@@ -259,9 +261,9 @@ static void report_listening(const struct serve_cli *c, const struct server *s)
 	if (c->redis_url) /* from the parsed URL: never a password */
 		snprintf(where, sizeof(where), "redis %s:%d/%d%s", s->store.host, s->store.port, s->store.db,
 			 s->store.password[0] ? " with a password" : "");
-	fprintf(stderr, "botify serve: listening on http://%s:%d (%s, %lld threads, sessions in %s)\n",
+	fprintf(stderr, "botify serve: listening on http://%s:%d (%s, %lld thread%s, sessions in %s)\n",
 		c->host, s->http.port, c->af.experiment ? c->af.experiment : c->af.recommender,
-		(long long)c->af.threads, where);
+		(long long)c->af.threads, plural(c->af.threads), where);
 	fflush(stderr);
 }
 

@@ -30,9 +30,9 @@ static const struct flag_doc doc = {
 	.more = print_recommenders,
 	.extra =
 		"examples:\n"
-		"  botify simulate --episodes 2000 --recommender sticky_artist --seed 31337 --log logs/day1.jsonl.gz\n"
+		"  botify simulate --episodes 2000 --recommender sticky_artist --seed 31337 --log logs/sticky-31337.jsonl.gz\n"
 		"  botify simulate --episodes 20000 --experiment AB --arms C=random,T1=sticky_artist --threads 2\n"
-		"  botify simulate --episodes 2000 --experiment AB --arms C=random,T1=sticky_artist --plot sessions.svg\n"
+		"  botify simulate --episodes 2000 --experiment AB --arms C=random,T1=sticky_artist --plot arms.svg\n"
 		"  botify simulate --episodes 2000 --experiment AB --arms C=random,T1=sticky_artist --log - |\n"
 		"      botify ab --log - --experiment AB\n",
 };
@@ -261,8 +261,8 @@ static void print_table_summary(FILE *out, const struct sim_cli *c, const struct
 				int64_t capped, double eps, double sps)
 {
 	const botify_simrun_result *res = &run->res;
-	note("world: %s; seed %lld, day %lld, %lld threads\n", run->w.source, (long long)c->af.seed,
-	     (long long)c->day, (long long)c->af.threads);
+	note("world: %s; seed %lld, day %lld, %lld thread%s\n", run->w.source, (long long)c->af.seed,
+	     (long long)c->day, (long long)c->af.threads, plural(c->af.threads));
 	fprintf(out, "| arm | recommender | episodes | tracks/session | ± sem | time/session | ± sem | capped |\n");
 	fprintf(out, "|-----|-------------|---------:|---------------:|------:|-------------:|------:|-------:|\n");
 	for (int a = 0; a < run->arms.n; a++) {
@@ -279,8 +279,9 @@ static void print_table_summary(FILE *out, const struct sim_cli *c, const struct
 	       (long long)c->episodes, (long long)res->steps, run->loop_seconds, run->load_seconds,
 	       run->prepare_seconds, eps, sps);
 	if (capped)
-		fprintf(stderr, "simulate: %lld sessions reached --max-steps %lld and were cut\n", (long long)capped,
-		       (long long)run->cfg.max_steps);
+		fprintf(stderr, "simulate: %lld session%s reached --max-steps %lld and %s cut\n",
+			(long long)capped, plural(capped), (long long)run->cfg.max_steps,
+			capped == 1 ? "was" : "were");
 	if (c->log_path)
 		note("log: %s (%lld rows)\n", strcmp(c->log_path, "-") ? c->log_path : "stdout",
 		     (long long)res->rows);

@@ -2,6 +2,7 @@
  * train.c - botify train: fit the two-tower (or dot/sum/hybrid) model to logged
  * sessions and write a model directory.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,18 +48,21 @@ static const struct flag_doc doc = {
 		"  dot        start . track          sum   (start + user) . track\n"
 		"  hybrid     sigmoid(start . track + Linear(user * track)), * elementwise\n"
 		"\nexamples:\n"
-		"  botify simulate --episodes 100000 --recommender random --seed 2 --log logs/random.jsonl.gz\n"
-		"  botify simulate --episodes 100000 --recommender sticky_artist --seed 1 --log logs/sticky.jsonl.gz\n"
-		"  botify train --log logs/sticky.jsonl.gz --model models/sticky     # one policy: negatives on by itself\n"
-		"  botify train --log logs/random.jsonl.gz logs/sticky.jsonl.gz --model models/nn\n"
-		"  botify train --log logs/random.jsonl.gz logs/sticky.jsonl.gz --model models/dot --arch dot\n"
-		"  botify train --log logs/random.jsonl.gz logs/sticky.jsonl.gz --model models/nn2 --optimizer adam \\\n"
+		"  botify simulate --episodes 100000 --recommender random --seed 2 --log logs/train-random.jsonl.gz\n"
+		"  botify simulate --episodes 100000 --recommender sticky_artist --seed 1 --log logs/train-sticky.jsonl.gz\n"
+		"  botify train --log logs/train-sticky.jsonl.gz --model models/sticky     # one policy: negatives on by itself\n"
+		"  botify train --log logs/train-random.jsonl.gz logs/train-sticky.jsonl.gz --model models/two-tower\n"
+		"  botify train --log logs/train-random.jsonl.gz logs/train-sticky.jsonl.gz --model models/dot --arch dot\n"
+		"  botify train --log logs/train-random.jsonl.gz logs/train-sticky.jsonl.gz --model models/adam --optimizer adam \\\n"
 		"               --plot models/curves.svg --split-out models/split.json\n"
 		"  botify datagen --out worlds/mini --tracks 500 --users 100 --dim 16 --seed 7\n"
 		"  botify simulate --world worlds/mini --episodes 2000 --log mini.jsonl\n"
 		"  botify train --world worlds/mini --log mini.jsonl --model m --epochs 5 --emb 8 --hidden 16 --out 8\n"
 		"\nThe model directory holds config.json, metrics.json and one .npy per tensor;\n"
 		"docs/train.md describes them.\n",
+	.interrupted = "and on SIGINT (Ctrl-C) or SIGTERM while it trains, 0: the best model so far "
+		       "is saved (a second one exits 130 at once, without saving); while it reads "
+		       "the logs, 130 (143 by SIGTERM) and no model",
 };
 
 /* above this share of pairs by the start's artist, the logs come from a
@@ -111,6 +115,44 @@ static const char *stop_name(int reason)
 {
 	return reason == BOTIFY_STOP_EARLY ? "early_stopping"
 	       : reason == BOTIFY_STOP_INTERRUPTED ? "interrupted" : "max_epochs";
+}
+
+/* Appends "; TEXT" (or TEXT, first) to buf, cut at cap. */
+static void add_hint(char *buf, size_t cap, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	if (len && len + 2 < cap)
+		memcpy(buf + len, "; ", 3), len += 2;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + len, cap - len, fmt, ap);
+	va_end(ap);
+}
+
+/* The model does not beat 'avg': what to try, for the model this run
+ * trained (no --negatives 1 to a run that had negatives, no two-tower to a
+ * two-tower, a learning rate in the direction the curve points). */
+static void warn_weak_model(const botify_train_result *res, int arch, int64_t negatives, double lr)
+{
+	char hint[512] = "";
+	if (!negatives)
+		add_hint(hint, sizeof(hint), "--negatives 1 if the logs come from one policy");
+	if (res->stop_reason == BOTIFY_STOP_INTERRUPTED)
+		add_hint(hint, sizeof(hint), "a run that is not interrupted (this one stopped at "
+			 "epoch %lld)", (long long)res->epochs);
+	else if (res->stop_reason == BOTIFY_STOP_MAX_EPOCHS && res->best_epoch == res->epochs)
+		add_hint(hint, sizeof(hint), "more --epochs or a higher --lr (this run's %g): "
+			 "validation was still improving at the last epoch", lr);
+	else
+		add_hint(hint, sizeof(hint), "a lower --lr (this run's %g)", lr);
+	add_hint(hint, sizeof(hint), "more sessions, or logs with random traffic%s",
+		 negatives ? " besides this policy's" : "");
+	if (arch != BOTIFY_ARCH_TWO_TOWER)
+		add_hint(hint, sizeof(hint), "--arch two-tower (this model is %s)",
+			 botify_tt_arch_name(arch));
+	fprintf(stderr, "botify: train: warning: the model's test MSE %.6f does not beat the 'avg' "
+		"baseline %.6f (always predicting the training mean); try: %s\n", res->test_mse,
+		res->avg_mse, hint);
 }
 
 static cJSON *metrics_json(const botify_train_result *res, int with_history)
@@ -372,11 +414,7 @@ int cmd_train(int argc, char **argv)
 	printf("\n%lld train / %lld val / %lld test pairs; model: %s\n", (long long)res.n_train,
 	       (long long)res.n_val, (long long)res.n_test, model_dir);
 	if (!(res.test_mse < res.avg_mse))
-		fprintf(stderr,
-			"warning: the model's test MSE %.6f does not beat the 'avg' baseline %.6f (always "
-			"predicting the training mean); try --negatives 1 if the logs come from one policy, "
-			"more sessions or logs with random traffic, a lower --lr, or --arch two-tower\n",
-			res.test_mse, res.avg_mse);
+		warn_weak_model(&res, arch, o.negatives, o.lr);
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
 fail:

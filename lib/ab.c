@@ -2354,9 +2354,10 @@ static int analyze_paired(const botify_ab *ab, botify_ab_result *res, unsigned m
 		int64_t pairs = paired_effects(ab, res, t, metrics);
 		if (pairs < 2)
 			return botify_fail(err, BOTIFY_EINVAL,
-					   "arms '%s' and '%s' have %lld user with a finished session in "
+					   "arms '%s' and '%s' have %lld user%s with a finished session in "
 					   "both; a paired variance needs at least 2",
-					   botify_arm_name(res->control), botify_arm_name(t), (long long)pairs);
+					   botify_arm_name(res->control), botify_arm_name(t), (long long)pairs,
+					   pairs == 1 ? "" : "s");
 		int64_t unpaired = res->arm[res->control].units - pairs + res->arm[t].units - pairs;
 		if (unpaired > res->unpaired_users)
 			res->unpaired_users = unpaired;
@@ -2442,9 +2443,9 @@ int botify_ab_analyze(const botify_ab *ab, int control, const int *treatments, i
 		const botify_ab_arm *a = &res->arm[analysed[i]];
 		if (a->units < 2)
 			return botify_fail(err, BOTIFY_EINVAL,
-					   "arm '%s' has %lld user with a finished session; a variance "
+					   "arm '%s' has %lld user%s with a finished session; a variance "
 					   "needs at least 2", botify_arm_name(analysed[i]),
-					   (long long)a->units);
+					   (long long)a->units, a->units == 1 ? "" : "s");
 	}
 	/* sample-ratio mismatch: the service splits users evenly */
 	double total = 0, chi2 = 0;

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "suggest.h"
+
 extern const botify_rec_ops botify_rec_random, botify_rec_toppop, botify_rec_sticky_artist,
 	botify_rec_indexed, botify_rec_contextual;
 extern const botify_rec_ops botify_rec_nn;
@@ -166,6 +168,24 @@ static int key_known(const char *keys, const char *key)
 	return 0;
 }
 
+/* The key of the comma-separated keys closest to key, or NULL; it points
+ * into buf, which holds a copy of keys. */
+static const char *closest_key(const char *keys, const char *key, char *buf, size_t cap)
+{
+	const char *names[32];
+	size_t n = 0;
+	if (!keys || strlen(keys) >= cap)
+		return NULL;
+	strcpy(buf, keys);
+	for (char *p = buf; *p && n < sizeof(names) / sizeof(names[0]);) {
+		names[n++] = p;
+		p += strcspn(p, ",");
+		if (*p)
+			*p++ = '\0';
+	}
+	return botify_closest(key, names, n);
+}
+
 int botify_rec_create(botify_rec *r, const char *spec, const botify_rec_env *env,
 		      botify_err *err)
 {
@@ -180,17 +200,27 @@ int botify_rec_create(botify_rec *r, const char *spec, const botify_rec_env *env
 			ops = botify_recommenders[i];
 	if (!ops) {
 		char known[512] = "";
-		for (int i = 0; botify_recommenders[i]; i++)
+		const char *names[64];
+		size_t n = 0;
+		for (int i = 0; botify_recommenders[i]; i++) {
 			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
 				 i ? ", " : "", botify_recommenders[i]->name);
+			if (n < sizeof(names) / sizeof(names[0]))
+				names[n++] = botify_recommenders[i]->name;
+		}
+		const char *near = botify_closest(name, names, n);
+		botify_fail(err, BOTIFY_EINVAL, "unknown recommender '%s' (%s%s%sknown: %s)", name,
+			    near ? "did you mean '" : "", near ? near : "", near ? "'? " : "", known);
 		botify_rec_args_free(&args);
-		return botify_fail(err, BOTIFY_EINVAL, "unknown recommender '%s' (known: %s)", name,
-				   known);
+		return -1;
 	}
 	for (int i = 0; i < args.n; i++)
 		if (!key_known(ops->keys, args.key[i])) {
-			botify_fail(err, BOTIFY_EINVAL, "%s: unknown key '%s' (%s%s)", name, args.key[i],
-				    ops->keys && *ops->keys ? "known: " : "it takes no keys",
+			char buf[256];
+			const char *near = closest_key(ops->keys, args.key[i], buf, sizeof(buf));
+			botify_fail(err, BOTIFY_EINVAL, "%s: unknown key '%s' (%s%s%s%s%s)", name,
+				    args.key[i], near ? "did you mean '" : "", near ? near : "",
+				    near ? "'? " : "", ops->keys && *ops->keys ? "known: " : "it takes no keys",
 				    ops->keys ? ops->keys : "");
 			botify_rec_args_free(&args);
 			return -1;

@@ -107,7 +107,7 @@ ab() { # model-dir title
 	echo
 	echo "### $2: nn (treatment) vs each control, mean_time_per_session"
 	echo
-	echo "| control | effect % | upper | lower | control_mean | nn mean | significant | n_control | n_nn |"
+	echo "| control | effect % | lower | upper | control_mean | nn mean | significant | n_control | n_nn |"
 	echo "|---|---:|---:|---:|---:|---:|---|---:|---:|"
 	local c
 	for c in "contextual:file=$M/tracks_with_recs.json" sticky_artist; do

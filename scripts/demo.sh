@@ -8,7 +8,12 @@ BOTIFY=${BOTIFY:-$(dirname "$0")/../botify}
 DIR=${DEMO_DIR:-demo}
 rm -rf "$DIR"
 mkdir -p "$DIR"
-say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+# the commands in bold on a terminal; plain text in a pipe or a file, or with NO_COLOR set
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+	say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+else
+	say() { printf '\n$ %s\n' "$*"; }
+fi
 run() { say "$*"; "$@"; }
 
 # day 1: users meet a random and a sticky_artist recommender (an A/B split)

@@ -116,8 +116,9 @@ NO_REPLAY="sticky_artist:no_replay=1"
 
 # ---- 4. experiments ----
 # id keep-log(0/1) control treatment...: one botify ab per size, with ab's
-# default design and interval (paired twin runs, delta method); a kept log
-# is analysed again below under Holm's correction
+# default design and interval (paired twin runs, delta method) and every
+# metric (the reports claim latencies too); a kept log is analysed again
+# below under Holm's correction
 run_ab() {
 	local id=$1 keep=$2 control=$3 n
 	shift 3
@@ -127,7 +128,7 @@ run_ab() {
 		logargs=()
 		[ "$keep" = 1 ] && logargs=(--log "logs/ab-$id-$n.jsonl.gz")
 		echo "== A/B $id, $n episodes" >&2
-		B ab --control "$control" "${args[@]}" --episodes "$n" --seed "$SEED" --threads "$THREADS" \
+		B ab --control "$control" "${args[@]}" --episodes "$n" --seed "$SEED" --threads "$THREADS" --metrics all \
 			"${logargs[@]}" --plot "$DOCS/replication/$id-$n.svg" --force >"out/ab-$id-$n.md" 2>"out/ab-$id-$n.err"
 		step_done "A/B $id, $n episodes"
 	done
@@ -178,7 +179,7 @@ step_done "every recommender alone ($ALONE_N episodes each)"
 # ==== the report ====
 # "effect lower upper control_mean treatment_mean significant" of an arm's metric
 row() { # id size arm metric
-	awk -F' *[|] *' -v arm="$3" -v m="$4" '$2 == arm && $3 == m { print $4, $6, $5, $7, $8, $9 }' \
+	awk -F' *[|] *' -v arm="$3" -v m="$4" '$2 == arm && $3 == m { print $4, $5, $6, $7, $8, $9 }' \
 		"out/ab-$1-$2.md"
 }
 fmt_effect() { # effect lower upper
@@ -262,7 +263,7 @@ tables() { # id
 # the session metrics only, every size in one table
 compact() { # id
 	local n
-	echo "| episodes | treatment | metric | effect | upper | lower | control_mean | treatment_mean | significant | n_control | n_treatment | p |"
+	echo "| episodes | treatment | metric | effect | lower | upper | control_mean | treatment_mean | significant | n_control | n_treatment | p |"
 	echo "|---:|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|"
 	for n in $SIZES; do
 		grep -E '^\| T[0-9]+ \| mean_(time|tracks)_per_session \|' "out/ab-$1-$n.md" | sed "s/^|/| $n |/"
@@ -297,7 +298,7 @@ holm_table() { # id
 			FNR == 1 { f++ }
 			f == 1 && $2 == "T1" && NF > 12 { sig[$3] = $9 }
 			f == 2 && $2 == "T1" && NF > 13 {
-				ci = ($5 == "nan") ? "n/a" : sprintf("%+.1f %% [%+.1f, %+.1f]", $4, $6, $5)
+				ci = ($5 == "nan" || $5 == "n/a") ? "n/a" : sprintf("%+.1f %% [%+.1f, %+.1f]", $4, $5, $6)
 				printf "| %s | %s | %s | %s | %s | %s | %s%s |\n", n, $3, ci, $12, $13, sig[$3], $9,
 					(sig[$3] != $9) ? " (**changed**)" : ""
 			}' "out/ab-$1-$n.md" "out/holm-$1-$n.md"
@@ -397,7 +398,7 @@ sticky_artist $(alone sticky_artist)).
 ## Setup
 
 **Design.** Every experiment is one \`botify ab --control C --treatment T1 [--treatment T2 ...]
---episodes N --seed $SEED --threads $THREADS --plot docs/replication/ID-N.svg\` with ab's defaults:
+--episodes N --seed $SEED --threads $THREADS --metrics all --plot docs/replication/ID-N.svg\` with ab's defaults:
 
 > $(sed -n 2p "out/ab-000-$S1.md")<br>
 > $(sed -n 3p "out/ab-000-$S1.md")

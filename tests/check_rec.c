@@ -207,7 +207,13 @@ START_TEST(rec_registry_and_create_errors)
 
 	expect_create_fail("nope", BOTIFY_EINVAL, "unknown recommender 'nope' (known: random, toppop, ");
 	expect_create_fail("nope:k=1", BOTIFY_EINVAL, "unknown recommender 'nope'");
-	expect_create_fail("toppop:fiel=x", BOTIFY_EINVAL, "toppop: unknown key 'fiel' (known: file");
+	expect_create_fail("toppop:fiel=x", BOTIFY_EINVAL,
+			   "toppop: unknown key 'fiel' (did you mean 'file'? known: file");
+	expect_create_fail("toppop:zzz=x", BOTIFY_EINVAL, "toppop: unknown key 'zzz' (known: file");
+	expect_create_fail("stiky_artist", BOTIFY_EINVAL,
+			   "unknown recommender 'stiky_artist' (did you mean 'sticky_artist'? known: random, ");
+	expect_create_fail("contextul:file=x", BOTIFY_EINVAL,
+			   "unknown recommender 'contextul' (did you mean 'contextual'? known: ");
 	expect_create_fail("random:k=1", BOTIFY_EINVAL, "random: unknown key 'k' (it takes no keys)");
 	expect_create_fail("sticky_artist:x=1", BOTIFY_EINVAL, "sticky_artist: unknown key 'x'");
 	expect_create_fail("indexed", BOTIFY_EINVAL, "indexed: needs file=");

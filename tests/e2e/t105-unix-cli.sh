@@ -122,4 +122,54 @@ else
 	skip "zsh not installed"
 fi
 
+check "messages agree in number: 1 thread, 1 session; two logs are not called an experiment"
+W="$DATA_DIR/e2e/world"
+expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 20 --threads 1 --max-steps 1 --log "$T/one.jsonl"
+expect_stderr "day 0, 1 thread$"
+expect_no_stderr "1 threads"
+expect_exit 0 "$BOTIFY" simulate --world "$W" --episodes 20 --threads 2 --recommender sticky_artist --log "$T/two.jsonl"
+expect_stderr "day 0, 2 threads$"
+expect_exit 0 "$BOTIFY" ab --control-log "$T/one.jsonl" --treatment-log "$T/two.jsonl" --plot "$T/two.svg"
+expect_stdout "^two logs without an experiment: control C \\($T/one.jsonl\\)$"
+expect_no_stdout "experiment two logs"
+grep -q ">A/B test of two logs: $T/two.jsonl vs control" "$T/two.svg" || fail "plot title: $(grep -o '<text[^>]*>A/B[^<]*' "$T/two.svg")"
+# two runs over the same users, not all in both: a note, not the warning of a broken split
+"$BOTIFY" simulate --world "$W" --episodes 30 --seed 9 --recommender sticky_artist --log "$T/three.jsonl" --quiet >/dev/null
+expect_exit 0 "$BOTIFY" ab --control-log "$T/one.jsonl" --treatment-log "$T/three.jsonl"
+expect_stderr "note: [0-9]+ users are in both logs \(two runs over the same users\)"
+expect_no_stderr "warning"
+head -n 1 "$T/one.jsonl" | sed 's/"message": "next"/"message": "last"/' >"$T/cut.jsonl"
+expect_exit 2 "$BOTIFY" ab --control-log "$T/cut.jsonl" --treatment-log "$T/two.jsonl"
+expect_stderr "arm 'C' has 1 user with a finished session"
+
+check "a mistyped recommender or recommender key gets a suggestion, in every command that takes a spec"
+expect_exit 2 "$BOTIFY" simulate --world "$DATA_DIR/e2e/world" --episodes 1 --recommender stiky_artist
+expect_stderr "unknown recommender 'stiky_artist' \(did you mean 'sticky_artist'\? known: random,"
+expect_one_line_error
+expect_exit 2 "$BOTIFY" ab --world "$DATA_DIR/e2e/world" --episodes 10 --control randm --treatment sticky_artist
+expect_stderr "unknown recommender 'randm' \(did you mean 'random'\?"
+expect_exit 2 "$BOTIFY" simulate --world "$DATA_DIR/e2e/world" --episodes 1 --recommender toppop:kk=3
+expect_stderr "toppop: unknown key 'kk' \(did you mean 'k'\? known: file,log,k\)"
+expect_exit 2 "$BOTIFY" simulate --world "$DATA_DIR/e2e/world" --episodes 1 --recommender word2vec
+expect_no_stderr "did you mean"
+
+check "make demo colours its commands only on a terminal, and not with NO_COLOR"
+# a stand-in botify: the script's own output is what is checked, not the run
+printf '#!/bin/sh\nexit 0\n' >"$T/fakebot"
+chmod +x "$T/fakebot"
+BOTIFY="$T/fakebot" DEMO_DIR="$T/demo" bash "$REPO_DIR/scripts/demo.sh" >"$T/demo.out" 2>&1 </dev/null
+assert test $? = 0
+grep -q '^\$ .*fakebot simulate' "$T/demo.out" || fail "no command line in: $(cat "$T/demo.out")"
+! grep -q "$(printf '\033')" "$T/demo.out" || fail "escape codes in a pipe: $(cat -v "$T/demo.out" | head -3)"
+if command -v script >/dev/null; then
+	script -qec "env BOTIFY='$T/fakebot' DEMO_DIR='$T/demo' bash '$REPO_DIR/scripts/demo.sh'" /dev/null \
+		>"$T/tty.out" 2>&1 </dev/null
+	grep -q "$(printf '\033')\[1m" "$T/tty.out" || fail "no bold on a terminal: $(cat -v "$T/tty.out" | head -3)"
+	script -qec "env NO_COLOR=1 BOTIFY='$T/fakebot' DEMO_DIR='$T/demo' bash '$REPO_DIR/scripts/demo.sh'" /dev/null \
+		>"$T/nocolor.out" 2>&1 </dev/null
+	! grep -q "$(printf '\033')" "$T/nocolor.out" || fail "escape codes with NO_COLOR: $(cat -v "$T/nocolor.out" | head -3)"
+else
+	skip "script(1) is not installed: the terminal half is not checked"
+fi
+
 finish

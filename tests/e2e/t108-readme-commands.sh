@@ -118,6 +118,14 @@ n=$(ls "$T/probe" | wc -l)
 [ "$n" -ge 5 ] || fail "only $n runnable blocks in README.md"
 grep -lq 'scripts/deps.sh' "$T/probe"/*.sh 2>/dev/null && fail "the README's install block (marked not run) was extracted"
 
+check "no runnable block ends the reader's shell: no top-level exit (a subshell's (exit N) keeps it)"
+for page in README.md docs/*.md; do
+	extract "$REPO_DIR/$page" "$T/exit-$(echo "$page" | tr '/.' '__')"
+done
+bad=$(grep -nE '(^|[;&|]|then|else|do)[[:space:]]*exit([[:space:]]|$)' "$T"/exit-*/*.sh 2>/dev/null)
+[ -z "$bad" ] || fail "a pasted block would close the reader's shell:
+$bad"
+
 for page in README.md docs/*.md; do
 	run_page "$page"
 done
@@ -157,6 +165,33 @@ for c in datagen simulate train export ab; do
 			fail "exit $_last_rc: $(cat "$b"); stderr: $(tail -n 4 "$ERR")"
 	done
 done
+# A reader who has walked the README's tour and then copies an example
+# from --help must not find its outputs already written ("exists, use
+# --force"): the examples again, in the README's copy after its blocks.
+dir="$T/run-README_md"
+for c in datagen simulate train export ab; do
+	for b in "$T/help/$c"-*.sh; do
+		check "botify $c --help: example $(basename "$b" .sh | sed 's/.*-//') runs after the README's tour"
+		(cd "$dir" && PATH="$T/bin:$PATH" timeout 300 bash -e -o pipefail "$b") >"$OUT" 2>"$ERR" </dev/null
+		_last_rc=$?
+		_last_cmd="$(cat "$b")"
+		[ "$_last_rc" = 0 ] || { grep -q -- "--require" "$b" && [ "$_last_rc" = 1 ]; } ||
+			fail "exit $_last_rc: $(cat "$b"); stderr: $(tail -n 4 "$ERR")"
+	done
+done
+
+check "git status stays clean after the README's tour and the --help examples (.gitignore)"
+if command -v git >/dev/null; then
+	# the copy as a repository: what git lists untracked besides the repository's own files
+	(cd "$REPO_DIR" && git ls-files --cached --others --exclude-standard 2>/dev/null) >"$T/repo-files.txt"
+	loose=$(cd "$dir" && git init -q . && git status --porcelain --untracked-files=all |
+		sed -n 's/^?? //p' | sed 's/^"\(.*\)"$/\1/' | grep -vxFf "$T/repo-files.txt" | grep -vx botify)
+	[ -z "$loose" ] || fail "not in .gitignore (git status lists them after the tour):
+$(echo "$loose" | head -20 | sed 's/^/    /')"
+else
+	skip "git is not installed"
+fi
+
 check "botify serve --help: examples"
 skip "botify serve --help: its examples start a server in the foreground (docs/serve.md's blocks run it)"
 

@@ -78,14 +78,16 @@ rm "$T/nu/users.json"
 sim "$T/nu"
 expect_stderr "no users.json or users.json.gz"
 
-check "an unknown recommender lists the known ones"
+check "an unknown recommender lists the known ones (and the closest)"
 expect_exit 2 "$BOTIFY" simulate --world "$W" --episodes 10 --recommender sticky
-expect_stderr "unknown recommender 'sticky' \(known: random, toppop, sticky_artist, indexed, contextual"
+expect_stderr "unknown recommender 'sticky' \(did you mean 'sticky_artist'\? known: random, toppop, sticky_artist, indexed, contextual"
 expect_one_line_error
+expect_exit 2 "$BOTIFY" simulate --world "$W" --episodes 10 --recommender bandit
+expect_stderr "unknown recommender 'bandit' \(known: random, toppop, sticky_artist, indexed, contextual"
 
-check "an unknown recommender key lists the known keys"
+check "an unknown recommender key lists the known keys (and the closest)"
 expect_exit 2 "$BOTIFY" simulate --world "$W" --episodes 10 --recommender toppop:kk=5
-expect_stderr "toppop: unknown key 'kk' \(known: file,log,k\)"
+expect_stderr "toppop: unknown key 'kk' \(did you mean 'k'\? known: file,log,k\)"
 
 check "a bad recommender value"
 expect_exit 2 "$BOTIFY" simulate --world "$W" --episodes 10 --recommender toppop:k=zero

@@ -118,9 +118,9 @@ for k in treatment metric effect lower upper control_mean treatment_mean signifi
 done
 [ "$(grep -c '"metric": ' "$OUT")" = 10 ] || fail "expected 10 rows"
 
-check "the markdown table has the original's columns and metric order"
+check "the markdown table has the original's columns (the interval lower, upper) and metric order"
 expect_exit 0 "$BOTIFY" ab --log "$D/service.jsonl" --experiment AB
-expect_stdout '^\| treatment \| metric \| effect \| upper \| lower \| control_mean \| treatment_mean \| significant \| n_control \| n_treatment \| p \|$'
+expect_stdout '^\| treatment \| metric \| effect \| lower \| upper \| control_mean \| treatment_mean \| significant \| n_control \| n_treatment \| p \|$'
 order=$(grep -E '^\| T1 \| [a-z_]+ \|' "$OUT" | cut -d'|' -f3 | tr -d ' ' | paste -sd,)
 expect_eq "time,sessions,mean_request_latency,mean_tracks_per_session,mean_time_per_session" "$order" "metric order"
 

@@ -22,7 +22,7 @@ cmp -s "$T/a.csv" "$T/b.csv" || fail "tables differ: $(diff "$T/a.csv" "$T/b.csv
 [ -z "$(ls "$T" | grep -v -e '^a.csv$' -e '^b.csv$' -e '^stdout$' -e '^stderr$' -e '^cache$')" ] || fail "unexpected files: $(ls "$T")"
 
 check "--log keeps the log, and analysing it gives the same table"
-expect_exit 0 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --episodes 600 --seed 3 --format csv --log "$T/ab.jsonl.gz"
+expect_exit 0 "$BOTIFY" ab --world "$W" --control random --treatment sticky_artist --episodes 600 --seed 3 --metrics all --format csv --log "$T/ab.jsonl.gz"
 expect_file "$T/ab.jsonl.gz"
 cp "$OUT" "$T/run.csv"
 expect_exit 0 "$BOTIFY" ab --log "$T/ab.jsonl.gz" --experiment AB --format csv

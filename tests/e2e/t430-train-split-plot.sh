@@ -85,9 +85,21 @@ expect_no_stderr "stay with the start's artist"
 
 check "a model that does not beat the avg baseline is saved with a warning that says what to try"
 expect_exit 0 "$BOTIFY" train "${SMALL[@]}" --model "$T/weak" --lr 1e-12 --epochs 1
-expect_stderr "warning: the model's test MSE [0-9.]+ does not beat the 'avg' baseline"
-expect_stderr "try --negatives 1 if the logs come from one policy"
+expect_stderr "^botify: train: warning: the model's test MSE [0-9.]+ does not beat the 'avg' baseline"
+expect_stderr "try: more --epochs or a higher --lr \(this run's 1e-12\)"
 expect_file "$T/weak/config.json"
+
+check "the weak-model hint fits the model trained: no --negatives 1 to a run with negatives, no two-tower to a two-tower"
+# SMALL trains a two-tower with --negatives 1
+expect_no_stderr "try:.*--negatives 1"
+expect_no_stderr "try:.*--arch two-tower"
+expect_stderr "logs with random traffic besides this policy's"
+expect_exit 0 "$BOTIFY" train --world "$W" --log "$T/s.jsonl" --emb 4 --epochs 1 --batch 128 --negatives 0 \
+	--arch dot --lr 1e-12 --model "$T/weak-dot"
+expect_stderr "try: --negatives 1 if the logs come from one policy; .*--arch two-tower \(this model is dot\)"
+expect_exit 0 "$BOTIFY" train "${SMALL[@]}" --model "$T/weak-high" --lr 5 --epochs 6 --lr-patience 0 --patience 1
+expect_stderr "does not beat the 'avg' baseline"
+expect_stderr "try: a lower --lr \(this run's 5\)"
 expect_exit 0 "$BOTIFY" train "${SMALL[@]}" --model "$T/fine" --lr 0.01 --epochs 30
 expect_no_stderr "does not beat"
 
