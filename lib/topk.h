@@ -58,6 +58,15 @@ typedef struct botify_topk_index {
 	int32_t M;            /* super-clusters of the centroids (locality only) */
 	float *centers;       /* (M, D) */
 	double xmax;          /* the largest |row| */
+	int32_t *sfirst;      /* (M + 1) groups of super-cluster m: sfirst[m] .. sfirst[m + 1] - 1 */
+	/* the centroids quantised to small integers, a cheap filter in front
+	 * of the bounds (topk.c: quantised filter); qc NULL when unused */
+	int8_t *qc;           /* panels of 8 centroids, 4 dimensions a step */
+	int32_t *qsum;        /* (C rounded up to 8) the offset's share of each integer product */
+	float *qslack;        /* (C rounded up to 8) slack, -inf past C */
+	int32_t P, S4;        /* panels, steps of 4 dimensions */
+	double csc;           /* a centroid is csc times its integer vector, within ecmax */
+	double cmax, ecmax, slmax; /* the largest |c|, |c - csc c~| and slack */
 } botify_topk_index;
 
 /* The score: sum of (double)a[d] * b[d], dimension d into partial sum d % 4,
@@ -95,5 +104,10 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
  * calling thread between its blocks; NULL for none. Process-wide (a command
  * runs one search at a time). */
 void botify_topk_set_progress(void (*fn)(void *ctx, int64_t done, int64_t total), void *ctx);
+
+/* The quantised filter in front of the bounds (on by default where the CPU
+ * has AVX2 and FMA): 0 turns it off, for tests that compare both ways.
+ * Process-wide; results never depend on it. */
+void botify_topk_set_filter(int on);
 
 #endif
