@@ -326,6 +326,8 @@ void botify_topk_index_free(botify_topk_index *ix)
 	free(ix->qc);
 	free(ix->qsum);
 	free(ix->qslack);
+	free(ix->qx);
+	free(ix->qxsum);
 	memset(ix, 0, sizeof(*ix));
 }
 
@@ -446,6 +448,9 @@ struct build_job {
 	const int32_t *start, *mem, *gl, *order;
 	float *cent0;
 	double *x2; /* (C) the largest |row|^2 of each stored group */
+	double *xa; /* (C) its largest |component| */
+	double *ex2; /* (C) its largest |x - xsc x~|^2 (quantize_rows) */
+	double xsc;
 	int pass;
 	int32_t next; /* the next run (atomic) */
 	int failed;
@@ -483,7 +488,7 @@ static void build_rows(struct build_job *b, int32_t o0, int32_t o1)
 			cn += (double)cf[d] * cf[d];
 		/* radius and norms against the stored (float) centroid, the one
 		 * the bound's q.c is computed with */
-		double r2 = 0, x2 = 0;
+		double r2 = 0, x2 = 0, xa = 0;
 		for (int32_t m = b->start[g]; m < b->start[g + 1]; m++, r++) {
 			const float *x = b->E + (size_t)b->mem[m] * (size_t)D;
 			if (m + 2 < b->start[g + 1])
@@ -495,6 +500,8 @@ static void build_rows(struct build_job *b, int32_t o0, int32_t o1)
 				double e = (double)x[d] - cf[d];
 				dr += e * e;
 				dx += (double)x[d] * x[d];
+				/* fabs > xa is false for a NaN: the dx test below catches it */
+				xa = fabs((double)x[d]) > xa ? fabs((double)x[d]) : xa;
 			}
 			if (dr > r2)
 				r2 = dr;
@@ -503,8 +510,11 @@ static void build_rows(struct build_job *b, int32_t o0, int32_t o1)
 		}
 		ix->slack[o] = (float)((sqrt(r2) + gamma * (sqrt(cn) + sqrt(x2))) * (1 + 1e-6));
 		b->x2[o] = x2;
+		b->xa[o] = isfinite(x2) ? xa : INFINITY;
 	}
 }
+
+static void quantize_rows(struct build_job *b, int32_t o0, int32_t o1);
 
 static void *build_runs(void *arg)
 {
@@ -521,8 +531,10 @@ static void *build_runs(void *arg)
 		int32_t i1 = b->C - i0 < BUILD_RUN ? b->C : i0 + BUILD_RUN;
 		if (b->pass == 0)
 			build_centroids(b, i0, i1, c);
-		else
+		else if (b->pass == 1)
 			build_rows(b, i0, i1);
+		else
+			quantize_rows(b, i0, i1);
 	}
 	free(c);
 	return NULL;
@@ -582,7 +594,35 @@ void botify_topk_set_filter(int on)
 	filter_on = on;
 }
 
-static int quantize_centroids(botify_topk_index *ix, botify_err *err)
+/* Rows of the stored groups o0 .. o1 - 1 into qx (pass 2 of the build). */
+static void quantize_rows(struct build_job *b, int32_t o0, int32_t o1)
+{
+	botify_topk_index *ix = b->ix;
+	const int32_t D = ix->D, DQ = ix->DQ;
+	const double xsc = b->xsc;
+	for (int32_t o = o0; o < o1; o++) {
+		double em = 0;
+		for (int32_t t = ix->off[o]; t < ix->off[o + 1]; t++) {
+			const float *x = ix->E + (size_t)t * (size_t)D;
+			int8_t *qx = ix->qx + (size_t)t * (size_t)DQ;
+			int32_t sum = 0;
+			double e2 = 0;
+			for (int32_t d = 0; d < D; d++) {
+				long v = lrint(x[d] / xsc);
+				v = v > CL ? CL : v < -CL ? -CL : v;
+				double e = x[d] - xsc * (double)v;
+				e2 += e * e;
+				qx[d] = (int8_t)v;
+				sum += (int32_t)v;
+			}
+			ix->qxsum[t] = QL * sum;
+			em = e2 > em ? e2 : em;
+		}
+		b->ex2[o] = em;
+	}
+}
+
+static int quantize_index(botify_topk_index *ix, struct build_job *b, int threads, botify_err *err)
 {
 	int32_t C = ix->C, D = ix->D;
 	double amax = 0;
@@ -637,6 +677,29 @@ static int quantize_centroids(botify_topk_index *ix, botify_err *err)
 	ix->slmax = slmax;
 	ix->S4 = S4;
 	ix->P = P;
+	/* the rows, for the same test track by track inside an opened group:
+	 * row-major, D rounded up to 32 bytes (one vpmaddubsw a chunk, four
+	 * chunks summed in 16 bits as above) */
+	int32_t N = ix->N, DQ = (D + 31) / 32 * 32;
+	double xa = 0;
+	for (int32_t o = 0; o < C; o++) {
+		if (!(b->xa[o] <= 1e15))
+			return 0; /* then no quantised rows either: no filter */
+		xa = b->xa[o] > xa ? b->xa[o] : xa;
+	}
+	ix->qx = botify_calloc((size_t)N, (size_t)DQ, "quantised rows", err);
+	ix->qxsum = botify_malloc((size_t)N, sizeof(int32_t), "quantised rows", err);
+	if (!ix->qx || !ix->qxsum)
+		return -1;
+	double xsc = xa > 0 ? xa / CL : 1.0, exmax = 0, xmax = ix->xmax;
+	ix->DQ = DQ;
+	b->xsc = xsc;
+	build_pass(b, 2, threads);
+	for (int32_t o = 0; o < C; o++)
+		exmax = sqrt(b->ex2[o]) > exmax ? sqrt(b->ex2[o]) : exmax;
+	ix->xsc = xsc;
+	ix->xmaxq = xmax * (1 + 1e-9);
+	ix->exmax = exmax * (1 + 1e-9) + 1e-9 * xmax;
 	return 0;
 }
 
@@ -660,6 +723,8 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 	int32_t *order = botify_malloc(Gn, sizeof(int32_t), "group order", err);
 	float *cent0 = botify_malloc(Gn, Dn * sizeof(float), "centroids", err);
 	double *x2 = botify_malloc(Gn, sizeof(double), "group norms", err);
+	double *xa = botify_malloc(Gn, sizeof(double), "group norms", err);
+	double *ex2 = botify_malloc(Gn, sizeof(double), "group norms", err);
 	ix->E = botify_malloc((size_t)N + 1, Dn * sizeof(float), "grouped embeddings", err);
 	ix->id = botify_malloc((size_t)N + 1, sizeof(int32_t), "grouped ids", err);
 	ix->off = botify_calloc(Gn, sizeof(int32_t), "group offsets", err);
@@ -668,7 +733,7 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 	ix->centers = botify_malloc(MAX_SUPER, Dn * sizeof(float), "super-clusters", err);
 	ix->sfirst = botify_calloc(MAX_SUPER + 1, sizeof(int32_t), "super-clusters", err);
 	int rc = -1;
-	if (!start || !mem || !gl || !sup || !order || !cent0 || !x2 || !ix->E || !ix->id || !ix->off ||
+	if (!start || !mem || !gl || !sup || !order || !cent0 || !x2 || !xa || !ex2 || !ix->E || !ix->id || !ix->off ||
 	    !ix->cent || !ix->slack || !ix->centers || !ix->sfirst)
 		goto out;
 	/* members of each group, ids ascending */
@@ -688,7 +753,7 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 			gl[C++] = g;
 	ix->C = C;
 	struct build_job b = { .ix = ix, .E = E, .D = D, .C = C, .start = start, .mem = mem, .gl = gl,
-			       .order = order, .cent0 = cent0, .x2 = x2 };
+			       .order = order, .cent0 = cent0, .x2 = x2, .xa = xa, .ex2 = ex2 };
 	if (build_pass(&b, 0, threads) != 0) {
 		botify_fail(err, BOTIFY_ENOMEM, "out of memory for a centroid");
 		goto out;
@@ -722,7 +787,7 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 	for (int32_t o = 0; o < C; o++)
 		if (sqrt(x2[o]) > ix->xmax)
 			ix->xmax = sqrt(x2[o]);
-	if (quantize_centroids(ix, err) != 0)
+	if (quantize_index(ix, &b, threads, err) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -733,6 +798,8 @@ out:
 	free(order);
 	free(cent0);
 	free(x2);
+	free(xa);
+	free(ex2);
 	if (rc != 0)
 		botify_topk_index_free(ix);
 	return rc;
@@ -1073,29 +1140,6 @@ __attribute__((target("avx2,fma"))) static float dot_avx2(const float *a, const 
 	return s;
 }
 
-/* q.c of four centroids at once (four chains in flight, not one). */
-__attribute__((target("avx2,fma"))) static void dot4_avx2(const float *q, const float *const c[4],
-							  int32_t D, float *out)
-{
-	__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-	int32_t d = 0;
-	for (; d + 8 <= D; d += 8) {
-		__m256 qv = _mm256_loadu_ps(q + d);
-		s0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(c[0] + d), s0);
-		s1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(c[1] + d), s1);
-		s2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(c[2] + d), s2);
-		s3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(c[3] + d), s3);
-	}
-	/* lanes summed pairwise: (s0 s1 s2 s3) -> one vector of four sums */
-	__m256 t01 = _mm256_hadd_ps(s0, s1), t23 = _mm256_hadd_ps(s2, s3);
-	__m256 t = _mm256_hadd_ps(t01, t23);
-	__m128 r = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
-	_mm_storeu_ps(out, r);
-	for (; d < D; d++)
-		for (int i = 0; i < 4; i++)
-			out[i] += q[d] * c[i][d];
-}
-
 static inline int32_t load4(const uint8_t *p)
 {
 	int32_t v;
@@ -1141,6 +1185,71 @@ __attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_in
 		}
 	}
 }
+
+/* The filter's value of the 8 centroids of panel p for one query, as
+ * filter_tile computes it. */
+__attribute__((target("avx2,fma"))) static void panel_values(const botify_topk_index *ix,
+							     const uint8_t *u, float sig, float qn,
+							     int32_t p, float *out)
+{
+	const int32_t S4 = ix->S4;
+	const int8_t *pc = ix->qc + (size_t)p * (size_t)S4 * 32;
+	__m256i a = _mm256_setzero_si256();
+	for (int32_t s0 = 0; s0 < S4; s0 += RUN16) {
+		int32_t s1 = S4 - s0 < RUN16 ? S4 : s0 + RUN16;
+		__m256i h = _mm256_setzero_si256();
+		for (int32_t st = s0; st < s1; st++)
+			h = _mm256_add_epi16(h, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u + 4 * st)),
+								     _mm256_loadu_si256((const __m256i *)(pc + (size_t)st * 32))));
+		a = _mm256_add_epi32(a, _mm256_madd_epi16(h, _mm256_set1_epi16(1)));
+	}
+	__m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(a, _mm256_loadu_si256((const __m256i *)(ix->qsum + (size_t)p * 8))));
+	v = _mm256_fmadd_ps(v, _mm256_set1_ps(sig),
+			    _mm256_mul_ps(_mm256_set1_ps(qn), _mm256_loadu_ps(ix->qslack + (size_t)p * 8)));
+	_mm256_storeu_ps(out, v);
+}
+
+/* The filter's value of rows [r0, r0 + n) for one query (u, DQ bytes):
+ * sigx (q~.x~), four rows at a time. */
+__attribute__((target("avx2,fma"))) static void row_values(const botify_topk_index *ix,
+							   const uint8_t *u, float sigx, int32_t r0,
+							   int32_t n, float *out)
+{
+	const int32_t DQ = ix->DQ, NC = DQ / 32;
+	const __m256i ones = _mm256_set1_epi16(1);
+	int32_t i = 0;
+	for (; i < n; i += 4) {
+		/* rows past n repeat the last one: their values are not kept */
+		int32_t ri[4];
+		const int8_t *x[4];
+		for (int t = 0; t < 4; t++) {
+			ri[t] = r0 + (i + t < n ? i + t : n - 1);
+			x[t] = ix->qx + (size_t)ri[t] * (size_t)DQ;
+		}
+		__m256i a[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+				 _mm256_setzero_si256() };
+		for (int32_t c0 = 0; c0 < NC; c0 += RUN16) {
+			int32_t c1 = NC - c0 < RUN16 ? NC : c0 + RUN16;
+			__m256i h[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+					 _mm256_setzero_si256() };
+			for (int32_t c = c0; c < c1; c++) {
+				__m256i qv = _mm256_loadu_si256((const __m256i *)(u + (size_t)c * 32));
+				for (int t = 0; t < 4; t++)
+					h[t] = _mm256_add_epi16(h[t], _mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x[t] + (size_t)c * 32))));
+			}
+			for (int t = 0; t < 4; t++)
+				a[t] = _mm256_add_epi32(a[t], _mm256_madd_epi16(h[t], ones));
+		}
+		__m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
+		__m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+		s4 = _mm_sub_epi32(s4, _mm_setr_epi32(ix->qxsum[ri[0]], ix->qxsum[ri[1]], ix->qxsum[ri[2]],
+						      ix->qxsum[ri[3]]));
+		float v[4];
+		_mm_storeu_ps(v, _mm_mul_ps(_mm_cvtepi32_ps(s4), _mm_set1_ps(sigx)));
+		for (int t = 0; t < 4 && i + t < n; t++)
+			out[i + t] = v[t];
+	}
+}
 #endif
 
 static float dotf(const float *a, const float *b, int32_t D)
@@ -1152,33 +1261,11 @@ static float dotf(const float *a, const float *b, int32_t D)
 	return dot_scalar(a, b, D);
 }
 
-/* out[i] = the float bound of group g[i], i < n */
-static void list_bounds(const botify_topk_index *ix, const float *q, float qn, const int32_t *g,
-			int32_t n, float *out)
-{
-	int32_t D = ix->D, i = 0;
-#ifdef HAVE_FILTER_KERNEL
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-		for (; i + 4 <= n; i += 4) {
-			const float *c[4] = { ix->cent + (size_t)g[i] * D, ix->cent + (size_t)g[i + 1] * D,
-					      ix->cent + (size_t)g[i + 2] * D, ix->cent + (size_t)g[i + 3] * D };
-			if (i + 8 <= n)
-				for (int t = 4; t < 8; t++)
-					prefetch_row(ix->cent + (size_t)g[i + t] * D, D);
-			dot4_avx2(q, c, D, out + i);
-		}
-#endif
-	for (; i < n; i++)
-		out[i] = dotf(q, ix->cent + (size_t)g[i] * D, D);
-	for (i = 0; i < n; i++)
-		out[i] = group_bound(out[i], ix->slack[g[i]], qn);
-}
-
 static int filter_usable(const botify_topk_index *ix, int32_t k)
 {
 #ifdef HAVE_FILTER_KERNEL
 	/* a large k prunes little, and keeps a heap per query of the block */
-	return filter_on && ix->qc && k <= 256 && __builtin_cpu_supports("avx2") &&
+	return filter_on && ix->qc && ix->qx && k <= 256 && __builtin_cpu_supports("avx2") &&
 	       __builtin_cpu_supports("fma");
 #else
 	(void)ix;
@@ -1196,9 +1283,10 @@ static int filter_usable(const botify_topk_index *ix, int32_t k)
  * (1e-25 more for a product that underflows). 0 when the magnitudes are
  * out of float's comfortable range: the query then takes the plain bounds. */
 static int quantize_query(const botify_topk_index *ix, const float *q, double qnorm, float qn,
-			  double tau, uint8_t *u, float *sig, float *thr)
+			  double tau, uint8_t *u, float *sig, float *thr, double *eup, float *sigx,
+			  double *eupx)
 {
-	int32_t D = ix->D, DP = ix->S4 * 4;
+	int32_t D = ix->D, DP = ix->DQ;
 	double amax = 0;
 	for (int32_t d = 0; d < D; d++)
 		amax = fabs((double)q[d]) > amax ? fabs((double)q[d]) : amax;
@@ -1222,7 +1310,16 @@ static int quantize_query(const botify_topk_index *ix, const float *q, double qn
 	if (!(mag <= 1e25))
 		return 0;
 	*sig = (float)(sq * ix->csc);
-	double t = tau - E - (0x1p-18 * mag + 1e-25);
+	*eup = E + (0x1p-18 * mag + 1e-25);
+	/* the same for the rows, where v = fl(sigx I) is one product: and a
+	 * double score is within D 2^-53 |q| |x| < 2^-40 qn xmax of q.x */
+	double magx = qh * (ix->xmaxq + ix->exmax);
+	if (!(magx <= 1e25))
+		return 0;
+	*sigx = (float)(sq * ix->xsc);
+	*eupx = (eq * ix->xmaxq + qh * ix->exmax) * (1 + 1e-9) + 0x1p-18 * magx + 1e-25 +
+		0x1p-40 * (double)qn * ix->xmaxq;
+	double t = tau - *eup;
 	float tf = (float)t;
 	if ((double)tf > t)
 		tf = nextafterf(tf, -INFINITY);
@@ -1235,6 +1332,12 @@ struct fscratch {
 	uint8_t *u;          /* (QB + 3, S4 * 4) offset integer queries */
 	uint8_t *bits;       /* (QB + 3, P) the filter's verdicts */
 	float *sig, *qn, *thr; /* (QB + 3) */
+	double *eup;         /* (QB) how far the filter's value may be below a group's bound */
+	float *sigx;         /* (QB) for the rows: struct qrows */
+	double *eupx;
+	float *rowv;         /* (largest group) */
+	int32_t *top;        /* (k + 2 SEED_GROUPS) the seeds' candidates */
+	float *topv;
 	char *plain;         /* (QB) 1: the query takes the plain bounds */
 	double *hs;          /* (QB, k) a heap per query */
 	int32_t *hid, *hn;
@@ -1253,6 +1356,12 @@ static void fscratch_free(struct fscratch *f)
 	free(f->sig);
 	free(f->qn);
 	free(f->thr);
+	free(f->eup);
+	free(f->sigx);
+	free(f->eupx);
+	free(f->rowv);
+	free(f->top);
+	free(f->topv);
 	free(f->plain);
 	free(f->hs);
 	free(f->hid);
@@ -1269,11 +1378,20 @@ static int fscratch_init(struct fscratch *f, const botify_topk_index *ix, int64_
 {
 	size_t R = (size_t)QB + 3, Cn = (size_t)(ix->C ? ix->C : 1), SK = (size_t)k + 2 * SEED_GROUPS;
 	memset(f, 0, sizeof(*f));
-	f->u = malloc(R * (size_t)ix->S4 * 4);
+	f->u = malloc(R * (size_t)ix->DQ);
 	f->bits = malloc(R * (size_t)ix->P);
 	f->sig = malloc(R * sizeof(float));
 	f->qn = malloc(R * sizeof(float));
 	f->thr = malloc(R * sizeof(float));
+	f->eup = malloc(R * sizeof(double));
+	f->sigx = malloc(R * sizeof(float));
+	f->eupx = malloc(R * sizeof(double));
+	int32_t maxg = 1;
+	for (int32_t g = 0; g < ix->C; g++)
+		maxg = ix->off[g + 1] - ix->off[g] > maxg ? ix->off[g + 1] - ix->off[g] : maxg;
+	f->rowv = malloc((size_t)maxg * sizeof(float));
+	f->top = malloc(SK * sizeof(int32_t));
+	f->topv = malloc(SK * sizeof(float));
 	f->plain = malloc(R);
 	f->hs = malloc(R * (size_t)k * sizeof(double));
 	f->hid = malloc(R * (size_t)k * sizeof(int32_t));
@@ -1288,7 +1406,7 @@ static int fscratch_init(struct fscratch *f, const botify_topk_index *ix, int64_
 	f->sbd = malloc(R * 2 * (size_t)f->maxr * sizeof(float));
 	f->sg = malloc(Cn * sizeof(int32_t));
 	f->sB = malloc(Cn * sizeof(float));
-	if (!f->u || !f->bits || !f->sig || !f->qn || !f->thr || !f->plain || !f->hs || !f->hid ||
+	if (!f->u || !f->bits || !f->sig || !f->qn || !f->thr || !f->eup || !f->sigx || !f->eupx || !f->rowv || !f->top || !f->topv || !f->plain || !f->hs || !f->hid ||
 	    !f->hn || !f->seeds || !f->nseeds || !f->opened || !f->sbd || !f->sg || !f->sB) {
 		fscratch_free(f);
 		return -1;
@@ -1296,48 +1414,79 @@ static int fscratch_init(struct fscratch *f, const botify_topk_index *ix, int64_
 	return 0;
 }
 
-/* Opens the groups g[0..n) whose bound B is at or above the k-th best,
- * best first: the threshold rises soonest. In rounds: the ROUND best are
- * opened, and the list is cut to the bounds still at or above it. */
-static void open_best_first(const botify_topk_index *ix, const float *q, int32_t *g, float *B,
-			    int32_t n, double *tmp, struct best *b, int64_t *scored, int64_t *groups)
+/* A query's integer vector and constants for the quantised rows. */
+struct qrows {
+	const uint8_t *u; /* DQ bytes */
+	float sigx;       /* sq xsc */
+	double eupx;      /* how far a row's value may be below its score */
+	float *v;         /* scratch, the largest group's size */
+};
+
+/* open_group, but a row whose filter value shows it below the k-th best
+ * is not scored: its score is at most v + eupx (quantize_query). */
+static void open_group_q(const botify_topk_index *ix, int32_t g, const float *q,
+			 const struct qrows *qr, double *tmp, struct best *b, int64_t *scored)
 {
-	enum { ROUND = 8 };
-	while (n > 0) {
-		int32_t m = 0;
-		for (int32_t i = 0; i < n; i++)
-			if (g[i] >= 0 && (b->n < b->k || (double)B[i] >= b->s[0])) {
-				g[m] = g[i];
-				B[m++] = B[i];
+	int32_t r0 = ix->off[g], n = ix->off[g + 1] - r0;
+#ifdef HAVE_FILTER_KERNEL
+	if (n >= 4 && b->n == b->k) {
+		row_values(ix, qr->u, qr->sigx, r0, n, qr->v);
+		for (int32_t m = 0; m < n; m++)
+			if ((double)qr->v[m] + qr->eupx >= b->s[0]) {
+				best_offer(b, botify_topk_score(q, ix->E + (size_t)(r0 + m) * (size_t)ix->D, ix->D),
+					   ix->id[r0 + m]);
+				(*scored)++;
 			}
-		n = m;
-		/* the ROUND highest to the front, in order (insertion) */
-		int32_t top = n < ROUND ? n : ROUND;
-		for (int32_t i = 0; i < n; i++) {
-			float x = B[i];
-			int32_t gx = g[i];
-			if (i >= top && x <= B[top - 1])
-				continue;
-			int32_t p = i < top ? i : top - 1;
-			if (i >= top) { /* the old last of the front goes back to i */
-				B[i] = B[top - 1];
-				g[i] = g[top - 1];
-			}
-			for (; p > 0 && B[p - 1] < x; p--) {
-				B[p] = B[p - 1];
-				g[p] = g[p - 1];
-			}
-			B[p] = x;
-			g[p] = gx;
-		}
-		for (int32_t i = 0; i < top; i++)
-			prefetch_group(ix, g[i]);
-		for (int32_t i = 0; i < top; i++) {
-			if (b->n == b->k && (double)B[i] < b->s[0])
-				return; /* the rest are lower still */
-			open_group(ix, g[i], q, tmp, b, scored);
+		return;
+	}
+#else
+	(void)qr;
+#endif
+	open_group(ix, g, q, tmp, b, scored);
+}
+
+/* A max-heap of (v, g) on v. */
+static void vheap_down(float *v, int32_t *g, int32_t n, int32_t i)
+{
+	for (;;) {
+		int32_t l = 2 * i + 1, r = l + 1, w = i;
+		if (l < n && v[l] > v[w])
+			w = l;
+		if (r < n && v[r] > v[w])
+			w = r;
+		if (w == i)
+			return;
+		float tv = v[i];
+		v[i] = v[w];
+		v[w] = tv;
+		int32_t tg = g[i];
+		g[i] = g[w];
+		g[w] = tg;
+		i = w;
+	}
+}
+
+/* Opens the groups g[0..n) that the filter passed, by their filter value
+ * v descending: a group's bound is at most v + eup, so once that is below
+ * the k-th best, so is every group left. The others get their float bound
+ * first, and are opened when it is at or above the k-th best. */
+static void open_by_filter(const botify_topk_index *ix, const float *q, float qn, double eup,
+			   const struct qrows *qr, int32_t *g, float *v, int32_t n, double *tmp,
+			   struct best *b, int64_t *scored, int64_t *groups)
+{
+	for (int32_t i = n / 2 - 1; i >= 0; i--)
+		vheap_down(v, g, n, i);
+	while (n > 0 && (b->n < b->k || (double)v[0] + eup >= b->s[0])) {
+		int32_t gg = g[0];
+		v[0] = v[n - 1];
+		g[0] = g[n - 1];
+		vheap_down(v, g, --n, 0);
+		/* a group of one: its bound costs as much as its score */
+		if (ix->off[gg + 1] - ix->off[gg] == 1 ||
+		    (double)group_bound(dotf(q, ix->cent + (size_t)gg * ix->D, ix->D), ix->slack[gg], qn) >=
+			    b->s[0]) {
+			open_group_q(ix, gg, q, qr, tmp, b, scored);
 			(*groups)++;
-			g[i] = -1; /* opened: dropped by the next cut */
 		}
 	}
 }
@@ -1355,7 +1504,7 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 #ifdef HAVE_FILTER_KERNEL
 	const botify_topk_index *ix = j->ix;
 	int32_t D = ix->D, k = j->k, C = ix->C, P = ix->P;
-	size_t DP = (size_t)ix->S4 * 4, SK = (size_t)k + 2 * SEED_GROUPS;
+	size_t DP = (size_t)ix->DQ, SK = (size_t)k + 2 * SEED_GROUPS;
 	int64_t scored = 0, groups = 0;
 	/* q.c of the groups of the query's two nearest super-clusters, one
 	 * sgemm per run of queries that share them (they come in that order) */
@@ -1392,19 +1541,24 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 		 * least until k tracks are in: a k-th best close to the final one
 		 * before the filter */
 		int32_t *seeds = f->seeds + (size_t)r * SK, ns = 0;
-		for (int32_t tries = 0; tries < 2 * SEED_GROUPS + k; tries++) {
-			int32_t best = -1;
-			float bb = -INFINITY;
-			for (int32_t i = 0; i < n1 + n2; i++)
-				if (sbd[i] > bb) {
-					bb = sbd[i];
-					best = i;
-				}
-			if (best < 0 || (b.n == k && ns >= SEED_GROUPS))
-				break;
-			int32_t g = best < n1 ? lo1 + best : lo2 + best - n1;
-			sbd[best] = -INFINITY;
-			if (b.n == k && (double)group_bound(bb, ix->slack[g], qn) < b.s[0])
+		/* the T highest, best first, in one pass */
+		int32_t T = 2 * SEED_GROUPS + k, nt = 0, *ti = f->top;
+		float *tv = f->topv;
+		for (int32_t i = 0; i < n1 + n2; i++) {
+			float x = sbd[i];
+			if (nt == T && !(x > tv[T - 1]))
+				continue;
+			int32_t p = nt < T ? nt++ : T - 1;
+			for (; p > 0 && tv[p - 1] < x; p--) {
+				tv[p] = tv[p - 1];
+				ti[p] = ti[p - 1];
+			}
+			tv[p] = x;
+			ti[p] = i;
+		}
+		for (int32_t t = 0; t < nt && !(b.n == k && ns >= SEED_GROUPS); t++) {
+			int32_t g = ti[t] < n1 ? lo1 + ti[t] : lo2 + ti[t] - n1;
+			if (b.n == k && (double)group_bound(tv[t], ix->slack[g], qn) < b.s[0])
 				continue; /* cannot reach the k-th best */
 			open_group(ix, g, q, tmp, &b, &scored);
 			groups++;
@@ -1414,7 +1568,8 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 		f->hn[r] = b.n;
 		f->qn[r] = qn;
 		f->plain[r] = b.n < k || !quantize_query(ix, q, sqrt(qd), qn, b.s[0], f->u + r * DP,
-							 &f->sig[r], &f->thr[r]);
+							 &f->sig[r], &f->thr[r], &f->eup[r], &f->sigx[r],
+							 &f->eupx[r]);
 		if (f->plain[r]) {
 			f->thr[r] = INFINITY; /* passes nothing */
 			f->sig[r] = 0;
@@ -1452,16 +1607,24 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 				f->opened[seeds[i]] = 1;
 			const uint8_t *bits = f->bits + r * P;
 			int32_t ns = 0;
-			for (int32_t p = 0; p < P; p++)
+			float v8[8];
+			for (int32_t p = 0; p < P; p++) {
+				if (!bits[p])
+					continue;
+				panel_values(ix, f->u + r * DP, f->sig[r], f->qn[r], p, v8);
 				for (unsigned mk = bits[p]; mk; mk &= mk - 1) {
-					int32_t g = p * 8 + __builtin_ctz(mk);
-					if (!f->opened[g])
-						f->sg[ns++] = g;
+					int32_t i = __builtin_ctz(mk), g = p * 8 + i;
+					if (!f->opened[g]) {
+						f->sg[ns] = g;
+						f->sB[ns++] = v8[i];
+					}
 				}
+			}
 			for (int32_t i = 0; i < f->nseeds[r]; i++)
 				f->opened[seeds[i]] = 0;
-			list_bounds(ix, q, f->qn[r], f->sg, ns, f->sB);
-			open_best_first(ix, q, f->sg, f->sB, ns, tmp, &b, &scored, &groups);
+			struct qrows qr = { f->u + r * DP, f->sigx[r], f->eupx[r], f->rowv };
+			open_by_filter(ix, q, f->qn[r], f->eup[r], &qr, f->sg, f->sB, ns, tmp, &b, &scored,
+				       &groups);
 		}
 		best_sort(&b);
 		int64_t out_row = j->perm ? j->perm[q0 + r] : q0 + r;

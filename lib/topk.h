@@ -67,6 +67,10 @@ typedef struct botify_topk_index {
 	int32_t P, S4;        /* panels, steps of 4 dimensions */
 	double csc;           /* a centroid is csc times its integer vector, within ecmax */
 	double cmax, ecmax, slmax; /* the largest |c|, |c - csc c~| and slack */
+	int8_t *qx;           /* (N, DQ) the rows quantised the same way, row by row */
+	int32_t *qxsum;       /* (N) */
+	int32_t DQ;           /* D rounded up to 32 */
+	double xsc, xmaxq, exmax; /* the rows' scale, largest |x| and |x - xsc x~| */
 } botify_topk_index;
 
 /* The score: sum of (double)a[d] * b[d], dimension d into partial sum d % 4,

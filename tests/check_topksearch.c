@@ -429,6 +429,13 @@ START_TEST(index_same_for_any_thread_count)
 		ck_assert(!memcmp(ix.cent, one.cent, sizeof(float) * (size_t)one.C * (size_t)w.D));
 		ck_assert(!memcmp(ix.slack, one.slack, sizeof(float) * (size_t)one.C));
 		ck_assert(!memcmp(ix.centers, one.centers, sizeof(float) * (size_t)one.M * (size_t)w.D));
+		/* the quantised centroids and rows (the filter's) */
+		ck_assert(ix.qc && ix.qx && ix.P == one.P && ix.S4 == one.S4 && ix.DQ == one.DQ);
+		ck_assert(!memcmp(ix.qc, one.qc, (size_t)one.P * (size_t)one.S4 * 32));
+		ck_assert(!memcmp(ix.qsum, one.qsum, sizeof(int32_t) * (size_t)one.P * 8));
+		ck_assert(!memcmp(ix.qx, one.qx, (size_t)w.N * (size_t)one.DQ));
+		ck_assert(!memcmp(ix.qxsum, one.qxsum, sizeof(int32_t) * (size_t)w.N));
+		ck_assert(ix.csc == one.csc && ix.xsc == one.xsc && ix.ecmax == one.ecmax && ix.exmax == one.exmax);
 		botify_topk_index_free(&ix);
 	}
 	botify_topk_index_free(&one);
