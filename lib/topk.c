@@ -1157,24 +1157,40 @@ __attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_in
 {
 	const int32_t S4 = ix->S4;
 	const __m256i ones = _mm256_set1_epi16(1);
+	const uint8_t *u0 = u[0], *u1 = u[1], *u2 = u[2], *u3 = u[3];
 	for (int32_t p = p0; p < p1; p++) {
 		const int8_t *pc = ix->qc + (size_t)p * (size_t)S4 * 32;
 		__m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-		for (int32_t s0 = 0; s0 < S4; s0 += RUN16) {
-			int32_t s1 = S4 - s0 < RUN16 ? S4 : s0 + RUN16;
+#define FILTER_STEP(st)                                                                                        \
+	do {                                                                                                   \
+		__m256i c = _mm256_loadu_si256((const __m256i *)(pc + (size_t)(st) * 32));                     \
+		h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u0 + 4 * (st))), c)); \
+		h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u1 + 4 * (st))), c)); \
+		h2 = _mm256_add_epi16(h2, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u2 + 4 * (st))), c)); \
+		h3 = _mm256_add_epi16(h3, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u3 + 4 * (st))), c)); \
+	} while (0)
+		int32_t s0 = 0;
+		for (; s0 + RUN16 <= S4; s0 += RUN16) { /* RUN16 steps, unrolled */
 			__m256i h0 = _mm256_setzero_si256(), h1 = h0, h2 = h0, h3 = h0;
-			for (int32_t st = s0; st < s1; st++) {
-				__m256i c = _mm256_loadu_si256((const __m256i *)(pc + (size_t)st * 32));
-				h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u[0] + 4 * st)), c));
-				h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u[1] + 4 * st)), c));
-				h2 = _mm256_add_epi16(h2, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u[2] + 4 * st)), c));
-				h3 = _mm256_add_epi16(h3, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u[3] + 4 * st)), c));
-			}
+			FILTER_STEP(s0);
+			FILTER_STEP(s0 + 1);
+			FILTER_STEP(s0 + 2);
+			FILTER_STEP(s0 + 3);
 			a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(h0, ones));
 			a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(h1, ones));
 			a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(h2, ones));
 			a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(h3, ones));
 		}
+		if (s0 < S4) {
+			__m256i h0 = _mm256_setzero_si256(), h1 = h0, h2 = h0, h3 = h0;
+			for (int32_t st = s0; st < S4; st++)
+				FILTER_STEP(st);
+			a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(h0, ones));
+			a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(h1, ones));
+			a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(h2, ones));
+			a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(h3, ones));
+		}
+#undef FILTER_STEP
 		__m256i qs = _mm256_loadu_si256((const __m256i *)(ix->qsum + (size_t)p * 8));
 		__m256 sl = _mm256_loadu_ps(ix->qslack + (size_t)p * 8);
 		__m256i acc[4] = { a0, a1, a2, a3 };
@@ -1429,7 +1445,7 @@ static void open_group_q(const botify_topk_index *ix, int32_t g, const float *q,
 {
 	int32_t r0 = ix->off[g], n = ix->off[g + 1] - r0;
 #ifdef HAVE_FILTER_KERNEL
-	if (n >= 4 && b->n == b->k) {
+	if (n >= 2 && b->n == b->k) {
 		row_values(ix, qr->u, qr->sigx, r0, n, qr->v);
 		for (int32_t m = 0; m < n; m++)
 			if ((double)qr->v[m] + qr->eupx >= b->s[0]) {
@@ -1481,8 +1497,9 @@ static void open_by_filter(const botify_topk_index *ix, const float *q, float qn
 		v[0] = v[n - 1];
 		g[0] = g[n - 1];
 		vheap_down(v, g, --n, 0);
-		/* a group of one: its bound costs as much as its score */
-		if (ix->off[gg + 1] - ix->off[gg] == 1 ||
+		/* a group of up to three: its float bound (a centroid of D
+		 * floats) costs about as much as its rows' filter values */
+		if (ix->off[gg + 1] - ix->off[gg] <= 3 ||
 		    (double)group_bound(dotf(q, ix->cent + (size_t)gg * ix->D, ix->D), ix->slack[gg], qn) >=
 			    b->s[0]) {
 			open_group_q(ix, gg, q, qr, tmp, b, scored);
