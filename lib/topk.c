@@ -1461,6 +1461,15 @@ static void open_group_q(const botify_topk_index *ix, int32_t g, const float *q,
 	open_group(ix, g, q, tmp, b, scored);
 }
 
+static inline void prefetch_next(const botify_topk_index *ix, int32_t g)
+{
+	prefetch_row(ix->cent + (size_t)g * (size_t)ix->D, ix->D);
+	const char *p = (const char *)(ix->qx + (size_t)ix->off[g] * (size_t)ix->DQ);
+	size_t bytes = (size_t)(ix->off[g + 1] - ix->off[g]) * (size_t)ix->DQ;
+	for (size_t b = 0; b < (bytes < 1024 ? bytes : 1024); b += 64)
+		__builtin_prefetch(p + b);
+}
+
 /* A max-heap of (v, g) on v. */
 static void vheap_down(float *v, int32_t *g, int32_t n, int32_t i)
 {
@@ -1497,6 +1506,8 @@ static void open_by_filter(const botify_topk_index *ix, const float *q, float qn
 		v[0] = v[n - 1];
 		g[0] = g[n - 1];
 		vheap_down(v, g, --n, 0);
+		if (n > 0) /* the next one's centroid and integer rows on their way */
+			prefetch_next(ix, g[0]);
 		/* a group of up to three: its float bound (a centroid of D
 		 * floats) costs about as much as its rows' filter values */
 		if (ix->off[gg + 1] - ix->off[gg] <= 3 ||

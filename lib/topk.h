@@ -45,8 +45,14 @@ void botify_topk_select(const float *scores, int32_t N, int32_t k, int32_t exclu
  * Tracks are grouped (the world's artists); each group keeps a centroid c
  * and a radius r. No track of a group scores above q.c + |q| r (plus the
  * rounding of both sides), so a group whose bound is below the k-th best
- * score so far is skipped whole. The bounds come from one sgemm per block of
- * queries against the centroids; a track that is scored is scored exactly.
+ * score so far is skipped whole. A query first opens the groups of the
+ * highest q.c near it (its two nearest super-clusters) for a k-th best
+ * score; the centroids and the rows, also stored as small integers, then
+ * give every group and every row of an opened group an upper bound within
+ * a proven error term (topk.c), and only those that may reach the k-th
+ * best get their float bound or their exact score. Without AVX2 and FMA
+ * (or with a large k) the bounds of every group come from one sgemm per
+ * block of queries. A track that is scored is scored exactly.
  */
 typedef struct botify_topk_index {
 	int32_t N, D, C;      /* tracks, width, groups */
