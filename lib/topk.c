@@ -594,12 +594,19 @@ void botify_topk_set_filter(int on)
 	filter_on = on;
 }
 
+/* The nearest integer of a small y (any rounding would do: the error
+ * terms are measured from the integer chosen); lrint is a call. */
+static inline long round_near(double y)
+{
+	return (long)(y + (y >= 0 ? 0.5 : -0.5));
+}
+
 /* Rows of the stored groups o0 .. o1 - 1 into qx (pass 2 of the build). */
 static void quantize_rows(struct build_job *b, int32_t o0, int32_t o1)
 {
 	botify_topk_index *ix = b->ix;
 	const int32_t D = ix->D, DQ = ix->DQ;
-	const double xsc = b->xsc;
+	const double xsc = b->xsc, inv = 1 / xsc;
 	for (int32_t o = o0; o < o1; o++) {
 		double em = 0;
 		for (int32_t t = ix->off[o]; t < ix->off[o + 1]; t++) {
@@ -608,7 +615,7 @@ static void quantize_rows(struct build_job *b, int32_t o0, int32_t o1)
 			int32_t sum = 0;
 			double e2 = 0;
 			for (int32_t d = 0; d < D; d++) {
-				long v = lrint(x[d] / xsc);
+				long v = round_near(x[d] * inv);
 				v = v > CL ? CL : v < -CL ? -CL : v;
 				double e = x[d] - xsc * (double)v;
 				e2 += e * e;
@@ -641,7 +648,7 @@ static int quantize_index(botify_topk_index *ix, struct build_job *b, int thread
 	ix->qslack = botify_malloc((size_t)C8, sizeof(float), "quantised centroids", err);
 	if (!ix->qc || !ix->qsum || !ix->qslack)
 		return -1;
-	double csc = amax > 0 ? amax / CL : 1.0;
+	double csc = amax > 0 ? amax / CL : 1.0, inv = 1 / csc;
 	double cmax = 0, ecmax = 0, slmax = 0;
 	for (int32_t g = 0; g < C8; g++) {
 		int32_t sum = 0;
@@ -651,7 +658,7 @@ static int quantize_index(botify_topk_index *ix, struct build_job *b, int thread
 			long v = 0;
 			if (g < C && d < D) {
 				double c = ix->cent[(size_t)g * (size_t)D + d];
-				v = lrint(c / csc);
+				v = round_near(c * inv);
 				v = v > CL ? CL : v < -CL ? -CL : v;
 				double e = c - csc * (double)v;
 				e2 += e * e;
@@ -1308,11 +1315,11 @@ static int quantize_query(const botify_topk_index *ix, const float *q, double qn
 		amax = fabs((double)q[d]) > amax ? fabs((double)q[d]) : amax;
 	if (!(amax <= 1e15))
 		return 0;
-	double sq = amax / QL, e2 = 0, h2 = 0;
+	double sq = amax / QL, inv = sq > 0 ? 1 / sq : 0, e2 = 0, h2 = 0;
 	for (int32_t d = 0; d < DP; d++) {
 		long v = 0;
 		if (d < D && sq > 0) {
-			v = lrint(q[d] / sq);
+			v = round_near(q[d] * inv);
 			v = v > QL ? QL : v < -QL ? -QL : v;
 			double e = q[d] - sq * (double)v;
 			e2 += e * e;
