@@ -75,8 +75,14 @@ void botify_topk_select(const float *scores, int32_t N, int32_t k, int32_t exclu
  * Tracks are grouped (the world's artists); each group keeps a centroid c
  * and a radius r. No track of a group scores above q.c + |q| r (plus the
  * rounding of both sides), so a group whose bound is below the k-th best
- * score so far is skipped whole. The bounds come from one sgemm per block of
- * queries against the centroids; a track that is scored is scored exactly.
+ * score so far is skipped whole. A query first opens the groups of the
+ * highest q.c near it (its two nearest super-clusters) for a k-th best
+ * score; the centroids and the rows, also stored as small integers, then
+ * give every group and every row of an opened group an upper bound within
+ * a proven error term (topk.c), and only those that may reach the k-th
+ * best get their float bound or their exact score. Without AVX2 and FMA
+ * (or with a large k) the bounds of every group come from one sgemm per
+ * block of queries. A track that is scored is scored exactly.
  */
 typedef struct botify_topk_index {
 	int32_t N, D, C;      /* tracks, width, groups */
@@ -88,6 +94,19 @@ typedef struct botify_topk_index {
 	int32_t M;            /* super-clusters of the centroids (locality only) */
 	float *centers;       /* (M, D) */
 	double xmax;          /* the largest |row| */
+	int32_t *sfirst;      /* (M + 1) groups of super-cluster m: sfirst[m] .. sfirst[m + 1] - 1 */
+	/* the centroids quantised to small integers, a cheap filter in front
+	 * of the bounds (topk.c: quantised filter); qc NULL when unused */
+	int8_t *qc;           /* panels of 8 centroids, 4 dimensions a step */
+	int32_t *qsum;        /* (C rounded up to 8) the offset's share of each integer product */
+	float *qslack;        /* (C rounded up to 8) slack, -inf past C */
+	int32_t P, S4;        /* panels, steps of 4 dimensions */
+	double csc;           /* a centroid is csc times its integer vector, within ecmax */
+	double cmax, ecmax, slmax; /* the largest |c|, |c - csc c~| and slack */
+	int8_t *qx;           /* (N, DQ) the rows quantised the same way, row by row */
+	int32_t *qxsum;       /* (N) */
+	int32_t DQ;           /* D rounded up to 32 */
+	double xsc, xmaxq, exmax; /* the rows' scale, largest |x| and |x - xsc x~| */
 } botify_topk_index;
 
 /* The score: sum of (double)a[d] * b[d], dimension d into partial sum d % 4,
@@ -125,5 +144,10 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
  * calling thread between its blocks; NULL for none. Process-wide (a command
  * runs one search at a time). */
 void botify_topk_set_progress(void (*fn)(void *ctx, int64_t done, int64_t total), void *ctx);
+
+/* The quantised filter in front of the bounds (on by default where the CPU
+ * has AVX2 and FMA): 0 turns it off, for tests that compare both ways.
+ * Process-wide; results never depend on it. */
+void botify_topk_set_filter(int on);
 
 #endif

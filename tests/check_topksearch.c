@@ -251,6 +251,98 @@ START_TEST(search_exact_with_adversarial_ties)
 }
 END_TEST
 
+/* The quantised filter at its edges: its error terms must keep every group
+ * that can reach the k-th best. One group's huge component sets the
+ * centroids' integer scale, so the others quantise to nearly nothing and
+ * their bounds rest on the error terms alone (without them the filter
+ * drops groups of the top k: checked by breaking it); queries of one huge
+ * component and tiny rest; norms from 1e-30 to 1e18 (the filter off past
+ * 1e15); subnormal components; ties at the k-th best across groups. Each
+ * with the filter on and off. */
+START_TEST(search_exact_at_filter_edges)
+{
+	enum { N = 900, D = 24, G = 150, Q = 40 };
+	float *E = malloc(sizeof(float) * N * D), *qs = malloc(sizeof(float) * Q * D);
+	int32_t group[N];
+	botify_rng r;
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 17, 0, 0, 0);
+	const double scales[] = { 1.0, 1e-30, 1e-12, 1e12, 1e18 };
+	for (size_t si = 0; si < sizeof(scales) / sizeof(scales[0]); si++) {
+		for (int32_t t = 0; t < N; t++) {
+			group[t] = t % G;
+			for (int d = 0; d < D; d++)
+				E[t * D + d] = (float)(scales[si] * (0.3 * botify_rng_normal(&r) + (group[t] % 7 == d % 7)));
+		}
+		/* group 0's huge first component: the integer scale */
+		for (int32_t t = 0; t < N; t += G)
+			E[t * D] = (float)(scales[si] * 400.0);
+		/* copies of track 11 in five groups: ties at the top */
+		for (int32_t t = 300; t < 305; t++)
+			memcpy(E + t * D, E + 11 * D, sizeof(float) * D);
+		/* subnormal components in a few tracks */
+		for (int32_t t = 400; t < 420; t++)
+			for (int d = 1; d < D; d += 2)
+				E[t * D + d] = (float)(d * 1e-42);
+		for (int q = 0; q < Q; q++)
+			for (int d = 0; d < D; d++)
+				qs[q * D + d] = E[(size_t)((q * 37 + 5) % N) * D + d];
+		/* one huge component and a tiny rest; only tiny components */
+		for (int d = 0; d < D; d++) {
+			qs[0 * D + d] = (float)(scales[si] * (d == 3 ? 50.0 : 1e-3 * botify_rng_normal(&r)));
+			qs[1 * D + d] = (float)(scales[si] * 1e-6 * botify_rng_normal(&r));
+			qs[2 * D + d] = d == 0 ? 0.0f : qs[2 * D + d];
+		}
+		for (int on = 1; on >= 0; on--) {
+			botify_topk_set_filter(on);
+			check_against_brute(E, N, D, group, G, qs, Q, 10, 2);
+			check_against_brute(E, N, D, group, G, qs, Q, 1, 1);
+			check_against_brute(E, N, D, group, G, qs, Q, 40, 3);
+		}
+		botify_topk_set_filter(1);
+	}
+	free(E);
+	free(qs);
+}
+END_TEST
+
+/* The filter changes which groups get a float bound, never a list: the
+ * small world and the default world's interests (every 9th) give the same
+ * ids and scores with it on and off. */
+START_TEST(search_same_with_filter_on_and_off)
+{
+	const char *presets[] = { "datasets/small.json", NULL };
+	for (int i = 0; i < 2; i++) {
+		botify_worldgen_params p;
+		botify_worldgen_defaults(&p);
+		botify_err err = {0};
+		if (presets[i])
+			ck_assert_int_eq(botify_worldgen_load_preset(&p, presets[i], &err), 0);
+		botify_world w = {0};
+		ck_assert_int_eq(botify_worldgen_generate(&w, &p, &err), 0);
+		int64_t Q;
+		float *q = interest_queries(&w, presets[i] ? 1 : 9, &Q);
+		botify_topk_index ix;
+		ck_assert_int_eq(botify_topk_index_build(&ix, w.E, w.N, w.D, w.artist, w.A, &err), 0);
+		int32_t *a = malloc(sizeof(int32_t) * (size_t)Q * 10), *b = malloc(sizeof(int32_t) * (size_t)Q * 10);
+		double *sa = malloc(sizeof(double) * (size_t)Q * 10), *sb = malloc(sizeof(double) * (size_t)Q * 10);
+		botify_topk_stats st_on, st_off;
+		botify_topk_set_filter(0);
+		ck_assert_int_eq(botify_topk_search(&ix, q, Q, 10, 2, NULL, a, sa, &st_off, &err), 0);
+		botify_topk_set_filter(1);
+		ck_assert_int_eq(botify_topk_search(&ix, q, Q, 10, 2, NULL, b, sb, &st_on, &err), 0);
+		ck_assert(!memcmp(a, b, sizeof(int32_t) * (size_t)Q * 10));
+		ck_assert(!memcmp(sa, sb, sizeof(double) * (size_t)Q * 10));
+		free(a);
+		free(b);
+		free(sa);
+		free(sb);
+		free(q);
+		botify_topk_index_free(&ix);
+		botify_world_free(&w);
+	}
+}
+END_TEST
+
 /* The vectorised score is the scalar one bit for bit, for every width, and
  * within double rounding of the exact value. */
 START_TEST(score_rows_equals_scalar)
@@ -337,6 +429,13 @@ START_TEST(index_same_for_any_thread_count)
 		ck_assert(!memcmp(ix.cent, one.cent, sizeof(float) * (size_t)one.C * (size_t)w.D));
 		ck_assert(!memcmp(ix.slack, one.slack, sizeof(float) * (size_t)one.C));
 		ck_assert(!memcmp(ix.centers, one.centers, sizeof(float) * (size_t)one.M * (size_t)w.D));
+		/* the quantised centroids and rows (the filter's) */
+		ck_assert(ix.qc && ix.qx && ix.P == one.P && ix.S4 == one.S4 && ix.DQ == one.DQ);
+		ck_assert(!memcmp(ix.qc, one.qc, (size_t)one.P * (size_t)one.S4 * 32));
+		ck_assert(!memcmp(ix.qsum, one.qsum, sizeof(int32_t) * (size_t)one.P * 8));
+		ck_assert(!memcmp(ix.qx, one.qx, (size_t)w.N * (size_t)one.DQ));
+		ck_assert(!memcmp(ix.qxsum, one.qxsum, sizeof(int32_t) * (size_t)w.N));
+		ck_assert(ix.csc == one.csc && ix.xsc == one.xsc && ix.ecmax == one.ecmax && ix.exmax == one.exmax);
 		botify_topk_index_free(&ix);
 	}
 	botify_topk_index_free(&one);
@@ -353,6 +452,8 @@ Suite *topksearch_suite(void)
 	tcase_add_test(tc, score_rows_equals_scalar);
 	tcase_add_test(tc, index_same_for_any_thread_count);
 	tcase_add_test(tc, search_exact_with_adversarial_ties);
+	tcase_add_test(tc, search_exact_at_filter_edges);
+	tcase_add_test(tc, search_same_with_filter_on_and_off);
 	tcase_add_test(tc, search_exact_with_large_k);
 	tcase_add_test(tc, search_exact_on_tiny_world);
 	tcase_add_test(tc, search_exact_on_small_world);
