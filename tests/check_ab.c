@@ -510,6 +510,35 @@ static int read_row_by_row(botify_ab *ab, const char *path, const char *experime
 	return rc;
 }
 
+/* The error a row-by-row reader meets in PATH, then the same message from
+ * botify_ab_read_log on 1..MAX_THREADS threads reading BLOCK bytes at a
+ * time; FAIL_SAME_CODE and FAIL_NO_ROWS ask for the code too and for no row
+ * kept. Returns the row-by-row error. */
+enum { FAIL_SAME_CODE = 1, FAIL_NO_ROWS = 2 };
+
+static botify_err threads_fail_as_row_by_row(const char *path, int max_threads, size_t block, int checks)
+{
+	botify_ab ref = {0};
+	botify_err want = {0}, err = {0};
+	ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
+	ck_assert_int_eq(read_row_by_row(&ref, path, "AB", &want), -1);
+	botify_ab_free(&ref);
+	for (int t = 1; t <= max_threads; t++) {
+		botify_ab ab = {0};
+		ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
+		ab.threads = t;
+		ab.read_block = block;
+		ck_assert_int_eq(botify_ab_read_log(&ab, path, "AB", -1, NULL, NULL, &err), -1);
+		ck_assert_msg(!strcmp(err.msg, want.msg), "'%s' vs '%s'", err.msg, want.msg);
+		if (checks & FAIL_SAME_CODE)
+			ck_assert_int_eq(err.code, want.code);
+		if (checks & FAIL_NO_ROWS)
+			ck_assert_int_eq(ab.rows, 0); /* nothing of the file kept */
+		botify_ab_free(&ab);
+	}
+	return want;
+}
+
 /* Same state (the digest: counts, every unit in its place, bit for bit),
  * and so bit-identical per-arm moments and effects. */
 static void same_ab(const botify_ab *a, const botify_ab *b, const char *what)
@@ -741,23 +770,8 @@ START_TEST(threads_report_the_first_bad_row_as_row_by_row)
 	for (int gz = 0; gz < 2; gz++) {
 		tu_fmt(path, sizeof(path), "%s/bad.jsonl%s", tu_tmp, gz ? ".gz" : "");
 		tu_write(path, text, gz);
-		botify_ab ref = {0};
-		botify_err want = {0}, err = {0};
-		ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
-		ck_assert_int_eq(read_row_by_row(&ref, path, "AB", &want), -1);
+		botify_err want = threads_fail_as_row_by_row(path, 4, 211, FAIL_SAME_CODE | FAIL_NO_ROWS);
 		ck_assert_ptr_nonnull(strstr(want.msg, "malformed JSON"));
-		botify_ab_free(&ref);
-		for (int t = 1; t <= 4; t++) {
-			botify_ab ab = {0};
-			ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
-			ab.threads = t;
-			ab.read_block = 211;
-			ck_assert_int_eq(botify_ab_read_log(&ab, path, "AB", -1, NULL, NULL, &err), -1);
-			ck_assert_msg(!strcmp(err.msg, want.msg) && err.code == want.code, "'%s' vs '%s'",
-				      err.msg, want.msg);
-			ck_assert_int_eq(ab.rows, 0); /* nothing of the file kept */
-			botify_ab_free(&ab);
-		}
 	}
 	free(text);
 }
@@ -784,22 +798,8 @@ START_TEST(threads_report_a_bad_row_before_gzip_damage_as_row_by_row)
 		ck_assert_uint_eq(fwrite(gz, 1, n * 9 / 10, f), n * 9 / 10);
 		ck_assert_int_eq(fclose(f), 0);
 		free(gz);
-		botify_ab ref = {0};
-		botify_err want = {0}, err = {0};
-		ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
-		ck_assert_int_eq(read_row_by_row(&ref, path, "AB", &want), -1);
+		botify_err want = threads_fail_as_row_by_row(path, 3, 300, FAIL_NO_ROWS);
 		ck_assert_ptr_nonnull(strstr(want.msg, "malformed JSON"));
-		botify_ab_free(&ref);
-		for (int t = 1; t <= 3; t++) {
-			botify_ab ab = {0};
-			ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
-			ab.threads = t;
-			ab.read_block = 300;
-			ck_assert_int_eq(botify_ab_read_log(&ab, path, "AB", -1, NULL, NULL, &err), -1);
-			ck_assert_msg(!strcmp(err.msg, want.msg), "'%s' vs '%s'", err.msg, want.msg);
-			ck_assert_int_eq(ab.rows, 0);
-			botify_ab_free(&ab);
-		}
 	}
 	free(text);
 }
@@ -828,20 +828,7 @@ START_TEST(threads_report_damaged_gzip_as_row_by_row)
 			fputs("trailing", f);
 		}
 		ck_assert_int_eq(fclose(f), 0);
-		botify_ab ref = {0};
-		botify_err want = {0}, err = {0};
-		ck_assert_int_eq(botify_ab_init(&ref, &err), 0);
-		ck_assert_int_eq(read_row_by_row(&ref, path, "AB", &want), -1);
-		botify_ab_free(&ref);
-		for (int t = 1; t <= 3; t++) {
-			botify_ab ab = {0};
-			ck_assert_int_eq(botify_ab_init(&ab, &err), 0);
-			ab.threads = t;
-			ab.read_block = 1000;
-			ck_assert_int_eq(botify_ab_read_log(&ab, path, "AB", -1, NULL, NULL, &err), -1);
-			ck_assert_msg(!strcmp(err.msg, want.msg), "'%s' vs '%s'", err.msg, want.msg);
-			botify_ab_free(&ab);
-		}
+		threads_fail_as_row_by_row(path, 3, 1000, 0);
 	}
 	free(gz);
 	free(text);

@@ -147,6 +147,22 @@ help_examples() {
 # The --help examples, every command's in one copy in the order a reader
 # meets them (train's models feed export's examples); serve's start a server
 # in the foreground, which is the README's and docs/serve.md's business.
+# run_help_examples DIR WHEN: every extracted --help example, run in DIR
+# (an example gating with --require may exit 1)
+run_help_examples() {
+	local dir=$1 when=$2 c b
+	for c in datagen simulate train export ab; do
+		for b in "$T/help/$c"-*.sh; do
+			check "botify $c --help: example $(basename "$b" .sh | sed 's/.*-//') $when"
+			(cd "$dir" && PATH="$T/bin:$PATH" timeout 300 bash -e -o pipefail "$b") >"$OUT" 2>"$ERR" </dev/null
+			_last_rc=$?
+			_last_cmd="$(cat "$b")"
+			[ "$_last_rc" = 0 ] || { grep -q -- "--require" "$b" && [ "$_last_rc" = 1 ]; } ||
+				fail "exit $_last_rc: $(cat "$b"); stderr: $(tail -n 4 "$ERR")"
+		done
+	done
+}
+
 dir="$T/run-help"
 fresh_copy "$dir"
 for c in datagen simulate train export ab; do
@@ -155,30 +171,12 @@ done
 n_help=$(ls "$T/help" | wc -l)
 check "every command's --help has examples, and they are extracted"
 [ "$n_help" -ge 20 ] || fail "only $n_help examples"
-for c in datagen simulate train export ab; do
-	for b in "$T/help/$c"-*.sh; do
-		check "botify $c --help: example $(basename "$b" .sh | sed 's/.*-//') runs as written"
-		(cd "$dir" && PATH="$T/bin:$PATH" timeout 300 bash -e -o pipefail "$b") >"$OUT" 2>"$ERR" </dev/null
-		_last_rc=$?
-		_last_cmd="$(cat "$b")"
-		[ "$_last_rc" = 0 ] || { grep -q -- "--require" "$b" && [ "$_last_rc" = 1 ]; } ||
-			fail "exit $_last_rc: $(cat "$b"); stderr: $(tail -n 4 "$ERR")"
-	done
-done
+run_help_examples "$dir" "runs as written"
 # A reader who has walked the README's tour and then copies an example
 # from --help must not find its outputs already written ("exists, use
 # --force"): the examples again, in the README's copy after its blocks.
 dir="$T/run-README_md"
-for c in datagen simulate train export ab; do
-	for b in "$T/help/$c"-*.sh; do
-		check "botify $c --help: example $(basename "$b" .sh | sed 's/.*-//') runs after the README's tour"
-		(cd "$dir" && PATH="$T/bin:$PATH" timeout 300 bash -e -o pipefail "$b") >"$OUT" 2>"$ERR" </dev/null
-		_last_rc=$?
-		_last_cmd="$(cat "$b")"
-		[ "$_last_rc" = 0 ] || { grep -q -- "--require" "$b" && [ "$_last_rc" = 1 ]; } ||
-			fail "exit $_last_rc: $(cat "$b"); stderr: $(tail -n 4 "$ERR")"
-	done
-done
+run_help_examples "$dir" "runs after the README's tour"
 
 check "git status stays clean after the README's tour and the --help examples (.gitignore)"
 if command -v git >/dev/null; then
