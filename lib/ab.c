@@ -6,7 +6,6 @@
  * every "last"), so memory follows users, not rows. See ab.h for how rows
  * arriving out of timestamp order are placed.
  */
-#define _DEFAULT_SOURCE /* MADV_HUGEPAGE */
 #include "ab.h"
 
 #include <math.h>
@@ -104,10 +103,9 @@ void botify_ab_free(botify_ab *ab)
  * when first touched -- two when it is read first, as probing a calloc'd
  * table reads it -- which made most of the time spent growing tables and
  * merging the threads' units. So: written before it is read, and in huge
- * pages (one fault per 2 MiB) where the system gives them on request.
+ * pages (one fault per 2 MiB, botify_malloc_large) where the system gives
+ * them on request.
  */
-enum { HUGE_PAGE = 2 << 20 };
-
 static struct botify_ab_unit *new_units(size_t cap, int fill, botify_err *err)
 {
 	size_t bytes;
@@ -115,15 +113,8 @@ static struct botify_ab_unit *new_units(size_t cap, int fill, botify_err *err)
 		botify_fail(err, BOTIFY_ENOMEM, "too many A/B users");
 		return NULL;
 	}
-	struct botify_ab_unit *u = NULL;
-#ifdef MADV_HUGEPAGE
-	if (bytes >= HUGE_PAGE) {
-		size_t whole = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-		if ((u = aligned_alloc(HUGE_PAGE, whole)))
-			madvise(u, whole, MADV_HUGEPAGE); /* a hint: no huge pages is no harm */
-	}
-#endif
-	if (!u && !(u = botify_malloc(cap, sizeof(*u), "A/B users", err)))
+	struct botify_ab_unit *u = botify_malloc_large(cap, sizeof(*u), "A/B users", err);
+	if (!u)
 		return NULL;
 	if (fill)
 		memset(u, 0, bytes);

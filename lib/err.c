@@ -122,7 +122,7 @@ void *botify_malloc_large(size_t n, size_t size, const char *what, botify_err *e
 		botify_fail(err, BOTIFY_ENOMEM, "%s: %zu x %zu bytes overflows", what, n, size);
 		return NULL;
 	}
-	if (bytes < 2 * HUGE || bytes > SIZE_MAX - HUGE)
+	if (bytes < HUGE || bytes > SIZE_MAX - HUGE)
 		return botify_malloc(bytes, 1, what, err);
 	size_t rounded = (bytes + HUGE - 1) / HUGE * HUGE;
 	void *p;

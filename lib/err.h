@@ -60,7 +60,7 @@ void *botify_malloc(size_t n, size_t size, const char *what, botify_err *err);
 void *botify_calloc(size_t n, size_t size, const char *what, botify_err *err);
 void *botify_realloc(void *p, size_t n, size_t size, const char *what, botify_err *err);
 /* botify_malloc for a large table read at random (a world's embeddings):
- * from 4 MB on, aligned to 2 MB and offered transparent huge pages, so
+ * from 2 MB on, aligned to 2 MB and offered transparent huge pages, so
  * that looking up a row costs no page walk (the 20 MB catalog spans 5 000
  * small pages, more than the TLB holds). Freed with free(). */
 void *botify_malloc_large(size_t n, size_t size, const char *what, botify_err *err);
