@@ -5,6 +5,7 @@
 
 B        ?= build
 PKGS     := libcjson zlib libcurl libmicrohttpd hiredis
+LINK_PKGS := libcjson zlib      # the others are loaded on demand (below)
 WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wvla
 # Warnings are errors in CI (CI=true, which CI services set), `make dev`,
 # `make asan` and WERROR=1 -- not in a user's build, where a newer compiler's
@@ -33,9 +34,27 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson -lz -lcurl -lmicrohttpd -lhiredis)
+PKG_LIBS    := $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null || echo -lcjson -lz)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+
+# libcurl, libmicrohttpd and hiredis are not linked: lib/dynlib.c loads each
+# when a command first needs it (remote recommenders, serve, serve --redis),
+# so that the others do not map their ~30 dependencies at every start. Their
+# headers are still compiled against; the sonames loaded are those of the .so
+# files -l would link (pkg-config's libdir, else the compiler's search path),
+# lib/dynlib.h's Debian ones when none is found. dlopen is libc's since glibc
+# 2.34, libdl's before.
+soname       = $(shell for f in "$$(pkg-config --variable=libdir $(1) 2>/dev/null)/lib$(2).so" \
+		 "$$($(CC) -print-file-name=lib$(2).so 2>/dev/null)"; do [ -f "$$f" ] && \
+		 objdump -p "$$f" 2>/dev/null | awk '$$1 == "SONAME" { print $$2; exit }' && break; done)
+SONAME_CURL := $(call soname,libcurl,curl)
+SONAME_MHD  := $(call soname,libmicrohttpd,microhttpd)
+SONAME_REDIS := $(call soname,hiredis,hiredis)
+CPPFLAGS    += $(if $(SONAME_CURL),-DBOTIFY_SONAME_CURL='"$(SONAME_CURL)"') \
+	       $(if $(SONAME_MHD),-DBOTIFY_SONAME_MICROHTTPD='"$(SONAME_MHD)"') \
+	       $(if $(SONAME_REDIS),-DBOTIFY_SONAME_HIREDIS='"$(SONAME_REDIS)"')
+DL_LIBS     := -Wl,--push-state,--as-needed -ldl -Wl,--pop-state
 
 # libdeflate (Debian: libdeflate-dev) inflates gzip logs about three times
 # faster than zlib; used when pkg-config finds it, zlib otherwise (or with
@@ -49,7 +68,7 @@ endif
 
 ALL_CPPFLAGS = $(CPPFLAGS) $(BLAS_CFLAGS) $(PKG_CFLAGS)
 ALL_CFLAGS   = $(WARN) $(CFLAGS) -MMD -MP        # WARN survives `make CFLAGS=...`
-LDLIBS      += $(BLAS_LIBS) $(PKG_LIBS) -lpthread -lm
+LDLIBS      += $(BLAS_LIBS) $(PKG_LIBS) -lpthread -lm $(DL_LIBS)
 
 # a missing library is a hint to run the install step, never an install
 ifneq ($(if $(MAKECMDGOALS),$(filter-out clean help uninstall deps,$(MAKECMDGOALS)),all),)

@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "completion.h"
+#include "dynlib.h"
 #include "flags.h"
 #include "rec.h"
 
@@ -130,6 +131,8 @@ int man_main_page(const struct botify_cmd *cmds, size_t n)
 	      "saving), and \\fBserve\\fR finishes the running calls and commits its log.\n"
 	      ".SH ENVIRONMENT\n.TP\n.B XDG_CACHE_HOME\nwhere the cache directory is (below).\n"
 	      ".TP\n.B BOTIFY_REDIS_PASSWORD\n\\fBserve \\-\\-redis\\fR's password, if the server needs one.\n"
+	      ".TP\n.B BOTIFY_TEST_MISSING_LIBS\nfor tests: libraries loaded on demand (below) to treat as missing,\n"
+	      "by soname, separated by commas or colons.\n"
 	      ".SH FILES\nOutputs are written to a temporary name and renamed when complete, and never\n"
 	      "replace an existing file without \\fB\\-\\-force\\fR.\n"
 	      ".TP\n.I $XDG_CACHE_HOME/botify\n"
@@ -137,6 +140,10 @@ int man_main_page(const struct botify_cmd *cmds, size_t n)
 	      "(\\fIworld\\-KEY.bin\\fR) and each world's interest neighbours (\\fInb\\-KEY.bin\\fR),\n"
 	      "keyed by what they are computed from, checked when read and rebuilt when damaged;\n"
 	      "safe to delete. \\fB\\-\\-no\\-cache\\fR neither reads nor writes it.\n"
+	      ".TP\n.I " BOTIFY_SONAME_CURL ", " BOTIFY_SONAME_MICROHTTPD ", " BOTIFY_SONAME_HIREDIS "\n"
+	      "loaded when a command first needs them: libcurl by \\fBremote:\\fR recommenders,\n"
+	      "libmicrohttpd by \\fBserve\\fR, hiredis by \\fBserve \\-\\-redis\\fR; a command\n"
+	      "that needs a missing one exits 2 naming it, the others run without them.\n"
 	      ".SH SEE ALSO\n", o);
 	for (size_t i = 0; i < n; i++)
 		fprintf(o, ".BR botify\\-%s (1)%s\n", cmds[i].name, i + 1 < n ? "," : "");

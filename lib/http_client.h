@@ -1,6 +1,8 @@
 /*
  * http_client.h - a minimal HTTP client over libcurl: POST a JSON body, get
- * the status and the body back. The only module that sees libcurl.
+ * the status and the body back. The only module that sees libcurl, which it
+ * loads the first time it is used (dynlib.h): a command that makes no request
+ * never maps it.
  *
  * One client is one connection cache (libcurl's easy handle), used by one
  * thread at a time: consecutive requests to the same host reuse the
@@ -25,6 +27,10 @@ typedef struct botify_http_client {
 	int overflow;        /* the last answer was over BOTIFY_HTTP_MAX_ANSWER */
 	char errbuf[256];    /* libcurl's message of the last failure */
 } botify_http_client;
+
+/* Loads libcurl (dynlib.h), the first time; the calls below do it
+ * themselves. Exposed so a command can fail at its start, and for tests. */
+int botify_http_load(botify_err *err);
 
 /* libcurl's process-wide setup: call from one thread before any client is
  * made (counted: every successful call needs one botify_http_global_free). */

@@ -1,6 +1,7 @@
 /*
  * http_server.c - request plumbing over libmicrohttpd: collect the body
  * (bounded), call the handler once per request, send its JSON answer.
+ * libmicrohttpd is loaded when a server starts (dynlib.h says why).
  */
 #include "http_server.h"
 
@@ -17,7 +18,45 @@
 
 #include <microhttpd.h>
 
+#include "dynlib.h"
 #include "jsonfmt.h"
+
+/* libmicrohttpd's functions, typed by its own header */
+static struct {
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_get_connection_info) *get_connection_info;
+	__typeof__(MHD_get_connection_values) *get_connection_values;
+	__typeof__(MHD_get_daemon_info) *get_daemon_info;
+	__typeof__(MHD_http_unescape) *http_unescape;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+} mhd;
+
+static const botify_dynsym mhd_syms[] = {
+	BOTIFY_DYNSYM(MHD_add_response_header, mhd.add_response_header),
+	BOTIFY_DYNSYM(MHD_create_response_from_buffer, mhd.create_response_from_buffer),
+	BOTIFY_DYNSYM(MHD_destroy_response, mhd.destroy_response),
+	BOTIFY_DYNSYM(MHD_get_connection_info, mhd.get_connection_info),
+	BOTIFY_DYNSYM(MHD_get_connection_values, mhd.get_connection_values),
+	BOTIFY_DYNSYM(MHD_get_daemon_info, mhd.get_daemon_info),
+	BOTIFY_DYNSYM(MHD_http_unescape, mhd.http_unescape),
+	BOTIFY_DYNSYM(MHD_queue_response, mhd.queue_response),
+	BOTIFY_DYNSYM(MHD_start_daemon, mhd.start_daemon),
+	BOTIFY_DYNSYM(MHD_stop_daemon, mhd.stop_daemon),
+};
+
+static botify_dynlib libmicrohttpd = {
+	.soname = BOTIFY_SONAME_MICROHTTPD, .needed_by = "botify serve", .syms = mhd_syms,
+	.n_syms = sizeof(mhd_syms) / sizeof(mhd_syms[0]),
+};
+
+int botify_http_server_load(botify_err *err)
+{
+	return botify_dynlib_load(&libmicrohttpd, err);
+}
 
 /* One TCP connection, on the server's list while open: when its current
  * request began (the connection opened, or the previous answer went out),
@@ -72,15 +111,15 @@ void botify_http_reply_error(botify_http_reply *reply, int status, const char *m
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, botify_http_reply *reply)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(reply->len, (void *)reply->body,
+	struct MHD_Response *resp = mhd.create_response_from_buffer(reply->len, (void *)reply->body,
 								    MHD_RESPMEM_MUST_COPY);
 	free(reply->heap);
 	reply->heap = NULL;
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	enum MHD_Result rc = MHD_queue_response(conn, (unsigned int)reply->status, resp);
-	MHD_destroy_response(resp);
+	mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	enum MHD_Result rc = mhd.queue_response(conn, (unsigned int)reply->status, resp);
+	mhd.destroy_response(resp);
 	return rc;
 }
 
@@ -127,7 +166,7 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 static void mark_arrived(botify_http_server *s, struct MHD_Connection *conn, int arrived)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		mhd.get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct conn *c = ci ? ci->socket_context : NULL;
 	struct watch *w = s->watch;
 	if (!c || !w)
@@ -150,7 +189,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		if (!c)
 			return; /* not watched: only the idle timeout applies */
 		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+			mhd.get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		c->fd = ci ? ci->connect_fd : -1;
 		c->since = mono_now();
 		pthread_mutex_lock(&w->mu);
@@ -224,7 +263,7 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
 	(void)cls, (void)conn;
 	if (strstr(s, "%00"))
 		return strlen(s);
-	return MHD_http_unescape(s);
+	return mhd.http_unescape(s);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -236,7 +275,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct upload *up = *con_cls;
 	if (!up) { /* the headers are in: refuse a declared oversized body now */
 		struct framing fr = { 0, 0, 0, NULL };
-		MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &fr);
+		mhd.get_connection_values(conn, MHD_HEADER_KIND, count_framing, &fr);
 		if (fr.conflict)
 			return bad_request(conn, "Content-Length given twice with different values");
 		if (fr.n_length && fr.chunked)
@@ -304,6 +343,8 @@ int botify_http_server_start(botify_http_server *s, const botify_http_server_opt
 			     botify_err *err)
 {
 	memset(s, 0, sizeof(*s));
+	if (botify_http_server_load(err) != 0)
+		return -1;
 	s->handler = o->handler;
 	s->ctx = o->ctx;
 	s->max_body = o->max_body;
@@ -333,7 +374,7 @@ int botify_http_server_start(botify_http_server *s, const botify_http_server_opt
 		  (intptr_t)o->max_connections, NULL },
 		{ MHD_OPTION_END, 0, NULL },
 	};
-	struct MHD_Daemon *d = MHD_start_daemon(
+	struct MHD_Daemon *d = mhd.start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO, (uint16_t)o->port,
 		NULL, NULL, on_request, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
@@ -354,15 +395,15 @@ int botify_http_server_start(botify_http_server *s, const botify_http_server_opt
 	s->daemon = d;
 	if (pthread_create(&w->th, NULL, watch_run, w) == 0)
 		w->running = 1;
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info = mhd.get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : o->port;
 	return 0;
 }
 
 void botify_http_server_stop(botify_http_server *s)
 {
-	if (s->daemon)
-		MHD_stop_daemon(s->daemon);
+	if (s->daemon) /* started, so loaded */
+		mhd.stop_daemon(s->daemon);
 	watch_free(s->watch); /* after the daemon: its connections are closed */
 	memset(s, 0, sizeof(*s));
 }

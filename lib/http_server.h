@@ -13,6 +13,9 @@
  * holding "%00" is not decoded. A request must arrive whole within
  * request_timeout seconds of the connect or the previous answer, however
  * slowly its bytes trickle in; the connection is cut otherwise.
+ *
+ * libmicrohttpd is loaded when the first server starts (dynlib.h): a command
+ * that serves nothing never maps it.
  */
 #ifndef BOTIFY_HTTP_SERVER_H
 #define BOTIFY_HTTP_SERVER_H
@@ -65,6 +68,10 @@ typedef struct botify_http_server {
 	int port;             /* the bound port */
 	struct watch *watch;  /* open connections, for request_timeout */
 } botify_http_server;
+
+/* Loads libmicrohttpd, the first time; botify_http_server_start does it
+ * itself. Exposed so a command can fail at its start, and for tests. */
+int botify_http_server_load(botify_err *err);
 
 /* Binds and starts serving in background threads. */
 int botify_http_server_start(botify_http_server *s, const botify_http_server_opts *o,

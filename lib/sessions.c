@@ -1,6 +1,7 @@
 /*
  * sessions.c - the session store: a striped-lock array in memory, or Redis
- * through hiredis (see sessions.h for the contract both keep).
+ * through hiredis (see sessions.h for the contract both keep). hiredis is
+ * loaded at the first connection (dynlib.h says why).
  */
 #include "sessions.h"
 
@@ -15,6 +16,41 @@
 #include <time.h>
 
 #include <hiredis.h>
+
+#include "dynlib.h"
+
+/* hiredis's functions, typed by its own header */
+static struct {
+	__typeof__(redisConnectWithTimeout) *connect_with_timeout;
+	__typeof__(redisFree) *free_ctx;
+	__typeof__(redisSetTimeout) *set_timeout;
+	__typeof__(redisvCommand) *vcommand;
+	__typeof__(redisCommand) *command;
+	__typeof__(redisAppendCommand) *append_command;
+	__typeof__(redisGetReply) *get_reply;
+	__typeof__(freeReplyObject) *free_reply_object;
+} hiredis;
+
+static const botify_dynsym hiredis_syms[] = {
+	BOTIFY_DYNSYM(redisConnectWithTimeout, hiredis.connect_with_timeout),
+	BOTIFY_DYNSYM(redisFree, hiredis.free_ctx),
+	BOTIFY_DYNSYM(redisSetTimeout, hiredis.set_timeout),
+	BOTIFY_DYNSYM(redisvCommand, hiredis.vcommand),
+	BOTIFY_DYNSYM(redisCommand, hiredis.command),
+	BOTIFY_DYNSYM(redisAppendCommand, hiredis.append_command),
+	BOTIFY_DYNSYM(redisGetReply, hiredis.get_reply),
+	BOTIFY_DYNSYM(freeReplyObject, hiredis.free_reply_object),
+};
+
+static botify_dynlib libhiredis = {
+	.soname = BOTIFY_SONAME_HIREDIS, .needed_by = "botify serve --redis", .syms = hiredis_syms,
+	.n_syms = sizeof(hiredis_syms) / sizeof(hiredis_syms[0]),
+};
+
+int botify_sessions_load_redis(botify_err *err)
+{
+	return botify_dynlib_load(&libhiredis, err);
+}
 
 struct botify_session_slot {
 	void *rec;         /* NULL: no live session */
@@ -193,7 +229,7 @@ static int bad_reply(botify_sessions_conn *c, const char *what, const redisReply
 		botify_fail(err, BOTIFY_ERUNTIME, "redis %s:%d: %s: unexpected reply, %s (not a Redis server?)",
 			    s->host, s->port, what, r ? reply_type(r->type) : "none");
 	if (c->ctx)
-		redisFree(c->ctx);
+		hiredis.free_ctx(c->ctx);
 	c->ctx = NULL;
 	return -1;
 }
@@ -209,12 +245,12 @@ static int command_status(botify_sessions_conn *c, const char *what, const char 
 {
 	va_list ap;
 	va_start(ap, fmt);
-	redisReply *r = redisvCommand(c->ctx, fmt, ap);
+	redisReply *r = hiredis.vcommand(c->ctx, fmt, ap);
 	va_end(ap);
 	if (!r)
 		return redis_fail(c, what, err);
 	int rc = is_status(r, want) ? 0 : bad_reply(c, what, r, err);
-	freeReplyObject(r);
+	hiredis.free_reply_object(r);
 	return rc;
 }
 
@@ -233,14 +269,16 @@ int botify_sessions_self_connected(int fd)
 static int redis_connect(botify_sessions_conn *c, botify_err *err)
 {
 	botify_sessions *s = c->s;
-	redisContext *ctx = redisConnectWithTimeout(s->host, s->port, to_timeval(s->timeout));
+	if (botify_sessions_load_redis(err) != 0)
+		return -1;
+	redisContext *ctx = hiredis.connect_with_timeout(s->host, s->port, to_timeval(s->timeout));
 	if (!ctx)
 		return botify_fail(err, BOTIFY_ENOMEM, "out of memory connecting to redis");
 	c->ctx = ctx;
 	if (ctx->err) {
 		int rc = botify_fail(err, BOTIFY_ERUNTIME, "cannot connect to redis %s:%d: %s", s->host,
 				     s->port, ctx->errstr);
-		redisFree(ctx);
+		hiredis.free_ctx(ctx);
 		c->ctx = NULL;
 		return rc;
 	}
@@ -253,12 +291,12 @@ static int redis_connect(botify_sessions_conn *c, botify_err *err)
 		 * TIME_WAIT for a minute, and Redis could not bind it */
 		struct linger lg = { 1, 0 };
 		setsockopt(ctx->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		redisFree(ctx);
+		hiredis.free_ctx(ctx);
 		c->ctx = NULL;
 		return botify_fail(err, BOTIFY_ERUNTIME, "cannot connect to redis %s:%d: nothing listens "
 				   "there (the connection reached itself)", s->host, s->port);
 	}
-	redisSetTimeout(ctx, to_timeval(s->timeout));
+	hiredis.set_timeout(ctx, to_timeval(s->timeout));
 	if (s->password[0] && command_status(c, "AUTH", "OK", err, "AUTH %s", s->password) != 0)
 		goto fail;
 	if (s->db && command_status(c, "SELECT", "OK", err, "SELECT %d", s->db) != 0)
@@ -268,7 +306,7 @@ static int redis_connect(botify_sessions_conn *c, botify_err *err)
 	return 0;
 fail:
 	if (c->ctx)
-		redisFree(c->ctx);
+		hiredis.free_ctx(c->ctx);
 	c->ctx = NULL;
 	return -1;
 }
@@ -283,7 +321,7 @@ int botify_sessions_conn_open(botify_sessions_conn *c, botify_sessions *s, botif
 void botify_sessions_conn_close(botify_sessions_conn *c)
 {
 	if (c->ctx)
-		redisFree(c->ctx);
+		hiredis.free_ctx(c->ctx);
 	c->ctx = NULL;
 }
 
@@ -295,7 +333,7 @@ static int redis_ready(botify_sessions_conn *c, botify_err *err)
 	if (ctx && !ctx->err)
 		return 0;
 	if (ctx)
-		redisFree(ctx);
+		hiredis.free_ctx(ctx);
 	c->ctx = NULL;
 	return redis_connect(c, err);
 }
@@ -339,11 +377,11 @@ static int redis_get_once(botify_sessions_conn *c, int64_t user, void *buf, size
 	if (redis_ready(c, err) != 0)
 		return -1;
 	/* both keys in one round trip */
-	redisAppendCommand(c->ctx, "GET %s:s:%lld", s->prefix, (long long)user);
-	redisAppendCommand(c->ctx, "GET %s:n:%lld", s->prefix, (long long)user);
+	hiredis.append_command(c->ctx, "GET %s:s:%lld", s->prefix, (long long)user);
+	hiredis.append_command(c->ctx, "GET %s:n:%lld", s->prefix, (long long)user);
 	redisReply *rs = NULL, *rn = NULL;
 	int rc = -1;
-	if (redisGetReply(c->ctx, (void **)&rs) != REDIS_OK || redisGetReply(c->ctx, (void **)&rn) != REDIS_OK) {
+	if (hiredis.get_reply(c->ctx, (void **)&rs) != REDIS_OK || hiredis.get_reply(c->ctx, (void **)&rn) != REDIS_OK) {
 		redis_fail(c, "GET", err);
 		goto out;
 	}
@@ -383,9 +421,9 @@ static int redis_get_once(botify_sessions_conn *c, int64_t user, void *buf, size
 	rc = 0;
 out:
 	if (rs)
-		freeReplyObject(rs);
+		hiredis.free_reply_object(rs);
 	if (rn)
-		freeReplyObject(rn);
+		hiredis.free_reply_object(rn);
 	return rc;
 }
 
@@ -406,11 +444,11 @@ static int redis_drop(botify_sessions_conn *c, int64_t user, botify_err *err)
 	const botify_sessions *s = c->s;
 	if (redis_ready(c, err) != 0)
 		return -1;
-	redisReply *r = redisCommand(c->ctx, "DEL %s:s:%lld", s->prefix, (long long)user);
+	redisReply *r = hiredis.command(c->ctx, "DEL %s:s:%lld", s->prefix, (long long)user);
 	if (!r)
 		return redis_fail(c, "DEL", err);
 	int rc = r->type == REDIS_REPLY_INTEGER ? 0 : bad_reply(c, "DEL", r, err);
-	freeReplyObject(r);
+	hiredis.free_reply_object(r);
 	return rc;
 }
 
@@ -421,18 +459,18 @@ static int redis_end(botify_sessions_conn *c, int64_t user, botify_err *err)
 		return -1;
 	/* one transaction: a connection lost midway must not leave the count
 	 * incremented without its expiry, or the session without its count */
-	redisAppendCommand(c->ctx, "MULTI");
-	redisAppendCommand(c->ctx, "DEL %s:s:%lld", s->prefix, (long long)user);
-	redisAppendCommand(c->ctx, "INCR %s:n:%lld", s->prefix, (long long)user);
-	redisAppendCommand(c->ctx, "PEXPIRE %s:n:%lld %lld", s->prefix, (long long)user,
+	hiredis.append_command(c->ctx, "MULTI");
+	hiredis.append_command(c->ctx, "DEL %s:s:%lld", s->prefix, (long long)user);
+	hiredis.append_command(c->ctx, "INCR %s:n:%lld", s->prefix, (long long)user);
+	hiredis.append_command(c->ctx, "PEXPIRE %s:n:%lld %lld", s->prefix, (long long)user,
 			   (long long)s->ttl_ms);
-	redisAppendCommand(c->ctx, "EXEC");
+	hiredis.append_command(c->ctx, "EXEC");
 	/* MULTI: OK; each command: QUEUED; EXEC: the three results (an
 	 * integer each), or nil when the transaction was aborted */
 	int rc = 0;
 	for (int i = 0; i < 5; i++) {
 		redisReply *r = NULL;
-		if (redisGetReply(c->ctx, (void **)&r) != REDIS_OK)
+		if (hiredis.get_reply(c->ctx, (void **)&r) != REDIS_OK)
 			return redis_fail(c, "DEL/INCR", err);
 		int ok;
 		if (i == 0)
@@ -458,11 +496,11 @@ static int redis_end(botify_sessions_conn *c, int64_t user, botify_err *err)
 			else {
 				/* out of step: read no further on this connection */
 				rc = bad_reply(c, "DEL/INCR", r, err);
-				freeReplyObject(r);
+				hiredis.free_reply_object(r);
 				return rc;
 			}
 		}
-		freeReplyObject(r);
+		hiredis.free_reply_object(r);
 	}
 	return rc;
 }

@@ -2,7 +2,8 @@
  * sessions.h - where `botify serve` keeps the per-session state of its
  * recommenders between requests: in this process's memory, or in Redis so
  * that several servers behind a balancer share sessions. The only module
- * that sees hiredis.
+ * that sees hiredis, which it loads at the first Redis connection
+ * (dynlib.h): the memory store never maps it.
  *
  * A session record is opaque bytes of a size the caller knows (the service
  * puts a header and the recommender's state_size bytes in it; recommenders
@@ -104,6 +105,10 @@ void botify_sessions_set_clock(botify_sessions *s, int64_t (*clock_ms)(void *arg
 /* 1 when the connected socket fd is connected to itself (its local and
  * peer addresses are equal); exposed for tests. */
 int botify_sessions_self_connected(int fd);
+
+/* Loads hiredis, the first time; a Redis connection does it itself.
+ * Exposed for tests. */
+int botify_sessions_load_redis(botify_err *err);
 
 /* Parses a redis:// URL; exposed for tests. */
 int botify_sessions_parse_url(const char *url, char *host, size_t host_n, int *port, int *db,

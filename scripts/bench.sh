@@ -158,7 +158,7 @@ echo
 # BENCH_ONLY=sim stops here; the others take minutes (training most)
 [ "${BENCH_ONLY:-}" = sim ] && exit 0
 dir=$(dirname "$0")
-for extra in bench_ab.sh bench_train.sh bench_serve.sh; do
+for extra in bench_startup.sh bench_ab.sh bench_train.sh bench_serve.sh; do
 	if [ -x "$dir/$extra" ]; then
 		BOTIFY="$BOTIFY" RUNS="$RUNS" "$dir/$extra"
 		echo
