@@ -686,7 +686,7 @@ static int gen_alloc(struct gen *g, botify_world *w, size_t nd, botify_err *err)
 	g->genre_of = botify_malloc((size_t)A, sizeof(int32_t), "generator", err);
 	g->renum = botify_malloc((size_t)A, 2 * sizeof(int32_t), "generator", err);
 	g->genre_cum = botify_malloc((size_t)G, sizeof(double), "generator", err);
-	g->centroids = botify_malloc((size_t)(G + A), (size_t)g->D * sizeof(double), "generator", err);
+	g->centroids = botify_malloc_large((size_t)(G + A), (size_t)g->D * sizeof(double), "generator", err);
 	g->pop_cum = botify_malloc((size_t)N, sizeof(double), "generator", err);
 	g->pop_score = botify_malloc((size_t)N, sizeof(*g->pop_score), "generator", err);
 	g->pop_tmp = botify_malloc((size_t)N, sizeof(*g->pop_tmp), "generator", err);
