@@ -226,7 +226,7 @@ static void make_name(char *out, uint64_t x)
 struct gen {
 	const botify_worldgen_params *p;
 	int64_t N, U, D, G, A;
-	double *weights;       /* (max(A, G)) */
+	double *weights;       /* (max(A, G)) the artists' weights, then their part of the scores */
 	int64_t *sizes;        /* (A) tracks per artist */
 	struct remainder *rem; /* (A) */
 	int32_t *genre_of;     /* (A) */
@@ -561,13 +561,16 @@ static void gen_popularity(struct gen *g, botify_world *w)
 	const int64_t N = g->N;
 	botify_rng r;
 	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)p->seed, PHASE_POPULARITY, 0, 0);
-	for (int64_t t = 0; t < N; t++) {
-		int32_t a = w->artist[t];
+	/* the artist's part of its tracks' scores, once per artist (weights
+	 * is free again): the same operations on the same values */
+	double *base = g->weights;
+	for (int64_t a = 0; a < g->A; a++) {
 		double gw = pow((double)g->genre_of[a] + 1, -p->genre_zipf);
+		base[a] = p->popularity_genre * log(gw) + p->popularity_artist * log((double)g->sizes[a]);
+	}
+	for (int64_t t = 0; t < N; t++) {
 		double gumbel = -log(-log(botify_rng_uniform(&r) * (1 - 0x1p-53) + 0x1p-54));
-		g->pop_score[t] = (struct remainder){ p->popularity_genre * log(gw) +
-						      p->popularity_artist * log((double)g->sizes[a]) + gumbel, t };
-		w->top_tracks[t] = (int32_t)t;
+		g->pop_score[t] = (struct remainder){ base[w->artist[t]] + gumbel, t };
 	}
 	sort_by_remainder(g->pop_score, N, g->pop_tmp);
 	for (int64_t t = 0; t < N; t++)
