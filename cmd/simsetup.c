@@ -162,10 +162,12 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 			return setup_failed(err);
 		s->log_open = 1;
 	}
-	/* a world made here has its neighbours searched: the catalog's index
-	 * is built while the neighbour cache's key is hashed and the episodes'
-	 * interests are found (no thread: prepare builds it) */
-	if (generated && o->episodes > 0)
+	/* a world made here has its neighbours searched: with a core to
+	 * spare, the catalog's index is built while the neighbour cache's key
+	 * is hashed and the episodes' interests are found (no thread: prepare
+	 * builds it). Not on one thread: it would take a second core, and
+	 * Ctrl-C in the look-ahead would wait for the index. */
+	if (generated && o->episodes > 0 && o->threads > 1)
 		botify_sim_index_start(&s->sim, (int)o->threads);
 	struct progress_ctx pc, nbc;
 	progress_init(&pc.bar, o->progress_label, o->show_progress);
