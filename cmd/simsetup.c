@@ -81,19 +81,23 @@ static void cache_load(struct sim_setup *s, const char *label, char *path, size_
 
 /* The world; the built-in one through the world cache unless --no-cache
  * (path is set when it came from there; the neighbour cache warns about a
- * directory that cannot be used). */
+ * directory that cannot be used). *generated: made here, so no cache can
+ * have its neighbours (but by accident). */
 static int world_load(struct sim_setup *s, const struct sim_setup_opts *o, char *path, size_t n,
-		      botify_err *err)
+		      int *generated, botify_err *err)
 {
 	char dir[4096], why[4400];
 	int status;
 	path[0] = '\0';
+	*generated = 0;
 	if (o->world_dir)
 		return botify_world_open(&s->w, o->world_dir, BOTIFY_WORLD_ALL, err);
 	botify_worldgen_params p;
 	botify_worldgen_defaults(&p);
-	if (o->no_cache || !cache_dir(dir, sizeof(dir), 0))
+	if (o->no_cache || !cache_dir(dir, sizeof(dir), 0)) {
+		*generated = 1;
 		return botify_worldgen_generate_threads(&s->w, &p, (int)o->threads, err);
+	}
 	/* the file is written while the neighbours are searched: a cold run
 	 * does not wait for it (world_written waits, after the episodes) */
 	if (botify_worldcache_path(&p, dir, path, n, err) != 0 ||
@@ -104,6 +108,7 @@ static int world_load(struct sim_setup *s, const struct sim_setup_opts *o, char 
 		fprintf(stderr, "warning: %s: %s\n", o->progress_label, why);
 	if (status != BOTIFY_WORLDCACHE_LOADED)
 		path[0] = '\0';
+	*generated = status != BOTIFY_WORLDCACHE_LOADED;
 	return 0;
 }
 
@@ -140,7 +145,8 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 	install_interrupt_handler();
 	double t_load = now_seconds();
 	char world_cache[4200];
-	if (world_load(s, o, world_cache, sizeof(world_cache), err) != 0)
+	int generated;
+	if (world_load(s, o, world_cache, sizeof(world_cache), &generated, err) != 0)
 		return setup_failed(err);
 	botify_rec_env env = { .world = &s->w, .max_steps = s->cfg.max_steps,
 			       .rec_timeout = o->rec_timeout };
@@ -156,6 +162,13 @@ int sim_setup_run(struct sim_setup *s, const struct sim_setup_opts *o, botify_er
 			return setup_failed(err);
 		s->log_open = 1;
 	}
+	/* a world made here has its neighbours searched: with a core to
+	 * spare, the catalog's index is built while the neighbour cache's key
+	 * is hashed and the episodes' interests are found (no thread: prepare
+	 * builds it). Not on one thread: it would take a second core, and
+	 * Ctrl-C in the look-ahead would wait for the index. */
+	if (generated && o->episodes > 0 && o->threads > 1)
+		botify_sim_index_start(&s->sim, (int)o->threads);
 	struct progress_ctx pc, nbc;
 	progress_init(&pc.bar, o->progress_label, o->show_progress);
 	char nb_label[96];

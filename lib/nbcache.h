@@ -14,8 +14,9 @@
  * K, i64 rows, rows x (1 + K) i32, then a 64-bit checksum of all that. A file
  * that is short, long, of another version or key, or fails its checksum or
  * its id ranges is ignored (and replaced by the run's own table). Files are
- * written to a temporary name and renamed, so concurrent runs never read a
- * half-written file; the last writer wins with a complete table.
+ * written to a temporary name and renamed (not synced: a file torn by a
+ * crash fails its checksum), so concurrent runs never read a half-written
+ * file; the last writer wins with a complete table.
  */
 #ifndef BOTIFY_NBCACHE_H
 #define BOTIFY_NBCACHE_H

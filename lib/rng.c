@@ -83,7 +83,7 @@ double botify_rng_normal(botify_rng *r)
 }
 
 /*
- * The batch and the skip take the words botify_rng_normal takes and compute
+ * The batch (and its halves) take the words botify_rng_normal takes and compute
  * what it computes (the same operations: IEEE results do not depend on
  * where they are evaluated), without its branch: a pair is drawn and
  * accepted or not by adding a 0 or a 1, so the loop never mispredicts, and
@@ -127,32 +127,32 @@ static void finish_polar(const double *u, const double *s, int64_t n, double *ou
 	finish_scalar(u, s, n, out);
 }
 
-void botify_rng_normals(botify_rng *r, double *out, int64_t n)
-{
-	double us[NORMAL_BATCH + 1], ss[NORMAL_BATCH + 1];
-	while (n > 0) {
-		int64_t want = n < NORMAL_BATCH ? n : NORMAL_BATCH, got = 0;
-		while (got < want) {
-			double u = 2.0 * botify_rng_uniform(r) - 1.0;
-			double v = 2.0 * botify_rng_uniform(r) - 1.0;
-			double s = u * u + v * v;
-			us[got] = u; /* kept only when accepted: the next pair overwrites it */
-			ss[got] = s;
-			got += (s < 1.0) & (s != 0.0);
-		}
-		finish_polar(us, ss, want, out);
-		out += want;
-		n -= want;
-	}
-}
-
-void botify_rng_normal_skip(botify_rng *r, int64_t n)
+void botify_rng_polar_pairs(botify_rng *r, double *u_out, double *s_out, int64_t n)
 {
 	int64_t got = 0;
 	while (got < n) {
 		double u = 2.0 * botify_rng_uniform(r) - 1.0;
 		double v = 2.0 * botify_rng_uniform(r) - 1.0;
 		double s = u * u + v * v;
+		u_out[got] = u; /* kept only when accepted: the next pair overwrites it */
+		s_out[got] = s;
 		got += (s < 1.0) & (s != 0.0);
+	}
+}
+
+void botify_rng_polar_finish(const double *u, const double *s, int64_t n, double *out)
+{
+	finish_polar(u, s, n, out);
+}
+
+void botify_rng_normals(botify_rng *r, double *out, int64_t n)
+{
+	double us[NORMAL_BATCH], ss[NORMAL_BATCH];
+	while (n > 0) {
+		int64_t want = n < NORMAL_BATCH ? n : NORMAL_BATCH;
+		botify_rng_polar_pairs(r, us, ss, want);
+		finish_polar(us, ss, want, out);
+		out += want;
+		n -= want;
 	}
 }

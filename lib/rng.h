@@ -52,9 +52,12 @@ double botify_rng_normal(botify_rng *r);
  * words taken from r, in about two thirds of the time. */
 void botify_rng_normals(botify_rng *r, double *out, int64_t n);
 
-/* Moves r past n normal deviates without computing them (no logarithm):
- * r is then as n calls of botify_rng_normal leave it, so a stream of
- * deviates can be cut into pieces that threads draw independently. */
-void botify_rng_normal_skip(botify_rng *r, int64_t n);
+/* botify_rng_normals in two halves, so that one thread can walk the
+ * (serial) stream while others take the logarithms: the pairs draws the
+ * words of n deviates, keeping each accepted pair's u and s = u^2 + v^2
+ * (u_out, s_out: n each); the finish turns them into the deviates (out may
+ * be u). Together: the values and the words of botify_rng_normals. */
+void botify_rng_polar_pairs(botify_rng *r, double *u_out, double *s_out, int64_t n);
+void botify_rng_polar_finish(const double *u, const double *s, int64_t n, double *out);
 
 #endif

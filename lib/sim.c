@@ -62,8 +62,62 @@ fail:
 	return -1;
 }
 
+struct botify_sim_index_job {
+	pthread_t tid;
+	const botify_world *w;
+	int threads, rc;
+	botify_topk_index ix;
+	botify_err err;
+};
+
+static void *index_build(void *arg)
+{
+	struct botify_sim_index_job *j = arg;
+	const botify_world *w = j->w;
+	j->rc = botify_topk_index_build_threads(&j->ix, w->E, w->N, w->D, w->artist, w->A, j->threads,
+						&j->err);
+	return NULL;
+}
+
+int botify_sim_index_start(botify_sim *s, int threads)
+{
+	if (s->index_job)
+		return 0;
+	struct botify_sim_index_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return -1;
+	j->w = s->world;
+	j->threads = threads;
+	if (pthread_create(&j->tid, NULL, index_build, j) != 0) {
+		free(j);
+		return -1;
+	}
+	s->index_job = j;
+	return 0;
+}
+
+/* Waits for the index being built: the job (its rc and err said), which
+ * the caller frees with index_job_free; NULL when none was started. */
+static struct botify_sim_index_job *index_job_take(botify_sim *s)
+{
+	struct botify_sim_index_job *j = s->index_job;
+	if (j)
+		pthread_join(j->tid, NULL);
+	s->index_job = NULL;
+	return j;
+}
+
+static void index_job_free(struct botify_sim_index_job *j)
+{
+	if (!j)
+		return;
+	botify_topk_index_free(&j->ix); /* a failed build left it empty */
+	free(j);
+}
+
 void botify_sim_free(botify_sim *s)
 {
+	index_job_free(index_job_take(s));
 	free(s->users);
 	free(s->nb_row);
 	free(s->nb);
@@ -206,39 +260,55 @@ int botify_sim_prepare_part(botify_sim *s, int64_t episodes, int64_t chunk, int 
 {
 	const botify_world *w = s->world;
 	int64_t rows = s->nb_rows, first_new = rows;
-	/* mark the interests these episodes need that are not prepared yet */
-	if (mark_interests(s, episodes, chunk, part, parts, threads, stop, &rows, err) != 0)
+	float *Q = NULL;
+	/* mark the interests these episodes need that are not prepared yet
+	 * (beside the index, if it is being built) */
+	int marked = mark_interests(s, episodes, chunk, part, parts, threads, stop, &rows, err);
+	struct botify_sim_index_job *job = index_job_take(s);
+	if (marked != 0)
 		goto unmark;
-	if (rows == first_new)
+	if (rows == first_new) {
+		index_job_free(job);
 		return 0;
+	}
 	int64_t fresh = rows - first_new;
-	float *Q = botify_malloc((size_t)fresh, (size_t)w->D * sizeof(float), "interest vectors", err);
+	Q = botify_malloc((size_t)fresh, (size_t)w->D * sizeof(float), "interest vectors", err);
 	int32_t *nb = botify_realloc(s->nb, (size_t)rows, (size_t)s->K * sizeof(int32_t),
 				     "interest neighbours", err);
 	if (nb)
 		s->nb = nb;
-	if (!Q || !nb) {
-		free(Q);
+	if (!Q || !nb)
 		goto unmark;
-	}
 	for (int32_t t = 0; t < w->N; t++)
 		if (s->nb_row[t] >= first_new)
 			memcpy(Q + (size_t)(s->nb_row[t] - first_new) * (size_t)w->D,
 			       botify_world_embedding(w, t), (size_t)w->D * sizeof(float));
 	/* the exact pruned search over the catalog grouped by artist: the
 	 * same lists as scoring every track, a few percent of the work */
-	botify_topk_index ix;
-	int rc = botify_topk_index_build_threads(&ix, w->E, w->N, w->D, w->artist, w->A, threads, err);
+	botify_topk_index own;
+	const botify_topk_index *ix = &own;
+	int rc;
+	if (job) {
+		ix = &job->ix;
+		if ((rc = job->rc) != 0)
+			*err = job->err;
+	} else {
+		rc = botify_topk_index_build_threads(&own, w->E, w->N, w->D, w->artist, w->A, threads, err);
+	}
 	if (rc == 0)
-		rc = botify_topk_search(&ix, Q, fresh, s->K, threads, stop,
+		rc = botify_topk_search(ix, Q, fresh, s->K, threads, stop,
 					s->nb + (size_t)first_new * (size_t)s->K, NULL, NULL, err);
-	botify_topk_index_free(&ix);
-	free(Q);
+	if (!job)
+		botify_topk_index_free(&own);
 	if (rc == 0) {
+		index_job_free(job);
+		free(Q);
 		s->nb_rows = rows;
 		return 0;
 	}
 unmark:
+	free(Q);
+	index_job_free(job);
 	/* a failed search leaves no half-prepared interests behind */
 	for (int32_t t = 0; t < w->N; t++)
 		if (s->nb_row[t] >= first_new)

@@ -58,6 +58,7 @@ typedef struct botify_sim {
 	int n_arms;                  /* 1 without an experiment */
 	int8_t *arm_of_user;         /* (U) arm index; NULL without a split experiment */
 	int paired;                  /* every episode under every arm */
+	struct botify_sim_index_job *index_job; /* the catalog's index being built, or NULL */
 } botify_sim;
 
 /* Resolves every user's parameters (cfg defaults for absent fields).
@@ -81,6 +82,15 @@ int botify_sim_prepare_until(botify_sim *s, int64_t episodes, int threads,
  * of chunk episodes each: what one of parts ranks simulates. */
 int botify_sim_prepare_part(botify_sim *s, int64_t episodes, int64_t chunk, int part, int parts,
 			    int threads, volatile sig_atomic_t *stop, botify_err *err);
+
+/* Starts building the catalog's index for the neighbour search on threads
+ * of its own (`threads` of them), so that the caller's work until the
+ * search (the neighbour cache's key, prepare's look-ahead) runs beside it:
+ * worth it when the neighbours are not in a cache, as after generating the
+ * world. The next prepare takes the index (waiting for it) and frees it,
+ * searching or not; botify_sim_free waits for it too. Nothing changes but
+ * the timing: -1 when no thread could start (prepare builds its own). */
+int botify_sim_index_start(botify_sim *s, int threads);
 
 /* Per-thread scratch: the session history and each arm's recommender state. */
 typedef struct botify_sim_worker {

@@ -96,17 +96,59 @@ struct remainder {
 	int64_t idx;
 };
 
-static int by_remainder(const void *pa, const void *pb)
+/* An unsigned key whose ascending order is rem's descending order (-0.0
+ * and 0.0 equal, as they compare; no NaN comes here). */
+static uint64_t descending_key(double rem)
 {
-	const struct remainder *a = pa, *b = pb;
-	if (a->rem != b->rem)
-		return a->rem > b->rem ? -1 : 1;
-	return a->idx < b->idx ? -1 : a->idx > b->idx;
+	uint64_t b;
+	rem += 0.0; /* -0.0 becomes 0.0 */
+	memcpy(&b, &rem, sizeof(b));
+	b = b >> 63 ? ~b : b | (1ull << 63); /* ascending as unsigned */
+	return ~b;
+}
+
+/*
+ * Sorts a[0..n) by rem, largest first, ties by idx, lowest first: as qsort
+ * with that comparison would, in a few passes of a radix sort (stable, so
+ * ties keep their order: a must come in ascending idx). tmp: n entries.
+ * qsort's call of a comparison per step was a twentieth of generating
+ * the built-in world.
+ */
+static void sort_by_remainder(struct remainder *a, int64_t n, struct remainder *tmp)
+{
+	enum { BITS = 11, BUCKETS = 1 << BITS };
+	static const int passes = (64 + BITS - 1) / BITS;
+	uint32_t count[(64 + BITS - 1) / BITS][BUCKETS];
+	memset(count, 0, sizeof(count));
+	for (int64_t i = 0; i < n; i++) {
+		uint64_t k = descending_key(a[i].rem);
+		for (int p = 0; p < passes; p++)
+			count[p][(k >> (p * BITS)) & (BUCKETS - 1)]++;
+	}
+	struct remainder *from = a, *to = tmp;
+	for (int p = 0; p < passes; p++) {
+		uint32_t *c = count[p];
+		if (n == 0 || c[(descending_key(a[0].rem) >> (p * BITS)) & (BUCKETS - 1)] == (uint64_t)n)
+			continue; /* one digit for all: the pass changes nothing */
+		uint32_t sum = 0;
+		for (int b = 0; b < BUCKETS; b++) {
+			uint32_t k = c[b];
+			c[b] = sum;
+			sum += k;
+		}
+		for (int64_t i = 0; i < n; i++)
+			to[c[(descending_key(from[i].rem) >> (p * BITS)) & (BUCKETS - 1)]++] = from[i];
+		struct remainder *t = from;
+		from = to;
+		to = t;
+	}
+	if (from != a)
+		memcpy(a, from, (size_t)n * sizeof(*a));
 }
 
 /* Largest-remainder split of `total` units by weights into out[0..n). */
 static void apportion(int64_t *out, const double *w, int64_t n, int64_t total,
-		      struct remainder *rem)
+		      struct remainder *rem, struct remainder *tmp)
 {
 	double sum = 0;
 	for (int64_t i = 0; i < n; i++)
@@ -120,7 +162,7 @@ static void apportion(int64_t *out, const double *w, int64_t n, int64_t total,
 		given += out[i];
 	}
 	/* the leftovers go to the largest remainders, lowest index on ties */
-	qsort(rem, (size_t)n, sizeof(*rem), by_remainder);
+	sort_by_remainder(rem, n, tmp);
 	for (int64_t i = 0; given < total; i++, given++)
 		out[rem[i % n].idx]++;
 }
@@ -154,27 +196,37 @@ static const char *const syllables[32] = {
 	"bar", "cor", "dun", "es", "ga", "hel", "is", "jo", "ku", "mar", "no", "pe", "qui", "ros", "ti", "vy",
 };
 
-/* Two capitalised words that spell x in base 32; distinct x give distinct
- * names, so artist names (the artist's identity) never collide. */
-static void make_name(char *out, size_t n, uint64_t x, const char *prefix)
+/* Copies syllables i and j, capitalised; returns the end. */
+static char *put_word(char *o, uint64_t i, uint64_t j)
 {
-	char w1[16] = "", w2[16] = "";
-	strcat(w1, syllables[x & 31]);
-	strcat(w1, syllables[(x >> 5) & 31]);
-	strcat(w2, syllables[(x >> 10) & 31]);
-	strcat(w2, syllables[(x >> 15) & 31]);
+	char *start = o;
+	for (const char *c = syllables[i]; *c; c++)
+		*o++ = *c;
+	for (const char *c = syllables[j]; *c; c++)
+		*o++ = *c;
+	*start = (char)(*start - 'a' + 'A');
+	return o;
+}
+
+/* Two capitalised words that spell x in base 32; distinct x give distinct
+ * names, so artist names (the artist's identity) never collide. out: 64
+ * bytes at least. (Without printf: printing the 60 000 names of the
+ * built-in world was a twentieth of generating it.) */
+static void make_name(char *out, uint64_t x)
+{
+	char *o = put_word(out, x & 31, (x >> 5) & 31);
+	*o++ = ' ';
+	o = put_word(o, (x >> 10) & 31, (x >> 15) & 31);
 	if (x >> 20)
-		snprintf(w2 + strlen(w2), sizeof(w2) - strlen(w2), "%llu", (unsigned long long)(x >> 20));
-	w1[0] = (char)(w1[0] - 'a' + 'A');
-	w2[0] = (char)(w2[0] - 'a' + 'A');
-	snprintf(out, n, "%s%s %s", prefix, w1, w2);
+		o += sprintf(o, "%llu", (unsigned long long)(x >> 20));
+	*o = '\0';
 }
 
 /* The generator's scratch state, shared by its phases. */
 struct gen {
 	const botify_worldgen_params *p;
 	int64_t N, U, D, G, A;
-	double *weights;       /* (max(A, G)) */
+	double *weights;       /* (max(A, G)) the artists' weights, then their part of the scores */
 	int64_t *sizes;        /* (A) tracks per artist */
 	struct remainder *rem; /* (A) */
 	int32_t *genre_of;     /* (A) */
@@ -185,6 +237,7 @@ struct gen {
 	double *pop_cum;       /* (N) */
 	double pop_total;      /* pop_cum's last entry */
 	struct remainder *pop_score; /* (N) */
+	struct remainder *pop_tmp;   /* (N) the sorts' scratch */
 	int names_rc;          /* gen_names's, when a vector thread made the names */
 	botify_err names_err;
 };
@@ -196,7 +249,7 @@ static void gen_artist_sizes(struct gen *g)
 	double r0 = g->p->artist_size_decay * (double)g->A;
 	for (int64_t a = 0; a < g->A; a++)
 		g->weights[a] = exp(-(double)a / r0) + 0.5 * exp(-(double)a * 8.0 / r0);
-	apportion(g->sizes, g->weights, g->A, g->N - g->A, g->rem);
+	apportion(g->sizes, g->weights, g->A, g->N - g->A, g->rem, g->pop_tmp);
 	for (int64_t a = 0; a < g->A; a++)
 		g->sizes[a] += 1;
 }
@@ -265,64 +318,117 @@ static void gen_vector_rows(struct gen *g, botify_world *w, int64_t r0, int64_t 
 }
 
 /*
- * The vectors on several threads, the world of one thread bit for bit: the
- * rows are cut into chunks (artist chunks first, then track chunks, which
- * need every artist's centroid), and the first thread walks the stream
- * ahead of the others, skipping the deviates of each chunk (no logarithm:
- * a fraction of drawing them) to publish the state each chunk starts from.
- * It then draws popularity and users, which need no vectors, and joins in.
+ * The vectors on several threads, the world of one thread bit for bit. The
+ * stream is serial, so one thread, the walker, draws it: chunk by chunk of
+ * rows (artist chunks first, then track chunks, which need every artist's
+ * centroid) it keeps each deviate's accepted pair in a ring of slots, and
+ * the others take the logarithms and make the rows from them. The words are
+ * drawn once, and the walk (a fraction of the work) runs beside the rest.
+ * A helper first draws popularity and users, which need no vectors; the
+ * walker, when the ring is full, makes rows itself.
  */
-enum { VEC_CHUNK_ROWS = 256 };
+enum { VEC_CHUNK_DEVIATES = 8192, VEC_RING = 8 };
 
 struct vec_par {
 	struct gen *g;
 	botify_world *w;
-	int64_t n_chunks, artist_chunks;
-	botify_rng *start;     /* (n_chunks) the stream at each chunk's first deviate */
+	int64_t rows_per_chunk, n_chunks, artist_chunks, slot_cap;
+	double *u, *s;        /* (VEC_RING, slot_cap): chunk c's pairs in slot c % VEC_RING */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int64_t published;    /* chunks whose start is known */
+	int64_t filled;       /* chunks whose pairs are in their slot */
 	int64_t next;         /* the next chunk to take */
-	int64_t artists_done; /* artist chunks drawn */
+	char *made;           /* (n_chunks) chunks made (in any order), their slots free again */
+	int64_t artists_done; /* artist chunks made */
+	int rest_taken;       /* the helper's popularity, users and names taken */
 };
 
 static void chunk_rows(const struct vec_par *v, int64_t c, int64_t *r0, int64_t *r1)
 {
-	int64_t A = v->g->A, N = v->g->N;
+	int64_t A = v->g->A, N = v->g->N, k = v->rows_per_chunk;
 	if (c < v->artist_chunks) {
-		*r0 = c * VEC_CHUNK_ROWS;
-		*r1 = *r0 + VEC_CHUNK_ROWS < A ? *r0 + VEC_CHUNK_ROWS : A;
+		*r0 = c * k;
+		*r1 = *r0 + k < A ? *r0 + k : A;
 	} else {
-		*r0 = A + (c - v->artist_chunks) * VEC_CHUNK_ROWS;
-		*r1 = *r0 + VEC_CHUNK_ROWS < A + N ? *r0 + VEC_CHUNK_ROWS : A + N;
+		*r0 = A + (c - v->artist_chunks) * k;
+		*r1 = *r0 + k < A + N ? *r0 + k : A + N;
 	}
 }
 
-static void vec_draw_chunks(struct vec_par *v)
+/* out[d] = m[d] + scale * z[d], in double (as floats for the tracks). */
+static void row_scalar(double *a, float *e, const double *m, double scale, const double *z, int64_t D)
 {
-	pthread_mutex_lock(&v->mu);
-	for (;;) {
-		int64_t c = v->next++;
-		if (c >= v->n_chunks)
-			break;
-		while (v->published <= c || (c >= v->artist_chunks && v->artists_done < v->artist_chunks))
-			pthread_cond_wait(&v->cv, &v->mu);
-		botify_rng r = v->start[c];
-		pthread_mutex_unlock(&v->mu);
-		int64_t r0, r1;
-		chunk_rows(v, c, &r0, &r1);
-		gen_vector_rows(v->g, v->w, r0, r1, &r);
-		pthread_mutex_lock(&v->mu);
-		if (c < v->artist_chunks && ++v->artists_done == v->artist_chunks)
-			pthread_cond_broadcast(&v->cv);
+	for (int64_t d = 0; d < D; d++) {
+		double x = m[d] + scale * z[d];
+		if (a)
+			a[d] = x;
+		else
+			e[d] = (float)x;
 	}
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* the same operations four at a time (no FMA: a multiply, then an add) */
+__attribute__((target("avx"))) static void row_avx(double *a, float *e, const double *m, double scale,
+						    const double *z, int64_t D)
+{
+	__m256d sc = _mm256_set1_pd(scale);
+	int64_t d = 0;
+	for (; d + 4 <= D; d += 4) {
+		__m256d x = _mm256_add_pd(_mm256_loadu_pd(m + d), _mm256_mul_pd(sc, _mm256_loadu_pd(z + d)));
+		if (a)
+			_mm256_storeu_pd(a + d, x);
+		else
+			_mm_storeu_ps(e + d, _mm256_cvtpd_ps(x));
+	}
+	row_scalar(a ? a + d : NULL, e ? e + d : NULL, m + d, scale, z + d, D - d);
+}
+#endif
+
+/* Rows [r0, r1) from their deviates z (D each). */
+static void vec_rows_from(struct gen *g, botify_world *w, int64_t r0, int64_t r1, const double *z)
+{
+	const botify_worldgen_params *p = g->p;
+	const int64_t D = g->D, A = g->A;
+	const double *gc = g->centroids;
+	double *ac = g->centroids + (size_t)g->G * (size_t)D;
+	void (*row)(double *, float *, const double *, double, const double *, int64_t) = row_scalar;
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("avx"))
+		row = row_avx;
+#endif
+	for (int64_t r = r0; r < r1; r++, z += D) {
+		if (r < A)
+			row(ac + (size_t)r * (size_t)D, NULL, gc + (size_t)g->genre_of[r] * (size_t)D,
+			    p->artist_scale, z, D);
+		else
+			row(NULL, w->E + (size_t)(r - A) * (size_t)D, ac + (size_t)w->artist[r - A] * (size_t)D,
+			    p->track_scale, z, D);
+	}
+}
+
+/* With the lock held: whether chunk c (filled) can be made now. */
+static int vec_ready(const struct vec_par *v, int64_t c)
+{
+	return c < v->filled && (c < v->artist_chunks || v->artists_done == v->artist_chunks);
+}
+
+/* With the lock held: makes chunk c (taken, ready) without it. */
+static void vec_make(struct vec_par *v, int64_t c)
+{
 	pthread_mutex_unlock(&v->mu);
-}
-
-static void *vec_worker(void *arg)
-{
-	vec_draw_chunks(arg);
-	return NULL;
+	int64_t r0, r1;
+	chunk_rows(v, c, &r0, &r1);
+	size_t off = (size_t)(c % VEC_RING) * (size_t)v->slot_cap;
+	double *z = v->u + off;
+	botify_rng_polar_finish(z, v->s + off, (r1 - r0) * v->g->D, z);
+	vec_rows_from(v->g, v->w, r0, r1, z);
+	pthread_mutex_lock(&v->mu);
+	v->made[c] = 1;
+	if (c < v->artist_chunks)
+		v->artists_done++;
+	pthread_cond_broadcast(&v->cv);
 }
 
 static void gen_popularity(struct gen *g, botify_world *w);
@@ -330,50 +436,103 @@ static void gen_users(struct gen *g, botify_world *w);
 static int gen_names(struct gen *g, botify_world *w, botify_err *err);
 static void gen_renumber_map(struct gen *g, const botify_world *w);
 
+/* What does not need the vectors: popularity, users, the artists' new
+ * numbers and the names (their result in g->names_rc, g->names_err). */
+static void gen_rest(struct gen *g, botify_world *w)
+{
+	gen_popularity(g, w);
+	gen_users(g, w);
+	gen_renumber_map(g, w);
+	g->names_rc = gen_names(g, w, &g->names_err);
+}
+
+static void *vec_helper(void *arg)
+{
+	struct vec_par *v = arg;
+	pthread_mutex_lock(&v->mu);
+	if (!v->rest_taken) {
+		v->rest_taken = 1;
+		pthread_mutex_unlock(&v->mu);
+		gen_rest(v->g, v->w);
+		pthread_mutex_lock(&v->mu);
+	}
+	for (;;) {
+		int64_t c = v->next;
+		if (c >= v->n_chunks)
+			break;
+		if (!vec_ready(v, c)) {
+			pthread_cond_wait(&v->cv, &v->mu);
+			continue;
+		}
+		v->next++;
+		vec_make(v, c);
+	}
+	pthread_mutex_unlock(&v->mu);
+	return NULL;
+}
+
 /* 0, or -1 when no thread could be started (nothing drawn then). */
 static int gen_vectors_parallel(struct gen *g, botify_world *w, botify_rng *r, int threads)
 {
 	struct vec_par v = { .g = g, .w = w };
-	v.artist_chunks = (g->A + VEC_CHUNK_ROWS - 1) / VEC_CHUNK_ROWS;
-	v.n_chunks = v.artist_chunks + (g->N + VEC_CHUNK_ROWS - 1) / VEC_CHUNK_ROWS;
-	v.start = malloc((size_t)v.n_chunks * sizeof(*v.start));
-	if (!v.start)
+	v.rows_per_chunk = g->D < VEC_CHUNK_DEVIATES ? VEC_CHUNK_DEVIATES / g->D : 1;
+	v.slot_cap = v.rows_per_chunk * g->D;
+	v.artist_chunks = (g->A + v.rows_per_chunk - 1) / v.rows_per_chunk;
+	v.n_chunks = v.artist_chunks + (g->N + v.rows_per_chunk - 1) / v.rows_per_chunk;
+	v.u = malloc((size_t)VEC_RING * (size_t)v.slot_cap * 2 * sizeof(double));
+	v.made = calloc((size_t)v.n_chunks, 1);
+	if (!v.u || !v.made) {
+		free(v.u);
+		free(v.made);
 		return -1;
+	}
+	v.s = v.u + (size_t)VEC_RING * (size_t)v.slot_cap;
 	pthread_mutex_init(&v.mu, NULL);
 	pthread_cond_init(&v.cv, NULL);
 	pthread_t tid[BOTIFY_WORLDGEN_MAX_THREADS];
 	int started = 0;
 	for (int t = 1; t < threads; t++) {
-		if (pthread_create(&tid[started], NULL, vec_worker, &v) != 0)
+		if (pthread_create(&tid[started], NULL, vec_helper, &v) != 0)
 			break; /* fewer threads is slower, not wrong */
 		started++;
 	}
 	if (started == 0) {
 		pthread_mutex_destroy(&v.mu);
 		pthread_cond_destroy(&v.cv);
-		free(v.start);
+		free(v.u);
+		free(v.made);
 		return -1;
 	}
+	pthread_mutex_lock(&v.mu);
 	for (int64_t c = 0; c < v.n_chunks; c++) {
+		/* the slot is free once the chunk VEC_RING before is made; till
+		 * then, make what is ready */
+		while (c >= VEC_RING && !v.made[c - VEC_RING]) {
+			int64_t k = v.next;
+			if (k < v.n_chunks && vec_ready(&v, k)) {
+				v.next++;
+				vec_make(&v, k);
+			} else {
+				pthread_cond_wait(&v.cv, &v.mu);
+			}
+		}
+		pthread_mutex_unlock(&v.mu);
 		int64_t r0, r1;
 		chunk_rows(&v, c, &r0, &r1);
+		size_t off = (size_t)(c % VEC_RING) * (size_t)v.slot_cap;
+		botify_rng_polar_pairs(r, v.u + off, v.s + off, (r1 - r0) * g->D);
 		pthread_mutex_lock(&v.mu);
-		v.start[c] = *r;
-		v.published = c + 1;
+		v.filled = c + 1;
 		pthread_cond_broadcast(&v.cv);
-		pthread_mutex_unlock(&v.mu);
-		botify_rng_normal_skip(r, (r1 - r0) * g->D);
 	}
-	gen_popularity(g, w);
-	gen_users(g, w);
-	gen_renumber_map(g, w);
-	g->names_rc = gen_names(g, w, &g->names_err);
-	vec_draw_chunks(&v);
+	pthread_mutex_unlock(&v.mu);
+	vec_helper(&v); /* the rest, if no helper took it yet, and the last chunks */
 	for (int t = 0; t < started; t++)
 		pthread_join(tid[t], NULL);
 	pthread_mutex_destroy(&v.mu);
 	pthread_cond_destroy(&v.cv);
-	free(v.start);
+	free(v.u);
+	free(v.made);
 	return 0;
 }
 
@@ -402,15 +561,18 @@ static void gen_popularity(struct gen *g, botify_world *w)
 	const int64_t N = g->N;
 	botify_rng r;
 	botify_rng_init(&r, BOTIFY_RNG_WORLDGEN, (uint64_t)p->seed, PHASE_POPULARITY, 0, 0);
-	for (int64_t t = 0; t < N; t++) {
-		int32_t a = w->artist[t];
+	/* the artist's part of its tracks' scores, once per artist (weights
+	 * is free again): the same operations on the same values */
+	double *base = g->weights;
+	for (int64_t a = 0; a < g->A; a++) {
 		double gw = pow((double)g->genre_of[a] + 1, -p->genre_zipf);
-		double gumbel = -log(-log(botify_rng_uniform(&r) * (1 - 0x1p-53) + 0x1p-54));
-		g->pop_score[t] = (struct remainder){ p->popularity_genre * log(gw) +
-						      p->popularity_artist * log((double)g->sizes[a]) + gumbel, t };
-		w->top_tracks[t] = (int32_t)t;
+		base[a] = p->popularity_genre * log(gw) + p->popularity_artist * log((double)g->sizes[a]);
 	}
-	qsort(g->pop_score, (size_t)N, sizeof(*g->pop_score), by_remainder);
+	for (int64_t t = 0; t < N; t++) {
+		double gumbel = -log(-log(botify_rng_uniform(&r) * (1 - 0x1p-53) + 0x1p-54));
+		g->pop_score[t] = (struct remainder){ base[w->artist[t]] + gumbel, t };
+	}
+	sort_by_remainder(g->pop_score, N, g->pop_tmp);
 	for (int64_t t = 0; t < N; t++)
 		w->top_tracks[t] = (int32_t)g->pop_score[t].idx;
 	w->n_top = (int32_t)N;
@@ -490,12 +652,12 @@ static int gen_names(struct gen *g, botify_world *w, botify_err *err)
 	for (int64_t a = 0; a < g->A; a++) {
 		/* an odd multiplier scrambles the digits so neighbours don't rhyme */
 		uint64_t x = (uint64_t)old_of[a];
-		make_name(name, sizeof(name), ((x * 0x9E3779B1u) & 0xFFFFF) | ((x >> 20) << 20), "");
+		make_name(name, ((x * 0x9E3779B1u) & 0xFFFFF) | ((x >> 20) << 20));
 		if (botify_world_intern_string(w, name, &w->artist_name[a], err) != 0)
 			return -1;
 	}
 	for (int64_t t = 0; t < g->N; t++) {
-		make_name(name, sizeof(name), ((uint64_t)t * 0x85EBCA77u) & 0xFFFFF, "");
+		make_name(name, ((uint64_t)t * 0x85EBCA77u) & 0xFFFFF);
 		if (botify_world_intern_string(w, name, &w->title[t], err) != 0)
 			return -1;
 	}
@@ -514,6 +676,7 @@ static void gen_free(struct gen *g)
 	free(g->centroids);
 	free(g->pop_cum);
 	free(g->pop_score);
+	free(g->pop_tmp);
 }
 
 static int gen_alloc(struct gen *g, botify_world *w, size_t nd, botify_err *err)
@@ -526,9 +689,10 @@ static int gen_alloc(struct gen *g, botify_world *w, size_t nd, botify_err *err)
 	g->genre_of = botify_malloc((size_t)A, sizeof(int32_t), "generator", err);
 	g->renum = botify_malloc((size_t)A, 2 * sizeof(int32_t), "generator", err);
 	g->genre_cum = botify_malloc((size_t)G, sizeof(double), "generator", err);
-	g->centroids = botify_malloc((size_t)(G + A), (size_t)g->D * sizeof(double), "generator", err);
+	g->centroids = botify_malloc_large((size_t)(G + A), (size_t)g->D * sizeof(double), "generator", err);
 	g->pop_cum = botify_malloc((size_t)N, sizeof(double), "generator", err);
 	g->pop_score = botify_malloc((size_t)N, sizeof(*g->pop_score), "generator", err);
+	g->pop_tmp = botify_malloc((size_t)N, sizeof(*g->pop_tmp), "generator", err);
 	w->E = botify_malloc_large(nd, sizeof(float), "track embeddings", err);
 	w->artist = botify_malloc((size_t)N, sizeof(int32_t), "artists", err);
 	w->artist_name = botify_malloc((size_t)A, sizeof(uint32_t), "artists", err);
@@ -538,7 +702,7 @@ static int gen_alloc(struct gen *g, botify_world *w, size_t nd, botify_err *err)
 				     "interests", err);
 	w->top_tracks = botify_malloc((size_t)N, sizeof(int32_t), "top tracks", err);
 	if (!g->weights || !g->rem || !g->sizes || !g->order || !g->genre_of || !g->renum ||
-	    !g->genre_cum || !g->centroids || !g->pop_cum || !g->pop_score || !w->E || !w->artist ||
+	    !g->genre_cum || !g->centroids || !g->pop_cum || !g->pop_score || !g->pop_tmp || !w->E || !w->artist ||
 	    !w->artist_name || !w->title || !w->users || !w->interests || !w->top_tracks)
 		return -1;
 	return 0;
@@ -579,12 +743,8 @@ int botify_worldgen_generate_threads(botify_world *w, const botify_worldgen_para
 	gen_track_artists(&g, w);
 	int rest;
 	gen_vectors(&g, w, threads, &rest);
-	if (!rest) {
-		gen_popularity(&g, w);
-		gen_users(&g, w);
-		gen_renumber_map(&g, w);
-		g.names_rc = gen_names(&g, w, &g.names_err);
-	}
+	if (!rest)
+		gen_rest(&g, w);
 	if (g.names_rc != 0) {
 		*err = g.names_err;
 		goto out;

@@ -251,25 +251,6 @@ START_TEST(rng_normal_moments)
 }
 END_TEST
 
-/* skipping n deviates leaves the stream where drawing them does: the
- * state after, and the deviates that follow */
-START_TEST(rng_normal_skip_matches_drawing)
-{
-	static const int64_t ns[] = { 0, 1, 2, 7, 1000, 12345 };
-	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-		botify_rng a, b;
-		botify_rng_init(&a, BOTIFY_RNG_TEST, 11, (uint64_t)i, 0, 0);
-		b = a;
-		for (int64_t k = 0; k < ns[i]; k++)
-			(void)botify_rng_normal(&a);
-		botify_rng_normal_skip(&b, ns[i]);
-		ck_assert_mem_eq(a.s, b.s, sizeof(a.s));
-		for (int k = 0; k < 10; k++)
-			ck_assert(botify_rng_normal(&a) == botify_rng_normal(&b));
-	}
-}
-END_TEST
-
 /* the batch: the deviates of one call at a time, bit for bit, across batch
  * boundaries, and the stream left where they leave it */
 START_TEST(rng_normals_match_one_at_a_time)
@@ -289,6 +270,28 @@ START_TEST(rng_normals_match_one_at_a_time)
 }
 END_TEST
 
+/* the two halves, the finish in place: the deviates of one call at a time
+ * and the stream left where they leave it */
+START_TEST(rng_polar_halves_match_one_at_a_time)
+{
+	static const int64_t ns[] = { 1, 3, 4, 5, 257, 1000 };
+	double want[1000], u[1000], s[1000];
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		botify_rng a, b;
+		botify_rng_init(&a, BOTIFY_RNG_TEST, 13, (uint64_t)i, 0, 0);
+		b = a;
+		for (int64_t k = 0; k < ns[i]; k++)
+			want[k] = botify_rng_normal(&a);
+		botify_rng_polar_pairs(&b, u, s, ns[i]);
+		ck_assert_mem_eq(a.s, b.s, sizeof(a.s));
+		for (int64_t k = 0; k < ns[i]; k++)
+			ck_assert(s[k] > 0 && s[k] < 1);
+		botify_rng_polar_finish(u, s, ns[i], u);
+		ck_assert_mem_eq(want, u, (size_t)ns[i] * sizeof(double));
+	}
+}
+END_TEST
+
 Suite *rng_suite(void)
 {
 	Suite *s = suite_create("rng");
@@ -302,8 +305,8 @@ Suite *rng_suite(void)
 	tcase_add_test(tc, rng_below_uniform);
 	tcase_add_test(tc, rng_uniform_in_unit_interval);
 	tcase_add_test(tc, rng_normal_moments);
-	tcase_add_test(tc, rng_normal_skip_matches_drawing);
 	tcase_add_test(tc, rng_normals_match_one_at_a_time);
+	tcase_add_test(tc, rng_polar_halves_match_one_at_a_time);
 	suite_add_tcase(s, tc);
 	return s;
 }

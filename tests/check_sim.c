@@ -763,6 +763,52 @@ START_TEST(sim_prepare_same_rows_for_any_thread_count)
 }
 END_TEST
 
+/* An index built beside the caller gives the neighbours prepare's own
+ * does, and goes with the first prepare (a second one builds its own);
+ * one never taken is waited for by botify_sim_free, as is one whose
+ * prepare was stopped. */
+START_TEST(sim_index_built_beside_the_caller)
+{
+	botify_worldgen_params p;
+	botify_worldgen_defaults(&p);
+	p.tracks = 3000;
+	p.users = 2000;
+	p.dim = 8;
+	botify_world w = {0};
+	botify_err err = {0};
+	ck_assert_msg(botify_worldgen_generate(&w, &p, &err) == 0, "%s", err.msg);
+	botify_simcfg cfg;
+	botify_simcfg_defaults(&cfg);
+	botify_sim one, s;
+	ck_assert_int_eq(botify_sim_init(&one, &w, &cfg, 9, 0, NULL, &err), 0);
+	ck_assert_int_eq(botify_sim_prepare(&one, 300, 1, &err), 0);
+	ck_assert_int_eq(botify_sim_prepare(&one, 3000, 1, &err), 0);
+	ck_assert_int_eq(botify_sim_init(&s, &w, &cfg, 9, 0, NULL, &err), 0);
+	ck_assert_int_eq(botify_sim_index_start(&s, 2), 0);
+	ck_assert_ptr_nonnull(s.index_job);
+	ck_assert_int_eq(botify_sim_prepare(&s, 300, 2, &err), 0);
+	ck_assert_ptr_null(s.index_job);
+	ck_assert_int_eq(botify_sim_prepare(&s, 3000, 2, &err), 0);
+	ck_assert_int_eq(s.nb_rows, one.nb_rows);
+	ck_assert(!memcmp(s.nb_row, one.nb_row, sizeof(int32_t) * (size_t)w.N));
+	ck_assert(!memcmp(s.nb, one.nb, sizeof(int32_t) * (size_t)one.nb_rows * (size_t)one.K));
+	botify_sim_free(&s);
+	ck_assert_int_eq(botify_sim_init(&s, &w, &cfg, 9, 0, NULL, &err), 0);
+	ck_assert_int_eq(botify_sim_index_start(&s, 1), 0);
+	botify_sim_free(&s);
+	volatile sig_atomic_t stop = 1;
+	ck_assert_int_eq(botify_sim_init(&s, &w, &cfg, 9, 0, NULL, &err), 0);
+	ck_assert_int_eq(botify_sim_index_start(&s, 2), 0);
+	ck_assert_int_eq(botify_sim_prepare_until(&s, 300, 2, &stop, &err), -1);
+	ck_assert_int_eq(err.code, BOTIFY_EINTR);
+	ck_assert_int_eq(s.nb_rows, 0);
+	ck_assert_ptr_null(s.index_job);
+	botify_sim_free(&s);
+	botify_sim_free(&one);
+	botify_world_free(&w);
+}
+END_TEST
+
 /* With an experiment, each user's arm picks the recommender and tags rows. */
 START_TEST(sim_experiment_arms)
 {
@@ -1011,6 +1057,7 @@ Suite *sim_suite(void)
 	tcase_add_test(tc, sim_bad_track_is_an_error);
 	tcase_add_test(tc, sim_episodes_reproducible);
 	tcase_add_test(tc, sim_prepare_same_rows_for_any_thread_count);
+	tcase_add_test(tc, sim_index_built_beside_the_caller);
 	tcase_add_test(tc, sim_experiment_arms);
 	tcase_add_test(tc, sim_paired_arms_share_the_user_draws);
 	tcase_add_test(tc, sim_episodes_in_flight_as_one_at_a_time);
