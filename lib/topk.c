@@ -1154,13 +1154,22 @@ static inline int32_t load4(const uint8_t *p)
 	return v;
 }
 
-/* Four queries (u: their offset integer vectors; sig = sq csc, qn, thr
- * each) against panels [p0, p1): bit i of out[r][p] is set when centroid
- * 8p + i passes, sig (q~.c~) + qn slack >= thr in float. */
+/* The centroids the filter passes: query row r, group g, filter value v,
+ * in the order filter_tile finds them (for one row, g ascending). */
+struct pent {
+	int32_t r, g;
+	float v;
+};
+
+struct passed {
+	struct pent *e;
+	size_t n, cap;
+};
+
 __attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_index *ix,
 							    const uint8_t *const u[4], const float *sig,
-							    const float *qn, const float *thr,
-							    uint8_t *const out[4], int32_t p0, int32_t p1)
+							    const float *qn, const float *thr, int32_t r0,
+							    struct passed *pass, int32_t p0, int32_t p1)
 {
 	const int32_t S4 = ix->S4;
 	const __m256i ones = _mm256_set1_epi16(1);
@@ -1204,74 +1213,86 @@ __attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_in
 		for (int r = 0; r < 4; r++) {
 			__m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r], qs));
 			v = _mm256_fmadd_ps(v, _mm256_set1_ps(sig[r]), _mm256_mul_ps(_mm256_set1_ps(qn[r]), sl));
-			out[r][p] = (uint8_t)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(thr[r]), _CMP_GE_OQ));
+			unsigned mk = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(thr[r]), _CMP_GE_OQ));
+			if (!mk)
+				continue;
+			float v8[8];
+			_mm256_storeu_ps(v8, v);
+			for (; mk; mk &= mk - 1) {
+				int i = __builtin_ctz(mk);
+				pass->e[pass->n++] = (struct pent){ r0 + r, p * 8 + i, v8[i] };
+			}
 		}
 	}
 }
 
-/* The filter's value of the 8 centroids of panel p for one query, as
- * filter_tile computes it. */
-__attribute__((target("avx2,fma"))) static void panel_values(const botify_topk_index *ix,
-							     const uint8_t *u, float sig, float qn,
-							     int32_t p, float *out)
+/* The integer products q~.x~ less the offset's share of rows r .. r + NR - 1
+ * (NR <= 4, a constant once inlined), four rows per 32 bytes of the query:
+ * the accumulators stay in registers, and a group's last rows cost what
+ * they hold, not a block of four. */
+__attribute__((target("avx2,fma"), always_inline)) static inline __m128i
+row_ints(const botify_topk_index *ix, const uint8_t *u, int32_t r, const int NR)
 {
-	const int32_t S4 = ix->S4;
-	const int8_t *pc = ix->qc + (size_t)p * (size_t)S4 * 32;
-	__m256i a = _mm256_setzero_si256();
-	for (int32_t s0 = 0; s0 < S4; s0 += RUN16) {
-		int32_t s1 = S4 - s0 < RUN16 ? S4 : s0 + RUN16;
-		__m256i h = _mm256_setzero_si256();
-		for (int32_t st = s0; st < s1; st++)
-			h = _mm256_add_epi16(h, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u + 4 * st)),
-								     _mm256_loadu_si256((const __m256i *)(pc + (size_t)st * 32))));
-		a = _mm256_add_epi32(a, _mm256_madd_epi16(h, _mm256_set1_epi16(1)));
+	const int32_t DQ = ix->DQ, NC = DQ / 32;
+	const __m256i ones = _mm256_set1_epi16(1);
+	const int8_t *x0 = ix->qx + (size_t)r * (size_t)DQ;
+	const int8_t *x1 = x0 + DQ, *x2 = x1 + DQ, *x3 = x2 + DQ;
+	__m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+	for (int32_t c0 = 0; c0 < NC; c0 += RUN16) {
+		int32_t c1 = NC - c0 < RUN16 ? NC : c0 + RUN16;
+		__m256i h0 = _mm256_setzero_si256(), h1 = h0, h2 = h0, h3 = h0;
+		for (int32_t c = c0; c < c1; c++) {
+			__m256i qv = _mm256_loadu_si256((const __m256i *)(u + (size_t)c * 32));
+			size_t o = (size_t)c * 32;
+			h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x0 + o))));
+			if (NR > 1)
+				h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x1 + o))));
+			if (NR > 2)
+				h2 = _mm256_add_epi16(h2, _mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x2 + o))));
+			if (NR > 3)
+				h3 = _mm256_add_epi16(h3, _mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x3 + o))));
+		}
+		a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(h0, ones));
+		if (NR > 1)
+			a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(h1, ones));
+		if (NR > 2)
+			a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(h2, ones));
+		if (NR > 3)
+			a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(h3, ones));
 	}
-	__m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(a, _mm256_loadu_si256((const __m256i *)(ix->qsum + (size_t)p * 8))));
-	v = _mm256_fmadd_ps(v, _mm256_set1_ps(sig),
-			    _mm256_mul_ps(_mm256_set1_ps(qn), _mm256_loadu_ps(ix->qslack + (size_t)p * 8)));
-	_mm256_storeu_ps(out, v);
+	__m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+	__m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+	const int32_t *qs = ix->qxsum + r;
+	return _mm_sub_epi32(s4, _mm_setr_epi32(qs[0], NR > 1 ? qs[1] : 0, NR > 2 ? qs[2] : 0,
+						NR > 3 ? qs[3] : 0));
 }
 
 /* The filter's value of rows [r0, r0 + n) for one query (u, DQ bytes):
- * sigx (q~.x~), four rows at a time. */
+ * sigx (q~.x~). */
 __attribute__((target("avx2,fma"))) static void row_values(const botify_topk_index *ix,
 							   const uint8_t *u, float sigx, int32_t r0,
 							   int32_t n, float *out)
 {
-	const int32_t DQ = ix->DQ, NC = DQ / 32;
-	const __m256i ones = _mm256_set1_epi16(1);
+	const __m128 sv = _mm_set1_ps(sigx);
 	int32_t i = 0;
-	for (; i < n; i += 4) {
-		/* rows past n repeat the last one: their values are not kept */
-		int32_t ri[4];
-		const int8_t *x[4];
-		for (int t = 0; t < 4; t++) {
-			ri[t] = r0 + (i + t < n ? i + t : n - 1);
-			x[t] = ix->qx + (size_t)ri[t] * (size_t)DQ;
-		}
-		__m256i a[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-				 _mm256_setzero_si256() };
-		for (int32_t c0 = 0; c0 < NC; c0 += RUN16) {
-			int32_t c1 = NC - c0 < RUN16 ? NC : c0 + RUN16;
-			__m256i h[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-					 _mm256_setzero_si256() };
-			for (int32_t c = c0; c < c1; c++) {
-				__m256i qv = _mm256_loadu_si256((const __m256i *)(u + (size_t)c * 32));
-				for (int t = 0; t < 4; t++)
-					h[t] = _mm256_add_epi16(h[t], _mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x[t] + (size_t)c * 32))));
-			}
-			for (int t = 0; t < 4; t++)
-				a[t] = _mm256_add_epi32(a[t], _mm256_madd_epi16(h[t], ones));
-		}
-		__m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
-		__m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-		s4 = _mm_sub_epi32(s4, _mm_setr_epi32(ix->qxsum[ri[0]], ix->qxsum[ri[1]], ix->qxsum[ri[2]],
-						      ix->qxsum[ri[3]]));
-		float v[4];
-		_mm_storeu_ps(v, _mm_mul_ps(_mm_cvtepi32_ps(s4), _mm_set1_ps(sigx)));
-		for (int t = 0; t < 4 && i + t < n; t++)
-			out[i + t] = v[t];
+	for (; i + 4 <= n; i += 4)
+		_mm_storeu_ps(out + i, _mm_mul_ps(_mm_cvtepi32_ps(row_ints(ix, u, r0 + i, 4)), sv));
+	float v[4];
+	switch (n - i) {
+	case 3:
+		_mm_storeu_ps(v, _mm_mul_ps(_mm_cvtepi32_ps(row_ints(ix, u, r0 + i, 3)), sv));
+		break;
+	case 2:
+		_mm_storeu_ps(v, _mm_mul_ps(_mm_cvtepi32_ps(row_ints(ix, u, r0 + i, 2)), sv));
+		break;
+	case 1:
+		_mm_storeu_ps(v, _mm_mul_ps(_mm_cvtepi32_ps(row_ints(ix, u, r0 + i, 1)), sv));
+		break;
+	default:
+		return;
 	}
+	for (int t = 0; i + t < n; t++)
+		out[i + t] = v[t];
 }
 #endif
 
@@ -1353,7 +1374,8 @@ static int quantize_query(const botify_topk_index *ix, const float *q, double qn
 /* A search thread's buffers for the filtered blocks. */
 struct fscratch {
 	uint8_t *u;          /* (QB + 3, S4 * 4) offset integer queries */
-	uint8_t *bits;       /* (QB + 3, P) the filter's verdicts */
+	struct passed pass;  /* the filter's verdicts, as it finds them */
+	int32_t *pfirst;     /* (QB + 1) row r's: sg/sB[pfirst[r] .. pfirst[r + 1]) */
 	float *sig, *qn, *thr; /* (QB + 3) */
 	double *eup;         /* (QB) how far the filter's value may be below a group's bound */
 	float *sigx;         /* (QB) for the rows: struct qrows */
@@ -1368,14 +1390,16 @@ struct fscratch {
 	char *opened;        /* (C) */
 	float *sbd;          /* (QB, maxr) q.c, then bounds, of the query's own super-cluster */
 	int32_t maxr;        /* the largest super-cluster */
-	int32_t *sg;         /* (C) groups the filter passed */
-	float *sB;           /* (C) their bounds */
+	int32_t *sg;         /* groups the filter passed, row by row */
+	float *sB;           /* their filter values */
+	size_t sgcap, sBcap;
 };
 
 static void fscratch_free(struct fscratch *f)
 {
 	free(f->u);
-	free(f->bits);
+	free(f->pass.e);
+	free(f->pfirst);
 	free(f->sig);
 	free(f->qn);
 	free(f->thr);
@@ -1402,7 +1426,7 @@ static int fscratch_init(struct fscratch *f, const botify_topk_index *ix, int64_
 	size_t R = (size_t)QB + 3, Cn = (size_t)(ix->C ? ix->C : 1), SK = (size_t)k + 2 * SEED_GROUPS;
 	memset(f, 0, sizeof(*f));
 	f->u = malloc(R * (size_t)ix->DQ);
-	f->bits = malloc(R * (size_t)ix->P);
+	f->pfirst = malloc((R + 1) * sizeof(int32_t));
 	f->sig = malloc(R * sizeof(float));
 	f->qn = malloc(R * sizeof(float));
 	f->thr = malloc(R * sizeof(float));
@@ -1427,10 +1451,8 @@ static int fscratch_init(struct fscratch *f, const botify_topk_index *ix, int64_
 		if (ix->sfirst[m + 1] - ix->sfirst[m] > f->maxr)
 			f->maxr = ix->sfirst[m + 1] - ix->sfirst[m];
 	f->sbd = malloc(R * 2 * (size_t)f->maxr * sizeof(float));
-	f->sg = malloc(Cn * sizeof(int32_t));
-	f->sB = malloc(Cn * sizeof(float));
-	if (!f->u || !f->bits || !f->sig || !f->qn || !f->thr || !f->eup || !f->sigx || !f->eupx || !f->rowv || !f->top || !f->topv || !f->plain || !f->hs || !f->hid ||
-	    !f->hn || !f->seeds || !f->nseeds || !f->opened || !f->sbd || !f->sg || !f->sB) {
+	if (!f->u || !f->pfirst || !f->sig || !f->qn || !f->thr || !f->eup || !f->sigx || !f->eupx || !f->rowv || !f->top || !f->topv || !f->plain || !f->hs || !f->hid ||
+	    !f->hn || !f->seeds || !f->nseeds || !f->opened || !f->sbd) {
 		fscratch_free(f);
 		return -1;
 	}
@@ -1475,54 +1497,66 @@ static inline void prefetch_next(const botify_topk_index *ix, int32_t g)
 	size_t bytes = (size_t)(ix->off[g + 1] - ix->off[g]) * (size_t)ix->DQ;
 	for (size_t b = 0; b < (bytes < 1024 ? bytes : 1024); b += 64)
 		__builtin_prefetch(p + b);
+	__builtin_prefetch(ix->qxsum + ix->off[g]);
 }
 
-/* A max-heap of (v, g) on v. */
-static void vheap_down(float *v, int32_t *g, int32_t n, int32_t i)
+/* Opens group g if its float bound reaches the k-th best: a group of up to
+ * three is opened without it (its float bound, a centroid of D floats,
+ * costs about as much as its rows' filter values). */
+static inline void open_if_bound(const botify_topk_index *ix, int32_t g, const float *q, float qn,
+				 const struct qrows *qr, double *tmp, struct best *b, int64_t *scored,
+				 int64_t *groups)
 {
-	for (;;) {
-		int32_t l = 2 * i + 1, r = l + 1, w = i;
-		if (l < n && v[l] > v[w])
-			w = l;
-		if (r < n && v[r] > v[w])
-			w = r;
-		if (w == i)
-			return;
-		float tv = v[i];
-		v[i] = v[w];
-		v[w] = tv;
-		int32_t tg = g[i];
-		g[i] = g[w];
-		g[w] = tg;
-		i = w;
+	if (ix->off[g + 1] - ix->off[g] <= 3 ||
+	    (double)group_bound(dotf(q, ix->cent + (size_t)g * ix->D, ix->D), ix->slack[g], qn) >= b->s[0]) {
+		open_group_q(ix, g, q, qr, tmp, b, scored);
+		(*groups)++;
 	}
 }
 
-/* Opens the groups g[0..n) that the filter passed, by their filter value
- * v descending: a group's bound is at most v + eup, so once that is below
- * the k-th best, so is every group left. The others get their float bound
- * first, and are opened when it is at or above the k-th best. */
+/* Opens the groups g[0..n) (ascending) that the filter passed with values
+ * v: a group's bound is at most v + eup, so one whose v + eup is below the
+ * k-th best is skipped; the others get their float bound first, and are
+ * opened when it is at or above the k-th best. The FIRST highest values go
+ * first, for a k-th best close to the final one; the rest follow in the
+ * order they are stored, so that their centroids and rows come from memory
+ * in one direction, a few groups ahead. The order changes the work, never
+ * the result: the k-th best only rises, and a group is skipped only below
+ * it. */
+enum { FIRST = 8, AHEAD = 4 };
+
 static void open_by_filter(const botify_topk_index *ix, const float *q, float qn, double eup,
-			   const struct qrows *qr, int32_t *g, float *v, int32_t n, double *tmp,
+			   const struct qrows *qr, int32_t *g, const float *v, int32_t n, double *tmp,
 			   struct best *b, int64_t *scored, int64_t *groups)
 {
-	for (int32_t i = n / 2 - 1; i >= 0; i--)
-		vheap_down(v, g, n, i);
-	while (n > 0 && (b->n < b->k || (double)v[0] + eup >= b->s[0])) {
-		int32_t gg = g[0];
-		v[0] = v[n - 1];
-		g[0] = g[n - 1];
-		vheap_down(v, g, --n, 0);
-		if (n > 0) /* the next one's centroid and integer rows on their way */
-			prefetch_next(ix, g[0]);
-		/* a group of up to three: its float bound (a centroid of D
-		 * floats) costs about as much as its rows' filter values */
-		if (ix->off[gg + 1] - ix->off[gg] <= 3 ||
-		    (double)group_bound(dotf(q, ix->cent + (size_t)gg * ix->D, ix->D), ix->slack[gg], qn) >=
-			    b->s[0]) {
-			open_group_q(ix, gg, q, qr, tmp, b, scored);
-			(*groups)++;
+	int32_t top[FIRST];
+	float tv[FIRST];
+	int nt = 0;
+	for (int32_t i = 0; i < n; i++) {
+		float x = v[i];
+		if (nt == FIRST && !(x > tv[FIRST - 1]))
+			continue;
+		int p = nt < FIRST ? nt++ : FIRST - 1;
+		for (; p > 0 && tv[p - 1] < x; p--) {
+			tv[p] = tv[p - 1];
+			top[p] = top[p - 1];
 		}
+		tv[p] = x;
+		top[p] = i;
+	}
+	for (int t = 0; t < nt; t++)
+		prefetch_next(ix, g[top[t]]);
+	for (int t = 0; t < nt; t++) {
+		int32_t gg = g[top[t]];
+		g[top[t]] = -1; /* done */
+		if ((double)tv[t] + eup >= b->s[0])
+			open_if_bound(ix, gg, q, qn, qr, tmp, b, scored, groups);
+	}
+	for (int32_t i = 0; i < n; i++) {
+		if (i + AHEAD < n && g[i + AHEAD] >= 0 && (double)v[i + AHEAD] + eup >= b->s[0])
+			prefetch_next(ix, g[i + AHEAD]);
+		if (g[i] >= 0 && (double)v[i] + eup >= b->s[0])
+			open_if_bound(ix, g[i], q, qn, qr, tmp, b, scored, groups);
 	}
 }
 
@@ -1531,8 +1565,8 @@ enum { FILTER_PANELS = 256 }; /* a run of panels that stays in L2 (208 KB at 100
 /* Rows [0, rows) of the block at q0 with the quantised filter: each query
  * first opens the best groups of its own super-cluster (by their float
  * bounds) for a k-th best score tau; the filter then passes the groups
- * that may reach tau, which get their float bound and are opened best
- * first while it is at or above the k-th best. Returns 2 when stopped. */
+ * that may reach tau, with their values (open_by_filter takes them from
+ * there). Returns 2 when stopped, 1 when out of memory. */
 static int search_block_filtered(struct search_job *j, struct fscratch *f, int64_t q0, int64_t rows,
 				 float *Srow, float *Bd, int32_t *cand, double *tmp)
 {
@@ -1617,16 +1651,36 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 		f->qn[r] = 0;
 		f->thr[r] = INFINITY;
 	}
+	f->pass.n = 0;
 	for (int32_t p0 = 0; p0 < P; p0 += FILTER_PANELS) {
 		int32_t p1 = P - p0 < FILTER_PANELS ? P : p0 + FILTER_PANELS;
 		for (int64_t r = 0; r < rows; r += 4) {
 			const uint8_t *u[4] = { f->u + r * DP, f->u + (r + 1) * DP, f->u + (r + 2) * DP,
 						f->u + (r + 3) * DP };
-			uint8_t *out[4] = { f->bits + r * P, f->bits + (r + 1) * P, f->bits + (r + 2) * P,
-					    f->bits + (r + 3) * P };
-			filter_tile(ix, u, f->sig + r, f->qn + r, f->thr + r, out, p0, p1);
+			if (BOTIFY_ALLOC_GROW(f->pass.e, f->pass.n + 32 * (size_t)(p1 - p0), f->pass.cap,
+					      "filtered groups", NULL) != 0)
+				return 1;
+			filter_tile(ix, u, f->sig + r, f->qn + r, f->thr + r, (int32_t)r, &f->pass, p0, p1);
 		}
 	}
+	/* the passed groups row by row (a counting sort: each row's stay in
+	 * ascending order) */
+	if (BOTIFY_ALLOC_GROW(f->sg, f->pass.n, f->sgcap, "filtered groups", NULL) != 0 ||
+	    BOTIFY_ALLOC_GROW(f->sB, f->pass.n, f->sBcap, "filtered groups", NULL) != 0)
+		return 1;
+	memset(f->pfirst, 0, (size_t)(rows + 1) * sizeof(int32_t));
+	for (size_t i = 0; i < f->pass.n; i++)
+		f->pfirst[f->pass.e[i].r + 1]++;
+	for (int64_t r = 0; r < rows; r++)
+		f->pfirst[r + 1] += f->pfirst[r];
+	for (size_t i = 0; i < f->pass.n; i++) {
+		int32_t at = f->pfirst[f->pass.e[i].r]++;
+		f->sg[at] = f->pass.e[i].g;
+		f->sB[at] = f->pass.e[i].v;
+	}
+	for (int64_t r = rows; r > 0; r--)
+		f->pfirst[r] = f->pfirst[r - 1];
+	f->pfirst[0] = 0;
 	for (int64_t r = 0; r < rows; r++) {
 		if (j->stop && *j->stop)
 			return 2;
@@ -1637,29 +1691,21 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 			cblas_sgemv(CblasRowMajor, CblasNoTrans, C, D, 1.0f, ix->cent, D, q, 1, 0.0f, Srow, 1);
 			search_one_plain(ix, q, Srow, f->qn[r], Bd, cand, tmp, &b, &scored, &groups);
 		} else {
+			/* the seeds are open already */
 			const int32_t *seeds = f->seeds + (size_t)r * SK;
 			for (int32_t i = 0; i < f->nseeds[r]; i++)
 				f->opened[seeds[i]] = 1;
-			const uint8_t *bits = f->bits + r * P;
-			int32_t ns = 0;
-			float v8[8];
-			for (int32_t p = 0; p < P; p++) {
-				if (!bits[p])
-					continue;
-				panel_values(ix, f->u + r * DP, f->sig[r], f->qn[r], p, v8);
-				for (unsigned mk = bits[p]; mk; mk &= mk - 1) {
-					int32_t i = __builtin_ctz(mk), g = p * 8 + i;
-					if (!f->opened[g]) {
-						f->sg[ns] = g;
-						f->sB[ns++] = v8[i];
-					}
+			int32_t *sg = f->sg + f->pfirst[r], ns = 0;
+			float *sB = f->sB + f->pfirst[r];
+			for (int32_t i = 0; i < f->pfirst[r + 1] - f->pfirst[r]; i++)
+				if (!f->opened[sg[i]]) {
+					sg[ns] = sg[i];
+					sB[ns++] = sB[i];
 				}
-			}
 			for (int32_t i = 0; i < f->nseeds[r]; i++)
 				f->opened[seeds[i]] = 0;
 			struct qrows qr = { f->u + r * DP, f->sigx[r], f->eupx[r], f->rowv };
-			open_by_filter(ix, q, f->qn[r], f->eup[r], &qr, f->sg, f->sB, ns, tmp, &b, &scored,
-				       &groups);
+			open_by_filter(ix, q, f->qn[r], f->eup[r], &qr, sg, sB, ns, tmp, &b, &scored, &groups);
 		}
 		best_sort(&b);
 		int64_t out_row = j->perm ? j->perm[q0 + r] : q0 + r;
