@@ -3,6 +3,7 @@
  */
 #include "topk.h"
 
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -326,6 +327,9 @@ void botify_topk_index_free(botify_topk_index *ix)
 	free(ix->qc);
 	free(ix->qsum);
 	free(ix->qslack);
+	free(ix->qcsc);
+	free(ix->qcn);
+	free(ix->qecn);
 	free(ix->qx);
 	free(ix->qxsum);
 	memset(ix, 0, sizeof(*ix));
@@ -562,19 +566,22 @@ static int build_pass(struct build_job *b, int pass, int threads)
 }
 
 /*
- * The quantised filter. A query q and a centroid c are stored as small
- * integers: c = csc c~ + ec and q = sq q~ + eq, c~ in [-CL, CL], q~ in
- * [-QL, QL]. In real numbers
+ * The quantised filter. A query q and the centroid c of group g are stored
+ * as small integers: c = csc c~ + ec and q = sq q~ + eq, c~ in [-CL, CL],
+ * q~ in [-QL, QL], each with a scale of its own (csc the group's, from its
+ * largest component: a centroid of small components is not quantised on
+ * the scale of the largest one in the index). In real numbers
  *   q.c = sq csc (q~.c~) + eq.c + (sq q~).ec
  *      <= sq csc (q~.c~) + |eq| |c| + |sq q~| |ec|,
- * and q~.c~ is an exact integer, so with the largest |c| and |ec| of the
- * index the bound of a group, q.c + |q| slack, is at most
- *   sq csc (q~.c~) + |q| slack + E(q),  E(q) = |eq| cmax + |sq q~| ecmax.
- * A group below the k-th best score by more than E(q) and the float
- * rounding of that sum cannot hold a track of the top k and is skipped
- * without its float bound; the others get it (the float product q.c) and
- * are opened as before. Only which groups get a float bound depends on the
- * quantisation, never a result.
+ * and q~.c~ is an exact integer, so the bound of a group, q.c + |q| slack,
+ * is at most its filter value
+ *   sq csc (q~.c~) + |q| slack + |eq| |c| + |sq q~| |ec|
+ * (the group's own |c| and |ec|, stored rounded up). A group whose value is
+ * below the k-th best score by more than the float rounding of that sum
+ * cannot hold a track of the top k and is skipped without its float bound;
+ * the others get it (the float product q.c) and are opened as before. Only
+ * which groups get a float bound depends on the quantisation, never a
+ * result.
  *
  * The integer products run on AVX2 (vpmaddubsw: unsigned bytes times
  * signed bytes, pairs summed into 16 bits), so the query is stored offset,
@@ -592,6 +599,13 @@ static int filter_on = 1;
 void botify_topk_set_filter(int on)
 {
 	filter_on = on;
+}
+
+/* x rounded up to a float (x >= 0, finite) */
+static inline float float_up(double x)
+{
+	float f = (float)x;
+	return (double)f < x ? nextafterf(f, INFINITY) : f;
 }
 
 /* The nearest integer of a small y (any rounding would do: the error
@@ -632,28 +646,37 @@ static void quantize_rows(struct build_job *b, int32_t o0, int32_t o1)
 static int quantize_index(botify_topk_index *ix, struct build_job *b, int threads, botify_err *err)
 {
 	int32_t C = ix->C, D = ix->D;
-	double amax = 0;
-	for (size_t i = 0; i < (size_t)C * (size_t)D; i++) {
-		double a = fabs((double)ix->cent[i]);
-		if (!(a <= 1e15))
+	for (size_t i = 0; i < (size_t)C * (size_t)D; i++)
+		if (!(fabs((double)ix->cent[i]) <= 1e15))
 			return 0; /* huge or not finite: no filter, the plain bounds */
-		if (a > amax)
-			amax = a;
-	}
 	if (C == 0 || D == 0)
 		return 0;
 	int32_t S4 = (D + 3) / 4, P = (C + 7) / 8, C8 = P * 8;
 	ix->qc = botify_malloc((size_t)P * (size_t)S4, 32, "quantised centroids", err);
 	ix->qsum = botify_malloc((size_t)C8, sizeof(int32_t), "quantised centroids", err);
 	ix->qslack = botify_malloc((size_t)C8, sizeof(float), "quantised centroids", err);
-	if (!ix->qc || !ix->qsum || !ix->qslack)
+	ix->qcsc = botify_malloc((size_t)C8, sizeof(float), "quantised centroids", err);
+	ix->qcn = botify_malloc((size_t)C8, sizeof(float), "quantised centroids", err);
+	ix->qecn = botify_malloc((size_t)C8, sizeof(float), "quantised centroids", err);
+	if (!ix->qc || !ix->qsum || !ix->qslack || !ix->qcsc || !ix->qcn || !ix->qecn)
 		return -1;
-	double csc = amax > 0 ? amax / CL : 1.0, inv = 1 / csc;
 	double cmax = 0, ecmax = 0, slmax = 0;
 	for (int32_t g = 0; g < C8; g++) {
 		int32_t sum = 0;
-		double e2 = 0, c2 = 0;
+		double e2 = 0, c2 = 0, am = 0;
 		int8_t *panel = ix->qc + (size_t)(g / 8) * (size_t)S4 * 32 + (size_t)(g % 8) * 4;
+		for (int32_t d = 0; g < C && d < D; d++) {
+			double a = fabs((double)ix->cent[(size_t)g * (size_t)D + d]);
+			am = a > am ? a : am;
+		}
+		/* a float scale, so that the filter's float product sq csc is of
+		 * the very numbers the integers were measured against; at least
+		 * FLT_MIN (a smaller one would be a subnormal), 1 for a zero
+		 * centroid */
+		float cs = am > 0 ? (float)(am / CL) : 1.0f;
+		if (!(cs >= FLT_MIN))
+			cs = FLT_MIN;
+		double csc = cs, inv = 1 / csc;
 		for (int32_t d = 0; d < S4 * 4; d++) {
 			long v = 0;
 			if (g < C && d < D) {
@@ -668,19 +691,23 @@ static int quantize_index(botify_topk_index *ix, struct build_job *b, int thread
 			sum += (int32_t)v;
 		}
 		ix->qsum[g] = QL * sum;
-		ix->qslack[g] = g < C ? ix->slack[g] : -INFINITY; /* padding never passes */
+		/* padding never passes: a value of -inf (or NaN) */
+		ix->qslack[g] = g < C ? ix->slack[g] : -INFINITY;
+		ix->qcsc[g] = g < C ? cs : 0;
+		/* the norms as doubles compute them are within D 2^-52 of the
+		 * real ones, and each e is off by at most 2^-53 |csc v| <= 2^-52
+		 * |c|: far inside these margins */
+		double cn = sqrt(c2) * (1 + 1e-9), ecn = sqrt(e2) * (1 + 1e-9) + 1e-9 * sqrt(c2);
+		ix->qcn[g] = float_up(cn);
+		ix->qecn[g] = float_up(ecn);
 		if (g < C) {
-			cmax = sqrt(c2) > cmax ? sqrt(c2) : cmax;
-			ecmax = sqrt(e2) > ecmax ? sqrt(e2) : ecmax;
+			cmax = cn > cmax ? cn : cmax;
+			ecmax = ecn > ecmax ? ecn : ecmax;
 			slmax = ix->slack[g] > slmax ? ix->slack[g] : slmax;
 		}
 	}
-	/* the norms as doubles compute them are within D 2^-52 of the real
-	 * ones, and each e is off by at most 2^-53 |csc v| <= 2^-52 |c|: far
-	 * inside these margins */
-	ix->csc = csc;
-	ix->cmax = cmax * (1 + 1e-9);
-	ix->ecmax = ecmax * (1 + 1e-9) + 1e-9 * cmax;
+	ix->cmax = cmax;
+	ix->ecmax = ecmax;
 	ix->slmax = slmax;
 	ix->S4 = S4;
 	ix->P = P;
@@ -1166,10 +1193,16 @@ struct passed {
 	size_t n, cap;
 };
 
+/* Four queries (u: their offset integer vectors; sig = sq, qn, eq, qh,
+ * thr each: quantize_query; rows r0 .. r0 + 3) against panels [p0, p1):
+ * every centroid g with value
+ *   v = fl(sq csc) (q~.c~) + (eq |c| + (qh |ec| + qn slack)) >= thr
+ * in float is appended to pass, which has room for 32 (p1 - p0) more. */
 __attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_index *ix,
 							    const uint8_t *const u[4], const float *sig,
-							    const float *qn, const float *thr, int32_t r0,
-							    struct passed *pass, int32_t p0, int32_t p1)
+							    const float *qn, const float *eq, const float *qh,
+							    const float *thr, int32_t r0, struct passed *pass,
+							    int32_t p0, int32_t p1)
 {
 	const int32_t S4 = ix->S4;
 	const __m256i ones = _mm256_set1_epi16(1);
@@ -1209,10 +1242,16 @@ __attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_in
 #undef FILTER_STEP
 		__m256i qs = _mm256_loadu_si256((const __m256i *)(ix->qsum + (size_t)p * 8));
 		__m256 sl = _mm256_loadu_ps(ix->qslack + (size_t)p * 8);
+		__m256 cs = _mm256_loadu_ps(ix->qcsc + (size_t)p * 8);
+		__m256 cn = _mm256_loadu_ps(ix->qcn + (size_t)p * 8);
+		__m256 ecn = _mm256_loadu_ps(ix->qecn + (size_t)p * 8);
 		__m256i acc[4] = { a0, a1, a2, a3 };
 		for (int r = 0; r < 4; r++) {
+			__m256 w = _mm256_fmadd_ps(_mm256_set1_ps(eq[r]), cn,
+						   _mm256_fmadd_ps(_mm256_set1_ps(qh[r]), ecn,
+								   _mm256_mul_ps(_mm256_set1_ps(qn[r]), sl)));
 			__m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r], qs));
-			v = _mm256_fmadd_ps(v, _mm256_set1_ps(sig[r]), _mm256_mul_ps(_mm256_set1_ps(qn[r]), sl));
+			v = _mm256_fmadd_ps(v, _mm256_mul_ps(_mm256_set1_ps(sig[r]), cs), w);
 			unsigned mk = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(thr[r]), _CMP_GE_OQ));
 			if (!mk)
 				continue;
@@ -1319,16 +1358,18 @@ static int filter_usable(const botify_topk_index *ix, int32_t k)
 }
 
 /* The offset integer vector u of q and its float constants for
- * filter_tile: sig = sq csc and thr, at or below tau less E(q) and the
- * rounding of the filter's float sum. The sum sig I + qn slack is computed
- * with the product sq csc rounded to float, qn slack rounded, and one
- * rounding of the fused multiply-add: each within 2^-24 of magnitudes at
- * most |sq q~| (cmax + ecmax) + qn slmax = mag, so 2^-18 mag covers them
- * (1e-25 more for a product that underflows). 0 when the magnitudes are
- * out of float's comfortable range: the query then takes the plain bounds. */
+ * filter_tile: sq, eq = |eq| and qh = |sq q~| (both rounded up), and thr,
+ * at or below tau less eup, the rounding of the filter's float sum. A value
+ * is computed as fl(sq csc) I + (eq |c| + (qh |ec| + qn slack)): one
+ * rounding of the product sq csc, of qn slack and of each of the three
+ * fused multiply-adds, each within 2^-24 of magnitudes at most
+ * qh (cmax + ecmax) + qn slmax + eq cmax + qh ecmax = mag, so 2^-18 mag
+ * covers them (1e-25 more for products that underflow). 0 when the
+ * magnitudes are out of float's comfortable range: the query then takes
+ * the plain bounds. */
 static int quantize_query(const botify_topk_index *ix, const float *q, double qnorm, float qn,
-			  double tau, uint8_t *u, float *sig, float *thr, double *eup, float *sigx,
-			  double *eupx)
+			  double tau, uint8_t *u, float *sig, float *eqf, float *qhf, float *thr,
+			  double *eup, float *sigx, double *eupx)
 {
 	int32_t D = ix->D, DP = ix->DQ;
 	double amax = 0;
@@ -1336,7 +1377,9 @@ static int quantize_query(const botify_topk_index *ix, const float *q, double qn
 		amax = fabs((double)q[d]) > amax ? fabs((double)q[d]) : amax;
 	if (!(amax <= 1e15))
 		return 0;
-	double sq = amax / QL, inv = sq > 0 ? 1 / sq : 0, e2 = 0, h2 = 0;
+	/* a float, as csc: the filter multiplies the two in float */
+	float sqf = (float)(amax / QL);
+	double sq = sqf, inv = sq > 0 ? 1 / sq : 0, e2 = 0, h2 = 0;
 	for (int32_t d = 0; d < DP; d++) {
 		long v = 0;
 		if (d < D && sq > 0) {
@@ -1349,12 +1392,13 @@ static int quantize_query(const botify_topk_index *ix, const float *q, double qn
 		u[d] = (uint8_t)(v + QL);
 	}
 	double eq = sqrt(e2) * (1 + 1e-9) + 1e-9 * qnorm, qh = sq * sqrt(h2) * (1 + 1e-9);
-	double E = (eq * ix->cmax + qh * ix->ecmax) * (1 + 1e-9);
-	double mag = qh * (ix->cmax + ix->ecmax) + (double)qn * ix->slmax;
+	double mag = qh * (ix->cmax + ix->ecmax) + (double)qn * ix->slmax + eq * ix->cmax + qh * ix->ecmax;
 	if (!(mag <= 1e25))
 		return 0;
-	*sig = (float)(sq * ix->csc);
-	*eup = E + (0x1p-18 * mag + 1e-25);
+	*sig = sqf;
+	*eqf = float_up(eq);
+	*qhf = float_up(qh);
+	*eup = 0x1p-18 * mag + 1e-25;
 	/* the same for the rows, where v = fl(sigx I) is one product: and a
 	 * double score is within D 2^-53 |q| |x| < 2^-40 qn xmax of q.x */
 	double magx = qh * (ix->xmaxq + ix->exmax);
@@ -1376,7 +1420,7 @@ struct fscratch {
 	uint8_t *u;          /* (QB + 3, S4 * 4) offset integer queries */
 	struct passed pass;  /* the filter's verdicts, as it finds them */
 	int32_t *pfirst;     /* (QB + 1) row r's: sg/sB[pfirst[r] .. pfirst[r + 1]) */
-	float *sig, *qn, *thr; /* (QB + 3) */
+	float *sig, *qn, *thr, *eqf, *qhf; /* (QB + 3) */
 	double *eup;         /* (QB) how far the filter's value may be below a group's bound */
 	float *sigx;         /* (QB) for the rows: struct qrows */
 	double *eupx;
@@ -1403,6 +1447,8 @@ static void fscratch_free(struct fscratch *f)
 	free(f->sig);
 	free(f->qn);
 	free(f->thr);
+	free(f->eqf);
+	free(f->qhf);
 	free(f->eup);
 	free(f->sigx);
 	free(f->eupx);
@@ -1430,6 +1476,8 @@ static int fscratch_init(struct fscratch *f, const botify_topk_index *ix, int64_
 	f->sig = malloc(R * sizeof(float));
 	f->qn = malloc(R * sizeof(float));
 	f->thr = malloc(R * sizeof(float));
+	f->eqf = malloc(R * sizeof(float));
+	f->qhf = malloc(R * sizeof(float));
 	f->eup = malloc(R * sizeof(double));
 	f->sigx = malloc(R * sizeof(float));
 	f->eupx = malloc(R * sizeof(double));
@@ -1451,7 +1499,7 @@ static int fscratch_init(struct fscratch *f, const botify_topk_index *ix, int64_
 		if (ix->sfirst[m + 1] - ix->sfirst[m] > f->maxr)
 			f->maxr = ix->sfirst[m + 1] - ix->sfirst[m];
 	f->sbd = malloc(R * 2 * (size_t)f->maxr * sizeof(float));
-	if (!f->u || !f->pfirst || !f->sig || !f->qn || !f->thr || !f->eup || !f->sigx || !f->eupx || !f->rowv || !f->top || !f->topv || !f->plain || !f->hs || !f->hid ||
+	if (!f->u || !f->pfirst || !f->sig || !f->qn || !f->thr || !f->eqf || !f->qhf || !f->eup || !f->sigx || !f->eupx || !f->rowv || !f->top || !f->topv || !f->plain || !f->hs || !f->hid ||
 	    !f->hn || !f->seeds || !f->nseeds || !f->opened || !f->sbd) {
 		fscratch_free(f);
 		return -1;
@@ -1637,11 +1685,13 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 		f->hn[r] = b.n;
 		f->qn[r] = qn;
 		f->plain[r] = b.n < k || !quantize_query(ix, q, sqrt(qd), qn, b.s[0], f->u + r * DP,
-							 &f->sig[r], &f->thr[r], &f->eup[r], &f->sigx[r],
-							 &f->eupx[r]);
+							 &f->sig[r], &f->eqf[r], &f->qhf[r], &f->thr[r],
+							 &f->eup[r], &f->sigx[r], &f->eupx[r]);
 		if (f->plain[r]) {
 			f->thr[r] = INFINITY; /* passes nothing */
 			f->sig[r] = 0;
+			f->eqf[r] = 0;
+			f->qhf[r] = 0;
 			memset(f->u + r * DP, QL, DP);
 		}
 	}
@@ -1649,6 +1699,8 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 		memcpy(f->u + r * DP, f->u, DP);
 		f->sig[r] = 0;
 		f->qn[r] = 0;
+		f->eqf[r] = 0;
+		f->qhf[r] = 0;
 		f->thr[r] = INFINITY;
 	}
 	f->pass.n = 0;
@@ -1660,7 +1712,8 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 			if (BOTIFY_ALLOC_GROW(f->pass.e, f->pass.n + 32 * (size_t)(p1 - p0), f->pass.cap,
 					      "filtered groups", NULL) != 0)
 				return 1;
-			filter_tile(ix, u, f->sig + r, f->qn + r, f->thr + r, (int32_t)r, &f->pass, p0, p1);
+			filter_tile(ix, u, f->sig + r, f->qn + r, f->eqf + r, f->qhf + r, f->thr + r, (int32_t)r,
+				    &f->pass, p0, p1);
 		}
 	}
 	/* the passed groups row by row (a counting sort: each row's stay in

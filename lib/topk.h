@@ -101,8 +101,9 @@ typedef struct botify_topk_index {
 	int32_t *qsum;        /* (C rounded up to 8) the offset's share of each integer product */
 	float *qslack;        /* (C rounded up to 8) slack, -inf past C */
 	int32_t P, S4;        /* panels, steps of 4 dimensions */
-	double csc;           /* a centroid is csc times its integer vector, within ecmax */
-	double cmax, ecmax, slmax; /* the largest |c|, |c - csc c~| and slack */
+	float *qcsc;          /* (C rounded up to 8) a centroid is qcsc times its integer vector, */
+	float *qcn, *qecn;    /* within qecn; qcn its norm (both rounded up) */
+	double cmax, ecmax, slmax; /* the largest qcn, qecn and slack */
 	int8_t *qx;           /* (N, DQ) the rows quantised the same way, row by row */
 	int32_t *qxsum;       /* (N) */
 	int32_t DQ;           /* D rounded up to 32 */
