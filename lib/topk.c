@@ -509,7 +509,11 @@ static void build_rows(struct build_job *b, int32_t o0, int32_t o1)
 			}
 			if (dr > r2)
 				r2 = dr;
-			if (dx > x2)
+			/* a row that is not finite (dx inf or NaN) makes x2 inf:
+			 * the build then refuses the catalog */
+			if (!(dx <= DBL_MAX))
+				x2 = INFINITY;
+			else if (dx > x2)
 				x2 = dx;
 		}
 		ix->slack[o] = (float)((sqrt(r2) + gamma * (sqrt(cn) + sqrt(x2))) * (1 + 1e-6));
@@ -818,9 +822,21 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 	}
 	ix->off[C] = r;
 	build_pass(&b, 1, threads);
-	for (int32_t o = 0; o < C; o++)
+	for (int32_t o = 0; o < C; o++) {
+		/* a NaN row would make its group's centroid and bound NaN, and
+		 * a NaN bound never opens a group: its other tracks would be
+		 * lost (x2 is a sum of squares, finite for finite floats) */
+		if (!isfinite(x2[o])) {
+			size_t i = 0;
+			while (i < (size_t)N * (size_t)D && isfinite(E[i]))
+				i++;
+			botify_fail(err, BOTIFY_EINVAL, "track %d: its vector is not finite",
+				    (int32_t)(i / (size_t)Dn));
+			goto out;
+		}
 		if (sqrt(x2[o]) > ix->xmax)
 			ix->xmax = sqrt(x2[o]);
+	}
 	if (quantize_index(ix, &b, threads, err) != 0)
 		goto out;
 	rc = 0;
@@ -911,12 +927,17 @@ struct search_job {
 
 /* Bd[g] = an upper bound of every score in group g from S = q.c and the
  * slack: each of the two float roundings is within 2^-24 of the magnitudes,
- * 2^-22 of them covers both. */
+ * 2^-22 of them covers both. A float q.c of huge vectors can overflow, and
+ * infinities of both signs make a NaN: no bound, so +inf (the group is
+ * opened and its tracks scored in double, which does not overflow).
+ * NEEDSWORK: a sum that overflows to -inf alone (products near FLT_MAX of
+ * one sign, then others that would bring it back) still skips its group. */
 static void bounds_scalar(const float *S, const float *slack, float qn, int32_t C, float *Bd)
 {
 	for (int32_t g = 0; g < C; g++) {
 		float a = S[g], s = qn * slack[g];
-		Bd[g] = a + s + 0x1p-22f * (fabsf(a) + s) + 1e-30f;
+		float B = a + s + 0x1p-22f * (fabsf(a) + s) + 1e-30f;
+		Bd[g] = isnan(B) ? INFINITY : B;
 	}
 }
 
@@ -940,7 +961,9 @@ __attribute__((target("avx"))) static void bounds_avx(const float *S, const floa
 	for (; g + 8 <= C; g += 8) {
 		__m256 a = _mm256_loadu_ps(S + g), s = _mm256_mul_ps(vq, _mm256_loadu_ps(slack + g));
 		__m256 m = _mm256_mul_ps(eps, _mm256_add_ps(_mm256_and_ps(a, absmask), s));
-		_mm256_storeu_ps(Bd + g, _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a, s), m), tiny));
+		__m256 B = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a, s), m), tiny);
+		B = _mm256_blendv_ps(B, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(B, B, _CMP_UNORD_Q));
+		_mm256_storeu_ps(Bd + g, B);
 	}
 	bounds_scalar(S + g, slack + g, qn, C - g, Bd + g);
 }
@@ -985,6 +1008,28 @@ static int32_t scan_ge(const float *x, int32_t n, float thr, int32_t *out)
 }
 
 enum { SEED_GROUPS = 8 };
+
+/* Offers (x, i) to the n best values kept in v/id[0..n), highest first, at
+ * most cap of them; returns the new n. A value equal to one kept goes after
+ * it (the first offered stays ahead), one not above the cap-th is dropped
+ * when the list is full, and a NaN is never kept. It only chooses which
+ * groups are opened first, never a result: the plain seeds come from
+ * scan_ge (numbers, NaN bounds being +inf), the filter's values are finite,
+ * and a NaN q.c (an overflow: a query beyond the filter's range) leaves
+ * the query to the plain bounds. */
+static inline int32_t keep_best(float *v, int32_t *id, int32_t n, int32_t cap, float x, int32_t i)
+{
+	if (isnan(x) || (n == cap && !(x > v[cap - 1])))
+		return n;
+	int32_t p = n < cap ? n++ : cap - 1;
+	for (; p > 0 && v[p - 1] < x; p--) {
+		v[p] = v[p - 1];
+		id[p] = id[p - 1];
+	}
+	v[p] = x;
+	id[p] = i;
+	return n;
+}
 
 /* Pulls the first lines of a group's rows towards the cache: groups are
  * opened in no predictable order, and waiting for memory row by row would
@@ -1091,24 +1136,13 @@ static void search_one_plain(const botify_topk_index *ix, const float *q, const 
 	 * above the largest bound of a sample, the SEED_GROUPS highest */
 	int32_t seed[SEED_GROUPS];
 	float sb[SEED_GROUPS];
-	int ns = 0;
+	int32_t ns = 0;
 	float top = -INFINITY;
 	for (int32_t g = 0; g < C; g += 97)
 		top = Bd[g] > top ? Bd[g] : top;
 	int32_t nc = scan_ge(Bd, C, top, cand);
-	for (int32_t i = 0; i < nc; i++) {
-		int32_t g = cand[i];
-		float B = Bd[g];
-		if (ns == SEED_GROUPS && B <= sb[ns - 1])
-			continue;
-		int p = ns < SEED_GROUPS ? ns++ : ns - 1;
-		for (; p > 0 && sb[p - 1] < B; p--) {
-			sb[p] = sb[p - 1];
-			seed[p] = seed[p - 1];
-		}
-		sb[p] = B;
-		seed[p] = g;
-	}
+	for (int32_t i = 0; i < nc; i++)
+		ns = keep_best(sb, seed, ns, SEED_GROUPS, Bd[cand[i]], cand[i]);
 	for (int i = 0; i < ns; i++)
 		prefetch_group(ix, seed[i]);
 	for (int i = 0; i < ns; i++) {
@@ -1579,19 +1613,9 @@ static void open_by_filter(const botify_topk_index *ix, const float *q, float qn
 {
 	int32_t top[FIRST];
 	float tv[FIRST];
-	int nt = 0;
-	for (int32_t i = 0; i < n; i++) {
-		float x = v[i];
-		if (nt == FIRST && !(x > tv[FIRST - 1]))
-			continue;
-		int p = nt < FIRST ? nt++ : FIRST - 1;
-		for (; p > 0 && tv[p - 1] < x; p--) {
-			tv[p] = tv[p - 1];
-			top[p] = top[p - 1];
-		}
-		tv[p] = x;
-		top[p] = i;
-	}
+	int32_t nt = 0;
+	for (int32_t i = 0; i < n; i++)
+		nt = keep_best(tv, top, nt, FIRST, v[i], i);
 	for (int t = 0; t < nt; t++)
 		prefetch_next(ix, g[top[t]]);
 	for (int t = 0; t < nt; t++) {
@@ -1661,18 +1685,8 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 		/* the T highest, best first, in one pass */
 		int32_t T = 2 * SEED_GROUPS + k, nt = 0, *ti = f->top;
 		float *tv = f->topv;
-		for (int32_t i = 0; i < n1 + n2; i++) {
-			float x = sbd[i];
-			if (nt == T && !(x > tv[T - 1]))
-				continue;
-			int32_t p = nt < T ? nt++ : T - 1;
-			for (; p > 0 && tv[p - 1] < x; p--) {
-				tv[p] = tv[p - 1];
-				ti[p] = ti[p - 1];
-			}
-			tv[p] = x;
-			ti[p] = i;
-		}
+		for (int32_t i = 0; i < n1 + n2; i++)
+			nt = keep_best(tv, ti, nt, T, sbd[i], i);
 		for (int32_t t = 0; t < nt && !(b.n == k && ns >= SEED_GROUPS); t++) {
 			int32_t g = ti[t] < n1 ? lo1 + ti[t] : lo2 + ti[t] - n1;
 			if (b.n == k && (double)group_bound(tv[t], ix->slack[g], qn) < b.s[0])
@@ -1955,6 +1969,12 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
 		memset(stats, 0, sizeof(*stats));
 	if (k <= 0 || Q <= 0)
 		return stop && *stop ? botify_fail(err, BOTIFY_EINTR, "interrupted") : 0;
+	/* a NaN score has no rank: refused, as the index refuses such rows */
+	for (int64_t q = 0; q < Q; q++)
+		for (int32_t d = 0; d < ix->D; d++)
+			if (!isfinite(queries[q * ix->D + d]))
+				return botify_fail(err, BOTIFY_EINVAL, "query %lld: its vector is not finite",
+						   (long long)q);
 	if (threads < 1)
 		threads = 1;
 	if (threads > MAX_THREADS)

@@ -390,6 +390,60 @@ START_TEST(search_exact_with_aligned_quantisation_error)
 }
 END_TEST
 
+/* What has no rank is refused: a query or a row that is not finite fails
+ * with BOTIFY_EINVAL (a NaN row would make its group's bound NaN, and its
+ * other tracks would be lost). Huge finite vectors whose float q.c
+ * overflows to infinities of both signs (a NaN bound) still get the exact
+ * lists: the double scores do not overflow. Filter on and off. */
+START_TEST(search_refuses_non_finite_and_survives_overflow)
+{
+	enum { N = 200, D = 4, G = 20 };
+	float E[N * D], q[2 * D];
+	int32_t group[N], ids[2 * 10];
+	double sc[2 * 10];
+	botify_rng r;
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 31, 0, 0, 0);
+	for (int32_t t = 0; t < N; t++) {
+		group[t] = t % G;
+		E[t * D] = (float)(1e10 * (1 + 0.1 * botify_rng_uniform(&r)));
+		E[t * D + 1] = (float)(1e10 * (1 + 0.1 * botify_rng_uniform(&r)));
+		E[t * D + 2] = (float)botify_rng_normal(&r);
+		E[t * D + 3] = (float)botify_rng_normal(&r);
+	}
+	/* 1e30 * 1e10 overflows a float: +inf and -inf in every q.c */
+	const float huge[2 * D] = { 1e30f, -1e30f, 1, 0, -3e29f, 2e30f, 0, 1 };
+	memcpy(q, huge, sizeof(q));
+	for (int on = 1; on >= 0; on--) {
+		botify_topk_set_filter(on);
+		check_against_brute(E, N, D, group, G, q, 2, 10, 1);
+		check_against_brute(E, N, D, group, G, q, 2, 10, 2);
+	}
+	botify_topk_set_filter(1);
+	botify_err err = {0};
+	botify_topk_index ix;
+	ck_assert_int_eq(botify_topk_index_build(&ix, E, N, D, group, G, &err), 0);
+	const float bad[] = { NAN, INFINITY, -INFINITY };
+	for (int i = 0; i < 3; i++) {
+		memcpy(q, huge, sizeof(q));
+		q[D + 2] = bad[i]; /* the second query */
+		err = (botify_err){0};
+		ck_assert_int_eq(botify_topk_search(&ix, q, 2, 10, 1, NULL, ids, sc, NULL, &err), -1);
+		ck_assert_int_eq(err.code, BOTIFY_EINVAL);
+		ck_assert_msg(strstr(err.msg, "query 1") != NULL, "%s", err.msg);
+	}
+	botify_topk_index_free(&ix);
+	for (int i = 0; i < 3; i++) {
+		float keep = E[57 * D + 1];
+		E[57 * D + 1] = bad[i];
+		err = (botify_err){0};
+		ck_assert_int_eq(botify_topk_index_build(&ix, E, N, D, group, G, &err), -1);
+		ck_assert_int_eq(err.code, BOTIFY_EINVAL);
+		ck_assert_msg(strstr(err.msg, "track 57") != NULL, "%s", err.msg);
+		E[57 * D + 1] = keep;
+	}
+}
+END_TEST
+
 START_TEST(search_same_with_filter_on_and_off)
 {
 	const char *presets[] = { "datasets/small.json", NULL };
@@ -539,6 +593,7 @@ Suite *topksearch_suite(void)
 	tcase_add_test(tc, search_exact_at_filter_edges);
 	tcase_add_test(tc, search_exact_on_low_dim_clusters);
 	tcase_add_test(tc, search_exact_with_aligned_quantisation_error);
+	tcase_add_test(tc, search_refuses_non_finite_and_survives_overflow);
 	tcase_add_test(tc, search_same_with_filter_on_and_off);
 	tcase_add_test(tc, search_exact_with_large_k);
 	tcase_add_test(tc, search_exact_on_tiny_world);
