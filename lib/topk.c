@@ -343,6 +343,57 @@ static double rounding_gamma(int32_t D)
 	return 2.0 * ((double)D + 8.0) * 0x1p-24;
 }
 
+/* The first m of the largest s[m] - half[m] (0 if none is a number). */
+static int32_t nearest_center_scalar(const float *s, const float *half, int32_t M)
+{
+	int32_t bm = 0;
+	for (int32_t m = 1; m < M; m++)
+		if (s[m] - half[m] > s[bm] - half[bm])
+			bm = m;
+	return bm;
+}
+
+#ifdef HAVE_AVX_KERNEL
+/* The same: the largest value, then the first m that has it (the same
+ * float differences, so the same m); the scalar loop when a NaN is about. */
+__attribute__((target("avx"))) static int32_t nearest_center_avx(const float *s, const float *half,
+								   int32_t M)
+{
+	if (M < 8 || M % 8)
+		return nearest_center_scalar(s, half, M);
+	__m256 mx = _mm256_set1_ps(-INFINITY), nan = _mm256_setzero_ps();
+	for (int32_t m = 0; m < M; m += 8) {
+		__m256 v = _mm256_sub_ps(_mm256_loadu_ps(s + m), _mm256_loadu_ps(half + m));
+		nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+		mx = _mm256_max_ps(mx, v);
+	}
+	if (_mm256_movemask_ps(nan))
+		return nearest_center_scalar(s, half, M);
+	float l[8];
+	_mm256_storeu_ps(l, mx);
+	float best = l[0];
+	for (int i = 1; i < 8; i++)
+		best = l[i] > best ? l[i] : best;
+	__m256 vb = _mm256_set1_ps(best);
+	for (int32_t m = 0; m < M; m += 8) {
+		__m256 v = _mm256_sub_ps(_mm256_loadu_ps(s + m), _mm256_loadu_ps(half + m));
+		int bits = _mm256_movemask_ps(_mm256_cmp_ps(v, vb, _CMP_EQ_OQ));
+		if (bits)
+			return m + __builtin_ctz((unsigned)bits);
+	}
+	return 0;
+}
+#endif
+
+static int32_t nearest_center(const float *s, const float *half, int32_t M)
+{
+#ifdef HAVE_AVX_KERNEL
+	if (__builtin_cpu_supports("avx"))
+		return nearest_center_avx(s, half, M);
+#endif
+	return nearest_center_scalar(s, half, M);
+}
+
 /* Super-clusters of the group centroids (a few rounds of k-means): groups
  * stored cluster by cluster, and queries taken cluster by cluster, keep the
  * groups a run of queries opens close together in memory. Only the speed
@@ -379,10 +430,7 @@ static int super_clusters(const float *cent, int32_t C, int32_t D, int32_t M, fl
 		memset(acc, 0, (size_t)M * (size_t)D * sizeof(double));
 		memset(cnt, 0, (size_t)M * sizeof(int32_t));
 		for (int32_t g = 0; g < C; g++) {
-			int32_t bm = 0;
-			for (int32_t m = 1; m < M; m++)
-				if (S[(size_t)g * M + m] - half[m] > S[(size_t)g * M + bm] - half[bm])
-					bm = m;
+			int32_t bm = nearest_center(S + (size_t)g * M, half, M);
 			sup[g] = bm;
 			cnt[bm]++;
 			for (int32_t d = 0; d < D; d++)
@@ -477,6 +525,64 @@ static void build_centroids(struct build_job *b, int32_t i0, int32_t i1, double 
 	}
 }
 
+/* *dr = |x - c|^2, *dx = |x|^2 and *xa = max(*xa, the largest |x[d]|), in
+ * double; the sums in any order (the radius and the norms carry margins far
+ * wider than their rounding). fabs > xa is false for a NaN: the caller's
+ * test of dx catches it. */
+static void row_norms_scalar(const float *x, const float *c, int32_t D, double *dr, double *dx,
+			     double *xa)
+{
+	double r = 0, n = 0, a = *xa;
+	for (int32_t d = 0; d < D; d++) {
+		double e = (double)x[d] - c[d];
+		r += e * e;
+		n += (double)x[d] * x[d];
+		a = fabs((double)x[d]) > a ? fabs((double)x[d]) : a;
+	}
+	*dr = r;
+	*dx = n;
+	*xa = a;
+}
+
+#ifdef HAVE_AVX_KERNEL
+__attribute__((target("avx"))) static void row_norms_avx(const float *x, const float *c, int32_t D,
+							  double *dr, double *dx, double *xa)
+{
+	const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
+	__m256d r = _mm256_setzero_pd(), n = r, a = r;
+	int32_t d = 0;
+	for (; d + 4 <= D; d += 4) {
+		__m256d xv = _mm256_cvtps_pd(_mm_loadu_ps(x + d));
+		__m256d e = _mm256_sub_pd(xv, _mm256_cvtps_pd(_mm_loadu_ps(c + d)));
+		r = _mm256_add_pd(r, _mm256_mul_pd(e, e));
+		n = _mm256_add_pd(n, _mm256_mul_pd(xv, xv));
+		a = _mm256_max_pd(a, _mm256_and_pd(xv, absmask));
+	}
+	double lr[4], ln[4], la[4];
+	_mm256_storeu_pd(lr, r);
+	_mm256_storeu_pd(ln, n);
+	_mm256_storeu_pd(la, a);
+	double tr, tn, ta = *xa;
+	for (int i = 0; i < 4; i++)
+		ta = la[i] > ta ? la[i] : ta;
+	row_norms_scalar(x + d, c + d, D - d, &tr, &tn, &ta);
+	*dr = (lr[0] + lr[1]) + (lr[2] + lr[3]) + tr;
+	*dx = (ln[0] + ln[1]) + (ln[2] + ln[3]) + tn;
+	*xa = ta;
+}
+#endif
+
+static void row_norms(const float *x, const float *c, int32_t D, double *dr, double *dx, double *xa)
+{
+#ifdef HAVE_AVX_KERNEL
+	if (__builtin_cpu_supports("avx")) {
+		row_norms_avx(x, c, D, dr, dx, xa);
+		return;
+	}
+#endif
+	row_norms_scalar(x, c, D, dr, dx, xa);
+}
+
 static void build_rows(struct build_job *b, int32_t o0, int32_t o1)
 {
 	botify_topk_index *ix = b->ix;
@@ -499,14 +605,8 @@ static void build_rows(struct build_job *b, int32_t o0, int32_t o1)
 				prefetch_row(b->E + (size_t)b->mem[m + 2] * (size_t)D, D);
 			ix->id[r] = b->mem[m];
 			memcpy(ix->E + (size_t)r * (size_t)D, x, (size_t)D * sizeof(float));
-			double dr = 0, dx = 0;
-			for (int32_t d = 0; d < D; d++) {
-				double e = (double)x[d] - cf[d];
-				dr += e * e;
-				dx += (double)x[d] * x[d];
-				/* fabs > xa is false for a NaN: the dx test below catches it */
-				xa = fabs((double)x[d]) > xa ? fabs((double)x[d]) : xa;
-			}
+			double dr, dx;
+			row_norms(x, cf, D, &dr, &dx, &xa);
 			if (dr > r2)
 				r2 = dr;
 			/* a row that is not finite (dx inf or NaN) makes x2 inf:
@@ -619,6 +719,69 @@ static inline long round_near(double y)
 	return (long)(y + (y >= 0 ? 0.5 : -0.5));
 }
 
+/* x[0 .. n) as integers v = round_near(x / xsc) in [-CL, CL] into qx, their
+ * sum into *sum; returns the sum of the squared errors (x - xsc v)^2. */
+static double quantize_row_scalar(const float *x, int32_t n, double xsc, double inv, int8_t *qx,
+				  int32_t *sum)
+{
+	double e2 = 0;
+	for (int32_t d = 0; d < n; d++) {
+		long v = round_near(x[d] * inv);
+		v = v > CL ? CL : v < -CL ? -CL : v;
+		double e = x[d] - xsc * (double)v;
+		e2 += e * e;
+		qx[d] = (int8_t)v;
+		*sum += (int32_t)v;
+	}
+	return e2;
+}
+
+#ifdef HAVE_AVX_KERNEL
+/* The same integers four at a time (y + 0.5 or y - 0.5 by the sign test of
+ * round_near, then truncated; -0.0 >= 0 as there); the squared errors are
+ * summed in four lanes, which rounds otherwise: the error terms built on
+ * them carry margins far wider than that. */
+__attribute__((target("avx2"))) static double quantize_row_avx2(const float *x, int32_t n,
+								 double xsc, double inv, int8_t *qx,
+								 int32_t *sum)
+{
+	const __m256d vinv = _mm256_set1_pd(inv), vsc = _mm256_set1_pd(xsc), zero = _mm256_setzero_pd();
+	const __m256d half = _mm256_set1_pd(0.5), mhalf = _mm256_set1_pd(-0.5);
+	const __m256d hi = _mm256_set1_pd(CL), lo = _mm256_set1_pd(-CL);
+	__m256d acc = _mm256_setzero_pd();
+	__m128i isum = _mm_setzero_si128();
+	int32_t d = 0;
+	for (; d + 4 <= n; d += 4) {
+		__m256d xv = _mm256_cvtps_pd(_mm_loadu_ps(x + d));
+		__m256d y = _mm256_mul_pd(xv, vinv);
+		__m256d z = _mm256_add_pd(y, _mm256_blendv_pd(mhalf, half, _mm256_cmp_pd(y, zero, _CMP_GE_OQ)));
+		__m256d v = _mm256_round_pd(z, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+		v = _mm256_min_pd(_mm256_max_pd(v, lo), hi);
+		__m256d e = _mm256_sub_pd(xv, _mm256_mul_pd(vsc, v));
+		acc = _mm256_add_pd(acc, _mm256_mul_pd(e, e));
+		__m128i vi = _mm256_cvttpd_epi32(v);
+		isum = _mm_add_epi32(isum, vi);
+		int32_t b = _mm_cvtsi128_si32(_mm_packs_epi16(_mm_packs_epi32(vi, vi), _mm_setzero_si128()));
+		memcpy(qx + d, &b, 4);
+	}
+	double l[4];
+	_mm256_storeu_pd(l, acc);
+	int32_t s4[4];
+	_mm_storeu_si128((__m128i *)s4, isum);
+	*sum += s4[0] + s4[1] + s4[2] + s4[3];
+	return (l[0] + l[1]) + (l[2] + l[3]) + quantize_row_scalar(x + d, n - d, xsc, inv, qx + d, sum);
+}
+#endif
+
+static double quantize_row(const float *x, int32_t n, double xsc, double inv, int8_t *qx, int32_t *sum)
+{
+#ifdef HAVE_AVX_KERNEL
+	if (__builtin_cpu_supports("avx2"))
+		return quantize_row_avx2(x, n, xsc, inv, qx, sum);
+#endif
+	return quantize_row_scalar(x, n, xsc, inv, qx, sum);
+}
+
 /* Rows of the stored groups o0 .. o1 - 1 into qx (pass 2 of the build). */
 static void quantize_rows(struct build_job *b, int32_t o0, int32_t o1)
 {
@@ -631,15 +794,7 @@ static void quantize_rows(struct build_job *b, int32_t o0, int32_t o1)
 			const float *x = ix->E + (size_t)t * (size_t)D;
 			int8_t *qx = ix->qx + (size_t)t * (size_t)DQ;
 			int32_t sum = 0;
-			double e2 = 0;
-			for (int32_t d = 0; d < D; d++) {
-				long v = round_near(x[d] * inv);
-				v = v > CL ? CL : v < -CL ? -CL : v;
-				double e = x[d] - xsc * (double)v;
-				e2 += e * e;
-				qx[d] = (int8_t)v;
-				sum += (int32_t)v;
-			}
+			double e2 = quantize_row(x, D, xsc, inv, qx, &sum);
 			ix->qxsum[t] = QL * sum;
 			em = e2 > em ? e2 : em;
 		}
