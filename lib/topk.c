@@ -225,7 +225,7 @@ void botify_topk_select(const float *scores, int32_t N, int32_t k, int32_t exclu
 	memcpy(out_scores, bs, (size_t)n * sizeof(float));
 }
 
-enum { BLOCK_ROWS = 64, MAX_THREADS = 64, MAX_SUPER = 64 };
+enum { BLOCK_ROWS = 64, MAX_THREADS = 64, MAX_SUPER = 64, TAIL_ROWS = 32 };
 
 /*
  * The exact score and the pruned search.
@@ -1065,7 +1065,7 @@ void botify_topk_set_progress(void (*fn)(void *ctx, int64_t done, int64_t total)
 
 struct search_job {
 	int64_t *done;   /* queries finished by every thread (atomic) */
-	int64_t *next;   /* the next block to take (atomic) */
+	int64_t *next;   /* the first query of the next block to take (atomic) */
 	const botify_topk_index *ix;
 	const float *queries;
 	const int64_t *perm; /* row i of queries is query perm[i]; NULL: itself */
@@ -1968,12 +1968,19 @@ static void *search_blocks(void *arg)
 		goto out;
 	}
 	/* blocks taken as threads come free: their costs differ (the
-	 * queries come cluster by cluster), and so do the cores' loads */
+	 * queries come cluster by cluster), and so do the cores' loads. They
+	 * shrink towards the end (a share of what is left, down to
+	 * TAIL_ROWS), so that the threads finish close together. */
 	for (;;) {
-		int64_t q0 = __atomic_fetch_add(j->next, 1, __ATOMIC_RELAXED) * j->QB;
-		if (q0 >= j->Q)
-			break;
-		int64_t rows = j->Q - q0 < j->QB ? j->Q - q0 : j->QB;
+		int64_t q0 = __atomic_load_n(j->next, __ATOMIC_RELAXED), rows;
+		do {
+			if (q0 >= j->Q)
+				goto out;
+			rows = (j->Q - q0) / (2 * j->T);
+			rows = rows < TAIL_ROWS ? TAIL_ROWS : rows > j->QB ? j->QB : rows;
+			rows = rows > j->Q - q0 ? j->Q - q0 : rows;
+		} while (!__atomic_compare_exchange_n(j->next, &q0, q0 + rows, 0, __ATOMIC_RELAXED,
+						      __ATOMIC_RELAXED));
 		if (j->stop && *j->stop) {
 			j->failed = 2;
 			goto out;
