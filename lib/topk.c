@@ -3,6 +3,7 @@
  */
 #include "topk.h"
 
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -224,7 +225,7 @@ void botify_topk_select(const float *scores, int32_t N, int32_t k, int32_t exclu
 	memcpy(out_scores, bs, (size_t)n * sizeof(float));
 }
 
-enum { BLOCK_ROWS = 64, MAX_THREADS = 64, MAX_SUPER = 64 };
+enum { BLOCK_ROWS = 64, MAX_THREADS = 64, MAX_SUPER = 64, TAIL_ROWS = 32 };
 
 /*
  * The exact score and the pruned search.
@@ -326,6 +327,9 @@ void botify_topk_index_free(botify_topk_index *ix)
 	free(ix->qc);
 	free(ix->qsum);
 	free(ix->qslack);
+	free(ix->qcsc);
+	free(ix->qcn);
+	free(ix->qecn);
 	free(ix->qx);
 	free(ix->qxsum);
 	memset(ix, 0, sizeof(*ix));
@@ -337,6 +341,57 @@ void botify_topk_index_free(botify_topk_index *ix)
 static double rounding_gamma(int32_t D)
 {
 	return 2.0 * ((double)D + 8.0) * 0x1p-24;
+}
+
+/* The first m of the largest s[m] - half[m] (0 if none is a number). */
+static int32_t nearest_center_scalar(const float *s, const float *half, int32_t M)
+{
+	int32_t bm = 0;
+	for (int32_t m = 1; m < M; m++)
+		if (s[m] - half[m] > s[bm] - half[bm])
+			bm = m;
+	return bm;
+}
+
+#ifdef HAVE_AVX_KERNEL
+/* The same: the largest value, then the first m that has it (the same
+ * float differences, so the same m); the scalar loop when a NaN is about. */
+__attribute__((target("avx"))) static int32_t nearest_center_avx(const float *s, const float *half,
+								   int32_t M)
+{
+	if (M < 8 || M % 8)
+		return nearest_center_scalar(s, half, M);
+	__m256 mx = _mm256_set1_ps(-INFINITY), nan = _mm256_setzero_ps();
+	for (int32_t m = 0; m < M; m += 8) {
+		__m256 v = _mm256_sub_ps(_mm256_loadu_ps(s + m), _mm256_loadu_ps(half + m));
+		nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+		mx = _mm256_max_ps(mx, v);
+	}
+	if (_mm256_movemask_ps(nan))
+		return nearest_center_scalar(s, half, M);
+	float l[8];
+	_mm256_storeu_ps(l, mx);
+	float best = l[0];
+	for (int i = 1; i < 8; i++)
+		best = l[i] > best ? l[i] : best;
+	__m256 vb = _mm256_set1_ps(best);
+	for (int32_t m = 0; m < M; m += 8) {
+		__m256 v = _mm256_sub_ps(_mm256_loadu_ps(s + m), _mm256_loadu_ps(half + m));
+		int bits = _mm256_movemask_ps(_mm256_cmp_ps(v, vb, _CMP_EQ_OQ));
+		if (bits)
+			return m + __builtin_ctz((unsigned)bits);
+	}
+	return 0;
+}
+#endif
+
+static int32_t nearest_center(const float *s, const float *half, int32_t M)
+{
+#ifdef HAVE_AVX_KERNEL
+	if (__builtin_cpu_supports("avx"))
+		return nearest_center_avx(s, half, M);
+#endif
+	return nearest_center_scalar(s, half, M);
 }
 
 /* Super-clusters of the group centroids (a few rounds of k-means): groups
@@ -375,10 +430,7 @@ static int super_clusters(const float *cent, int32_t C, int32_t D, int32_t M, fl
 		memset(acc, 0, (size_t)M * (size_t)D * sizeof(double));
 		memset(cnt, 0, (size_t)M * sizeof(int32_t));
 		for (int32_t g = 0; g < C; g++) {
-			int32_t bm = 0;
-			for (int32_t m = 1; m < M; m++)
-				if (S[(size_t)g * M + m] - half[m] > S[(size_t)g * M + bm] - half[bm])
-					bm = m;
+			int32_t bm = nearest_center(S + (size_t)g * M, half, M);
 			sup[g] = bm;
 			cnt[bm]++;
 			for (int32_t d = 0; d < D; d++)
@@ -473,6 +525,64 @@ static void build_centroids(struct build_job *b, int32_t i0, int32_t i1, double 
 	}
 }
 
+/* *dr = |x - c|^2, *dx = |x|^2 and *xa = max(*xa, the largest |x[d]|), in
+ * double; the sums in any order (the radius and the norms carry margins far
+ * wider than their rounding). fabs > xa is false for a NaN: the caller's
+ * test of dx catches it. */
+static void row_norms_scalar(const float *x, const float *c, int32_t D, double *dr, double *dx,
+			     double *xa)
+{
+	double r = 0, n = 0, a = *xa;
+	for (int32_t d = 0; d < D; d++) {
+		double e = (double)x[d] - c[d];
+		r += e * e;
+		n += (double)x[d] * x[d];
+		a = fabs((double)x[d]) > a ? fabs((double)x[d]) : a;
+	}
+	*dr = r;
+	*dx = n;
+	*xa = a;
+}
+
+#ifdef HAVE_AVX_KERNEL
+__attribute__((target("avx"))) static void row_norms_avx(const float *x, const float *c, int32_t D,
+							  double *dr, double *dx, double *xa)
+{
+	const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
+	__m256d r = _mm256_setzero_pd(), n = r, a = r;
+	int32_t d = 0;
+	for (; d + 4 <= D; d += 4) {
+		__m256d xv = _mm256_cvtps_pd(_mm_loadu_ps(x + d));
+		__m256d e = _mm256_sub_pd(xv, _mm256_cvtps_pd(_mm_loadu_ps(c + d)));
+		r = _mm256_add_pd(r, _mm256_mul_pd(e, e));
+		n = _mm256_add_pd(n, _mm256_mul_pd(xv, xv));
+		a = _mm256_max_pd(a, _mm256_and_pd(xv, absmask));
+	}
+	double lr[4], ln[4], la[4];
+	_mm256_storeu_pd(lr, r);
+	_mm256_storeu_pd(ln, n);
+	_mm256_storeu_pd(la, a);
+	double tr, tn, ta = *xa;
+	for (int i = 0; i < 4; i++)
+		ta = la[i] > ta ? la[i] : ta;
+	row_norms_scalar(x + d, c + d, D - d, &tr, &tn, &ta);
+	*dr = (lr[0] + lr[1]) + (lr[2] + lr[3]) + tr;
+	*dx = (ln[0] + ln[1]) + (ln[2] + ln[3]) + tn;
+	*xa = ta;
+}
+#endif
+
+static void row_norms(const float *x, const float *c, int32_t D, double *dr, double *dx, double *xa)
+{
+#ifdef HAVE_AVX_KERNEL
+	if (__builtin_cpu_supports("avx")) {
+		row_norms_avx(x, c, D, dr, dx, xa);
+		return;
+	}
+#endif
+	row_norms_scalar(x, c, D, dr, dx, xa);
+}
+
 static void build_rows(struct build_job *b, int32_t o0, int32_t o1)
 {
 	botify_topk_index *ix = b->ix;
@@ -495,17 +605,15 @@ static void build_rows(struct build_job *b, int32_t o0, int32_t o1)
 				prefetch_row(b->E + (size_t)b->mem[m + 2] * (size_t)D, D);
 			ix->id[r] = b->mem[m];
 			memcpy(ix->E + (size_t)r * (size_t)D, x, (size_t)D * sizeof(float));
-			double dr = 0, dx = 0;
-			for (int32_t d = 0; d < D; d++) {
-				double e = (double)x[d] - cf[d];
-				dr += e * e;
-				dx += (double)x[d] * x[d];
-				/* fabs > xa is false for a NaN: the dx test below catches it */
-				xa = fabs((double)x[d]) > xa ? fabs((double)x[d]) : xa;
-			}
+			double dr, dx;
+			row_norms(x, cf, D, &dr, &dx, &xa);
 			if (dr > r2)
 				r2 = dr;
-			if (dx > x2)
+			/* a row that is not finite (dx inf or NaN) makes x2 inf:
+			 * the build then refuses the catalog */
+			if (!(dx <= DBL_MAX))
+				x2 = INFINITY;
+			else if (dx > x2)
 				x2 = dx;
 		}
 		ix->slack[o] = (float)((sqrt(r2) + gamma * (sqrt(cn) + sqrt(x2))) * (1 + 1e-6));
@@ -562,19 +670,22 @@ static int build_pass(struct build_job *b, int pass, int threads)
 }
 
 /*
- * The quantised filter. A query q and a centroid c are stored as small
- * integers: c = csc c~ + ec and q = sq q~ + eq, c~ in [-CL, CL], q~ in
- * [-QL, QL]. In real numbers
+ * The quantised filter. A query q and the centroid c of group g are stored
+ * as small integers: c = csc c~ + ec and q = sq q~ + eq, c~ in [-CL, CL],
+ * q~ in [-QL, QL], each with a scale of its own (csc the group's, from its
+ * largest component: a centroid of small components is not quantised on
+ * the scale of the largest one in the index). In real numbers
  *   q.c = sq csc (q~.c~) + eq.c + (sq q~).ec
  *      <= sq csc (q~.c~) + |eq| |c| + |sq q~| |ec|,
- * and q~.c~ is an exact integer, so with the largest |c| and |ec| of the
- * index the bound of a group, q.c + |q| slack, is at most
- *   sq csc (q~.c~) + |q| slack + E(q),  E(q) = |eq| cmax + |sq q~| ecmax.
- * A group below the k-th best score by more than E(q) and the float
- * rounding of that sum cannot hold a track of the top k and is skipped
- * without its float bound; the others get it (the float product q.c) and
- * are opened as before. Only which groups get a float bound depends on the
- * quantisation, never a result.
+ * and q~.c~ is an exact integer, so the bound of a group, q.c + |q| slack,
+ * is at most its filter value
+ *   sq csc (q~.c~) + |q| slack + |eq| |c| + |sq q~| |ec|
+ * (the group's own |c| and |ec|, stored rounded up). A group whose value is
+ * below the k-th best score by more than the float rounding of that sum
+ * cannot hold a track of the top k and is skipped without its float bound;
+ * the others get it (the float product q.c) and are opened as before. Only
+ * which groups get a float bound depends on the quantisation, never a
+ * result.
  *
  * The integer products run on AVX2 (vpmaddubsw: unsigned bytes times
  * signed bytes, pairs summed into 16 bits), so the query is stored offset,
@@ -594,11 +705,81 @@ void botify_topk_set_filter(int on)
 	filter_on = on;
 }
 
+/* x rounded up to a float (x >= 0, finite) */
+static inline float float_up(double x)
+{
+	float f = (float)x;
+	return (double)f < x ? nextafterf(f, INFINITY) : f;
+}
+
 /* The nearest integer of a small y (any rounding would do: the error
  * terms are measured from the integer chosen); lrint is a call. */
 static inline long round_near(double y)
 {
 	return (long)(y + (y >= 0 ? 0.5 : -0.5));
+}
+
+/* x[0 .. n) as integers v = round_near(x / xsc) in [-CL, CL] into qx, their
+ * sum into *sum; returns the sum of the squared errors (x - xsc v)^2. */
+static double quantize_row_scalar(const float *x, int32_t n, double xsc, double inv, int8_t *qx,
+				  int32_t *sum)
+{
+	double e2 = 0;
+	for (int32_t d = 0; d < n; d++) {
+		long v = round_near(x[d] * inv);
+		v = v > CL ? CL : v < -CL ? -CL : v;
+		double e = x[d] - xsc * (double)v;
+		e2 += e * e;
+		qx[d] = (int8_t)v;
+		*sum += (int32_t)v;
+	}
+	return e2;
+}
+
+#ifdef HAVE_AVX_KERNEL
+/* The same integers four at a time (y + 0.5 or y - 0.5 by the sign test of
+ * round_near, then truncated; -0.0 >= 0 as there); the squared errors are
+ * summed in four lanes, which rounds otherwise: the error terms built on
+ * them carry margins far wider than that. */
+__attribute__((target("avx2"))) static double quantize_row_avx2(const float *x, int32_t n,
+								 double xsc, double inv, int8_t *qx,
+								 int32_t *sum)
+{
+	const __m256d vinv = _mm256_set1_pd(inv), vsc = _mm256_set1_pd(xsc), zero = _mm256_setzero_pd();
+	const __m256d half = _mm256_set1_pd(0.5), mhalf = _mm256_set1_pd(-0.5);
+	const __m256d hi = _mm256_set1_pd(CL), lo = _mm256_set1_pd(-CL);
+	__m256d acc = _mm256_setzero_pd();
+	__m128i isum = _mm_setzero_si128();
+	int32_t d = 0;
+	for (; d + 4 <= n; d += 4) {
+		__m256d xv = _mm256_cvtps_pd(_mm_loadu_ps(x + d));
+		__m256d y = _mm256_mul_pd(xv, vinv);
+		__m256d z = _mm256_add_pd(y, _mm256_blendv_pd(mhalf, half, _mm256_cmp_pd(y, zero, _CMP_GE_OQ)));
+		__m256d v = _mm256_round_pd(z, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+		v = _mm256_min_pd(_mm256_max_pd(v, lo), hi);
+		__m256d e = _mm256_sub_pd(xv, _mm256_mul_pd(vsc, v));
+		acc = _mm256_add_pd(acc, _mm256_mul_pd(e, e));
+		__m128i vi = _mm256_cvttpd_epi32(v);
+		isum = _mm_add_epi32(isum, vi);
+		int32_t b = _mm_cvtsi128_si32(_mm_packs_epi16(_mm_packs_epi32(vi, vi), _mm_setzero_si128()));
+		memcpy(qx + d, &b, 4);
+	}
+	double l[4];
+	_mm256_storeu_pd(l, acc);
+	int32_t s4[4];
+	_mm_storeu_si128((__m128i *)s4, isum);
+	*sum += s4[0] + s4[1] + s4[2] + s4[3];
+	return (l[0] + l[1]) + (l[2] + l[3]) + quantize_row_scalar(x + d, n - d, xsc, inv, qx + d, sum);
+}
+#endif
+
+static double quantize_row(const float *x, int32_t n, double xsc, double inv, int8_t *qx, int32_t *sum)
+{
+#ifdef HAVE_AVX_KERNEL
+	if (__builtin_cpu_supports("avx2"))
+		return quantize_row_avx2(x, n, xsc, inv, qx, sum);
+#endif
+	return quantize_row_scalar(x, n, xsc, inv, qx, sum);
 }
 
 /* Rows of the stored groups o0 .. o1 - 1 into qx (pass 2 of the build). */
@@ -613,15 +794,7 @@ static void quantize_rows(struct build_job *b, int32_t o0, int32_t o1)
 			const float *x = ix->E + (size_t)t * (size_t)D;
 			int8_t *qx = ix->qx + (size_t)t * (size_t)DQ;
 			int32_t sum = 0;
-			double e2 = 0;
-			for (int32_t d = 0; d < D; d++) {
-				long v = round_near(x[d] * inv);
-				v = v > CL ? CL : v < -CL ? -CL : v;
-				double e = x[d] - xsc * (double)v;
-				e2 += e * e;
-				qx[d] = (int8_t)v;
-				sum += (int32_t)v;
-			}
+			double e2 = quantize_row(x, D, xsc, inv, qx, &sum);
 			ix->qxsum[t] = QL * sum;
 			em = e2 > em ? e2 : em;
 		}
@@ -632,28 +805,37 @@ static void quantize_rows(struct build_job *b, int32_t o0, int32_t o1)
 static int quantize_index(botify_topk_index *ix, struct build_job *b, int threads, botify_err *err)
 {
 	int32_t C = ix->C, D = ix->D;
-	double amax = 0;
-	for (size_t i = 0; i < (size_t)C * (size_t)D; i++) {
-		double a = fabs((double)ix->cent[i]);
-		if (!(a <= 1e15))
+	for (size_t i = 0; i < (size_t)C * (size_t)D; i++)
+		if (!(fabs((double)ix->cent[i]) <= 1e15))
 			return 0; /* huge or not finite: no filter, the plain bounds */
-		if (a > amax)
-			amax = a;
-	}
 	if (C == 0 || D == 0)
 		return 0;
 	int32_t S4 = (D + 3) / 4, P = (C + 7) / 8, C8 = P * 8;
 	ix->qc = botify_malloc((size_t)P * (size_t)S4, 32, "quantised centroids", err);
 	ix->qsum = botify_malloc((size_t)C8, sizeof(int32_t), "quantised centroids", err);
 	ix->qslack = botify_malloc((size_t)C8, sizeof(float), "quantised centroids", err);
-	if (!ix->qc || !ix->qsum || !ix->qslack)
+	ix->qcsc = botify_malloc((size_t)C8, sizeof(float), "quantised centroids", err);
+	ix->qcn = botify_malloc((size_t)C8, sizeof(float), "quantised centroids", err);
+	ix->qecn = botify_malloc((size_t)C8, sizeof(float), "quantised centroids", err);
+	if (!ix->qc || !ix->qsum || !ix->qslack || !ix->qcsc || !ix->qcn || !ix->qecn)
 		return -1;
-	double csc = amax > 0 ? amax / CL : 1.0, inv = 1 / csc;
 	double cmax = 0, ecmax = 0, slmax = 0;
 	for (int32_t g = 0; g < C8; g++) {
 		int32_t sum = 0;
-		double e2 = 0, c2 = 0;
+		double e2 = 0, c2 = 0, am = 0;
 		int8_t *panel = ix->qc + (size_t)(g / 8) * (size_t)S4 * 32 + (size_t)(g % 8) * 4;
+		for (int32_t d = 0; g < C && d < D; d++) {
+			double a = fabs((double)ix->cent[(size_t)g * (size_t)D + d]);
+			am = a > am ? a : am;
+		}
+		/* a float scale, so that the filter's float product sq csc is of
+		 * the very numbers the integers were measured against; at least
+		 * FLT_MIN (a smaller one would be a subnormal), 1 for a zero
+		 * centroid */
+		float cs = am > 0 ? (float)(am / CL) : 1.0f;
+		if (!(cs >= FLT_MIN))
+			cs = FLT_MIN;
+		double csc = cs, inv = 1 / csc;
 		for (int32_t d = 0; d < S4 * 4; d++) {
 			long v = 0;
 			if (g < C && d < D) {
@@ -668,19 +850,23 @@ static int quantize_index(botify_topk_index *ix, struct build_job *b, int thread
 			sum += (int32_t)v;
 		}
 		ix->qsum[g] = QL * sum;
-		ix->qslack[g] = g < C ? ix->slack[g] : -INFINITY; /* padding never passes */
+		/* padding never passes: a value of -inf (or NaN) */
+		ix->qslack[g] = g < C ? ix->slack[g] : -INFINITY;
+		ix->qcsc[g] = g < C ? cs : 0;
+		/* the norms as doubles compute them are within D 2^-52 of the
+		 * real ones, and each e is off by at most 2^-53 |csc v| <= 2^-52
+		 * |c|: far inside these margins */
+		double cn = sqrt(c2) * (1 + 1e-9), ecn = sqrt(e2) * (1 + 1e-9) + 1e-9 * sqrt(c2);
+		ix->qcn[g] = float_up(cn);
+		ix->qecn[g] = float_up(ecn);
 		if (g < C) {
-			cmax = sqrt(c2) > cmax ? sqrt(c2) : cmax;
-			ecmax = sqrt(e2) > ecmax ? sqrt(e2) : ecmax;
+			cmax = cn > cmax ? cn : cmax;
+			ecmax = ecn > ecmax ? ecn : ecmax;
 			slmax = ix->slack[g] > slmax ? ix->slack[g] : slmax;
 		}
 	}
-	/* the norms as doubles compute them are within D 2^-52 of the real
-	 * ones, and each e is off by at most 2^-53 |csc v| <= 2^-52 |c|: far
-	 * inside these margins */
-	ix->csc = csc;
-	ix->cmax = cmax * (1 + 1e-9);
-	ix->ecmax = ecmax * (1 + 1e-9) + 1e-9 * cmax;
+	ix->cmax = cmax;
+	ix->ecmax = ecmax;
 	ix->slmax = slmax;
 	ix->S4 = S4;
 	ix->P = P;
@@ -791,9 +977,21 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 	}
 	ix->off[C] = r;
 	build_pass(&b, 1, threads);
-	for (int32_t o = 0; o < C; o++)
+	for (int32_t o = 0; o < C; o++) {
+		/* a NaN row would make its group's centroid and bound NaN, and
+		 * a NaN bound never opens a group: its other tracks would be
+		 * lost (x2 is a sum of squares, finite for finite floats) */
+		if (!isfinite(x2[o])) {
+			size_t i = 0;
+			while (i < (size_t)N * (size_t)D && isfinite(E[i]))
+				i++;
+			botify_fail(err, BOTIFY_EINVAL, "track %d: its vector is not finite",
+				    (int32_t)(i / (size_t)Dn));
+			goto out;
+		}
 		if (sqrt(x2[o]) > ix->xmax)
 			ix->xmax = sqrt(x2[o]);
+	}
 	if (quantize_index(ix, &b, threads, err) != 0)
 		goto out;
 	rc = 0;
@@ -867,7 +1065,7 @@ void botify_topk_set_progress(void (*fn)(void *ctx, int64_t done, int64_t total)
 
 struct search_job {
 	int64_t *done;   /* queries finished by every thread (atomic) */
-	int64_t *next;   /* the next block to take (atomic) */
+	int64_t *next;   /* the first query of the next block to take (atomic) */
 	const botify_topk_index *ix;
 	const float *queries;
 	const int64_t *perm; /* row i of queries is query perm[i]; NULL: itself */
@@ -884,12 +1082,17 @@ struct search_job {
 
 /* Bd[g] = an upper bound of every score in group g from S = q.c and the
  * slack: each of the two float roundings is within 2^-24 of the magnitudes,
- * 2^-22 of them covers both. */
+ * 2^-22 of them covers both. A float q.c of huge vectors can overflow, and
+ * infinities of both signs make a NaN: no bound, so +inf (the group is
+ * opened and its tracks scored in double, which does not overflow).
+ * NEEDSWORK: a sum that overflows to -inf alone (products near FLT_MAX of
+ * one sign, then others that would bring it back) still skips its group. */
 static void bounds_scalar(const float *S, const float *slack, float qn, int32_t C, float *Bd)
 {
 	for (int32_t g = 0; g < C; g++) {
 		float a = S[g], s = qn * slack[g];
-		Bd[g] = a + s + 0x1p-22f * (fabsf(a) + s) + 1e-30f;
+		float B = a + s + 0x1p-22f * (fabsf(a) + s) + 1e-30f;
+		Bd[g] = isnan(B) ? INFINITY : B;
 	}
 }
 
@@ -913,7 +1116,9 @@ __attribute__((target("avx"))) static void bounds_avx(const float *S, const floa
 	for (; g + 8 <= C; g += 8) {
 		__m256 a = _mm256_loadu_ps(S + g), s = _mm256_mul_ps(vq, _mm256_loadu_ps(slack + g));
 		__m256 m = _mm256_mul_ps(eps, _mm256_add_ps(_mm256_and_ps(a, absmask), s));
-		_mm256_storeu_ps(Bd + g, _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a, s), m), tiny));
+		__m256 B = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a, s), m), tiny);
+		B = _mm256_blendv_ps(B, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(B, B, _CMP_UNORD_Q));
+		_mm256_storeu_ps(Bd + g, B);
 	}
 	bounds_scalar(S + g, slack + g, qn, C - g, Bd + g);
 }
@@ -958,6 +1163,28 @@ static int32_t scan_ge(const float *x, int32_t n, float thr, int32_t *out)
 }
 
 enum { SEED_GROUPS = 8 };
+
+/* Offers (x, i) to the n best values kept in v/id[0..n), highest first, at
+ * most cap of them; returns the new n. A value equal to one kept goes after
+ * it (the first offered stays ahead), one not above the cap-th is dropped
+ * when the list is full, and a NaN is never kept. It only chooses which
+ * groups are opened first, never a result: the plain seeds come from
+ * scan_ge (numbers, NaN bounds being +inf), the filter's values are finite,
+ * and a NaN q.c (an overflow: a query beyond the filter's range) leaves
+ * the query to the plain bounds. */
+static inline int32_t keep_best(float *v, int32_t *id, int32_t n, int32_t cap, float x, int32_t i)
+{
+	if (isnan(x) || (n == cap && !(x > v[cap - 1])))
+		return n;
+	int32_t p = n < cap ? n++ : cap - 1;
+	for (; p > 0 && v[p - 1] < x; p--) {
+		v[p] = v[p - 1];
+		id[p] = id[p - 1];
+	}
+	v[p] = x;
+	id[p] = i;
+	return n;
+}
 
 /* Pulls the first lines of a group's rows towards the cache: groups are
  * opened in no predictable order, and waiting for memory row by row would
@@ -1064,24 +1291,13 @@ static void search_one_plain(const botify_topk_index *ix, const float *q, const 
 	 * above the largest bound of a sample, the SEED_GROUPS highest */
 	int32_t seed[SEED_GROUPS];
 	float sb[SEED_GROUPS];
-	int ns = 0;
+	int32_t ns = 0;
 	float top = -INFINITY;
 	for (int32_t g = 0; g < C; g += 97)
 		top = Bd[g] > top ? Bd[g] : top;
 	int32_t nc = scan_ge(Bd, C, top, cand);
-	for (int32_t i = 0; i < nc; i++) {
-		int32_t g = cand[i];
-		float B = Bd[g];
-		if (ns == SEED_GROUPS && B <= sb[ns - 1])
-			continue;
-		int p = ns < SEED_GROUPS ? ns++ : ns - 1;
-		for (; p > 0 && sb[p - 1] < B; p--) {
-			sb[p] = sb[p - 1];
-			seed[p] = seed[p - 1];
-		}
-		sb[p] = B;
-		seed[p] = g;
-	}
+	for (int32_t i = 0; i < nc; i++)
+		ns = keep_best(sb, seed, ns, SEED_GROUPS, Bd[cand[i]], cand[i]);
 	for (int i = 0; i < ns; i++)
 		prefetch_group(ix, seed[i]);
 	for (int i = 0; i < ns; i++) {
@@ -1154,13 +1370,28 @@ static inline int32_t load4(const uint8_t *p)
 	return v;
 }
 
-/* Four queries (u: their offset integer vectors; sig = sq csc, qn, thr
- * each) against panels [p0, p1): bit i of out[r][p] is set when centroid
- * 8p + i passes, sig (q~.c~) + qn slack >= thr in float. */
+/* The centroids the filter passes: query row r, group g, filter value v,
+ * in the order filter_tile finds them (for one row, g ascending). */
+struct pent {
+	int32_t r, g;
+	float v;
+};
+
+struct passed {
+	struct pent *e;
+	size_t n, cap;
+};
+
+/* Four queries (u: their offset integer vectors; sig = sq, qn, eq, qh,
+ * thr each: quantize_query; rows r0 .. r0 + 3) against panels [p0, p1):
+ * every centroid g with value
+ *   v = fl(sq csc) (q~.c~) + (eq |c| + (qh |ec| + qn slack)) >= thr
+ * in float is appended to pass, which has room for 32 (p1 - p0) more. */
 __attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_index *ix,
 							    const uint8_t *const u[4], const float *sig,
-							    const float *qn, const float *thr,
-							    uint8_t *const out[4], int32_t p0, int32_t p1)
+							    const float *qn, const float *eq, const float *qh,
+							    const float *thr, int32_t r0, struct passed *pass,
+							    int32_t p0, int32_t p1)
 {
 	const int32_t S4 = ix->S4;
 	const __m256i ones = _mm256_set1_epi16(1);
@@ -1200,78 +1431,96 @@ __attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_in
 #undef FILTER_STEP
 		__m256i qs = _mm256_loadu_si256((const __m256i *)(ix->qsum + (size_t)p * 8));
 		__m256 sl = _mm256_loadu_ps(ix->qslack + (size_t)p * 8);
+		__m256 cs = _mm256_loadu_ps(ix->qcsc + (size_t)p * 8);
+		__m256 cn = _mm256_loadu_ps(ix->qcn + (size_t)p * 8);
+		__m256 ecn = _mm256_loadu_ps(ix->qecn + (size_t)p * 8);
 		__m256i acc[4] = { a0, a1, a2, a3 };
 		for (int r = 0; r < 4; r++) {
+			__m256 w = _mm256_fmadd_ps(_mm256_set1_ps(eq[r]), cn,
+						   _mm256_fmadd_ps(_mm256_set1_ps(qh[r]), ecn,
+								   _mm256_mul_ps(_mm256_set1_ps(qn[r]), sl)));
 			__m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r], qs));
-			v = _mm256_fmadd_ps(v, _mm256_set1_ps(sig[r]), _mm256_mul_ps(_mm256_set1_ps(qn[r]), sl));
-			out[r][p] = (uint8_t)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(thr[r]), _CMP_GE_OQ));
+			v = _mm256_fmadd_ps(v, _mm256_mul_ps(_mm256_set1_ps(sig[r]), cs), w);
+			unsigned mk = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(thr[r]), _CMP_GE_OQ));
+			if (!mk)
+				continue;
+			float v8[8];
+			_mm256_storeu_ps(v8, v);
+			for (; mk; mk &= mk - 1) {
+				int i = __builtin_ctz(mk);
+				pass->e[pass->n++] = (struct pent){ r0 + r, p * 8 + i, v8[i] };
+			}
 		}
 	}
 }
 
-/* The filter's value of the 8 centroids of panel p for one query, as
- * filter_tile computes it. */
-__attribute__((target("avx2,fma"))) static void panel_values(const botify_topk_index *ix,
-							     const uint8_t *u, float sig, float qn,
-							     int32_t p, float *out)
+/* The integer products q~.x~ less the offset's share of rows r .. r + NR - 1
+ * (NR <= 4, a constant once inlined), four rows per 32 bytes of the query:
+ * the accumulators stay in registers, and a group's last rows cost what
+ * they hold, not a block of four. */
+__attribute__((target("avx2,fma"), always_inline)) static inline __m128i
+row_ints(const botify_topk_index *ix, const uint8_t *u, int32_t r, const int NR)
 {
-	const int32_t S4 = ix->S4;
-	const int8_t *pc = ix->qc + (size_t)p * (size_t)S4 * 32;
-	__m256i a = _mm256_setzero_si256();
-	for (int32_t s0 = 0; s0 < S4; s0 += RUN16) {
-		int32_t s1 = S4 - s0 < RUN16 ? S4 : s0 + RUN16;
-		__m256i h = _mm256_setzero_si256();
-		for (int32_t st = s0; st < s1; st++)
-			h = _mm256_add_epi16(h, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u + 4 * st)),
-								     _mm256_loadu_si256((const __m256i *)(pc + (size_t)st * 32))));
-		a = _mm256_add_epi32(a, _mm256_madd_epi16(h, _mm256_set1_epi16(1)));
+	const int32_t DQ = ix->DQ, NC = DQ / 32;
+	const __m256i ones = _mm256_set1_epi16(1);
+	const int8_t *x0 = ix->qx + (size_t)r * (size_t)DQ;
+	const int8_t *x1 = x0 + DQ, *x2 = x1 + DQ, *x3 = x2 + DQ;
+	__m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+	for (int32_t c0 = 0; c0 < NC; c0 += RUN16) {
+		int32_t c1 = NC - c0 < RUN16 ? NC : c0 + RUN16;
+		__m256i h0 = _mm256_setzero_si256(), h1 = h0, h2 = h0, h3 = h0;
+		for (int32_t c = c0; c < c1; c++) {
+			__m256i qv = _mm256_loadu_si256((const __m256i *)(u + (size_t)c * 32));
+			size_t o = (size_t)c * 32;
+			h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x0 + o))));
+			if (NR > 1)
+				h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x1 + o))));
+			if (NR > 2)
+				h2 = _mm256_add_epi16(h2, _mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x2 + o))));
+			if (NR > 3)
+				h3 = _mm256_add_epi16(h3, _mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x3 + o))));
+		}
+		a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(h0, ones));
+		if (NR > 1)
+			a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(h1, ones));
+		if (NR > 2)
+			a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(h2, ones));
+		if (NR > 3)
+			a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(h3, ones));
 	}
-	__m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(a, _mm256_loadu_si256((const __m256i *)(ix->qsum + (size_t)p * 8))));
-	v = _mm256_fmadd_ps(v, _mm256_set1_ps(sig),
-			    _mm256_mul_ps(_mm256_set1_ps(qn), _mm256_loadu_ps(ix->qslack + (size_t)p * 8)));
-	_mm256_storeu_ps(out, v);
+	__m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+	__m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+	const int32_t *qs = ix->qxsum + r;
+	return _mm_sub_epi32(s4, _mm_setr_epi32(qs[0], NR > 1 ? qs[1] : 0, NR > 2 ? qs[2] : 0,
+						NR > 3 ? qs[3] : 0));
 }
 
 /* The filter's value of rows [r0, r0 + n) for one query (u, DQ bytes):
- * sigx (q~.x~), four rows at a time. */
+ * sigx (q~.x~). */
 __attribute__((target("avx2,fma"))) static void row_values(const botify_topk_index *ix,
 							   const uint8_t *u, float sigx, int32_t r0,
 							   int32_t n, float *out)
 {
-	const int32_t DQ = ix->DQ, NC = DQ / 32;
-	const __m256i ones = _mm256_set1_epi16(1);
+	const __m128 sv = _mm_set1_ps(sigx);
 	int32_t i = 0;
-	for (; i < n; i += 4) {
-		/* rows past n repeat the last one: their values are not kept */
-		int32_t ri[4];
-		const int8_t *x[4];
-		for (int t = 0; t < 4; t++) {
-			ri[t] = r0 + (i + t < n ? i + t : n - 1);
-			x[t] = ix->qx + (size_t)ri[t] * (size_t)DQ;
-		}
-		__m256i a[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-				 _mm256_setzero_si256() };
-		for (int32_t c0 = 0; c0 < NC; c0 += RUN16) {
-			int32_t c1 = NC - c0 < RUN16 ? NC : c0 + RUN16;
-			__m256i h[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-					 _mm256_setzero_si256() };
-			for (int32_t c = c0; c < c1; c++) {
-				__m256i qv = _mm256_loadu_si256((const __m256i *)(u + (size_t)c * 32));
-				for (int t = 0; t < 4; t++)
-					h[t] = _mm256_add_epi16(h[t], _mm256_maddubs_epi16(qv, _mm256_loadu_si256((const __m256i *)(x[t] + (size_t)c * 32))));
-			}
-			for (int t = 0; t < 4; t++)
-				a[t] = _mm256_add_epi32(a[t], _mm256_madd_epi16(h[t], ones));
-		}
-		__m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
-		__m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-		s4 = _mm_sub_epi32(s4, _mm_setr_epi32(ix->qxsum[ri[0]], ix->qxsum[ri[1]], ix->qxsum[ri[2]],
-						      ix->qxsum[ri[3]]));
-		float v[4];
-		_mm_storeu_ps(v, _mm_mul_ps(_mm_cvtepi32_ps(s4), _mm_set1_ps(sigx)));
-		for (int t = 0; t < 4 && i + t < n; t++)
-			out[i + t] = v[t];
+	for (; i + 4 <= n; i += 4)
+		_mm_storeu_ps(out + i, _mm_mul_ps(_mm_cvtepi32_ps(row_ints(ix, u, r0 + i, 4)), sv));
+	float v[4];
+	switch (n - i) {
+	case 3:
+		_mm_storeu_ps(v, _mm_mul_ps(_mm_cvtepi32_ps(row_ints(ix, u, r0 + i, 3)), sv));
+		break;
+	case 2:
+		_mm_storeu_ps(v, _mm_mul_ps(_mm_cvtepi32_ps(row_ints(ix, u, r0 + i, 2)), sv));
+		break;
+	case 1:
+		_mm_storeu_ps(v, _mm_mul_ps(_mm_cvtepi32_ps(row_ints(ix, u, r0 + i, 1)), sv));
+		break;
+	default:
+		return;
 	}
+	for (int t = 0; i + t < n; t++)
+		out[i + t] = v[t];
 }
 #endif
 
@@ -1298,16 +1547,18 @@ static int filter_usable(const botify_topk_index *ix, int32_t k)
 }
 
 /* The offset integer vector u of q and its float constants for
- * filter_tile: sig = sq csc and thr, at or below tau less E(q) and the
- * rounding of the filter's float sum. The sum sig I + qn slack is computed
- * with the product sq csc rounded to float, qn slack rounded, and one
- * rounding of the fused multiply-add: each within 2^-24 of magnitudes at
- * most |sq q~| (cmax + ecmax) + qn slmax = mag, so 2^-18 mag covers them
- * (1e-25 more for a product that underflows). 0 when the magnitudes are
- * out of float's comfortable range: the query then takes the plain bounds. */
+ * filter_tile: sq, eq = |eq| and qh = |sq q~| (both rounded up), and thr,
+ * at or below tau less eup, the rounding of the filter's float sum. A value
+ * is computed as fl(sq csc) I + (eq |c| + (qh |ec| + qn slack)): one
+ * rounding of the product sq csc, of qn slack and of each of the three
+ * fused multiply-adds, each within 2^-24 of magnitudes at most
+ * qh (cmax + ecmax) + qn slmax + eq cmax + qh ecmax = mag, so 2^-18 mag
+ * covers them (1e-25 more for products that underflow). 0 when the
+ * magnitudes are out of float's comfortable range: the query then takes
+ * the plain bounds. */
 static int quantize_query(const botify_topk_index *ix, const float *q, double qnorm, float qn,
-			  double tau, uint8_t *u, float *sig, float *thr, double *eup, float *sigx,
-			  double *eupx)
+			  double tau, uint8_t *u, float *sig, float *eqf, float *qhf, float *thr,
+			  double *eup, float *sigx, double *eupx)
 {
 	int32_t D = ix->D, DP = ix->DQ;
 	double amax = 0;
@@ -1315,7 +1566,9 @@ static int quantize_query(const botify_topk_index *ix, const float *q, double qn
 		amax = fabs((double)q[d]) > amax ? fabs((double)q[d]) : amax;
 	if (!(amax <= 1e15))
 		return 0;
-	double sq = amax / QL, inv = sq > 0 ? 1 / sq : 0, e2 = 0, h2 = 0;
+	/* a float, as csc: the filter multiplies the two in float */
+	float sqf = (float)(amax / QL);
+	double sq = sqf, inv = sq > 0 ? 1 / sq : 0, e2 = 0, h2 = 0;
 	for (int32_t d = 0; d < DP; d++) {
 		long v = 0;
 		if (d < D && sq > 0) {
@@ -1328,12 +1581,13 @@ static int quantize_query(const botify_topk_index *ix, const float *q, double qn
 		u[d] = (uint8_t)(v + QL);
 	}
 	double eq = sqrt(e2) * (1 + 1e-9) + 1e-9 * qnorm, qh = sq * sqrt(h2) * (1 + 1e-9);
-	double E = (eq * ix->cmax + qh * ix->ecmax) * (1 + 1e-9);
-	double mag = qh * (ix->cmax + ix->ecmax) + (double)qn * ix->slmax;
+	double mag = qh * (ix->cmax + ix->ecmax) + (double)qn * ix->slmax + eq * ix->cmax + qh * ix->ecmax;
 	if (!(mag <= 1e25))
 		return 0;
-	*sig = (float)(sq * ix->csc);
-	*eup = E + (0x1p-18 * mag + 1e-25);
+	*sig = sqf;
+	*eqf = float_up(eq);
+	*qhf = float_up(qh);
+	*eup = 0x1p-18 * mag + 1e-25;
 	/* the same for the rows, where v = fl(sigx I) is one product: and a
 	 * double score is within D 2^-53 |q| |x| < 2^-40 qn xmax of q.x */
 	double magx = qh * (ix->xmaxq + ix->exmax);
@@ -1353,8 +1607,9 @@ static int quantize_query(const botify_topk_index *ix, const float *q, double qn
 /* A search thread's buffers for the filtered blocks. */
 struct fscratch {
 	uint8_t *u;          /* (QB + 3, S4 * 4) offset integer queries */
-	uint8_t *bits;       /* (QB + 3, P) the filter's verdicts */
-	float *sig, *qn, *thr; /* (QB + 3) */
+	struct passed pass;  /* the filter's verdicts, as it finds them */
+	int32_t *pfirst;     /* (QB + 1) row r's: sg/sB[pfirst[r] .. pfirst[r + 1]) */
+	float *sig, *qn, *thr, *eqf, *qhf; /* (QB + 3) */
 	double *eup;         /* (QB) how far the filter's value may be below a group's bound */
 	float *sigx;         /* (QB) for the rows: struct qrows */
 	double *eupx;
@@ -1368,17 +1623,21 @@ struct fscratch {
 	char *opened;        /* (C) */
 	float *sbd;          /* (QB, maxr) q.c, then bounds, of the query's own super-cluster */
 	int32_t maxr;        /* the largest super-cluster */
-	int32_t *sg;         /* (C) groups the filter passed */
-	float *sB;           /* (C) their bounds */
+	int32_t *sg;         /* groups the filter passed, row by row */
+	float *sB;           /* their filter values */
+	size_t sgcap, sBcap;
 };
 
 static void fscratch_free(struct fscratch *f)
 {
 	free(f->u);
-	free(f->bits);
+	free(f->pass.e);
+	free(f->pfirst);
 	free(f->sig);
 	free(f->qn);
 	free(f->thr);
+	free(f->eqf);
+	free(f->qhf);
 	free(f->eup);
 	free(f->sigx);
 	free(f->eupx);
@@ -1402,10 +1661,12 @@ static int fscratch_init(struct fscratch *f, const botify_topk_index *ix, int64_
 	size_t R = (size_t)QB + 3, Cn = (size_t)(ix->C ? ix->C : 1), SK = (size_t)k + 2 * SEED_GROUPS;
 	memset(f, 0, sizeof(*f));
 	f->u = malloc(R * (size_t)ix->DQ);
-	f->bits = malloc(R * (size_t)ix->P);
+	f->pfirst = malloc((R + 1) * sizeof(int32_t));
 	f->sig = malloc(R * sizeof(float));
 	f->qn = malloc(R * sizeof(float));
 	f->thr = malloc(R * sizeof(float));
+	f->eqf = malloc(R * sizeof(float));
+	f->qhf = malloc(R * sizeof(float));
 	f->eup = malloc(R * sizeof(double));
 	f->sigx = malloc(R * sizeof(float));
 	f->eupx = malloc(R * sizeof(double));
@@ -1427,10 +1688,8 @@ static int fscratch_init(struct fscratch *f, const botify_topk_index *ix, int64_
 		if (ix->sfirst[m + 1] - ix->sfirst[m] > f->maxr)
 			f->maxr = ix->sfirst[m + 1] - ix->sfirst[m];
 	f->sbd = malloc(R * 2 * (size_t)f->maxr * sizeof(float));
-	f->sg = malloc(Cn * sizeof(int32_t));
-	f->sB = malloc(Cn * sizeof(float));
-	if (!f->u || !f->bits || !f->sig || !f->qn || !f->thr || !f->eup || !f->sigx || !f->eupx || !f->rowv || !f->top || !f->topv || !f->plain || !f->hs || !f->hid ||
-	    !f->hn || !f->seeds || !f->nseeds || !f->opened || !f->sbd || !f->sg || !f->sB) {
+	if (!f->u || !f->pfirst || !f->sig || !f->qn || !f->thr || !f->eqf || !f->qhf || !f->eup || !f->sigx || !f->eupx || !f->rowv || !f->top || !f->topv || !f->plain || !f->hs || !f->hid ||
+	    !f->hn || !f->seeds || !f->nseeds || !f->opened || !f->sbd) {
 		fscratch_free(f);
 		return -1;
 	}
@@ -1475,54 +1734,56 @@ static inline void prefetch_next(const botify_topk_index *ix, int32_t g)
 	size_t bytes = (size_t)(ix->off[g + 1] - ix->off[g]) * (size_t)ix->DQ;
 	for (size_t b = 0; b < (bytes < 1024 ? bytes : 1024); b += 64)
 		__builtin_prefetch(p + b);
+	__builtin_prefetch(ix->qxsum + ix->off[g]);
 }
 
-/* A max-heap of (v, g) on v. */
-static void vheap_down(float *v, int32_t *g, int32_t n, int32_t i)
+/* Opens group g if its float bound reaches the k-th best: a group of up to
+ * three is opened without it (its float bound, a centroid of D floats,
+ * costs about as much as its rows' filter values). */
+static inline void open_if_bound(const botify_topk_index *ix, int32_t g, const float *q, float qn,
+				 const struct qrows *qr, double *tmp, struct best *b, int64_t *scored,
+				 int64_t *groups)
 {
-	for (;;) {
-		int32_t l = 2 * i + 1, r = l + 1, w = i;
-		if (l < n && v[l] > v[w])
-			w = l;
-		if (r < n && v[r] > v[w])
-			w = r;
-		if (w == i)
-			return;
-		float tv = v[i];
-		v[i] = v[w];
-		v[w] = tv;
-		int32_t tg = g[i];
-		g[i] = g[w];
-		g[w] = tg;
-		i = w;
+	if (ix->off[g + 1] - ix->off[g] <= 3 ||
+	    (double)group_bound(dotf(q, ix->cent + (size_t)g * ix->D, ix->D), ix->slack[g], qn) >= b->s[0]) {
+		open_group_q(ix, g, q, qr, tmp, b, scored);
+		(*groups)++;
 	}
 }
 
-/* Opens the groups g[0..n) that the filter passed, by their filter value
- * v descending: a group's bound is at most v + eup, so once that is below
- * the k-th best, so is every group left. The others get their float bound
- * first, and are opened when it is at or above the k-th best. */
+/* Opens the groups g[0..n) (ascending) that the filter passed with values
+ * v: a group's bound is at most v + eup, so one whose v + eup is below the
+ * k-th best is skipped; the others get their float bound first, and are
+ * opened when it is at or above the k-th best. The FIRST highest values go
+ * first, for a k-th best close to the final one; the rest follow in the
+ * order they are stored, so that their centroids and rows come from memory
+ * in one direction, a few groups ahead. The order changes the work, never
+ * the result: the k-th best only rises, and a group is skipped only below
+ * it. */
+enum { FIRST = 8, AHEAD = 4 };
+
 static void open_by_filter(const botify_topk_index *ix, const float *q, float qn, double eup,
-			   const struct qrows *qr, int32_t *g, float *v, int32_t n, double *tmp,
+			   const struct qrows *qr, int32_t *g, const float *v, int32_t n, double *tmp,
 			   struct best *b, int64_t *scored, int64_t *groups)
 {
-	for (int32_t i = n / 2 - 1; i >= 0; i--)
-		vheap_down(v, g, n, i);
-	while (n > 0 && (b->n < b->k || (double)v[0] + eup >= b->s[0])) {
-		int32_t gg = g[0];
-		v[0] = v[n - 1];
-		g[0] = g[n - 1];
-		vheap_down(v, g, --n, 0);
-		if (n > 0) /* the next one's centroid and integer rows on their way */
-			prefetch_next(ix, g[0]);
-		/* a group of up to three: its float bound (a centroid of D
-		 * floats) costs about as much as its rows' filter values */
-		if (ix->off[gg + 1] - ix->off[gg] <= 3 ||
-		    (double)group_bound(dotf(q, ix->cent + (size_t)gg * ix->D, ix->D), ix->slack[gg], qn) >=
-			    b->s[0]) {
-			open_group_q(ix, gg, q, qr, tmp, b, scored);
-			(*groups)++;
-		}
+	int32_t top[FIRST];
+	float tv[FIRST];
+	int32_t nt = 0;
+	for (int32_t i = 0; i < n; i++)
+		nt = keep_best(tv, top, nt, FIRST, v[i], i);
+	for (int t = 0; t < nt; t++)
+		prefetch_next(ix, g[top[t]]);
+	for (int t = 0; t < nt; t++) {
+		int32_t gg = g[top[t]];
+		g[top[t]] = -1; /* done */
+		if ((double)tv[t] + eup >= b->s[0])
+			open_if_bound(ix, gg, q, qn, qr, tmp, b, scored, groups);
+	}
+	for (int32_t i = 0; i < n; i++) {
+		if (i + AHEAD < n && g[i + AHEAD] >= 0 && (double)v[i + AHEAD] + eup >= b->s[0])
+			prefetch_next(ix, g[i + AHEAD]);
+		if (g[i] >= 0 && (double)v[i] + eup >= b->s[0])
+			open_if_bound(ix, g[i], q, qn, qr, tmp, b, scored, groups);
 	}
 }
 
@@ -1531,8 +1792,8 @@ enum { FILTER_PANELS = 256 }; /* a run of panels that stays in L2 (208 KB at 100
 /* Rows [0, rows) of the block at q0 with the quantised filter: each query
  * first opens the best groups of its own super-cluster (by their float
  * bounds) for a k-th best score tau; the filter then passes the groups
- * that may reach tau, which get their float bound and are opened best
- * first while it is at or above the k-th best. Returns 2 when stopped. */
+ * that may reach tau, with their values (open_by_filter takes them from
+ * there). Returns 2 when stopped, 1 when out of memory. */
 static int search_block_filtered(struct search_job *j, struct fscratch *f, int64_t q0, int64_t rows,
 				 float *Srow, float *Bd, int32_t *cand, double *tmp)
 {
@@ -1579,18 +1840,8 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 		/* the T highest, best first, in one pass */
 		int32_t T = 2 * SEED_GROUPS + k, nt = 0, *ti = f->top;
 		float *tv = f->topv;
-		for (int32_t i = 0; i < n1 + n2; i++) {
-			float x = sbd[i];
-			if (nt == T && !(x > tv[T - 1]))
-				continue;
-			int32_t p = nt < T ? nt++ : T - 1;
-			for (; p > 0 && tv[p - 1] < x; p--) {
-				tv[p] = tv[p - 1];
-				ti[p] = ti[p - 1];
-			}
-			tv[p] = x;
-			ti[p] = i;
-		}
+		for (int32_t i = 0; i < n1 + n2; i++)
+			nt = keep_best(tv, ti, nt, T, sbd[i], i);
 		for (int32_t t = 0; t < nt && !(b.n == k && ns >= SEED_GROUPS); t++) {
 			int32_t g = ti[t] < n1 ? lo1 + ti[t] : lo2 + ti[t] - n1;
 			if (b.n == k && (double)group_bound(tv[t], ix->slack[g], qn) < b.s[0])
@@ -1603,11 +1854,13 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 		f->hn[r] = b.n;
 		f->qn[r] = qn;
 		f->plain[r] = b.n < k || !quantize_query(ix, q, sqrt(qd), qn, b.s[0], f->u + r * DP,
-							 &f->sig[r], &f->thr[r], &f->eup[r], &f->sigx[r],
-							 &f->eupx[r]);
+							 &f->sig[r], &f->eqf[r], &f->qhf[r], &f->thr[r],
+							 &f->eup[r], &f->sigx[r], &f->eupx[r]);
 		if (f->plain[r]) {
 			f->thr[r] = INFINITY; /* passes nothing */
 			f->sig[r] = 0;
+			f->eqf[r] = 0;
+			f->qhf[r] = 0;
 			memset(f->u + r * DP, QL, DP);
 		}
 	}
@@ -1615,18 +1868,41 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 		memcpy(f->u + r * DP, f->u, DP);
 		f->sig[r] = 0;
 		f->qn[r] = 0;
+		f->eqf[r] = 0;
+		f->qhf[r] = 0;
 		f->thr[r] = INFINITY;
 	}
+	f->pass.n = 0;
 	for (int32_t p0 = 0; p0 < P; p0 += FILTER_PANELS) {
 		int32_t p1 = P - p0 < FILTER_PANELS ? P : p0 + FILTER_PANELS;
 		for (int64_t r = 0; r < rows; r += 4) {
 			const uint8_t *u[4] = { f->u + r * DP, f->u + (r + 1) * DP, f->u + (r + 2) * DP,
 						f->u + (r + 3) * DP };
-			uint8_t *out[4] = { f->bits + r * P, f->bits + (r + 1) * P, f->bits + (r + 2) * P,
-					    f->bits + (r + 3) * P };
-			filter_tile(ix, u, f->sig + r, f->qn + r, f->thr + r, out, p0, p1);
+			if (BOTIFY_ALLOC_GROW(f->pass.e, f->pass.n + 32 * (size_t)(p1 - p0), f->pass.cap,
+					      "filtered groups", NULL) != 0)
+				return 1;
+			filter_tile(ix, u, f->sig + r, f->qn + r, f->eqf + r, f->qhf + r, f->thr + r, (int32_t)r,
+				    &f->pass, p0, p1);
 		}
 	}
+	/* the passed groups row by row (a counting sort: each row's stay in
+	 * ascending order) */
+	if (BOTIFY_ALLOC_GROW(f->sg, f->pass.n, f->sgcap, "filtered groups", NULL) != 0 ||
+	    BOTIFY_ALLOC_GROW(f->sB, f->pass.n, f->sBcap, "filtered groups", NULL) != 0)
+		return 1;
+	memset(f->pfirst, 0, (size_t)(rows + 1) * sizeof(int32_t));
+	for (size_t i = 0; i < f->pass.n; i++)
+		f->pfirst[f->pass.e[i].r + 1]++;
+	for (int64_t r = 0; r < rows; r++)
+		f->pfirst[r + 1] += f->pfirst[r];
+	for (size_t i = 0; i < f->pass.n; i++) {
+		int32_t at = f->pfirst[f->pass.e[i].r]++;
+		f->sg[at] = f->pass.e[i].g;
+		f->sB[at] = f->pass.e[i].v;
+	}
+	for (int64_t r = rows; r > 0; r--)
+		f->pfirst[r] = f->pfirst[r - 1];
+	f->pfirst[0] = 0;
 	for (int64_t r = 0; r < rows; r++) {
 		if (j->stop && *j->stop)
 			return 2;
@@ -1637,29 +1913,21 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 			cblas_sgemv(CblasRowMajor, CblasNoTrans, C, D, 1.0f, ix->cent, D, q, 1, 0.0f, Srow, 1);
 			search_one_plain(ix, q, Srow, f->qn[r], Bd, cand, tmp, &b, &scored, &groups);
 		} else {
+			/* the seeds are open already */
 			const int32_t *seeds = f->seeds + (size_t)r * SK;
 			for (int32_t i = 0; i < f->nseeds[r]; i++)
 				f->opened[seeds[i]] = 1;
-			const uint8_t *bits = f->bits + r * P;
-			int32_t ns = 0;
-			float v8[8];
-			for (int32_t p = 0; p < P; p++) {
-				if (!bits[p])
-					continue;
-				panel_values(ix, f->u + r * DP, f->sig[r], f->qn[r], p, v8);
-				for (unsigned mk = bits[p]; mk; mk &= mk - 1) {
-					int32_t i = __builtin_ctz(mk), g = p * 8 + i;
-					if (!f->opened[g]) {
-						f->sg[ns] = g;
-						f->sB[ns++] = v8[i];
-					}
+			int32_t *sg = f->sg + f->pfirst[r], ns = 0;
+			float *sB = f->sB + f->pfirst[r];
+			for (int32_t i = 0; i < f->pfirst[r + 1] - f->pfirst[r]; i++)
+				if (!f->opened[sg[i]]) {
+					sg[ns] = sg[i];
+					sB[ns++] = sB[i];
 				}
-			}
 			for (int32_t i = 0; i < f->nseeds[r]; i++)
 				f->opened[seeds[i]] = 0;
 			struct qrows qr = { f->u + r * DP, f->sigx[r], f->eupx[r], f->rowv };
-			open_by_filter(ix, q, f->qn[r], f->eup[r], &qr, f->sg, f->sB, ns, tmp, &b, &scored,
-				       &groups);
+			open_by_filter(ix, q, f->qn[r], f->eup[r], &qr, sg, sB, ns, tmp, &b, &scored, &groups);
 		}
 		best_sort(&b);
 		int64_t out_row = j->perm ? j->perm[q0 + r] : q0 + r;
@@ -1700,12 +1968,19 @@ static void *search_blocks(void *arg)
 		goto out;
 	}
 	/* blocks taken as threads come free: their costs differ (the
-	 * queries come cluster by cluster), and so do the cores' loads */
+	 * queries come cluster by cluster), and so do the cores' loads. They
+	 * shrink towards the end (a share of what is left, down to
+	 * TAIL_ROWS), so that the threads finish close together. */
 	for (;;) {
-		int64_t q0 = __atomic_fetch_add(j->next, 1, __ATOMIC_RELAXED) * j->QB;
-		if (q0 >= j->Q)
-			break;
-		int64_t rows = j->Q - q0 < j->QB ? j->Q - q0 : j->QB;
+		int64_t q0 = __atomic_load_n(j->next, __ATOMIC_RELAXED), rows;
+		do {
+			if (q0 >= j->Q)
+				goto out;
+			rows = (j->Q - q0) / (2 * j->T);
+			rows = rows < TAIL_ROWS ? TAIL_ROWS : rows > j->QB ? j->QB : rows;
+			rows = rows > j->Q - q0 ? j->Q - q0 : rows;
+		} while (!__atomic_compare_exchange_n(j->next, &q0, q0 + rows, 0, __ATOMIC_RELAXED,
+						      __ATOMIC_RELAXED));
 		if (j->stop && *j->stop) {
 			j->failed = 2;
 			goto out;
@@ -1856,6 +2131,12 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
 		memset(stats, 0, sizeof(*stats));
 	if (k <= 0 || Q <= 0)
 		return stop && *stop ? botify_fail(err, BOTIFY_EINTR, "interrupted") : 0;
+	/* a NaN score has no rank: refused, as the index refuses such rows */
+	for (int64_t q = 0; q < Q; q++)
+		for (int32_t d = 0; d < ix->D; d++)
+			if (!isfinite(queries[q * ix->D + d]))
+				return botify_fail(err, BOTIFY_EINVAL, "query %lld: its vector is not finite",
+						   (long long)q);
 	if (threads < 1)
 		threads = 1;
 	if (threads > MAX_THREADS)

@@ -101,8 +101,9 @@ typedef struct botify_topk_index {
 	int32_t *qsum;        /* (C rounded up to 8) the offset's share of each integer product */
 	float *qslack;        /* (C rounded up to 8) slack, -inf past C */
 	int32_t P, S4;        /* panels, steps of 4 dimensions */
-	double csc;           /* a centroid is csc times its integer vector, within ecmax */
-	double cmax, ecmax, slmax; /* the largest |c|, |c - csc c~| and slack */
+	float *qcsc;          /* (C rounded up to 8) a centroid is qcsc times its integer vector, */
+	float *qcn, *qecn;    /* within qecn; qcn its norm (both rounded up) */
+	double cmax, ecmax, slmax; /* the largest qcn, qecn and slack */
 	int8_t *qx;           /* (N, DQ) the rows quantised the same way, row by row */
 	int32_t *qxsum;       /* (N) */
 	int32_t DQ;           /* D rounded up to 32 */
@@ -116,7 +117,8 @@ double botify_topk_score(const float *a, const float *b, int32_t D);
 void botify_topk_score_rows(const float *q, const float *X, int32_t n, int32_t D, double *out);
 
 /* Builds the index of E (N, D) grouped by group[t] (0..G-1; the world's
- * artist array). E is copied. Fails only on ENOMEM. */
+ * artist array). E is copied. Fails on ENOMEM, and with BOTIFY_EINVAL when
+ * a row is not finite (a NaN score has no rank). */
 int botify_topk_index_build(botify_topk_index *ix, const float *E, int32_t N, int32_t D,
 			    const int32_t *group, int32_t G, botify_err *err);
 /* The same index built on `threads` threads (the same index for any count). */
@@ -135,7 +137,8 @@ typedef struct botify_topk_stats {
  * non-NULL. k <= N. Runs on `threads` threads (single-threaded sgemm in
  * each, as botify_topk_inner). stop (may be NULL) is polled between queries,
  * a few milliseconds apart at most: when it is set the search fails with
- * BOTIFY_EINTR. stats may be NULL. */
+ * BOTIFY_EINTR. A query that is not finite fails it with BOTIFY_EINVAL,
+ * before any work. stats may be NULL. */
 int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_t Q, int32_t k,
 		       int threads, volatile sig_atomic_t *stop, int32_t *ids, double *scores,
 		       botify_topk_stats *stats, botify_err *err);

@@ -308,6 +308,142 @@ END_TEST
 /* The filter changes which groups get a float bound, never a list: the
  * small world and the default world's interests (every 9th) give the same
  * ids and scores with it on and off. */
+/* Low-dimensional clusters of every size, the shape of the course
+ * catalog's (without its files): a centroid's quantisation error is a
+ * large share of the distance between a group's bound and the k-th best. */
+START_TEST(search_exact_on_low_dim_clusters)
+{
+	enum { N = 30000, D = 16, G = 7000, Q = 300 };
+	float *E = malloc(sizeof(float) * N * D), *qs = malloc(sizeof(float) * Q * D);
+	float *cent = malloc(sizeof(float) * G * D);
+	int32_t *group = malloc(sizeof(int32_t) * N);
+	botify_rng r;
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 23, 0, 0, 0);
+	for (int32_t i = 0; i < G * D; i++)
+		cent[i] = (float)botify_rng_normal(&r);
+	for (int32_t t = 0; t < N; t++) {
+		/* skewed sizes: many groups of one, a few of hundreds */
+		double u = botify_rng_uniform(&r);
+		group[t] = (int32_t)(G * u * u * u);
+		for (int d = 0; d < D; d++)
+			E[t * D + d] = cent[group[t] * D + d] + (float)(0.2 * botify_rng_normal(&r));
+	}
+	for (int q = 0; q < Q; q++)
+		memcpy(qs + q * D, E + (size_t)(q * 97 % N) * D, sizeof(float) * D);
+	check_against_brute(E, N, D, group, G, qs, Q, 10, 2);
+	check_against_brute(E, N, D, group, G, qs, Q, 1, 1);
+	free(E);
+	free(qs);
+	free(cent);
+	free(group);
+}
+END_TEST
+
+/* A centroid whose quantisation error lines up with the query: every
+ * component but the one that sets the group's scale sits 0.45 of a step
+ * above an integer, where the query is positive, so the integer product
+ * underestimates q.c by 0.17 while the k-th best after the seeds is only
+ * 0.05 below it. Eight groups of higher centroid scores are opened first
+ * (each one track above the single track of this group, one below), so the
+ * filter alone decides on it: without its |sq q~| |ec| term the track
+ * (rank 9 of 10) is lost. */
+START_TEST(search_exact_with_aligned_quantisation_error)
+{
+	enum { D = 16, NF = 300, N = 1 + 16 + NF };
+	float E[N * D], q[D];
+	int32_t group[N];
+	botify_rng r;
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 29, 0, 0, 0);
+	for (int d = 0; d < D; d++)
+		q[d] = 0.25f; /* |q| = 1, quantised exactly: eq is 0 */
+	float cs = (float)((double)3.1f / 31);
+	float *a = E;
+	a[0] = 3.1f;
+	for (int d = 1; d < D; d++)
+		a[d] = (float)((5 + 0.45) * cs);
+	group[0] = 0;
+	double qa = botify_topk_score(q, a, D);
+	for (int i = 0; i < 8; i++) {
+		/* c = a + 0.45 q / |q|^2 (+ a part orthogonal to q), w = 0.5 q */
+		float *x1 = E + (size_t)(1 + 2 * i) * D, *x2 = x1 + D;
+		for (int d = 0; d < D; d++) {
+			float c = a[d] + 0.45f * q[d] + (d == 1 + i ? 0.3f : d == 9 + i % 7 ? -0.3f : 0.0f);
+			x1[d] = c + 0.5f * q[d];
+			x2[d] = c - 0.5f * q[d];
+		}
+		group[1 + 2 * i] = group[2 + 2 * i] = 1 + i;
+		ck_assert(botify_topk_score(q, x1, D) > qa + 0.9);
+		ck_assert(botify_topk_score(q, x2, D) < qa - 0.04 && botify_topk_score(q, x2, D) > qa - 0.06);
+	}
+	/* far from the query: groups of one to five */
+	for (int32_t t = 17; t < N; t++) {
+		group[t] = 9 + (t - 17) / 3;
+		for (int d = 0; d < D; d++)
+			E[t * D + d] = (float)(botify_rng_normal(&r) - 1.0);
+	}
+	int32_t want[10];
+	double ws[10];
+	gt_cand c[N];
+	brute(q, E, N, D, 10, want, ws, c);
+	ck_assert_int_eq(want[8], 0); /* the group's track is in, rank 9 */
+	check_against_brute(E, N, D, group, 9 + NF / 3, q, 1, 10, 1);
+}
+END_TEST
+
+/* What has no rank is refused: a query or a row that is not finite fails
+ * with BOTIFY_EINVAL (a NaN row would make its group's bound NaN, and its
+ * other tracks would be lost). Huge finite vectors whose float q.c
+ * overflows to infinities of both signs (a NaN bound) still get the exact
+ * lists: the double scores do not overflow. Filter on and off. */
+START_TEST(search_refuses_non_finite_and_survives_overflow)
+{
+	enum { N = 200, D = 4, G = 20 };
+	float E[N * D], q[2 * D];
+	int32_t group[N], ids[2 * 10];
+	double sc[2 * 10];
+	botify_rng r;
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 31, 0, 0, 0);
+	for (int32_t t = 0; t < N; t++) {
+		group[t] = t % G;
+		E[t * D] = (float)(1e10 * (1 + 0.1 * botify_rng_uniform(&r)));
+		E[t * D + 1] = (float)(1e10 * (1 + 0.1 * botify_rng_uniform(&r)));
+		E[t * D + 2] = (float)botify_rng_normal(&r);
+		E[t * D + 3] = (float)botify_rng_normal(&r);
+	}
+	/* 1e30 * 1e10 overflows a float: +inf and -inf in every q.c */
+	const float huge[2 * D] = { 1e30f, -1e30f, 1, 0, -3e29f, 2e30f, 0, 1 };
+	memcpy(q, huge, sizeof(q));
+	for (int on = 1; on >= 0; on--) {
+		botify_topk_set_filter(on);
+		check_against_brute(E, N, D, group, G, q, 2, 10, 1);
+		check_against_brute(E, N, D, group, G, q, 2, 10, 2);
+	}
+	botify_topk_set_filter(1);
+	botify_err err = {0};
+	botify_topk_index ix;
+	ck_assert_int_eq(botify_topk_index_build(&ix, E, N, D, group, G, &err), 0);
+	const float bad[] = { NAN, INFINITY, -INFINITY };
+	for (int i = 0; i < 3; i++) {
+		memcpy(q, huge, sizeof(q));
+		q[D + 2] = bad[i]; /* the second query */
+		err = (botify_err){0};
+		ck_assert_int_eq(botify_topk_search(&ix, q, 2, 10, 1, NULL, ids, sc, NULL, &err), -1);
+		ck_assert_int_eq(err.code, BOTIFY_EINVAL);
+		ck_assert_msg(strstr(err.msg, "query 1") != NULL, "%s", err.msg);
+	}
+	botify_topk_index_free(&ix);
+	for (int i = 0; i < 3; i++) {
+		float keep = E[57 * D + 1];
+		E[57 * D + 1] = bad[i];
+		err = (botify_err){0};
+		ck_assert_int_eq(botify_topk_index_build(&ix, E, N, D, group, G, &err), -1);
+		ck_assert_int_eq(err.code, BOTIFY_EINVAL);
+		ck_assert_msg(strstr(err.msg, "track 57") != NULL, "%s", err.msg);
+		E[57 * D + 1] = keep;
+	}
+}
+END_TEST
+
 START_TEST(search_same_with_filter_on_and_off)
 {
 	const char *presets[] = { "datasets/small.json", NULL };
@@ -435,7 +571,9 @@ START_TEST(index_same_for_any_thread_count)
 		ck_assert(!memcmp(ix.qsum, one.qsum, sizeof(int32_t) * (size_t)one.P * 8));
 		ck_assert(!memcmp(ix.qx, one.qx, (size_t)w.N * (size_t)one.DQ));
 		ck_assert(!memcmp(ix.qxsum, one.qxsum, sizeof(int32_t) * (size_t)w.N));
-		ck_assert(ix.csc == one.csc && ix.xsc == one.xsc && ix.ecmax == one.ecmax && ix.exmax == one.exmax);
+		ck_assert(!memcmp(ix.qcsc, one.qcsc, sizeof(float) * (size_t)one.P * 8));
+		ck_assert(!memcmp(ix.qecn, one.qecn, sizeof(float) * (size_t)one.P * 8));
+		ck_assert(ix.xsc == one.xsc && ix.ecmax == one.ecmax && ix.exmax == one.exmax);
 		botify_topk_index_free(&ix);
 	}
 	botify_topk_index_free(&one);
@@ -453,6 +591,9 @@ Suite *topksearch_suite(void)
 	tcase_add_test(tc, index_same_for_any_thread_count);
 	tcase_add_test(tc, search_exact_with_adversarial_ties);
 	tcase_add_test(tc, search_exact_at_filter_edges);
+	tcase_add_test(tc, search_exact_on_low_dim_clusters);
+	tcase_add_test(tc, search_exact_with_aligned_quantisation_error);
+	tcase_add_test(tc, search_refuses_non_finite_and_survives_overflow);
 	tcase_add_test(tc, search_same_with_filter_on_and_off);
 	tcase_add_test(tc, search_exact_with_large_k);
 	tcase_add_test(tc, search_exact_on_tiny_world);
