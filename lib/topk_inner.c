@@ -16,6 +16,13 @@
  * scores made a trip through memory to be selected from. Here the catalog is
  * packed once into panels of 24 tracks (botify_topk_panels_build), and a
  * block of 64 queries walks every panel while the panel sits in L1.
+ *
+ * Past the first 2 400 tracks of the walk (or 2 k), the catalog is walked
+ * as bytes instead: an integer filter (below) with a proven bound on its
+ * distance from the float score shows that almost every track is below the
+ * k-th best float score so far, and the few others get their float score
+ * through the same operations. The lists do not change; the float kernel's
+ * work does, by 95 %.
  */
 #include "topk.h"
 
@@ -230,11 +237,13 @@ void botify_topk_panels_free(botify_topk_panels *pk)
  * The integer filter. Every score of the float kernel costs one fused
  * multiply-add per dimension; vpmaddubsw multiplies 32 pairs of bytes and
  * adds them two by two in one instruction, four times the products of a
- * vector fused multiply-add. With a proven bound on the distance between
- * that integer product and the float score it shows, for almost every
- * track, that the track cannot be in a query's top k. Only the few it cannot
- * rule out get their float score, through botify_topk_dot's operations: the
- * lists are the same bytes as the float kernel's alone.
+ * vector fused multiply-add (on this machine's core about 2.2 times the
+ * multiply-adds per second, with the adds that keep the sums). With a
+ * proven bound on the distance between that integer product and the float
+ * score it shows, for almost every track, that the track cannot be in a
+ * query's top k. Only the few it cannot rule out get their float score,
+ * through botify_topk_dot's operations: the lists are the same bytes as the
+ * float kernel's alone.
  *
  * The catalog is stored as bytes, e = csc e~ + R with e~ integer in
  * [-127, 127] and |e~| <= 181 (the scale csc from the largest component and
@@ -246,15 +255,14 @@ void botify_topk_panels_free(botify_topk_panels *pk)
  * (D fused multiply-adds) is within gamma_D sum |q_d e_d| + D 2^-149 of q.e
  * (one rounding of at most 2^-24 per step, or 2^-150 below the normal
  * range), and sum |q_d e_d| <= |q| xmax. Those three terms are E(q):
- *   sq csc I - E <= s <= sq csc I + E.
- * Let I_k be the k-th largest I of the catalog: k tracks have s >= sq csc
- * I_k - E, so a track with sq csc I + E < sq csc I_k - E, i.e.
- *   I < I_k - 2 E / (sq csc),
- * scores below k others and is in no top k, ties or not. With W an integer
- * at or above 2 E / (sq csc), the tracks with I >= I_k - W survive, and the
- * exact top k of their float scores, score then id, is the answer. During
- * the walk only the k-th largest I met so far is known; it is at most I_k,
- * so a track below it less W is below the final threshold too.
+ *   s <= sq csc I + E.
+ * The float kernel walks the first part of the catalog (filter_split), so
+ * the query's k-th best float score so far, tau, is known when the integer
+ * kernel starts; k tracks score tau or more, so a track with
+ * sq csc I + E < tau, i.e. I < (tau - E) / (sq csc), scores below k others
+ * and is in no top k, ties or not. The others get their float score and
+ * join the candidates as the float kernel's do; tau, and with it the
+ * integer threshold, rises as they come (int_threshold).
  *
  * The bytes: vpmaddubsw takes unsigned bytes, so the query is stored as u =
  * q~ + 64 in [0, 128] and 64 times the sum of e~ (qoff) is taken off after;
@@ -266,7 +274,8 @@ void botify_topk_panels_free(botify_topk_panels *pk)
  * (|csc e~| + |R|) of the real residuals, and each norm within (D + 2)
  * 2^-53 of its sum; the 2^-40 and 2^-30 margins cover these. A query with a
  * NaN or an infinity, whose magnitudes could overflow a float partial sum,
- * or whose W does not fit 16 bits takes the float kernel (with its block).
+ * or whose 2 E / (sq csc) passes 2^16 (the filter would pass most tracks)
+ * takes the float kernel alone, with its block.
  */
 enum { QOFF = 64, CMAX = 127, CNORM = 181, FILTER_MAX_W = 65536, IPANEL = 32 };
 
@@ -384,8 +393,8 @@ static int quantise_catalog(botify_topk_panels *pk, const float *E, botify_err *
 	return 0;
 }
 
-/* The bytes u = q~ + 64 of query q (2H of them) and its W; 0 when the query
- * must take the float kernel. */
+/* The bytes u = q~ + 64 of query q (2H of them) and its constants; 0 when
+ * the query must take the float kernel. */
 /* A query's constants in the filter. */
 struct fq {
 	double E;    /* |s - sq csc I| <= E for every track */
@@ -639,12 +648,6 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(const botify_topk_pa
 }
 #endif
 
-/* The candidates of one query in the filter: keys (I, id) of the tracks
- * whose I reached the threshold, the k-th largest I met so far less W
- * (thr16: 16 copies of that threshold less 1, for a vector compare). The
- * threshold is raised when n reaches lim: twice the keys kept at the last
- * raise (at least k more), so that the selections cost a few steps per key
- * however many tracks lie within W of the k-th. */
 /* fmaf as one instruction where the CPU has it (a call to the library's
  * otherwise): the same correctly rounded result, botify_topk_dot's. */
 #if defined(__x86_64__) && defined(__GNUC__)
