@@ -108,38 +108,38 @@ static void select_top(uint64_t *a, int32_t n, int32_t k)
 	}
 }
 
-/* a[0..n) largest first. */
+/* a[0..n) (distinct keys) largest first. Quicksort with select_top's
+ * partition, without branches on the data (one on each key cost more than
+ * the rest of the sort: the keys above a pivot are random). */
 static void sort_desc(uint64_t *a, int32_t n)
 {
 	while (n > 16) {
-		int32_t mid = n / 2;
+		int32_t mid = n / 2, hi = n - 1;
+		/* the median of a[0], a[mid], a[hi] to a[hi] */
 		if (a[mid] > a[0])
 			swap_keys(a, mid, 0);
-		if (a[n - 1] > a[0])
-			swap_keys(a, n - 1, 0);
-		if (a[n - 1] > a[mid])
-			swap_keys(a, n - 1, mid);
-		uint64_t p = a[mid];
-		int32_t i = 0, j = n - 1;
-		while (i <= j) {
-			while (a[i] > p)
-				i++;
-			while (p > a[j])
-				j--;
-			if (i <= j) {
-				swap_keys(a, i, j);
-				i++;
-				j--;
-			}
+		if (a[hi] > a[0])
+			swap_keys(a, hi, 0);
+		if (a[mid] > a[hi])
+			swap_keys(a, mid, hi);
+		uint64_t p = a[hi];
+		int32_t i = 0;
+		for (int32_t j = 0; j < hi; j++) {
+			uint64_t x = a[j];
+			a[j] = a[i];
+			a[i] = x;
+			i += x > p;
 		}
-		/* [0..j] > [j+1..i) > [i..n): recurse on the smaller side */
-		if (j + 1 < n - i) {
-			sort_desc(a, j + 1);
-			a += i;
-			n -= i;
+		a[hi] = a[i];
+		a[i] = p;
+		/* [0, i) > p = a[i] > (i, n): recurse on the smaller side */
+		if (i < n - 1 - i) {
+			sort_desc(a, i);
+			a += i + 1;
+			n -= i + 1;
 		} else {
-			sort_desc(a + i, n - i);
-			n = j + 1;
+			sort_desc(a + i + 1, n - 1 - i);
+			n = i;
 		}
 	}
 	for (int32_t i = 1; i < n; i++) {
