@@ -718,13 +718,13 @@ static void fpush_row(struct fctx *f, int r, uint64_t m, int32_t pos0)
 
 /* The filter's integers of every panel against rows [0, rows) of u (2H
  * bytes each), one at a time. */
-static void ikernel_scalar(struct fctx *f, const uint8_t *u, int rows, int32_t p0)
+static void ikernel_scalar(struct fctx *f, const uint8_t *u, int rows, int32_t p0, int32_t p1)
 {
 	const botify_topk_panels *pk = f->pk;
 	int16_t *thr16 = f->thr16;
 	int32_t H = (pk->D + 1) / 2;
 	int16_t x[IPANEL];
-	for (int32_t p = p0; p < pk->P8; p++) {
+	for (int32_t p = p0; p < p1; p++) {
 		const int8_t *e = pk->qdata + (size_t)p * (size_t)H * IPANEL * 2;
 		for (int r = 0; r < rows; r++) {
 			uint64_t m = 0;
@@ -747,15 +747,15 @@ static void ikernel_scalar(struct fctx *f, const uint8_t *u, int rows, int32_t p
  * vpmaddubsw (two dimensions of 16 tracks) and one add per step and
  * register. */
 __attribute__((target("avx2"))) static void ikernel_avx2(struct fctx *f, const uint8_t *u, int rows,
-							  int32_t p0)
+							  int32_t p0, int32_t p1)
 {
 	const botify_topk_panels *pk = f->pk;
 	int16_t *thr16 = f->thr16;
 	int32_t H = (pk->D + 1) / 2;
 	size_t panel_bytes = (size_t)H * IPANEL * 2;
-	for (int32_t p = p0; p < pk->P8; p++) {
+	for (int32_t p = p0; p < p1; p++) {
 		const int8_t *e = pk->qdata + (size_t)p * panel_bytes;
-		const char *next = p + 1 < pk->P8 ? (const char *)(e + panel_bytes) : NULL;
+		const char *next = p + 1 < p1 ? (const char *)(e + panel_bytes) : NULL;
 		__m256i off0 = _mm256_load_si256((const __m256i *)(pk->qoff + (size_t)p * IPANEL));
 		__m256i off1 = _mm256_load_si256((const __m256i *)(pk->qoff + (size_t)p * IPANEL + 16));
 		for (int r = 0; r < rows; r += MR) {
@@ -939,12 +939,38 @@ static void *topk_blocks(void *arg)
 					memset(qu + (size_t)r * 2 * H, QOFF, (size_t)2 * H);
 			}
 			struct fctx f = { pk, &c, q, sel, tau8, thr16, fq, avx2, 0 };
+			/* in steps of FSTEP panels (a multiple of 96 tracks, where
+			 * both kinds of panels start); where more than one pair in
+			 * 32 needs its float score (scores so close that the bound
+			 * passes them: an untrained model), the float kernel is
+			 * cheaper and takes the rest of the walk */
+			enum { FSTEP = 15 };
+			int32_t p8 = split / IPANEL;
+			int64_t walked = 0;
+			while (p8 < pk->P8) {
+				int32_t p1 = pk->P8 - p8 < FSTEP ? pk->P8 : p8 + FSTEP;
 #ifdef HAVE_AVX2_KERNEL
-			if (avx2)
-				ikernel_avx2(&f, qu, padded, split / IPANEL);
-			else
+				if (avx2)
+					ikernel_avx2(&f, qu, padded, p8, p1);
+				else
 #endif
-				ikernel_scalar(&f, qu, padded, split / IPANEL);
+					ikernel_scalar(&f, qu, padded, p8, p1);
+				walked += (int64_t)(p1 - p8) * IPANEL * rows;
+				p8 = p1;
+				if (p8 < pk->P8 && f.rescored * 32 > walked) {
+					int32_t p0 = p8 * IPANEL / PANEL;
+					part.data = pk->data + (size_t)p0 * (size_t)D * PANEL;
+					part.id = pk->id + (size_t)p0 * PANEL;
+					part.P = pk->P - p0;
+#ifdef HAVE_AVX2_KERNEL
+					if (avx2)
+						kernel_avx2(&part, &c, q, padded, sel, tau8);
+					else
+#endif
+						kernel_scalar(&part, &c, q, padded, sel, tau8);
+					break;
+				}
+			}
 			nfiltered += rows;
 			nrescored += f.rescored;
 		}

@@ -2,7 +2,8 @@
  * (topk_inner.c): the same lists and score bits with the filter and
  * without it, on 1 to 3 threads and on the scalar path, for ordinary data
  * and for data at the filter's edge (one huge component, norms from 1e-30
- * to 1e18, subnormal scores, exact ties at the k-th score, zero vectors);
+ * to 1e18, subnormal scores, exact ties at the k-th score, zero vectors,
+ * near-identical tracks);
  * few tracks get a float score on ordinary data; and each error term of
  * the filter's bound is needed: without it, an input made for it comes back
  * with a wrong list. */
@@ -138,6 +139,12 @@ START_TEST(filter_edges_same_lists)
 	const int32_t ks[] = { 1, 100, 1024, 1025, N };
 	for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++)
 		same_with_and_without(Q3, NQ, E3, N, 3, ks[ki], "ties");
+	/* near-identical tracks (an untrained model): the bound passes most
+	 * of them and the float kernel takes over the walk */
+	for (int32_t t = 0; t < N; t++)
+		for (int32_t d = 0; d < D; d++)
+			E2[(size_t)t * D + d] = E[d] + 1e-5f * E[(size_t)t * D + d];
+	same_with_and_without(Q, NQ, E2, N, D, 100, "near-identical tracks");
 	/* a catalog smaller than the float kernel's part, k = N */
 	same_with_and_without(Q, NQ, E, 500, D, 500, "500 tracks");
 	free(Q);
