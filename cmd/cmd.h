@@ -72,6 +72,11 @@ void print_recommenders_md(FILE *out);
 /* Monotonic clock in seconds. */
 double now_seconds(void);
 
+/* The caches' directory, $XDG_CACHE_HOME/botify or ~/.cache/botify, into
+ * out (created); 0 when there is none to use (said on stderr when warn).
+ * In simsetup.c. */
+int cache_dir(char *out, size_t n, int warn);
+
 /* The number of online CPUs (at least 1). */
 int cpu_count(void);
 

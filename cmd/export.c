@@ -17,6 +17,7 @@
 #include "twotower_infer.h"
 #include "twotower_io.h"
 #include "world.h"
+#include "worldcache.h"
 #include "worldgen.h"
 
 static const struct flag_doc doc = {
@@ -40,16 +41,30 @@ static const struct flag_doc doc = {
 		"  botify simulate --episodes 2000 --recommender contextual:file=models/two-tower/tracks_with_recs.json\n",
 };
 
-/* The catalog of dir, or the built-in world generated on every thread (the
- * same world for any count; one thread took a tenth of a second of the
- * set-up, when every core waits for it). */
-static int open_world(botify_world *w, const char *dir, int threads, botify_err *err)
+/* The catalog of dir, or the built-in world: from the world cache unless
+ * no_cache (path is set when it came from there; a world generated here is
+ * written to the cache by wr's thread while the lists are computed), else
+ * generated on every thread (the same world for any count). */
+static int open_world(botify_world *w, const char *dir, int no_cache, int threads, char *path,
+		      size_t n, botify_worldcache_writer *wr, botify_err *err)
 {
+	char cdir[4096], why[4400];
+	int status;
+	path[0] = '\0';
 	if (dir)
 		return botify_world_open(w, dir, BOTIFY_WORLD_CATALOG_ONLY, err);
 	botify_worldgen_params p;
 	botify_worldgen_defaults(&p);
-	return botify_worldgen_generate_threads(w, &p, threads, err);
+	if (no_cache || !cache_dir(cdir, sizeof(cdir), 0))
+		return botify_worldgen_generate_threads(w, &p, threads, err);
+	if (botify_worldcache_path(&p, cdir, path, n, err) != 0 ||
+	    botify_worldcache_generate_bg(w, &p, path, threads, &status, why, sizeof(why), wr, err) != 0)
+		return -1;
+	if (why[0])
+		fprintf(stderr, "warning: export: %s\n", why);
+	if (status != BOTIFY_WORLDCACHE_LOADED)
+		path[0] = '\0';
+	return 0;
 }
 
 static void on_progress(void *ctx, int64_t done, int64_t total)
@@ -62,7 +77,7 @@ int cmd_export(int argc, char **argv)
 	const char *model_dir = NULL, *world_dir = NULL, *emb_path = NULL, *recs_path = NULL;
 	const char *user_path = NULL;
 	int64_t k = 100, threads = cpu_count();
-	int force = 0, show_progress = 0, setup_ok = 0;
+	int force = 0, show_progress = 0, setup_ok = 0, no_cache = 0;
 	struct flag flags[] = {
 		FLAG_STR("model", &model_dir, "DIR", "model directory written by botify train"),
 		FLAG_STR("world", &world_dir, "DIR", "world directory (default: the built-in world)"),
@@ -72,6 +87,7 @@ int cmd_export(int argc, char **argv)
 		FLAG_LONG("k", &k, "K", "tracks per list", 1, 1000000),
 		FLAG_LONG("threads", &threads, "T", "threads (default: all cores)", 1, 256),
 		FLAG_BOOL("force", &force, "replace existing output files"),
+		FLAG_BOOL("no-cache", &no_cache, "neither read nor write the built-in world's cache"),
 		FLAG_BOOL("quiet", &botify_quiet, "no notes or progress on stderr"),
 		FLAG_BOOL("progress", &show_progress, "show progress even when stderr is not a terminal"),
 		FLAG_END,
@@ -93,6 +109,8 @@ int cmd_export(int argc, char **argv)
 	enum { EMB, RECS, USERS, NOUT };
 	const char *paths[NOUT] = { emb_path, recs_path, user_path };
 	botify_outfile outs[NOUT] = {{0}};
+	botify_worldcache_writer wr = {0};
+	char world_cache[4200] = "";
 	int exit_code = BOTIFY_EXIT_USAGE, reported = 0, rank = botify_dist_rank();
 	install_interrupt_handler();
 	botify_outfile_set_stop(&botify_interrupted);
@@ -100,7 +118,8 @@ int cmd_export(int argc, char **argv)
 	/* the set-up, on every rank: a failure on one (its own model file, its
 	 * memory) is agreed on before the lists, so that rank 0 can report it
 	 * and remove its temporaries before the job ends */
-	if (botify_tt_load(&m, model_dir, &err) != 0 || open_world(&w, world_dir, (int)threads, &err) != 0 ||
+	if (botify_tt_load(&m, model_dir, &err) != 0 ||
+	    open_world(&w, world_dir, no_cache, (int)threads, world_cache, sizeof(world_cache), &wr, &err) != 0 ||
 	    botify_tt_bind_catalog(&m, w.artist, w.N, w.A, model_dir, &err) != 0)
 		goto agree;
 	if (k > (recs_path ? w.N - 1 : w.N)) {
@@ -180,6 +199,8 @@ agree:
 		note("wrote %s: top %lld for each of %d tracks\n", recs_path, (long long)k, m.cfg.N);
 	if (user_path)
 		note("wrote %s: top %lld for each of %d users\n", user_path, (long long)k, m.cfg.U);
+	if (world_cache[0])
+		note("export: built-in world from the cache %s\n", world_cache);
 	note("export took %.2f s\n", now_seconds() - t0);
 	exit_code = BOTIFY_EXIT_OK;
 	goto out;
@@ -190,6 +211,13 @@ model_fail:
 fail:
 	exit_code = report_error(&err);
 out:
+	{
+		/* the world's cache file, if one is being written: whole or absent */
+		char why[4400];
+		botify_worldcache_writer_finish(&wr, why, sizeof(why));
+		if (why[0])
+			fprintf(stderr, "warning: export: %s\n", why);
+	}
 	for (int i = 0; i < NOUT; i++)
 		botify_outfile_abort(&outs[i]);
 	botify_outfile_set_stop(NULL);

@@ -29,7 +29,7 @@ static void on_progress(void *ctx, int64_t done, int64_t total)
 
 /* The caches' directory: $XDG_CACHE_HOME/botify, else ~/.cache/botify
  * (created); 0 when there is none to use (said when warn). */
-static int cache_dir(char *out, size_t n, int warn)
+int cache_dir(char *out, size_t n, int warn)
 {
 	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	char base[4096];

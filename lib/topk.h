@@ -26,6 +26,17 @@ typedef struct botify_topk_panels {
 	int32_t N, D, P;      /* tracks, width, panels */
 	float *data;          /* (P, D, panel width) */
 	int32_t *id;          /* (P * panel width) the track of each column, -1 past the end */
+	/* the quantised catalog of the integer filter (topk_inner.c); qdata
+	 * NULL: no filter (a catalog with a NaN or an infinity) */
+	int32_t P8;           /* its panels, of 32 tracks */
+	int8_t *qdata;        /* (P8, (D + 1) / 2, 32, 2) */
+	int16_t *qoff;        /* (P8 * 32) 64 times the sum of a track's integers, modulo 2^16 */
+	int32_t *qid;         /* (P8 * 32) the track of each column, -1 past the end */
+	float *rows;          /* (N, D) E in the panels' order, for the exact scores of the filter's survivors */
+	int64_t cn2;          /* the largest |e~|^2 of a track */
+	double csc;           /* the catalog's scale */
+	double rmax, hmax, xmax; /* the largest |e - csc e~|, |csc e~| and |e| of a track */
+	float *rowb;          /* (N, 4) the same order: each track's own |e - csc e~|, |csc e~|, |e| (rounded up), 0 */
 } botify_topk_panels;
 
 /* Packs E (N, D), E copied, tracks in descending order of their inner
@@ -48,6 +59,20 @@ int botify_topk_inner_packed(const botify_topk_panels *pk, const float *queries,
 /* For tests: 1 runs the scalar kernel (fmaf) also where AVX2 and FMA are
  * there, 0 the fastest one. Process-wide. */
 void botify_topk_force_scalar(int on);
+
+/* For tests: 0 scores every track with the float kernel, 1 (the default)
+ * puts the integer filter in front of it (topk_inner.c). The lists are the
+ * same bytes either way. Process-wide. */
+void botify_topk_inner_set_filter(int on);
+
+/* For tests: drops one error term of the filter's bound (1: the catalog's
+ * quantisation, 2: the query's, 3: the float kernel's rounding), 0 none. A
+ * bound without one of them gives wrong lists on inputs made for it. */
+void botify_topk_inner_drop_term(int term);
+
+/* Process-wide counts since the start: queries that went through the
+ * filter, and rows scored exactly for them (the filter's survivors). */
+void botify_topk_inner_filter_stats(int64_t *queries, int64_t *rescored);
 
 /* The same for a catalog E (N, D) packed for this call alone (in the order
  * of the queries' mean). */
