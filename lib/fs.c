@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tempreg.h"
+
 const char *botify_file_kind(unsigned mode)
 {
 	return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode)
@@ -230,4 +232,43 @@ int botify_note_stale(const char *path, botify_err *err)
 			 stale);
 	}
 	return -1;
+}
+
+int botify_write_cache_file(const char *path, const botify_bytes *parts, int n, botify_err *err)
+{
+	char tmp[4200];
+	if (botify_temp_name(tmp, sizeof(tmp), path, err) != 0)
+		return -1;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return botify_fail_errno(err, errno, "cannot create %s", tmp);
+	int reg = botify_tempreg_add(tmp, BOTIFY_TEMPREG_FILE);
+	int ok = 1, saved = 0;
+	for (int i = 0; ok && i < n; i++) {
+		const char *c = parts[i].p;
+		for (size_t left = parts[i].n; ok && left;) {
+			ssize_t put = write(fd, c, left);
+			if (put < 0 && errno == EINTR)
+				continue;
+			if (put <= 0) {
+				ok = 0;
+				saved = put < 0 ? errno : ENOSPC;
+			} else {
+				c += put;
+				left -= (size_t)put;
+			}
+		}
+	}
+	if (close(fd) != 0 && ok) {
+		ok = 0;
+		saved = errno;
+	}
+	if (ok && rename(tmp, path) != 0) {
+		ok = 0;
+		saved = errno;
+	}
+	if (!ok)
+		unlink(tmp);
+	botify_tempreg_drop(reg);
+	return ok ? 0 : botify_fail_errno(err, saved, "cannot write %s", path);
 }

@@ -13,7 +13,6 @@
 
 #include "fs.h"
 #include "hash128.h"
-#include "tempreg.h"
 
 /* Bump when the search's definition of a neighbour changes. */
 #define NB_VERSION 1u
@@ -180,45 +179,6 @@ out:
 	return rc;
 }
 
-/* buf into path through a temporary file and a rename. Not synced, as the
- * world cache: a file torn by a crash fails its checksum and is rebuilt,
- * and a cold run does not wait for the disk (an fsync took 3-35 ms of
- * every cold run here). */
-static int write_file(const char *path, const unsigned char *buf, size_t size, botify_err *err)
-{
-	char tmp[4200];
-	if (botify_temp_name(tmp, sizeof(tmp), path, err) != 0)
-		return -1;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return botify_fail_errno(err, errno, "cannot create %s", tmp);
-	int reg = botify_tempreg_add(tmp, BOTIFY_TEMPREG_FILE);
-	int ok = 1, saved = 0;
-	for (size_t done = 0; ok && done < size;) {
-		ssize_t put = write(fd, buf + done, size - done);
-		if (put < 0 && errno == EINTR)
-			continue;
-		if (put <= 0) {
-			ok = 0;
-			saved = put < 0 ? errno : ENOSPC;
-		} else {
-			done += (size_t)put;
-		}
-	}
-	if (close(fd) != 0 && ok) {
-		ok = 0;
-		saved = errno;
-	}
-	if (ok && rename(tmp, path) != 0) {
-		ok = 0;
-		saved = errno;
-	}
-	if (!ok)
-		unlink(tmp);
-	botify_tempreg_drop(reg);
-	return ok ? 0 : botify_fail_errno(err, saved, "cannot write %s", path);
-}
-
 int botify_nbcache_save(const botify_sim *s, const char *path, const char *hex, botify_err *err)
 {
 	const botify_world *w = s->world;
@@ -253,7 +213,7 @@ int botify_nbcache_save(const botify_sim *s, const char *path, const char *hex, 
 	uint64_t sum[2];
 	botify_hash128_final(&h, sum);
 	memcpy(buf + size - 8, &sum[0], 8);
-	int rc = write_file(path, buf, size, err);
+	int rc = botify_write_cache_file(path, &(botify_bytes){ buf, size }, 1, err);
 	free(buf);
 	return rc;
 }

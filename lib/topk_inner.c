@@ -72,33 +72,39 @@ static inline void swap_keys(uint64_t *a, int32_t i, int32_t j)
 	a[j] = t;
 }
 
+/* Partitions a[lo..hi] (distinct keys, hi > lo) around the median of
+ * a[lo], a[mid], a[hi] and returns the pivot's place i: [lo, i) > a[i] >
+ * (i, hi]. No branch on the data: the keys above a pivot are random, and a
+ * branch on each cost more than the rest of a selection or a sort. */
+static int32_t partition_desc(uint64_t *a, int32_t lo, int32_t hi)
+{
+	int32_t mid = lo + (hi - lo) / 2;
+	if (a[mid] > a[lo])
+		swap_keys(a, mid, lo);
+	if (a[hi] > a[lo])
+		swap_keys(a, hi, lo);
+	if (a[mid] > a[hi])
+		swap_keys(a, mid, hi);
+	uint64_t p = a[hi];
+	int32_t i = lo;
+	for (int32_t j = lo; j < hi; j++) {
+		uint64_t x = a[j];
+		a[j] = a[i];
+		a[i] = x;
+		i += x > p;
+	}
+	a[hi] = a[i];
+	a[i] = p;
+	return i;
+}
+
 /* Rearranges a[0..n) (distinct keys) so that [0..k) holds the k largest and
- * a[k - 1] is the k-th largest. Quickselect, median-of-three pivots, and a
- * partition without branches on the data: the keys above a pivot are
- * random, and a branch on each cost more than the rest of the selection. */
+ * a[k - 1] is the k-th largest: quickselect. */
 static void select_top(uint64_t *a, int32_t n, int32_t k)
 {
 	int32_t lo = 0, hi = n - 1;
 	while (hi > lo) {
-		int32_t mid = lo + (hi - lo) / 2;
-		/* the median of a[lo], a[mid], a[hi] to a[hi] */
-		if (a[mid] > a[lo])
-			swap_keys(a, mid, lo);
-		if (a[hi] > a[lo])
-			swap_keys(a, hi, lo);
-		if (a[mid] > a[hi])
-			swap_keys(a, mid, hi);
-		uint64_t p = a[hi];
-		int32_t i = lo;
-		for (int32_t j = lo; j < hi; j++) {
-			uint64_t x = a[j];
-			a[j] = a[i];
-			a[i] = x;
-			i += x > p;
-		}
-		a[hi] = a[i];
-		a[i] = p;
-		/* [lo, i) > p = a[i] > (i, hi] */
+		int32_t i = partition_desc(a, lo, hi);
 		if (k - 1 < i)
 			hi = i - 1;
 		else if (k - 1 > i)
@@ -108,31 +114,12 @@ static void select_top(uint64_t *a, int32_t n, int32_t k)
 	}
 }
 
-/* a[0..n) (distinct keys) largest first. Quicksort with select_top's
- * partition, without branches on the data (one on each key cost more than
- * the rest of the sort: the keys above a pivot are random). */
+/* a[0..n) (distinct keys) largest first: quicksort, recursing on the
+ * smaller side, insertion sort below 17 keys. */
 static void sort_desc(uint64_t *a, int32_t n)
 {
 	while (n > 16) {
-		int32_t mid = n / 2, hi = n - 1;
-		/* the median of a[0], a[mid], a[hi] to a[hi] */
-		if (a[mid] > a[0])
-			swap_keys(a, mid, 0);
-		if (a[hi] > a[0])
-			swap_keys(a, hi, 0);
-		if (a[mid] > a[hi])
-			swap_keys(a, mid, hi);
-		uint64_t p = a[hi];
-		int32_t i = 0;
-		for (int32_t j = 0; j < hi; j++) {
-			uint64_t x = a[j];
-			a[j] = a[i];
-			a[i] = x;
-			i += x > p;
-		}
-		a[hi] = a[i];
-		a[i] = p;
-		/* [0, i) > p = a[i] > (i, n): recurse on the smaller side */
+		int32_t i = partition_desc(a, 0, n - 1);
 		if (i < n - 1 - i) {
 			sort_desc(a, i);
 			a += i + 1;

@@ -15,7 +15,6 @@
 
 #include "fs.h"
 #include "hash128.h"
-#include "tempreg.h"
 
 /* Bump when the file's layout changes. */
 #define WC_VERSION 1u
@@ -105,21 +104,6 @@ static int read_all(int fd, void *buf, size_t n)
 			return -1;
 		c += got;
 		n -= (size_t)got;
-	}
-	return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *c = buf;
-	while (n) {
-		ssize_t put = write(fd, c, n);
-		if (put < 0 && errno == EINTR)
-			continue;
-		if (put <= 0)
-			return -1;
-		c += put;
-		n -= (size_t)put;
 	}
 	return 0;
 }
@@ -285,48 +269,30 @@ out:
 static int save(const botify_world *w, const botify_worldgen_params *p, const char *path,
 		botify_err *err)
 {
-	char tmp[4200];
-	if (botify_temp_name(tmp, sizeof(tmp), path, err) != 0)
-		return -1;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return botify_fail_errno(err, errno, "cannot create %s", tmp);
-	int reg = botify_tempreg_add(tmp, BOTIFY_TEMPREG_FILE);
 	unsigned char head[HEADER], key[16];
 	key_of(p, key, NULL);
 	struct header hd = { w->N, w->D, w->U, w->A, w->n_interests, w->n_top,
 			     (uint32_t)sizeof(botify_user), (uint64_t)w->strings_len };
 	put_header(head, key, &hd);
-	botify_hash128 h;
-	botify_hash128_init(&h);
-	botify_hash128_bytes(&h, head, HEADER);
-	int ok = write_all(fd, head, HEADER) == 0;
-	struct part parts[8];
-	int np = parts_of(w, parts);
-	for (int i = 0; ok && i < np; i++) {
-		ok = write_all(fd, parts[i].p, parts[i].n) == 0;
-		botify_hash128_bytes(&h, parts[i].p, parts[i].n);
-	}
 	char source[SOURCE] = {0};
 	snprintf(source, sizeof(source), "%s", w->source);
-	botify_hash128_bytes(&h, source, SOURCE);
+	struct part parts[8];
+	int np = parts_of(w, parts);
+	/* the file: header, parts, source, then the checksum of all of them */
+	botify_bytes file[11];
+	int nf = 0;
+	file[nf++] = (botify_bytes){ head, HEADER };
+	for (int i = 0; i < np; i++)
+		file[nf++] = (botify_bytes){ parts[i].p, parts[i].n };
+	file[nf++] = (botify_bytes){ source, SOURCE };
+	botify_hash128 h;
+	botify_hash128_init(&h);
+	for (int i = 0; i < nf; i++)
+		botify_hash128_bytes(&h, file[i].p, file[i].n);
 	uint64_t sum[2];
 	botify_hash128_final(&h, sum);
-	ok = ok && write_all(fd, source, SOURCE) == 0 && write_all(fd, &sum[0], 8) == 0;
-	int saved = errno;
-	if (close(fd) != 0 && ok) {
-		ok = 0;
-		saved = errno;
-	}
-	/* no fsync: a file torn by a crash fails its checksum and is rebuilt */
-	if (ok && rename(tmp, path) != 0) {
-		ok = 0;
-		saved = errno;
-	}
-	if (!ok)
-		unlink(tmp);
-	botify_tempreg_drop(reg);
-	return ok ? 0 : botify_fail_errno(err, saved, "cannot write %s", path);
+	file[nf++] = (botify_bytes){ &sum[0], 8 };
+	return botify_write_cache_file(path, file, nf, err);
 }
 
 /* The generation both entry points share; save: the world is to be
