@@ -401,7 +401,7 @@ static int32_t nearest_center(const float *s, const float *half, int32_t M)
 static int super_clusters(const float *cent, int32_t C, int32_t D, int32_t M, float *centers,
 			  int32_t *sup, botify_err *err)
 {
-	float *S = botify_malloc((size_t)C, (size_t)M * sizeof(float), "cluster scores", err);
+	float *S = botify_malloc_large((size_t)C, (size_t)M * sizeof(float), "cluster scores", err);
 	double *acc = botify_calloc((size_t)M, (size_t)D * sizeof(double), "cluster sums", err);
 	int32_t *cnt = botify_calloc((size_t)M, sizeof(int32_t), "cluster sizes", err);
 	float *half = botify_malloc((size_t)M, sizeof(float), "cluster norms", err);
@@ -489,8 +489,9 @@ static void add_row(double *c, const float *x, int32_t D)
 }
 
 /* The build's two passes over the catalog, shared out in runs of groups:
- * the centroids (group by group, in id order), then the rows copied to
- * their place with each group's radius (in the stored order). */
+ * the centroids with each group's radius and norms (group by group, in id
+ * order), then the rows copied to their place and quantised (in the stored
+ * order). */
 enum { BUILD_RUN = 128 };
 
 struct build_job {
@@ -499,31 +500,16 @@ struct build_job {
 	int32_t D, C;
 	const int32_t *start, *mem, *gl, *order;
 	float *cent0;
-	double *x2; /* (C) the largest |row|^2 of each stored group */
+	float *slack0; /* (C) the slack of each group (in id order) */
+	double *x2; /* (C) the largest |row|^2 of each group (in id order) */
 	double *xa; /* (C) its largest |component| */
-	double *ex2; /* (C) its largest |x - xsc x~|^2 (quantize_rows) */
-	double xsc;
+	double *ex2; /* (C) the largest |x - xsc x~|^2 of each stored group */
+	double xsc; /* the rows' scale, 0 when they are not quantised */
+	int qcent;  /* the centroids are quantised */
 	int pass;
 	int32_t next; /* the next run (atomic) */
 	int failed;
 };
-
-static void build_centroids(struct build_job *b, int32_t i0, int32_t i1, double *c)
-{
-	const int32_t D = b->D;
-	size_t Dn = (size_t)(D ? D : 1);
-	for (int32_t i = i0; i < i1; i++) {
-		int32_t g = b->gl[i], m0 = b->start[g], m1 = b->start[g + 1];
-		memset(c, 0, (size_t)D * sizeof(double));
-		for (int32_t m = m0; m < m1; m++) {
-			if (m + 2 < m1)
-				prefetch_row(b->E + (size_t)b->mem[m + 2] * (size_t)D, D);
-			add_row(c, b->E + (size_t)b->mem[m] * (size_t)D, D);
-		}
-		for (int32_t d = 0; d < D; d++)
-			b->cent0[(size_t)i * Dn + d] = (float)(c[d] / (m1 - m0));
-	}
-}
 
 /* *dr = |x - c|^2, *dx = |x|^2 and *xa = max(*xa, the largest |x[d]|), in
  * double; the sums in any order (the radius and the norms carry margins far
@@ -583,30 +569,33 @@ static void row_norms(const float *x, const float *c, int32_t D, double *dr, dou
 	row_norms_scalar(x, c, D, dr, dx, xa);
 }
 
-static void build_rows(struct build_job *b, int32_t o0, int32_t o1)
+/* Pass 0, groups i0 .. i1 - 1 (in id order): the centroid, then its
+ * group's radius and norms against the stored (float) centroid, the one
+ * the bound's q.c is computed with; the second walk over the rows finds
+ * them in the cache. */
+static void build_centroids(struct build_job *b, int32_t i0, int32_t i1, double *c)
 {
-	botify_topk_index *ix = b->ix;
 	const int32_t D = b->D;
 	size_t Dn = (size_t)(D ? D : 1);
 	double gamma = rounding_gamma(D);
-	for (int32_t o = o0; o < o1; o++) {
-		int32_t i = b->order[o], g = b->gl[i], r = ix->off[o];
-		float *cf = ix->cent + (size_t)o * Dn;
-		memcpy(cf, b->cent0 + (size_t)i * Dn, Dn * sizeof(float));
+	for (int32_t i = i0; i < i1; i++) {
+		int32_t g = b->gl[i], m0 = b->start[g], m1 = b->start[g + 1];
+		float *cf = b->cent0 + (size_t)i * Dn;
+		memset(c, 0, (size_t)D * sizeof(double));
+		for (int32_t m = m0; m < m1; m++) {
+			if (m + 2 < m1)
+				prefetch_row(b->E + (size_t)b->mem[m + 2] * (size_t)D, D);
+			add_row(c, b->E + (size_t)b->mem[m] * (size_t)D, D);
+		}
+		for (int32_t d = 0; d < D; d++)
+			cf[d] = (float)(c[d] / (m1 - m0));
 		double cn = 0;
 		for (int32_t d = 0; d < D; d++)
 			cn += (double)cf[d] * cf[d];
-		/* radius and norms against the stored (float) centroid, the one
-		 * the bound's q.c is computed with */
 		double r2 = 0, x2 = 0, xa = 0;
-		for (int32_t m = b->start[g]; m < b->start[g + 1]; m++, r++) {
-			const float *x = b->E + (size_t)b->mem[m] * (size_t)D;
-			if (m + 2 < b->start[g + 1])
-				prefetch_row(b->E + (size_t)b->mem[m + 2] * (size_t)D, D);
-			ix->id[r] = b->mem[m];
-			memcpy(ix->E + (size_t)r * (size_t)D, x, (size_t)D * sizeof(float));
+		for (int32_t m = m0; m < m1; m++) {
 			double dr, dx;
-			row_norms(x, cf, D, &dr, &dx, &xa);
+			row_norms(b->E + (size_t)b->mem[m] * (size_t)D, cf, D, &dr, &dx, &xa);
 			if (dr > r2)
 				r2 = dr;
 			/* a row that is not finite (dx inf or NaN) makes x2 inf:
@@ -616,13 +605,13 @@ static void build_rows(struct build_job *b, int32_t o0, int32_t o1)
 			else if (dx > x2)
 				x2 = dx;
 		}
-		ix->slack[o] = (float)((sqrt(r2) + gamma * (sqrt(cn) + sqrt(x2))) * (1 + 1e-6));
-		b->x2[o] = x2;
-		b->xa[o] = isfinite(x2) ? xa : INFINITY;
+		b->slack0[i] = (float)((sqrt(r2) + gamma * (sqrt(cn) + sqrt(x2))) * (1 + 1e-6));
+		b->x2[i] = x2;
+		b->xa[i] = isfinite(x2) ? xa : INFINITY;
 	}
 }
 
-static void quantize_rows(struct build_job *b, int32_t o0, int32_t o1);
+static void build_rows(struct build_job *b, int32_t o0, int32_t o1);
 
 static void *build_runs(void *arg)
 {
@@ -639,10 +628,8 @@ static void *build_runs(void *arg)
 		int32_t i1 = b->C - i0 < BUILD_RUN ? b->C : i0 + BUILD_RUN;
 		if (b->pass == 0)
 			build_centroids(b, i0, i1, c);
-		else if (b->pass == 1)
-			build_rows(b, i0, i1);
 		else
-			quantize_rows(b, i0, i1);
+			build_rows(b, i0, i1);
 	}
 	free(c);
 	return NULL;
@@ -782,33 +769,79 @@ static double quantize_row(const float *x, int32_t n, double xsc, double inv, in
 	return quantize_row_scalar(x, n, xsc, inv, qx, sum);
 }
 
-/* Rows of the stored groups o0 .. o1 - 1 into qx (pass 2 of the build). */
-static void quantize_rows(struct build_job *b, int32_t o0, int32_t o1)
+/* Pass 1, stored groups o0 .. o1 - 1: the rows copied to their place, and
+ * quantised on the way when b->xsc is set (quantize_rows's integers, read
+ * from the same floats). */
+static void build_rows(struct build_job *b, int32_t o0, int32_t o1)
 {
 	botify_topk_index *ix = b->ix;
-	const int32_t D = ix->D, DQ = ix->DQ;
-	const double xsc = b->xsc, inv = 1 / xsc;
+	const int32_t D = b->D, DQ = ix->DQ;
+	size_t Dn = (size_t)(D ? D : 1);
+	const double xsc = b->xsc, inv = xsc > 0 ? 1 / xsc : 0;
 	for (int32_t o = o0; o < o1; o++) {
+		int32_t i = b->order[o], g = b->gl[i], r = ix->off[o];
+		memcpy(ix->cent + (size_t)o * Dn, b->cent0 + (size_t)i * Dn, Dn * sizeof(float));
+		ix->slack[o] = b->slack0[i];
 		double em = 0;
-		for (int32_t t = ix->off[o]; t < ix->off[o + 1]; t++) {
-			const float *x = ix->E + (size_t)t * (size_t)D;
-			int8_t *qx = ix->qx + (size_t)t * (size_t)DQ;
-			int32_t sum = 0;
-			double e2 = quantize_row(x, D, xsc, inv, qx, &sum);
-			ix->qxsum[t] = QL * sum;
-			em = e2 > em ? e2 : em;
+		for (int32_t m = b->start[g]; m < b->start[g + 1]; m++, r++) {
+			const float *x = b->E + (size_t)b->mem[m] * (size_t)D;
+			if (m + 2 < b->start[g + 1])
+				prefetch_row(b->E + (size_t)b->mem[m + 2] * (size_t)D, D);
+			ix->id[r] = b->mem[m];
+			memcpy(ix->E + (size_t)r * (size_t)D, x, (size_t)D * sizeof(float));
+			if (xsc > 0) {
+				int8_t *qx = ix->qx + (size_t)r * (size_t)DQ;
+				int32_t sum = 0;
+				double e2 = quantize_row(x, D, xsc, inv, qx, &sum);
+				memset(qx + D, 0, (size_t)(DQ - D));
+				ix->qxsum[r] = QL * sum;
+				em = e2 > em ? e2 : em;
+			}
 		}
 		b->ex2[o] = em;
 	}
 }
 
-static int quantize_index(botify_topk_index *ix, struct build_job *b, int threads, botify_err *err)
+/* Before pass 1: whether the centroids (b->qcent) and the rows (b->xsc
+ * set, qx allocated) are to be quantised. Centroids that are huge or not
+ * finite: no filter, the plain bounds; then rows of that kind: no
+ * quantised rows either. -1 when out of memory. */
+static int quantize_prepare(botify_topk_index *ix, struct build_job *b, botify_err *err)
+{
+	int32_t C = ix->C, D = ix->D, N = ix->N;
+	b->qcent = 0;
+	b->xsc = 0;
+	for (size_t i = 0; i < (size_t)C * (size_t)D; i++)
+		if (!(fabs((double)b->cent0[i]) <= 1e15))
+			return 0;
+	if (C == 0 || D == 0)
+		return 0;
+	b->qcent = 1;
+	double xa = 0;
+	for (int32_t i = 0; i < C; i++) {
+		if (!(b->xa[i] <= 1e15))
+			return 0;
+		xa = b->xa[i] > xa ? b->xa[i] : xa;
+	}
+	/* row-major, D rounded up to 32 bytes (one vpmaddubsw a chunk, four
+	 * chunks summed in 16 bits as above); build_rows zeroes the padding */
+	int32_t DQ = (D + 31) / 32 * 32;
+	ix->qx = botify_malloc_large((size_t)N, (size_t)DQ, "quantised rows", err);
+	ix->qxsum = botify_malloc((size_t)N, sizeof(int32_t), "quantised rows", err);
+	if (!ix->qx || !ix->qxsum)
+		return -1;
+	ix->DQ = DQ;
+	b->xsc = xa > 0 ? xa / CL : 1.0;
+	return 0;
+}
+
+/* After pass 1: the centroids quantised, and the rows' error terms (the
+ * rows themselves were quantised as they were copied, for the same test
+ * track by track inside an opened group). */
+static int quantize_index(botify_topk_index *ix, struct build_job *b, botify_err *err)
 {
 	int32_t C = ix->C, D = ix->D;
-	for (size_t i = 0; i < (size_t)C * (size_t)D; i++)
-		if (!(fabs((double)ix->cent[i]) <= 1e15))
-			return 0; /* huge or not finite: no filter, the plain bounds */
-	if (C == 0 || D == 0)
+	if (!b->qcent)
 		return 0;
 	int32_t S4 = (D + 3) / 4, P = (C + 7) / 8, C8 = P * 8;
 	ix->qc = botify_malloc((size_t)P * (size_t)S4, 32, "quantised centroids", err);
@@ -870,27 +903,12 @@ static int quantize_index(botify_topk_index *ix, struct build_job *b, int thread
 	ix->slmax = slmax;
 	ix->S4 = S4;
 	ix->P = P;
-	/* the rows, for the same test track by track inside an opened group:
-	 * row-major, D rounded up to 32 bytes (one vpmaddubsw a chunk, four
-	 * chunks summed in 16 bits as above) */
-	int32_t N = ix->N, DQ = (D + 31) / 32 * 32;
-	double xa = 0;
-	for (int32_t o = 0; o < C; o++) {
-		if (!(b->xa[o] <= 1e15))
-			return 0; /* then no quantised rows either: no filter */
-		xa = b->xa[o] > xa ? b->xa[o] : xa;
-	}
-	ix->qx = botify_calloc((size_t)N, (size_t)DQ, "quantised rows", err);
-	ix->qxsum = botify_malloc((size_t)N, sizeof(int32_t), "quantised rows", err);
-	if (!ix->qx || !ix->qxsum)
-		return -1;
-	double xsc = xa > 0 ? xa / CL : 1.0, exmax = 0, xmax = ix->xmax;
-	ix->DQ = DQ;
-	b->xsc = xsc;
-	build_pass(b, 2, threads);
+	if (b->xsc == 0)
+		return 0;
+	double exmax = 0, xmax = ix->xmax;
 	for (int32_t o = 0; o < C; o++)
 		exmax = sqrt(b->ex2[o]) > exmax ? sqrt(b->ex2[o]) : exmax;
-	ix->xsc = xsc;
+	ix->xsc = b->xsc;
 	ix->xmaxq = xmax * (1 + 1e-9);
 	ix->exmax = exmax * (1 + 1e-9) + 1e-9 * xmax;
 	return 0;
@@ -914,19 +932,20 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 	int32_t *gl = botify_malloc(Gn, sizeof(int32_t), "groups", err);
 	int32_t *sup = botify_malloc(Gn, sizeof(int32_t), "super-clusters", err);
 	int32_t *order = botify_malloc(Gn, sizeof(int32_t), "group order", err);
-	float *cent0 = botify_malloc(Gn, Dn * sizeof(float), "centroids", err);
+	float *cent0 = botify_malloc_large(Gn, Dn * sizeof(float), "centroids", err);
+	float *slack0 = botify_malloc(Gn, sizeof(float), "group radii", err);
 	double *x2 = botify_malloc(Gn, sizeof(double), "group norms", err);
 	double *xa = botify_malloc(Gn, sizeof(double), "group norms", err);
 	double *ex2 = botify_malloc(Gn, sizeof(double), "group norms", err);
 	ix->E = botify_malloc_large((size_t)N + 1, Dn * sizeof(float), "grouped embeddings", err);
 	ix->id = botify_malloc((size_t)N + 1, sizeof(int32_t), "grouped ids", err);
 	ix->off = botify_calloc(Gn, sizeof(int32_t), "group offsets", err);
-	ix->cent = botify_malloc(Gn, Dn * sizeof(float), "centroids", err);
+	ix->cent = botify_malloc_large(Gn, Dn * sizeof(float), "centroids", err);
 	ix->slack = botify_malloc(Gn, sizeof(float), "group radii", err);
 	ix->centers = botify_malloc(MAX_SUPER, Dn * sizeof(float), "super-clusters", err);
 	ix->sfirst = botify_calloc(MAX_SUPER + 1, sizeof(int32_t), "super-clusters", err);
 	int rc = -1;
-	if (!start || !mem || !gl || !sup || !order || !cent0 || !x2 || !xa || !ex2 || !ix->E || !ix->id || !ix->off ||
+	if (!start || !mem || !gl || !sup || !order || !cent0 || !slack0 || !x2 || !xa || !ex2 || !ix->E || !ix->id || !ix->off ||
 	    !ix->cent || !ix->slack || !ix->centers || !ix->sfirst)
 		goto out;
 	/* members of each group, ids ascending */
@@ -946,7 +965,8 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 			gl[C++] = g;
 	ix->C = C;
 	struct build_job b = { .ix = ix, .E = E, .D = D, .C = C, .start = start, .mem = mem, .gl = gl,
-			       .order = order, .cent0 = cent0, .x2 = x2, .xa = xa, .ex2 = ex2 };
+			       .order = order, .cent0 = cent0, .slack0 = slack0, .x2 = x2, .xa = xa,
+			       .ex2 = ex2 };
 	if (build_pass(&b, 0, threads) != 0) {
 		botify_fail(err, BOTIFY_ENOMEM, "out of memory for a centroid");
 		goto out;
@@ -976,23 +996,25 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 		r += start[g + 1] - start[g];
 	}
 	ix->off[C] = r;
-	build_pass(&b, 1, threads);
-	for (int32_t o = 0; o < C; o++) {
+	for (int32_t i = 0; i < C; i++) {
 		/* a NaN row would make its group's centroid and bound NaN, and
 		 * a NaN bound never opens a group: its other tracks would be
 		 * lost (x2 is a sum of squares, finite for finite floats) */
-		if (!isfinite(x2[o])) {
-			size_t i = 0;
-			while (i < (size_t)N * (size_t)D && isfinite(E[i]))
-				i++;
+		if (!isfinite(x2[i])) {
+			size_t e = 0;
+			while (e < (size_t)N * (size_t)D && isfinite(E[e]))
+				e++;
 			botify_fail(err, BOTIFY_EINVAL, "track %d: its vector is not finite",
-				    (int32_t)(i / (size_t)Dn));
+				    (int32_t)(e / (size_t)Dn));
 			goto out;
 		}
-		if (sqrt(x2[o]) > ix->xmax)
-			ix->xmax = sqrt(x2[o]);
+		if (sqrt(x2[i]) > ix->xmax)
+			ix->xmax = sqrt(x2[i]);
 	}
-	if (quantize_index(ix, &b, threads, err) != 0)
+	if (quantize_prepare(ix, &b, err) != 0)
+		goto out;
+	build_pass(&b, 1, threads);
+	if (quantize_index(ix, &b, err) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -1002,6 +1024,7 @@ out:
 	free(sup);
 	free(order);
 	free(cent0);
+	free(slack0);
 	free(x2);
 	free(xa);
 	free(ex2);
