@@ -4,6 +4,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <string.h>
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -127,7 +128,7 @@ static void finish_polar(const double *u, const double *s, int64_t n, double *ou
 	finish_scalar(u, s, n, out);
 }
 
-void botify_rng_polar_pairs(botify_rng *r, double *u_out, double *s_out, int64_t n)
+static void polar_pairs_scalar(botify_rng *r, double *u_out, double *s_out, int64_t n)
 {
 	int64_t got = 0;
 	while (got < n) {
@@ -138,6 +139,129 @@ void botify_rng_polar_pairs(botify_rng *r, double *u_out, double *s_out, int64_t
 		s_out[got] = s;
 		got += (s < 1.0) & (s != 0.0);
 	}
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/*
+ * The same pairs with the test four at a time. A round draws exactly as
+ * many pairs as deviates are still wanted (each gives at most one, so none
+ * is drawn past the last one kept), the words first, in a tight scalar
+ * loop, then four pairs a step: the words as doubles, u, s and the test
+ * with the scalar loop's operations (2 uniform - 1 is k 2^-52 - 1 for the
+ * word's top 53 bits k, both exact up to the one rounding of the
+ * subtraction; no fused multiply-add), and the kept pairs packed to the
+ * front of the four (a table of permutations). The four are stored at
+ * once: the lanes past the kept ones land below n (a step's four pairs are
+ * within the round's count) and are overwritten later.
+ */
+enum { POLAR_BLOCK = 256 };
+
+/* u = k 2^-52 - 1 for the top 53 bits k of the output word of each state
+ * word w (xoshiro's s[1]), k = hi 2^32 + lo converted exactly through the
+ * exponent-bias trick */
+__attribute__((target("avx2"))) static inline __m256d polar_unit(__m256i w)
+{
+	const __m256i lo_bias = _mm256_set1_epi64x(0x4330000000000000LL); /* 2^52 */
+	const __m256i hi_bias = _mm256_set1_epi64x(0x4530000000000000LL); /* 2^84 */
+	const __m256d both = _mm256_set1_pd(0x1p84 + 0x1p52);
+	/* the scrambler rotl(s1 * 5, 7) * 9 of the state word */
+	__m256i x = _mm256_add_epi64(w, _mm256_slli_epi64(w, 2));
+	x = _mm256_or_si256(_mm256_slli_epi64(x, 7), _mm256_srli_epi64(x, 57));
+	x = _mm256_add_epi64(x, _mm256_slli_epi64(x, 3));
+	__m256i k = _mm256_srli_epi64(x, 11);
+	__m256i lo = _mm256_blend_epi32(k, lo_bias, 0xaa);
+	__m256i hi = _mm256_or_si256(_mm256_srli_epi64(k, 32), hi_bias);
+	__m256d d = _mm256_add_pd(_mm256_sub_pd(_mm256_castsi256_pd(hi), both), _mm256_castsi256_pd(lo));
+	return _mm256_sub_pd(_mm256_mul_pd(d, _mm256_set1_pd(0x1p-52)), _mm256_set1_pd(1.0));
+}
+
+__attribute__((target("avx2"))) static void polar_pairs_avx2(botify_rng *r, double *u_out,
+							     double *s_out, int64_t n)
+{
+	/* perm[mask]: the 32-bit halves of the lanes set in mask, in order */
+	static int32_t perm[16][8];
+	static int perm_ready;
+	if (!__atomic_load_n(&perm_ready, __ATOMIC_ACQUIRE)) {
+		int32_t t[16][8];
+		for (int m = 0; m < 16; m++) {
+			int k = 0;
+			for (int l = 0; l < 4; l++)
+				if (m >> l & 1) {
+					t[m][2 * k] = 2 * l;
+					t[m][2 * k + 1] = 2 * l + 1;
+					k++;
+				}
+			for (; k < 4; k++)
+				t[m][2 * k] = t[m][2 * k + 1] = 0;
+		}
+		memcpy(perm, t, sizeof(perm)); /* the same bytes by every thread */
+		__atomic_store_n(&perm_ready, 1, __ATOMIC_RELEASE);
+	}
+	uint64_t wu[POLAR_BLOCK], wv[POLAR_BLOCK]; /* s[1] before each step: its output's input */
+	const __m256d one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd();
+	int64_t got = 0;
+	while (n - got >= 8) {
+		int64_t want = n - got;
+		while (want > 0) {
+			int64_t b = want < POLAR_BLOCK ? want : POLAR_BLOCK;
+			uint64_t s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3];
+#define XOSHIRO_STEP(out)                                 \
+	do {                                              \
+		uint64_t t_ = s1 << 17;                   \
+		(out) = s1;                               \
+		s2 ^= s0;                                 \
+		s3 ^= s1;                                 \
+		s1 ^= s2;                                 \
+		s0 ^= s3;                                 \
+		s2 ^= t_;                                 \
+		s3 = rotl(s3, 45);                        \
+	} while (0)
+			for (int64_t i = 0; i < b; i++) {
+				XOSHIRO_STEP(wu[i]);
+				XOSHIRO_STEP(wv[i]);
+			}
+#undef XOSHIRO_STEP
+			r->s[0] = s0;
+			r->s[1] = s1;
+			r->s[2] = s2;
+			r->s[3] = s3;
+			int64_t i = 0;
+			for (; i + 4 <= b; i += 4) {
+				__m256d u = polar_unit(_mm256_loadu_si256((const __m256i *)(wu + i)));
+				__m256d v = polar_unit(_mm256_loadu_si256((const __m256i *)(wv + i)));
+				__m256d s = _mm256_add_pd(_mm256_mul_pd(u, u), _mm256_mul_pd(v, v));
+				__m256d keep = _mm256_and_pd(_mm256_cmp_pd(s, one, _CMP_LT_OQ),
+							     _mm256_cmp_pd(s, zero, _CMP_NEQ_UQ));
+				int m = _mm256_movemask_pd(keep);
+				__m256i p = _mm256_loadu_si256((const __m256i *)perm[m]);
+				_mm256_storeu_pd(u_out + got, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(u), p)));
+				_mm256_storeu_pd(s_out + got, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(s), p)));
+				got += __builtin_popcount((unsigned)m);
+			}
+			for (; i < b; i++) {
+				double u = (double)(rotl(wu[i] * 5, 7) * 9 >> 11) * 0x1.0p-53 * 2.0 - 1.0;
+				double v = (double)(rotl(wv[i] * 5, 7) * 9 >> 11) * 0x1.0p-53 * 2.0 - 1.0;
+				double s = u * u + v * v;
+				u_out[got] = u;
+				s_out[got] = s;
+				got += (s < 1.0) & (s != 0.0);
+			}
+			want -= b;
+		}
+	}
+	polar_pairs_scalar(r, u_out + got, s_out + got, n - got);
+}
+#endif
+
+void botify_rng_polar_pairs(botify_rng *r, double *u_out, double *s_out, int64_t n)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (n >= 8 && __builtin_cpu_supports("avx2")) {
+		polar_pairs_avx2(r, u_out, s_out, n);
+		return;
+	}
+#endif
+	polar_pairs_scalar(r, u_out, s_out, n);
 }
 
 void botify_rng_polar_finish(const double *u, const double *s, int64_t n, double *out)

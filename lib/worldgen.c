@@ -238,6 +238,7 @@ struct gen {
 	double pop_total;      /* pop_cum's last entry */
 	struct remainder *pop_score; /* (N) */
 	struct remainder *pop_tmp;   /* (N) the sorts' scratch */
+	double *zu, *zs;       /* a chunk's pairs (gen_vector_rows) */
 	int names_rc;          /* gen_names's, when a vector thread made the names */
 	botify_err names_err;
 };
@@ -285,36 +286,6 @@ static void gen_genre_vectors(struct gen *g, botify_rng *r)
 	double *gc = g->centroids;
 	for (int64_t i = 0; i < g->G * g->D; i++)
 		gc[i] = g->p->genre_scale * botify_rng_normal(r);
-}
-
-/* Rows [r0, r1) of the vector stream after the genres: artists 0..A-1,
- * then tracks 0..N-1, D deviates each, drawn from r in that order (in
- * batches: the same deviates as one at a time). */
-static void gen_vector_rows(struct gen *g, botify_world *w, int64_t r0, int64_t r1, botify_rng *r)
-{
-	enum { PIECE = 256 };
-	const botify_worldgen_params *p = g->p;
-	const int64_t D = g->D, A = g->A;
-	const double *gc = g->centroids;
-	double *ac = g->centroids + (size_t)g->G * (size_t)D, z[PIECE];
-	for (int64_t row = r0; row < r1; row++) {
-		const double *m = row < A ? gc + (size_t)g->genre_of[row] * (size_t)D
-					  : ac + (size_t)w->artist[row - A] * (size_t)D;
-		double scale = row < A ? p->artist_scale : p->track_scale;
-		for (int64_t d0 = 0; d0 < D; d0 += PIECE) {
-			int64_t n = D - d0 < PIECE ? D - d0 : PIECE;
-			botify_rng_normals(r, z, n);
-			if (row < A) {
-				double *a = ac + (size_t)row * (size_t)D + d0;
-				for (int64_t d = 0; d < n; d++)
-					a[d] = m[d0 + d] + scale * z[d];
-			} else {
-				float *e = w->E + (size_t)(row - A) * (size_t)D + d0;
-				for (int64_t d = 0; d < n; d++)
-					e[d] = (float)(m[d0 + d] + scale * z[d]);
-			}
-		}
-	}
 }
 
 /*
@@ -405,6 +376,22 @@ static void vec_rows_from(struct gen *g, botify_world *w, int64_t r0, int64_t r1
 		else
 			row(NULL, w->E + (size_t)(r - A) * (size_t)D, ac + (size_t)w->artist[r - A] * (size_t)D,
 			    p->track_scale, z, D);
+	}
+}
+
+/* Rows [0, A + N) of the vector stream after the genres on one thread:
+ * artists 0..A-1, then tracks 0..N-1, D deviates each, drawn from r in
+ * that order, a chunk of rows at a time (the same deviates as one at a
+ * time; u and s hold a chunk's pairs, VEC_CHUNK_DEVIATES or one row). */
+static void gen_vector_rows(struct gen *g, botify_world *w, botify_rng *r)
+{
+	const int64_t D = g->D, rows = g->A + g->N;
+	int64_t k = D < VEC_CHUNK_DEVIATES ? VEC_CHUNK_DEVIATES / D : 1;
+	for (int64_t r0 = 0; r0 < rows; r0 += k) {
+		int64_t r1 = rows - r0 < k ? rows : r0 + k;
+		botify_rng_polar_pairs(r, g->zu, g->zs, (r1 - r0) * D);
+		botify_rng_polar_finish(g->zu, g->zs, (r1 - r0) * D, g->zu);
+		vec_rows_from(g, w, r0, r1, g->zu);
 	}
 }
 
@@ -549,7 +536,7 @@ static void gen_vectors(struct gen *g, botify_world *w, int threads, int *rest)
 		*rest = 1;
 		return;
 	}
-	gen_vector_rows(g, w, 0, g->A + g->N, &r);
+	gen_vector_rows(g, w, &r);
 }
 
 /* popularity: tracks are ranked by a noisy score in which popular genres
@@ -677,6 +664,8 @@ static void gen_free(struct gen *g)
 	free(g->pop_cum);
 	free(g->pop_score);
 	free(g->pop_tmp);
+	free(g->zu);
+	free(g->zs);
 }
 
 static int gen_alloc(struct gen *g, botify_world *w, size_t nd, botify_err *err)
@@ -693,6 +682,9 @@ static int gen_alloc(struct gen *g, botify_world *w, size_t nd, botify_err *err)
 	g->pop_cum = botify_malloc((size_t)N, sizeof(double), "generator", err);
 	g->pop_score = botify_malloc((size_t)N, sizeof(*g->pop_score), "generator", err);
 	g->pop_tmp = botify_malloc((size_t)N, sizeof(*g->pop_tmp), "generator", err);
+	size_t chunk = g->D < VEC_CHUNK_DEVIATES ? VEC_CHUNK_DEVIATES / g->D * g->D : g->D;
+	g->zu = botify_malloc(chunk, sizeof(double), "generator", err);
+	g->zs = botify_malloc(chunk, sizeof(double), "generator", err);
 	w->E = botify_malloc_large(nd, sizeof(float), "track embeddings", err);
 	w->artist = botify_malloc((size_t)N, sizeof(int32_t), "artists", err);
 	w->artist_name = botify_malloc((size_t)A, sizeof(uint32_t), "artists", err);
@@ -702,7 +694,7 @@ static int gen_alloc(struct gen *g, botify_world *w, size_t nd, botify_err *err)
 				     "interests", err);
 	w->top_tracks = botify_malloc((size_t)N, sizeof(int32_t), "top tracks", err);
 	if (!g->weights || !g->rem || !g->sizes || !g->order || !g->genre_of || !g->renum ||
-	    !g->genre_cum || !g->centroids || !g->pop_cum || !g->pop_score || !g->pop_tmp || !w->E || !w->artist ||
+	    !g->genre_cum || !g->centroids || !g->pop_cum || !g->pop_score || !g->pop_tmp || !g->zu || !g->zs || !w->E || !w->artist ||
 	    !w->artist_name || !w->title || !w->users || !w->interests || !w->top_tracks)
 		return -1;
 	return 0;

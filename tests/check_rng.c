@@ -292,6 +292,32 @@ START_TEST(rng_polar_halves_match_one_at_a_time)
 }
 END_TEST
 
+/* the pairs four at a time, in rounds and blocks of words: every size
+ * around their edges gives the deviates of one call at a time, leaves the
+ * stream where they leave it and writes nothing past n */
+START_TEST(rng_polar_pairs_block_edges)
+{
+	static const int64_t ns[] = { 7, 8, 9, 11, 12, 13, 255, 256, 257, 511, 1023, 1024, 5000, 20000 };
+	enum { MAXN = 20000, GUARD = 8 };
+	static double want[MAXN], u[MAXN + GUARD], s[MAXN + GUARD];
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		botify_rng a, b;
+		botify_rng_init(&a, BOTIFY_RNG_TEST, 14, (uint64_t)i, 0, 0);
+		b = a;
+		for (int64_t k = 0; k < ns[i]; k++)
+			want[k] = botify_rng_normal(&a);
+		for (int64_t k = 0; k < ns[i] + GUARD; k++)
+			u[k] = s[k] = -7.0;
+		botify_rng_polar_pairs(&b, u, s, ns[i]);
+		ck_assert_mem_eq(a.s, b.s, sizeof(a.s));
+		for (int64_t k = ns[i]; k < ns[i] + GUARD; k++)
+			ck_assert(u[k] == -7.0 && s[k] == -7.0);
+		botify_rng_polar_finish(u, s, ns[i], u);
+		ck_assert_mem_eq(want, u, (size_t)ns[i] * sizeof(double));
+	}
+}
+END_TEST
+
 Suite *rng_suite(void)
 {
 	Suite *s = suite_create("rng");
@@ -306,6 +332,7 @@ Suite *rng_suite(void)
 	tcase_add_test(tc, rng_uniform_in_unit_interval);
 	tcase_add_test(tc, rng_normal_moments);
 	tcase_add_test(tc, rng_normals_match_one_at_a_time);
+	tcase_add_test(tc, rng_polar_pairs_block_edges);
 	tcase_add_test(tc, rng_polar_halves_match_one_at_a_time);
 	suite_add_tcase(s, tc);
 	return s;
