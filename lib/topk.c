@@ -394,6 +394,44 @@ static int32_t nearest_center(const float *s, const float *half, int32_t M)
 	return nearest_center_scalar(s, half, M);
 }
 
+/* Pulls a row towards the cache: the rows of a group lie anywhere in the
+ * catalog, and missing its lines one after another costs more than adding
+ * them up. */
+static inline void prefetch_row(const float *x, int32_t D)
+{
+	const char *p = (const char *)x;
+	for (size_t b = 0; b < (size_t)D * sizeof(float); b += 64)
+		__builtin_prefetch(p + b);
+}
+
+/* c[d] += x[d] in double: the same sums, element by element, as a plain loop */
+static void add_row_scalar(double *c, const float *x, int32_t D)
+{
+	for (int32_t d = 0; d < D; d++)
+		c[d] += x[d];
+}
+
+#ifdef HAVE_AVX_KERNEL
+__attribute__((target("avx"))) static void add_row_avx(double *c, const float *x, int32_t D)
+{
+	int32_t d = 0;
+	for (; d + 4 <= D; d += 4)
+		_mm256_storeu_pd(c + d, _mm256_add_pd(_mm256_loadu_pd(c + d), _mm256_cvtps_pd(_mm_loadu_ps(x + d))));
+	add_row_scalar(c + d, x + d, D - d);
+}
+#endif
+
+static void add_row(double *c, const float *x, int32_t D)
+{
+#ifdef HAVE_AVX_KERNEL
+	if (__builtin_cpu_supports("avx")) {
+		add_row_avx(c, x, D);
+		return;
+	}
+#endif
+	add_row_scalar(c, x, D);
+}
+
 /* Super-clusters of the group centroids (a few rounds of k-means): groups
  * stored cluster by cluster, and queries taken cluster by cluster, keep the
  * groups a run of queries opens close together in memory. Only the speed
@@ -433,8 +471,7 @@ static int super_clusters(const float *cent, int32_t C, int32_t D, int32_t M, fl
 			int32_t bm = nearest_center(S + (size_t)g * M, half, M);
 			sup[g] = bm;
 			cnt[bm]++;
-			for (int32_t d = 0; d < D; d++)
-				acc[(size_t)bm * D + d] += cent[(size_t)g * D + d];
+			add_row(acc + (size_t)bm * D, cent + (size_t)g * D, D);
 		}
 		if (round == 3)
 			break;
@@ -448,44 +485,6 @@ static int super_clusters(const float *cent, int32_t C, int32_t D, int32_t M, fl
 	free(cnt);
 	free(half);
 	return 0;
-}
-
-/* Pulls a row towards the cache: the rows of a group lie anywhere in the
- * catalog, and missing its lines one after another costs more than adding
- * them up. */
-static inline void prefetch_row(const float *x, int32_t D)
-{
-	const char *p = (const char *)x;
-	for (size_t b = 0; b < (size_t)D * sizeof(float); b += 64)
-		__builtin_prefetch(p + b);
-}
-
-/* c[d] += x[d] in double: the same sums, element by element, as a plain loop */
-static void add_row_scalar(double *c, const float *x, int32_t D)
-{
-	for (int32_t d = 0; d < D; d++)
-		c[d] += x[d];
-}
-
-#ifdef HAVE_AVX_KERNEL
-__attribute__((target("avx"))) static void add_row_avx(double *c, const float *x, int32_t D)
-{
-	int32_t d = 0;
-	for (; d + 4 <= D; d += 4)
-		_mm256_storeu_pd(c + d, _mm256_add_pd(_mm256_loadu_pd(c + d), _mm256_cvtps_pd(_mm_loadu_ps(x + d))));
-	add_row_scalar(c + d, x + d, D - d);
-}
-#endif
-
-static void add_row(double *c, const float *x, int32_t D)
-{
-#ifdef HAVE_AVX_KERNEL
-	if (__builtin_cpu_supports("avx")) {
-		add_row_avx(c, x, D);
-		return;
-	}
-#endif
-	add_row_scalar(c, x, D);
 }
 
 /* The build's two passes over the catalog, shared out in runs of groups:
