@@ -439,7 +439,11 @@ static void add_row(double *c, const float *x, int32_t D)
 static int super_clusters(const float *cent, int32_t C, int32_t D, int32_t M, float *centers,
 			  int32_t *sup, botify_err *err)
 {
-	float *S = botify_malloc_large((size_t)C, (size_t)M * sizeof(float), "cluster scores", err);
+	/* the scores a block of groups at a time, from a buffer that stays in
+	 * the cache (each score is its own sum over D: the default world's
+	 * clusters come out the same as from one product of all of them) */
+	enum { SC_BLOCK = 512 };
+	float *S = botify_malloc(SC_BLOCK, (size_t)M * sizeof(float), "cluster scores", err);
 	double *acc = botify_calloc((size_t)M, (size_t)D * sizeof(double), "cluster sums", err);
 	int32_t *cnt = botify_calloc((size_t)M, sizeof(int32_t), "cluster sizes", err);
 	float *half = botify_malloc((size_t)M, sizeof(float), "cluster norms", err);
@@ -463,12 +467,13 @@ static int super_clusters(const float *cent, int32_t C, int32_t D, int32_t M, fl
 				n2 += (double)centers[(size_t)m * D + d] * centers[(size_t)m * D + d];
 			half[m] = (float)(0.5 * n2);
 		}
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, M, D, 1.0f, cent, D, centers, D,
-			    0.0f, S, M);
 		memset(acc, 0, (size_t)M * (size_t)D * sizeof(double));
 		memset(cnt, 0, (size_t)M * sizeof(int32_t));
 		for (int32_t g = 0; g < C; g++) {
-			int32_t bm = nearest_center(S + (size_t)g * M, half, M);
+			if (g % SC_BLOCK == 0)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C - g < SC_BLOCK ? C - g : SC_BLOCK,
+					    M, D, 1.0f, cent + (size_t)g * D, D, centers, D, 0.0f, S, M);
+			int32_t bm = nearest_center(S + (size_t)(g % SC_BLOCK) * M, half, M);
 			sup[g] = bm;
 			cnt[bm]++;
 			add_row(acc + (size_t)bm * D, cent + (size_t)g * D, D);
@@ -775,11 +780,9 @@ static void build_rows(struct build_job *b, int32_t o0, int32_t o1)
 {
 	botify_topk_index *ix = b->ix;
 	const int32_t D = b->D, DQ = ix->DQ;
-	size_t Dn = (size_t)(D ? D : 1);
 	const double xsc = b->xsc, inv = xsc > 0 ? 1 / xsc : 0;
 	for (int32_t o = o0; o < o1; o++) {
 		int32_t i = b->order[o], g = b->gl[i], r = ix->off[o];
-		memcpy(ix->cent + (size_t)o * Dn, b->cent0 + (size_t)i * Dn, Dn * sizeof(float));
 		ix->slack[o] = b->slack0[i];
 		double em = 0;
 		for (int32_t m = b->start[g]; m < b->start[g + 1]; m++, r++) {
@@ -811,7 +814,7 @@ static int quantize_prepare(botify_topk_index *ix, struct build_job *b, botify_e
 	b->qcent = 0;
 	b->xsc = 0;
 	for (size_t i = 0; i < (size_t)C * (size_t)D; i++)
-		if (!(fabs((double)b->cent0[i]) <= 1e15))
+		if (!(fabs((double)ix->cent[i]) <= 1e15))
 			return 0;
 	if (C == 0 || D == 0)
 		return 0;
@@ -913,6 +916,29 @@ static int quantize_index(botify_topk_index *ix, struct build_job *b, botify_err
 	return 0;
 }
 
+/* Rows x[o] = x[order[o]] (order a permutation of 0 .. n - 1, rows of w
+ * floats), in place, cycle by cycle: swaps carry the cycle's first row
+ * along to the place that wants it. done: n entries of scratch. */
+static void permute_rows(float *x, size_t w, const int32_t *order, int32_t n, int32_t *done)
+{
+	memset(done, 0, (size_t)n * sizeof(int32_t));
+	for (int32_t o = 0; o < n; o++) {
+		if (done[o])
+			continue;
+		int32_t cur = o;
+		done[o] = 1;
+		for (int32_t src = order[cur]; src != o; cur = src, src = order[cur]) {
+			float *a = x + (size_t)cur * w, *c = x + (size_t)src * w;
+			for (size_t d = 0; d < w; d++) {
+				float t = a[d];
+				a[d] = c[d];
+				c[d] = t;
+			}
+			done[src] = 1;
+		}
+	}
+}
+
 int botify_topk_index_build(botify_topk_index *ix, const float *E, int32_t N, int32_t D,
 			    const int32_t *group, int32_t G, botify_err *err)
 {
@@ -939,13 +965,12 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 	ix->E = botify_malloc_large((size_t)N + 1, Dn * sizeof(float), "grouped embeddings", err);
 	ix->id = botify_malloc((size_t)N + 1, sizeof(int32_t), "grouped ids", err);
 	ix->off = botify_calloc(Gn, sizeof(int32_t), "group offsets", err);
-	ix->cent = botify_malloc_large(Gn, Dn * sizeof(float), "centroids", err);
 	ix->slack = botify_malloc(Gn, sizeof(float), "group radii", err);
 	ix->centers = botify_malloc(MAX_SUPER, Dn * sizeof(float), "super-clusters", err);
 	ix->sfirst = botify_calloc(MAX_SUPER + 1, sizeof(int32_t), "super-clusters", err);
 	int rc = -1;
 	if (!start || !mem || !gl || !sup || !order || !cent0 || !slack0 || !x2 || !xa || !ex2 || !ix->E || !ix->id || !ix->off ||
-	    !ix->cent || !ix->slack || !ix->centers || !ix->sfirst)
+	    !ix->slack || !ix->centers || !ix->sfirst)
 		goto out;
 	/* members of each group, ids ascending */
 	for (int32_t t = 0; t < N; t++)
@@ -1010,6 +1035,13 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 		if (sqrt(x2[i]) > ix->xmax)
 			ix->xmax = sqrt(x2[i]);
 	}
+	/* the centroids in the stored order, in place: a fresh copy costs
+	 * more in page faults than the moves (sup, used up, marks the rows
+	 * done) */
+	permute_rows(cent0, Dn, order, C, sup);
+	ix->cent = cent0;
+	b.cent0 = NULL;
+	cent0 = NULL;
 	if (quantize_prepare(ix, &b, err) != 0)
 		goto out;
 	build_pass(&b, 1, threads);
