@@ -124,14 +124,17 @@ void *botify_malloc_large(size_t n, size_t size, const char *what, botify_err *e
 	}
 	if (bytes < HUGE || bytes > SIZE_MAX - HUGE)
 		return botify_malloc(bytes, 1, what, err);
-	size_t rounded = (bytes + HUGE - 1) / HUGE * HUGE;
 	void *p;
-	if (posix_memalign(&p, HUGE, rounded) != 0) {
+	if (posix_memalign(&p, HUGE, bytes) != 0) {
 		botify_fail(err, BOTIFY_ENOMEM, "out of memory allocating %zu bytes for %s", bytes, what);
 		return NULL;
 	}
 #ifdef MADV_HUGEPAGE
-	madvise(p, rounded, MADV_HUGEPAGE); /* a hint: small pages if refused */
+	/* a hint: small pages if refused. The whole huge pages only: a huge
+	 * page is cleared whole when first touched, and a table's tail past
+	 * the last one (up to 2 MB, a few hundred bytes for some) would cost
+	 * the clearing of a page mostly unused */
+	madvise(p, bytes / HUGE * HUGE, MADV_HUGEPAGE);
 #endif
 	return p;
 }
