@@ -917,25 +917,25 @@ static int quantize_index(botify_topk_index *ix, struct build_job *b, botify_err
 }
 
 /* Rows x[o] = x[order[o]] (order a permutation of 0 .. n - 1, rows of w
- * floats), in place, cycle by cycle: swaps carry the cycle's first row
- * along to the place that wants it. done: n entries of scratch. */
-static void permute_rows(float *x, size_t w, const int32_t *order, int32_t n, int32_t *done)
+ * floats), in place, cycle by cycle: the cycle's first row waits in tmp
+ * (w floats) while the others move up. done: n entries of scratch. */
+static void permute_rows(float *x, size_t w, const int32_t *order, int32_t n, int32_t *done, float *tmp)
 {
+	size_t bytes = w * sizeof(float);
 	memset(done, 0, (size_t)n * sizeof(int32_t));
 	for (int32_t o = 0; o < n; o++) {
 		if (done[o])
 			continue;
-		int32_t cur = o;
 		done[o] = 1;
+		if (order[o] == o)
+			continue;
+		memcpy(tmp, x + (size_t)o * w, bytes);
+		int32_t cur = o;
 		for (int32_t src = order[cur]; src != o; cur = src, src = order[cur]) {
-			float *a = x + (size_t)cur * w, *c = x + (size_t)src * w;
-			for (size_t d = 0; d < w; d++) {
-				float t = a[d];
-				a[d] = c[d];
-				c[d] = t;
-			}
+			memcpy(x + (size_t)cur * w, x + (size_t)src * w, bytes);
 			done[src] = 1;
 		}
+		memcpy(x + (size_t)cur * w, tmp, bytes);
 	}
 }
 
@@ -959,6 +959,7 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 	int32_t *order = botify_malloc(Gn, sizeof(int32_t), "group order", err);
 	float *cent0 = botify_malloc_large(Gn, Dn * sizeof(float), "centroids", err);
 	float *slack0 = botify_malloc(Gn, sizeof(float), "group radii", err);
+	float *rowtmp = botify_malloc(Dn, sizeof(float), "centroids", err);
 	double *x2 = botify_malloc(Gn, sizeof(double), "group norms", err);
 	double *xa = botify_malloc(Gn, sizeof(double), "group norms", err);
 	double *ex2 = botify_malloc(Gn, sizeof(double), "group norms", err);
@@ -969,7 +970,7 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 	ix->centers = botify_malloc(MAX_SUPER, Dn * sizeof(float), "super-clusters", err);
 	ix->sfirst = botify_calloc(MAX_SUPER + 1, sizeof(int32_t), "super-clusters", err);
 	int rc = -1;
-	if (!start || !mem || !gl || !sup || !order || !cent0 || !slack0 || !x2 || !xa || !ex2 || !ix->E || !ix->id || !ix->off ||
+	if (!start || !mem || !gl || !sup || !order || !cent0 || !slack0 || !rowtmp || !x2 || !xa || !ex2 || !ix->E || !ix->id || !ix->off ||
 	    !ix->slack || !ix->centers || !ix->sfirst)
 		goto out;
 	/* members of each group, ids ascending */
@@ -1038,7 +1039,7 @@ int botify_topk_index_build_threads(botify_topk_index *ix, const float *E, int32
 	/* the centroids in the stored order, in place: a fresh copy costs
 	 * more in page faults than the moves (sup, used up, marks the rows
 	 * done) */
-	permute_rows(cent0, Dn, order, C, sup);
+	permute_rows(cent0, Dn, order, C, sup, rowtmp);
 	ix->cent = cent0;
 	b.cent0 = NULL;
 	cent0 = NULL;
@@ -1056,6 +1057,7 @@ out:
 	free(order);
 	free(cent0);
 	free(slack0);
+	free(rowtmp);
 	free(x2);
 	free(xa);
 	free(ex2);
