@@ -432,6 +432,39 @@ static void add_row(double *c, const float *x, int32_t D)
 	add_row_scalar(c, x, D);
 }
 
+#ifdef HAVE_AVX_KERNEL
+/* s[m] = x . centers[m] for the 64 centers of ct (transposed: ct[d * 64 +
+ * m]): a chain of float fused multiply-adds over d in order, without the
+ * packing of both operands that sgemm does for each call of a product this
+ * thin. sgemm sums some entries in another order, so a group nearly
+ * halfway between two centers may be assigned otherwise: the layout, not a
+ * result (the default world's index comes out the same bit for bit). */
+__attribute__((target("avx2,fma"))) static void center_scores64(const float *x, const float *ct,
+								  int32_t D, float *s)
+{
+	__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+	for (int32_t d = 0; d < D; d++, ct += 64) {
+		__m256 v = _mm256_broadcast_ss(x + d);
+		a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(ct), a0);
+		a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(ct + 8), a1);
+		a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(ct + 16), a2);
+		a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(ct + 24), a3);
+		a4 = _mm256_fmadd_ps(v, _mm256_loadu_ps(ct + 32), a4);
+		a5 = _mm256_fmadd_ps(v, _mm256_loadu_ps(ct + 40), a5);
+		a6 = _mm256_fmadd_ps(v, _mm256_loadu_ps(ct + 48), a6);
+		a7 = _mm256_fmadd_ps(v, _mm256_loadu_ps(ct + 56), a7);
+	}
+	_mm256_storeu_ps(s, a0);
+	_mm256_storeu_ps(s + 8, a1);
+	_mm256_storeu_ps(s + 16, a2);
+	_mm256_storeu_ps(s + 24, a3);
+	_mm256_storeu_ps(s + 32, a4);
+	_mm256_storeu_ps(s + 40, a5);
+	_mm256_storeu_ps(s + 48, a6);
+	_mm256_storeu_ps(s + 56, a7);
+}
+#endif
+
 /* Super-clusters of the group centroids (a few rounds of k-means): groups
  * stored cluster by cluster, and queries taken cluster by cluster, keep the
  * groups a run of queries opens close together in memory. Only the speed
@@ -447,7 +480,13 @@ static int super_clusters(const float *cent, int32_t C, int32_t D, int32_t M, fl
 	double *acc = botify_calloc((size_t)M, (size_t)D * sizeof(double), "cluster sums", err);
 	int32_t *cnt = botify_calloc((size_t)M, sizeof(int32_t), "cluster sizes", err);
 	float *half = botify_malloc((size_t)M, sizeof(float), "cluster norms", err);
-	if (!S || !acc || !cnt || !half) {
+	int fma64 = 0;
+#ifdef HAVE_AVX_KERNEL
+	fma64 = M == 64 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+	float *ct = fma64 ? botify_malloc((size_t)D, 64 * sizeof(float), "cluster centers", err) : NULL;
+	if (!S || !acc || !cnt || !half || (fma64 && !ct)) {
+		free(ct);
 		free(S);
 		free(acc);
 		free(cnt);
@@ -469,11 +508,22 @@ static int super_clusters(const float *cent, int32_t C, int32_t D, int32_t M, fl
 		}
 		memset(acc, 0, (size_t)M * (size_t)D * sizeof(double));
 		memset(cnt, 0, (size_t)M * sizeof(int32_t));
+		if (fma64)
+			for (int32_t m = 0; m < 64; m++)
+				for (int32_t d = 0; d < D; d++)
+					ct[(size_t)d * 64 + m] = centers[(size_t)m * D + d];
 		for (int32_t g = 0; g < C; g++) {
+			const float *sg = S + (size_t)(g % SC_BLOCK) * M;
+#ifdef HAVE_AVX_KERNEL
+			if (fma64) {
+				center_scores64(cent + (size_t)g * D, ct, D, S);
+				sg = S;
+			} else
+#endif
 			if (g % SC_BLOCK == 0)
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C - g < SC_BLOCK ? C - g : SC_BLOCK,
 					    M, D, 1.0f, cent + (size_t)g * D, D, centers, D, 0.0f, S, M);
-			int32_t bm = nearest_center(S + (size_t)(g % SC_BLOCK) * M, half, M);
+			int32_t bm = nearest_center(sg, half, M);
 			sup[g] = bm;
 			cnt[bm]++;
 			add_row(acc + (size_t)bm * D, cent + (size_t)g * D, D);
@@ -485,6 +535,7 @@ static int super_clusters(const float *cent, int32_t C, int32_t D, int32_t M, fl
 				for (int32_t d = 0; d < D; d++)
 					centers[(size_t)m * D + d] = (float)(acc[(size_t)m * D + d] / cnt[m]);
 	}
+	free(ct);
 	free(S);
 	free(acc);
 	free(cnt);
