@@ -4,7 +4,6 @@
 #include "rng.h"
 
 #include <math.h>
-#include <string.h>
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -175,28 +174,29 @@ __attribute__((target("avx2"))) static inline __m256d polar_unit(__m256i w)
 	return _mm256_sub_pd(_mm256_mul_pd(d, _mm256_set1_pd(0x1p-52)), _mm256_set1_pd(1.0));
 }
 
+/* polar_perm[mask]: the 32-bit halves of the lanes set in mask, in order */
+static const int32_t polar_perm[16][8] = {
+	{ 0, 0, 0, 0, 0, 0, 0, 0 },
+	{ 0, 1, 0, 0, 0, 0, 0, 0 },
+	{ 2, 3, 0, 0, 0, 0, 0, 0 },
+	{ 0, 1, 2, 3, 0, 0, 0, 0 },
+	{ 4, 5, 0, 0, 0, 0, 0, 0 },
+	{ 0, 1, 4, 5, 0, 0, 0, 0 },
+	{ 2, 3, 4, 5, 0, 0, 0, 0 },
+	{ 0, 1, 2, 3, 4, 5, 0, 0 },
+	{ 6, 7, 0, 0, 0, 0, 0, 0 },
+	{ 0, 1, 6, 7, 0, 0, 0, 0 },
+	{ 2, 3, 6, 7, 0, 0, 0, 0 },
+	{ 0, 1, 2, 3, 6, 7, 0, 0 },
+	{ 4, 5, 6, 7, 0, 0, 0, 0 },
+	{ 0, 1, 4, 5, 6, 7, 0, 0 },
+	{ 2, 3, 4, 5, 6, 7, 0, 0 },
+	{ 0, 1, 2, 3, 4, 5, 6, 7 },
+};
+
 __attribute__((target("avx2"))) static void polar_pairs_avx2(botify_rng *r, double *u_out,
 							     double *s_out, int64_t n)
 {
-	/* perm[mask]: the 32-bit halves of the lanes set in mask, in order */
-	static int32_t perm[16][8];
-	static int perm_ready;
-	if (!__atomic_load_n(&perm_ready, __ATOMIC_ACQUIRE)) {
-		int32_t t[16][8];
-		for (int m = 0; m < 16; m++) {
-			int k = 0;
-			for (int l = 0; l < 4; l++)
-				if (m >> l & 1) {
-					t[m][2 * k] = 2 * l;
-					t[m][2 * k + 1] = 2 * l + 1;
-					k++;
-				}
-			for (; k < 4; k++)
-				t[m][2 * k] = t[m][2 * k + 1] = 0;
-		}
-		memcpy(perm, t, sizeof(perm)); /* the same bytes by every thread */
-		__atomic_store_n(&perm_ready, 1, __ATOMIC_RELEASE);
-	}
 	uint64_t wu[POLAR_BLOCK], wv[POLAR_BLOCK]; /* s[1] before each step: its output's input */
 	const __m256d one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd();
 	int64_t got = 0;
@@ -233,7 +233,7 @@ __attribute__((target("avx2"))) static void polar_pairs_avx2(botify_rng *r, doub
 				__m256d keep = _mm256_and_pd(_mm256_cmp_pd(s, one, _CMP_LT_OQ),
 							     _mm256_cmp_pd(s, zero, _CMP_NEQ_UQ));
 				int m = _mm256_movemask_pd(keep);
-				__m256i p = _mm256_loadu_si256((const __m256i *)perm[m]);
+				__m256i p = _mm256_loadu_si256((const __m256i *)polar_perm[m]);
 				_mm256_storeu_pd(u_out + got, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(u), p)));
 				_mm256_storeu_pd(s_out + got, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(s), p)));
 				got += __builtin_popcount((unsigned)m);
