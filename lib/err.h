@@ -60,9 +60,10 @@ void *botify_malloc(size_t n, size_t size, const char *what, botify_err *err);
 void *botify_calloc(size_t n, size_t size, const char *what, botify_err *err);
 void *botify_realloc(void *p, size_t n, size_t size, const char *what, botify_err *err);
 /* botify_malloc for a large table read at random (a world's embeddings):
- * from 2 MB on, aligned to 2 MB and offered transparent huge pages, so
- * that looking up a row costs no page walk (the 20 MB catalog spans 5 000
- * small pages, more than the TLB holds). Freed with free(). */
+ * from 2 MB on, aligned to 2 MB and its whole 2 MB pages offered
+ * transparent huge pages, so that looking up a row costs no page walk (the
+ * 20 MB catalog spans 5 000 small pages, more than the TLB holds); the
+ * tail past the last whole one stays in small pages. Freed with free(). */
 void *botify_malloc_large(size_t n, size_t size, const char *what, botify_err *err);
 
 /* Makes room for at least need elements in the array ptr of capacity cap
