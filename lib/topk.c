@@ -1370,6 +1370,8 @@ static inline int32_t load4(const uint8_t *p)
 	return v;
 }
 
+enum { FILTER_PANELS = 256 }; /* a run of panels that stays in L2 (208 KB at 100 dims) */
+
 /* The centroids the filter passes: query row r, group g, filter value v,
  * in the order filter_tile finds them (for one row, g ascending). */
 struct pent {
@@ -1380,32 +1382,65 @@ struct pent {
 struct passed {
 	struct pent *e;
 	size_t n, cap;
+	/* filter_tile's scratch, FILTER_PANELS of each: the panels with a
+	 * value at or above thr, their 32 values and which of them pass */
+	float *hv;
+	int32_t *hp;
+	uint32_t *hm;
 };
 
-/* Four queries (u: their offset integer vectors; sig = sq, qn, eq, qh,
- * thr each: quantize_query; rows r0 .. r0 + 3) against panels [p0, p1):
- * every centroid g with value
+/* An empty asm that needs a, b, c, d in registers here: it keeps the
+ * compiler from re-associating a run of additions into a tree, whose
+ * partial sums do not fit in the 16 vector registers and spill. */
+#define KEEP4(a, b, c, d) __asm__("" : "+x"(a), "+x"(b), "+x"(c), "+x"(d))
+
+/* The offset integer vectors u of four queries, each group of 4 bytes
+ * repeated over 32, once per tile: filter_tile's inner loop is then plain
+ * loads and vpmaddubsw, not a broadcast per product. */
+__attribute__((target("avx2,fma"))) static void broadcast_tile(const uint8_t *const u[4], int32_t S4,
+							       __m256i *ub)
+{
+	for (int r = 0; r < 4; r++)
+		for (int32_t st = 0; st < S4; st++)
+			_mm256_store_si256(ub + (size_t)r * (size_t)S4 + st, _mm256_set1_epi32(load4(u[r] + 4 * st)));
+}
+
+/* Four queries (ub: broadcast_tile of their offset integer vectors;
+ * sig = sq, qn, eq, qh, thr each: quantize_query; rows r0 .. r0 + 3)
+ * against panels [p0, p1): every centroid g with value
  *   v = fl(sq csc) (q~.c~) + (eq |c| + (qh |ec| + qn slack)) >= thr
  * in float is appended to pass, which has room for 32 (p1 - p0) more. */
-__attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_index *ix,
-							    const uint8_t *const u[4], const float *sig,
-							    const float *qn, const float *eq, const float *qh,
-							    const float *thr, int32_t r0, struct passed *pass,
-							    int32_t p0, int32_t p1)
+__attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_index *ix, const __m256i *ub,
+							    const float *sig, const float *qn, const float *eq,
+							    const float *qh, const float *thr, int32_t r0,
+							    struct passed *pass, int32_t p0, int32_t p1)
 {
 	const int32_t S4 = ix->S4;
+	float *hv = pass->hv;
+	int32_t *hp = pass->hp, nh = 0;
+	uint32_t *hm = pass->hm;
+	/* the rows' constants side by side: one base address for all */
+	float rk[4][5];
+	for (int r = 0; r < 4; r++) {
+		rk[r][0] = eq[r];
+		rk[r][1] = qh[r];
+		rk[r][2] = qn[r];
+		rk[r][3] = sig[r];
+		rk[r][4] = thr[r];
+	}
 	const __m256i ones = _mm256_set1_epi16(1);
-	const uint8_t *u0 = u[0], *u1 = u[1], *u2 = u[2], *u3 = u[3];
+	const __m256i *u0 = ub, *u1 = u0 + S4, *u2 = u1 + S4, *u3 = u2 + S4;
 	for (int32_t p = p0; p < p1; p++) {
 		const int8_t *pc = ix->qc + (size_t)p * (size_t)S4 * 32;
 		__m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-#define FILTER_STEP(st)                                                                                        \
-	do {                                                                                                   \
-		__m256i c = _mm256_loadu_si256((const __m256i *)(pc + (size_t)(st) * 32));                     \
-		h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u0 + 4 * (st))), c)); \
-		h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u1 + 4 * (st))), c)); \
-		h2 = _mm256_add_epi16(h2, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u2 + 4 * (st))), c)); \
-		h3 = _mm256_add_epi16(h3, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u3 + 4 * (st))), c)); \
+#define FILTER_STEP(st)                                                                          \
+	do {                                                                                     \
+		__m256i c = _mm256_loadu_si256((const __m256i *)(pc + (size_t)(st) * 32));       \
+		h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(_mm256_load_si256(u0 + (st)), c)); \
+		h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(_mm256_load_si256(u1 + (st)), c)); \
+		h2 = _mm256_add_epi16(h2, _mm256_maddubs_epi16(_mm256_load_si256(u2 + (st)), c)); \
+		h3 = _mm256_add_epi16(h3, _mm256_maddubs_epi16(_mm256_load_si256(u3 + (st)), c)); \
+		KEEP4(h0, h1, h2, h3);                                                          \
 	} while (0)
 		int32_t s0 = 0;
 		for (; s0 + RUN16 <= S4; s0 += RUN16) { /* RUN16 steps, unrolled */
@@ -1419,10 +1454,13 @@ __attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_in
 			a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(h2, ones));
 			a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(h3, ones));
 		}
-		if (s0 < S4) {
+		if (s0 < S4) { /* the last 1 to RUN16 - 1 steps, as many each panel */
 			__m256i h0 = _mm256_setzero_si256(), h1 = h0, h2 = h0, h3 = h0;
-			for (int32_t st = s0; st < S4; st++)
-				FILTER_STEP(st);
+			FILTER_STEP(s0);
+			if (s0 + 1 < S4)
+				FILTER_STEP(s0 + 1);
+			if (s0 + 2 < S4)
+				FILTER_STEP(s0 + 2);
 			a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(h0, ones));
 			a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(h1, ones));
 			a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(h2, ones));
@@ -1435,23 +1473,31 @@ __attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_in
 		__m256 cn = _mm256_loadu_ps(ix->qcn + (size_t)p * 8);
 		__m256 ecn = _mm256_loadu_ps(ix->qecn + (size_t)p * 8);
 		__m256i acc[4] = { a0, a1, a2, a3 };
+		/* the values are stored and the panel kept (nh advanced) only if
+		 * one passes: about one panel in five, at random, so a branch
+		 * here would be mispredicted that often */
+		float *vb = hv + (size_t)nh * 32;
+		uint32_t mk = 0;
+#pragma GCC unroll 4
 		for (int r = 0; r < 4; r++) {
-			__m256 w = _mm256_fmadd_ps(_mm256_set1_ps(eq[r]), cn,
-						   _mm256_fmadd_ps(_mm256_set1_ps(qh[r]), ecn,
-								   _mm256_mul_ps(_mm256_set1_ps(qn[r]), sl)));
+			__m256 w = _mm256_fmadd_ps(_mm256_set1_ps(rk[r][0]), cn,
+						   _mm256_fmadd_ps(_mm256_set1_ps(rk[r][1]), ecn,
+								   _mm256_mul_ps(_mm256_set1_ps(rk[r][2]), sl)));
 			__m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r], qs));
-			v = _mm256_fmadd_ps(v, _mm256_mul_ps(_mm256_set1_ps(sig[r]), cs), w);
-			unsigned mk = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(thr[r]), _CMP_GE_OQ));
-			if (!mk)
-				continue;
-			float v8[8];
-			_mm256_storeu_ps(v8, v);
-			for (; mk; mk &= mk - 1) {
-				int i = __builtin_ctz(mk);
-				pass->e[pass->n++] = (struct pent){ r0 + r, p * 8 + i, v8[i] };
-			}
+			v = _mm256_fmadd_ps(v, _mm256_mul_ps(_mm256_set1_ps(rk[r][3]), cs), w);
+			mk |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(rk[r][4]), _CMP_GE_OQ)) << (8 * r);
+			_mm256_storeu_ps(vb + 8 * r, v);
 		}
+		hp[nh] = p;
+		hm[nh] = mk;
+		nh += mk != 0;
 	}
+	/* row by row within a panel, g ascending within a row */
+	for (int32_t i = 0; i < nh; i++)
+		for (uint32_t mk = hm[i]; mk; mk &= mk - 1) {
+			int b = __builtin_ctz(mk);
+			pass->e[pass->n++] = (struct pent){ r0 + b / 8, hp[i] * 8 + b % 8, hv[(size_t)i * 32 + b] };
+		}
 }
 
 /* The integer products q~.x~ less the offset's share of rows r .. r + NR - 1
@@ -1607,6 +1653,7 @@ static int quantize_query(const botify_topk_index *ix, const float *q, double qn
 /* A search thread's buffers for the filtered blocks. */
 struct fscratch {
 	uint8_t *u;          /* (QB + 3, S4 * 4) offset integer queries */
+	void *ub;            /* (4, S4, 32 bytes) four of them for filter_tile */
 	struct passed pass;  /* the filter's verdicts, as it finds them */
 	int32_t *pfirst;     /* (QB + 1) row r's: sg/sB[pfirst[r] .. pfirst[r + 1]) */
 	float *sig, *qn, *thr, *eqf, *qhf; /* (QB + 3) */
@@ -1631,7 +1678,11 @@ struct fscratch {
 static void fscratch_free(struct fscratch *f)
 {
 	free(f->u);
+	free(f->ub);
 	free(f->pass.e);
+	free(f->pass.hv);
+	free(f->pass.hp);
+	free(f->pass.hm);
 	free(f->pfirst);
 	free(f->sig);
 	free(f->qn);
@@ -1661,7 +1712,11 @@ static int fscratch_init(struct fscratch *f, const botify_topk_index *ix, int64_
 	size_t R = (size_t)QB + 3, Cn = (size_t)(ix->C ? ix->C : 1), SK = (size_t)k + 2 * SEED_GROUPS;
 	memset(f, 0, sizeof(*f));
 	f->u = malloc(R * (size_t)ix->DQ);
+	f->ub = aligned_alloc(32, (size_t)4 * (size_t)(ix->S4 ? ix->S4 : 1) * 32);
 	f->pfirst = malloc((R + 1) * sizeof(int32_t));
+	f->pass.hv = malloc((size_t)FILTER_PANELS * 32 * sizeof(float));
+	f->pass.hp = malloc((size_t)FILTER_PANELS * sizeof(int32_t));
+	f->pass.hm = malloc((size_t)FILTER_PANELS * sizeof(uint32_t));
 	f->sig = malloc(R * sizeof(float));
 	f->qn = malloc(R * sizeof(float));
 	f->thr = malloc(R * sizeof(float));
@@ -1688,7 +1743,7 @@ static int fscratch_init(struct fscratch *f, const botify_topk_index *ix, int64_
 		if (ix->sfirst[m + 1] - ix->sfirst[m] > f->maxr)
 			f->maxr = ix->sfirst[m + 1] - ix->sfirst[m];
 	f->sbd = malloc(R * 2 * (size_t)f->maxr * sizeof(float));
-	if (!f->u || !f->pfirst || !f->sig || !f->qn || !f->thr || !f->eqf || !f->qhf || !f->eup || !f->sigx || !f->eupx || !f->rowv || !f->top || !f->topv || !f->plain || !f->hs || !f->hid ||
+	if (!f->u || !f->ub || !f->pass.hv || !f->pass.hp || !f->pass.hm || !f->pfirst || !f->sig || !f->qn || !f->thr || !f->eqf || !f->qhf || !f->eup || !f->sigx || !f->eupx || !f->rowv || !f->top || !f->topv || !f->plain || !f->hs || !f->hid ||
 	    !f->hn || !f->seeds || !f->nseeds || !f->opened || !f->sbd) {
 		fscratch_free(f);
 		return -1;
@@ -1787,8 +1842,6 @@ static void open_by_filter(const botify_topk_index *ix, const float *q, float qn
 	}
 }
 
-enum { FILTER_PANELS = 256 }; /* a run of panels that stays in L2 (208 KB at 100 dims) */
-
 /* Rows [0, rows) of the block at q0 with the quantised filter: each query
  * first opens the best groups of its own super-cluster (by their float
  * bounds) for a k-th best score tau; the filter then passes the groups
@@ -1881,8 +1934,9 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 			if (BOTIFY_ALLOC_GROW(f->pass.e, f->pass.n + 32 * (size_t)(p1 - p0), f->pass.cap,
 					      "filtered groups", NULL) != 0)
 				return 1;
-			filter_tile(ix, u, f->sig + r, f->qn + r, f->eqf + r, f->qhf + r, f->thr + r, (int32_t)r,
-				    &f->pass, p0, p1);
+			broadcast_tile(u, ix->S4, f->ub);
+			filter_tile(ix, f->ub, f->sig + r, f->qn + r, f->eqf + r, f->qhf + r, f->thr + r,
+				    (int32_t)r, &f->pass, p0, p1);
 		}
 	}
 	/* the passed groups row by row (a counting sort: each row's stay in
