@@ -1186,6 +1186,70 @@ static inline int32_t keep_best(float *v, int32_t *id, int32_t n, int32_t cap, f
 	return n;
 }
 
+/* Writes to out, ascending, the indices of x[0..n) that may be among the
+ * t best (keep_best's order: value, then index; NaN never), and returns
+ * their count: every index when t > 32, n <= 64 or without AVX2, else those at or
+ * above theta, the smallest of the fourth-highest values of eight lanes
+ * (x[i] in lane i % 8, -inf past n and for a NaN). Each lane holds four
+ * values at or above its fourth-highest, so 32 >= t are at or above
+ * theta, and a value below it is below the t-th best: keep_best over the
+ * indices returned, ascending, keeps what it keeps over all of x. A lane
+ * of fewer than four numbers gives theta = -inf: every number. */
+#ifdef HAVE_AVX_KERNEL
+__attribute__((target("avx2"))) static int32_t top_candidates_avx2(const float *x, int32_t n, int32_t *out)
+{
+	const __m256 ninf = _mm256_set1_ps(-INFINITY);
+	__m256 r0 = ninf, r1 = ninf, r2 = ninf, r3 = ninf;
+	int32_t i = 0;
+	for (; i < n; i += 8) {
+		__m256 v;
+		if (i + 8 <= n) {
+			v = _mm256_loadu_ps(x + i);
+		} else {
+			float t[8];
+			for (int l = 0; l < 8; l++)
+				t[l] = i + l < n ? x[i + l] : -INFINITY;
+			v = _mm256_loadu_ps(t);
+		}
+		v = _mm256_blendv_ps(v, ninf, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+		/* insertion into the lane's four highest, r0 >= r1 >= r2 >= r3 */
+		__m256 hi = _mm256_max_ps(r0, v);
+		v = _mm256_min_ps(r0, v);
+		r0 = hi;
+		hi = _mm256_max_ps(r1, v);
+		v = _mm256_min_ps(r1, v);
+		r1 = hi;
+		hi = _mm256_max_ps(r2, v);
+		v = _mm256_min_ps(r2, v);
+		r2 = hi;
+		r3 = _mm256_max_ps(r3, v);
+	}
+	__m128 m = _mm_min_ps(_mm256_castps256_ps128(r3), _mm256_extractf128_ps(r3, 1));
+	m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+	m = _mm_min_ss(m, _mm_shuffle_ps(m, m, 1));
+	float theta = _mm_cvtss_f32(m);
+	/* x >= -inf holds for every number: theta = -inf needs no case */
+	return scan_ge_avx(x, n, theta, out, 0);
+}
+#endif
+
+static int32_t top_candidates(const float *x, int32_t n, int32_t t, int32_t *out)
+{
+#ifdef HAVE_AVX_KERNEL
+	if (t <= 32 && n > 64 && __builtin_cpu_supports("avx2"))
+		return top_candidates_avx2(x, n, out);
+#endif
+	(void)t;
+	for (int32_t i = 0; i < n; i++)
+		out[i] = i;
+	return n;
+}
+
+int32_t botify_topk_seed_candidates(const float *x, int32_t n, int32_t t, int32_t *out)
+{
+	return top_candidates(x, n, t, out);
+}
+
 /* Pulls the first lines of a group's rows towards the cache: groups are
  * opened in no predictable order, and waiting for memory row by row would
  * cost more than scoring them. */
@@ -1893,8 +1957,9 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 		/* the T highest, best first, in one pass */
 		int32_t T = 2 * SEED_GROUPS + k, nt = 0, *ti = f->top;
 		float *tv = f->topv;
-		for (int32_t i = 0; i < n1 + n2; i++)
-			nt = keep_best(tv, ti, nt, T, sbd[i], i);
+		int32_t nc = top_candidates(sbd, n1 + n2, T, cand);
+		for (int32_t c = 0; c < nc; c++)
+			nt = keep_best(tv, ti, nt, T, sbd[cand[c]], cand[c]);
 		for (int32_t t = 0; t < nt && !(b.n == k && ns >= SEED_GROUPS); t++) {
 			int32_t g = ti[t] < n1 ? lo1 + ti[t] : lo2 + ti[t] - n1;
 			if (b.n == k && (double)group_bound(tv[t], ix->slack[g], qn) < b.s[0])
