@@ -1834,10 +1834,8 @@ static void open_group_q(const botify_topk_index *ix, int32_t g, const float *q,
 		row_values(ix, qr->u, qr->sigx, r0, n, qr->v);
 		for (int32_t m = 0; m < n; m++)
 			if ((double)qr->v[m] + qr->eupx >= b->s[0]) {
-				/* botify_topk_score's sums, vectorised */
-				double sc;
-				score_rows_avx(q, ix->E + (size_t)(r0 + m) * (size_t)ix->D, 1, ix->D, &sc);
-				best_offer(b, sc, ix->id[r0 + m]);
+				best_offer(b, botify_topk_score(q, ix->E + (size_t)(r0 + m) * (size_t)ix->D, ix->D),
+					   ix->id[r0 + m]);
 				(*scored)++;
 			}
 		return;
