@@ -1293,6 +1293,70 @@ static inline int32_t keep_best(float *v, int32_t *id, int32_t n, int32_t cap, f
 	return n;
 }
 
+/* Writes to out, ascending, the indices of x[0..n) that may be among the
+ * t best (keep_best's order: value, then index; NaN never), and returns
+ * their count: every index when t > 32, n <= 64 or without AVX2, else those at or
+ * above theta, the smallest of the fourth-highest values of eight lanes
+ * (x[i] in lane i % 8, -inf past n and for a NaN). Each lane holds four
+ * values at or above its fourth-highest, so 32 >= t are at or above
+ * theta, and a value below it is below the t-th best: keep_best over the
+ * indices returned, ascending, keeps what it keeps over all of x. A lane
+ * of fewer than four numbers gives theta = -inf: every number. */
+#ifdef HAVE_AVX_KERNEL
+__attribute__((target("avx2"))) static int32_t top_candidates_avx2(const float *x, int32_t n, int32_t *out)
+{
+	const __m256 ninf = _mm256_set1_ps(-INFINITY);
+	__m256 r0 = ninf, r1 = ninf, r2 = ninf, r3 = ninf;
+	int32_t i = 0;
+	for (; i < n; i += 8) {
+		__m256 v;
+		if (i + 8 <= n) {
+			v = _mm256_loadu_ps(x + i);
+		} else {
+			float t[8];
+			for (int l = 0; l < 8; l++)
+				t[l] = i + l < n ? x[i + l] : -INFINITY;
+			v = _mm256_loadu_ps(t);
+		}
+		v = _mm256_blendv_ps(v, ninf, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+		/* insertion into the lane's four highest, r0 >= r1 >= r2 >= r3 */
+		__m256 hi = _mm256_max_ps(r0, v);
+		v = _mm256_min_ps(r0, v);
+		r0 = hi;
+		hi = _mm256_max_ps(r1, v);
+		v = _mm256_min_ps(r1, v);
+		r1 = hi;
+		hi = _mm256_max_ps(r2, v);
+		v = _mm256_min_ps(r2, v);
+		r2 = hi;
+		r3 = _mm256_max_ps(r3, v);
+	}
+	__m128 m = _mm_min_ps(_mm256_castps256_ps128(r3), _mm256_extractf128_ps(r3, 1));
+	m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+	m = _mm_min_ss(m, _mm_shuffle_ps(m, m, 1));
+	float theta = _mm_cvtss_f32(m);
+	/* x >= -inf holds for every number: theta = -inf needs no case */
+	return scan_ge_avx(x, n, theta, out, 0);
+}
+#endif
+
+static int32_t top_candidates(const float *x, int32_t n, int32_t t, int32_t *out)
+{
+#ifdef HAVE_AVX_KERNEL
+	if (t <= 32 && n > 64 && __builtin_cpu_supports("avx2"))
+		return top_candidates_avx2(x, n, out);
+#endif
+	(void)t;
+	for (int32_t i = 0; i < n; i++)
+		out[i] = i;
+	return n;
+}
+
+int32_t botify_topk_seed_candidates(const float *x, int32_t n, int32_t t, int32_t *out)
+{
+	return top_candidates(x, n, t, out);
+}
+
 /* Pulls the first lines of a group's rows towards the cache: groups are
  * opened in no predictable order, and waiting for memory row by row would
  * cost more than scoring them. */
@@ -1477,6 +1541,8 @@ static inline int32_t load4(const uint8_t *p)
 	return v;
 }
 
+enum { FILTER_PANELS = 256 }; /* a run of panels that stays in L2 (208 KB at 100 dims) */
+
 /* The centroids the filter passes: query row r, group g, filter value v,
  * in the order filter_tile finds them (for one row, g ascending). */
 struct pent {
@@ -1487,32 +1553,65 @@ struct pent {
 struct passed {
 	struct pent *e;
 	size_t n, cap;
+	/* filter_tile's scratch, FILTER_PANELS of each: the panels with a
+	 * value at or above thr, their 32 values and which of them pass */
+	float *hv;
+	int32_t *hp;
+	uint32_t *hm;
 };
 
-/* Four queries (u: their offset integer vectors; sig = sq, qn, eq, qh,
- * thr each: quantize_query; rows r0 .. r0 + 3) against panels [p0, p1):
- * every centroid g with value
+/* An empty asm that needs a, b, c, d in registers here: it keeps the
+ * compiler from re-associating a run of additions into a tree, whose
+ * partial sums do not fit in the 16 vector registers and spill. */
+#define KEEP4(a, b, c, d) __asm__("" : "+x"(a), "+x"(b), "+x"(c), "+x"(d))
+
+/* The offset integer vectors u of four queries, each group of 4 bytes
+ * repeated over 32, once per tile: filter_tile's inner loop is then plain
+ * loads and vpmaddubsw, not a broadcast per product. */
+__attribute__((target("avx2,fma"))) static void broadcast_tile(const uint8_t *const u[4], int32_t S4,
+							       __m256i *ub)
+{
+	for (int r = 0; r < 4; r++)
+		for (int32_t st = 0; st < S4; st++)
+			_mm256_store_si256(ub + (size_t)r * (size_t)S4 + st, _mm256_set1_epi32(load4(u[r] + 4 * st)));
+}
+
+/* Four queries (ub: broadcast_tile of their offset integer vectors;
+ * sig = sq, qn, eq, qh, thr each: quantize_query; rows r0 .. r0 + 3)
+ * against panels [p0, p1): every centroid g with value
  *   v = fl(sq csc) (q~.c~) + (eq |c| + (qh |ec| + qn slack)) >= thr
  * in float is appended to pass, which has room for 32 (p1 - p0) more. */
-__attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_index *ix,
-							    const uint8_t *const u[4], const float *sig,
-							    const float *qn, const float *eq, const float *qh,
-							    const float *thr, int32_t r0, struct passed *pass,
-							    int32_t p0, int32_t p1)
+__attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_index *ix, const __m256i *ub,
+							    const float *sig, const float *qn, const float *eq,
+							    const float *qh, const float *thr, int32_t r0,
+							    struct passed *pass, int32_t p0, int32_t p1)
 {
 	const int32_t S4 = ix->S4;
+	float *hv = pass->hv;
+	int32_t *hp = pass->hp, nh = 0;
+	uint32_t *hm = pass->hm;
+	/* the rows' constants side by side: one base address for all */
+	float rk[4][5];
+	for (int r = 0; r < 4; r++) {
+		rk[r][0] = eq[r];
+		rk[r][1] = qh[r];
+		rk[r][2] = qn[r];
+		rk[r][3] = sig[r];
+		rk[r][4] = thr[r];
+	}
 	const __m256i ones = _mm256_set1_epi16(1);
-	const uint8_t *u0 = u[0], *u1 = u[1], *u2 = u[2], *u3 = u[3];
+	const __m256i *u0 = ub, *u1 = u0 + S4, *u2 = u1 + S4, *u3 = u2 + S4;
 	for (int32_t p = p0; p < p1; p++) {
 		const int8_t *pc = ix->qc + (size_t)p * (size_t)S4 * 32;
 		__m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-#define FILTER_STEP(st)                                                                                        \
-	do {                                                                                                   \
-		__m256i c = _mm256_loadu_si256((const __m256i *)(pc + (size_t)(st) * 32));                     \
-		h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u0 + 4 * (st))), c)); \
-		h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u1 + 4 * (st))), c)); \
-		h2 = _mm256_add_epi16(h2, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u2 + 4 * (st))), c)); \
-		h3 = _mm256_add_epi16(h3, _mm256_maddubs_epi16(_mm256_set1_epi32(load4(u3 + 4 * (st))), c)); \
+#define FILTER_STEP(st)                                                                          \
+	do {                                                                                     \
+		__m256i c = _mm256_loadu_si256((const __m256i *)(pc + (size_t)(st) * 32));       \
+		h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(_mm256_load_si256(u0 + (st)), c)); \
+		h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(_mm256_load_si256(u1 + (st)), c)); \
+		h2 = _mm256_add_epi16(h2, _mm256_maddubs_epi16(_mm256_load_si256(u2 + (st)), c)); \
+		h3 = _mm256_add_epi16(h3, _mm256_maddubs_epi16(_mm256_load_si256(u3 + (st)), c)); \
+		KEEP4(h0, h1, h2, h3);                                                          \
 	} while (0)
 		int32_t s0 = 0;
 		for (; s0 + RUN16 <= S4; s0 += RUN16) { /* RUN16 steps, unrolled */
@@ -1526,10 +1625,13 @@ __attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_in
 			a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(h2, ones));
 			a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(h3, ones));
 		}
-		if (s0 < S4) {
+		if (s0 < S4) { /* the last 1 to RUN16 - 1 steps, as many each panel */
 			__m256i h0 = _mm256_setzero_si256(), h1 = h0, h2 = h0, h3 = h0;
-			for (int32_t st = s0; st < S4; st++)
-				FILTER_STEP(st);
+			FILTER_STEP(s0);
+			if (s0 + 1 < S4)
+				FILTER_STEP(s0 + 1);
+			if (s0 + 2 < S4)
+				FILTER_STEP(s0 + 2);
 			a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(h0, ones));
 			a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(h1, ones));
 			a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(h2, ones));
@@ -1542,23 +1644,31 @@ __attribute__((target("avx2,fma"))) static void filter_tile(const botify_topk_in
 		__m256 cn = _mm256_loadu_ps(ix->qcn + (size_t)p * 8);
 		__m256 ecn = _mm256_loadu_ps(ix->qecn + (size_t)p * 8);
 		__m256i acc[4] = { a0, a1, a2, a3 };
+		/* the values are stored and the panel kept (nh advanced) only if
+		 * one passes: about one panel in five, at random, so a branch
+		 * here would be mispredicted that often */
+		float *vb = hv + (size_t)nh * 32;
+		uint32_t mk = 0;
+#pragma GCC unroll 4
 		for (int r = 0; r < 4; r++) {
-			__m256 w = _mm256_fmadd_ps(_mm256_set1_ps(eq[r]), cn,
-						   _mm256_fmadd_ps(_mm256_set1_ps(qh[r]), ecn,
-								   _mm256_mul_ps(_mm256_set1_ps(qn[r]), sl)));
+			__m256 w = _mm256_fmadd_ps(_mm256_set1_ps(rk[r][0]), cn,
+						   _mm256_fmadd_ps(_mm256_set1_ps(rk[r][1]), ecn,
+								   _mm256_mul_ps(_mm256_set1_ps(rk[r][2]), sl)));
 			__m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r], qs));
-			v = _mm256_fmadd_ps(v, _mm256_mul_ps(_mm256_set1_ps(sig[r]), cs), w);
-			unsigned mk = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(thr[r]), _CMP_GE_OQ));
-			if (!mk)
-				continue;
-			float v8[8];
-			_mm256_storeu_ps(v8, v);
-			for (; mk; mk &= mk - 1) {
-				int i = __builtin_ctz(mk);
-				pass->e[pass->n++] = (struct pent){ r0 + r, p * 8 + i, v8[i] };
-			}
+			v = _mm256_fmadd_ps(v, _mm256_mul_ps(_mm256_set1_ps(rk[r][3]), cs), w);
+			mk |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(rk[r][4]), _CMP_GE_OQ)) << (8 * r);
+			_mm256_storeu_ps(vb + 8 * r, v);
 		}
+		hp[nh] = p;
+		hm[nh] = mk;
+		nh += mk != 0;
 	}
+	/* row by row within a panel, g ascending within a row */
+	for (int32_t i = 0; i < nh; i++)
+		for (uint32_t mk = hm[i]; mk; mk &= mk - 1) {
+			int b = __builtin_ctz(mk);
+			pass->e[pass->n++] = (struct pent){ r0 + b / 8, hp[i] * 8 + b % 8, hv[(size_t)i * 32 + b] };
+		}
 }
 
 /* The integer products q~.x~ less the offset's share of rows r .. r + NR - 1
@@ -1714,6 +1824,7 @@ static int quantize_query(const botify_topk_index *ix, const float *q, double qn
 /* A search thread's buffers for the filtered blocks. */
 struct fscratch {
 	uint8_t *u;          /* (QB + 3, S4 * 4) offset integer queries */
+	void *ub;            /* (4, S4, 32 bytes) four of them for filter_tile */
 	struct passed pass;  /* the filter's verdicts, as it finds them */
 	int32_t *pfirst;     /* (QB + 1) row r's: sg/sB[pfirst[r] .. pfirst[r + 1]) */
 	float *sig, *qn, *thr, *eqf, *qhf; /* (QB + 3) */
@@ -1738,7 +1849,11 @@ struct fscratch {
 static void fscratch_free(struct fscratch *f)
 {
 	free(f->u);
+	free(f->ub);
 	free(f->pass.e);
+	free(f->pass.hv);
+	free(f->pass.hp);
+	free(f->pass.hm);
 	free(f->pfirst);
 	free(f->sig);
 	free(f->qn);
@@ -1768,7 +1883,11 @@ static int fscratch_init(struct fscratch *f, const botify_topk_index *ix, int64_
 	size_t R = (size_t)QB + 3, Cn = (size_t)(ix->C ? ix->C : 1), SK = (size_t)k + 2 * SEED_GROUPS;
 	memset(f, 0, sizeof(*f));
 	f->u = malloc(R * (size_t)ix->DQ);
+	f->ub = aligned_alloc(32, (size_t)4 * (size_t)(ix->S4 ? ix->S4 : 1) * 32);
 	f->pfirst = malloc((R + 1) * sizeof(int32_t));
+	f->pass.hv = malloc((size_t)FILTER_PANELS * 32 * sizeof(float));
+	f->pass.hp = malloc((size_t)FILTER_PANELS * sizeof(int32_t));
+	f->pass.hm = malloc((size_t)FILTER_PANELS * sizeof(uint32_t));
 	f->sig = malloc(R * sizeof(float));
 	f->qn = malloc(R * sizeof(float));
 	f->thr = malloc(R * sizeof(float));
@@ -1795,7 +1914,7 @@ static int fscratch_init(struct fscratch *f, const botify_topk_index *ix, int64_
 		if (ix->sfirst[m + 1] - ix->sfirst[m] > f->maxr)
 			f->maxr = ix->sfirst[m + 1] - ix->sfirst[m];
 	f->sbd = malloc(R * 2 * (size_t)f->maxr * sizeof(float));
-	if (!f->u || !f->pfirst || !f->sig || !f->qn || !f->thr || !f->eqf || !f->qhf || !f->eup || !f->sigx || !f->eupx || !f->rowv || !f->top || !f->topv || !f->plain || !f->hs || !f->hid ||
+	if (!f->u || !f->ub || !f->pass.hv || !f->pass.hp || !f->pass.hm || !f->pfirst || !f->sig || !f->qn || !f->thr || !f->eqf || !f->qhf || !f->eup || !f->sigx || !f->eupx || !f->rowv || !f->top || !f->topv || !f->plain || !f->hs || !f->hid ||
 	    !f->hn || !f->seeds || !f->nseeds || !f->opened || !f->sbd) {
 		fscratch_free(f);
 		return -1;
@@ -1894,8 +2013,6 @@ static void open_by_filter(const botify_topk_index *ix, const float *q, float qn
 	}
 }
 
-enum { FILTER_PANELS = 256 }; /* a run of panels that stays in L2 (208 KB at 100 dims) */
-
 /* Rows [0, rows) of the block at q0 with the quantised filter: each query
  * first opens the best groups of its own super-cluster (by their float
  * bounds) for a k-th best score tau; the filter then passes the groups
@@ -1947,8 +2064,9 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 		/* the T highest, best first, in one pass */
 		int32_t T = 2 * SEED_GROUPS + k, nt = 0, *ti = f->top;
 		float *tv = f->topv;
-		for (int32_t i = 0; i < n1 + n2; i++)
-			nt = keep_best(tv, ti, nt, T, sbd[i], i);
+		int32_t nc = top_candidates(sbd, n1 + n2, T, cand);
+		for (int32_t c = 0; c < nc; c++)
+			nt = keep_best(tv, ti, nt, T, sbd[cand[c]], cand[c]);
 		for (int32_t t = 0; t < nt && !(b.n == k && ns >= SEED_GROUPS); t++) {
 			int32_t g = ti[t] < n1 ? lo1 + ti[t] : lo2 + ti[t] - n1;
 			if (b.n == k && (double)group_bound(tv[t], ix->slack[g], qn) < b.s[0])
@@ -1988,8 +2106,9 @@ static int search_block_filtered(struct search_job *j, struct fscratch *f, int64
 			if (BOTIFY_ALLOC_GROW(f->pass.e, f->pass.n + 32 * (size_t)(p1 - p0), f->pass.cap,
 					      "filtered groups", NULL) != 0)
 				return 1;
-			filter_tile(ix, u, f->sig + r, f->qn + r, f->eqf + r, f->qhf + r, f->thr + r, (int32_t)r,
-				    &f->pass, p0, p1);
+			broadcast_tile(u, ix->S4, f->ub);
+			filter_tile(ix, f->ub, f->sig + r, f->qn + r, f->eqf + r, f->qhf + r, f->thr + r,
+				    (int32_t)r, &f->pass, p0, p1);
 		}
 	}
 	/* the passed groups row by row (a counting sort: each row's stay in

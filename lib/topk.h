@@ -173,6 +173,11 @@ int botify_topk_search(const botify_topk_index *ix, const float *queries, int64_
  * runs one search at a time). */
 void botify_topk_set_progress(void (*fn)(void *ctx, int64_t done, int64_t total), void *ctx);
 
+/* For tests: the indices (ascending, returned count) of x[0..n) among
+ * which the t highest are chosen before the filter (value descending, then
+ * index; a NaN never): a superset of those t, all n when t > 32. */
+int32_t botify_topk_seed_candidates(const float *x, int32_t n, int32_t t, int32_t *out);
+
 /* The quantised filter in front of the bounds (on by default where the CPU
  * has AVX2 and FMA): 0 turns it off, for tests that compare both ways.
  * Process-wide; results never depend on it. */

@@ -581,6 +581,58 @@ START_TEST(index_same_for_any_thread_count)
 }
 END_TEST
 
+/* The seeds' candidates hold the t best of any array (value descending,
+ * index ascending, NaN never), ties at the threshold included: random
+ * values, many equal ones, the best all in one of the eight lanes of the
+ * vector code, NaN and -inf, lengths not a multiple of 8. */
+START_TEST(seed_candidates_hold_the_best)
+{
+	enum { NMAX = 700 };
+	float x[NMAX];
+	int32_t out[NMAX], best[32];
+	char in[NMAX];
+	uint64_t st = 12345;
+	for (int trial = 0; trial < 400; trial++) {
+		int32_t n = 65 + trial % 600, t = 1 + trial % 32;
+		for (int32_t i = 0; i < n; i++) {
+			st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+			uint32_t r = (uint32_t)(st >> 33);
+			switch (trial % 5) {
+			case 0: x[i] = (float)(r % 1000003) / 1000.0f; break;
+			case 1: x[i] = (float)(r % 4); break;                      /* ties everywhere */
+			case 2: x[i] = i % 8 == 3 ? 100.0f + (float)(r % 50) : (float)(r % 90); break; /* one lane */
+			case 3: x[i] = r % 7 == 0 ? NAN : r % 7 == 1 ? -INFINITY : (float)(r % 30); break;
+			default: x[i] = i % 8 == 5 ? (float)(r % 3) : -INFINITY; break; /* lanes of -inf */
+			}
+		}
+		/* the reference: t picks of the largest, lowest index first */
+		memset(in, 0, (size_t)n);
+		int32_t nb = 0;
+		for (; nb < t; nb++) {
+			int32_t w = -1;
+			for (int32_t i = 0; i < n; i++)
+				if (!in[i] && !isnan(x[i]) && (w < 0 || x[i] > x[w]))
+					w = i;
+			if (w < 0)
+				break;
+			in[w] = 1;
+			best[nb] = w;
+		}
+		int32_t m = botify_topk_seed_candidates(x, n, t, out);
+		ck_assert_int_le(m, n);
+		for (int32_t i = 1; i < m; i++)
+			ck_assert_int_lt(out[i - 1], out[i]);
+		for (int32_t b = 0; b < nb; b++) {
+			int found = 0;
+			for (int32_t i = 0; i < m && !found; i++)
+				found = out[i] == best[b];
+			ck_assert_msg(found, "trial %d (n %d, t %d): index %d of the best missing", trial, n, t,
+				      best[b]);
+		}
+	}
+}
+END_TEST
+
 Suite *topksearch_suite(void)
 {
 	Suite *s = suite_create("topksearch");
@@ -588,6 +640,7 @@ Suite *topksearch_suite(void)
 	tcase_set_timeout(tc, 120); /* brute force on the default world; slow under ASan */
 	tu_scratch(tc);
 	tcase_add_test(tc, score_rows_equals_scalar);
+	tcase_add_test(tc, seed_candidates_hold_the_best);
 	tcase_add_test(tc, index_same_for_any_thread_count);
 	tcase_add_test(tc, search_exact_with_adversarial_ties);
 	tcase_add_test(tc, search_exact_at_filter_edges);
