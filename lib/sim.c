@@ -147,6 +147,17 @@ static void pick_session(const botify_sim *s, botify_rng *ru, int64_t index, int
 	*interest = pick_interest(s, ru, *user);
 }
 
+/* Where in nb the session's first track is: the third draw of the user
+ * stream, one of the interest's neighbours (its row must be prepared). */
+static size_t pick_first_slot(const botify_sim *s, botify_rng *ru, int64_t index, int32_t user,
+			      int32_t interest)
+{
+	int32_t row = s->nb_row[interest];
+	if (row < 0)
+		BOTIFY_BUG("episode %lld: interest %d was not prepared", (long long)index, interest);
+	return (size_t)row * (size_t)s->K + botify_rng_below(ru, (uint64_t)s->users[user].neighbours);
+}
+
 int botify_sim_prepare(botify_sim *s, int64_t episodes, int threads, botify_err *err)
 {
 	return botify_sim_prepare_until(s, episodes, threads, NULL, err);
@@ -427,12 +438,14 @@ static inline double clock_if(int on)
 	return on ? clock_s() : 0;
 }
 
-/* The session's draws up to its first track, after pick_session's (ru is
- * the user stream after them). states: each arm's recommender state (the
- * arm's is zeroed here); hist: room for max_steps + 1 tracks each. */
+/* The session from its first track on, after the draws of pick_session
+ * and pick_first_slot (ru is the user stream after them). states: each
+ * arm's recommender state (the arm's is zeroed here); hist: room for
+ * max_steps + 1 tracks each. */
 static void ep_start(const botify_sim *s, const botify_sim_worker *wk, struct ep *p, int64_t index,
-		     int arm, const botify_rng *ru, int32_t user, int32_t interest, void *const *states,
-		     int32_t *hist_track, int32_t *hist_artist, botify_event_buf *rows)
+		     int arm, const botify_rng *ru, int32_t user, int32_t interest, int32_t first,
+		     void *const *states, int32_t *hist_track, int32_t *hist_artist,
+		     botify_event_buf *rows)
 {
 	const botify_world *w = s->world;
 	p->index = index;
@@ -447,10 +460,6 @@ static void ep_start(const botify_sim *s, const botify_sim_worker *wk, struct ep
 	uint64_t rec_key = BOTIFY_STREAM_REC | (s->paired ? (uint64_t)arm << 8 : 0);
 	botify_rng_init(&p->rr, BOTIFY_RNG_EPISODE, s->seed, (uint64_t)s->day, (uint64_t)index, rec_key);
 	p->u = &s->users[user];
-	int32_t row = s->nb_row[interest];
-	if (row < 0)
-		BOTIFY_BUG("episode %lld: interest %d was not prepared", (long long)index, interest);
-	int32_t first = s->nb[(size_t)row * (size_t)s->K + botify_rng_below(&p->ru, (uint64_t)p->u->neighbours)];
 	p->se = botify_world_embedding(w, interest);
 	p->rec = wk->recs[arm];
 	p->ctx = (botify_rec_ctx){ wk->rec_worker[arm], states[arm], &p->rr };
@@ -551,7 +560,8 @@ int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index
 	botify_rng ru;
 	int32_t user, interest;
 	pick_session(s, &ru, index, &user, &interest);
-	ep_start(s, wk, &p, index, arm, &ru, user, interest, wk->rec_state, wk->hist_track,
+	int32_t first = s->nb[pick_first_slot(s, &ru, index, user, interest)];
+	ep_start(s, wk, &p, index, arm, &ru, user, interest, first, wk->rec_state, wk->hist_track,
 		 wk->hist_artist, rows);
 	for (;;) {
 		int rc = ep_call(s, &p, measure_latency, err);
@@ -575,14 +585,25 @@ int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index
  * per-thread resources take part (an exec: child or a remote: server sees
  * its calls in session order).
  */
-enum { LANES = 8, LANE_HIST_MAX = 1 << 16, AHEAD = LANES, PRE = 4 * LANES };
+enum { LANES = 8, LANE_HIST_MAX = 1 << 16 };
 
-/* A session's first draws, made ahead of its start: the user a stage
- * before the interest, each read of the world fetched a stage before it is
- * made (the user's record, then the interest's neighbour row and vector). */
+/*
+ * A session's first draws, made ahead of its start in stages, each read of
+ * the world fetched a stage before it is made: its user (then the user's
+ * records are fetched), where the user's interests are (fetched), the
+ * interest (its neighbour row number and its vector fetched), where in the
+ * neighbour table the first track is (fetched), the first track (its
+ * artist fetched). Without the stages a start waits on four dependent
+ * reads from memory, one after the other. Stage k of job j is made before
+ * job j - PRE_STAGE[k] starts, so a fetch has a job or two of time.
+ */
+enum { PRE_STAGES = 5, PRE = 16 };
+static const int PRE_STAGE[PRE_STAGES] = { 10, 8, 6, 4, 2 }; /* < PRE */
+
 struct pre {
 	botify_rng ru;
-	int32_t user, interest;
+	int32_t user, interest, first;
+	size_t slot;                     /* the first track's place in nb */
 };
 
 struct botify_sim_lanes {
@@ -644,10 +665,10 @@ fail:
 	return -1;
 }
 
-/* The row of track t, and its artist, on their way to the cache. Always
- * inlined: GCC takes a function that only prefetches for one without
- * effects and deletes its calls. */
-static inline __attribute__((always_inline)) void prefetch_track(const botify_world *w, int32_t t)
+/* The row of track t on its way to the cache. Always inlined: GCC takes a
+ * function that only prefetches for one without effects and deletes its
+ * calls. */
+static inline __attribute__((always_inline)) void prefetch_row(const botify_world *w, int32_t t)
 {
 	const char *r = (const char *)botify_world_embedding(w, t);
 	size_t n = (size_t)w->D * sizeof(float);
@@ -656,6 +677,12 @@ static inline __attribute__((always_inline)) void prefetch_track(const botify_wo
 	for (size_t o = 0; o < n; o += 64)
 		__builtin_prefetch(r + o);
 	__builtin_prefetch(r + n - 1);
+}
+
+/* The row of track t, and its artist. */
+static inline __attribute__((always_inline)) void prefetch_track(const botify_world *w, int32_t t)
+{
+	prefetch_row(w, t);
 	__builtin_prefetch(&w->artist[t]);
 }
 
@@ -673,24 +700,41 @@ static int lane_keep_rows(struct botify_sim_lanes *L, int l, int64_t j, botify_e
 	return 0;
 }
 
-/* Before job j starts: the users of the jobs up to 2 AHEAD after it drawn,
- * the interests up to AHEAD after it (job j's included). */
+/* Before job j starts: every stage of the jobs it is due for (see struct
+ * pre); staged[k]: the jobs below it have had stage k. */
 static void pre_pick(const botify_sim *s, struct botify_sim_lanes *L, const botify_sim_job *jobs,
-		     int64_t n, int64_t j, int64_t *drawn, int64_t *picked)
+		     int64_t n, int64_t j, int64_t staged[PRE_STAGES])
 {
-	int64_t draw_to = j + 2 * AHEAD < n ? j + 2 * AHEAD : n;
-	int64_t pick_to = j + AHEAD + 1 < n ? j + AHEAD + 1 : n;
-	for (; *drawn < draw_to; (*drawn)++) {
-		struct pre *q = &L->pre[*drawn % PRE];
-		q->user = pick_user(s, &q->ru, jobs[*drawn].index);
-		__builtin_prefetch(&s->world->users[q->user]);
-		__builtin_prefetch(&s->users[q->user]);
-	}
-	for (; *picked < pick_to; (*picked)++) {
-		struct pre *q = &L->pre[*picked % PRE];
-		q->interest = pick_interest(s, &q->ru, q->user);
-		__builtin_prefetch(&s->nb_row[q->interest]);
-		__builtin_prefetch(botify_world_embedding(s->world, q->interest));
+	const botify_world *w = s->world;
+	for (int k = 0; k < PRE_STAGES; k++) {
+		int64_t to = j + PRE_STAGE[k] + 1 < n ? j + PRE_STAGE[k] + 1 : n;
+		for (; staged[k] < to; staged[k]++) {
+			int64_t i = staged[k];
+			struct pre *q = &L->pre[i % PRE];
+			switch (k) {
+			case 0:
+				q->user = pick_user(s, &q->ru, jobs[i].index);
+				__builtin_prefetch(&w->users[q->user]);
+				__builtin_prefetch(&s->users[q->user]);
+				break;
+			case 1:
+				__builtin_prefetch(&w->interests[w->users[q->user].first_interest]);
+				break;
+			case 2:
+				q->interest = pick_interest(s, &q->ru, q->user);
+				__builtin_prefetch(&s->nb_row[q->interest]);
+				prefetch_row(w, q->interest);
+				break;
+			case 3:
+				q->slot = pick_first_slot(s, &q->ru, jobs[i].index, q->user, q->interest);
+				__builtin_prefetch(&s->nb[q->slot]);
+				break;
+			default:
+				q->first = s->nb[q->slot];
+				__builtin_prefetch(&w->artist[q->first]);
+				break;
+			}
+		}
 	}
 }
 
@@ -711,7 +755,7 @@ int botify_sim_episodes(const botify_sim *s, botify_sim_worker *wk, const botify
 	L->done.n = 0;
 	/* the first job that failed, whose error is the call's: jobs after it
 	 * are dropped, jobs before it still run (one of them may fail first) */
-	int64_t next = 0, fail = n, drawn = 0, picked = 0;
+	int64_t next = 0, fail = n, staged[PRE_STAGES] = {0};
 	botify_err ferr = {0}, e; /* e: set by what fails, not cleared per step (it is large) */
 	for (int l = 0; l < LANES; l++) {
 		L->job[l] = -1;
@@ -746,11 +790,11 @@ int botify_sim_episodes(const botify_sim *s, botify_sim_worker *wk, const botify
 			/* the lane is free: the next job, until one asks for a track */
 			while (next < n && next < fail) {
 				j = next++;
-				pre_pick(s, L, jobs, n, j, &drawn, &picked);
+				pre_pick(s, L, jobs, n, j, staged);
 				const struct pre *q = &L->pre[j % PRE];
 				int32_t *h = L->hist + (size_t)l * 2 * L->hist_cap;
 				ep_start(s, wk, p, jobs[j].index, jobs[j].arm, &q->ru, q->user, q->interest,
-					 L->state[l], h, h + L->hist_cap, rows ? &L->rows[l] : NULL);
+					 q->first, L->state[l], h, h + L->hist_cap, rows ? &L->rows[l] : NULL);
 				rc = ep_call(s, p, measure_latency, &e);
 				if (rc == 0) {
 					L->job[l] = j;
