@@ -21,14 +21,30 @@ static uint64_t mix(uint64_t h, uint64_t v)
 	return splitmix64(&x);
 }
 
-void botify_rng_init(botify_rng *r, botify_rng_domain domain, uint64_t seed, uint64_t a,
-		     uint64_t b, uint64_t c)
+botify_rng_key botify_rng_key_of(botify_rng_domain domain, uint64_t seed)
 {
-	uint64_t x = mix(mix(mix(mix(mix(0x6a09e667f3bcc908ULL, (uint64_t)domain), seed), a), b), c);
+	return (botify_rng_key){ mix(mix(0x6a09e667f3bcc908ULL, (uint64_t)domain), seed) };
+}
+
+botify_rng_key botify_rng_key_then(botify_rng_key k, uint64_t word)
+{
+	return (botify_rng_key){ mix(k.h, word) };
+}
+
+void botify_rng_seed_key(botify_rng *r, botify_rng_key k)
+{
+	uint64_t x = k.h;
 	for (int i = 0; i < 4; i++)
 		r->s[i] = splitmix64(&x);
 	if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]))
 		r->s[0] = 1; /* the all-zero state is the one fixed point */
+}
+
+void botify_rng_init(botify_rng *r, botify_rng_domain domain, uint64_t seed, uint64_t a,
+		     uint64_t b, uint64_t c)
+{
+	botify_rng_key k = botify_rng_key_of(domain, seed);
+	botify_rng_seed_key(r, botify_rng_key_then(botify_rng_key_then(botify_rng_key_then(k, a), b), c));
 }
 
 static inline uint64_t rotl(uint64_t x, int k)

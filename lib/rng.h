@@ -37,6 +37,19 @@ enum { BOTIFY_STREAM_USER = 0, BOTIFY_STREAM_REC = 1 };
 void botify_rng_init(botify_rng *r, botify_rng_domain domain, uint64_t seed, uint64_t a,
 		     uint64_t b, uint64_t c);
 
+/* The same key word by word, for streams whose keys share their first
+ * words (a run's episodes share (domain, seed, day)): those words are
+ * mixed once. botify_rng_seed_key(r, botify_rng_key_then(... (
+ * botify_rng_key_of(domain, seed), a), b), c)) is botify_rng_init(r,
+ * domain, seed, a, b, c). */
+typedef struct botify_rng_key {
+	uint64_t h;
+} botify_rng_key;
+
+botify_rng_key botify_rng_key_of(botify_rng_domain domain, uint64_t seed);
+botify_rng_key botify_rng_key_then(botify_rng_key k, uint64_t word);
+void botify_rng_seed_key(botify_rng *r, botify_rng_key k);
+
 uint64_t botify_rng_u64(botify_rng *r);
 
 /* Uniform double in [0, 1) with 53 random bits. */

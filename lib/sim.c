@@ -20,6 +20,7 @@ int botify_sim_init(botify_sim *s, const botify_world *w, const botify_simcfg *c
 	s->cfg = *cfg;
 	s->seed = seed;
 	s->day = day;
+	s->day_key = botify_rng_key_then(botify_rng_key_of(BOTIFY_RNG_EPISODE, seed), (uint64_t)day);
 	s->n_arms = 1;
 	if (w->U < 1)
 		return botify_fail(err, BOTIFY_EINVAL, "world '%s' has no users to simulate", w->source);
@@ -129,7 +130,9 @@ void botify_sim_free(botify_sim *s)
  * shared by the episode and by prepare's look-ahead. */
 static int32_t pick_user(const botify_sim *s, botify_rng *ru, int64_t index)
 {
-	botify_rng_init(ru, BOTIFY_RNG_EPISODE, s->seed, (uint64_t)s->day, (uint64_t)index, BOTIFY_STREAM_USER);
+	/* botify_rng_init(ru, BOTIFY_RNG_EPISODE, seed, day, index, BOTIFY_STREAM_USER) */
+	botify_rng_seed_key(ru, botify_rng_key_then(botify_rng_key_then(s->day_key, (uint64_t)index),
+						    BOTIFY_STREAM_USER));
 	return (int32_t)botify_rng_below(ru, (uint64_t)s->world->U);
 }
 
@@ -497,7 +500,7 @@ static void ep_start(const botify_sim *s, const botify_sim_worker *wk, struct ep
 	p->arm = arm;
 	/* arm 0 keeps the unpaired stream; other arms of a paired run get their own */
 	uint64_t rec_key = BOTIFY_STREAM_REC | (s->paired ? (uint64_t)arm << 8 : 0);
-	botify_rng_init(&p->rr, BOTIFY_RNG_EPISODE, s->seed, (uint64_t)s->day, (uint64_t)index, rec_key);
+	botify_rng_seed_key(&p->rr, botify_rng_key_then(botify_rng_key_then(s->day_key, (uint64_t)index), rec_key));
 	p->u = &s->users[user];
 	p->se = botify_world_embedding(w, interest);
 	p->rec = wk->recs[arm];

@@ -49,6 +49,7 @@ typedef struct botify_sim {
 	botify_simcfg cfg;
 	uint64_t seed;
 	int64_t day;
+	botify_rng_key day_key;      /* the episodes' streams' key up to (seed, day) */
 	botify_sim_user *users;      /* (U) */
 	int32_t K;                   /* neighbours kept per interest: max over users */
 	int32_t *nb_row;             /* (N) row of a track in nb when it is a prepared interest, else -1 */
