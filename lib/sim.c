@@ -431,8 +431,17 @@ double botify_sim_listen_time(const botify_sim_user *u, float score, int artist_
 	/* as the original: float32 score, the rest in double, numpy.around(x, 2)
 	 * which is rint(x * 100) / 100 (half to even on the scaled value) */
 	double raw = 1.0 / (1.0 + exp(-(((double)score - u->bias) * u->sharpness)));
-	double t = raw * pow(u->gamma, artist_plays);
-	return nearbyint(t * 100.0) / 100.0;
+	/* pow(g, 0) is 1 for every g: most tracks skip the call */
+	double t = artist_plays ? raw * pow(u->gamma, artist_plays) : raw;
+	double x = t * 100.0, r;
+	/* between 0 and 2^52 adding 2^52 rounds x to an integer as nearbyint
+	 * does (in the same rounding mode), without the call; zeros (-0.0
+	 * would come out +0.0), negatives and the rest take the call */
+	if (x > 0.0 && x < 0x1p52)
+		r = (x + 0x1p52) - 0x1p52;
+	else
+		r = nearbyint(x);
+	return r / 100.0;
 }
 
 static int push_row(botify_event_buf *b, const botify_event *e, botify_err *err)

@@ -212,6 +212,33 @@ START_TEST(sim_listen_time_by_hand)
 }
 END_TEST
 
+/* The listen time bit for bit as the formula's plain C spelling gives it
+ * (pow for every count, nearbyint for the rounding): random scores and
+ * users, exact halves, gammas of either sign (-0.0 results), saturation. */
+START_TEST(sim_listen_time_same_bits_as_formula)
+{
+	botify_rng r;
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 5, 0, 0, 0);
+	const double gammas[] = { 0.8, 0.5, 1.0, 0.0, -0.5, -1.0, 1.25 };
+	int n = 0;
+	for (int i = 0; i < 20000; i++) {
+		botify_sim_user u = suser((botify_rng_uniform(&r) - 0.5) * 4, botify_rng_uniform(&r) * 6 - 1,
+					  gammas[i % 7]);
+		float score = (float)((botify_rng_uniform(&r) - 0.5) * (i % 3 ? 8 : 2000));
+		if (i % 11 == 0)
+			score = 0.0f, u.bias = 0, u.sharpness = 1; /* 0.5 * gamma^k: exact halves */
+		int k = (int)botify_rng_below(&r, 6);
+		double raw = 1.0 / (1.0 + exp(-(((double)score - u.bias) * u.sharpness)));
+		double want = nearbyint(raw * pow(u.gamma, k) * 100.0) / 100.0;
+		double got = botify_sim_listen_time(&u, score, k);
+		ck_assert_msg(memcmp(&got, &want, sizeof(got)) == 0, "score %a bias %a sharpness %a gamma %g k %d: %a, want %a",
+			      (double)score, u.bias, u.sharpness, u.gamma, k, got, want);
+		n += signbit(want) != 0;
+	}
+	ck_assert_int_gt(n, 0); /* some -0.0 among them */
+}
+END_TEST
+
 /* ~200 random cases and the edge cases above, as numpy computes them. */
 START_TEST(sim_listen_time_matches_numpy)
 {
@@ -1081,6 +1108,7 @@ Suite *sim_suite(void)
 	TCase *tc = tcase_create("listen");
 	tcase_add_test(tc, sim_listen_time_by_hand);
 	tcase_add_test(tc, sim_listen_time_matches_numpy);
+	tcase_add_test(tc, sim_listen_time_same_bits_as_formula);
 	tcase_add_test(tc, sim_dot_products);
 	tcase_add_test(tc, sim_dot_vector_same_bits);
 	suite_add_tcase(s, tc);
