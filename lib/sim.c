@@ -187,26 +187,49 @@ struct mark_job {
 	int stopped;
 };
 
+/* Episodes in a batch of mark_range: each read of the world is fetched for
+ * all of them before any is made, so the misses overlap (the user's record,
+ * then the user's interests, then the interest's marks). */
+enum { MARK_BATCH = 32 };
+
 static void *mark_range(void *arg)
 {
 	struct mark_job *j = arg;
 	const botify_sim *s = j->s;
-	for (int64_t i = j->lo; i < j->hi; i++) {
-		if ((i / j->chunk) % j->parts != j->part) {
-			i += j->chunk - 1 - i % j->chunk; /* to the end of this chunk */
-			continue;
+	const botify_world *w = s->world;
+	int64_t idx[MARK_BATCH];
+	botify_rng ru[MARK_BATCH];
+	int32_t user[MARK_BATCH], interest[MARK_BATCH];
+	uint64_t batches = 0;
+	for (int64_t i = j->lo; i < j->hi;) {
+		int n = 0;
+		for (; n < MARK_BATCH && i < j->hi; i++) {
+			if ((i / j->chunk) % j->parts != j->part) {
+				i += j->chunk - 1 - i % j->chunk; /* to the end of this chunk */
+				continue;
+			}
+			idx[n++] = i;
 		}
-		botify_rng ru;
-		int32_t user, interest;
-		if ((i & 0xffff) == 0 && j->stop && *j->stop) {
+		if ((batches++ & 2047) == 0 && j->stop && *j->stop) {
 			j->stopped = 1;
 			return NULL;
 		}
-		pick_session(s, &ru, i, &user, &interest);
-		if (s->nb_row[interest] < 0 && !j->seen[interest]) {
-			j->seen[interest] = 1;
-			j->fresh[j->n_fresh++] = interest;
+		for (int k = 0; k < n; k++) {
+			user[k] = pick_user(s, &ru[k], idx[k]);
+			__builtin_prefetch(&w->users[user[k]]);
 		}
+		for (int k = 0; k < n; k++)
+			__builtin_prefetch(&w->interests[w->users[user[k]].first_interest]);
+		for (int k = 0; k < n; k++) {
+			interest[k] = pick_interest(s, &ru[k], user[k]);
+			__builtin_prefetch(&s->nb_row[interest[k]]);
+			__builtin_prefetch(&j->seen[interest[k]]);
+		}
+		for (int k = 0; k < n; k++)
+			if (s->nb_row[interest[k]] < 0 && !j->seen[interest[k]]) {
+				j->seen[interest[k]] = 1;
+				j->fresh[j->n_fresh++] = interest[k];
+			}
 	}
 	return NULL;
 }
@@ -287,8 +310,13 @@ int botify_sim_prepare_part(botify_sim *s, int64_t episodes, int64_t chunk, int 
 	}
 	int64_t fresh = rows - first_new;
 	Q = botify_malloc((size_t)fresh, (size_t)w->D * sizeof(float), "interest vectors", err);
-	int32_t *nb = botify_realloc(s->nb, (size_t)rows, (size_t)s->K * sizeof(int32_t),
-				     "interest neighbours", err);
+	/* the episodes read the table at random: on huge pages where the
+	 * system gives them, one TLB entry per 2 MiB of it (a later prepare
+	 * grows it as it is) */
+	int32_t *nb = s->nb ? botify_realloc(s->nb, (size_t)rows, (size_t)s->K * sizeof(int32_t),
+					     "interest neighbours", err)
+			    : botify_malloc_large((size_t)rows, (size_t)s->K * sizeof(int32_t),
+						  "interest neighbours", err);
 	if (nb)
 		s->nb = nb;
 	if (!Q || !nb)
