@@ -52,39 +52,10 @@ static inline uint64_t rotl(uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
-uint64_t botify_rng_u64(botify_rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-double botify_rng_uniform(botify_rng *r)
-{
-	return (double)(botify_rng_u64(r) >> 11) * 0x1.0p-53;
-}
-
-uint64_t botify_rng_below(botify_rng *r, uint64_t n)
-{
-	/* Lemire's multiply-shift with rejection of the biased low range */
-	unsigned __int128 m = (unsigned __int128)botify_rng_u64(r) * n;
-	uint64_t lo = (uint64_t)m;
-	if (lo < n) {
-		uint64_t threshold = -n % n;
-		while (lo < threshold) {
-			m = (unsigned __int128)botify_rng_u64(r) * n;
-			lo = (uint64_t)m;
-		}
-	}
-	return (uint64_t)(m >> 64);
-}
+/* the external definitions of rng.h's inline draws */
+extern uint64_t botify_rng_u64(botify_rng *r);
+extern double botify_rng_uniform(botify_rng *r);
+extern uint64_t botify_rng_below(botify_rng *r, uint64_t n);
 
 double botify_rng_normal(botify_rng *r)
 {
