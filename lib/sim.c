@@ -419,9 +419,8 @@ float botify_sim_dot_portable(const float *a, const float *b, int32_t D)
 #include <immintrin.h>
 /* The same sums, products and order as the portable dot, the eight partial
  * sums in one register: the portable one (SSE) spills its tail and its
- * final sums through memory, which is most of the simulator's cost of a
- * step. No FMA: a fused multiply-add rounds once, not twice, and would
- * change the result. */
+ * final sums through memory, about twice the time. No FMA: a fused
+ * multiply-add rounds once, not twice, and would change the result. */
 __attribute__((target("avx"))) static float dot_avx(const float *a, const float *b, int32_t D)
 {
 	static const int32_t mask[16] = { -1, -1, -1, -1, -1, -1, -1, -1 };
