@@ -54,8 +54,12 @@ void botify_hash128_bytes(botify_hash128 *h, const void *p, size_t n)
 		block(h->lane, h->tail);
 		h->tail_n = 0;
 	}
+	/* the lanes in locals: through h, every block would store and reload
+	 * them (c may alias h), a store-to-load wait in each round */
+	uint64_t lane[4] = { h->lane[0], h->lane[1], h->lane[2], h->lane[3] };
 	for (; n >= BLOCK; c += BLOCK, n -= BLOCK)
-		block(h->lane, c);
+		block(lane, c);
+	memcpy(h->lane, lane, sizeof(lane));
 	memcpy(h->tail, c, n);
 	h->tail_n = n;
 }

@@ -146,8 +146,9 @@ int botify_nbcache_load(botify_sim *s, const char *path, const char *hex, int *s
 		goto out;
 	}
 	const unsigned char *p = buf + HEADER;
-	int32_t *nb = botify_malloc((size_t)rows ? (size_t)rows : 1, (size_t)K * sizeof(int32_t),
-				    "interest neighbours", err);
+	/* huge pages where the system gives them, as the search's table */
+	int32_t *nb = botify_malloc_large((size_t)rows ? (size_t)rows : 1, (size_t)K * sizeof(int32_t),
+					  "interest neighbours", err);
 	if (!nb) {
 		rc = -1;
 		goto out;

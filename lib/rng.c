@@ -21,14 +21,30 @@ static uint64_t mix(uint64_t h, uint64_t v)
 	return splitmix64(&x);
 }
 
-void botify_rng_init(botify_rng *r, botify_rng_domain domain, uint64_t seed, uint64_t a,
-		     uint64_t b, uint64_t c)
+botify_rng_key botify_rng_key_of(botify_rng_domain domain, uint64_t seed)
 {
-	uint64_t x = mix(mix(mix(mix(mix(0x6a09e667f3bcc908ULL, (uint64_t)domain), seed), a), b), c);
+	return (botify_rng_key){ mix(mix(0x6a09e667f3bcc908ULL, (uint64_t)domain), seed) };
+}
+
+botify_rng_key botify_rng_key_then(botify_rng_key k, uint64_t word)
+{
+	return (botify_rng_key){ mix(k.h, word) };
+}
+
+void botify_rng_seed_key(botify_rng *r, botify_rng_key k)
+{
+	uint64_t x = k.h;
 	for (int i = 0; i < 4; i++)
 		r->s[i] = splitmix64(&x);
 	if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]))
 		r->s[0] = 1; /* the all-zero state is the one fixed point */
+}
+
+void botify_rng_init(botify_rng *r, botify_rng_domain domain, uint64_t seed, uint64_t a,
+		     uint64_t b, uint64_t c)
+{
+	botify_rng_key k = botify_rng_key_of(domain, seed);
+	botify_rng_seed_key(r, botify_rng_key_then(botify_rng_key_then(botify_rng_key_then(k, a), b), c));
 }
 
 static inline uint64_t rotl(uint64_t x, int k)
@@ -36,39 +52,10 @@ static inline uint64_t rotl(uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
-uint64_t botify_rng_u64(botify_rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-double botify_rng_uniform(botify_rng *r)
-{
-	return (double)(botify_rng_u64(r) >> 11) * 0x1.0p-53;
-}
-
-uint64_t botify_rng_below(botify_rng *r, uint64_t n)
-{
-	/* Lemire's multiply-shift with rejection of the biased low range */
-	unsigned __int128 m = (unsigned __int128)botify_rng_u64(r) * n;
-	uint64_t lo = (uint64_t)m;
-	if (lo < n) {
-		uint64_t threshold = -n % n;
-		while (lo < threshold) {
-			m = (unsigned __int128)botify_rng_u64(r) * n;
-			lo = (uint64_t)m;
-		}
-	}
-	return (uint64_t)(m >> 64);
-}
+/* the external definitions of rng.h's inline draws */
+extern uint64_t botify_rng_u64(botify_rng *r);
+extern double botify_rng_uniform(botify_rng *r);
+extern uint64_t botify_rng_below(botify_rng *r, uint64_t n);
 
 double botify_rng_normal(botify_rng *r)
 {

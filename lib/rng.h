@@ -37,13 +37,58 @@ enum { BOTIFY_STREAM_USER = 0, BOTIFY_STREAM_REC = 1 };
 void botify_rng_init(botify_rng *r, botify_rng_domain domain, uint64_t seed, uint64_t a,
 		     uint64_t b, uint64_t c);
 
-uint64_t botify_rng_u64(botify_rng *r);
+/* The same key word by word, for streams whose keys share their first
+ * words (a run's episodes share (domain, seed, day)): those words are
+ * mixed once. botify_rng_seed_key(r, botify_rng_key_then(... (
+ * botify_rng_key_of(domain, seed), a), b), c)) is botify_rng_init(r,
+ * domain, seed, a, b, c). */
+typedef struct botify_rng_key {
+	uint64_t h;
+} botify_rng_key;
+
+botify_rng_key botify_rng_key_of(botify_rng_domain domain, uint64_t seed);
+botify_rng_key botify_rng_key_then(botify_rng_key k, uint64_t word);
+void botify_rng_seed_key(botify_rng *r, botify_rng_key k);
+
+/* The draws are defined here, inline (C99: rng.c holds their one external
+ * definition), so that the simulator's steps and the recommenders make
+ * them without a call each. */
+inline uint64_t botify_rng_u64(botify_rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t m = s[1] * 5;
+	uint64_t result = ((m << 7) | (m >> 57)) * 9;
+	uint64_t t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = (s[3] << 45) | (s[3] >> 19);
+	return result;
+}
 
 /* Uniform double in [0, 1) with 53 random bits. */
-double botify_rng_uniform(botify_rng *r);
+inline double botify_rng_uniform(botify_rng *r)
+{
+	return (double)(botify_rng_u64(r) >> 11) * 0x1.0p-53;
+}
 
 /* Uniform integer in [0, n) without modulo bias; n must be > 0. */
-uint64_t botify_rng_below(botify_rng *r, uint64_t n);
+inline uint64_t botify_rng_below(botify_rng *r, uint64_t n)
+{
+	/* Lemire's multiply-shift with rejection of the biased low range */
+	unsigned __int128 m = (unsigned __int128)botify_rng_u64(r) * n;
+	uint64_t lo = (uint64_t)m;
+	if (lo < n) {
+		uint64_t threshold = -n % n;
+		while (lo < threshold) {
+			m = (unsigned __int128)botify_rng_u64(r) * n;
+			lo = (uint64_t)m;
+		}
+	}
+	return (uint64_t)(m >> 64);
+}
 
 /* Standard normal deviate (Marsaglia polar method). */
 double botify_rng_normal(botify_rng *r);

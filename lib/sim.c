@@ -20,6 +20,7 @@ int botify_sim_init(botify_sim *s, const botify_world *w, const botify_simcfg *c
 	s->cfg = *cfg;
 	s->seed = seed;
 	s->day = day;
+	s->day_key = botify_rng_key_then(botify_rng_key_of(BOTIFY_RNG_EPISODE, seed), (uint64_t)day);
 	s->n_arms = 1;
 	if (w->U < 1)
 		return botify_fail(err, BOTIFY_EINVAL, "world '%s' has no users to simulate", w->source);
@@ -129,7 +130,9 @@ void botify_sim_free(botify_sim *s)
  * shared by the episode and by prepare's look-ahead. */
 static int32_t pick_user(const botify_sim *s, botify_rng *ru, int64_t index)
 {
-	botify_rng_init(ru, BOTIFY_RNG_EPISODE, s->seed, (uint64_t)s->day, (uint64_t)index, BOTIFY_STREAM_USER);
+	/* botify_rng_init(ru, BOTIFY_RNG_EPISODE, seed, day, index, BOTIFY_STREAM_USER) */
+	botify_rng_seed_key(ru, botify_rng_key_then(botify_rng_key_then(s->day_key, (uint64_t)index),
+						    BOTIFY_STREAM_USER));
 	return (int32_t)botify_rng_below(ru, (uint64_t)s->world->U);
 }
 
@@ -145,6 +148,17 @@ static void pick_session(const botify_sim *s, botify_rng *ru, int64_t index, int
 {
 	*user = pick_user(s, ru, index);
 	*interest = pick_interest(s, ru, *user);
+}
+
+/* Where in nb the session's first track is: the third draw of the user
+ * stream, one of the interest's neighbours (its row must be prepared). */
+static size_t pick_first_slot(const botify_sim *s, botify_rng *ru, int64_t index, int32_t user,
+			      int32_t interest)
+{
+	int32_t row = s->nb_row[interest];
+	if (row < 0)
+		BOTIFY_BUG("episode %lld: interest %d was not prepared", (long long)index, interest);
+	return (size_t)row * (size_t)s->K + botify_rng_below(ru, (uint64_t)s->users[user].neighbours);
 }
 
 int botify_sim_prepare(botify_sim *s, int64_t episodes, int threads, botify_err *err)
@@ -173,26 +187,49 @@ struct mark_job {
 	int stopped;
 };
 
+/* Episodes in a batch of mark_range: each read of the world is fetched for
+ * all of them before any is made, so the misses overlap (the user's record,
+ * then the user's interests, then the interest's marks). */
+enum { MARK_BATCH = 32 };
+
 static void *mark_range(void *arg)
 {
 	struct mark_job *j = arg;
 	const botify_sim *s = j->s;
-	for (int64_t i = j->lo; i < j->hi; i++) {
-		if ((i / j->chunk) % j->parts != j->part) {
-			i += j->chunk - 1 - i % j->chunk; /* to the end of this chunk */
-			continue;
+	const botify_world *w = s->world;
+	int64_t idx[MARK_BATCH];
+	botify_rng ru[MARK_BATCH];
+	int32_t user[MARK_BATCH], interest[MARK_BATCH];
+	uint64_t batches = 0;
+	for (int64_t i = j->lo; i < j->hi;) {
+		int n = 0;
+		for (; n < MARK_BATCH && i < j->hi; i++) {
+			if ((i / j->chunk) % j->parts != j->part) {
+				i += j->chunk - 1 - i % j->chunk; /* to the end of this chunk */
+				continue;
+			}
+			idx[n++] = i;
 		}
-		botify_rng ru;
-		int32_t user, interest;
-		if ((i & 0xffff) == 0 && j->stop && *j->stop) {
+		if ((batches++ & 2047) == 0 && j->stop && *j->stop) {
 			j->stopped = 1;
 			return NULL;
 		}
-		pick_session(s, &ru, i, &user, &interest);
-		if (s->nb_row[interest] < 0 && !j->seen[interest]) {
-			j->seen[interest] = 1;
-			j->fresh[j->n_fresh++] = interest;
+		for (int k = 0; k < n; k++) {
+			user[k] = pick_user(s, &ru[k], idx[k]);
+			__builtin_prefetch(&w->users[user[k]]);
 		}
+		for (int k = 0; k < n; k++)
+			__builtin_prefetch(&w->interests[w->users[user[k]].first_interest]);
+		for (int k = 0; k < n; k++) {
+			interest[k] = pick_interest(s, &ru[k], user[k]);
+			__builtin_prefetch(&s->nb_row[interest[k]]);
+			__builtin_prefetch(&j->seen[interest[k]]);
+		}
+		for (int k = 0; k < n; k++)
+			if (s->nb_row[interest[k]] < 0 && !j->seen[interest[k]]) {
+				j->seen[interest[k]] = 1;
+				j->fresh[j->n_fresh++] = interest[k];
+			}
 	}
 	return NULL;
 }
@@ -273,8 +310,13 @@ int botify_sim_prepare_part(botify_sim *s, int64_t episodes, int64_t chunk, int 
 	}
 	int64_t fresh = rows - first_new;
 	Q = botify_malloc((size_t)fresh, (size_t)w->D * sizeof(float), "interest vectors", err);
-	int32_t *nb = botify_realloc(s->nb, (size_t)rows, (size_t)s->K * sizeof(int32_t),
-				     "interest neighbours", err);
+	/* the episodes read the table at random: on huge pages where the
+	 * system gives them, one TLB entry per 2 MiB of it (a later prepare
+	 * grows it as it is) */
+	int32_t *nb = s->nb ? botify_realloc(s->nb, (size_t)rows, (size_t)s->K * sizeof(int32_t),
+					     "interest neighbours", err)
+			    : botify_malloc_large((size_t)rows, (size_t)s->K * sizeof(int32_t),
+						  "interest neighbours", err);
 	if (nb)
 		s->nb = nb;
 	if (!Q || !nb)
@@ -360,7 +402,7 @@ void botify_sim_worker_free(botify_sim_worker *wk)
 	memset(wk, 0, sizeof(*wk));
 }
 
-float botify_sim_dot(const float *a, const float *b, int32_t D)
+float botify_sim_dot_portable(const float *a, const float *b, int32_t D)
 {
 	/* eight independent partial sums, combined in a fixed order */
 	float acc[8] = {0};
@@ -373,13 +415,60 @@ float botify_sim_dot(const float *a, const float *b, int32_t D)
 	return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* The same sums, products and order as the portable dot, the eight partial
+ * sums in one register: the portable one (SSE) spills its tail and its
+ * final sums through memory, about twice the time. No FMA: a fused
+ * multiply-add rounds once, not twice, and would change the result. */
+__attribute__((target("avx"))) static float dot_avx(const float *a, const float *b, int32_t D)
+{
+	static const int32_t mask[16] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+	__m256 acc = _mm256_setzero_ps();
+	int32_t d = 0;
+	for (; d + 8 <= D; d += 8)
+		acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(a + d), _mm256_loadu_ps(b + d)));
+	if (d < D) {
+		/* the tail's D - d products in the first lanes; -0.0 in the others
+		 * (0 * 0 with the sign bit set): x + -0.0 is x for every x */
+		__m256i m = _mm256_loadu_si256((const __m256i *)(mask + 8 - (D - d)));
+		__m256 p = _mm256_mul_ps(_mm256_maskload_ps(a + d, m), _mm256_maskload_ps(b + d, m));
+		p = _mm256_or_ps(p, _mm256_andnot_ps(_mm256_castsi256_ps(m), _mm256_set1_ps(-0.0f)));
+		acc = _mm256_add_ps(acc, p);
+	}
+	/* s = (acc0 + acc4, acc1 + acc5, acc2 + acc6, acc3 + acc7); then
+	 * (s0 + s1) + (s2 + s3) (a sum is the same either way round) */
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+	__m128 t = _mm_add_ps(s, _mm_shuffle_ps(s, s, _MM_SHUFFLE(2, 3, 0, 1)));
+	return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehl_ps(t, t)));
+}
+#endif
+
+float botify_sim_dot(const float *a, const float *b, int32_t D)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("avx"))
+		return dot_avx(a, b, D);
+#endif
+	return botify_sim_dot_portable(a, b, D);
+}
+
 double botify_sim_listen_time(const botify_sim_user *u, float score, int artist_plays)
 {
 	/* as the original: float32 score, the rest in double, numpy.around(x, 2)
 	 * which is rint(x * 100) / 100 (half to even on the scaled value) */
 	double raw = 1.0 / (1.0 + exp(-(((double)score - u->bias) * u->sharpness)));
-	double t = raw * pow(u->gamma, artist_plays);
-	return nearbyint(t * 100.0) / 100.0;
+	/* pow(g, 0) is 1 for every g: most tracks skip the call */
+	double t = artist_plays ? raw * pow(u->gamma, artist_plays) : raw;
+	double x = t * 100.0, r;
+	/* between 0 and 2^52 adding 2^52 rounds x to an integer as nearbyint
+	 * does (in the same rounding mode), without the call; zeros (-0.0
+	 * would come out +0.0), negatives and the rest take the call */
+	if (x > 0.0 && x < 0x1p52)
+		r = (x + 0x1p52) - 0x1p52;
+	else
+		r = nearbyint(x);
+	return r / 100.0;
 }
 
 static int push_row(botify_event_buf *b, const botify_event *e, botify_err *err)
@@ -427,12 +516,14 @@ static inline double clock_if(int on)
 	return on ? clock_s() : 0;
 }
 
-/* The session's draws up to its first track, after pick_session's (ru is
- * the user stream after them). states: each arm's recommender state (the
- * arm's is zeroed here); hist: room for max_steps + 1 tracks each. */
+/* The session from its first track on, after the draws of pick_session
+ * and pick_first_slot (ru is the user stream after them). states: each
+ * arm's recommender state (the arm's is zeroed here); hist: room for
+ * max_steps + 1 tracks each. */
 static void ep_start(const botify_sim *s, const botify_sim_worker *wk, struct ep *p, int64_t index,
-		     int arm, const botify_rng *ru, int32_t user, int32_t interest, void *const *states,
-		     int32_t *hist_track, int32_t *hist_artist, botify_event_buf *rows)
+		     int arm, const botify_rng *ru, int32_t user, int32_t interest, int32_t first,
+		     void *const *states, int32_t *hist_track, int32_t *hist_artist,
+		     botify_event_buf *rows)
 {
 	const botify_world *w = s->world;
 	p->index = index;
@@ -445,12 +536,8 @@ static void ep_start(const botify_sim *s, const botify_sim_worker *wk, struct ep
 	p->arm = arm;
 	/* arm 0 keeps the unpaired stream; other arms of a paired run get their own */
 	uint64_t rec_key = BOTIFY_STREAM_REC | (s->paired ? (uint64_t)arm << 8 : 0);
-	botify_rng_init(&p->rr, BOTIFY_RNG_EPISODE, s->seed, (uint64_t)s->day, (uint64_t)index, rec_key);
+	botify_rng_seed_key(&p->rr, botify_rng_key_then(botify_rng_key_then(s->day_key, (uint64_t)index), rec_key));
 	p->u = &s->users[user];
-	int32_t row = s->nb_row[interest];
-	if (row < 0)
-		BOTIFY_BUG("episode %lld: interest %d was not prepared", (long long)index, interest);
-	int32_t first = s->nb[(size_t)row * (size_t)s->K + botify_rng_below(&p->ru, (uint64_t)p->u->neighbours)];
 	p->se = botify_world_embedding(w, interest);
 	p->rec = wk->recs[arm];
 	p->ctx = (botify_rec_ctx){ wk->rec_worker[arm], states[arm], &p->rr };
@@ -551,7 +638,8 @@ int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index
 	botify_rng ru;
 	int32_t user, interest;
 	pick_session(s, &ru, index, &user, &interest);
-	ep_start(s, wk, &p, index, arm, &ru, user, interest, wk->rec_state, wk->hist_track,
+	int32_t first = s->nb[pick_first_slot(s, &ru, index, user, interest)];
+	ep_start(s, wk, &p, index, arm, &ru, user, interest, first, wk->rec_state, wk->hist_track,
 		 wk->hist_artist, rows);
 	for (;;) {
 		int rc = ep_call(s, &p, measure_latency, err);
@@ -575,14 +663,25 @@ int botify_sim_episode(const botify_sim *s, botify_sim_worker *wk, int64_t index
  * per-thread resources take part (an exec: child or a remote: server sees
  * its calls in session order).
  */
-enum { LANES = 8, LANE_HIST_MAX = 1 << 16, AHEAD = LANES, PRE = 4 * LANES };
+enum { LANES = 8, LANE_HIST_MAX = 1 << 16 };
 
-/* A session's first draws, made ahead of its start: the user a stage
- * before the interest, each read of the world fetched a stage before it is
- * made (the user's record, then the interest's neighbour row and vector). */
+/*
+ * A session's first draws, made ahead of its start in stages, each read of
+ * the world fetched a stage before it is made: its user (then the user's
+ * records are fetched), where the user's interests are (fetched), the
+ * interest (its neighbour row number and its vector fetched), where in the
+ * neighbour table the first track is (fetched), the first track (its
+ * artist fetched). Without the stages a start waits on four dependent
+ * reads from memory, one after the other. Stage k of job j is made before
+ * job j - PRE_STAGE[k] starts, so a fetch has a job or two of time.
+ */
+enum { PRE_STAGES = 5, PRE = 16 };
+static const int PRE_STAGE[PRE_STAGES] = { 10, 8, 6, 4, 2 }; /* < PRE */
+
 struct pre {
 	botify_rng ru;
-	int32_t user, interest;
+	int32_t user, interest, first;
+	size_t slot;                     /* the first track's place in nb */
 };
 
 struct botify_sim_lanes {
@@ -644,10 +743,10 @@ fail:
 	return -1;
 }
 
-/* The row of track t, and its artist, on their way to the cache. Always
- * inlined: GCC takes a function that only prefetches for one without
- * effects and deletes its calls. */
-static inline __attribute__((always_inline)) void prefetch_track(const botify_world *w, int32_t t)
+/* The row of track t on its way to the cache. Always inlined: GCC takes a
+ * function that only prefetches for one without effects and deletes its
+ * calls. */
+static inline __attribute__((always_inline)) void prefetch_row(const botify_world *w, int32_t t)
 {
 	const char *r = (const char *)botify_world_embedding(w, t);
 	size_t n = (size_t)w->D * sizeof(float);
@@ -656,6 +755,12 @@ static inline __attribute__((always_inline)) void prefetch_track(const botify_wo
 	for (size_t o = 0; o < n; o += 64)
 		__builtin_prefetch(r + o);
 	__builtin_prefetch(r + n - 1);
+}
+
+/* The row of track t, and its artist. */
+static inline __attribute__((always_inline)) void prefetch_track(const botify_world *w, int32_t t)
+{
+	prefetch_row(w, t);
 	__builtin_prefetch(&w->artist[t]);
 }
 
@@ -673,24 +778,41 @@ static int lane_keep_rows(struct botify_sim_lanes *L, int l, int64_t j, botify_e
 	return 0;
 }
 
-/* Before job j starts: the users of the jobs up to 2 AHEAD after it drawn,
- * the interests up to AHEAD after it (job j's included). */
+/* Before job j starts: every stage of the jobs it is due for (see struct
+ * pre); staged[k]: the jobs below it have had stage k. */
 static void pre_pick(const botify_sim *s, struct botify_sim_lanes *L, const botify_sim_job *jobs,
-		     int64_t n, int64_t j, int64_t *drawn, int64_t *picked)
+		     int64_t n, int64_t j, int64_t staged[PRE_STAGES])
 {
-	int64_t draw_to = j + 2 * AHEAD < n ? j + 2 * AHEAD : n;
-	int64_t pick_to = j + AHEAD + 1 < n ? j + AHEAD + 1 : n;
-	for (; *drawn < draw_to; (*drawn)++) {
-		struct pre *q = &L->pre[*drawn % PRE];
-		q->user = pick_user(s, &q->ru, jobs[*drawn].index);
-		__builtin_prefetch(&s->world->users[q->user]);
-		__builtin_prefetch(&s->users[q->user]);
-	}
-	for (; *picked < pick_to; (*picked)++) {
-		struct pre *q = &L->pre[*picked % PRE];
-		q->interest = pick_interest(s, &q->ru, q->user);
-		__builtin_prefetch(&s->nb_row[q->interest]);
-		__builtin_prefetch(botify_world_embedding(s->world, q->interest));
+	const botify_world *w = s->world;
+	for (int k = 0; k < PRE_STAGES; k++) {
+		int64_t to = j + PRE_STAGE[k] + 1 < n ? j + PRE_STAGE[k] + 1 : n;
+		for (; staged[k] < to; staged[k]++) {
+			int64_t i = staged[k];
+			struct pre *q = &L->pre[i % PRE];
+			switch (k) {
+			case 0:
+				q->user = pick_user(s, &q->ru, jobs[i].index);
+				__builtin_prefetch(&w->users[q->user]);
+				__builtin_prefetch(&s->users[q->user]);
+				break;
+			case 1:
+				__builtin_prefetch(&w->interests[w->users[q->user].first_interest]);
+				break;
+			case 2:
+				q->interest = pick_interest(s, &q->ru, q->user);
+				__builtin_prefetch(&s->nb_row[q->interest]);
+				prefetch_row(w, q->interest);
+				break;
+			case 3:
+				q->slot = pick_first_slot(s, &q->ru, jobs[i].index, q->user, q->interest);
+				__builtin_prefetch(&s->nb[q->slot]);
+				break;
+			default:
+				q->first = s->nb[q->slot];
+				__builtin_prefetch(&w->artist[q->first]);
+				break;
+			}
+		}
 	}
 }
 
@@ -711,7 +833,7 @@ int botify_sim_episodes(const botify_sim *s, botify_sim_worker *wk, const botify
 	L->done.n = 0;
 	/* the first job that failed, whose error is the call's: jobs after it
 	 * are dropped, jobs before it still run (one of them may fail first) */
-	int64_t next = 0, fail = n, drawn = 0, picked = 0;
+	int64_t next = 0, fail = n, staged[PRE_STAGES] = {0};
 	botify_err ferr = {0}, e; /* e: set by what fails, not cleared per step (it is large) */
 	for (int l = 0; l < LANES; l++) {
 		L->job[l] = -1;
@@ -746,11 +868,11 @@ int botify_sim_episodes(const botify_sim *s, botify_sim_worker *wk, const botify
 			/* the lane is free: the next job, until one asks for a track */
 			while (next < n && next < fail) {
 				j = next++;
-				pre_pick(s, L, jobs, n, j, &drawn, &picked);
+				pre_pick(s, L, jobs, n, j, staged);
 				const struct pre *q = &L->pre[j % PRE];
 				int32_t *h = L->hist + (size_t)l * 2 * L->hist_cap;
 				ep_start(s, wk, p, jobs[j].index, jobs[j].arm, &q->ru, q->user, q->interest,
-					 L->state[l], h, h + L->hist_cap, rows ? &L->rows[l] : NULL);
+					 q->first, L->state[l], h, h + L->hist_cap, rows ? &L->rows[l] : NULL);
 				rc = ep_call(s, p, measure_latency, &e);
 				if (rc == 0) {
 					L->job[l] = j;

@@ -49,6 +49,7 @@ typedef struct botify_sim {
 	botify_simcfg cfg;
 	uint64_t seed;
 	int64_t day;
+	botify_rng_key day_key;      /* the episodes' streams' key up to (seed, day) */
 	botify_sim_user *users;      /* (U) */
 	int32_t K;                   /* neighbours kept per interest: max over users */
 	int32_t *nb_row;             /* (N) row of a track in nb when it is a prepared interest, else -1 */
@@ -154,7 +155,13 @@ const char *botify_sim_experiment_name(const botify_sim *s);
  * sharpness) * gamma^artist_plays, 2) as numpy.around rounds. */
 double botify_sim_listen_time(const botify_sim_user *u, float score, int artist_plays);
 
-/* The inner product the simulator uses (fixed summation order). */
+/* The inner product the simulator uses (fixed summation order): eight
+ * partial sums, sum j of the products d with d % 8 == j in order of d,
+ * then ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7)). Vectorised
+ * where the CPU allows, always the same bits. */
 float botify_sim_dot(const float *a, const float *b, int32_t D);
+/* The same without vector instructions: what the tests hold
+ * botify_sim_dot to. */
+float botify_sim_dot_portable(const float *a, const float *b, int32_t D);
 
 #endif

@@ -52,6 +52,28 @@ START_TEST(hash128_pieces_equal_whole)
 }
 END_TEST
 
+/* The hash names the cache files: these are the values every release so
+ * far gave (empty, a tail only, one block, blocks and a tail), so a rewrite
+ * that changed them would orphan every cache on disk. */
+START_TEST(hash128_known_values)
+{
+	unsigned char b[1000];
+	for (int i = 0; i < 1000; i++)
+		b[i] = (unsigned char)(i * 7 + 3);
+	const size_t len[5] = { 0, 31, 32, 100, 1000 };
+	const char *want[5] = { "7ebda816f57c67d12ce27ae88057217c", "d457d6564b26dd72282cda6029499cdf",
+				"3dd05cabae341ae3d1c6aa8d477c6216", "6c3aafa945a8114905cb42b3e43b31a5",
+				"8ef8b6783198976660228aa6142c1499" };
+	for (int j = 0; j < 5; j++) {
+		uint64_t k[2];
+		char hex[33];
+		hash_of(b, len[j], k);
+		botify_hash128_hex(k, hex);
+		ck_assert_str_eq(hex, want[j]);
+	}
+}
+END_TEST
+
 START_TEST(hash128_tells_contents_apart)
 {
 	fill();
@@ -90,6 +112,7 @@ Suite *hash128_suite(void)
 	Suite *s = suite_create("hash128");
 	TCase *tc = tcase_create("hash");
 	tcase_add_test(tc, hash128_pieces_equal_whole);
+	tcase_add_test(tc, hash128_known_values);
 	tcase_add_test(tc, hash128_tells_contents_apart);
 	suite_add_tcase(s, tc);
 	return s;

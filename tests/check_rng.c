@@ -43,6 +43,28 @@ START_TEST(rng_same_key_same_stream)
 }
 END_TEST
 
+/* A key fed word by word seeds the stream botify_rng_init does, and both
+ * the streams every earlier release drew (these values are theirs): logs
+ * stay reproducible across releases. */
+START_TEST(rng_key_words_seed_the_same_streams)
+{
+	const uint64_t want[2][2] = { { 3009130948876807702ULL, 14165950791793676364ULL },
+				      { 17270783926552856093ULL, 8494709142922477506ULL } };
+	const uint64_t key[2][4] = { { 31337, 2, 123456789, BOTIFY_STREAM_REC | (1u << 8) },
+				     { 1, 0, 0, BOTIFY_STREAM_USER } };
+	for (int k = 0; k < 2; k++) {
+		botify_rng a, b;
+		botify_rng_init(&a, BOTIFY_RNG_EPISODE, key[k][0], key[k][1], key[k][2], key[k][3]);
+		botify_rng_key day = botify_rng_key_then(botify_rng_key_of(BOTIFY_RNG_EPISODE, key[k][0]),
+							 key[k][1]);
+		botify_rng_seed_key(&b, botify_rng_key_then(botify_rng_key_then(day, key[k][2]), key[k][3]));
+		ck_assert_int_eq(memcmp(&a, &b, sizeof(a)), 0);
+		for (int i = 0; i < 2; i++)
+			ck_assert_uint_eq(botify_rng_u64(&a), want[k][i]);
+	}
+}
+END_TEST
+
 /* Each key word matters, in its own position. */
 START_TEST(rng_different_keys_differ)
 {
@@ -324,6 +346,7 @@ Suite *rng_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, rng_core_matches_reference_xoshiro256starstar);
 	tcase_add_test(tc, rng_same_key_same_stream);
+	tcase_add_test(tc, rng_key_words_seed_the_same_streams);
 	tcase_add_test(tc, rng_different_keys_differ);
 	tcase_add_test(tc, rng_domains_give_distinct_streams);
 	tcase_add_test(tc, rng_episode_streams_unrelated);

@@ -212,6 +212,33 @@ START_TEST(sim_listen_time_by_hand)
 }
 END_TEST
 
+/* The listen time bit for bit as the formula's plain C spelling gives it
+ * (pow for every count, nearbyint for the rounding): random scores and
+ * users, exact halves, gammas of either sign (-0.0 results), saturation. */
+START_TEST(sim_listen_time_same_bits_as_formula)
+{
+	botify_rng r;
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 5, 0, 0, 0);
+	const double gammas[] = { 0.8, 0.5, 1.0, 0.0, -0.5, -1.0, 1.25 };
+	int n = 0;
+	for (int i = 0; i < 20000; i++) {
+		botify_sim_user u = suser((botify_rng_uniform(&r) - 0.5) * 4, botify_rng_uniform(&r) * 6 - 1,
+					  gammas[i % 7]);
+		float score = (float)((botify_rng_uniform(&r) - 0.5) * (i % 3 ? 8 : 2000));
+		if (i % 11 == 0)
+			score = 0.0f, u.bias = 0, u.sharpness = 1; /* 0.5 * gamma^k: exact halves */
+		int k = (int)botify_rng_below(&r, 6);
+		double raw = 1.0 / (1.0 + exp(-(((double)score - u.bias) * u.sharpness)));
+		double want = nearbyint(raw * pow(u.gamma, k) * 100.0) / 100.0;
+		double got = botify_sim_listen_time(&u, score, k);
+		ck_assert_msg(memcmp(&got, &want, sizeof(got)) == 0, "score %a bias %a sharpness %a gamma %g k %d: %a, want %a",
+			      (double)score, u.bias, u.sharpness, u.gamma, k, got, want);
+		n += signbit(want) != 0;
+	}
+	ck_assert_int_gt(n, 0); /* some -0.0 among them */
+}
+END_TEST
+
 /* ~200 random cases and the edge cases above, as numpy computes them. */
 START_TEST(sim_listen_time_matches_numpy)
 {
@@ -269,6 +296,43 @@ START_TEST(sim_dot_products)
 	for (int i = 0; i < 37; i++)
 		want += (double)a[i] * b[i];
 	ck_assert_double_lt(fabs(botify_sim_dot(a, b, 37) - want), 1e-5);
+}
+END_TEST
+
+/* The vector dot against the portable one, bit for bit: every length up to
+ * four blocks and the world's 100, rows at every alignment, values of
+ * mixed magnitude, and zeros of both signs. */
+START_TEST(sim_dot_vector_same_bits)
+{
+	enum { MAXD = 104 };
+	float buf_a[MAXD + 8], buf_b[MAXD + 8];
+	botify_rng r;
+	botify_rng_init(&r, BOTIFY_RNG_TEST, 17, 0, 0, 0);
+	int checked = 0;
+	for (int round = 0; round < 40; round++) {
+		for (int i = 0; i < MAXD + 8; i++) {
+			double u = botify_rng_uniform(&r);
+			float x = (float)((botify_rng_uniform(&r) - 0.5) * pow(10.0, (double)(int)(u * 8) - 4));
+			buf_a[i] = round % 4 == 3 ? -0.0f : x;
+			buf_b[i] = (float)(botify_rng_uniform(&r) - 0.5);
+		}
+		if (round % 4 == 2) /* positive times negative zeros: every product -0.0 */
+			for (int i = 0; i < MAXD + 8; i++)
+				buf_a[i] = 0.0f, buf_b[i] = -fabsf(buf_b[i]);
+		int off = round % 8;
+		for (int D = 0; D <= MAXD; D++) {
+			if (D > 3 * 8 + 7 && D != 99 && D != 100 && D != 101 && D != MAXD)
+				continue;
+			float v = botify_sim_dot(buf_a + off, buf_b + off, D);
+			float p = botify_sim_dot_portable(buf_a + off, buf_b + off, D);
+			uint32_t bv, bp;
+			memcpy(&bv, &v, 4);
+			memcpy(&bp, &p, 4);
+			ck_assert_msg(bv == bp, "D=%d round %d: %a vs portable %a", D, round, (double)v, (double)p);
+			checked++;
+		}
+	}
+	ck_assert_int_gt(checked, 1000);
 }
 END_TEST
 
@@ -1044,7 +1108,9 @@ Suite *sim_suite(void)
 	TCase *tc = tcase_create("listen");
 	tcase_add_test(tc, sim_listen_time_by_hand);
 	tcase_add_test(tc, sim_listen_time_matches_numpy);
+	tcase_add_test(tc, sim_listen_time_same_bits_as_formula);
 	tcase_add_test(tc, sim_dot_products);
+	tcase_add_test(tc, sim_dot_vector_same_bits);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("episode");
 	tcase_add_test(tc, sim_first_track_among_interest_neighbours);
