@@ -104,6 +104,9 @@ echo "| run (whole process, wall s (cpu s)) | binary | cold cache | warm cache |
 echo "|---|---|---:|---:|"
 nb_case "simulate --episodes 2000" simulate --episodes 2000 --recommender random --seed 1
 nb_case "simulate --episodes 100000 --threads 2" simulate --episodes 100000 --recommender random --threads 2 --seed 1
+# one core, for the comparison with the original simulator per core (its
+# about 110 episodes/s: 909 CPU s for these 100 000 episodes)
+nb_case "simulate --episodes 100000 --threads 1" simulate --episodes 100000 --recommender random --threads 1 --seed 1
 echo
 [ "${BENCH_ONLY:-}" = runs ] && exit 0
 # the search alone: prepare_seconds of a run whose episodes touch every
