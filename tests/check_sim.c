@@ -784,14 +784,9 @@ END_TEST
  * far into the run. */
 START_TEST(sim_prepare_same_rows_for_any_thread_count)
 {
-	botify_worldgen_params p;
-	botify_worldgen_defaults(&p);
-	p.tracks = 20000;
-	p.users = 20000;
-	p.dim = 4;
-	botify_world w = {0};
+	botify_world w;
+	gt_sized_world(&w, 20000, 20000, 4);
 	botify_err err = {0};
-	ck_assert_msg(botify_worldgen_generate(&w, &p, &err) == 0, "%s", err.msg);
 	botify_simcfg cfg;
 	botify_simcfg_defaults(&cfg);
 	const int64_t episodes = 300000;
@@ -833,14 +828,9 @@ END_TEST
  * prepare was stopped. */
 START_TEST(sim_index_built_beside_the_caller)
 {
-	botify_worldgen_params p;
-	botify_worldgen_defaults(&p);
-	p.tracks = 3000;
-	p.users = 2000;
-	p.dim = 8;
-	botify_world w = {0};
+	botify_world w;
+	gt_sized_world(&w, 3000, 2000, 8);
 	botify_err err = {0};
-	ck_assert_msg(botify_worldgen_generate(&w, &p, &err) == 0, "%s", err.msg);
 	botify_simcfg cfg;
 	botify_simcfg_defaults(&cfg);
 	botify_sim one, s;

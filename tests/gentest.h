@@ -48,6 +48,25 @@ static inline void gt_pairs(botify_pairs *p, int64_t n, int32_t users, int32_t t
 	}
 }
 
+/* A generated world of parameters p (the test fails when it cannot be). */
+static inline void gt_generate(botify_world *w, const botify_worldgen_params *p)
+{
+	botify_err err = {0};
+	memset(w, 0, sizeof(*w));
+	ck_assert_msg(botify_worldgen_generate(w, p, &err) == 0, "%s", err.msg);
+}
+
+/* The worldgen defaults at another size. */
+static inline void gt_sized_world(botify_world *w, int64_t tracks, int64_t users, int64_t dim)
+{
+	botify_worldgen_params p;
+	botify_worldgen_defaults(&p);
+	p.tracks = tracks;
+	p.users = users;
+	p.dim = dim;
+	gt_generate(w, &p);
+}
+
 /* The worldgen defaults cut down to a world a simulation test runs in
  * moments: 300 tracks, 50 users, 8 dimensions. genres and seed 0 keep the
  * defaults; a small consume_bias_max makes sessions longer. */
@@ -64,9 +83,7 @@ static inline void gt_small_world(botify_world *w, int64_t genres, double consum
 	p.consume_bias_max = consume_bias_max;
 	if (seed)
 		p.seed = seed;
-	botify_err err = {0};
-	memset(w, 0, sizeof(*w));
-	ck_assert_msg(botify_worldgen_generate(w, &p, &err) == 0, "%s", err.msg);
+	gt_generate(w, &p);
 }
 
 /* A scored track, ordered as every top-k answer is: score descending, then
